@@ -1,0 +1,122 @@
+# runvm: one entry point. See README.md.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+VERSION := 0.1.0
+COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+CPPFLAGS += -D_GNU_SOURCE -I. -DRUNVM_VERSION='"$(VERSION)"' -DRUNVM_COMMIT='"$(COMMIT)"' \
+            -DRUNVM_PREFIX='"$(PREFIX)"'
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP
+
+# Code linked into both the host binary and the guest agent.
+COMMON_SRC := $(wildcard libcontainer-vm/base/*.c) $(wildcard spec/*.c) $(wildcard vm/channel/*.c)
+# Host only.
+HOST_SRC   := $(wildcard libcontainer-vm/*.c) $(wildcard vm/qemu/*.c) \
+              $(wildcard hooks/*.c) $(wildcard netns/*.c)
+MAIN_SRC   := $(wildcard main/*.c)
+AGENT_SRC  := $(wildcard vm/agent/*.c)
+
+HOST_OBJ   := $(patsubst %.c,$(BUILD)/host/%.o,$(COMMON_SRC) $(HOST_SRC))
+MAIN_OBJ   := $(patsubst %.c,$(BUILD)/host/%.o,$(MAIN_SRC))
+AGENT_OBJ  := $(patsubst %.c,$(BUILD)/agent/%.o,$(COMMON_SRC) $(AGENT_SRC))
+
+HOST_LIBS  := -lyajl -lnl-route-3 -lnl-3
+AGENT_LIBS := -static -Wl,-Bstatic -lyajl_s -lseccomp -lcap -lnl-route-3 -lnl-3 -lpthread -lm
+NL_CFLAGS  := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+
+RUNVM      := $(BUILD)/bin/runvm
+AGENT      := $(BUILD)/bin/runvm-agent
+TESTLIB    := $(BUILD)/libruntime-testing.a
+GUEST_DIR  := $(BUILD)/guest
+INITRD     := $(GUEST_DIR)/initrd.img
+
+.PHONY: all deps demo check bench install clean unit integration fuzz image compat
+all: $(RUNVM) $(AGENT) $(INITRD)
+
+$(BUILD)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(NL_CFLAGS) -fvisibility=hidden -c $< -o $@
+
+$(BUILD)/agent/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(NL_CFLAGS) -DRUNVM_AGENT -c $< -o $@
+
+$(RUNVM): $(HOST_OBJ) $(MAIN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(HOST_LIBS)
+
+$(AGENT): $(AGENT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+# Everything but main/, with internals visible, for the unit tests.
+$(TESTLIB): $(HOST_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(INITRD): $(AGENT) vm/image/build-initrd.sh vm/image/modules.list
+	vm/image/build-initrd.sh $(AGENT) $(GUEST_DIR)
+
+image: $(INITRD)
+
+deps:
+	tests/deps.sh
+
+# --- tests -------------------------------------------------------------
+UNIT_SRC  := $(wildcard tests/unit/test-*.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+
+$(BUILD)/tests/%: tests/unit/%.c $(TESTLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(NL_CFLAGS) -o $@ $< $(TESTLIB) -lcmocka $(HOST_LIBS)
+
+# Fuzzers are libFuzzer targets built with clang; tests/fuzz/replay.c gives
+# them a main() that replays the corpus, so `make check` needs no clang.
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(TESTLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(NL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(TESTLIB) $(HOST_LIBS)
+
+fuzz: $(TESTLIB)
+	@mkdir -p $(BUILD)/fuzz-libfuzzer
+	for f in $(FUZZ_SRC); do \
+	  n=$$(basename $$f .c); \
+	  clang -g -O1 -fsanitize=fuzzer,address -D_GNU_SOURCE -I. $(NL_CFLAGS) -o $(BUILD)/fuzz-libfuzzer/$$n $$f $(COMMON_SRC) -lyajl || exit 1; \
+	  $(BUILD)/fuzz-libfuzzer/$$n -max_total_time=$${FUZZ_SECONDS:-60} tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+unit: $(UNIT_BIN) $(FUZZ_BIN)
+	tests/run-unit.sh $(UNIT_BIN) $(FUZZ_BIN)
+
+integration: all
+	tests/run-integration.sh
+
+# Installs what it needs, builds, runs every test, ends with one summary line.
+check: deps
+	$(MAKE) all
+	tests/check.sh
+
+demo: deps
+	$(MAKE) all
+	tests/demo.sh
+
+bench: deps
+	$(MAKE) all
+	tests/bench/bench.sh
+
+install: all
+	install -D -m 0755 $(RUNVM) $(DESTDIR)$(PREFIX)/bin/runvm
+	install -D -m 0644 $(INITRD) $(DESTDIR)$(PREFIX)/share/runvm/initrd.img
+	install -D -m 0644 completions/runvm.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/runvm
+	install -D -m 0644 completions/_runvm $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_runvm
+	install -D -m 0644 completions/runvm.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/runvm.fish
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int rv_error_setv(struct rv_error **err, int errnum, const char *fmt, va_list ap)
+{
+        char *msg = NULL, *full = NULL;
+        struct rv_error *e;
+
+        if (err == NULL || *err != NULL)
+                return -1;
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        if (msg != NULL && errnum != 0) {
+                if (asprintf(&full, "%s: %s", msg, strerror(errnum)) < 0)
+                        full = NULL;
+                free(msg);
+                msg = full;
+        }
+        e = calloc(1, sizeof(*e));
+        if (e == NULL) {
+                free(msg);
+                return -1;
+        }
+        e->status = errnum;
+        e->msg = msg != NULL ? msg : strdup("out of memory");
+        *err = e;
+        return -1;
+}
+
+int rv_error_set(struct rv_error **err, int errnum, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        rv_error_setv(err, errnum, fmt, ap);
+        va_end(ap);
+        return -1;
+}
+
+int rv_error_wrap(struct rv_error **err, const char *fmt, ...)
+{
+        char *ctx = NULL, *full = NULL;
+        va_list ap;
+
+        if (err == NULL || *err == NULL)
+                return -1;
+        va_start(ap, fmt);
+        if (vasprintf(&ctx, fmt, ap) < 0)
+                ctx = NULL;
+        va_end(ap);
+        if (ctx == NULL)
+                return -1;
+        if (asprintf(&full, "%s: %s", ctx, (*err)->msg ? (*err)->msg : "") >= 0) {
+                free((*err)->msg);
+                (*err)->msg = full;
+        }
+        free(ctx);
+        return -1;
+}
+
+void rv_error_free(struct rv_error *e)
+{
+        if (e == NULL)
+                return;
+        free(e->msg);
+        free(e);
+}
+
+void rv_error_release(struct rv_error **err)
+{
+        if (err == NULL)
+                return;
+        rv_error_free(*err);
+        *err = NULL;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Process identity (pid + start time), pidfds, deadlines. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Field 22 of /proc/PID/stat (clock ticks since boot). -errno on failure. */
+int rv_proc_start_time(pid_t pid, uint64_t *ret_start_time);
+/* The process exists and is the one that started at start_time (0: any). */
+bool rv_proc_alive(pid_t pid, uint64_t start_time);
+int rv_pidfd_open(pid_t pid);
+/* Waits until pidfd becomes readable (process exited) or timeout_ms passes.
+ * Returns 0 when it exited, -ETIMEDOUT otherwise. */
+int rv_pidfd_wait(int pidfd, int timeout_ms);
+/* Monotonic milliseconds. */
+int64_t rv_now_ms(void);
