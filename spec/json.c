@@ -1,0 +1,695 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* spec/json.h on top of yajl: yajl_tree for parsing, yajl_gen (compact,
+ * UTF-8 validated) for generation, re-indented like Go's MarshalIndent. */
+#include "spec/json.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "libcontainer-vm/base/cleanup.h"
+#include "libcontainer-vm/base/error.h"
+#include "spec/spec-internal.h"
+
+/* struct json_value is yajl's node under another name. */
+static inline yajl_val Y(const struct json_value *v) { return (yajl_val) v; }
+static inline const struct json_value *J(yajl_val v) { return (const struct json_value *) v; }
+
+int spec_error_invalid(struct rv_error **err, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err == NULL || *err != NULL)
+                return -1;
+        va_start(ap, fmt);
+        rv_error_setv(err, 0, fmt, ap);
+        va_end(ap);
+        if (*err != NULL)
+                (*err)->status = EINVAL;
+        return -1;
+}
+
+char *spec_path_key(const char *prefix, const char *key)
+{
+        char *s = NULL;
+
+        if (prefix == NULL || prefix[0] == '\0')
+                return strdup(key);
+        if (asprintf(&s, "%s.%s", prefix, key) < 0)
+                return NULL;
+        return s;
+}
+
+char *spec_path_index(const char *prefix, size_t i)
+{
+        char *s = NULL;
+
+        if (asprintf(&s, "%s[%zu]", prefix ? prefix : "", i) < 0)
+                return NULL;
+        return s;
+}
+
+/* ---- parsing ----------------------------------------------------------- */
+
+/* Nesting depth of a JSON text, ignoring brackets inside strings. */
+static bool json_depth_ok(const char *text, size_t len)
+{
+        bool in_str = false, esc = false;
+        size_t depth = 0;
+
+        for (size_t i = 0; i < len; i++) {
+                char c = text[i];
+                if (in_str) {
+                        if (esc)
+                                esc = false;
+                        else if (c == '\\')
+                                esc = true;
+                        else if (c == '"')
+                                in_str = false;
+                        continue;
+                }
+                if (c == '"')
+                        in_str = true;
+                else if (c == '[' || c == '{') {
+                        if (++depth > JSON_MAX_DEPTH)
+                                return false;
+                } else if ((c == ']' || c == '}') && depth > 0)
+                        depth--;
+        }
+        return true;
+}
+
+int json_parse(const char *text, size_t len, struct json_value **ret, struct rv_error **err)
+{
+        _cleanup_free_ char *buf = NULL;
+        char errbuf[1024] = "";
+        yajl_val v;
+
+        if (memchr(text, '\0', len) != NULL)
+                return spec_error_invalid(err, "unexpected NUL byte in JSON text");
+        if (!json_depth_ok(text, len))
+                return spec_error_invalid(err, "JSON nested deeper than %d levels", JSON_MAX_DEPTH);
+        buf = malloc(len + 1);
+        if (buf == NULL)
+                return rv_error_set(err, ENOMEM, "parse JSON");
+        memcpy(buf, text, len);
+        buf[len] = '\0';
+        v = yajl_tree_parse(buf, errbuf, sizeof(errbuf));
+        if (v == NULL) {
+                /* yajl's verbose message spans lines (a text excerpt and a
+                 * caret): keep the first line. */
+                errbuf[strcspn(errbuf, "\n")] = '\0';
+                if (errbuf[0] == '\0')
+                        snprintf(errbuf, sizeof(errbuf), "invalid JSON");
+                return spec_error_invalid(err, "%s", errbuf);
+        }
+        *ret = (struct json_value *) v;
+        return 0;
+}
+
+void json_value_free(struct json_value *root)
+{
+        if (root)
+                yajl_tree_free(Y(root));
+}
+
+bool json_is_object(const struct json_value *v) { return YAJL_IS_OBJECT(Y(v)); }
+bool json_is_array(const struct json_value *v) { return YAJL_IS_ARRAY(Y(v)); }
+bool json_is_string(const struct json_value *v) { return YAJL_IS_STRING(Y(v)); }
+bool json_is_integer(const struct json_value *v) { return YAJL_IS_INTEGER(Y(v)); }
+bool json_is_number(const struct json_value *v) { return YAJL_IS_NUMBER(Y(v)); }
+bool json_is_bool(const struct json_value *v) { return YAJL_IS_TRUE(Y(v)) || YAJL_IS_FALSE(Y(v)); }
+bool json_is_null(const struct json_value *v) { return YAJL_IS_NULL(Y(v)); }
+
+/* The last member with that key wins, as with Go's encoding/json. */
+const struct json_value *json_get(const struct json_value *v, const char *key)
+{
+        yajl_val o = Y(v);
+
+        if (!YAJL_IS_OBJECT(o) || key == NULL)
+                return NULL;
+        for (size_t i = o->u.object.len; i > 0; i--)
+                if (strcmp(o->u.object.keys[i - 1], key) == 0)
+                        return J(o->u.object.values[i - 1]);
+        return NULL;
+}
+
+size_t json_object_size(const struct json_value *v)
+{
+        return YAJL_IS_OBJECT(Y(v)) ? Y(v)->u.object.len : 0;
+}
+
+const char *json_object_key(const struct json_value *v, size_t i)
+{
+        if (i >= json_object_size(v))
+                return NULL;
+        return Y(v)->u.object.keys[i];
+}
+
+const struct json_value *json_object_value(const struct json_value *v, size_t i)
+{
+        if (i >= json_object_size(v))
+                return NULL;
+        return J(Y(v)->u.object.values[i]);
+}
+
+size_t json_array_size(const struct json_value *v)
+{
+        return YAJL_IS_ARRAY(Y(v)) ? Y(v)->u.array.len : 0;
+}
+
+const struct json_value *json_array_get(const struct json_value *v, size_t i)
+{
+        if (i >= json_array_size(v))
+                return NULL;
+        return J(Y(v)->u.array.values[i]);
+}
+
+static const char *P(const char *path) { return path ? path : ""; }
+
+int json_read_string(const struct json_value *v, const char *path, const char **ret, struct rv_error **err)
+{
+        if (!YAJL_IS_STRING(Y(v)))
+                return spec_error_invalid(err, "`%s`: expected a string", P(path));
+        *ret = Y(v)->u.string;
+        return 0;
+}
+
+/* Parses the number's own text: -?[0-9]+ only (no fraction, no exponent),
+ * checked for overflow. */
+static int json_integer_text(const struct json_value *v, const char *path,
+                             bool *ret_neg, uint64_t *ret_mag, struct rv_error **err)
+{
+        const char *s;
+        uint64_t mag = 0;
+        bool neg = false;
+
+        if (!YAJL_IS_NUMBER(Y(v)) || Y(v)->u.number.r == NULL)
+                return spec_error_invalid(err, "`%s`: expected an integer", P(path));
+        s = Y(v)->u.number.r;
+        if (*s == '-') {
+                neg = true;
+                s++;
+        }
+        if (*s < '0' || *s > '9')
+                return spec_error_invalid(err, "`%s`: expected an integer", P(path));
+        for (; *s; s++) {
+                unsigned d;
+                if (*s < '0' || *s > '9')
+                        return spec_error_invalid(err, "`%s`: expected an integer, got %s",
+                                                  P(path), Y(v)->u.number.r);
+                d = (unsigned) (*s - '0');
+                if (mag > (UINT64_MAX - d) / 10)
+                        return spec_error_invalid(err, "`%s`: integer %s out of range",
+                                                  P(path), Y(v)->u.number.r);
+                mag = mag * 10 + d;
+        }
+        if (neg && mag == 0)
+                neg = false;
+        *ret_neg = neg;
+        *ret_mag = mag;
+        return 0;
+}
+
+static int json_read_unsigned(const struct json_value *v, const char *path, uint64_t max,
+                              uint64_t *ret, struct rv_error **err)
+{
+        uint64_t mag;
+        bool neg;
+
+        if (json_integer_text(v, path, &neg, &mag, err) < 0)
+                return -1;
+        if (neg || mag > max)
+                return spec_error_invalid(err, "`%s`: integer %s out of range [0, %" PRIu64 "]",
+                                          P(path), Y(v)->u.number.r, max);
+        *ret = mag;
+        return 0;
+}
+
+static int json_read_signed(const struct json_value *v, const char *path, int64_t min, int64_t max,
+                            int64_t *ret, struct rv_error **err)
+{
+        uint64_t mag;
+        int64_t val;
+        bool neg;
+
+        if (json_integer_text(v, path, &neg, &mag, err) < 0)
+                return -1;
+        if (neg) {
+                if (mag > (uint64_t) INT64_MAX + 1)
+                        goto range;
+                val = mag == (uint64_t) INT64_MAX + 1 ? INT64_MIN : -(int64_t) mag;
+        } else {
+                if (mag > (uint64_t) INT64_MAX)
+                        goto range;
+                val = (int64_t) mag;
+        }
+        if (val < min || val > max)
+                goto range;
+        *ret = val;
+        return 0;
+range:
+        return spec_error_invalid(err, "`%s`: integer %s out of range [%" PRId64 ", %" PRId64 "]",
+                                  P(path), Y(v)->u.number.r, min, max);
+}
+
+int json_read_int64(const struct json_value *v, const char *path, int64_t *ret, struct rv_error **err)
+{
+        return json_read_signed(v, path, INT64_MIN, INT64_MAX, ret, err);
+}
+
+int json_read_int32(const struct json_value *v, const char *path, int32_t *ret, struct rv_error **err)
+{
+        int64_t x;
+
+        if (json_read_signed(v, path, INT32_MIN, INT32_MAX, &x, err) < 0)
+                return -1;
+        *ret = (int32_t) x;
+        return 0;
+}
+
+int json_read_uint64(const struct json_value *v, const char *path, uint64_t *ret, struct rv_error **err)
+{
+        return json_read_unsigned(v, path, UINT64_MAX, ret, err);
+}
+
+int json_read_uint32(const struct json_value *v, const char *path, uint32_t *ret, struct rv_error **err)
+{
+        uint64_t x;
+
+        if (json_read_unsigned(v, path, UINT32_MAX, &x, err) < 0)
+                return -1;
+        *ret = (uint32_t) x;
+        return 0;
+}
+
+int json_read_uint16(const struct json_value *v, const char *path, uint16_t *ret, struct rv_error **err)
+{
+        uint64_t x;
+
+        if (json_read_unsigned(v, path, UINT16_MAX, &x, err) < 0)
+                return -1;
+        *ret = (uint16_t) x;
+        return 0;
+}
+
+int json_read_bool(const struct json_value *v, const char *path, bool *ret, struct rv_error **err)
+{
+        if (YAJL_IS_TRUE(Y(v)))
+                *ret = true;
+        else if (YAJL_IS_FALSE(Y(v)))
+                *ret = false;
+        else
+                return spec_error_invalid(err, "`%s`: expected a boolean", P(path));
+        return 0;
+}
+
+int json_read_double(const struct json_value *v, const char *path, double *ret, struct rv_error **err)
+{
+        if (!YAJL_IS_DOUBLE(Y(v)))
+                return spec_error_invalid(err, "`%s`: expected a number", P(path));
+        *ret = Y(v)->u.number.d;
+        return 0;
+}
+
+int json_read_strv(const struct json_value *v, const char *path, char ***ret, struct rv_error **err)
+{
+        _cleanup_strv_ char **out = NULL;
+        size_t n;
+
+        if (!YAJL_IS_ARRAY(Y(v)))
+                return spec_error_invalid(err, "`%s`: expected an array of strings", P(path));
+        n = Y(v)->u.array.len;
+        out = calloc(n + 1, sizeof(char *));
+        if (out == NULL)
+                return rv_error_set(err, ENOMEM, "`%s`", P(path));
+        for (size_t i = 0; i < n; i++) {
+                yajl_val e = Y(v)->u.array.values[i];
+                if (!YAJL_IS_STRING(e))
+                        return spec_error_invalid(err, "`%s[%zu]`: expected a string", P(path), i);
+                out[i] = strdup(e->u.string);
+                if (out[i] == NULL)
+                        return rv_error_set(err, ENOMEM, "`%s[%zu]`", P(path), i);
+        }
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+/* ---- generation -------------------------------------------------------- */
+
+struct json_writer {
+        yajl_gen gen;
+        char *indent;           /* NULL: compact */
+        int depth;
+        bool wrote;             /* a top-level value was started */
+        bool failed;
+        char *failure;          /* first failure, reported by finish */
+};
+
+struct json_writer *json_writer_new(const char *indent)
+{
+        struct json_writer *w = calloc(1, sizeof(*w));
+
+        if (w == NULL)
+                return NULL;
+        w->gen = yajl_gen_alloc(NULL);
+        if (w->gen == NULL) {
+                free(w);
+                return NULL;
+        }
+        yajl_gen_config(w->gen, yajl_gen_validate_utf8, 1);
+        if (indent != NULL) {
+                w->indent = strdup(indent);
+                if (w->indent == NULL) {
+                        json_writer_free(w);
+                        return NULL;
+                }
+        }
+        return w;
+}
+
+void json_writer_free(struct json_writer *w)
+{
+        if (w == NULL)
+                return;
+        if (w->gen)
+                yajl_gen_free(w->gen);
+        free(w->indent);
+        free(w->failure);
+        free(w);
+}
+
+void json_writer_fail(struct json_writer *w, const char *msg)
+{
+        if (w == NULL || w->failed)
+                return;
+        w->failed = true;
+        w->failure = strdup(msg);       /* NULL: reported as ENOMEM */
+}
+
+static void check(struct json_writer *w, yajl_gen_status s)
+{
+        switch (s) {
+        case yajl_gen_status_ok:
+                return;
+        case yajl_gen_invalid_string:
+                json_writer_fail(w, "invalid UTF-8 in string");
+                return;
+        case yajl_gen_keys_must_be_strings:
+                json_writer_fail(w, "object member without a key");
+                return;
+        case yajl_max_depth_exceeded:
+                json_writer_fail(w, "nesting too deep");
+                return;
+        case yajl_gen_generation_complete:
+                json_writer_fail(w, "more than one top-level value");
+                return;
+        case yajl_gen_in_error_state:
+                json_writer_fail(w, "writer in error state");
+                return;
+        default:
+                json_writer_fail(w, "invalid JSON generation");
+                return;
+        }
+}
+
+void json_write_object_begin(struct json_writer *w)
+{
+        w->wrote = true;
+        w->depth++;
+        check(w, yajl_gen_map_open(w->gen));
+}
+
+void json_write_object_end(struct json_writer *w)
+{
+        w->depth--;
+        check(w, yajl_gen_map_close(w->gen));
+}
+
+void json_write_array_begin(struct json_writer *w)
+{
+        w->wrote = true;
+        w->depth++;
+        check(w, yajl_gen_array_open(w->gen));
+}
+
+void json_write_array_end(struct json_writer *w)
+{
+        w->depth--;
+        check(w, yajl_gen_array_close(w->gen));
+}
+
+void json_write_key(struct json_writer *w, const char *key)
+{
+        if (key == NULL) {
+                json_writer_fail(w, "NULL object key");
+                return;
+        }
+        check(w, yajl_gen_string(w->gen, (const unsigned char *) key, strlen(key)));
+}
+
+void json_write_string(struct json_writer *w, const char *s)
+{
+        w->wrote = true;
+        if (s == NULL)
+                check(w, yajl_gen_null(w->gen));
+        else
+                check(w, yajl_gen_string(w->gen, (const unsigned char *) s, strlen(s)));
+}
+
+void json_write_int64(struct json_writer *w, int64_t v)
+{
+        char buf[32];
+        int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+
+        w->wrote = true;
+        check(w, yajl_gen_number(w->gen, buf, (size_t) n));
+}
+
+void json_write_uint64(struct json_writer *w, uint64_t v)
+{
+        char buf[32];
+        int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
+
+        w->wrote = true;
+        check(w, yajl_gen_number(w->gen, buf, (size_t) n));
+}
+
+void json_write_double(struct json_writer *w, double v)
+{
+        w->wrote = true;
+        check(w, yajl_gen_double(w->gen, v));
+}
+
+void json_write_bool(struct json_writer *w, bool v)
+{
+        w->wrote = true;
+        check(w, yajl_gen_bool(w->gen, v));
+}
+
+void json_write_null(struct json_writer *w)
+{
+        w->wrote = true;
+        check(w, yajl_gen_null(w->gen));
+}
+
+void json_write_value(struct json_writer *w, const struct json_value *jv)
+{
+        yajl_val v = Y(jv);
+
+        if (v == NULL) {
+                json_write_null(w);
+                return;
+        }
+        switch (v->type) {
+        case yajl_t_string:
+                json_write_string(w, v->u.string);
+                break;
+        case yajl_t_number:
+                w->wrote = true;
+                if (v->u.number.r)
+                        check(w, yajl_gen_number(w->gen, v->u.number.r, strlen(v->u.number.r)));
+                else
+                        json_writer_fail(w, "number without text");
+                break;
+        case yajl_t_object:
+                json_write_object_begin(w);
+                for (size_t i = 0; i < v->u.object.len; i++) {
+                        json_write_key(w, v->u.object.keys[i]);
+                        json_write_value(w, J(v->u.object.values[i]));
+                }
+                json_write_object_end(w);
+                break;
+        case yajl_t_array:
+                json_write_array_begin(w);
+                for (size_t i = 0; i < v->u.array.len; i++)
+                        json_write_value(w, J(v->u.array.values[i]));
+                json_write_array_end(w);
+                break;
+        case yajl_t_true:
+                json_write_bool(w, true);
+                break;
+        case yajl_t_false:
+                json_write_bool(w, false);
+                break;
+        default:
+                json_write_null(w);
+                break;
+        }
+}
+
+void json_write_raw(struct json_writer *w, const char *text)
+{
+        struct json_value *v = NULL;
+        _cleanup_error_ struct rv_error *tmp_err = NULL;
+
+        if (text == NULL) {
+                json_write_null(w);
+                return;
+        }
+        if (json_parse(text, strlen(text), &v, &tmp_err) < 0) {
+                json_writer_fail(w, "invalid raw JSON text");
+                return;
+        }
+        json_write_value(w, v);
+        json_value_free(v);
+}
+
+char *json_reindent(const char *in, size_t len, const char *indent, size_t *ret_len)
+{
+        size_t ilen = strlen(indent), cap = len * 2 + 64, n = 0, depth = 0;
+        bool in_str = false, esc = false;
+        char *out = malloc(cap);
+
+#define PUT(c) do {                                                     \
+                if (n + 1 >= cap) {                                     \
+                        char *o_ = realloc(out, cap *= 2);              \
+                        if (o_ == NULL) { free(out); return NULL; }     \
+                        out = o_;                                       \
+                }                                                       \
+                out[n++] = (c);                                         \
+        } while (0)
+#define NEWLINE() do {                                                  \
+                PUT('\n');                                              \
+                for (size_t d_ = 0; d_ < depth; d_++)                   \
+                        for (size_t k_ = 0; k_ < ilen; k_++)            \
+                                PUT(indent[k_]);                        \
+        } while (0)
+
+        if (out == NULL)
+                return NULL;
+        for (size_t i = 0; i < len; i++) {
+                char c = in[i];
+                if (in_str) {
+                        PUT(c);
+                        if (esc)
+                                esc = false;
+                        else if (c == '\\')
+                                esc = true;
+                        else if (c == '"')
+                                in_str = false;
+                        continue;
+                }
+                switch (c) {
+                case '"':
+                        in_str = true;
+                        PUT(c);
+                        break;
+                case '{':
+                case '[':
+                        PUT(c);
+                        if (i + 1 < len && (in[i + 1] == '}' || in[i + 1] == ']')) {
+                                PUT(in[++i]);
+                                break;
+                        }
+                        depth++;
+                        NEWLINE();
+                        break;
+                case '}':
+                case ']':
+                        if (depth > 0)
+                                depth--;
+                        NEWLINE();
+                        PUT(c);
+                        break;
+                case ',':
+                        PUT(c);
+                        NEWLINE();
+                        break;
+                case ':':
+                        PUT(c);
+                        PUT(' ');
+                        break;
+                case ' ':
+                case '\n':
+                case '\t':
+                case '\r':
+                        break;
+                default:
+                        PUT(c);
+                        break;
+                }
+        }
+        out[n] = '\0';
+#undef PUT
+#undef NEWLINE
+        if (ret_len)
+                *ret_len = n;
+        return out;
+}
+
+int json_writer_finish(struct json_writer *w, char **ret, size_t *ret_len, struct rv_error **err)
+{
+        const unsigned char *buf = NULL;
+        size_t len = 0;
+        char *out;
+
+        if (w == NULL)
+                return rv_error_set(err, ENOMEM, "generate JSON");
+        if (w->failed && w->failure == NULL)
+                return rv_error_set(err, ENOMEM, "generate JSON");
+        if (w->failed)
+                return spec_error_invalid(err, "generate JSON: %s", w->failure);
+        if (w->depth != 0)
+                return spec_error_invalid(err, "generate JSON: unbalanced nesting");
+        if (!w->wrote)
+                return spec_error_invalid(err, "generate JSON: nothing written");
+        if (yajl_gen_get_buf(w->gen, &buf, &len) != yajl_gen_status_ok)
+                return spec_error_invalid(err, "generate JSON: incomplete document");
+        if (w->indent != NULL) {
+                out = json_reindent((const char *) buf, len, w->indent, &len);
+                if (out == NULL)
+                        return rv_error_set(err, ENOMEM, "generate JSON");
+        } else {
+                out = malloc(len + 1);
+                if (out == NULL)
+                        return rv_error_set(err, ENOMEM, "generate JSON");
+                memcpy(out, buf, len);
+                out[len] = '\0';
+        }
+        /* callers own newlines */
+        while (len > 0 && out[len - 1] == '\n')
+                out[--len] = '\0';
+        *ret = out;
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+int json_value_to_text(const struct json_value *v, char **ret, struct rv_error **err)
+{
+        struct json_writer *w = json_writer_new(NULL);
+        int r;
+
+        if (w == NULL)
+                return rv_error_set(err, ENOMEM, "generate JSON");
+        json_write_value(w, v);
+        r = json_writer_finish(w, ret, NULL, err);
+        json_writer_free(w);
+        return r;
+}
