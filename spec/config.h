@@ -239,6 +239,9 @@ void spec_config_free(struct spec_config *c);
 /* Semantic checks beyond types (paths absolute where they must be, known
  * namespace types, no duplicate namespaces, ...). */
 int spec_config_validate(const struct spec_config *c, struct rv_error **err);
+/* The process rules alone, paths relative to the Process object (exec's
+ * process.json): args non-empty, cwd absolute, known rlimits, ... */
+int spec_process_validate(const struct spec_process *p, struct rv_error **err);
 
 /* Generation: writes the whole config as one JSON object. */
 void spec_config_write(struct json_writer *w, const struct spec_config *c);

@@ -39,3 +39,6 @@ void json_write_raw(struct json_writer *w, const char *text);
 void json_writer_fail(struct json_writer *w, const char *msg);
 /* Re-indents compact JSON the way Go's json.MarshalIndent does. */
 char *json_reindent(const char *compact, size_t len, const char *indent, size_t *ret_len);
+
+/* Frees an array of key/value pairs. */
+void spec_pairs_free(struct spec_string_pair *p, size_t n);
