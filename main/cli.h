@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What main.c and the cmd-<verb>.c files share: the command table entry,
+ * the handlers, and the few helpers every command needs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "libcontainer-vm/container.h"
+#include "main/flags.h"
+
+struct rv_error;
+
+/* Returns < 0 with *err set on failure, otherwise the exit status. */
+typedef int (*cli_handler)(const struct runvm_context *ctx, const struct cli_flags_result *f,
+                           struct rv_error **err);
+
+struct cli_command {
+        const char *name;
+        cli_handler handler;
+        const char *args_usage;         /* e.g. "<container-id>" */
+        const char *description;        /* one line, for the command list */
+        const char *help;               /* longer text for --help, or NULL */
+        const struct cli_flag_set *flags; /* NULL: no flags */
+        int min_args, max_args;         /* max_args < 0: no maximum */
+        bool no_reorder;                /* exec, ps: words after the ID are the command's */
+        bool unparsed;                  /* flags passed through unparsed (checkpoint, restore) */
+};
+
+/* Each command's flags live in its cmd-<verb>.c. */
+extern const struct cli_flag_set cmd_create_flags;
+extern const struct cli_flag_set cmd_run_flags;
+extern const struct cli_flag_set cmd_kill_flags;
+extern const struct cli_flag_set cmd_delete_flags;
+extern const struct cli_flag_set cmd_list_flags;
+extern const struct cli_flag_set cmd_spec_flags;
+
+int cmd_create(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_start(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_run(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_kill(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_delete(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_state(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_list(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_spec(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_checkpoint(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_restore(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_check(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+
+/* Makes path absolute against the cwd and cleans it lexically like Go's
+ * filepath.Abs (no symlinks resolved). */
+int cli_path_absolute(const char *path, char **ret, struct rv_error **err);
+/* Lexical clean of an absolute path: "//a/./b/../c/" -> "/a/c". In place. */
+void cli_path_clean(char *path);
+
+/* The first positional argument, checked as a container ID. */
+int cli_container_id(const struct cli_flags_result *f, const char **ret, struct rv_error **err);
+
+/* create and run share their flags: the options they describe. The strings
+ * made absolute are owned by ret_paths. */
+struct cli_create_paths {
+        char *bundle, *pid_file, *console_socket;
+};
+int cli_create_options(const struct cli_flags_result *f, struct container_create_options *ret,
+                       struct cli_create_paths *ret_paths, struct rv_error **err);
+void cli_create_paths_clear(struct cli_create_paths *p);
+
+/* Writes s and flushes stdout; a failed write is an error. */
+int cli_print(const char *s, bool newline, struct rv_error **err);
