@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "fs.h"
+#include "proc.h"
+
+/* In the child: report "msg: strerror" through the pipe and _exit. */
+_Noreturn static void child_fail(int fd, const char *msg, int errnum)
+{
+        char buf[1024];
+        int n = snprintf(buf, sizeof(buf), "%s%s%s", msg, errnum ? ": " : "",
+                         errnum ? strerror(errnum) : "");
+        if (n > 0)
+                rv_write_all(fd, buf, (size_t) n < sizeof(buf) ? (size_t) n : sizeof(buf) - 1);
+        _exit(127);
+}
+
+static int child_dup_stdio(int from, int to)
+{
+        if (from < 0) {
+                int fd = open("/dev/null", O_RDWR);
+                if (fd < 0)
+                        return -1;
+                from = fd;
+        }
+        if (from == to)
+                return fcntl(to, F_SETFD, 0);
+        return dup2(from, to) < 0 ? -1 : 0;
+}
+
+_Noreturn static void child_run(const struct rv_spawn *s, int errfd, pid_t parent)
+{
+        sigset_t all;
+        char msg[512] = "";
+
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        if (s->pdeathsig) {
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                        child_fail(errfd, "set parent death signal", errno);
+                /* The parent may have died before prctl took effect. */
+                if (getppid() != parent)
+                        _exit(127);
+        }
+        /* Move the error pipe out of the way of the fds we place. */
+        int nfd = fcntl(errfd, F_DUPFD_CLOEXEC, 64);
+        if (nfd < 0)
+                child_fail(errfd, "dup", errno);
+        errfd = nfd;
+        if (child_dup_stdio(s->stdin_fd, 0) < 0 || child_dup_stdio(s->stdout_fd, 1) < 0 ||
+            child_dup_stdio(s->stderr_fd, 2) < 0)
+                child_fail(errfd, "set up stdio", errno);
+        for (size_t i = 0; i < s->n_pass_fds; i++)
+                if (fcntl(s->pass_fds[i], F_SETFD, 0) < 0)
+                        child_fail(errfd, "pass fd", errno);
+        if (s->cwd && chdir(s->cwd) < 0)
+                child_fail(errfd, "chdir", errno);
+        if (s->setup && s->setup(s->setup_data, msg, sizeof(msg)) < 0)
+                child_fail(errfd, msg, errno);
+        if (s->envp)
+                execve(s->argv[0], s->argv, s->envp);
+        else
+                execv(s->argv[0], s->argv);
+        snprintf(msg, sizeof(msg), "exec `%s`", s->argv[0]);
+        child_fail(errfd, msg, errno);
+}
+
+int rv_spawn_start(const struct rv_spawn *s, pid_t *ret_pid, int *ret_pidfd,
+                   struct rv_error **err)
+{
+        int pipefd[2];
+        pid_t parent = getpid(), pid;
+        char buf[1024];
+        ssize_t n;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return rv_error_set(err, errno, "pipe");
+        pid = fork();
+        if (pid < 0) {
+                int saved = errno;
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return rv_error_set(err, saved, "fork");
+        }
+        if (pid == 0) {
+                close(pipefd[0]);
+                child_run(s, pipefd[1], parent);
+        }
+        close(pipefd[1]);
+        n = rv_read_all(pipefd[0], buf, sizeof(buf) - 1);
+        close(pipefd[0]);
+        if (n > 0) {
+                buf[n] = '\0';
+                waitpid(pid, NULL, 0);
+                return rv_error_set(err, 0, "%s", buf);
+        }
+        int pidfd = rv_pidfd_open(pid);
+        if (pidfd < 0) {
+                int saved = -pidfd;
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                return rv_error_set(err, saved, "pidfd_open");
+        }
+        *ret_pid = pid;
+        *ret_pidfd = pidfd;
+        return 0;
+}
+
+void rv_spawn_kill(pid_t pid, int *pidfd)
+{
+        if (pid > 0) {
+                kill(pid, SIGKILL);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        if (pidfd && *pidfd >= 0) {
+                close(*pidfd);
+                *pidfd = -EBADF;
+        }
+}
+
+int rv_spawn_wait(pid_t pid, int pidfd, int timeout_ms)
+{
+        int status;
+
+        if (pidfd >= 0 && rv_pidfd_wait(pidfd, timeout_ms) < 0)
+                return -ETIMEDOUT;
+        while (waitpid(pid, &status, 0) < 0) {
+                if (errno != EINTR)
+                        return -errno;
+        }
+        return status;
+}

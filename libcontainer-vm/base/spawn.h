@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Starting helper processes (QEMU, virtiofsd, hooks): fork, prepare,
+ * exec, with failures before exec reported back as the error. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct rv_error;
+
+struct rv_spawn {
+        char *const *argv;              /* argv[0] is the path executed */
+        char *const *envp;              /* NULL: inherit */
+        int stdin_fd, stdout_fd, stderr_fd;   /* -1: /dev/null */
+        const int *pass_fds;            /* kept open across exec at their numbers */
+        size_t n_pass_fds;
+        bool pdeathsig;                 /* SIGKILL when the parent dies */
+        const char *cwd;                /* NULL: inherit */
+        /* Runs in the child before exec; returns <0 with errno set and a
+         * message in msg (size msg_size) on failure. */
+        int (*setup)(void *data, char *msg, size_t msg_size);
+        void *setup_data;
+};
+
+/* On success the child has exec'ed: *ret_pid and a pidfd (O_CLOEXEC) are
+ * returned. On failure nothing is left running. */
+int rv_spawn_start(const struct rv_spawn *s, pid_t *ret_pid, int *ret_pidfd,
+                   struct rv_error **err);
+/* SIGKILL (if still running) and reap; safe on pid <= 0. */
+void rv_spawn_kill(pid_t pid, int *pidfd);
+/* Waits up to timeout_ms for pid to exit and reaps it. Returns the wait
+ * status, or -ETIMEDOUT. */
+int rv_spawn_wait(pid_t pid, int pidfd, int timeout_ms);

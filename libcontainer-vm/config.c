@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "libcontainer-vm/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libcontainer-vm/base/cleanup.h"
+#include "libcontainer-vm/base/error.h"
+
+#define SYSTEM_CONFIG "/etc/runvm/runvm.conf"
+
+/* The guest files: next to the binary when run from the build tree
+ * (build/bin/runvm -> build/guest), else PREFIX/share/runvm. */
+static char *guest_file(const char *name)
+{
+        char exe[PATH_MAX], *path = NULL;
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+        if (n > 0) {
+                exe[n] = '\0';
+                char *dir = dirname(exe);
+                if (asprintf(&path, "%s/../guest/%s", dir, name) >= 0) {
+                        if (access(path, R_OK) == 0) {
+                                char *real = realpath(path, NULL);
+                                if (real) {
+                                        free(path);
+                                        return real;
+                                }
+                        }
+                        free(path);
+                        path = NULL;
+                }
+        }
+        if (asprintf(&path, "%s/share/runvm/%s", RUNVM_PREFIX, name) < 0)
+                return NULL;
+        return path;
+}
+
+static int set_string(char **field, const char *value)
+{
+        char *s = strdup(value);
+        if (s == NULL)
+                return -1;
+        free(*field);
+        *field = s;
+        return 0;
+}
+
+static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *ret)
+{
+        char *end;
+        errno = 0;
+        unsigned long n = strtoul(v, &end, 10);
+        if (errno || end == v || *end || n < min || n > max)
+                return -1;
+        *ret = (unsigned) n;
+        return 0;
+}
+
+static int apply_key(struct runvm_config *c, const char *key, const char *value)
+{
+        unsigned u;
+
+        if (strcmp(key, "qemu") == 0)
+                return set_string(&c->qemu_path, value);
+        if (strcmp(key, "virtiofsd") == 0)
+                return set_string(&c->virtiofsd_path, value);
+        if (strcmp(key, "kernel") == 0)
+                return set_string(&c->kernel, value);
+        if (strcmp(key, "initrd") == 0)
+                return set_string(&c->initrd, value);
+        if (strcmp(key, "kernel_params") == 0)
+                return set_string(&c->kernel_params, value);
+        if (strcmp(key, "accel") == 0) {
+                if (strcmp(value, "auto") == 0)
+                        c->accel = RUNVM_ACCEL_AUTO;
+                else if (strcmp(value, "kvm") == 0)
+                        c->accel = RUNVM_ACCEL_KVM;
+                else if (strcmp(value, "tcg") == 0)
+                        c->accel = RUNVM_ACCEL_TCG;
+                else
+                        return -1;
+                return 0;
+        }
+        if (strcmp(key, "memory_mib") == 0)
+                return parse_uint(value, 64, 1u << 20, &c->default_memory_mib);
+        if (strcmp(key, "base_memory_mib") == 0)
+                return parse_uint(value, 0, 1u << 20, &c->base_memory_mib);
+        if (strcmp(key, "max_vcpus") == 0)
+                return parse_uint(value, 1, 512, &c->max_vcpus);
+        if (strcmp(key, "boot_timeout_ms") == 0) {
+                if (parse_uint(value, 100, 3600000, &u) < 0)
+                        return -1;
+                c->boot_timeout_ms = (int) u;
+                return 0;
+        }
+        if (strcmp(key, "shutdown_timeout_ms") == 0) {
+                if (parse_uint(value, 0, 600000, &u) < 0)
+                        return -1;
+                c->shutdown_timeout_ms = (int) u;
+                return 0;
+        }
+        errno = ENOENT;
+        return -1;
+}
+
+static char *trim(char *s)
+{
+        while (isspace((unsigned char) *s))
+                s++;
+        char *e = s + strlen(s);
+        while (e > s && isspace((unsigned char) e[-1]))
+                *--e = '\0';
+        return s;
+}
+
+static int load_file(struct runvm_config *c, const char *path, bool must_exist, struct rv_error **err)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        char line[4096];
+        int lineno = 0;
+
+        if (f == NULL) {
+                if (errno == ENOENT && !must_exist)
+                        return 0;
+                return rv_error_set(err, errno, "open `%s`", path);
+        }
+        while (fgets(line, sizeof(line), f)) {
+                lineno++;
+                char *s = trim(line);
+                if (*s == '\0' || *s == '#')
+                        continue;
+                char *eq = strchr(s, '=');
+                if (eq == NULL)
+                        return rv_error_set(err, EINVAL, "`%s` line %d: expected key = value", path, lineno);
+                *eq = '\0';
+                char *key = trim(s), *value = trim(eq + 1);
+                errno = 0;
+                if (apply_key(c, key, value) < 0)
+                        return rv_error_set(err, EINVAL, "`%s` line %d: %s `%s`", path, lineno,
+                                            errno == ENOENT ? "unknown key" : "invalid value for",
+                                            key);
+        }
+        return 0;
+}
+
+int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
+{
+        struct runvm_config c = {
+                .accel = RUNVM_ACCEL_AUTO,
+                .default_memory_mib = 256,
+                .base_memory_mib = 64,
+                .max_vcpus = (unsigned) sysconf(_SC_NPROCESSORS_ONLN),
+                /* A TCG guest on a loaded 2-core host can take several
+                 * seconds to boot; a hung one must still fail in bounded time. */
+                .boot_timeout_ms = 60000,
+                .shutdown_timeout_ms = 2000,
+        };
+        const char *env = getenv("RUNVM_CONFIG");
+
+        c.qemu_path = strdup("/usr/bin/qemu-system-x86_64");
+        c.virtiofsd_path = strdup("/usr/lib/qemu/virtiofsd");
+        c.kernel = guest_file("vmlinuz");
+        c.initrd = guest_file("initrd.img");
+        if (!c.qemu_path || !c.virtiofsd_path || !c.kernel || !c.initrd) {
+                runvm_config_clear(&c);
+                return rv_error_set(err, ENOMEM, "load configuration");
+        }
+        if (load_file(&c, env && *env ? env : SYSTEM_CONFIG, env && *env, err) < 0) {
+                runvm_config_clear(&c);
+                return -1;
+        }
+        *ret = c;
+        return 0;
+}
+
+void runvm_config_clear(struct runvm_config *c)
+{
+        free(c->qemu_path);
+        free(c->virtiofsd_path);
+        free(c->kernel);
+        free(c->initrd);
+        free(c->kernel_params);
+        memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* runvm's own configuration: built-in defaults, then /etc/runvm/runvm.conf
+ * (or $RUNVM_CONFIG), then safe per-container annotations (org.runvm.*). */
+#pragma once
+
+#include <stdbool.h>
+
+struct rv_error;
+
+enum runvm_accel { RUNVM_ACCEL_AUTO, RUNVM_ACCEL_KVM, RUNVM_ACCEL_TCG };
+
+struct runvm_config {
+        char *qemu_path;
+        char *virtiofsd_path;
+        char *kernel;
+        char *initrd;
+        enum runvm_accel accel;
+        unsigned default_memory_mib;    /* VM memory when the spec sets no limit */
+        unsigned base_memory_mib;       /* added to a memory limit for the guest itself */
+        unsigned max_vcpus;
+        int boot_timeout_ms;            /* until the agent says hello */
+        int shutdown_timeout_ms;        /* guest power-off before QEMU is killed */
+        char *kernel_params;            /* appended to the guest command line */
+};
+
+int runvm_config_load(struct runvm_config *ret, struct rv_error **err);
+void runvm_config_clear(struct runvm_config *c);

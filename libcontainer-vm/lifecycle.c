@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* create, start, run, kill, delete. */
+#include "libcontainer-vm/container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libcontainer-vm/base/cleanup.h"
+#include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/fs.h"
+#include "libcontainer-vm/base/log.h"
+#include "libcontainer-vm/base/proc.h"
+#include "libcontainer-vm/config.h"
+#include "libcontainer-vm/ctl.h"
+#include "libcontainer-vm/monitor.h"
+#include "libcontainer-vm/state.h"
+#include "libcontainer-vm/translate.h"
+#include "spec/config.h"
+
+#define CTL_TIMEOUT_MS 30000
+#define MONITOR_EXIT_TIMEOUT_MS 15000
+
+DEFINE_CLEANUP_FUNC(struct spec_config *, spec_config_free)
+DEFINE_CLEANUP_FUNC(struct container_state *, container_state_free)
+
+bool container_id_is_valid(const char *id)
+{
+        if (id == NULL || *id == '\0' || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+                return false;
+        for (const char *p = id; *p; p++) {
+                char c = *p;
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '+' || c == '.' || c == '-'))
+                        return false;
+        }
+        return true;
+}
+
+static int check_id(const char *id, struct rv_error **err)
+{
+        if (!container_id_is_valid(id))
+                return rv_error_set(err, EINVAL, "invalid container ID format");
+        return 0;
+}
+
+/* Everything a launch needs, checked before anything is created. */
+struct prepared {
+        struct runvm_config cfg;
+        struct spec_config *spec;       /* rewritten into the guest spec */
+        struct vm_plan plan;
+};
+
+static void prepared_clear(struct prepared *p)
+{
+        runvm_config_clear(&p->cfg);
+        spec_config_free(p->spec);
+        p->spec = NULL;
+        vm_plan_clear(&p->plan);
+}
+
+static bool hooks_present(const struct spec_hooks *h)
+{
+        return h->prestart.n || h->create_runtime.n || h->create_container.n ||
+               h->start_container.n || h->poststart.n || h->poststop.n;
+}
+
+static int prepare(const struct container_create_options *o, struct prepared *p, struct rv_error **err)
+{
+        _cleanup_free_ char *config_path = NULL;
+        struct stat st;
+
+        if (stat(o->bundle, &st) < 0)
+                return rv_error_set(err, errno, "bundle `%s`", o->bundle);
+        if (!S_ISDIR(st.st_mode))
+                return rv_error_set(err, ENOTDIR, "bundle `%s`", o->bundle);
+        if (runvm_config_load(&p->cfg, err) < 0)
+                return -1;
+        if (asprintf(&config_path, "%s/config.json", o->bundle) < 0)
+                return rv_error_set(err, ENOMEM, "config");
+        if (spec_config_parse_file(config_path, &p->spec, err) < 0)
+                return -1;
+        if (spec_config_validate(p->spec, err) < 0)
+                return rv_error_wrap(err, "config.json");
+        if (hooks_present(&p->spec->hooks))
+                return rv_error_set(err, ENOTSUP, "config.json: `hooks`: hooks are not supported yet");
+        if (translate_spec(p->spec, o->bundle, &p->cfg, &p->plan, err) < 0)
+                return rv_error_wrap(err, "config.json");
+        return 0;
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct rv_error **err)
+{
+        _cleanup_free_ char *copy1 = strdup(path), *copy2 = strdup(path);
+        _cleanup_close_ int dfd = -EBADF;
+        char buf[32];
+        int n;
+
+        if (copy1 == NULL || copy2 == NULL)
+                return rv_error_set(err, ENOMEM, "pid file");
+        dfd = open(dirname(copy1), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return rv_error_set(err, errno, "pid file `%s`", path);
+        /* Digits only, no newline: callers parse it strictly. */
+        n = snprintf(buf, sizeof(buf), "%d", (int) pid);
+        if (rv_write_file_atomic(dfd, basename(copy2), buf, (size_t) n, 0644, err) < 0)
+                return rv_error_wrap(err, "pid file");
+        return 0;
+}
+
+static char **annotations_copy(const struct spec_config *c)
+{
+        char **v = calloc(c->n_annotations * 2 + 1, sizeof(char *));
+        if (v == NULL)
+                return NULL;
+        for (size_t i = 0; i < c->n_annotations; i++) {
+                v[2 * i] = strdup(c->annotations[i].key);
+                v[2 * i + 1] = strdup(c->annotations[i].value ? c->annotations[i].value : "");
+        }
+        return v;
+}
+
+/* Validates, makes the state dir, forks the monitor and waits for its
+ * verdict. On failure nothing is left: the monitor cleaned up its VM, and
+ * the state dir is removed here. */
+static int launch(const struct runvm_context *ctx, const struct container_create_options *o,
+                  bool autostart, pid_t *ret_monitor, struct rv_error **err)
+{
+        struct prepared p = { 0 };
+        struct state_dir dir = STATE_DIR_INIT;
+        struct container_state st = { 0 };
+        char created[64];
+        int sync[2];
+        pid_t pid;
+        int r = -1;
+
+        if (check_id(o->id, err) < 0)
+                return -1;
+        if (prepare(o, &p, err) < 0) {
+                prepared_clear(&p);
+                return -1;
+        }
+        if (state_dir_create(ctx->root, o->id, &dir, err) < 0) {
+                prepared_clear(&p);
+                return -1;
+        }
+        rv_time_rfc3339(created, sizeof(created), true);
+        st.id = (char *) o->id;
+        st.bundle = (char *) o->bundle;
+        st.rootfs = p.plan.rootfs;
+        st.created = created;
+        st.owner = "";
+        st.status = strdup("creating");
+        st.annotations = annotations_copy(p.spec);
+        if (st.status == NULL || st.annotations == NULL) {
+                rv_error_set(err, ENOMEM, "state");
+                goto out;
+        }
+        if (state_save(dir.dirfd, &st, err) < 0)
+                goto out;
+        if (pipe2(sync, O_CLOEXEC) < 0) {
+                rv_error_set(err, errno, "pipe");
+                goto out;
+        }
+        pid = fork();
+        if (pid < 0) {
+                rv_error_set(err, errno, "fork the monitor");
+                close(sync[0]);
+                close(sync[1]);
+                goto out;
+        }
+        if (pid == 0) {
+                close(sync[0]);
+                struct monitor_options mo = {
+                        .ctx = ctx, .cfg = &p.cfg, .guest_spec = p.spec, .plan = &p.plan,
+                        .dir = &dir, .state = &st, .sync_fd = sync[1], .autostart = autostart,
+                };
+                monitor_main(&mo);
+        }
+        close(sync[1]);
+        r = monitor_wait_created(sync[0], err);
+        close(sync[0]);
+        if (r < 0) {
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                goto out;
+        }
+        if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0) {
+                kill(pid, SIGKILL);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                r = -1;
+                goto out;
+        }
+        *ret_monitor = pid;
+out:
+        if (r < 0) {
+                struct rv_error *tmp_err = NULL;
+                state_dir_remove(ctx->root, o->id, &tmp_err);
+                rv_error_release(&tmp_err);
+        }
+        free(st.status);
+        rv_strv_free(st.annotations);
+        state_dir_close(&dir);
+        prepared_clear(&p);
+        return r;
+}
+
+int container_create(const struct runvm_context *ctx, const struct container_create_options *o,
+                     struct rv_error **err)
+{
+        pid_t pid;
+        return launch(ctx, o, false, &pid, err);
+}
+
+static int load_locked(const struct runvm_context *ctx, const char *id, struct state_dir *dir,
+                       struct container_state **ret, struct rv_error **err)
+{
+        if (check_id(id, err) < 0 || state_dir_open(ctx->root, id, true, dir, err) < 0)
+                return -1;
+        if (state_load(dir->dirfd, ret, err) < 0) {
+                state_dir_close(dir);
+                return -1;
+        }
+        return 0;
+}
+
+int container_start(const struct runvm_context *ctx, const char *id, struct rv_error **err)
+{
+        _cleanup_(container_state_freep) struct container_state *st = NULL;
+        struct state_dir dir = STATE_DIR_INIT;
+        struct ctl_request req = { .command = CTL_START };
+        int r;
+
+        if (load_locked(ctx, id, &dir, &st, err) < 0)
+                return -1;
+        const char *status = container_state_status(st);
+        if (strcmp(status, "created") != 0) {
+                state_dir_close(&dir);
+                if (strcmp(status, "stopped") == 0)
+                        return rv_error_set(err, EINVAL, "cannot start a container that has stopped");
+                if (strcmp(status, "running") == 0)
+                        return rv_error_set(err, EINVAL, "cannot start an already running container");
+                if (strcmp(status, "paused") == 0)
+                        return rv_error_set(err, EINVAL, "cannot start a container in the paused state");
+                return rv_error_set(err, EINVAL, "cannot start a container in the %s state", status);
+        }
+        r = ctl_call(dir.dirfd, &req, CTL_TIMEOUT_MS, err);
+        state_dir_close(&dir);
+        return r;
+}
+
+int container_kill(const struct runvm_context *ctx, const char *id, int signal, bool all,
+                   struct rv_error **err)
+{
+        _cleanup_(container_state_freep) struct container_state *st = NULL;
+        struct state_dir dir = STATE_DIR_INIT;
+        struct ctl_request req = { .command = CTL_KILL, .arg = signal, .flags = all ? CTL_FLAG_ALL : 0 };
+        int r;
+
+        if (check_id(id, err) < 0 || state_dir_open(ctx->root, id, false, &dir, err) < 0)
+                return -1;
+        if (state_load(dir.dirfd, &st, err) < 0) {
+                state_dir_close(&dir);
+                return -1;
+        }
+        if (strcmp(container_state_status(st), "stopped") == 0 ||
+            strcmp(container_state_status(st), "creating") == 0) {
+                state_dir_close(&dir);
+                return rv_error_set(err, ESRCH, "container not running");
+        }
+        /* Signal 0 asks whether the container is alive, as kill(2) does. */
+        if (signal == 0) {
+                state_dir_close(&dir);
+                return 0;
+        }
+        r = ctl_call(dir.dirfd, &req, CTL_TIMEOUT_MS, err);
+        if (r < 0 && (*err)->status != ESRCH && !container_state_monitor_alive(st)) {
+                rv_error_release(err);
+                r = rv_error_set(err, ESRCH, "container not running");
+        }
+        state_dir_close(&dir);
+        return r;
+}
+
+/* Waits for the monitor, and the VM processes it owned, to be gone. */
+static void wait_gone(const struct container_state *st)
+{
+        if (container_state_monitor_alive(st)) {
+                int pidfd = rv_pidfd_open(st->monitor_pid);
+                if (pidfd >= 0) {
+                        if (rv_pidfd_wait(pidfd, MONITOR_EXIT_TIMEOUT_MS) < 0 &&
+                            container_state_monitor_alive(st)) {
+                                rv_warn("monitor %d did not exit in time: killing it", st->monitor_pid);
+                                kill(st->monitor_pid, SIGKILL);
+                                rv_pidfd_wait(pidfd, 5000);
+                        }
+                        close(pidfd);
+                }
+        }
+        /* QEMU and virtiofsd die with the monitor (PR_SET_PDEATHSIG); wait
+         * for that, so that callers may unmount the rootfs right away. */
+        pid_t pids[] = { st->qemu_pid, st->virtiofsd_pid };
+        for (size_t i = 0; i < ARRAY_SIZE(pids); i++) {
+                if (pids[i] <= 0)
+                        continue;
+                int pidfd = rv_pidfd_open(pids[i]);
+                if (pidfd >= 0) {
+                        rv_pidfd_wait(pidfd, 5000);
+                        close(pidfd);
+                }
+        }
+}
+
+int container_delete(const struct runvm_context *ctx, const char *id, bool force,
+                     struct rv_error **err)
+{
+        _cleanup_(container_state_freep) struct container_state *st = NULL;
+        struct state_dir dir = STATE_DIR_INIT;
+        int r;
+
+        if (check_id(id, err) < 0)
+                return -1;
+        if (state_dir_open(ctx->root, id, true, &dir, err) < 0) {
+                if (force && (*err)->status == ENOENT) {
+                        rv_error_release(err);
+                        return 0;
+                }
+                return -1;
+        }
+        if (state_load(dir.dirfd, &st, err) < 0) {
+                /* A create that died half-way: finish the job. */
+                if ((*err)->status != ENOENT)
+                        rv_warn("delete %s: %s; removing it", id, (*err)->msg);
+                rv_error_release(err);
+        } else {
+                const char *status = container_state_status(st);
+                if (strcmp(status, "stopped") != 0) {
+                        if (!force && strcmp(status, "created") != 0) {
+                                state_dir_close(&dir);
+                                return rv_error_set(err, EBUSY, "cannot delete container %s that is not stopped: %s",
+                                                    id, status);
+                        }
+                        struct ctl_request req = { .command = CTL_KILL, .arg = SIGKILL, .flags = CTL_FLAG_ALL };
+                        struct rv_error *tmp_err = NULL;
+                        if (ctl_call(dir.dirfd, &req, CTL_TIMEOUT_MS, &tmp_err) < 0)
+                                rv_debug("delete %s: kill: %s", id, tmp_err->msg);
+                        rv_error_release(&tmp_err);
+                }
+                wait_gone(st);
+        }
+        r = state_dir_remove(ctx->root, id, err);
+        state_dir_close(&dir);
+        return r;
+}
+
+/* --- run ------------------------------------------------------------------ */
+
+static int wait_foreground(pid_t monitor, int *ret_status, struct rv_error **err)
+{
+        sigset_t set;
+        _cleanup_close_ int sigfd = -EBADF, pidfd = rv_pidfd_open(monitor);
+        int status;
+
+        if (pidfd < 0)
+                return rv_error_set(err, -pidfd, "watch the monitor");
+        monitor_signal_set(&set);
+        sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sigfd < 0)
+                return rv_error_set(err, errno, "signalfd");
+        for (;;) {
+                struct pollfd pfd[2] = { { sigfd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+                if (poll(pfd, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return rv_error_set(err, errno, "poll");
+                }
+                if (pfd[0].revents) {
+                        struct signalfd_siginfo si;
+                        while (read(sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
+                                if (si.ssi_signo != SIGWINCH && si.ssi_signo != SIGURG)
+                                        kill(monitor, (int) si.ssi_signo);
+                }
+                if (pfd[1].revents)
+                        break;
+        }
+        while (waitpid(monitor, &status, 0) < 0) {
+                if (errno != EINTR)
+                        return rv_error_set(err, errno, "wait for the monitor");
+        }
+        if (WIFEXITED(status))
+                *ret_status = WEXITSTATUS(status);
+        else if (WIFSIGNALED(status))
+                *ret_status = 128 + WTERMSIG(status);
+        else
+                *ret_status = 255;
+        return 0;
+}
+
+int container_run(const struct runvm_context *ctx, const struct container_create_options *o,
+                  const struct container_run_options *r, int *ret_status, struct rv_error **err)
+{
+        sigset_t set, old;
+        pid_t pid;
+        int ret;
+
+        if (r->detach) {
+                *ret_status = 0;
+                return launch(ctx, o, true, &pid, err);
+        }
+        /* Orphans of the container's host side are reaped here, as runc does. */
+        if (!r->no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                return rv_error_set(err, errno, "become a subreaper");
+        /* Signals meant for the container are queued from now on and
+         * forwarded once the monitor exists. */
+        monitor_signal_set(&set);
+        sigprocmask(SIG_BLOCK, &set, &old);
+        if (launch(ctx, o, true, &pid, err) < 0) {
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                return -1;
+        }
+        ret = wait_foreground(pid, ret_status, err);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        if (!r->keep) {
+                struct rv_error *tmp_err = NULL;
+                if (container_delete(ctx, o->id, true, &tmp_err) < 0 && ret == 0) {
+                        *err = tmp_err;
+                        return -1;
+                }
+                rv_error_release(&tmp_err);
+        }
+        return ret;
+}

@@ -1,0 +1,754 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "libcontainer-vm/monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libcontainer-vm/base/cleanup.h"
+#include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/fs.h"
+#include "libcontainer-vm/base/log.h"
+#include "libcontainer-vm/base/proc.h"
+#include "libcontainer-vm/config.h"
+#include "libcontainer-vm/container.h"
+#include "libcontainer-vm/ctl.h"
+#include "libcontainer-vm/state.h"
+#include "libcontainer-vm/stdio.h"
+#include "libcontainer-vm/translate.h"
+#include "spec/config.h"
+#include "spec/json.h"
+#include "vm/channel/channel.h"
+#include "vm/channel/message.h"
+#include "vm/qemu/vm.h"
+
+#define STREAM_STDIN 1u
+#define STREAM_STDOUT 2u
+#define STREAM_STDERR 3u
+#define REQUEST_TIMEOUT_MS 30000
+#define DRAIN_TIMEOUT_MS 10000
+#define MAX_PENDING 32
+
+DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
+
+enum pending_kind { PENDING_START, PENDING_KILL, PENDING_SHUTDOWN };
+
+struct pending {
+        uint32_t id;
+        enum pending_kind kind;
+        int client_fd;                  /* ctl client waiting for the reply, or -1 */
+};
+
+struct monitor {
+        struct monitor_options *o;
+        struct vm vm;
+        struct channel *ch;
+        int sigfd;
+        int ctl_fd;
+        uint32_t next_id;
+        struct pending pending[MAX_PENDING];
+        size_t n_pending;
+        struct stdio_source in;
+        struct stdio_sink out, err;
+        bool exited;
+        int exit_code, exit_signal;
+        bool vm_gone;
+};
+
+/* --- reporting to create ------------------------------------------------ */
+
+struct sync_msg {
+        int32_t status;
+        char message[CTL_MESSAGE_MAX];
+};
+
+static void sync_report(int fd, int status, const char *message)
+{
+        struct sync_msg m = { .status = status };
+        if (fd < 0)
+                return;
+        if (message)
+                snprintf(m.message, sizeof(m.message), "%s", message);
+        rv_write_all(fd, &m, sizeof(m));
+}
+
+int monitor_wait_created(int sync_fd, struct rv_error **err)
+{
+        struct sync_msg m;
+        ssize_t n = rv_read_all(sync_fd, &m, sizeof(m));
+
+        if (n != (ssize_t) sizeof(m))
+                return rv_error_set(err, EIO, "the monitor exited before the container was created");
+        m.message[sizeof(m.message) - 1] = '\0';
+        if (m.status != 0)
+                return rv_error_set(err, m.status > 0 ? m.status : EIO, "%s", m.message);
+        return 0;
+}
+
+/* --- helpers ------------------------------------------------------------ */
+
+static void save_state(struct monitor *m, const char *status)
+{
+        struct rv_error *tmp_err = NULL;
+
+        free(m->o->state->status);
+        m->o->state->status = strdup(status);
+        if (m->o->state->status == NULL || state_save(m->o->dir->dirfd, m->o->state, &tmp_err) < 0)
+                rv_log(RV_LOG_WARNING, "save state: %s", tmp_err ? tmp_err->msg : "out of memory");
+        rv_error_release(&tmp_err);
+}
+
+/* The last lines of a log in the state dir, for errors about the guest. */
+static char *log_tail(struct monitor *m, const char *name)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        struct rv_error *tmp_err = NULL;
+
+        if (rv_read_file_at(m->o->dir->dirfd, name, 8 << 20, &text, &len, &tmp_err) < 0) {
+                rv_error_release(&tmp_err);
+                return NULL;
+        }
+        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+                text[--len] = '\0';
+        size_t start = len > 300 ? len - 300 : 0;
+        for (char *p = text + start; *p; p++)
+                if (*p == '\n' || *p == '\r')
+                        *p = ' ';
+        return len ? strdup(text + start) : NULL;
+}
+
+static int wrap_guest_error(struct monitor *m, struct rv_error **err)
+{
+        _cleanup_free_ char *qemu = log_tail(m, "qemu.log");
+        _cleanup_free_ char *console = log_tail(m, "console.log");
+
+        if (qemu)
+                return rv_error_wrap(err, "qemu: %s", qemu);
+        if (console)
+                rv_error_wrap(err, "console: ...%s", console);
+        return -1;
+}
+
+static struct pending *pending_add(struct monitor *m, uint32_t id, enum pending_kind kind, int client_fd)
+{
+        if (m->n_pending == MAX_PENDING)
+                return NULL;
+        m->pending[m->n_pending] = (struct pending) { id, kind, client_fd };
+        return &m->pending[m->n_pending++];
+}
+
+static bool pending_take(struct monitor *m, uint32_t id, struct pending *ret)
+{
+        for (size_t i = 0; i < m->n_pending; i++) {
+                if (m->pending[i].id == id) {
+                        *ret = m->pending[i];
+                        m->pending[i] = m->pending[--m->n_pending];
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* Sends a request whose params are {"id": ...} plus what fill writes. */
+static int send_request(struct monitor *m, const char *method, uint32_t *ret_id,
+                        void (*fill)(struct json_writer *, const void *), const void *data,
+                        struct rv_error **err)
+{
+        _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
+        uint32_t id = ++m->next_id;
+
+        if (w == NULL)
+                return rv_error_set(err, ENOMEM, "%s", method);
+        channel_message_begin_request(w, id, method);
+        json_write_object_begin(w);
+        json_write_key(w, "id");
+        json_write_string(w, m->o->state->id);
+        if (fill)
+                fill(w, data);
+        json_write_object_end(w);
+        channel_message_end(w);
+        if (channel_send_message(m->ch, CHANNEL_REQUEST, w, err) < 0)
+                return rv_error_wrap(err, "send %s", method);
+        *ret_id = id;
+        return 0;
+}
+
+/* --- the event loop ------------------------------------------------------ */
+
+static int handle_data(struct monitor *m, const struct channel_frame *f, struct rv_error **err)
+{
+        struct stdio_sink *s = f->stream == STREAM_STDOUT ? &m->out :
+                               f->stream == STREAM_STDERR ? &m->err : NULL;
+        if (s == NULL)
+                return rv_error_set(err, EPROTO, "guest sent data on stream %u", f->stream);
+        if (f->type == CHANNEL_EOF) {
+                s->eof = true;
+                return 0;
+        }
+        return stdio_sink_push(s, f->payload, f->length, err);
+}
+
+static void handle_exit_event(struct monitor *m, const struct json_value *data)
+{
+        const struct json_value *v;
+        int64_t n = 0;
+        struct rv_error *tmp_err = NULL;
+
+        m->exited = true;
+        m->exit_code = 255;
+        m->exit_signal = 0;
+        if ((v = json_get(data, "signal")) && json_read_int64(v, "signal", &n, &tmp_err) == 0 &&
+            n > 0 && n < 65) {
+                m->exit_signal = (int) n;
+        } else if ((v = json_get(data, "exit_code")) &&
+                   json_read_int64(v, "exit_code", &n, &tmp_err) == 0 && n >= 0 && n < 256) {
+                m->exit_code = (int) n;
+        }
+        rv_error_release(&tmp_err);
+        rv_debug("container exited: code %d signal %d", m->exit_code, m->exit_signal);
+}
+
+static void reply_client(struct monitor *m, const struct pending *p, const struct channel_message *msg)
+{
+        if (p->kind == PENDING_START && msg->error == NULL)
+                save_state(m, "running");
+        if (p->client_fd < 0)
+                return;
+        if (msg->error) {
+                int e = msg->error_errno > 0 ? msg->error_errno : EIO;
+                /* A process already gone is what runc calls "not running". */
+                ctl_send_reply(p->client_fd, -e, e == ESRCH ? "container not running" : msg->error);
+        } else {
+                ctl_send_reply(p->client_fd, 0, NULL);
+        }
+        close(p->client_fd);
+}
+
+static int handle_control(struct monitor *m, const struct channel_frame *f, struct rv_error **err)
+{
+        struct channel_message msg;
+        struct pending p;
+
+        if (channel_message_parse(f, &msg, err) < 0)
+                return -1;
+        if (msg.type == CHANNEL_EVENT) {
+                if (strcmp(msg.event, "process_exited") == 0)
+                        handle_exit_event(m, msg.body);
+                else
+                        rv_debug("guest event `%s` ignored", msg.event);
+        } else if (msg.type == CHANNEL_RESPONSE && pending_take(m, msg.id, &p)) {
+                if (msg.error)
+                        rv_debug("request %u failed: %s", msg.id, msg.error);
+                reply_client(m, &p, &msg);
+        } else {
+                rv_debug("unexpected control frame type %d id %u", msg.type, msg.id);
+        }
+        channel_message_clear(&msg);
+        return 0;
+}
+
+static int pump_channel(struct monitor *m, struct rv_error **err)
+{
+        struct channel_frame f;
+        int r;
+
+        while ((r = channel_next(m->ch, &f, err)) > 0) {
+                if (f.stream == CHANNEL_STREAM_CONTROL)
+                        r = handle_control(m, &f, err);
+                else
+                        r = handle_data(m, &f, err);
+                if (r < 0)
+                        return -1;
+        }
+        return r;
+}
+
+static void fill_signal(struct json_writer *w, const void *data)
+{
+        const struct ctl_request *req = data;
+        json_write_key(w, "signal");
+        json_write_int64(w, req->arg);
+        json_write_key(w, "all");
+        json_write_bool(w, (req->flags & CTL_FLAG_ALL) != 0);
+}
+
+static void handle_ctl(struct monitor *m)
+{
+        struct rv_error *tmp_err = NULL;
+        struct ctl_request req;
+        uint32_t id;
+        int fd = ctl_accept(m->ctl_fd, &req, &tmp_err);
+
+        if (fd < 0) {
+                rv_debug("ctl: %s", tmp_err->msg);
+                rv_error_release(&tmp_err);
+                return;
+        }
+        if (m->exited) {
+                ctl_send_reply(fd, -ESRCH, "container not running");
+                close(fd);
+                return;
+        }
+        int r = -1;
+        enum pending_kind kind = PENDING_KILL;
+        if (req.command == CTL_START) {
+                if (strcmp(m->o->state->status, "created") != 0) {
+                        ctl_send_reply(fd, -EINVAL, strcmp(m->o->state->status, "running") == 0
+                                       ? "cannot start an already running container"
+                                       : "cannot start a container in this state");
+                        close(fd);
+                        return;
+                }
+                kind = PENDING_START;
+                r = send_request(m, "start_container", &id, NULL, NULL, &tmp_err);
+        } else if (req.command == CTL_KILL) {
+                r = send_request(m, "signal_process", &id, fill_signal, &req, &tmp_err);
+        }
+        if (r < 0 || pending_add(m, id, kind, fd) == NULL) {
+                ctl_send_reply(fd, -EIO, tmp_err ? tmp_err->msg : "too many requests in flight");
+                close(fd);
+        }
+        rv_error_release(&tmp_err);
+}
+
+static void forward_signal(struct monitor *m, int sig)
+{
+        struct ctl_request req = { .command = CTL_KILL, .arg = sig };
+        struct rv_error *tmp_err = NULL;
+        uint32_t id;
+
+        if (m->exited)
+                return;
+        if (send_request(m, "signal_process", &id, fill_signal, &req, &tmp_err) == 0)
+                pending_add(m, id, PENDING_KILL, -1);
+        else
+                rv_log(RV_LOG_WARNING, "forward signal %d: %s", sig, tmp_err->msg);
+        rv_error_release(&tmp_err);
+}
+
+static void handle_signals(struct monitor *m)
+{
+        struct signalfd_siginfo si;
+
+        while (read(m->sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
+                forward_signal(m, (int) si.ssi_signo);
+}
+
+enum { P_CHANNEL, P_SIGNAL, P_CTL, P_QEMU, P_STDIN, P_STDOUT, P_STDERR, P_COUNT };
+
+/* One turn of the loop: wait up to timeout_ms, handle what is ready.
+ * Returns -1 when the channel or the VM failed. */
+static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
+{
+        struct pollfd pfd[P_COUNT];
+
+        for (int i = 0; i < P_COUNT; i++)
+                pfd[i] = (struct pollfd) { .fd = -1 };
+        pfd[P_CHANNEL] = (struct pollfd) { channel_fd(m->ch),
+                                           POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), 0 };
+        pfd[P_SIGNAL] = (struct pollfd) { m->sigfd, POLLIN, 0 };
+        pfd[P_CTL] = (struct pollfd) { m->ctl_fd, POLLIN, 0 };
+        pfd[P_QEMU] = (struct pollfd) { m->vm.qemu_pidfd, POLLIN, 0 };
+        if (m->in.fd >= 0 && stdio_source_want_read(&m->in, m->ch))
+                pfd[P_STDIN] = (struct pollfd) { m->in.fd, POLLIN, 0 };
+        if (stdio_sink_want_write(&m->out))
+                pfd[P_STDOUT] = (struct pollfd) { m->out.fd, POLLOUT, 0 };
+        if (stdio_sink_want_write(&m->err))
+                pfd[P_STDERR] = (struct pollfd) { m->err.fd, POLLOUT, 0 };
+
+        int r = poll(pfd, P_COUNT, timeout_ms);
+        if (r < 0)
+                return errno == EINTR ? 0 : rv_error_set(err, errno, "poll");
+        if (pfd[P_SIGNAL].revents)
+                handle_signals(m);
+        if (pfd[P_CHANNEL].revents & (POLLIN | POLLHUP | POLLERR)) {
+                r = channel_receive(m->ch, err);
+                if (r < 0)
+                        return rv_error_wrap(err, "agent channel");
+                if (pump_channel(m, err) < 0)
+                        return rv_error_wrap(err, "agent channel");
+                if (r == 1 && !m->exited)
+                        return rv_error_set(err, ECONNRESET, "the agent closed the channel");
+        }
+        if (pfd[P_STDIN].revents && stdio_source_pump(&m->in, m->ch, err) < 0)
+                return -1;
+        if (stdio_sink_flush(&m->out, m->ch, err) < 0 || stdio_sink_flush(&m->err, m->ch, err) < 0)
+                return -1;
+        if (pfd[P_CTL].revents)
+                handle_ctl(m);
+        if (channel_flush(m->ch, err) < 0)
+                return rv_error_wrap(err, "agent channel");
+        if (pfd[P_QEMU].revents) {
+                m->vm_gone = true;
+                if (!m->exited)
+                        return rv_error_set(err, EIO, "the VM exited");
+        }
+        return 0;
+}
+
+/* Runs the loop until the response to request id arrives. */
+static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const char *what,
+                         struct channel_message *ret, struct rv_error **err)
+{
+        int64_t deadline = rv_now_ms() + timeout_ms;
+
+        for (;;) {
+                struct channel_frame f;
+                int r;
+
+                if (channel_flush(m->ch, err) < 0)
+                        return -1;
+                while ((r = channel_next(m->ch, &f, err)) > 0) {
+                        if (f.stream != CHANNEL_STREAM_CONTROL) {
+                                if (handle_data(m, &f, err) < 0)
+                                        return -1;
+                                continue;
+                        }
+                        if (channel_message_parse(&f, ret, err) < 0)
+                                return -1;
+                        if (ret->type == CHANNEL_RESPONSE && ret->id == id)
+                                return 0;
+                        if (ret->type == CHANNEL_EVENT && strcmp(ret->event, "process_exited") == 0)
+                                handle_exit_event(m, ret->body);
+                        channel_message_clear(ret);
+                }
+                if (r < 0)
+                        return -1;
+                int64_t left = deadline - rv_now_ms();
+                if (left <= 0)
+                        return rv_error_set(err, ETIMEDOUT, "%s: no answer from the guest after %d ms",
+                                            what, timeout_ms);
+                struct pollfd pfd[2] = {
+                        { channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), 0 },
+                        { m->vm.qemu_pidfd, POLLIN, 0 },
+                };
+                r = poll(pfd, 2, (int) left);
+                if (r < 0 && errno != EINTR)
+                        return rv_error_set(err, errno, "poll");
+                if (r > 0 && pfd[1].revents) {
+                        m->vm_gone = true;
+                        return rv_error_set(err, EIO, "%s: the VM exited", what);
+                }
+                if (r > 0 && pfd[0].revents) {
+                        r = channel_receive(m->ch, err);
+                        if (r < 0)
+                                return -1;
+                        if (r == 1)
+                                return rv_error_set(err, ECONNRESET, "%s: the agent closed the channel", what);
+                }
+        }
+}
+
+/* --- boot and create ------------------------------------------------------ */
+
+static int join_network(const struct vm_plan *plan, struct rv_error **err)
+{
+        if (plan->netns_path == NULL) {
+                if (unshare(CLONE_NEWNET) < 0)
+                        return rv_error_set(err, errno, "create a network namespace");
+                return 0;
+        }
+        _cleanup_close_ int fd = open(plan->netns_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return rv_error_set(err, errno, "open network namespace `%s`", plan->netns_path);
+        if (setns(fd, CLONE_NEWNET) < 0)
+                return rv_error_set(err, errno, "join network namespace `%s`", plan->netns_path);
+        /* Interfaces are not wired into the VM yet: refuse rather than start
+         * a container that silently lacks the network it was given. */
+        struct if_nameindex *ifs = if_nameindex();
+        if (ifs == NULL)
+                return rv_error_set(err, errno, "list interfaces of `%s`", plan->netns_path);
+        for (struct if_nameindex *i = ifs; i->if_index != 0; i++) {
+                if (strcmp(i->if_name, "lo") != 0) {
+                        rv_error_set(err, ENOTSUP, "network namespace `%s` has interface `%s`: "
+                                     "network interfaces are not supported yet", plan->netns_path, i->if_name);
+                        if_freenameindex(ifs);
+                        return -1;
+                }
+        }
+        if_freenameindex(ifs);
+        return 0;
+}
+
+static void fill_hello(struct json_writer *w, const void *data)
+{
+        json_write_key(w, "version");
+        json_write_int64(w, CHANNEL_PROTOCOL_VERSION);
+}
+
+static void fill_create(struct json_writer *w, const void *data)
+{
+        const struct spec_config *spec = data;
+        json_write_key(w, "spec");
+        spec_config_write(w, spec);
+        json_write_key(w, "stdio");
+        json_write_object_begin(w);
+        json_write_key(w, "stdin"); json_write_int64(w, STREAM_STDIN);
+        json_write_key(w, "stdout"); json_write_int64(w, STREAM_STDOUT);
+        json_write_key(w, "stderr"); json_write_int64(w, STREAM_STDERR);
+        json_write_object_end(w);
+}
+
+static int call(struct monitor *m, const char *method, void (*fill)(struct json_writer *, const void *),
+                const void *data, int timeout_ms, struct rv_error **err)
+{
+        struct channel_message msg;
+        uint32_t id;
+
+        if (send_request(m, method, &id, fill, data, err) < 0)
+                return -1;
+        if (wait_response(m, id, timeout_ms, method, &msg, err) < 0)
+                return -1;
+        if (msg.error) {
+                rv_error_set(err, msg.error_errno > 0 ? msg.error_errno : EIO, "%s", msg.error);
+                channel_message_clear(&msg);
+                return -1;
+        }
+        channel_message_clear(&msg);
+        return 0;
+}
+
+static int boot(struct monitor *m, struct rv_error **err)
+{
+        const struct runvm_config *cfg = m->o->cfg;
+        const struct vm_plan *plan = m->o->plan;
+        _cleanup_free_ char *cache = NULL;
+        struct vm_params p = {
+                .qemu_path = cfg->qemu_path, .virtiofsd_path = cfg->virtiofsd_path,
+                .kernel = cfg->kernel, .initrd = cfg->initrd,
+                .memory_mib = plan->memory_mib, .vcpus = plan->vcpus,
+                .state_dir = m->o->dir->path, .shares = plan->shares, .n_shares = plan->n_shares,
+                .extra_cmdline = cfg->kernel_params, .debug = m->o->ctx->debug,
+        };
+
+        if (access(cfg->kernel, R_OK) < 0)
+                return rv_error_set(err, errno, "guest kernel `%s`", cfg->kernel);
+        if (access(cfg->initrd, R_OK) < 0)
+                return rv_error_set(err, errno, "guest initrd `%s`", cfg->initrd);
+        p.kvm = cfg->accel == RUNVM_ACCEL_KVM || (cfg->accel == RUNVM_ACCEL_AUTO && vm_kvm_usable());
+        if (!p.kvm) {
+                if (asprintf(&cache, "%s/@host", m->o->ctx->root) < 0)
+                        return rv_error_set(err, ENOMEM, "boot");
+                mkdir(cache, 0700);
+                if (vm_host_tsc_khz(cache, &p.tsc_khz, err) < 0)
+                        return -1;
+        }
+        rv_debug("booting with %s, %u MiB, %u vcpus", p.kvm ? "KVM" : "TCG (no usable /dev/kvm)",
+                 p.memory_mib, p.vcpus);
+        if (vm_start(&p, &m->vm, err) < 0)
+                return -1;
+        m->o->state->kvm = p.kvm;
+        m->o->state->memory_mib = p.memory_mib;
+        m->o->state->vcpus = p.vcpus;
+        m->o->state->qemu_pid = m->vm.qemu_pid;
+        m->o->state->virtiofsd_pid = m->vm.virtiofsd_pid;
+        m->ch = channel_new(m->vm.agent_fd);
+        if (m->ch == NULL)
+                return rv_error_set(err, ENOMEM, "channel");
+        m->vm.agent_fd = -1;            /* the channel owns it now */
+        if (call(m, "hello", fill_hello, NULL, cfg->boot_timeout_ms, err) < 0)
+                return wrap_guest_error(m, err);
+        return 0;
+}
+
+static int create_container(struct monitor *m, struct rv_error **err)
+{
+        if (channel_stream_open(m->ch, STREAM_STDIN, err) < 0 ||
+            channel_stream_open(m->ch, STREAM_STDOUT, err) < 0 ||
+            channel_stream_open(m->ch, STREAM_STDERR, err) < 0)
+                return -1;
+        if (stdio_source_init(&m->in, STDIN_FILENO, STREAM_STDIN, err) < 0 ||
+            stdio_sink_init(&m->out, STDOUT_FILENO, STREAM_STDOUT, err) < 0 ||
+            stdio_sink_init(&m->err, STDERR_FILENO, STREAM_STDERR, err) < 0)
+                return rv_error_wrap(err, "container stdio");
+        return call(m, "create_container", fill_create, m->o->guest_spec, REQUEST_TIMEOUT_MS, err);
+}
+
+/* --- teardown ------------------------------------------------------------- */
+
+static void drain_output(struct monitor *m)
+{
+        int64_t deadline = rv_now_ms() + DRAIN_TIMEOUT_MS;
+        struct rv_error *tmp_err = NULL;
+
+        while ((stdio_sink_want_write(&m->out) || stdio_sink_want_write(&m->err)) &&
+               rv_now_ms() < deadline) {
+                struct pollfd pfd[2] = {
+                        { stdio_sink_want_write(&m->out) ? m->out.fd : -1, POLLOUT, 0 },
+                        { stdio_sink_want_write(&m->err) ? m->err.fd : -1, POLLOUT, 0 },
+                };
+                if (poll(pfd, 2, 100) < 0 && errno != EINTR)
+                        break;
+                if (stdio_sink_flush(&m->out, m->ch, &tmp_err) < 0 ||
+                    stdio_sink_flush(&m->err, m->ch, &tmp_err) < 0)
+                        break;
+        }
+        rv_error_release(&tmp_err);
+}
+
+static void shutdown_vm(struct monitor *m)
+{
+        struct rv_error *tmp_err = NULL;
+        uint32_t id;
+
+        if (m->ch && !m->vm_gone &&
+            send_request(m, "shutdown", &id, NULL, NULL, &tmp_err) == 0)
+                channel_flush(m->ch, &tmp_err);
+        rv_error_release(&tmp_err);
+        vm_stop(&m->vm, m->vm_gone ? 0 : m->o->cfg->shutdown_timeout_ms);
+        channel_free(m->ch);
+        m->ch = NULL;
+}
+
+_Noreturn static void exit_like_container(struct monitor *m)
+{
+        if (m->exit_signal > 0) {
+                struct rlimit no_core = { 0, 0 };
+                sigset_t set;
+                setrlimit(RLIMIT_CORE, &no_core);
+                prctl(PR_SET_DUMPABLE, 0);
+                signal(m->exit_signal, SIG_DFL);
+                sigemptyset(&set);
+                sigaddset(&set, m->exit_signal);
+                sigprocmask(SIG_UNBLOCK, &set, NULL);
+                raise(m->exit_signal);
+                /* Signals whose default is not to terminate. */
+                _exit(128 + m->exit_signal);
+        }
+        _exit(m->exit_code);
+}
+
+static void finish(struct monitor *m)
+{
+        for (size_t i = 0; i < m->n_pending; i++) {
+                if (m->pending[i].client_fd >= 0) {
+                        ctl_send_reply(m->pending[i].client_fd, -ESRCH, "container not running");
+                        close(m->pending[i].client_fd);
+                }
+        }
+        m->n_pending = 0;
+        if (m->ctl_fd >= 0) {
+                close(m->ctl_fd);
+                unlinkat(m->o->dir->dirfd, CTL_SOCKET, 0);
+                m->ctl_fd = -1;
+        }
+        drain_output(m);
+        shutdown_vm(m);
+        m->o->state->exited = true;
+        m->o->state->exit_code = m->exit_code;
+        m->o->state->exit_signal = m->exit_signal;
+        m->o->state->qemu_pid = m->o->state->virtiofsd_pid = 0;
+        save_state(m, "stopped");
+}
+
+/* --- entry ---------------------------------------------------------------- */
+
+void monitor_signal_set(sigset_t *set)
+{
+        /* Every signal a caller may send to the pid it was given is meant
+         * for the container; faults and SIGCHLD stay ours. */
+        sigfillset(set);
+        static const int ours[] = { SIGKILL, SIGSTOP, SIGCHLD, SIGSEGV, SIGBUS, SIGFPE,
+                                    SIGILL, SIGPIPE, SIGTRAP, SIGSYS };
+        for (size_t i = 0; i < ARRAY_SIZE(ours); i++)
+                sigdelset(set, ours[i]);
+}
+
+static int setup_signals(struct monitor *m, struct rv_error **err)
+{
+        sigset_t set;
+
+        monitor_signal_set(&set);
+        signal(SIGPIPE, SIG_IGN);
+        if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+                return rv_error_set(err, errno, "block signals");
+        m->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (m->sigfd < 0)
+                return rv_error_set(err, errno, "signalfd");
+        return 0;
+}
+
+static void monitor_fail(struct monitor *m, struct rv_error *err)
+{
+        rv_log(RV_LOG_ERROR, "%s", err->msg);
+        sync_report(m->o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
+        if (m->ctl_fd >= 0)
+                unlinkat(m->o->dir->dirfd, CTL_SOCKET, 0);
+        channel_free(m->ch);
+        m->ch = NULL;
+        vm_destroy(&m->vm);
+}
+
+_Noreturn void monitor_main(struct monitor_options *o)
+{
+        struct monitor m = {
+                .o = o, .vm = VM_INIT, .sigfd = -1, .ctl_fd = -1,
+                .in = { .fd = -1 }, .out = { .fd = -1 }, .err = { .fd = -1 },
+        };
+        struct rv_error *err = NULL;
+        uint64_t start_time = 0;
+
+        /* The lock belongs to the create command, which releases it when
+         * it exits; a copy here would hold it for the container's life. */
+        if (o->dir->lockfd >= 0)
+                close(o->dir->lockfd);
+        o->dir->lockfd = -1;
+        /* Terminal signals are for the caller; the monitor only gets the
+         * signals someone sends to the container's pid. */
+        setsid();
+        prctl(PR_SET_NAME, "runvm-monitor");
+        int logfd = openat(o->dir->dirfd, "monitor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (logfd >= 0) {
+                rv_log_set_fd(logfd);
+                close(logfd);
+        }
+
+        if (setup_signals(&m, &err) < 0 || join_network(o->plan, &err) < 0 ||
+            boot(&m, &err) < 0 || create_container(&m, &err) < 0 ||
+            (m.ctl_fd = ctl_listen(o->dir->dirfd, &err)) < 0) {
+                monitor_fail(&m, err);
+                _exit(1);
+        }
+        rv_proc_start_time(getpid(), &start_time);
+        o->state->monitor_pid = getpid();
+        o->state->monitor_start_time = start_time;
+        save_state(&m, "created");
+        if (o->autostart) {
+                if (call(&m, "start_container", NULL, NULL, REQUEST_TIMEOUT_MS, &err) < 0) {
+                        monitor_fail(&m, err);
+                        _exit(1);
+                }
+                save_state(&m, "running");
+        }
+        sync_report(o->sync_fd, 0, NULL);
+        close(o->sync_fd);
+        o->sync_fd = -1;
+
+        while (!m.exited) {
+                if (loop_once(&m, -1, &err) < 0) {
+                        _cleanup_free_ char *console = log_tail(&m, "console.log");
+                        rv_log(RV_LOG_ERROR, "%s%s%s", err->msg, console ? "; console: ..." : "",
+                               console ? console : "");
+                        rv_error_release(&err);
+                        /* The workload died with its VM. */
+                        m.exited = true;
+                        m.exit_signal = SIGKILL;
+                        m.vm_gone = true;
+                }
+        }
+        finish(&m);
+        exit_like_container(&m);
+}

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "libcontainer-vm/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "libcontainer-vm/base/cleanup.h"
+#include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/fs.h"
+#include "libcontainer-vm/base/proc.h"
+#include "spec/json.h"
+
+#define STATE_FILE "state.json"
+#define LOCK_FILE "lock"
+#define STATE_MAX (1u << 20)
+
+DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
+DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
+
+static int lock_dir(struct state_dir *d, struct rv_error **err)
+{
+        d->lockfd = openat(d->dirfd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (d->lockfd < 0)
+                return rv_error_set(err, errno, "open lock");
+        while (flock(d->lockfd, LOCK_EX) < 0) {
+                if (errno != EINTR)
+                        return rv_error_set(err, errno, "lock `%s`", d->path);
+        }
+        return 0;
+}
+
+int state_dir_create(const char *root, const char *id, struct state_dir *ret, struct rv_error **err)
+{
+        struct state_dir d = STATE_DIR_INIT;
+
+        if (rv_mkdir_p(root, 0700, err) < 0)
+                return rv_error_wrap(err, "create state root");
+        if (asprintf(&d.path, "%s/%s", root, id) < 0)
+                return rv_error_set(err, ENOMEM, "create state dir");
+        if (mkdir(d.path, 0700) < 0) {
+                int saved = errno;
+                free(d.path);
+                if (saved == EEXIST)
+                        return rv_error_set(err, EEXIST, "container with id exists: %s", id);
+                return rv_error_set(err, saved, "mkdir `%s/%s`", root, id);
+        }
+        d.dirfd = open(d.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (d.dirfd < 0 || lock_dir(&d, err) < 0) {
+                if (d.dirfd < 0)
+                        rv_error_set(err, errno, "open `%s`", d.path);
+                state_dir_close(&d);
+                rmdir(d.path);
+                return -1;
+        }
+        *ret = d;
+        return 0;
+}
+
+int state_dir_open(const char *root, const char *id, bool lock, struct state_dir *ret,
+                   struct rv_error **err)
+{
+        struct state_dir d = STATE_DIR_INIT;
+
+        if (asprintf(&d.path, "%s/%s", root, id) < 0)
+                return rv_error_set(err, ENOMEM, "open state dir");
+        d.dirfd = open(d.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (d.dirfd < 0) {
+                int saved = errno;
+                free(d.path);
+                if (saved == ENOENT || saved == ENOTDIR)
+                        return rv_error_set(err, ENOENT, "container does not exist");
+                return rv_error_set(err, saved, "open `%s/%s`", root, id);
+        }
+        if (lock && lock_dir(&d, err) < 0) {
+                state_dir_close(&d);
+                return -1;
+        }
+        /* Deleted while we waited for the lock. */
+        if (lock && faccessat(d.dirfd, STATE_FILE, F_OK, 0) < 0 && errno == ENOENT) {
+                struct stat st;
+                if (fstat(d.dirfd, &st) == 0 && st.st_nlink == 0) {
+                        state_dir_close(&d);
+                        return rv_error_set(err, ENOENT, "container does not exist");
+                }
+        }
+        *ret = d;
+        return 0;
+}
+
+void state_dir_close(struct state_dir *d)
+{
+        if (d->lockfd >= 0)
+                close(d->lockfd);
+        if (d->dirfd >= 0)
+                close(d->dirfd);
+        free(d->path);
+        d->lockfd = d->dirfd = -1;
+        d->path = NULL;
+}
+
+int state_dir_remove(const char *root, const char *id, struct rv_error **err)
+{
+        _cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (rootfd < 0)
+                return errno == ENOENT ? 0 : rv_error_set(err, errno, "open `%s`", root);
+        return rv_rm_rf_at(rootfd, id, err);
+}
+
+int state_save(int dirfd, const struct container_state *s, struct rv_error **err)
+{
+        _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+
+        if (w == NULL)
+                return rv_error_set(err, ENOMEM, "save state");
+        json_write_object_begin(w);
+        json_write_key(w, "id"); json_write_string(w, s->id);
+        json_write_key(w, "bundle"); json_write_string(w, s->bundle);
+        json_write_key(w, "rootfs"); json_write_string(w, s->rootfs);
+        json_write_key(w, "created"); json_write_string(w, s->created);
+        json_write_key(w, "owner"); json_write_string(w, s->owner ? s->owner : "");
+        json_write_key(w, "status"); json_write_string(w, s->status);
+        json_write_key(w, "monitor_pid"); json_write_int64(w, s->monitor_pid);
+        json_write_key(w, "monitor_start_time"); json_write_uint64(w, s->monitor_start_time);
+        json_write_key(w, "qemu_pid"); json_write_int64(w, s->qemu_pid);
+        json_write_key(w, "virtiofsd_pid"); json_write_int64(w, s->virtiofsd_pid);
+        json_write_key(w, "kvm"); json_write_bool(w, s->kvm);
+        json_write_key(w, "memory_mib"); json_write_uint64(w, s->memory_mib);
+        json_write_key(w, "vcpus"); json_write_uint64(w, s->vcpus);
+        if (s->exited) {
+                json_write_key(w, "exit");
+                json_write_object_begin(w);
+                if (s->exit_signal) {
+                        json_write_key(w, "signal"); json_write_int64(w, s->exit_signal);
+                } else {
+                        json_write_key(w, "code"); json_write_int64(w, s->exit_code);
+                }
+                json_write_object_end(w);
+        }
+        json_write_key(w, "annotations");
+        json_write_object_begin(w);
+        for (char **a = s->annotations; a && a[0] && a[1]; a += 2) {
+                json_write_key(w, a[0]);
+                json_write_string(w, a[1]);
+        }
+        json_write_object_end(w);
+        json_write_object_end(w);
+        if (json_writer_finish(w, &text, &len, err) < 0)
+                return rv_error_wrap(err, "save state");
+        return rv_write_file_atomic(dirfd, STATE_FILE, text, len, 0600, err);
+}
+
+static int dup_string(const struct json_value *root, const char *key, char **ret, struct rv_error **err)
+{
+        const char *s;
+        const struct json_value *v = json_get(root, key);
+        if (v == NULL) {
+                *ret = NULL;
+                return 0;
+        }
+        if (json_read_string(v, key, &s, err) < 0)
+                return -1;
+        *ret = strdup(s);
+        return *ret ? 0 : rv_error_set(err, ENOMEM, "load state");
+}
+
+static int read_int(const struct json_value *root, const char *key, int64_t *ret, struct rv_error **err)
+{
+        const struct json_value *v = json_get(root, key);
+        *ret = 0;
+        return v ? json_read_int64(v, key, ret, err) : 0;
+}
+
+int state_load(int dirfd, struct container_state **ret, struct rv_error **err)
+{
+        _cleanup_(json_value_freep) struct json_value *root = NULL;
+        _cleanup_free_ char *text = NULL;
+        struct container_state *s;
+        const struct json_value *v;
+        size_t len;
+        int64_t n;
+
+        if (rv_read_file_at(dirfd, STATE_FILE, STATE_MAX, &text, &len, err) < 0) {
+                if ((*err)->status == ENOENT) {
+                        rv_error_release(err);
+                        return rv_error_set(err, ENOENT, "container does not exist");
+                }
+                return -1;
+        }
+        if (json_parse(text, len, &root, err) < 0)
+                return rv_error_wrap(err, "load state");
+        s = calloc(1, sizeof(*s));
+        if (s == NULL)
+                return rv_error_set(err, ENOMEM, "load state");
+        if (dup_string(root, "id", &s->id, err) < 0 || dup_string(root, "bundle", &s->bundle, err) < 0 ||
+            dup_string(root, "rootfs", &s->rootfs, err) < 0 ||
+            dup_string(root, "created", &s->created, err) < 0 ||
+            dup_string(root, "owner", &s->owner, err) < 0 ||
+            dup_string(root, "status", &s->status, err) < 0)
+                goto fail;
+        if (read_int(root, "monitor_pid", &n, err) < 0)
+                goto fail;
+        s->monitor_pid = (pid_t) n;
+        v = json_get(root, "monitor_start_time");
+        if (v && json_read_uint64(v, "monitor_start_time", &s->monitor_start_time, err) < 0)
+                goto fail;
+        if (read_int(root, "qemu_pid", &n, err) < 0)
+                goto fail;
+        s->qemu_pid = (pid_t) n;
+        if (read_int(root, "virtiofsd_pid", &n, err) < 0)
+                goto fail;
+        s->virtiofsd_pid = (pid_t) n;
+        if ((v = json_get(root, "kvm")) && json_read_bool(v, "kvm", &s->kvm, err) < 0)
+                goto fail;
+        if (read_int(root, "memory_mib", &n, err) < 0)
+                goto fail;
+        s->memory_mib = (unsigned) n;
+        if (read_int(root, "vcpus", &n, err) < 0)
+                goto fail;
+        s->vcpus = (unsigned) n;
+        if ((v = json_get(root, "exit"))) {
+                s->exited = true;
+                if (read_int(v, "code", &n, err) < 0)
+                        goto fail;
+                s->exit_code = (int) n;
+                if (read_int(v, "signal", &n, err) < 0)
+                        goto fail;
+                s->exit_signal = (int) n;
+        }
+        if ((v = json_get(root, "annotations")) && json_is_object(v)) {
+                size_t count = json_object_size(v);
+                s->annotations = calloc(count * 2 + 1, sizeof(char *));
+                if (s->annotations == NULL) {
+                        rv_error_set(err, ENOMEM, "load state");
+                        goto fail;
+                }
+                for (size_t i = 0; i < count; i++) {
+                        const char *val;
+                        if (json_read_string(json_object_value(v, i), "annotations", &val, err) < 0)
+                                goto fail;
+                        s->annotations[2 * i] = strdup(json_object_key(v, i));
+                        s->annotations[2 * i + 1] = strdup(val);
+                }
+        }
+        if (s->id == NULL || s->status == NULL) {
+                rv_error_set(err, EINVAL, "load state: `state.json` lacks id or status");
+                goto fail;
+        }
+        *ret = s;
+        return 0;
+fail:
+        container_state_free(s);
+        return rv_error_wrap(err, "load state");
+}
+
+void container_state_free(struct container_state *s)
+{
+        if (s == NULL)
+                return;
+        free(s->id);
+        free(s->bundle);
+        free(s->rootfs);
+        free(s->created);
+        free(s->owner);
+        free(s->status);
+        rv_strv_free(s->annotations);
+        free(s);
+}
+
+bool container_state_monitor_alive(const struct container_state *s)
+{
+        return s->monitor_pid > 0 && rv_proc_alive(s->monitor_pid, s->monitor_start_time);
+}
+
+const char *container_state_status(const struct container_state *s)
+{
+        if (strcmp(s->status, "stopped") == 0 || !container_state_monitor_alive(s))
+                return "stopped";
+        return s->status;
+}

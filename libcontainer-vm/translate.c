@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "libcontainer-vm/translate.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "libcontainer-vm/base/cleanup.h"
+#include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/config.h"
+#include "spec/config.h"
+
+#define MIB (1024ll * 1024ll)
+#define MIN_VM_MEMORY_MIB 128u
+
+static bool mount_is_bind(const struct spec_mount *m)
+{
+        if (m->type && strcmp(m->type, "bind") == 0)
+                return true;
+        for (char **o = m->options; o && *o; o++)
+                if (strcmp(*o, "bind") == 0 || strcmp(*o, "rbind") == 0)
+                        return true;
+        return false;
+}
+
+static bool mount_is_readonly(const struct spec_mount *m)
+{
+        bool ro = false;
+        for (char **o = m->options; o && *o; o++) {
+                if (strcmp(*o, "ro") == 0)
+                        ro = true;
+                else if (strcmp(*o, "rw") == 0)
+                        ro = false;
+        }
+        return ro;
+}
+
+static char *bundle_path(const char *bundle, const char *path)
+{
+        char *out = NULL;
+        if (path[0] == '/')
+                return strdup(path);
+        if (asprintf(&out, "%s/%s", bundle, path) < 0)
+                return NULL;
+        return out;
+}
+
+static int add_share(struct vm_plan *p, char *source, char *name, bool is_dir, bool readonly,
+                     struct rv_error **err)
+{
+        struct vm_share *n = realloc(p->shares, (p->n_shares + 1) * sizeof(*n));
+        if (n == NULL) {
+                free(source);
+                free(name);
+                return rv_error_set(err, ENOMEM, "plan shares");
+        }
+        p->shares = n;
+        p->shares[p->n_shares++] = (struct vm_share) { source, name, is_dir, readonly };
+        return 0;
+}
+
+static int plan_rootfs(struct spec_config *c, const char *bundle, struct vm_plan *p,
+                       struct rv_error **err)
+{
+        _cleanup_free_ char *path = NULL;
+        struct stat st;
+
+        if (!c->has_root || c->root.path == NULL)
+                return rv_error_set(err, EINVAL, "`root.path`: required");
+        path = bundle_path(bundle, c->root.path);
+        if (path == NULL)
+                return rv_error_set(err, ENOMEM, "rootfs");
+        p->rootfs = realpath(path, NULL);
+        if (p->rootfs == NULL)
+                return rv_error_set(err, errno, "rootfs `%s`", path);
+        if (stat(p->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
+                return rv_error_set(err, ENOTDIR, "rootfs `%s`", path);
+        char *guest = strdup(GUEST_SHARED_DIR "/rootfs");
+        char *src = strdup(p->rootfs), *name = strdup("rootfs");
+        if (!guest || !src || !name) {
+                free(guest); free(src); free(name);
+                return rv_error_set(err, ENOMEM, "rootfs");
+        }
+        free(c->root.path);
+        c->root.path = guest;
+        /* root.readonly is applied in the guest, where the agent can still
+         * prepare the rootfs before making it read-only. */
+        return add_share(p, src, name, true, false, err);
+}
+
+static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan *p,
+                       struct rv_error **err)
+{
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                struct spec_mount *m = &c->mounts[i];
+                _cleanup_free_ char *src = NULL;
+                struct stat st;
+                char *guest = NULL, *name = NULL;
+
+                if (!mount_is_bind(m))
+                        continue;
+                if (m->source == NULL)
+                        return rv_error_set(err, EINVAL, "`mounts[%zu].source`: required for a bind mount", i);
+                src = bundle_path(bundle, m->source);
+                if (src == NULL)
+                        return rv_error_set(err, ENOMEM, "mounts");
+                if (stat(src, &st) < 0)
+                        return rv_error_set(err, errno, "`mounts[%zu]`: bind source `%s`", i, src);
+                if (S_ISBLK(st.st_mode))
+                        return rv_error_set(err, ENOTSUP, "`mounts[%zu]`: bind mount of block device `%s` "
+                                            "is not supported yet", i, src);
+                if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+                        return rv_error_set(err, ENOTSUP, "`mounts[%zu]`: bind source `%s` is a %s: only "
+                                            "files and directories can be shared into a VM", i, src,
+                                            S_ISSOCK(st.st_mode) ? "socket" : S_ISCHR(st.st_mode) ? "character device"
+                                            : S_ISFIFO(st.st_mode) ? "fifo" : "special file");
+                if (asprintf(&name, "mounts/%zu", i) < 0 ||
+                    asprintf(&guest, GUEST_SHARED_DIR "/mounts/%zu", i) < 0) {
+                        free(name);
+                        return rv_error_set(err, ENOMEM, "mounts");
+                }
+                free(m->source);
+                m->source = guest;
+                if (add_share(p, TAKE_PTR(src), name, S_ISDIR(st.st_mode), mount_is_readonly(m), err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int plan_namespaces(const struct spec_config *c, struct vm_plan *p, struct rv_error **err)
+{
+        const struct spec_namespace *net = spec_config_namespace(c, "network");
+
+        if (net == NULL)
+                return rv_error_set(err, ENOTSUP, "`linux.namespaces`: the host network namespace cannot "
+                                    "be shared with a VM; give the container a network namespace");
+        if (net->path && *net->path) {
+                p->netns_path = strdup(net->path);
+                if (p->netns_path == NULL)
+                        return rv_error_set(err, ENOMEM, "network namespace");
+        }
+        for (size_t i = 0; i < c->linux_.n_namespaces; i++) {
+                const struct spec_namespace *ns = &c->linux_.namespaces[i];
+                if (strcmp(ns->type, "network") != 0 && ns->path && *ns->path)
+                        return rv_error_set(err, ENOTSUP, "`linux.namespaces[%zu]`: joining a %s namespace "
+                                            "by path is not supported: each container has its own VM",
+                                            i, ns->type);
+        }
+        return 0;
+}
+
+static void plan_sizes(const struct spec_config *c, const struct runvm_config *cfg, struct vm_plan *p)
+{
+        const struct spec_memory *mem = &c->linux_.resources.memory;
+        const struct spec_cpu *cpu = &c->linux_.resources.cpu;
+
+        p->memory_mib = cfg->default_memory_mib;
+        if (mem->has_limit && mem->limit > 0) {
+                long long mib = (mem->limit + MIB - 1) / MIB + cfg->base_memory_mib;
+                p->memory_mib = mib > (1 << 20) ? (1u << 20) : (unsigned) mib;
+        }
+        if (p->memory_mib < MIN_VM_MEMORY_MIB)
+                p->memory_mib = MIN_VM_MEMORY_MIB;
+        p->vcpus = 1;
+        if (cpu->has_quota && cpu->quota > 0) {
+                uint64_t period = cpu->has_period && cpu->period > 0 ? cpu->period : 100000;
+                uint64_t n = ((uint64_t) cpu->quota + period - 1) / period;
+                p->vcpus = n < 1 ? 1 : (unsigned) n;
+        }
+        if (cfg->max_vcpus > 0 && p->vcpus > cfg->max_vcpus)
+                p->vcpus = cfg->max_vcpus;
+}
+
+int translate_spec(struct spec_config *c, const char *bundle, const struct runvm_config *cfg,
+                   struct vm_plan *ret, struct rv_error **err)
+{
+        struct vm_plan p = { 0 };
+
+        if (c->has_process && c->process.terminal) {
+                vm_plan_clear(&p);
+                return rv_error_set(err, ENOTSUP, "`process.terminal`: terminals are not supported yet");
+        }
+        for (size_t i = 0; i < c->linux_.n_devices; i++) {
+                vm_plan_clear(&p);
+                return rv_error_set(err, ENOTSUP, "`linux.devices[%zu]`: device `%s` cannot be passed "
+                                    "to the VM yet", i, c->linux_.devices[i].path);
+        }
+        if (plan_namespaces(c, &p, err) < 0 || plan_rootfs(c, bundle, &p, err) < 0 ||
+            plan_mounts(c, bundle, &p, err) < 0) {
+                vm_plan_clear(&p);
+                return -1;
+        }
+        plan_sizes(c, cfg, &p);
+        *ret = p;
+        return 0;
+}
+
+void vm_plan_clear(struct vm_plan *p)
+{
+        for (size_t i = 0; i < p->n_shares; i++) {
+                free((char *) p->shares[i].source);
+                free((char *) p->shares[i].name);
+        }
+        free(p->shares);
+        free(p->rootfs);
+        free(p->netns_path);
+        memset(p, 0, sizeof(*p));
+}

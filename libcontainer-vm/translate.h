@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* How an OCI spec becomes a VM (DESIGN.md §5): sizes, the files shared
+ * into the guest, and the guest-local spec the agent runs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vm/qemu/vm.h"
+
+struct rv_error;
+struct spec_config;
+struct runvm_config;
+
+/* Where the agent mounts the virtio-fs share. */
+#define GUEST_SHARED_DIR "/run/runvm/shared"
+
+struct vm_plan {
+        unsigned memory_mib;
+        unsigned vcpus;
+        struct vm_share *shares;        /* [0] is the rootfs */
+        size_t n_shares;
+        char *rootfs;                   /* absolute host path of root.path */
+        char *netns_path;               /* NULL: a new, empty network namespace */
+};
+
+/* Checks what a VM can honour, fills *ret, and rewrites c in place into
+ * the guest spec (guest paths for the rootfs and bind mounts). Refusals
+ * are specific: "`linux.devices[0]`: block devices are not supported yet". */
+int translate_spec(struct spec_config *c, const char *bundle, const struct runvm_config *cfg,
+                   struct vm_plan *ret, struct rv_error **err);
+void vm_plan_clear(struct vm_plan *p);

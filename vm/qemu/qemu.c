@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* QEMU microvm + virtiofsd: the VM a container runs in. */
+#include "vm/qemu/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libcontainer-vm/base/cleanup.h"
+#include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/log.h"
+#include "libcontainer-vm/base/spawn.h"
+
+#define SHARED_DIR "shared"
+#define MAX_ARGS 64
+
+/* QEMU option values split on ','; a literal comma is written twice. */
+static char *qemu_escape(const char *s)
+{
+        size_t n = strlen(s), commas = 0;
+        for (const char *p = s; *p; p++)
+                commas += *p == ',';
+        char *out = malloc(n + commas + 1), *q = out;
+        if (out == NULL)
+                return NULL;
+        for (const char *p = s; *p; p++) {
+                *q++ = *p;
+                if (*p == ',')
+                        *q++ = ',';
+        }
+        *q = '\0';
+        return out;
+}
+
+/* An fd that can never collide with stdio numbers in a child. */
+static int fd_above_stdio(int fd)
+{
+        if (fd < 0 || fd > 2)
+                return fd;
+        int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        close(fd);
+        return nfd;
+}
+
+int vm_kernel_cmdline(const struct vm_params *p, char **ret, struct rv_error **err)
+{
+        _cleanup_free_ char *tsc = NULL;
+        char *line = NULL;
+
+        /* Each trim is measured in shared/guest-kernel/README.md. Under TCG
+         * microvm needs tsc_early_khz or its TSC calibration can hang. */
+        if (!p->kvm && p->tsc_khz > 0 && asprintf(&tsc, " tsc_early_khz=%u", p->tsc_khz) < 0)
+                return rv_error_set(err, ENOMEM, "kernel command line");
+        if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check pci=off "
+                     "nokaslr lsm=capability 8250.nr_uarts=1 random.trust_cpu=on%s%s%s%s",
+                     p->debug ? "runvm.debug=1" : "quiet", tsc ? tsc : "",
+                     p->extra_cmdline && *p->extra_cmdline ? " " : "",
+                     p->extra_cmdline ? p->extra_cmdline : "", "") < 0)
+                return rv_error_set(err, ENOMEM, "kernel command line");
+        *ret = line;
+        return 0;
+}
+
+struct virtiofsd_setup {
+        const char *shared_dir;
+        const struct vm_share *shares;
+        size_t n_shares;
+};
+
+static int make_target(const char *path, bool is_dir)
+{
+        if (is_dir)
+                return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
+        int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -1;
+        close(fd);
+        return 0;
+}
+
+/* Runs in virtiofsd's child before exec: the shared dir is a tmpfs in a
+ * private mount namespace holding one bind mount per share, so exactly the
+ * shares are visible to the guest and every mount vanishes with the
+ * process: nothing can leak on the host. */
+static int virtiofsd_setup(void *data, char *msg, size_t size)
+{
+        const struct virtiofsd_setup *s = data;
+        char path[4096];
+
+        if (unshare(CLONE_NEWNS) < 0) {
+                snprintf(msg, size, "unshare mount namespace");
+                return -1;
+        }
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                snprintf(msg, size, "make mounts private");
+                return -1;
+        }
+        if (mount("runvm-shared", s->shared_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) {
+                snprintf(msg, size, "mount tmpfs on `%s`", s->shared_dir);
+                return -1;
+        }
+        for (size_t i = 0; i < s->n_shares; i++) {
+                const struct vm_share *sh = &s->shares[i];
+                /* names may have one level of directory: "mounts/3" */
+                const char *slash = strchr(sh->name, '/');
+                if (slash) {
+                        snprintf(path, sizeof(path), "%s/%.*s", s->shared_dir,
+                                 (int) (slash - sh->name), sh->name);
+                        if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+                                snprintf(msg, size, "mkdir `%s`", path);
+                                return -1;
+                        }
+                }
+                snprintf(path, sizeof(path), "%s/%s", s->shared_dir, sh->name);
+                if (make_target(path, sh->is_dir) < 0) {
+                        snprintf(msg, size, "create `%s`", path);
+                        return -1;
+                }
+                if (mount(sh->source, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+                        snprintf(msg, size, "bind `%s`", sh->source);
+                        return -1;
+                }
+                if (sh->readonly &&
+                    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
+                        snprintf(msg, size, "make `%s` read-only", sh->source);
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+/* A listening socket with a kernel-chosen abstract name and a client
+ * already connected to it: virtiofsd accepts on the one, QEMU gets the
+ * other, and no socket path exists anywhere. */
+static int vhost_user_socket_pair(int *ret_listen, int *ret_client, struct rv_error **err)
+{
+        _cleanup_close_ int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        _cleanup_close_ int cfd = -EBADF;
+        struct sockaddr_un addr = { .sun_family = AF_UNIX };
+        socklen_t len = sizeof(addr);
+
+        if (lfd < 0)
+                return rv_error_set(err, errno, "socket");
+        if (bind(lfd, (struct sockaddr *) &addr, sizeof(sa_family_t)) < 0 || listen(lfd, 1) < 0 ||
+            getsockname(lfd, (struct sockaddr *) &addr, &len) < 0)
+                return rv_error_set(err, errno, "listen for virtiofsd");
+        cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (cfd < 0 || connect(cfd, (struct sockaddr *) &addr, len) < 0)
+                return rv_error_set(err, errno, "connect to virtiofsd socket");
+        *ret_listen = fd_above_stdio(TAKE_FD(lfd));
+        *ret_client = fd_above_stdio(TAKE_FD(cfd));
+        return 0;
+}
+
+static int open_log(const char *state_dir, const char *name, struct rv_error **err)
+{
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", state_dir, name);
+        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return rv_error_set(err, errno, "open `%s`", path);
+        return fd_above_stdio(fd);
+}
+
+static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, int listen_fd,
+                           struct vm *vm, struct rv_error **err)
+{
+        _cleanup_close_ int logfd = open_log(p->state_dir, "virtiofsd.log", err);
+        _cleanup_free_ char *fdopt = NULL, *src = NULL;
+        struct virtiofsd_setup setup = { shared_dir, p->shares, p->n_shares };
+
+        if (logfd < 0)
+                return -1;
+        if (asprintf(&fdopt, "--fd=%d", listen_fd) < 0 ||
+            asprintf(&src, "source=%s", shared_dir) < 0)
+                return rv_error_set(err, ENOMEM, "virtiofsd arguments");
+        char *argv[] = {
+                (char *) p->virtiofsd_path, fdopt, "-o", src, "-o", "cache=auto",
+                "-o", "xattr", "-o", "announce_submounts", "-o",
+                p->debug ? "log_level=debug" : "log_level=warn", NULL,
+        };
+        struct rv_spawn s = {
+                .argv = argv, .stdin_fd = -1, .stdout_fd = logfd, .stderr_fd = logfd,
+                .pass_fds = &listen_fd, .n_pass_fds = 1, .pdeathsig = true,
+                .setup = virtiofsd_setup, .setup_data = &setup,
+        };
+        if (rv_spawn_start(&s, &vm->virtiofsd_pid, &vm->virtiofsd_pidfd, err) < 0)
+                return rv_error_wrap(err, "start virtiofsd");
+        return 0;
+}
+
+static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, struct vm *vm,
+                      struct rv_error **err)
+{
+        _cleanup_close_ int logfd = open_log(p->state_dir, "qemu.log", err);
+        _cleanup_free_ char *cmdline = NULL, *mem = NULL, *memobj = NULL, *smp = NULL,
+                            *kernel = NULL, *initrd = NULL, *serial = NULL, *state = NULL,
+                            *agent_chr = NULL, *vfs_chr = NULL;
+        const char *argv[MAX_ARGS];
+        size_t n = 0;
+
+        if (logfd < 0)
+                return -1;
+        if (vm_kernel_cmdline(p, &cmdline, err) < 0)
+                return -1;
+        state = qemu_escape(p->state_dir);
+        kernel = qemu_escape(p->kernel);
+        initrd = qemu_escape(p->initrd);
+        if (state == NULL || kernel == NULL || initrd == NULL ||
+            asprintf(&mem, "%uM", p->memory_mib) < 0 ||
+            asprintf(&memobj, "memory-backend-memfd,id=mem,size=%uM,share=on", p->memory_mib) < 0 ||
+            asprintf(&smp, "%u", p->vcpus) < 0 ||
+            asprintf(&serial, "file:%s/console.log", state) < 0 ||
+            asprintf(&agent_chr, "socket,id=agent,fd=%d", agent_fd) < 0 ||
+            asprintf(&vfs_chr, "socket,id=vfs,fd=%d", vfs_fd) < 0)
+                return rv_error_set(err, ENOMEM, "qemu arguments");
+
+#define ARG(x) argv[n++] = (x)
+        ARG(p->qemu_path);
+        ARG("-M"); ARG("microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem");
+        ARG("-accel"); ARG(p->kvm ? "kvm" : "tcg");
+        ARG("-cpu"); ARG(p->kvm ? "host" : "max");
+        ARG("-smp"); ARG(smp);
+        ARG("-m"); ARG(mem);
+        ARG("-object"); ARG(memobj);
+        ARG("-nodefaults"); ARG("-no-user-config"); ARG("-nographic"); ARG("-no-reboot");
+        /* virtiofsd refuses legacy virtio devices. */
+        ARG("-global"); ARG("virtio-mmio.force-legacy=false");
+        ARG("-kernel"); ARG(kernel);
+        ARG("-initrd"); ARG(initrd);
+        ARG("-append"); ARG(cmdline);
+        ARG("-serial"); ARG(serial);
+        ARG("-device"); ARG("virtio-serial-device,max_ports=2");
+        ARG("-chardev"); ARG(agent_chr);
+        ARG("-device"); ARG("virtserialport,chardev=agent,name=runvm.agent");
+        ARG("-chardev"); ARG(vfs_chr);
+        ARG("-device"); ARG("vhost-user-fs-device,chardev=vfs,queue-size=1024,tag=runvm");
+        ARG("-device"); ARG("virtio-rng-device");
+        ARG(NULL);
+#undef ARG
+
+        if (rv_log_debug_enabled()) {
+                _cleanup_free_ char *line = NULL;
+                size_t len = 0;
+                FILE *f = open_memstream(&line, &len);
+                if (f) {
+                        for (size_t i = 0; argv[i]; i++)
+                                fprintf(f, "%s'%s'", i ? " " : "", argv[i]);
+                        fclose(f);
+                        rv_debug("qemu: %s", line);
+                }
+        }
+        int fds[] = { vfs_fd, agent_fd };
+        struct rv_spawn s = {
+                .argv = (char *const *) argv, .stdin_fd = -1, .stdout_fd = logfd,
+                .stderr_fd = logfd, .pass_fds = fds, .n_pass_fds = ARRAY_SIZE(fds),
+                .pdeathsig = true,
+        };
+        if (rv_spawn_start(&s, &vm->qemu_pid, &vm->qemu_pidfd, err) < 0)
+                return rv_error_wrap(err, "start qemu");
+        return 0;
+}
+
+int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err)
+{
+        _cleanup_close_ int vfs_listen = -EBADF, vfs_client = -EBADF;
+        _cleanup_free_ char *shared_dir = NULL;
+        struct vm vm = VM_INIT;
+        int pair[2];
+
+        if (asprintf(&shared_dir, "%s/" SHARED_DIR, p->state_dir) < 0)
+                return rv_error_set(err, ENOMEM, "start vm");
+        if (mkdir(shared_dir, 0700) < 0 && errno != EEXIST)
+                return rv_error_set(err, errno, "mkdir `%s`", shared_dir);
+        if (vhost_user_socket_pair(&vfs_listen, &vfs_client, err) < 0)
+                return -1;
+        if (start_virtiofsd(p, shared_dir, vfs_listen, &vm, err) < 0)
+                return -1;
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+                int saved = errno;
+                vm_destroy(&vm);
+                return rv_error_set(err, saved, "socketpair");
+        }
+        vm.agent_fd = fd_above_stdio(pair[0]);
+        _cleanup_close_ int guest_end = fd_above_stdio(pair[1]);
+        if (start_qemu(p, vfs_client, guest_end, &vm, err) < 0) {
+                vm_destroy(&vm);
+                return -1;
+        }
+        *ret = vm;
+        return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+        rv_spawn_kill(vm->qemu_pid, &vm->qemu_pidfd);
+        vm->qemu_pid = 0;
+        rv_spawn_kill(vm->virtiofsd_pid, &vm->virtiofsd_pidfd);
+        vm->virtiofsd_pid = 0;
+        if (vm->agent_fd >= 0)
+                close(vm->agent_fd);
+        vm->agent_fd = -1;
+}
+
+void vm_stop(struct vm *vm, int timeout_ms)
+{
+        if (vm->qemu_pid > 0 && rv_spawn_wait(vm->qemu_pid, vm->qemu_pidfd, timeout_ms) >= 0) {
+                close(vm->qemu_pidfd);
+                vm->qemu_pidfd = -1;
+                vm->qemu_pid = 0;
+        }
+        vm_destroy(vm);
+}

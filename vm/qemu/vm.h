@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One container's virtual machine: QEMU (microvm) plus virtiofsd serving
+ * the container's files. Both are children of the caller (the monitor),
+ * die with it (PR_SET_PDEATHSIG), and share nothing with the host but
+ * what is listed in vm_params. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct rv_error;
+
+/* A host file or directory exposed to the guest as shared/<name>. */
+struct vm_share {
+        const char *source;             /* host path */
+        const char *name;               /* e.g. "rootfs", "mounts/3" */
+        bool is_dir;
+        bool readonly;
+};
+
+struct vm_params {
+        const char *qemu_path;
+        const char *virtiofsd_path;
+        const char *kernel;
+        const char *initrd;
+        unsigned memory_mib;
+        unsigned vcpus;
+        bool kvm;                       /* else TCG */
+        uint32_t tsc_khz;               /* TCG only; 0 to omit */
+        const char *state_dir;          /* console.log and the shared dir live here */
+        const struct vm_share *shares;
+        size_t n_shares;
+        const char *extra_cmdline;      /* appended to the kernel command line */
+        bool debug;
+};
+
+struct vm {
+        pid_t qemu_pid;
+        int qemu_pidfd;
+        pid_t virtiofsd_pid;
+        int virtiofsd_pidfd;
+        int agent_fd;                   /* host end of the agent channel */
+};
+
+#define VM_INIT { .qemu_pid = 0, .qemu_pidfd = -1, .virtiofsd_pid = 0, \
+                  .virtiofsd_pidfd = -1, .agent_fd = -1 }
+
+/* Starts virtiofsd, then QEMU. On failure nothing is left running. */
+int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err);
+/* SIGKILLs and reaps whatever still runs; closes fds. Idempotent. */
+void vm_destroy(struct vm *vm);
+/* Waits for QEMU to exit on its own (guest power-off) for up to
+ * timeout_ms, then destroys everything. */
+void vm_stop(struct vm *vm, int timeout_ms);
+
+/* Host facts, measured once. */
+bool vm_kvm_usable(void);
+/* The host TSC frequency, cached in cache_dir/tsc_khz (cache_dir may be
+ * NULL). */
+int vm_host_tsc_khz(const char *cache_dir, uint32_t *ret_khz, struct rv_error **err);
+/* The kernel command line for these params (for the benchmark and logs). */
+int vm_kernel_cmdline(const struct vm_params *p, char **ret, struct rv_error **err);
