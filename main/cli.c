@@ -12,65 +12,6 @@
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 
-void cli_path_clean(char *path)
-{
-        char *out = path + 1;           /* path[0] is '/' and stays */
-        const char *p = path;
-
-        while (*p != '\0') {
-                const char *start, *end;
-                size_t len;
-
-                while (*p == '/')
-                        p++;
-                if (*p == '\0')
-                        break;
-                start = p;
-                while (*p != '\0' && *p != '/')
-                        p++;
-                end = p;
-                len = (size_t) (end - start);
-                if (len == 1 && start[0] == '.')
-                        continue;
-                if (len == 2 && start[0] == '.' && start[1] == '.') {
-                        /* drop the last component written, if any */
-                        if (out > path + 1) {
-                                out--;                  /* the '/' written after it */
-                                while (out > path + 1 && out[-1] != '/')
-                                        out--;
-                        }
-                        continue;
-                }
-                memmove(out, start, len);
-                out += len;
-                *out++ = '/';
-        }
-        if (out > path + 1)
-                out--;                          /* no trailing slash */
-        *out = '\0';
-}
-
-int cli_path_absolute(const char *path, char **ret, struct rv_error **err)
-{
-        _cleanup_free_ char *cwd = NULL;
-        char *abs = NULL;
-
-        if (path[0] == '/') {
-                abs = strdup(path);
-        } else {
-                cwd = getcwd(NULL, 0);
-                if (cwd == NULL)
-                        return rv_error_set(err, errno, "get current directory");
-                if (asprintf(&abs, "%s/%s", cwd, path) < 0)
-                        abs = NULL;
-        }
-        if (abs == NULL)
-                return rv_error_set(err, ENOMEM, "make `%s` absolute", path);
-        cli_path_clean(abs);
-        *ret = abs;
-        return 0;
-}
-
 int cli_container_id(const struct cli_flags_result *f, const char **ret, struct rv_error **err)
 {
         const char *id = f->n_args > 0 ? f->args[0] : "";

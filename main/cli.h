@@ -8,6 +8,7 @@
 
 #include "libcontainer-vm/container.h"
 #include "main/flags.h"
+#include "main/path.h"
 
 struct rv_error;
 
@@ -46,12 +47,6 @@ int cmd_spec(const struct runvm_context *ctx, const struct cli_flags_result *f, 
 int cmd_checkpoint(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_restore(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_check(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
-
-/* Makes path absolute against the cwd and cleans it lexically like Go's
- * filepath.Abs (no symlinks resolved). */
-int cli_path_absolute(const char *path, char **ret, struct rv_error **err);
-/* Lexical clean of an absolute path: "//a/./b/../c/" -> "/a/c". In place. */
-void cli_path_clean(char *path);
 
 /* The first positional argument, checked as a container ID. */
 int cli_container_id(const struct cli_flags_result *f, const char **ret, struct rv_error **err);
