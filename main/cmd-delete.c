@@ -13,6 +13,9 @@ static const struct cli_flag flags[] = {
 
 const struct cli_flag_set cmd_delete_flags = CLI_FLAG_SET(flags);
 
+/* container.h: a missing container is ENOENT with this message. */
+#define MISSING "container does not exist"
+
 int cmd_delete(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err)
 {
         struct rv_error *e = NULL;
@@ -25,7 +28,8 @@ int cmd_delete(const struct runvm_context *ctx, const struct cli_flags_result *f
                 return 0;
         /* `delete --force` of a container that does not exist succeeds
          * (CONTRACT.md §6): callers clean up with it unconditionally. */
-        if (force && e->status == ENOENT && strcmp(e->msg, "container does not exist") == 0) {
+        if (force && e->status == ENOENT && e->msg != NULL &&
+            strncmp(e->msg, MISSING, strlen(MISSING)) == 0) {
                 rv_error_free(e);
                 return 0;
         }
