@@ -139,12 +139,12 @@ static int load_file(struct runvm_config *c, const char *path, bool must_exist, 
                         continue;
                 char *eq = strchr(s, '=');
                 if (eq == NULL)
-                        return rv_error_set(err, EINVAL, "`%s` line %d: expected key = value", path, lineno);
+                        return rv_error_setx(err, EINVAL, "`%s` line %d: expected key = value", path, lineno);
                 *eq = '\0';
                 char *key = trim(s), *value = trim(eq + 1);
                 errno = 0;
                 if (apply_key(c, key, value) < 0)
-                        return rv_error_set(err, EINVAL, "`%s` line %d: %s `%s`", path, lineno,
+                        return rv_error_setx(err, EINVAL, "`%s` line %d: %s `%s`", path, lineno,
                                             errno == ENOENT ? "unknown key" : "invalid value for",
                                             key);
         }

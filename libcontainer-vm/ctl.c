@@ -69,14 +69,14 @@ int ctl_accept(int listen_fd, struct ctl_request *ret, struct rv_error **err)
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return rv_error_set(err, errno, "ctl peer credentials");
         if (cred.uid != 0 && cred.uid != geteuid())
-                return rv_error_set(err, EPERM, "ctl peer uid %u refused", (unsigned) cred.uid);
+                return rv_error_setx(err, EPERM, "ctl peer uid %u refused", (unsigned) cred.uid);
         /* A request is a few bytes sent at once: a peer that trickles is refused. */
         set_timeout(fd, 2000);
         n = rv_read_all(fd, ret, sizeof(*ret));
         if (n != (ssize_t) sizeof(*ret))
                 return rv_error_set(err, n < 0 ? (int) -n : EPROTO, "read ctl request");
         if (ret->command == 0 || ret->command >= _CTL_COMMAND_MAX)
-                return rv_error_set(err, EPROTO, "unknown ctl command %u", ret->command);
+                return rv_error_setx(err, EPROTO, "unknown ctl command %u", ret->command);
         return TAKE_FD(fd);
 }
 
@@ -116,6 +116,6 @@ int ctl_call(int dirfd, const struct ctl_request *req, int timeout_ms, struct rv
         }
         reply.message[sizeof(reply.message) - 1] = '\0';
         if (reply.status < 0)
-                return rv_error_set(err, -reply.status, "%s", reply.message);
+                return rv_error_setx(err, -reply.status, "%s", reply.message);
         return 0;
 }

@@ -62,7 +62,7 @@ int container_info_load(const struct runvm_context *ctx, const char *id,
         int r;
 
         if (!container_id_is_valid(id))
-                return rv_error_set(err, EINVAL, "invalid container ID format");
+                return rv_error_setx(err, EINVAL, "invalid container ID format");
         if (state_dir_open(ctx->root, id, false, &dir, err) < 0)
                 return -1;
         r = state_load(dir.dirfd, &st, err);

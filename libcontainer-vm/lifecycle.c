@@ -50,7 +50,7 @@ bool container_id_is_valid(const char *id)
 static int check_id(const char *id, struct rv_error **err)
 {
         if (!container_id_is_valid(id))
-                return rv_error_set(err, EINVAL, "invalid container ID format");
+                return rv_error_setx(err, EINVAL, "invalid container ID format");
         return 0;
 }
 
@@ -93,7 +93,7 @@ static int prepare(const struct container_create_options *o, struct prepared *p,
         if (spec_config_validate(p->spec, err) < 0)
                 return rv_error_wrap(err, "config.json");
         if (hooks_present(&p->spec->hooks))
-                return rv_error_set(err, ENOTSUP, "config.json: `hooks`: hooks are not supported yet");
+                return rv_error_setx(err, ENOTSUP, "config.json: `hooks`: hooks are not supported yet");
         if (translate_spec(p->spec, o->bundle, &p->cfg, &p->plan, err) < 0)
                 return rv_error_wrap(err, "config.json");
         return 0;
@@ -248,12 +248,12 @@ int container_start(const struct runvm_context *ctx, const char *id, struct rv_e
         if (strcmp(status, "created") != 0) {
                 state_dir_close(&dir);
                 if (strcmp(status, "stopped") == 0)
-                        return rv_error_set(err, EINVAL, "cannot start a container that has stopped");
+                        return rv_error_setx(err, EINVAL, "cannot start a container that has stopped");
                 if (strcmp(status, "running") == 0)
-                        return rv_error_set(err, EINVAL, "cannot start an already running container");
+                        return rv_error_setx(err, EINVAL, "cannot start an already running container");
                 if (strcmp(status, "paused") == 0)
-                        return rv_error_set(err, EINVAL, "cannot start a container in the paused state");
-                return rv_error_set(err, EINVAL, "cannot start a container in the %s state", status);
+                        return rv_error_setx(err, EINVAL, "cannot start a container in the paused state");
+                return rv_error_setx(err, EINVAL, "cannot start a container in the %s state", status);
         }
         r = ctl_call(dir.dirfd, &req, CTL_TIMEOUT_MS, err);
         state_dir_close(&dir);
@@ -277,7 +277,7 @@ int container_kill(const struct runvm_context *ctx, const char *id, int signal, 
         if (strcmp(container_state_status(st), "stopped") == 0 ||
             strcmp(container_state_status(st), "creating") == 0) {
                 state_dir_close(&dir);
-                return rv_error_set(err, ESRCH, "container not running");
+                return rv_error_setx(err, ESRCH, "container not running");
         }
         /* Signal 0 asks whether the container is alive, as kill(2) does. */
         if (signal == 0) {
@@ -287,7 +287,7 @@ int container_kill(const struct runvm_context *ctx, const char *id, int signal, 
         r = ctl_call(dir.dirfd, &req, CTL_TIMEOUT_MS, err);
         if (r < 0 && (*err)->status != ESRCH && !container_state_monitor_alive(st)) {
                 rv_error_release(err);
-                r = rv_error_set(err, ESRCH, "container not running");
+                r = rv_error_setx(err, ESRCH, "container not running");
         }
         state_dir_close(&dir);
         return r;
@@ -348,7 +348,7 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
                 if (strcmp(status, "stopped") != 0) {
                         if (!force && strcmp(status, "created") != 0) {
                                 state_dir_close(&dir);
-                                return rv_error_set(err, EBUSY, "cannot delete container %s that is not stopped: %s",
+                                return rv_error_setx(err, EBUSY, "cannot delete container %s that is not stopped: %s",
                                                     id, status);
                         }
                         struct ctl_request req = { .command = CTL_KILL, .arg = SIGKILL, .flags = CTL_FLAG_ALL };

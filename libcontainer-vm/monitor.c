@@ -90,10 +90,10 @@ int monitor_wait_created(int sync_fd, struct rv_error **err)
         ssize_t n = rv_read_all(sync_fd, &m, sizeof(m));
 
         if (n != (ssize_t) sizeof(m))
-                return rv_error_set(err, EIO, "the monitor exited before the container was created");
+                return rv_error_setx(err, EIO, "the monitor exited before the container was created");
         m.message[sizeof(m.message) - 1] = '\0';
         if (m.status != 0)
-                return rv_error_set(err, m.status > 0 ? m.status : EIO, "%s", m.message);
+                return rv_error_setx(err, m.status > 0 ? m.status : EIO, "%s", m.message);
         return 0;
 }
 
@@ -193,7 +193,7 @@ static int handle_data(struct monitor *m, const struct channel_frame *f, struct 
         struct stdio_sink *s = f->stream == STREAM_STDOUT ? &m->out :
                                f->stream == STREAM_STDERR ? &m->err : NULL;
         if (s == NULL)
-                return rv_error_set(err, EPROTO, "guest sent data on stream %u", f->stream);
+                return rv_error_setx(err, EPROTO, "guest sent data on stream %u", f->stream);
         if (f->type == CHANNEL_EOF) {
                 s->eof = true;
                 return 0;
@@ -381,7 +381,7 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                 if (pump_channel(m, err) < 0)
                         return rv_error_wrap(err, "agent channel");
                 if (r == 1 && !m->exited)
-                        return rv_error_set(err, ECONNRESET, "the agent closed the channel");
+                        return rv_error_setx(err, ECONNRESET, "the agent closed the channel");
         }
         if (pfd[P_STDIN].revents && stdio_source_pump(&m->in, m->ch, err) < 0)
                 return -1;
@@ -394,7 +394,7 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         if (pfd[P_QEMU].revents) {
                 m->vm_gone = true;
                 if (!m->exited)
-                        return rv_error_set(err, EIO, "the VM exited");
+                        return rv_error_setx(err, EIO, "the VM exited");
         }
         return 0;
 }
@@ -429,7 +429,7 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                         return -1;
                 int64_t left = deadline - rv_now_ms();
                 if (left <= 0)
-                        return rv_error_set(err, ETIMEDOUT, "%s: no answer from the guest after %d ms",
+                        return rv_error_setx(err, ETIMEDOUT, "%s: no answer from the guest after %d ms",
                                             what, timeout_ms);
                 struct pollfd pfd[2] = {
                         { channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), 0 },
@@ -440,14 +440,14 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                         return rv_error_set(err, errno, "poll");
                 if (r > 0 && pfd[1].revents) {
                         m->vm_gone = true;
-                        return rv_error_set(err, EIO, "%s: the VM exited", what);
+                        return rv_error_setx(err, EIO, "%s: the VM exited", what);
                 }
                 if (r > 0 && pfd[0].revents) {
                         r = channel_receive(m->ch, err);
                         if (r < 0)
                                 return -1;
                         if (r == 1)
-                                return rv_error_set(err, ECONNRESET, "%s: the agent closed the channel", what);
+                                return rv_error_setx(err, ECONNRESET, "%s: the agent closed the channel", what);
                 }
         }
 }
@@ -473,7 +473,7 @@ static int join_network(const struct vm_plan *plan, struct rv_error **err)
                 return rv_error_set(err, errno, "list interfaces of `%s`", plan->netns_path);
         for (struct if_nameindex *i = ifs; i->if_index != 0; i++) {
                 if (strcmp(i->if_name, "lo") != 0) {
-                        rv_error_set(err, ENOTSUP, "network namespace `%s` has interface `%s`: "
+                        rv_error_setx(err, ENOTSUP, "network namespace `%s` has interface `%s`: "
                                      "network interfaces are not supported yet", plan->netns_path, i->if_name);
                         if_freenameindex(ifs);
                         return -1;
@@ -513,7 +513,7 @@ static int call(struct monitor *m, const char *method, void (*fill)(struct json_
         if (wait_response(m, id, timeout_ms, method, &msg, err) < 0)
                 return -1;
         if (msg.error) {
-                rv_error_set(err, msg.error_errno > 0 ? msg.error_errno : EIO, "%s", msg.error);
+                rv_error_setx(err, msg.error_errno > 0 ? msg.error_errno : EIO, "%s", msg.error);
                 channel_message_clear(&msg);
                 return -1;
         }

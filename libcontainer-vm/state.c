@@ -48,7 +48,7 @@ int state_dir_create(const char *root, const char *id, struct state_dir *ret, st
                 int saved = errno;
                 free(d.path);
                 if (saved == EEXIST)
-                        return rv_error_set(err, EEXIST, "container with id exists: %s", id);
+                        return rv_error_setx(err, EEXIST, "container with id exists: %s", id);
                 return rv_error_set(err, saved, "mkdir `%s/%s`", root, id);
         }
         d.dirfd = open(d.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -75,7 +75,7 @@ int state_dir_open(const char *root, const char *id, bool lock, struct state_dir
                 int saved = errno;
                 free(d.path);
                 if (saved == ENOENT || saved == ENOTDIR)
-                        return rv_error_set(err, ENOENT, "container does not exist");
+                        return rv_error_setx(err, ENOENT, "container does not exist");
                 return rv_error_set(err, saved, "open `%s/%s`", root, id);
         }
         if (lock && lock_dir(&d, err) < 0) {
@@ -87,7 +87,7 @@ int state_dir_open(const char *root, const char *id, bool lock, struct state_dir
                 struct stat st;
                 if (fstat(d.dirfd, &st) == 0 && st.st_nlink == 0) {
                         state_dir_close(&d);
-                        return rv_error_set(err, ENOENT, "container does not exist");
+                        return rv_error_setx(err, ENOENT, "container does not exist");
                 }
         }
         *ret = d;
@@ -192,7 +192,7 @@ int state_load(int dirfd, struct container_state **ret, struct rv_error **err)
         if (rv_read_file_at(dirfd, STATE_FILE, STATE_MAX, &text, &len, err) < 0) {
                 if ((*err)->status == ENOENT) {
                         rv_error_release(err);
-                        return rv_error_set(err, ENOENT, "container does not exist");
+                        return rv_error_setx(err, ENOENT, "container does not exist");
                 }
                 return -1;
         }
@@ -252,7 +252,7 @@ int state_load(int dirfd, struct container_state **ret, struct rv_error **err)
                 }
         }
         if (s->id == NULL || s->status == NULL) {
-                rv_error_set(err, EINVAL, "load state: `state.json` lacks id or status");
+                rv_error_setx(err, EINVAL, "load state: `state.json` lacks id or status");
                 goto fail;
         }
         *ret = s;

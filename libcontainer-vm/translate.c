@@ -69,7 +69,7 @@ static int plan_rootfs(struct spec_config *c, const char *bundle, struct vm_plan
         struct stat st;
 
         if (!c->has_root || c->root.path == NULL)
-                return rv_error_set(err, EINVAL, "`root.path`: required");
+                return rv_error_setx(err, EINVAL, "`root.path`: required");
         path = bundle_path(bundle, c->root.path);
         if (path == NULL)
                 return rv_error_set(err, ENOMEM, "rootfs");
@@ -103,17 +103,17 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                 if (!mount_is_bind(m))
                         continue;
                 if (m->source == NULL)
-                        return rv_error_set(err, EINVAL, "`mounts[%zu].source`: required for a bind mount", i);
+                        return rv_error_setx(err, EINVAL, "`mounts[%zu].source`: required for a bind mount", i);
                 src = bundle_path(bundle, m->source);
                 if (src == NULL)
                         return rv_error_set(err, ENOMEM, "mounts");
                 if (stat(src, &st) < 0)
                         return rv_error_set(err, errno, "`mounts[%zu]`: bind source `%s`", i, src);
                 if (S_ISBLK(st.st_mode))
-                        return rv_error_set(err, ENOTSUP, "`mounts[%zu]`: bind mount of block device `%s` "
+                        return rv_error_setx(err, ENOTSUP, "`mounts[%zu]`: bind mount of block device `%s` "
                                             "is not supported yet", i, src);
                 if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-                        return rv_error_set(err, ENOTSUP, "`mounts[%zu]`: bind source `%s` is a %s: only "
+                        return rv_error_setx(err, ENOTSUP, "`mounts[%zu]`: bind source `%s` is a %s: only "
                                             "files and directories can be shared into a VM", i, src,
                                             S_ISSOCK(st.st_mode) ? "socket" : S_ISCHR(st.st_mode) ? "character device"
                                             : S_ISFIFO(st.st_mode) ? "fifo" : "special file");
@@ -135,7 +135,7 @@ static int plan_namespaces(const struct spec_config *c, struct vm_plan *p, struc
         const struct spec_namespace *net = spec_config_namespace(c, "network");
 
         if (net == NULL)
-                return rv_error_set(err, ENOTSUP, "`linux.namespaces`: the host network namespace cannot "
+                return rv_error_setx(err, ENOTSUP, "`linux.namespaces`: the host network namespace cannot "
                                     "be shared with a VM; give the container a network namespace");
         if (net->path && *net->path) {
                 p->netns_path = strdup(net->path);
@@ -145,7 +145,7 @@ static int plan_namespaces(const struct spec_config *c, struct vm_plan *p, struc
         for (size_t i = 0; i < c->linux_.n_namespaces; i++) {
                 const struct spec_namespace *ns = &c->linux_.namespaces[i];
                 if (strcmp(ns->type, "network") != 0 && ns->path && *ns->path)
-                        return rv_error_set(err, ENOTSUP, "`linux.namespaces[%zu]`: joining a %s namespace "
+                        return rv_error_setx(err, ENOTSUP, "`linux.namespaces[%zu]`: joining a %s namespace "
                                             "by path is not supported: each container has its own VM",
                                             i, ns->type);
         }
@@ -181,11 +181,11 @@ int translate_spec(struct spec_config *c, const char *bundle, const struct runvm
 
         if (c->has_process && c->process.terminal) {
                 vm_plan_clear(&p);
-                return rv_error_set(err, ENOTSUP, "`process.terminal`: terminals are not supported yet");
+                return rv_error_setx(err, ENOTSUP, "`process.terminal`: terminals are not supported yet");
         }
         for (size_t i = 0; i < c->linux_.n_devices; i++) {
                 vm_plan_clear(&p);
-                return rv_error_set(err, ENOTSUP, "`linux.devices[%zu]`: device `%s` cannot be passed "
+                return rv_error_setx(err, ENOTSUP, "`linux.devices[%zu]`: device `%s` cannot be passed "
                                     "to the VM yet", i, c->linux_.devices[i].path);
         }
         if (plan_namespaces(c, &p, err) < 0 || plan_rootfs(c, bundle, &p, err) < 0 ||

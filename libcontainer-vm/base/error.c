@@ -2,11 +2,12 @@
 #include "error.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int rv_error_setv(struct rv_error **err, int errnum, const char *fmt, va_list ap)
+static int error_setv(struct rv_error **err, int errnum, bool append, const char *fmt, va_list ap)
 {
         char *msg = NULL, *full = NULL;
         struct rv_error *e;
@@ -15,7 +16,7 @@ int rv_error_setv(struct rv_error **err, int errnum, const char *fmt, va_list ap
                 return -1;
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
-        if (msg != NULL && errnum != 0) {
+        if (msg != NULL && errnum != 0 && append) {
                 if (asprintf(&full, "%s: %s", msg, strerror(errnum)) < 0)
                         full = NULL;
                 free(msg);
@@ -29,6 +30,21 @@ int rv_error_setv(struct rv_error **err, int errnum, const char *fmt, va_list ap
         e->status = errnum;
         e->msg = msg != NULL ? msg : strdup("out of memory");
         *err = e;
+        return -1;
+}
+
+int rv_error_setv(struct rv_error **err, int errnum, const char *fmt, va_list ap)
+{
+        return error_setv(err, errnum, true, fmt, ap);
+}
+
+int rv_error_setx(struct rv_error **err, int errnum, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        error_setv(err, errnum, false, fmt, ap);
+        va_end(ap);
         return -1;
 }
 

@@ -13,6 +13,11 @@ struct rv_error {
  * When errnum != 0, ": strerror(errnum)" is appended. */
 int rv_error_set(struct rv_error **err, int errnum, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+/* Like rv_error_set, with errnum kept as the status but not appended to
+ * the message: for errors whose text is the contract ("container does not
+ * exist") and whose status only classifies them. */
+int rv_error_setx(struct rv_error **err, int errnum, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 int rv_error_setv(struct rv_error **err, int errnum, const char *fmt, va_list ap);
 
 /* Prepends "context: " to the message of *err (if any). Returns -1. */

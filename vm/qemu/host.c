@@ -73,7 +73,7 @@ int vm_host_tsc_khz(const char *cache_dir, uint32_t *ret_khz, struct rv_error **
         }
         khz = measure_tsc_khz();
         if (khz < 100000)
-                return rv_error_set(err, EIO, "measure the host TSC frequency: got %u kHz", khz);
+                return rv_error_setx(err, EIO, "measure the host TSC frequency: got %u kHz", khz);
         if (dfd >= 0) {
                 int n = snprintf(buf, sizeof(buf), "%u\n", khz);
                 /* A cache that cannot be written costs 150 ms next time, nothing else. */

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The state store: directories, locking, atomic state.json, status. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/fs.h"
+#include "libcontainer-vm/base/proc.h"
+#include "libcontainer-vm/container.h"
+#include "libcontainer-vm/state.h"
+
+static char root[256];
+
+static int setup(void **state)
+{
+        snprintf(root, sizeof(root), "/tmp/runvm-test-state-XXXXXX");
+        assert_non_null(mkdtemp(root));
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct rv_error *err = NULL;
+        rv_rm_rf_at(AT_FDCWD, root, &err);
+        rv_error_release(&err);
+        return 0;
+}
+
+static void test_create_twice_fails(void **unused)
+{
+        struct state_dir a = STATE_DIR_INIT, b = STATE_DIR_INIT;
+        struct rv_error *err = NULL;
+
+        assert_int_equal(state_dir_create(root, "c1", &a, &err), 0);
+        assert_null(err);
+        assert_int_equal(state_dir_create(root, "c1", &b, &err), -1);
+        assert_non_null(err);
+        assert_int_equal(err->status, EEXIST);
+        assert_string_equal(err->msg, "container with id exists: c1");
+        rv_error_release(&err);
+        state_dir_close(&a);
+}
+
+static void test_open_missing(void **unused)
+{
+        struct state_dir d = STATE_DIR_INIT;
+        struct rv_error *err = NULL;
+
+        assert_int_equal(state_dir_open(root, "nope", false, &d, &err), -1);
+        assert_int_equal(err->status, ENOENT);
+        assert_string_equal(err->msg, "container does not exist");
+        rv_error_release(&err);
+}
+
+static void test_dir_is_private(void **unused)
+{
+        struct state_dir d = STATE_DIR_INIT;
+        struct rv_error *err = NULL;
+        struct stat st;
+
+        assert_int_equal(state_dir_create(root, "priv", &d, &err), 0);
+        assert_int_equal(fstat(d.dirfd, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0700);
+        state_dir_close(&d);
+}
+
+static void test_lock_is_exclusive(void **unused)
+{
+        struct state_dir d = STATE_DIR_INIT;
+        struct rv_error *err = NULL;
+        char path[512];
+
+        assert_int_equal(state_dir_create(root, "locked", &d, &err), 0);
+        snprintf(path, sizeof(path), "%s/locked/lock", root);
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        assert_true(fd >= 0);
+        /* Another open file description cannot take the lock meanwhile. */
+        assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
+        assert_int_equal(errno, EWOULDBLOCK);
+        state_dir_close(&d);
+        assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+        close(fd);
+}
+
+static void test_save_load_round_trip(void **unused)
+{
+        struct state_dir d = STATE_DIR_INIT;
+        struct rv_error *err = NULL;
+        struct container_state *got = NULL;
+        char *ann[] = { "a.b", "1", "org.runvm.vm.memory_mib", "512", NULL };
+        struct container_state st = {
+                .id = "rt", .bundle = "/b", .rootfs = "/b/rootfs",
+                .created = "2026-11-23T16:18:34.123456789Z", .owner = "", .status = "created",
+                .monitor_pid = 1234, .monitor_start_time = 99, .qemu_pid = 5, .virtiofsd_pid = 6,
+                .annotations = ann, .exited = true, .exit_signal = 9, .kvm = false,
+                .memory_mib = 256, .vcpus = 2,
+        };
+
+        assert_int_equal(state_dir_create(root, "rt", &d, &err), 0);
+        assert_int_equal(state_save(d.dirfd, &st, &err), 0);
+        /* The write went through a temp file and a rename. */
+        assert_int_equal(faccessat(d.dirfd, "state.json.tmp", F_OK, 0), -1);
+        assert_int_equal(state_load(d.dirfd, &got, &err), 0);
+        assert_string_equal(got->id, "rt");
+        assert_string_equal(got->bundle, "/b");
+        assert_string_equal(got->rootfs, "/b/rootfs");
+        assert_string_equal(got->created, st.created);
+        assert_string_equal(got->status, "created");
+        assert_int_equal(got->monitor_pid, 1234);
+        assert_int_equal(got->monitor_start_time, 99);
+        assert_int_equal(got->qemu_pid, 5);
+        assert_int_equal(got->virtiofsd_pid, 6);
+        assert_true(got->exited);
+        assert_int_equal(got->exit_signal, 9);
+        assert_int_equal(got->memory_mib, 256);
+        assert_int_equal(got->vcpus, 2);
+        assert_string_equal(got->annotations[0], "a.b");
+        assert_string_equal(got->annotations[1], "1");
+        assert_string_equal(got->annotations[2], "org.runvm.vm.memory_mib");
+        assert_string_equal(got->annotations[3], "512");
+        assert_null(got->annotations[4]);
+        container_state_free(got);
+        state_dir_close(&d);
+}
+
+static void test_corrupt_state_is_an_error(void **unused)
+{
+        struct state_dir d = STATE_DIR_INIT;
+        struct rv_error *err = NULL;
+        struct container_state *got = NULL;
+
+        assert_int_equal(state_dir_create(root, "bad", &d, &err), 0);
+        assert_int_equal(rv_write_file_atomic(d.dirfd, "state.json", "{\"id\": 3", 8, 0600, &err), 0);
+        assert_int_equal(state_load(d.dirfd, &got, &err), -1);
+        assert_non_null(err);
+        rv_error_release(&err);
+        assert_int_equal(rv_write_file_atomic(d.dirfd, "state.json", "{\"id\": 3}", 9, 0600, &err), 0);
+        assert_int_equal(state_load(d.dirfd, &got, &err), -1);
+        assert_non_null(strstr(err->msg, "`id`"));
+        rv_error_release(&err);
+        state_dir_close(&d);
+}
+
+static void test_status_follows_monitor(void **unused)
+{
+        uint64_t start;
+        struct container_state st = { .status = "running" };
+        pid_t child = fork();
+
+        if (child == 0) {
+                pause();
+                _exit(0);
+        }
+        assert_int_equal(rv_proc_start_time(child, &start), 0);
+        st.monitor_pid = child;
+        st.monitor_start_time = start;
+        assert_string_equal(container_state_status(&st), "running");
+        /* Same pid, other start time: a recycled pid is not our monitor. */
+        st.monitor_start_time = start + 1;
+        assert_string_equal(container_state_status(&st), "stopped");
+        st.monitor_start_time = start;
+        kill(child, SIGKILL);
+        /* A zombie has exited already. */
+        usleep(100000);
+        assert_string_equal(container_state_status(&st), "stopped");
+        waitpid(child, NULL, 0);
+        assert_string_equal(container_state_status(&st), "stopped");
+        st.status = "stopped";
+        assert_string_equal(container_state_status(&st), "stopped");
+}
+
+static void test_remove(void **unused)
+{
+        struct state_dir d = STATE_DIR_INIT;
+        struct rv_error *err = NULL;
+        char path[512];
+
+        assert_int_equal(state_dir_create(root, "gone", &d, &err), 0);
+        assert_int_equal(mkdirat(d.dirfd, "shared", 0700), 0);
+        state_dir_close(&d);
+        assert_int_equal(state_dir_remove(root, "gone", &err), 0);
+        snprintf(path, sizeof(path), "%s/gone", root);
+        assert_int_equal(access(path, F_OK), -1);
+        /* Missing is success: teardown is idempotent. */
+        assert_int_equal(state_dir_remove(root, "gone", &err), 0);
+        assert_null(err);
+}
+
+static void test_id_validation(void **unused)
+{
+        assert_true(container_id_is_valid("abc"));
+        assert_true(container_id_is_valid("a.b_c+d-E9"));
+        assert_false(container_id_is_valid(""));
+        assert_false(container_id_is_valid("."));
+        assert_false(container_id_is_valid(".."));
+        assert_false(container_id_is_valid("a/b"));
+        assert_false(container_id_is_valid("a b"));
+        assert_false(container_id_is_valid("@host"));
+        assert_false(container_id_is_valid(NULL));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_create_twice_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_open_missing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_dir_is_private, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lock_is_exclusive, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_save_load_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_corrupt_state_is_an_error, setup, teardown),
+                cmocka_unit_test(test_status_follows_monitor),
+                cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+                cmocka_unit_test(test_id_validation),
+        };
+        return cmocka_run_group_tests_name("state", tests, NULL, NULL);
+}
