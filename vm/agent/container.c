@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "vm/agent/container.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libcontainer-vm/base/cleanup.h"
+#include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/fs.h"
+#include "libcontainer-vm/base/log.h"
+#include "libcontainer-vm/base/proc.h"
+#include "spec/config.h"
+#include "spec/json.h"
+#include "vm/agent/child.h"
+#include "vm/channel/channel.h"
+#include "vm/channel/message.h"
+
+#define SETUP_TIMEOUT_MS 30000          /* slow TCG guests, virtio-fs lookups */
+#define EXEC_TIMEOUT_MS 10000
+#define DRAIN_TIMEOUT_MS 2000
+#define REAP_TIMEOUT_MS 2000
+
+DEFINE_CLEANUP_FUNC(struct spec_config *, spec_config_free)
+
+static struct agent_container *container_find(struct agent *a, const char *id)
+{
+        for (struct agent_container *c = a->containers; c != NULL; c = c->next)
+                if (strcmp(c->id, id) == 0)
+                        return c;
+        return NULL;
+}
+
+static int container_lookup(struct agent *a, const struct json_value *params,
+                            struct agent_container **ret, struct rv_error **err)
+{
+        const char *id;
+        struct agent_container *c;
+
+        if (json_read_string(json_get(params, "id"), "id", &id, err) < 0)
+                return -1;
+        c = container_find(a, id);
+        if (c == NULL)
+                return rv_error_set(err, ENOENT, "container `%s` does not exist", id);
+        *ret = c;
+        return 0;
+}
+
+/* Namespaces: pid, mount, uts, ipc are made; network is the VM itself;
+ * the rest is refused until it is implemented. */
+static int namespace_flags(const struct spec_config *c, unsigned long *ret, struct rv_error **err)
+{
+        unsigned long flags = 0;
+
+        for (size_t i = 0; i < c->linux_.n_namespaces; i++) {
+                const struct spec_namespace *ns = &c->linux_.namespaces[i];
+                const char *t = ns->type != NULL ? ns->type : "";
+
+                if (ns->path != NULL && ns->path[0] != '\0')
+                        return rv_error_set(err, EINVAL, "`%s` namespace: joining namespaces by path is not supported", t);
+                if (strcmp(t, "pid") == 0)
+                        flags |= CLONE_NEWPID;
+                else if (strcmp(t, "mount") == 0)
+                        flags |= CLONE_NEWNS;
+                else if (strcmp(t, "uts") == 0)
+                        flags |= CLONE_NEWUTS;
+                else if (strcmp(t, "ipc") == 0)
+                        flags |= CLONE_NEWIPC;
+                else if (strcmp(t, "network") == 0)
+                        continue;       /* the VM is the container's network namespace */
+                else
+                        return rv_error_set(err, EOPNOTSUPP, "`%s` namespaces are not supported yet", t);
+        }
+        if (!(flags & CLONE_NEWNS))
+                return rv_error_set(err, EINVAL, "a mount namespace is required");
+        if ((c->hostname != NULL || c->domainname != NULL) && !(flags & CLONE_NEWUTS))
+                return rv_error_set(err, EINVAL, "unable to set hostname without a private UTS namespace");
+        *ret = flags;
+        return 0;
+}
+
+static int read_stream_id(const struct json_value *stdio, const char *key, uint32_t *ret,
+                          struct rv_error **err)
+{
+        const struct json_value *v = json_get(stdio, key);
+        char path[32];
+
+        *ret = 0;
+        if (v == NULL || json_is_null(v))
+                return 0;
+        snprintf(path, sizeof(path), "stdio.%s", key);
+        return json_read_uint32(v, path, ret, err);
+}
+
+static int parse_stdio(const struct json_value *params, struct agent_stdio_streams *ret,
+                       struct rv_error **err)
+{
+        const struct json_value *stdio = json_get(params, "stdio");
+
+        memset(ret, 0, sizeof(*ret));
+        if (stdio == NULL || json_is_null(stdio))
+                return 0;
+        if (!json_is_object(stdio))
+                return rv_error_set(err, EINVAL, "`stdio`: expected an object");
+        if (json_get(stdio, "terminal") != NULL)
+                return rv_error_set(err, EOPNOTSUPP, "terminal is not supported yet");
+        if (read_stream_id(stdio, "stdin", &ret->in, err) < 0 ||
+            read_stream_id(stdio, "stdout", &ret->out, err) < 0 ||
+            read_stream_id(stdio, "stderr", &ret->err, err) < 0)
+                return -1;
+        return 0;
+}
+
+/* Kills a half-made container's init and reaps it, bounded. */
+static void child_kill(pid_t pid)
+{
+        int64_t deadline = rv_now_ms() + REAP_TIMEOUT_MS;
+
+        kill(pid, SIGKILL);
+        while (rv_now_ms() < deadline) {
+                pid_t r = waitpid(pid, NULL, WNOHANG);
+                if (r == pid || (r < 0 && errno != EINTR))
+                        return;
+                usleep(1000);
+        }
+        rv_warn("container init %d did not die in time", (int) pid);
+}
+
+/* Reads one report from the init, waiting at most timeout_ms. Returns 1
+ * with *ret filled, 0 on EOF (the pipe closed: exec'ed or dead). */
+static int sync_read(int fd, int timeout_ms, struct agent_sync_msg *ret, struct rv_error **err)
+{
+        int64_t deadline = rv_now_ms() + timeout_ms;
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        for (;;) {
+                int64_t left = deadline - rv_now_ms();
+                int r;
+
+                if (left <= 0)
+                        return rv_error_set(err, ETIMEDOUT, "container init did not report in %d ms",
+                                            timeout_ms);
+                r = poll(&p, 1, (int) left);
+                if (r < 0 && errno != EINTR)
+                        return rv_error_set(err, errno, "poll");
+                if (r > 0)
+                        break;
+        }
+        memset(ret, 0, sizeof(*ret));
+        n = rv_read_all(fd, ret, sizeof(*ret));
+        if (n < 0)
+                return rv_error_set(err, (int) -n, "read the container init's report");
+        if (n == 0)
+                return 0;
+        if ((size_t) n != sizeof(*ret))
+                return rv_error_set(err, EPROTO, "short report from the container init");
+        ret->msg[sizeof(ret->msg) - 1] = '\0';
+        return 1;
+}
+
+/* The init's message is the whole error, its errno the status. */
+static int error_from_report(const struct agent_sync_msg *msg, struct rv_error **err)
+{
+        return rv_error_setx(err, msg->errnum, "%s", msg->msg);
+}
+
+static void container_free(struct agent *a, struct agent_container *c)
+{
+        if (c == NULL)
+                return;
+        agent_stdio_abort(a, &c->stdio);
+        if (c->start_fd >= 0)
+                close(c->start_fd);
+        if (c->sync_fd >= 0)
+                close(c->sync_fd);
+        free(c->id);
+        free(c);
+}
+
+static void close_pair(int fds[2])
+{
+        for (int i = 0; i < 2; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+        fds[0] = fds[1] = -1;
+}
+
+int agent_container_create(struct agent *a, const struct json_value *params, struct json_writer *w,
+                           struct rv_error **err)
+{
+        _cleanup_(spec_config_freep) struct spec_config *spec = NULL;
+        struct agent_stdio_streams streams;
+        struct agent_container *c;
+        struct agent_sync_msg msg;
+        unsigned long flags = 0;
+        int sync_pipe[2] = { -1, -1 }, start_pipe[2] = { -1, -1 }, child_stdio[3] = { -1, -1, -1 };
+        const char *id;
+        pid_t pid;
+        int r;
+
+        if (json_read_string(json_get(params, "id"), "id", &id, err) < 0)
+                return -1;
+        if (container_find(a, id) != NULL)
+                return rv_error_set(err, EEXIST, "container `%s` already exists", id);
+        if (json_get(params, "spec") == NULL)
+                return rv_error_set(err, EINVAL, "`spec`: missing");
+        if (spec_config_from_json(json_get(params, "spec"), &spec, err) < 0)
+                return rv_error_wrap(err, "spec");
+        if (!spec->has_process || spec->process.args == NULL || spec->process.args[0] == NULL)
+                return rv_error_set(err, EINVAL, "`process.args`: must not be empty");
+        if (spec->process.terminal)
+                return rv_error_set(err, EOPNOTSUPP, "terminal is not supported yet");
+        if (namespace_flags(spec, &flags, err) < 0 || parse_stdio(params, &streams, err) < 0)
+                return -1;
+
+        c = calloc(1, sizeof(*c));
+        if (c == NULL || (c->id = strdup(id)) == NULL) {
+                free(c);
+                return rv_error_set(err, ENOMEM, "create");
+        }
+        c->start_fd = c->sync_fd = -1;
+        if (pipe2(sync_pipe, O_CLOEXEC) < 0 || pipe2(start_pipe, O_CLOEXEC) < 0) {
+                rv_error_set(err, errno, "pipe");
+                goto fail;
+        }
+        if (agent_stdio_open(a, &c->stdio, &streams, child_stdio, err) < 0)
+                goto fail;
+
+        /* fork() with namespaces: the child continues here as the
+         * container's init (PID 1 of its namespace). */
+        pid = (pid_t) syscall(SYS_clone, SIGCHLD | flags, NULL, NULL, NULL, 0);
+        if (pid < 0) {
+                rv_error_set(err, errno, "clone");
+                goto fail;
+        }
+        if (pid == 0) {
+                struct agent_child_args args = {
+                        .spec = spec,
+                        .sync_fd = sync_pipe[1],
+                        .start_fd = start_pipe[0],
+                        .stdio = { child_stdio[0], child_stdio[1], child_stdio[2] },
+                };
+                agent_child_run(&args);
+        }
+        c->pid = pid;
+        for (int i = 0; i < 3; i++)
+                if (child_stdio[i] >= 0)
+                        close(child_stdio[i]);
+        close(sync_pipe[1]);
+        close(start_pipe[0]);
+        c->sync_fd = sync_pipe[0];
+        c->start_fd = start_pipe[1];
+
+        r = sync_read(c->sync_fd, SETUP_TIMEOUT_MS, &msg, err);
+        if (r == 0)
+                rv_error_set(err, ECHILD, "container init exited during setup");
+        else if (r > 0 && msg.kind != AGENT_SYNC_READY)
+                error_from_report(&msg, err);
+        if (r <= 0 || msg.kind != AGENT_SYNC_READY) {
+                child_kill(pid);
+                container_free(a, c);
+                return -1;
+        }
+        if (flags & CLONE_NEWPID) {
+                char path[64];
+                struct stat st;
+
+                snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int) pid);
+                if (stat(path, &st) == 0)
+                        c->pidns = st.st_ino;
+        }
+        c->state = AGENT_CONTAINER_CREATED;
+        c->next = a->containers;
+        a->containers = c;
+        rv_debug("container `%s` created, init pid %d", c->id, (int) pid);
+
+        json_write_object_begin(w);
+        json_write_key(w, "pid");
+        json_write_int64(w, pid);
+        json_write_object_end(w);
+        return 0;
+fail:
+        for (int i = 0; i < 3; i++)
+                if (child_stdio[i] >= 0)
+                        close(child_stdio[i]);
+        close_pair(sync_pipe);
+        close_pair(start_pipe);
+        container_free(a, c);
+        return -1;
+}
+
+int agent_container_start(struct agent *a, const struct json_value *params, struct json_writer *w,
+                          struct rv_error **err)
+{
+        struct agent_container *c;
+        struct agent_sync_msg msg;
+        char go = 1;
+        int r;
+
+        if (container_lookup(a, params, &c, err) < 0)
+                return -1;
+        if (c->state == AGENT_CONTAINER_EXITED)
+                return rv_error_set(err, ESRCH, "cannot start a container that has stopped");
+        if (c->state == AGENT_CONTAINER_RUNNING)
+                return rv_error_set(err, EBUSY, "cannot start an already running container");
+        if (rv_write_all(c->start_fd, &go, 1) < 0)
+                return rv_error_set(err, ESRCH, "cannot start a container that has stopped");
+        close(c->start_fd);
+        c->start_fd = -1;
+        c->state = AGENT_CONTAINER_RUNNING;
+        /* The report pipe closes on a successful execve. */
+        r = sync_read(c->sync_fd, EXEC_TIMEOUT_MS, &msg, err);
+        close(c->sync_fd);
+        c->sync_fd = -1;
+        if (r < 0)
+                return -1;
+        if (r > 0)
+                return error_from_report(&msg, err);
+        json_write_object_begin(w);
+        json_write_object_end(w);
+        return 0;
+}
+
+/* kill --all with a PID namespace: every process whose namespace is the
+ * container's. */
+static void signal_pidns(ino_t pidns, int sig)
+{
+        _cleanup_closedir_ DIR *d = opendir("/proc");
+        struct dirent *de;
+
+        if (d == NULL)
+                return;
+        while ((de = readdir(d)) != NULL) {
+                char path[64];
+                struct stat st;
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+
+                if (*end != '\0' || pid <= 1)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%ld/ns/pid", pid);
+                if (stat(path, &st) == 0 && st.st_ino == pidns)
+                        kill((pid_t) pid, sig);
+        }
+}
+
+int agent_container_signal(struct agent *a, const struct json_value *params, struct json_writer *w,
+                           struct rv_error **err)
+{
+        struct agent_container *c;
+        const struct json_value *v;
+        int32_t sig;
+        bool all = false;
+
+        if (container_lookup(a, params, &c, err) < 0)
+                return -1;
+        if (json_read_int32(json_get(params, "signal"), "signal", &sig, err) < 0)
+                return -1;
+        if (sig < 0 || sig >= NSIG)
+                return rv_error_set(err, EINVAL, "invalid signal %d", sig);
+        v = json_get(params, "all");
+        if (v != NULL && json_read_bool(v, "all", &all, err) < 0)
+                return -1;
+        if (c->state == AGENT_CONTAINER_EXITED)
+                return rv_error_set(err, ESRCH, "container not running");
+        if (all && sig != SIGKILL && sig != 0) {
+                if (c->pidns != 0)
+                        signal_pidns(c->pidns, sig);
+                else
+                        kill(-c->pid, sig);     /* its session / process group */
+        }
+        if (kill(c->pid, sig) < 0) {
+                if (errno == ESRCH)
+                        return rv_error_set(err, ESRCH, "container not running");
+                return rv_error_set(err, errno, "kill %d", (int) c->pid);
+        }
+        if (all && sig == SIGKILL && c->pidns == 0)
+                kill(-c->pid, SIGKILL);
+        json_write_object_begin(w);
+        json_write_object_end(w);
+        return 0;
+}
+
+void agent_container_reaped(struct agent *a, pid_t pid, int status)
+{
+        for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
+                if (c->pid != pid || c->state == AGENT_CONTAINER_EXITED)
+                        continue;
+                c->state = AGENT_CONTAINER_EXITED;
+                c->status = status;
+                c->drain_deadline = rv_now_ms() + DRAIN_TIMEOUT_MS;
+                if (c->start_fd >= 0) {
+                        close(c->start_fd);
+                        c->start_fd = -1;
+                }
+                rv_debug("container `%s` init %d exited (status 0x%x)", c->id, (int) pid, status);
+                return;
+        }
+}
+
+static void report_exit(struct agent *a, struct agent_container *c)
+{
+        _cleanup_error_ struct rv_error *err = NULL;
+        struct json_writer *w;
+
+        agent_stdio_finish(a, &c->stdio);
+        /* The host may power the VM off as soon as it has the event. */
+        sync();
+        w = json_writer_new(NULL);
+        if (w == NULL)
+                return;
+        channel_message_begin_event(w, "process_exited");
+        json_write_object_begin(w);
+        json_write_key(w, "id");
+        json_write_string(w, c->id);
+        json_write_key(w, "pid");
+        json_write_int64(w, c->pid);
+        if (WIFSIGNALED(c->status)) {
+                json_write_key(w, "signal");
+                json_write_int64(w, WTERMSIG(c->status));
+        } else {
+                json_write_key(w, "exit_code");
+                json_write_int64(w, WEXITSTATUS(c->status));
+        }
+        json_write_object_end(w);
+        channel_message_end(w);
+        if (channel_send_message(agent_channel(a), CHANNEL_EVENT, w, &err) < 0)
+                agent_channel_failed(a, &err);
+        json_writer_free(w);
+        agent_stdio_release(a, &c->stdio);
+        c->reported = true;
+}
+
+void agent_containers_tick(struct agent *a, int *timeout_ms)
+{
+        int64_t now = rv_now_ms();
+
+        for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
+                if (c->state != AGENT_CONTAINER_EXITED || c->reported)
+                        continue;
+                if (agent_stdio_drained(&c->stdio) || now >= c->drain_deadline) {
+                        report_exit(a, c);
+                        continue;
+                }
+                int64_t left = c->drain_deadline - now;
+                if (*timeout_ms < 0 || left < *timeout_ms)
+                        *timeout_ms = (int) left;
+        }
+}
+
+void agent_containers_refresh(struct agent *a)
+{
+        for (struct agent_container *c = a->containers; c != NULL; c = c->next)
+                agent_stdio_refresh(a, &c->stdio);
+}
+
+void agent_containers_stream_data(struct agent *a, uint32_t stream, const void *data, size_t len)
+{
+        for (struct agent_container *c = a->containers; c != NULL; c = c->next)
+                if (agent_stdio_in_data(a, &c->stdio, stream, data, len))
+                        return;
+}
+
+void agent_containers_stream_eof(struct agent *a, uint32_t stream)
+{
+        for (struct agent_container *c = a->containers; c != NULL; c = c->next)
+                if (agent_stdio_in_eof(a, &c->stdio, stream))
+                        return;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Containers in the guest: create (namespaces + the init held before
+ * execve), start, signal, and the exit report once its output is drained. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vm/agent/agent.h"
+#include "vm/agent/process.h"
+
+enum agent_container_state {
+        AGENT_CONTAINER_CREATED,
+        AGENT_CONTAINER_RUNNING,
+        AGENT_CONTAINER_EXITED,
+};
+
+struct agent_container {
+        char *id;
+        pid_t pid;                      /* the init, as the guest sees it */
+        ino_t pidns;                    /* its PID namespace; 0 when it has none */
+        enum agent_container_state state;
+        int start_fd;                   /* write end of the release pipe */
+        int sync_fd;                    /* read end of the init's report pipe */
+        struct agent_stdio stdio;
+        int status;                     /* wait status, once exited */
+        int64_t drain_deadline;         /* monotonic ms: stop waiting for output */
+        bool reported;                  /* process_exited sent */
+        struct agent_container *next;
+};
+
+/* Request handlers: on success they write the result value into w. */
+int agent_container_create(struct agent *a, const struct json_value *params, struct json_writer *w,
+                           struct rv_error **err);
+int agent_container_start(struct agent *a, const struct json_value *params, struct json_writer *w,
+                          struct rv_error **err);
+int agent_container_signal(struct agent *a, const struct json_value *params, struct json_writer *w,
+                           struct rv_error **err);
+
+/* A child was reaped (SIGCHLD): records a container init's exit. */
+void agent_container_reaped(struct agent *a, pid_t pid, int status);
+/* Sends the exits whose output is drained or whose drain deadline passed;
+ * lowers *timeout_ms to the next deadline. */
+void agent_containers_tick(struct agent *a, int *timeout_ms);
+/* Re-arms every process's pipes (after credit or stdin data arrived). */
+void agent_containers_refresh(struct agent *a);
+/* Routes DATA / EOF from the host to a process's stdin. */
+void agent_containers_stream_data(struct agent *a, uint32_t stream, const void *data, size_t len);
+void agent_containers_stream_eof(struct agent *a, uint32_t stream);

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* runvm-agent: PID 1 of a runvm guest. Boots the guest far enough to run
+ * containers, then serves the host over the virtio-serial channel. */
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/log.h"
+#include "vm/agent/init.h"
+#include "vm/agent/modules.h"
+#include "vm/agent/power.h"
+#include "vm/agent/serve.h"
+
+#define PORT_TIMEOUT_MS 10000
+
+static void fatal(struct rv_error **err)
+{
+        agent_power_fatal(0, *err != NULL ? (*err)->msg : "unknown error");
+}
+
+int main(void)
+{
+        _cleanup_error_ struct rv_error *err = NULL;
+        struct agent_boot_options opts;
+        int port;
+
+        if (getpid() != 1) {
+                fprintf(stderr, "runvm-agent: must run as PID 1 of a runvm guest\n");
+                return 1;
+        }
+        rv_log_open(NULL, RV_LOG_FORMAT_TEXT, false);
+        if (agent_init_early(&opts, &err) < 0)
+                fatal(&err);
+        rv_log_open(NULL, RV_LOG_FORMAT_TEXT, opts.debug);
+        rv_debug("boot: agent started at %lld ms", (long long) agent_uptime_ms());
+        if (agent_modules_load(AGENT_MODULES_ORDER, &err) < 0)
+                fatal(&err);
+        rv_debug("boot: modules loaded at %lld ms", (long long) agent_uptime_ms());
+        if (agent_init_reroot(&err) < 0 || agent_init_mounts(&err) < 0)
+                fatal(&err);
+        rv_debug("boot: mounts done at %lld ms", (long long) agent_uptime_ms());
+        if (opts.halt) {
+                rv_log(RV_LOG_INFO, "runvm-agent: up at %lld ms, halting (runvm.halt=1)",
+                       (long long) agent_uptime_ms());
+                agent_power_off();
+        }
+        if (agent_init_entropy(&err) < 0) {
+                rv_warn("entropy: %s", err->msg);
+                rv_error_release(&err);
+        }
+        /* Without the share no container can be made, but the host still
+         * gets answers (and a clear error on create). */
+        if (agent_init_shared(&err) < 0) {
+                rv_log(RV_LOG_ERROR, "runvm-agent: %s", err->msg);
+                rv_error_release(&err);
+        }
+        port = agent_init_channel_open(PORT_TIMEOUT_MS, &err);
+        if (port < 0)
+                fatal(&err);
+        rv_debug("boot: ready at %lld ms", (long long) agent_uptime_ms());
+        agent_serve(port, opts.debug);
+}

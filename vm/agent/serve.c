@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "vm/agent/serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libcontainer-vm/base/cleanup.h"
+#include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/log.h"
+#include "libcontainer-vm/base/proc.h"
+#include "spec/json.h"
+#include "vm/agent/agent.h"
+#include "vm/agent/container.h"
+#include "vm/agent/power.h"
+#include "vm/channel/channel.h"
+#include "vm/channel/message.h"
+
+#define AGENT_VERSION RUNVM_VERSION
+#define SHUTDOWN_FLUSH_TIMEOUT_MS 2000
+/* While the host end is closed the port may not wake us: look again. */
+#define DISCONNECTED_POLL_MS 250
+
+void agent_watch_set(struct agent *a, struct agent_watch *w, uint32_t events)
+{
+        struct epoll_event ev = { .events = events, .data.ptr = w };
+        int op;
+
+        if (w->fd < 0 || events == w->events)
+                return;
+        op = w->events == 0 ? EPOLL_CTL_ADD : events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+        if (epoll_ctl(a->epfd, op, w->fd, &ev) < 0) {
+                rv_warn("epoll_ctl fd %d: %s", w->fd, strerror(errno));
+                return;
+        }
+        w->events = events;
+}
+
+void agent_watch_close(struct agent *a, struct agent_watch *w)
+{
+        if (w->fd < 0)
+                return;
+        agent_watch_set(a, w, 0);
+        close(w->fd);
+        w->fd = -EBADF;
+        w->events = 0;
+}
+
+struct channel *agent_channel(struct agent *a)
+{
+        return a->channel;
+}
+
+void agent_channel_failed(struct agent *a, struct rv_error **err)
+{
+        if (err == NULL || *err == NULL)
+                return;
+        rv_warn("channel: %s", (*err)->msg);
+        rv_error_release(err);
+}
+
+static void flush(struct agent *a)
+{
+        _cleanup_error_ struct rv_error *err = NULL;
+
+        if (channel_want_write(a->channel) && channel_flush(a->channel, &err) < 0)
+                agent_channel_failed(a, &err);
+}
+
+/* Before powering off: the reply to `shutdown` must reach the host. */
+static void flush_bounded(struct agent *a, int timeout_ms)
+{
+        int64_t deadline = rv_now_ms() + timeout_ms;
+
+        for (;;) {
+                struct pollfd p = { .fd = channel_fd(a->channel), .events = POLLOUT };
+                int64_t left;
+
+                flush(a);
+                if (!channel_want_write(a->channel))
+                        return;
+                left = deadline - rv_now_ms();
+                if (left <= 0) {
+                        rv_warn("channel: %zu bytes not sent before power-off",
+                                channel_pending_bytes(a->channel));
+                        return;
+                }
+                poll(&p, 1, (int) (left < 50 ? left : 50));
+        }
+}
+
+static int handle_hello(struct agent *a, const struct json_value *params, struct json_writer *w,
+                        struct rv_error **err)
+{
+        struct utsname u;
+
+        if (uname(&u) < 0)
+                return rv_error_set(err, errno, "uname");
+        json_write_object_begin(w);
+        json_write_key(w, "version");
+        json_write_int64(w, CHANNEL_PROTOCOL_VERSION);
+        json_write_key(w, "agent");
+        json_write_string(w, AGENT_VERSION);
+        json_write_key(w, "kernel");
+        json_write_string(w, u.release);
+        json_write_object_end(w);
+        return 0;
+}
+
+static int handle_shutdown(struct agent *a, const struct json_value *params, struct json_writer *w,
+                           struct rv_error **err)
+{
+        json_write_object_begin(w);
+        json_write_object_end(w);
+        return 0;
+}
+
+typedef int (*agent_method_fn)(struct agent *a, const struct json_value *params, struct json_writer *w,
+                               struct rv_error **err);
+
+static const struct {
+        const char *name;
+        agent_method_fn fn;
+} methods[] = {
+        { "hello", handle_hello },
+        { "create_container", agent_container_create },
+        { "start_container", agent_container_start },
+        { "signal_process", agent_container_signal },
+        { "shutdown", handle_shutdown },
+};
+
+static void send_response(struct agent *a, struct json_writer *w)
+{
+        _cleanup_error_ struct rv_error *err = NULL;
+
+        if (channel_send_message(a->channel, CHANNEL_RESPONSE, w, &err) < 0)
+                agent_channel_failed(a, &err);
+}
+
+static void handle_request(struct agent *a, const struct channel_message *m)
+{
+        _cleanup_error_ struct rv_error *err = NULL;
+        struct json_writer *w;
+        agent_method_fn fn = NULL;
+        int r;
+
+        for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
+                if (strcmp(methods[i].name, m->method) == 0)
+                        fn = methods[i].fn;
+        rv_debug("request %u `%s`", m->id, m->method);
+        w = json_writer_new(NULL);
+        if (w == NULL) {
+                rv_warn("out of memory answering `%s`", m->method);
+                return;
+        }
+        if (fn == NULL) {
+                r = rv_error_setx(&err, ENOSYS, "unknown method `%s`", m->method);
+        } else {
+                channel_message_begin_response(w, m->id);
+                r = fn(a, m->body, w, &err);
+        }
+        if (r < 0) {
+                rv_debug("request %u `%s` failed: %s", m->id, m->method, err->msg);
+                json_writer_free(w);
+                w = json_writer_new(NULL);
+                if (w == NULL)
+                        return;
+                channel_message_write_error(w, m->id, err->status, err->msg);
+        } else {
+                channel_message_end(w);
+        }
+        send_response(a, w);
+        json_writer_free(w);
+        if (r == 0 && fn == handle_shutdown) {
+                rv_debug("shutdown: powering off");
+                flush_bounded(a, SHUTDOWN_FLUSH_TIMEOUT_MS);
+                agent_power_off();
+        }
+}
+
+static void handle_frame(struct agent *a, const struct channel_frame *f)
+{
+        _cleanup_error_ struct rv_error *err = NULL;
+        struct channel_message m;
+
+        switch (f->type) {
+        case CHANNEL_REQUEST:
+                if (channel_message_parse(f, &m, &err) < 0) {
+                        rv_warn("channel: bad request: %s", err->msg);
+                        return;
+                }
+                handle_request(a, &m);
+                channel_message_clear(&m);
+                return;
+        case CHANNEL_DATA:
+                agent_containers_stream_data(a, f->stream, f->payload, f->length);
+                return;
+        case CHANNEL_EOF:
+                agent_containers_stream_eof(a, f->stream);
+                return;
+        default:
+                rv_debug("channel: ignoring a frame of type %u on stream %u", f->type, f->stream);
+                return;
+        }
+}
+
+static void port_handler(struct agent *a, struct agent_watch *w, uint32_t revents)
+{
+        _cleanup_error_ struct rv_error *err = NULL;
+        struct channel_frame f;
+        int r;
+
+        r = channel_receive(a->channel, &err);
+        if (r < 0) {
+                agent_channel_failed(a, &err);
+        } else if ((r == 1) == a->connected) {
+                a->connected = r == 0;
+                rv_debug("channel: host %s", a->connected ? "connected" : "not connected");
+        }
+        while ((r = channel_next(a->channel, &f, &err)) > 0)
+                handle_frame(a, &f);
+        if (r < 0) {
+                /* The stream cannot be resynchronised from inside a frame:
+                 * the host broke the protocol, end the VM loudly. */
+                rv_log(RV_LOG_ERROR, "channel: protocol error: %s", err->msg);
+                agent_power_off();
+        }
+}
+
+static void sigchld_handler(struct agent *a, struct agent_watch *w, uint32_t revents)
+{
+        struct signalfd_siginfo si;
+        pid_t pid;
+        int status;
+
+        while (read(w->fd, &si, sizeof(si)) == sizeof(si))
+                ;
+        /* PID 1 reaps every orphan; container inits are recorded. */
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+                agent_container_reaped(a, pid, status);
+}
+
+void agent_serve(int port_fd, bool debug)
+{
+        struct agent a = { .debug = debug };
+        struct epoll_event events[16];
+        sigset_t mask;
+        int sfd;
+
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                agent_power_fatal(errno, "block SIGCHLD");
+        sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (sfd < 0)
+                agent_power_fatal(errno, "signalfd");
+        a.epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (a.epfd < 0)
+                agent_power_fatal(errno, "epoll_create1");
+        a.channel = channel_new(port_fd);
+        if (a.channel == NULL)
+                agent_power_fatal(ENOMEM, "channel");
+        a.sigchld = (struct agent_watch) { .fd = sfd, .handler = sigchld_handler };
+        agent_watch_set(&a, &a.sigchld, EPOLLIN);
+        /* Edge-triggered: a closed host end reads as EOF and polls as
+         * HUP until the host connects; the port wakes us when it does. */
+        a.port = (struct agent_watch) { .fd = channel_fd(a.channel), .handler = port_handler };
+        agent_watch_set(&a, &a.port, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+        /* Reap what exited before the signalfd existed. */
+        sigchld_handler(&a, &a.sigchld, EPOLLIN);
+
+        for (;;) {
+                int timeout = -1, n;
+
+                agent_containers_tick(&a, &timeout);
+                flush(&a);
+                agent_containers_refresh(&a);
+                if (!a.connected && (timeout < 0 || timeout > DISCONNECTED_POLL_MS))
+                        timeout = DISCONNECTED_POLL_MS;
+                n = epoll_wait(a.epfd, events, ARRAY_SIZE(events), timeout);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        agent_power_fatal(errno, "epoll_wait");
+                }
+                if (n == 0 && !a.connected)
+                        port_handler(&a, &a.port, 0);
+                for (int i = 0; i < n; i++) {
+                        struct agent_watch *w = events[i].data.ptr;
+                        w->handler(&a, w, events[i].events);
+                }
+        }
+}
