@@ -103,7 +103,12 @@ int json_parse(const char *text, size_t len, struct json_value **ret, struct rv_
         if (v == NULL) {
                 /* yajl's verbose message spans lines (a text excerpt and a
                  * caret): keep the first line. */
+                size_t n;
+
                 errbuf[strcspn(errbuf, "\n")] = '\0';
+                n = strlen(errbuf);
+                if (n > 0 && errbuf[n - 1] == '.')      /* messages end without a period */
+                        errbuf[n - 1] = '\0';
                 if (errbuf[0] == '\0')
                         snprintf(errbuf, sizeof(errbuf), "invalid JSON");
                 return spec_error_invalid(err, "%s", errbuf);
