@@ -63,9 +63,14 @@ void rv_time_rfc3339(char *buf, unsigned long size, bool nanos)
         clock_gettime(CLOCK_REALTIME, &ts);
         gmtime_r(&ts.tv_sec, &tm);
         strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-        if (nanos)
-                snprintf(buf, size, "%s.%09ldZ", base, ts.tv_nsec);
-        else
+        if (nanos && ts.tv_nsec != 0) {
+                /* Go's RFC3339Nano, which callers compare with: no trailing zeros. */
+                char frac[16];
+                snprintf(frac, sizeof(frac), "%09ld", ts.tv_nsec);
+                for (size_t n = strlen(frac); n > 0 && frac[n - 1] == '0'; n--)
+                        frac[n - 1] = '\0';
+                snprintf(buf, size, "%s.%sZ", base, frac);
+        } else
                 snprintf(buf, size, "%sZ", base);
 }
 

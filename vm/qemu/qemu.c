@@ -20,6 +20,7 @@
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/log.h"
 #include "libcontainer-vm/base/spawn.h"
+#include "vm/qemu/qmp.h"
 
 #define SHARED_DIR "shared"
 #define MAX_ARGS 64
@@ -199,13 +200,13 @@ static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, in
         return 0;
 }
 
-static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, struct vm *vm,
-                      struct rv_error **err)
+static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int qmp_fd,
+                      struct vm *vm, struct rv_error **err)
 {
         _cleanup_close_ int logfd = open_log(p->state_dir, "qemu.log", err);
         _cleanup_free_ char *cmdline = NULL, *mem = NULL, *memobj = NULL, *smp = NULL,
                             *kernel = NULL, *initrd = NULL, *serial = NULL, *state = NULL,
-                            *agent_chr = NULL, *vfs_chr = NULL;
+                            *agent_chr = NULL, *vfs_chr = NULL, *qmp_chr = NULL;
         const char *argv[MAX_ARGS];
         size_t n = 0;
 
@@ -222,7 +223,8 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, struc
             asprintf(&smp, "%u", p->vcpus) < 0 ||
             asprintf(&serial, "file:%s/console.log", state) < 0 ||
             asprintf(&agent_chr, "socket,id=agent,fd=%d", agent_fd) < 0 ||
-            asprintf(&vfs_chr, "socket,id=vfs,fd=%d", vfs_fd) < 0)
+            asprintf(&vfs_chr, "socket,id=vfs,fd=%d", vfs_fd) < 0 ||
+            asprintf(&qmp_chr, "socket,id=qmp,fd=%d", qmp_fd) < 0)
                 return rv_error_set(err, ENOMEM, "qemu arguments");
 
 #define ARG(x) argv[n++] = (x)
@@ -246,6 +248,8 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, struc
         ARG("-chardev"); ARG(vfs_chr);
         ARG("-device"); ARG("vhost-user-fs-device,chardev=vfs,queue-size=1024,tag=runvm");
         ARG("-device"); ARG("virtio-rng-device");
+        ARG("-chardev"); ARG(qmp_chr);
+        ARG("-mon"); ARG("chardev=qmp,mode=control");
         ARG(NULL);
 #undef ARG
 
@@ -260,7 +264,7 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, struc
                         rv_debug("qemu: %s", line);
                 }
         }
-        int fds[] = { vfs_fd, agent_fd };
+        int fds[] = { vfs_fd, agent_fd, qmp_fd };
         struct rv_spawn s = {
                 .argv = (char *const *) argv, .stdin_fd = -1, .stdout_fd = logfd,
                 .stderr_fd = logfd, .pass_fds = fds, .n_pass_fds = ARRAY_SIZE(fds),
@@ -276,7 +280,7 @@ int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err)
         _cleanup_close_ int vfs_listen = -EBADF, vfs_client = -EBADF;
         _cleanup_free_ char *shared_dir = NULL;
         struct vm vm = VM_INIT;
-        int pair[2];
+        int pair[2], qmp_pair[2];
 
         if (asprintf(&shared_dir, "%s/" SHARED_DIR, p->state_dir) < 0)
                 return rv_error_set(err, ENOMEM, "start vm");
@@ -293,7 +297,14 @@ int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err)
         }
         vm.agent_fd = fd_above_stdio(pair[0]);
         _cleanup_close_ int guest_end = fd_above_stdio(pair[1]);
-        if (start_qemu(p, vfs_client, guest_end, &vm, err) < 0) {
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp_pair) < 0) {
+                int saved = errno;
+                vm_destroy(&vm);
+                return rv_error_set(err, saved, "socketpair");
+        }
+        vm.qmp_fd = fd_above_stdio(qmp_pair[0]);
+        _cleanup_close_ int qmp_qemu_end = fd_above_stdio(qmp_pair[1]);
+        if (start_qemu(p, vfs_client, guest_end, qmp_qemu_end, &vm, err) < 0) {
                 vm_destroy(&vm);
                 return -1;
         }
@@ -310,14 +321,34 @@ void vm_destroy(struct vm *vm)
         if (vm->agent_fd >= 0)
                 close(vm->agent_fd);
         vm->agent_fd = -1;
+        if (vm->qmp_fd >= 0)
+                close(vm->qmp_fd);
+        vm->qmp_fd = -1;
+}
+
+static bool reaped(struct vm *vm, int timeout_ms)
+{
+        if (vm->qemu_pid <= 0 || rv_spawn_wait(vm->qemu_pid, vm->qemu_pidfd, timeout_ms) < 0)
+                return vm->qemu_pid <= 0;
+        close(vm->qemu_pidfd);
+        vm->qemu_pidfd = -1;
+        vm->qemu_pid = 0;
+        return true;
 }
 
 void vm_stop(struct vm *vm, int timeout_ms)
 {
-        if (vm->qemu_pid > 0 && rv_spawn_wait(vm->qemu_pid, vm->qemu_pidfd, timeout_ms) >= 0) {
-                close(vm->qemu_pidfd);
-                vm->qemu_pidfd = -1;
-                vm->qemu_pid = 0;
+        if (!reaped(vm, timeout_ms) && vm->qmp_fd >= 0) {
+                struct qmp q;
+                struct rv_error *tmp_err = NULL;
+
+                /* The guest did not power off: ask QEMU itself, then force. */
+                qmp_init(&q, vm->qmp_fd);
+                if (qmp_execute(&q, "quit", 1000, &tmp_err) < 0)
+                        rv_debug("qemu quit: %s", tmp_err->msg);
+                rv_error_release(&tmp_err);
+                qmp_clear(&q);
+                reaped(vm, 1000);
         }
         vm_destroy(vm);
 }

@@ -42,17 +42,19 @@ struct vm {
         pid_t virtiofsd_pid;
         int virtiofsd_pidfd;
         int agent_fd;                   /* host end of the agent channel */
+        int qmp_fd;                     /* host end of the QMP monitor */
 };
 
 #define VM_INIT { .qemu_pid = 0, .qemu_pidfd = -1, .virtiofsd_pid = 0, \
-                  .virtiofsd_pidfd = -1, .agent_fd = -1 }
+                  .virtiofsd_pidfd = -1, .agent_fd = -1, \
+                  .qmp_fd = -1 }
 
 /* Starts virtiofsd, then QEMU. On failure nothing is left running. */
 int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err);
 /* SIGKILLs and reaps whatever still runs; closes fds. Idempotent. */
 void vm_destroy(struct vm *vm);
 /* Waits for QEMU to exit on its own (guest power-off) for up to
- * timeout_ms, then destroys everything. */
+ * timeout_ms, then asks QEMU to quit over QMP, then destroys everything. */
 void vm_stop(struct vm *vm, int timeout_ms);
 
 /* Host facts, measured once. */
