@@ -62,8 +62,10 @@ static void spec_hook_list_clear(struct spec_hook_list *l)
         free(l->hooks);
 }
 
-static void spec_resources_clear(struct spec_resources *r)
+void spec_resources_clear(struct spec_resources *r)
 {
+        if (r == NULL)
+                return;
         for (size_t i = 0; r->devices && i < r->n_devices; i++) {
                 free(r->devices[i].type);
                 free(r->devices[i].access);
@@ -84,6 +86,7 @@ static void spec_resources_clear(struct spec_resources *r)
         free(r->net_priorities);
         spec_pairs_free(r->rdma_raw, r->n_rdma_raw);
         spec_pairs_free(r->unified, r->n_unified);
+        memset(r, 0, sizeof(*r));
 }
 
 static void spec_seccomp_clear(struct spec_seccomp *s)

@@ -659,6 +659,21 @@ static int parse_resources(jv *v, const char *path, struct spec_resources *r, st
         return opt_string_map(v, path, "unified", &r->unified, &r->n_unified, err);
 }
 
+int spec_resources_from_json(const struct json_value *v, const char *path, struct spec_resources *ret,
+                             struct rv_error **err)
+{
+        struct spec_resources r = {};
+
+        if (expect_object(v, path && *path ? path : "(root)", err) < 0)
+                return -1;
+        if (parse_resources(v, path, &r, err) < 0) {
+                spec_resources_clear(&r);
+                return -1;
+        }
+        *ret = r;
+        return 0;
+}
+
 static int parse_seccomp_arg(jv *v, const char *path, void *elem, struct rv_error **err)
 {
         struct spec_seccomp_arg *a = elem;

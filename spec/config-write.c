@@ -264,7 +264,7 @@ static void write_block_io(struct json_writer *w, const struct spec_block_io *b)
         json_write_object_end(w);
 }
 
-static void write_resources(struct json_writer *w, const struct spec_resources *r)
+void spec_resources_write(struct json_writer *w, const struct spec_resources *r)
 {
         json_write_object_begin(w);
         if (r->n_devices > 0) {
@@ -402,7 +402,7 @@ static void write_linux(struct json_writer *w, const struct spec_linux *l)
         kv_string_map(w, "sysctl", l->sysctl, l->n_sysctl, false);
         if (l->resources.has) {
                 json_write_key(w, "resources");
-                write_resources(w, &l->resources);
+                spec_resources_write(w, &l->resources);
         }
         kv_string(w, "cgroupsPath", l->cgroups_path);
         if (l->n_namespaces > 0) {

@@ -253,6 +253,12 @@ int spec_process_parse_file(const char *path, struct spec_process *ret, struct r
 void spec_process_write(struct json_writer *w, const struct spec_process *p);
 void spec_process_clear(struct spec_process *p);
 
+/* A runtime-spec LinuxResources object on its own (`update --resources`). */
+int spec_resources_from_json(const struct json_value *v, const char *path, struct spec_resources *ret,
+                             struct rv_error **err);
+void spec_resources_write(struct json_writer *w, const struct spec_resources *r);
+void spec_resources_clear(struct spec_resources *r);
+
 /* Helpers. */
 const struct spec_namespace *spec_config_namespace(const struct spec_config *c, const char *type);
 const char *spec_config_annotation(const struct spec_config *c, const char *key);

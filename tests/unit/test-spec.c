@@ -441,6 +441,44 @@ static void test_parse_file(void **state)
         free(expect);
 }
 
+static void test_resources_alone(void **state)
+{
+        static const char text[] = "{\"memory\": {\"limit\": 1073741824, \"swap\": -1}, \"cpu\": {\"quota\": 50000,"
+                                   " \"period\": 100000}, \"pids\": {\"limit\": 10}, \"unknown\": 1}";
+        struct spec_resources r;
+        struct json_value *v = NULL;
+        struct json_writer *w;
+        struct rv_error *err = NULL;
+        char *out = NULL;
+
+        assert_int_equal(json_parse(text, strlen(text), &v, &err), 0);
+        assert_int_equal(spec_resources_from_json(v, NULL, &r, &err), 0);
+        json_value_free(v);
+        assert_true(r.has && r.memory.has_limit && r.cpu.has_quota && r.has_pids);
+        assert_true(r.memory.limit == 1073741824);
+        w = json_writer_new(NULL);
+        spec_resources_write(w, &r);
+        assert_int_equal(json_writer_finish(w, &out, NULL, &err), 0);
+        assert_string_equal(out, "{\"memory\":{\"limit\":1073741824,\"swap\":-1},"
+                                 "\"cpu\":{\"quota\":50000,\"period\":100000},\"pids\":{\"limit\":10}}");
+        free(out);
+        json_writer_free(w);
+        spec_resources_clear(&r);
+        spec_resources_clear(&r);
+
+        assert_int_equal(json_parse("{\"memory\": {\"limit\": \"1G\"}}", 27, &v, &err), 0);
+        memset(&r, 0x5a, sizeof(r));
+        assert_int_equal(spec_resources_from_json(v, NULL, &r, &err), -1);
+        assert_string_equal(err->msg, "`memory.limit`: expected an integer");
+        rv_error_release(&err);
+        json_value_free(v);
+        assert_int_equal(json_parse("[]", 2, &v, &err), 0);
+        assert_int_equal(spec_resources_from_json(v, "resources", &r, &err), -1);
+        assert_string_equal(err->msg, "`resources`: expected an object");
+        rv_error_release(&err);
+        json_value_free(v);
+}
+
 #define BASE "{\"ociVersion\": \"1.1.0\", \"root\": {\"path\": \"rootfs\"}, " \
              "\"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}"
 
@@ -680,6 +718,7 @@ int main(void)
                 cmocka_unit_test(test_minimal_and_nulls),
                 cmocka_unit_test(test_type_errors),
                 cmocka_unit_test(test_parse_file),
+                cmocka_unit_test(test_resources_alone),
                 cmocka_unit_test(test_validate),
                 cmocka_unit_test(test_validate_seccomp_sets),
                 cmocka_unit_test(test_default_config),
