@@ -17,6 +17,7 @@
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/fs.h"
+#include "libcontainer-vm/base/log.h"
 #include "spec/config.h"
 #include "vm/agent/caps.h"
 #include "vm/agent/mounts.h"
@@ -327,6 +328,9 @@ void agent_child_run(const struct agent_child_args *a)
         ssize_t n;
 
         signals_reset();
+        /* Logs go to the console (fd 2 until stdio is set up), never into
+         * the container's stderr; the copy closes on execve. */
+        rv_log_set_fd(STDERR_FILENO);
         if (child_setup(a, &exe, &env, &err) < 0) {
                 sync_send(a->sync_fd, AGENT_SYNC_ERROR, err->status, err->msg);
                 _exit(1);

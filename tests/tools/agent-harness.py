@@ -1,0 +1,459 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Boots a runvm guest the way the host does and drives its agent over the
+channel: a debugging tool for the guest side (not part of `make check`).
+
+    tests/tools/agent-harness.py [--initrd build/guest/initrd.img]
+        [--kernel /boot/vmlinuz-...] [--debug] [--keep] [CASE...]
+
+Needs root, qemu-system-x86_64, /usr/lib/qemu/virtiofsd and busybox-static
+(for the container rootfs). Python 3 stdlib only.
+"""
+
+import argparse
+import glob
+import json
+import os
+import select
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+REQUEST, RESPONSE, EVENT, DATA, CREDIT, EOF = 1, 2, 3, 4, 5, 6
+HEADER = struct.Struct("<IIB")
+INITIAL_CREDIT = 256 << 10
+ROOTFS_GUEST = "/run/runvm/shared/rootfs"
+
+
+def host_tsc_khz():
+    """The host TSC frequency (tsc_early_khz); microvm under TCG needs it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("cpu MHz"):
+                    return int(float(line.split(":")[1]) * 1000)
+    except OSError:
+        pass
+    return 2000000
+
+
+def make_rootfs(path):
+    os.makedirs(os.path.join(path, "bin"))
+    for d in ("etc", "proc", "sys", "dev", "tmp", "root"):
+        os.makedirs(os.path.join(path, d))
+    shutil.copy("/bin/busybox", os.path.join(path, "bin/busybox"))
+    applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    for a in applets:
+        if a != "busybox":
+            os.symlink("busybox", os.path.join(path, "bin", a))
+    with open(os.path.join(path, "etc/passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+    with open(os.path.join(path, "etc/group"), "w") as f:
+        f.write("root:x:0:\nnogroup:x:65534:\n")
+    with open(os.path.join(path, "bin/notexec"), "w") as f:
+        f.write("#!/bin/sh\necho no\n")
+    os.chmod(os.path.join(path, "bin/notexec"), 0o644)
+
+
+def spec(args, env=None, terminal=False):
+    """runc's default config with guest paths."""
+    caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    return {
+        "ociVersion": "1.1.0",
+        "process": {
+            "terminal": terminal,
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": env or ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                           "TERM=xterm"],
+            "cwd": "/",
+            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps,
+                             "ambient": caps},
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": True,
+        },
+        "root": {"path": ROOTFS_GUEST, "readonly": True},
+        "hostname": "runvm",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+             "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]},
+            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
+        ],
+        "linux": {
+            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")],
+            "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                            "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                              "/proc/sysrq-trigger"],
+        },
+    }
+
+
+class Failure(Exception):
+    pass
+
+
+class Guest:
+    def __init__(self, opts):
+        self.opts = opts
+        self.dir = tempfile.mkdtemp(prefix="runvm-harness.")
+        self.shared = os.path.join(self.dir, "shared")
+        os.makedirs(self.shared)
+        make_rootfs(os.path.join(self.shared, "rootfs"))
+        self.console = os.path.join(self.dir, "console.log")
+        self.sock = None
+        self.buf = b""
+        self.next_id = 1
+        self.next_stream = 1
+        self.responses = {}
+        self.events = []
+        self.data = {}            # stream -> bytearray received
+        self.eof = set()          # streams that got EOF
+        self.send_credit = {}     # stream -> bytes we may still send (stdin)
+        self.auto_grant = True
+        self.ungranted = {}       # stream -> bytes consumed but not yet granted
+        self.virtiofsd = self.qemu = None
+
+    # --- VM --------------------------------------------------------------
+    def boot(self):
+        vfs_sock = os.path.join(self.dir, "vfs.sock")
+        agent_sock = os.path.join(self.dir, "agent.sock")
+        self.virtiofsd = subprocess.Popen(
+            ["/usr/lib/qemu/virtiofsd", "--socket-path=" + vfs_sock, "-o", "source=" + self.shared,
+             "-o", "cache=auto", "-o", "xattr"],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "virtiofsd.log"), "w"))
+        deadline = time.monotonic() + 10
+        while not os.path.exists(vfs_sock):
+            if time.monotonic() > deadline:
+                raise Failure("virtiofsd did not create its socket")
+            time.sleep(0.01)
+        append = ("console=ttyS0 quiet panic=-1 tsc_early_khz=%d cryptomgr.notests no_timer_check "
+                  "pci=off nokaslr lsm=capability" % host_tsc_khz())
+        if self.opts.debug:
+            append += " runvm.debug=1"
+        cmd = ["qemu-system-x86_64", "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
+               "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "256M",
+               "-object", "memory-backend-memfd,id=mem,size=256M,share=on",
+               "-machine", "memory-backend=mem", "-nodefaults", "-no-user-config", "-nographic",
+               "-no-reboot", "-global", "virtio-mmio.force-legacy=false",
+               "-kernel", self.opts.kernel, "-initrd", self.opts.initrd, "-append", append,
+               "-serial", "file:" + self.console,
+               "-device", "virtio-serial-device",
+               "-chardev", "socket,id=agent,path=%s,server=on,wait=off" % agent_sock,
+               "-device", "virtserialport,chardev=agent,name=runvm.agent",
+               "-chardev", "socket,id=vfs,path=" + vfs_sock,
+               "-device", "vhost-user-fs-device,chardev=vfs,queue-size=1024,tag=runvm",
+               "-device", "virtio-rng-device"]
+        self.t0 = time.monotonic()
+        self.qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        while not os.path.exists(agent_sock):
+            if self.qemu.poll() is not None or time.monotonic() > deadline:
+                raise Failure("qemu did not create the agent socket")
+            time.sleep(0.01)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(agent_sock)
+
+    def close(self):
+        for p in (self.qemu, self.virtiofsd):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+        if self.opts.keep:
+            print("kept", self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def console_tail(self, n=30):
+        try:
+            with open(self.console, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    # --- frames ------------------------------------------------------------
+    def send_frame(self, stream, ftype, payload=b""):
+        self.sock.sendall(HEADER.pack(len(payload), stream, ftype) + payload)
+
+    def pump(self, timeout):
+        r, _, _ = select.select([self.sock], [], [], timeout)
+        if not r:
+            return
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise Failure("agent channel closed")
+        self.buf += chunk
+        while len(self.buf) >= HEADER.size:
+            length, stream, ftype = HEADER.unpack_from(self.buf)
+            if len(self.buf) < HEADER.size + length:
+                break
+            payload = self.buf[HEADER.size:HEADER.size + length]
+            self.buf = self.buf[HEADER.size + length:]
+            self.on_frame(stream, ftype, payload)
+
+    def on_frame(self, stream, ftype, payload):
+        if ftype == RESPONSE:
+            msg = json.loads(payload)
+            self.responses[msg["id"]] = msg
+        elif ftype == EVENT:
+            self.events.append(json.loads(payload))
+        elif ftype == DATA:
+            self.data.setdefault(stream, bytearray()).extend(payload)
+            self.ungranted[stream] = self.ungranted.get(stream, 0) + len(payload)
+            if self.ungranted[stream] > INITIAL_CREDIT:
+                raise Failure("stream %d: agent sent beyond its credit" % stream)
+            if self.auto_grant:
+                self.grant(stream)
+        elif ftype == EOF:
+            self.eof.add(stream)
+        elif ftype == CREDIT:
+            self.send_credit[stream] = self.send_credit.get(stream, 0) + struct.unpack("<I", payload)[0]
+        else:
+            raise Failure("unexpected frame type %d" % ftype)
+
+    def grant(self, stream):
+        n = self.ungranted.get(stream, 0)
+        if n:
+            self.send_frame(stream, CREDIT, struct.pack("<I", n))
+            self.ungranted[stream] = 0
+
+    def wait(self, cond, timeout, what):
+        deadline = time.monotonic() + timeout
+        while not cond():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Failure("timed out waiting for " + what + "\n--- console ---\n" + self.console_tail())
+            self.pump(min(left, 0.2))
+
+    def call(self, method, params=None, timeout=60):
+        rid = self.next_id
+        self.next_id += 1
+        self.send_frame(0, REQUEST, json.dumps({"id": rid, "method": method,
+                                                "params": params or {}}).encode())
+        self.wait(lambda: rid in self.responses, timeout, "the response to " + method)
+        return self.responses.pop(rid)
+
+    def streams(self, stdin=False):
+        ids = {}
+        for name in (("stdin",) if stdin else ()) + ("stdout", "stderr"):
+            ids[name] = self.next_stream
+            if name == "stdin":
+                self.send_credit[self.next_stream] = INITIAL_CREDIT
+            self.next_stream += 1
+        return ids
+
+    def send_stdin(self, stream, data, timeout=30):
+        while data:
+            self.wait(lambda: self.send_credit.get(stream, 0) > 0, timeout, "stdin credit")
+            n = min(len(data), self.send_credit[stream], 64 << 10)
+            self.send_frame(stream, DATA, data[:n])
+            self.send_credit[stream] -= n
+            data = data[n:]
+
+    def exit_event(self, cid, timeout=60):
+        def find():
+            for e in self.events:
+                if e.get("event") == "process_exited" and e["data"]["id"] == cid:
+                    return e["data"]
+            return None
+        self.wait(lambda: find() is not None, timeout, "process_exited of " + cid)
+        return find()
+
+
+def expect(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+# --- cases -------------------------------------------------------------------
+def case_hello(g):
+    r = g.call("hello", {"version": 1}, timeout=120)
+    expect("result" in r and r["result"]["version"] == 1, "hello: %r" % r)
+    print("  hello -> %s (%.2f s after qemu start)" % (json.dumps(r["result"]), time.monotonic() - g.t0))
+
+
+def run(g, cid, args, stdin_data=None, timeout=60, **kw):
+    ids = g.streams(stdin=stdin_data is not None)
+    r = g.call("create_container", {"id": cid, "spec": spec(args, **kw), "stdio": ids})
+    if "error" in r:
+        return r, ids, None
+    r2 = g.call("start_container", {"id": cid})
+    expect("result" in r2, "start: %r" % r2)
+    if stdin_data is not None:
+        g.send_stdin(ids["stdin"], stdin_data)
+        g.send_frame(ids["stdin"], EOF)
+    ev = g.exit_event(cid, timeout)
+    expect(ids["stdout"] in g.eof and ids["stderr"] in g.eof, "no EOF on stdout/stderr before exit")
+    return r, ids, ev
+
+
+def out(g, ids, name):
+    return bytes(g.data.get(ids[name], b""))
+
+
+def case_exit42(g):
+    r, ids, ev = run(g, "c1", ["/bin/sh", "-c", "echo out; echo err >&2; exit 42"])
+    expect("result" in r and r["result"]["pid"] > 1, "create: %r" % r)
+    expect(out(g, ids, "stdout") == b"out\n", "stdout %r" % out(g, ids, "stdout"))
+    expect(out(g, ids, "stderr") == b"err\n", "stderr %r" % out(g, ids, "stderr"))
+    expect(ev.get("exit_code") == 42, "exit %r" % ev)
+    print("  sh -c 'echo out; echo err >&2; exit 42' -> stdout %r stderr %r %s"
+          % (out(g, ids, "stdout"), out(g, ids, "stderr"), json.dumps(ev)))
+
+
+def case_missing(g):
+    r, _, _ = run(g, "c2", ["nosuchcmd"])
+    expect(r.get("error") == 'exec: "nosuchcmd": executable file not found in $PATH'
+           and r.get("errno") == 2, "create: %r" % r)
+    print("  missing executable -> %s" % json.dumps(r))
+    r, _, _ = run(g, "c2b", ["/bin/notexec"])
+    expect(r.get("error") == 'exec: "/bin/notexec": permission denied' and r.get("errno") == 13,
+           "create: %r" % r)
+    print("  non-executable -> %s" % json.dumps(r))
+    r, _, _ = run(g, "c2c", ["/nonexistent"])
+    expect("no such file or directory" in r.get("error", ""), "create: %r" % r)
+    print("  missing path -> %s" % json.dumps(r))
+
+
+def case_big(g):
+    size = 10 << 20
+    t = time.monotonic()
+    # Grant late: the agent must stop at its credit and resume on CREDIT.
+    g.auto_grant = False
+    ids = g.streams()
+    r = g.call("create_container", {"id": "c3", "spec": spec(["/bin/sh", "-c", "head -c %d /dev/zero" % size]),
+                                    "stdio": ids})
+    expect("result" in r, "create: %r" % r)
+    expect("result" in g.call("start_container", {"id": "c3"}), "start")
+    s = ids["stdout"]
+    g.wait(lambda: len(g.data.get(s, b"")) >= INITIAL_CREDIT, 60, "the first window")
+    time.sleep(0.5)
+    g.pump(0.1)
+    expect(len(g.data[s]) == INITIAL_CREDIT, "agent exceeded its credit: %d" % len(g.data[s]))
+    g.auto_grant = True
+    g.grant(s)
+    ev = g.exit_event("c3", 300)
+    got = out(g, ids, "stdout")
+    expect(len(got) == size and got.count(0) == size, "got %d bytes" % len(got))
+    expect(ev.get("exit_code") == 0, "exit %r" % ev)
+    dt = time.monotonic() - t
+    print("  10 MiB stdout with credit: %d bytes, %s, %.1f MiB/s" % (len(got), json.dumps(ev), size / dt / 2**20))
+
+
+def case_stdin(g):
+    data = b"x" * (600 << 10) + b"end\n"
+    r, ids, ev = run(g, "c4", ["/bin/sh", "-c", "wc -c"], stdin_data=data)
+    expect("result" in r, "create: %r" % r)
+    expect(out(g, ids, "stdout").strip() == str(len(data)).encode(), "wc %r" % out(g, ids, "stdout"))
+    print("  stdin %d bytes through wc -c -> %r %s" % (len(data), out(g, ids, "stdout"), json.dumps(ev)))
+
+
+def case_env(g):
+    r, ids, ev = run(g, "c5", ["/bin/sh", "-c",
+                               "echo $HOME $(hostname) $(id -u); cat /proc/self/status | grep -E '^(CapEff|NoNewPrivs)'; "
+                               "touch /x 2>&1; ulimit -n; ls /dev | tr '\\n' ' '"])
+    expect("result" in r, "create: %r" % r)
+    print("  env/caps/ro rootfs ->", out(g, ids, "stdout").decode().replace("\n", " | "), json.dumps(ev))
+    expect(out(g, ids, "stdout").startswith(b"/root runvm 0\n"), "home/hostname")
+    expect(b"NoNewPrivs:\t1" in out(g, ids, "stdout"), "no_new_privs")
+    expect(b"Read-only file system" in out(g, ids, "stdout"), "readonly rootfs")
+
+
+def case_signals(g):
+    ids = g.streams()
+    r = g.call("create_container", {"id": "c6", "spec": spec(["sleep", "100"]), "stdio": ids})
+    expect("result" in r, "create: %r" % r)
+    r = g.call("signal_process", {"id": "c6", "signal": 15, "all": False})
+    expect("result" in r, "signal: %r" % r)
+    ev = g.exit_event("c6")
+    print("  SIGTERM in created state ->", json.dumps(ev))
+    r = g.call("signal_process", {"id": "c6", "signal": 9})
+    expect(r.get("errno") == 3, "signal after exit: %r" % r)
+    print("  signal after exit ->", json.dumps(r))
+    r, ids, ev = None, g.streams(), None
+    r = g.call("create_container", {"id": "c7", "spec": spec(["sleep", "100"]), "stdio": ids})
+    g.call("start_container", {"id": "c7"})
+    r = g.call("signal_process", {"id": "c7", "signal": 9, "all": True})
+    expect("result" in r, "signal: %r" % r)
+    ev = g.exit_event("c7")
+    expect(ev.get("signal") == 9, "exit %r" % ev)
+    print("  SIGKILL --all running ->", json.dumps(ev))
+
+
+def case_unknown(g):
+    r = g.call("frobnicate", {})
+    expect(r.get("error") == "unknown method `frobnicate`" and r.get("errno") == 38, "%r" % r)
+    print("  unknown method ->", json.dumps(r))
+    s = spec(["true"])
+    s["linux"]["namespaces"].append({"type": "user"})
+    r = g.call("create_container", {"id": "c8", "spec": s, "stdio": g.streams()})
+    expect("error" in r and "user" in r["error"], "%r" % r)
+    print("  user namespace ->", json.dumps(r))
+
+
+def case_shutdown(g):
+    t = time.monotonic()
+    r = g.call("shutdown", {})
+    expect("result" in r, "shutdown: %r" % r)
+    try:
+        g.qemu.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        raise Failure("qemu still running 30 s after shutdown\n" + g.console_tail())
+    print("  shutdown -> %s, qemu exited %d after %.2f s" % (json.dumps(r["result"]), g.qemu.returncode,
+                                                             time.monotonic() - t))
+
+
+CASES = [("hello", case_hello), ("exit42", case_exit42), ("missing", case_missing),
+         ("env", case_env), ("stdin", case_stdin), ("signals", case_signals),
+         ("unknown", case_unknown), ("big", case_big), ("shutdown", case_shutdown)]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--initrd", default="build/guest/initrd.img")
+    ap.add_argument("--kernel", default=(sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64")) or [""])[-1])
+    ap.add_argument("--debug", action="store_true", help="runvm.debug=1 (log on the console)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("cases", nargs="*")
+    opts = ap.parse_args()
+    want = opts.cases or [n for n, _ in CASES]
+    g = Guest(opts)
+    failed = 0
+    try:
+        g.boot()
+        for name, fn in CASES:
+            if name not in want and name not in ("hello", "shutdown"):
+                continue
+            print(name)
+            try:
+                fn(g)
+            except Failure as e:
+                failed += 1
+                print("  FAIL:", e)
+                if name in ("hello", "shutdown"):
+                    break
+    finally:
+        if failed:
+            print("--- console tail ---\n" + g.console_tail())
+        g.close()
+    print("%s: %d case(s) failed" % ("FAIL" if failed else "ok", failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
