@@ -100,7 +100,7 @@ static int setup_rlimits(const struct spec_process *p, struct rv_error **err)
                         if (r->type != NULL && strcmp(r->type, rlimit_names[j].name) == 0)
                                 break;
                 if (j == ARRAY_SIZE(rlimit_names))
-                        return rv_error_set(err, EINVAL, "unknown rlimit `%s`", r->type ? r->type : "");
+                        return rv_error_setx(err, EINVAL, "unknown rlimit `%s`", r->type ? r->type : "");
                 if (setrlimit(rlimit_names[j].resource, &rl) < 0)
                         return rv_error_set(err, errno, "setrlimit %s", r->type);
         }

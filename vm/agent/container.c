@@ -51,7 +51,7 @@ static int container_lookup(struct agent *a, const struct json_value *params,
                 return -1;
         c = container_find(a, id);
         if (c == NULL)
-                return rv_error_set(err, ENOENT, "container `%s` does not exist", id);
+                return rv_error_setx(err, ENOENT, "container `%s` does not exist", id);
         *ret = c;
         return 0;
 }
@@ -67,7 +67,7 @@ static int namespace_flags(const struct spec_config *c, unsigned long *ret, stru
                 const char *t = ns->type != NULL ? ns->type : "";
 
                 if (ns->path != NULL && ns->path[0] != '\0')
-                        return rv_error_set(err, EINVAL, "`%s` namespace: joining namespaces by path is not supported", t);
+                        return rv_error_setx(err, EINVAL, "`%s` namespace: joining namespaces by path is not supported", t);
                 if (strcmp(t, "pid") == 0)
                         flags |= CLONE_NEWPID;
                 else if (strcmp(t, "mount") == 0)
@@ -79,12 +79,12 @@ static int namespace_flags(const struct spec_config *c, unsigned long *ret, stru
                 else if (strcmp(t, "network") == 0)
                         continue;       /* the VM is the container's network namespace */
                 else
-                        return rv_error_set(err, EOPNOTSUPP, "`%s` namespaces are not supported yet", t);
+                        return rv_error_setx(err, EOPNOTSUPP, "`%s` namespaces are not supported yet", t);
         }
         if (!(flags & CLONE_NEWNS))
-                return rv_error_set(err, EINVAL, "a mount namespace is required");
+                return rv_error_setx(err, EINVAL, "a mount namespace is required");
         if ((c->hostname != NULL || c->domainname != NULL) && !(flags & CLONE_NEWUTS))
-                return rv_error_set(err, EINVAL, "unable to set hostname without a private UTS namespace");
+                return rv_error_setx(err, EINVAL, "unable to set hostname without a private UTS namespace");
         *ret = flags;
         return 0;
 }
@@ -111,9 +111,9 @@ static int parse_stdio(const struct json_value *params, struct agent_stdio_strea
         if (stdio == NULL || json_is_null(stdio))
                 return 0;
         if (!json_is_object(stdio))
-                return rv_error_set(err, EINVAL, "`stdio`: expected an object");
+                return rv_error_setx(err, EINVAL, "`stdio`: expected an object");
         if (json_get(stdio, "terminal") != NULL)
-                return rv_error_set(err, EOPNOTSUPP, "terminal is not supported yet");
+                return rv_error_setx(err, EOPNOTSUPP, "terminal is not supported yet");
         if (read_stream_id(stdio, "stdin", &ret->in, err) < 0 ||
             read_stream_id(stdio, "stdout", &ret->out, err) < 0 ||
             read_stream_id(stdio, "stderr", &ret->err, err) < 0)
@@ -149,7 +149,7 @@ static int sync_read(int fd, int timeout_ms, struct agent_sync_msg *ret, struct 
                 int r;
 
                 if (left <= 0)
-                        return rv_error_set(err, ETIMEDOUT, "container init did not report in %d ms",
+                        return rv_error_setx(err, ETIMEDOUT, "container init did not report in %d ms",
                                             timeout_ms);
                 r = poll(&p, 1, (int) left);
                 if (r < 0 && errno != EINTR)
@@ -164,7 +164,7 @@ static int sync_read(int fd, int timeout_ms, struct agent_sync_msg *ret, struct 
         if (n == 0)
                 return 0;
         if ((size_t) n != sizeof(*ret))
-                return rv_error_set(err, EPROTO, "short report from the container init");
+                return rv_error_setx(err, EPROTO, "short report from the container init");
         ret->msg[sizeof(ret->msg) - 1] = '\0';
         return 1;
 }
@@ -212,15 +212,15 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         if (json_read_string(json_get(params, "id"), "id", &id, err) < 0)
                 return -1;
         if (container_find(a, id) != NULL)
-                return rv_error_set(err, EEXIST, "container `%s` already exists", id);
+                return rv_error_setx(err, EEXIST, "container `%s` already exists", id);
         if (json_get(params, "spec") == NULL)
-                return rv_error_set(err, EINVAL, "`spec`: missing");
+                return rv_error_setx(err, EINVAL, "`spec`: missing");
         if (spec_config_from_json(json_get(params, "spec"), &spec, err) < 0)
                 return rv_error_wrap(err, "spec");
         if (!spec->has_process || spec->process.args == NULL || spec->process.args[0] == NULL)
-                return rv_error_set(err, EINVAL, "`process.args`: must not be empty");
+                return rv_error_setx(err, EINVAL, "`process.args`: must not be empty");
         if (spec->process.terminal)
-                return rv_error_set(err, EOPNOTSUPP, "terminal is not supported yet");
+                return rv_error_setx(err, EOPNOTSUPP, "terminal is not supported yet");
         if (namespace_flags(spec, &flags, err) < 0 || parse_stdio(params, &streams, err) < 0)
                 return -1;
 
@@ -264,7 +264,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
 
         r = sync_read(c->sync_fd, SETUP_TIMEOUT_MS, &msg, err);
         if (r == 0)
-                rv_error_set(err, ECHILD, "container init exited during setup");
+                rv_error_setx(err, ECHILD, "container init exited during setup");
         else if (r > 0 && msg.kind != AGENT_SYNC_READY)
                 error_from_report(&msg, err);
         if (r <= 0 || msg.kind != AGENT_SYNC_READY) {
@@ -311,11 +311,11 @@ int agent_container_start(struct agent *a, const struct json_value *params, stru
         if (container_lookup(a, params, &c, err) < 0)
                 return -1;
         if (c->state == AGENT_CONTAINER_EXITED)
-                return rv_error_set(err, ESRCH, "cannot start a container that has stopped");
+                return rv_error_setx(err, ESRCH, "cannot start a container that has stopped");
         if (c->state == AGENT_CONTAINER_RUNNING)
-                return rv_error_set(err, EBUSY, "cannot start an already running container");
+                return rv_error_setx(err, EBUSY, "cannot start an already running container");
         if (rv_write_all(c->start_fd, &go, 1) < 0)
-                return rv_error_set(err, ESRCH, "cannot start a container that has stopped");
+                return rv_error_setx(err, ESRCH, "cannot start a container that has stopped");
         close(c->start_fd);
         c->start_fd = -1;
         c->state = AGENT_CONTAINER_RUNNING;
@@ -368,12 +368,12 @@ int agent_container_signal(struct agent *a, const struct json_value *params, str
         if (json_read_int32(json_get(params, "signal"), "signal", &sig, err) < 0)
                 return -1;
         if (sig < 0 || sig >= NSIG)
-                return rv_error_set(err, EINVAL, "invalid signal %d", sig);
+                return rv_error_setx(err, EINVAL, "invalid signal %d", sig);
         v = json_get(params, "all");
         if (v != NULL && json_read_bool(v, "all", &all, err) < 0)
                 return -1;
         if (c->state == AGENT_CONTAINER_EXITED)
-                return rv_error_set(err, ESRCH, "container not running");
+                return rv_error_setx(err, ESRCH, "container not running");
         if (all && sig != SIGKILL && sig != 0) {
                 if (c->pidns != 0)
                         signal_pidns(c->pidns, sig);
@@ -382,7 +382,7 @@ int agent_container_signal(struct agent *a, const struct json_value *params, str
         }
         if (kill(c->pid, sig) < 0) {
                 if (errno == ESRCH)
-                        return rv_error_set(err, ESRCH, "container not running");
+                        return rv_error_setx(err, ESRCH, "container not running");
                 return rv_error_set(err, errno, "kill %d", (int) c->pid);
         }
         if (all && sig == SIGKILL && c->pidns == 0)

@@ -272,7 +272,7 @@ int agent_init_channel_open(int timeout_ms, struct rv_error **err)
                 if (fd != -ENOENT)
                         return -1;
                 if (rv_now_ms() >= deadline)
-                        return rv_error_set(err, ENOENT, "no virtio-serial port named `%s`",
+                        return rv_error_setx(err, ENOENT, "no virtio-serial port named `%s`",
                                             AGENT_PORT_NAME);
                 usleep(1000);
         }

@@ -98,7 +98,7 @@ int agent_mount_opts_parse(char *const *options, struct agent_mount_opts *ret, s
                 f = flag_lookup(propagation_flags, ARRAY_SIZE(propagation_flags), *p);
                 if (f != NULL) {
                         if (o.n_propagation == ARRAY_SIZE(o.propagation))
-                                return rv_error_set(err, EINVAL, "too many propagation options");
+                                return rv_error_setx(err, EINVAL, "too many propagation options");
                         o.propagation[o.n_propagation++] = f->flag;
                         continue;
                 }
@@ -238,7 +238,7 @@ static int parent_mount_point(const char *path, char **ret, struct rv_error **er
                 best_len = len;
         }
         if (best == NULL)
-                return rv_error_set(err, ENOENT, "no mount holds `%s`", path);
+                return rv_error_setx(err, ENOENT, "no mount holds `%s`", path);
         *ret = TAKE_PTR(best);
         return 0;
 }
@@ -270,7 +270,7 @@ static int mount_bind(int rootfd, const struct spec_mount *m, const struct agent
         struct stat st;
 
         if (m->source == NULL)
-                return rv_error_set(err, EINVAL, "bind mount without a source");
+                return rv_error_setx(err, EINVAL, "bind mount without a source");
         src = open(m->source, O_PATH | O_CLOEXEC);
         if (src < 0 || fstat(src, &st) < 0)
                 return rv_error_set(err, errno, "open the source `%s`", m->source);
@@ -303,7 +303,7 @@ static int mount_one(int rootfd, const struct spec_mount *m, struct rv_error **e
         int r = -1;
 
         if (m->destination == NULL || m->destination[0] != '/')
-                return rv_error_set(err, EINVAL, "destination `%s` is not absolute",
+                return rv_error_setx(err, EINVAL, "destination `%s` is not absolute",
                                     m->destination ? m->destination : "");
         if (agent_mount_opts_parse(m->options, &o, err) < 0)
                 return -1;
@@ -342,7 +342,7 @@ static unsigned long root_propagation(const struct spec_config *c, struct rv_err
                 return MS_SLAVE | MS_REC;
         f = flag_lookup(propagation_flags, ARRAY_SIZE(propagation_flags), name);
         if (f == NULL) {
-                rv_error_set(err, EINVAL, "unknown rootfsPropagation `%s`", name);
+                rv_error_setx(err, EINVAL, "unknown rootfsPropagation `%s`", name);
                 return 0;
         }
         return f->flag;
@@ -371,7 +371,7 @@ int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err)
         unsigned long prop;
 
         if (root == NULL || root[0] != '/')
-                return rv_error_set(err, EINVAL, "root.path `%s` is not an absolute guest path",
+                return rv_error_setx(err, EINVAL, "root.path `%s` is not an absolute guest path",
                                     root ? root : "");
         prop = root_propagation(c, err);
         if (prop == 0)
@@ -473,7 +473,7 @@ static int sysctl_write(const char *key, const char *value, struct rv_error **er
         int r;
 
         if (strstr(key, "..") != NULL || key[0] == '/' || key[0] == '.')
-                return rv_error_set(err, EINVAL, "invalid sysctl `%s`", key);
+                return rv_error_setx(err, EINVAL, "invalid sysctl `%s`", key);
         if (asprintf(&path, "/proc/sys/%s", key) < 0)
                 return rv_error_set(err, ENOMEM, "sysctl `%s`", key);
         for (char *p = path + strlen("/proc/sys/"); *p != '\0'; p++)

@@ -230,7 +230,7 @@ int agent_stdio_open(struct agent *a, struct agent_stdio *s, const struct agent_
         for (int i = 0; i < 3; i++)
                 for (int j = 0; j < i; j++)
                         if (want[i] != 0 && want[i] == want[j])
-                                return rv_error_set(err, EINVAL, "stdio uses stream %u twice", want[i]);
+                                return rv_error_setx(err, EINVAL, "stdio uses stream %u twice", want[i]);
         for (int i = 0; i < 3; i++) {
                 int fds[2];
 
