@@ -56,7 +56,8 @@ char *spec_path_index(const char *prefix, size_t i)
 
 /* ---- parsing ----------------------------------------------------------- */
 
-/* Nesting depth of a JSON text, ignoring brackets inside strings. */
+/* Nesting depth of a JSON text, ignoring brackets inside strings and
+ * inside the comments yajl_tree accepts. */
 static bool json_depth_ok(const char *text, size_t len)
 {
         bool in_str = false, esc = false;
@@ -64,6 +65,20 @@ static bool json_depth_ok(const char *text, size_t len)
 
         for (size_t i = 0; i < len; i++) {
                 char c = text[i];
+                if (!in_str && c == '/' && i + 1 < len && text[i + 1] == '*') {
+                        const char *end = memmem(text + i + 2, len - i - 2, "*/", 2);
+                        if (end == NULL)
+                                return true;    /* yajl refuses it */
+                        i = (size_t) (end - text) + 1;
+                        continue;
+                }
+                if (!in_str && c == '/' && i + 1 < len && text[i + 1] == '/') {
+                        const char *end = memchr(text + i, '\n', len - i);
+                        if (end == NULL)
+                                return true;
+                        i = (size_t) (end - text);
+                        continue;
+                }
                 if (in_str) {
                         if (esc)
                                 esc = false;

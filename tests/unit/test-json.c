@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,25 @@ static void test_parse_errors(void **state)
         assert_int_equal(json_parse(deep, sizeof(deep), &v, &err), -1);
         assert_non_null(strstr(err->msg, "nested deeper"));
         rv_error_release(&err);
+
+        /* brackets in strings and comments do not count; hidden ones do */
+        {
+                char *buf = malloc(3000);
+                size_t n = 0;
+                n += (size_t) sprintf(buf, "/* \" */ // \"\n[\"");
+                memset(buf + n, '[', 500);
+                n += 500;
+                n += (size_t) sprintf(buf + n, "\"]");
+                assert_int_equal(json_parse(buf, n, &v, &err), 0);
+                json_value_free(v);
+                n = (size_t) sprintf(buf, "/* \" */ // \"\n");
+                memset(buf + n, '[', 500);
+                n += 500;
+                assert_int_equal(json_parse(buf, n, &v, &err), -1);
+                assert_non_null(strstr(err->msg, "nested deeper"));
+                rv_error_release(&err);
+                free(buf);
+        }
 }
 
 static void test_read_integers(void **state)
