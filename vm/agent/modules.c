@@ -11,6 +11,7 @@
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/fs.h"
 #include "libcontainer-vm/base/log.h"
+#include "vm/agent/init.h"
 
 static int module_load(const char *path, struct rv_error **err)
 {
@@ -37,7 +38,7 @@ int agent_modules_load(const char *order_path, struct rv_error **err)
                         continue;
                 if (module_load(line, err) < 0)
                         return -1;
-                rv_debug("module `%s` loaded", line);
+                rv_debug("module `%s` loaded at %lld ms", line, (long long) agent_uptime_ms());
         }
         return 0;
 }
