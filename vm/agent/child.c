@@ -78,6 +78,30 @@ static int setup_stdio(const struct agent_child_args *a, struct rv_error **err)
         return 0;
 }
 
+/* Only stdio, the two pipes to the agent and the log survive: another
+ * container's pipe ends must not stay open while this one waits. */
+static void close_other_fds(const struct agent_child_args *a)
+{
+        int keep[3] = { a->sync_fd, a->start_fd, rv_log_fd() };
+        int from = 3;
+
+        /* Sort the three (tiny insertion sort), then close the gaps. */
+        for (int i = 1; i < 3; i++)
+                for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+                        int t = keep[j];
+                        keep[j] = keep[j - 1];
+                        keep[j - 1] = t;
+                }
+        for (int i = 0; i < 3; i++) {
+                if (keep[i] < from)
+                        continue;
+                if (keep[i] > from)
+                        close_range((unsigned) from, (unsigned) keep[i] - 1, 0);
+                from = keep[i] + 1;
+        }
+        close_range((unsigned) from, ~0u, 0);
+}
+
 static const struct { const char *name; int resource; } rlimit_names[] = {
         { "RLIMIT_AS", RLIMIT_AS }, { "RLIMIT_CORE", RLIMIT_CORE },
         { "RLIMIT_CPU", RLIMIT_CPU }, { "RLIMIT_DATA", RLIMIT_DATA },
@@ -282,6 +306,7 @@ static int child_setup(const struct agent_child_args *a, char **ret_exe, char **
                 return rv_error_set(err, errno, "setsid");
         if (setup_stdio(a, err) < 0)
                 return -1;
+        close_other_fds(a);
         if (agent_rootfs_prepare(c, err) < 0)
                 return rv_error_wrap(err, "rootfs");
         if (c->hostname != NULL && sethostname(c->hostname, strlen(c->hostname)) < 0)

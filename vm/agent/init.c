@@ -68,6 +68,8 @@ int agent_init_early(struct agent_boot_options *ret_opts, struct rv_error **err)
         if (mount_fs("devtmpfs", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755", err) < 0)
                 return -1;
         fd = open("/dev/console", O_RDWR | O_NOCTTY);
+        if (fd < 0)
+                fd = open("/dev/null", O_RDWR);        /* keep 0-2 taken */
         if (fd >= 0) {
                 for (int i = 0; i < 3; i++)
                         if (fd != i)
