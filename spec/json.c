@@ -440,6 +440,8 @@ static void check(struct json_writer *w, yajl_gen_status s)
 
 void json_write_object_begin(struct json_writer *w)
 {
+        if (w == NULL)
+                return;
         w->wrote = true;
         w->depth++;
         check(w, yajl_gen_map_open(w->gen));
@@ -447,12 +449,16 @@ void json_write_object_begin(struct json_writer *w)
 
 void json_write_object_end(struct json_writer *w)
 {
+        if (w == NULL)
+                return;
         w->depth--;
         check(w, yajl_gen_map_close(w->gen));
 }
 
 void json_write_array_begin(struct json_writer *w)
 {
+        if (w == NULL)
+                return;
         w->wrote = true;
         w->depth++;
         check(w, yajl_gen_array_open(w->gen));
@@ -460,12 +466,16 @@ void json_write_array_begin(struct json_writer *w)
 
 void json_write_array_end(struct json_writer *w)
 {
+        if (w == NULL)
+                return;
         w->depth--;
         check(w, yajl_gen_array_close(w->gen));
 }
 
 void json_write_key(struct json_writer *w, const char *key)
 {
+        if (w == NULL)
+                return;
         if (key == NULL) {
                 json_writer_fail(w, "NULL object key");
                 return;
@@ -475,6 +485,8 @@ void json_write_key(struct json_writer *w, const char *key)
 
 void json_write_string(struct json_writer *w, const char *s)
 {
+        if (w == NULL)
+                return;
         w->wrote = true;
         if (s == NULL)
                 check(w, yajl_gen_null(w->gen));
@@ -487,6 +499,8 @@ void json_write_int64(struct json_writer *w, int64_t v)
         char buf[32];
         int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
 
+        if (w == NULL)
+                return;
         w->wrote = true;
         check(w, yajl_gen_number(w->gen, buf, (size_t) n));
 }
@@ -496,24 +510,32 @@ void json_write_uint64(struct json_writer *w, uint64_t v)
         char buf[32];
         int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
 
+        if (w == NULL)
+                return;
         w->wrote = true;
         check(w, yajl_gen_number(w->gen, buf, (size_t) n));
 }
 
 void json_write_double(struct json_writer *w, double v)
 {
+        if (w == NULL)
+                return;
         w->wrote = true;
         check(w, yajl_gen_double(w->gen, v));
 }
 
 void json_write_bool(struct json_writer *w, bool v)
 {
+        if (w == NULL)
+                return;
         w->wrote = true;
         check(w, yajl_gen_bool(w->gen, v));
 }
 
 void json_write_null(struct json_writer *w)
 {
+        if (w == NULL)
+                return;
         w->wrote = true;
         check(w, yajl_gen_null(w->gen));
 }
@@ -522,6 +544,8 @@ void json_write_value(struct json_writer *w, const struct json_value *jv)
 {
         yajl_val v = Y(jv);
 
+        if (w == NULL)
+                return;
         if (v == NULL) {
                 json_write_null(w);
                 return;
@@ -568,6 +592,8 @@ void json_write_raw(struct json_writer *w, const char *text)
         struct json_value *v = NULL;
         _cleanup_error_ struct rv_error *tmp_err = NULL;
 
+        if (w == NULL)
+                return;
         if (text == NULL) {
                 json_write_null(w);
                 return;

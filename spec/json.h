@@ -45,6 +45,8 @@ int json_read_double(const struct json_value *v, const char *path, double *ret, 
 int json_read_strv(const struct json_value *v, const char *path, char ***ret, struct rv_error **err);
 
 /* Generator. pretty: indent with `indent` ("\t" or "  "), else compact. */
+/* Writes to a NULL writer (json_writer_new out of memory) are ignored and
+ * json_writer_finish(NULL, ...) fails with ENOMEM, so callers check once. */
 struct json_writer *json_writer_new(const char *indent);
 void json_writer_free(struct json_writer *w);
 void json_write_object_begin(struct json_writer *w);
