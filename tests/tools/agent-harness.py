@@ -395,6 +395,49 @@ def case_signals(g):
     print("  SIGKILL --all running ->", json.dumps(ev))
 
 
+def case_mounts(g):
+    data = os.path.join(g.shared, "data")
+    os.makedirs(data, exist_ok=True)
+    with open(os.path.join(data, "hello.txt"), "w") as f:
+        f.write("from the host\n")
+    s = spec(["/bin/sh", "-c", "cat /data/hello.txt; echo x > /data/new 2>&1; wc -c < /proc/kcore; "
+                               "echo 1 > /proc/sys/kernel/domainname 2>&1; cat /etc/hostname.d/x; "
+                               "grep -c . /proc/self/mountinfo >/dev/null && echo mounts-ok"])
+    s["root"]["readonly"] = False
+    s["mounts"].append({"destination": "/data", "type": "bind", "source": "/run/runvm/shared/data",
+                        "options": ["rbind", "ro", "rprivate"]})
+    s["mounts"].append({"destination": "/etc/hostname.d", "type": "tmpfs", "source": "tmpfs",
+                        "options": ["mode=755", "size=1m"]})
+    ids = g.streams()
+    r = g.call("create_container", {"id": "m1", "spec": s, "stdio": ids})
+    expect("result" in r, "create: %r" % r)
+    g.call("start_container", {"id": "m1"})
+    ev = g.exit_event("m1")
+    o = out(g, ids, "stdout") + out(g, ids, "stderr")
+    print("  bind ro, masked, readonly, tmpfs ->", o.decode().replace("\n", " | "), json.dumps(ev))
+    expect(o.startswith(b"from the host\n"), "bind mount content")
+    expect(b"Read-only file system" in o, "ro bind")
+    expect(b"\n0\n" in o, "masked /proc/kcore")
+    expect(b"mounts-ok" in o, "mountinfo")
+
+
+def case_user(g):
+    s = spec(["/bin/sh", "-c", "id; grep -E '^Cap(Eff|Bnd|Prm)' /proc/self/status; pwd; umask"])
+    s["process"]["user"] = {"uid": 65534, "gid": 65534, "additionalGids": [5], "umask": 63}
+    s["process"]["capabilities"] = {"bounding": ["CAP_KILL"], "effective": [], "permitted": []}
+    s["process"]["cwd"] = "/tmp/work"
+    ids = g.streams()
+    r = g.call("create_container", {"id": "u1", "spec": s, "stdio": ids})
+    expect("result" in r, "create: %r" % r)
+    g.call("start_container", {"id": "u1"})
+    ev = g.exit_event("u1")
+    o = out(g, ids, "stdout")
+    print("  uid 65534 ->", o.decode().replace("\n", " | "), out(g, ids, "stderr"), json.dumps(ev))
+    expect(o.startswith(b"uid=65534(nobody) gid=65534(nogroup) groups=5"), "id")
+    expect(b"CapEff:\t0000000000000000" in o and b"CapBnd:\t0000000000000020" in o, "caps")
+    expect(b"/tmp/work\n0077" in o, "cwd/umask")
+
+
 def case_unknown(g):
     r = g.call("frobnicate", {})
     expect(r.get("error") == "unknown method `frobnicate`" and r.get("errno") == 38, "%r" % r)
@@ -419,7 +462,7 @@ def case_shutdown(g):
 
 
 CASES = [("hello", case_hello), ("exit42", case_exit42), ("missing", case_missing),
-         ("env", case_env), ("stdin", case_stdin), ("signals", case_signals),
+         ("env", case_env), ("mounts", case_mounts), ("user", case_user), ("stdin", case_stdin), ("signals", case_signals),
          ("unknown", case_unknown), ("big", case_big), ("shutdown", case_shutdown)]
 
 
