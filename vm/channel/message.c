@@ -237,7 +237,6 @@ int channel_send_message(struct channel *ch, enum channel_frame_type type, struc
 
         if (json_writer_finish(w, &buf, &len, err) < 0)
                 return rv_error_wrap(err, "channel: send %s", message_kind(type));
-        if (channel_send_control(ch, type, buf, len, err) < 0)
-                return rv_error_wrap(err, "channel: send %s", message_kind(type));
-        return 0;
+        /* channel_send_control's errors already say "channel: ...". */
+        return channel_send_control(ch, type, buf, len, err);
 }
