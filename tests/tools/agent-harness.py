@@ -402,10 +402,13 @@ def case_mounts(g):
         f.write("from the host\n")
     s = spec(["/bin/sh", "-c", "cat /data/hello.txt; echo x > /data/new 2>&1; wc -c < /proc/kcore; "
                                "echo 1 > /proc/sys/kernel/domainname 2>&1; cat /etc/hostname.d/x; "
-                               "grep -c . /proc/self/mountinfo >/dev/null && echo mounts-ok"])
+                               "grep -c . /proc/self/mountinfo >/dev/null && echo mounts-ok; "
+                               "touch /data2/y 2>&1 || echo rro-ok"])
     s["root"]["readonly"] = False
     s["mounts"].append({"destination": "/data", "type": "bind", "source": "/run/runvm/shared/data",
                         "options": ["rbind", "ro", "rprivate"]})
+    s["mounts"].append({"destination": "/data2", "type": "bind", "source": "/run/runvm/shared/data",
+                        "options": ["rbind", "rro"]})
     s["mounts"].append({"destination": "/etc/hostname.d", "type": "tmpfs", "source": "tmpfs",
                         "options": ["mode=755", "size=1m"]})
     ids = g.streams()
@@ -419,6 +422,7 @@ def case_mounts(g):
     expect(b"Read-only file system" in o, "ro bind")
     expect(b"\n0\n" in o, "masked /proc/kcore")
     expect(b"mounts-ok" in o, "mountinfo")
+    expect(b"rro-ok" in o, "rro")
 
 
 def case_user(g):

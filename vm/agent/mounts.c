@@ -65,6 +65,26 @@ static const struct flag_name propagation_flags[] = {
         { "runbindable", false, MS_UNBINDABLE | MS_REC },
 };
 
+/* runc's recAttrFlags: applied with mount_setattr(AT_RECURSIVE). */
+static const struct flag_name recursive_attrs[] = {
+        { "rro", false, MOUNT_ATTR_RDONLY },
+        { "rrw", true, MOUNT_ATTR_RDONLY },
+        { "rnosuid", false, MOUNT_ATTR_NOSUID },
+        { "rsuid", true, MOUNT_ATTR_NOSUID },
+        { "rnodev", false, MOUNT_ATTR_NODEV },
+        { "rdev", true, MOUNT_ATTR_NODEV },
+        { "rnoexec", false, MOUNT_ATTR_NOEXEC },
+        { "rexec", true, MOUNT_ATTR_NOEXEC },
+        { "rnodiratime", false, MOUNT_ATTR_NODIRATIME },
+        { "rdiratime", true, MOUNT_ATTR_NODIRATIME },
+        { "rrelatime", false, MOUNT_ATTR_RELATIME },
+        { "rnorelatime", true, MOUNT_ATTR__ATIME },
+        { "rnoatime", false, MOUNT_ATTR_NOATIME },
+        { "ratime", true, MOUNT_ATTR__ATIME },
+        { "rstrictatime", false, MOUNT_ATTR_STRICTATIME },
+        { "rnostrictatime", true, MOUNT_ATTR__ATIME },
+};
+
 static const struct flag_name *flag_lookup(const struct flag_name *table, size_t n, const char *name)
 {
         for (size_t i = 0; i < n; i++)
@@ -93,6 +113,17 @@ int agent_mount_opts_parse(char *const *options, struct agent_mount_opts *ret, s
                                 o.flags &= ~f->flag;
                         else
                                 o.flags |= f->flag;
+                        continue;
+                }
+                f = flag_lookup(recursive_attrs, ARRAY_SIZE(recursive_attrs), *p);
+                if (f != NULL) {
+                        if (f->clear)
+                                o.attr_clr |= f->flag;
+                        else
+                                o.attr_set |= f->flag;
+                        /* An atime mode replaces the whole atime field. */
+                        if (!f->clear && (f->flag == MOUNT_ATTR_RELATIME || (f->flag & MOUNT_ATTR__ATIME)))
+                                o.attr_clr |= MOUNT_ATTR__ATIME;
                         continue;
                 }
                 f = flag_lookup(propagation_flags, ARRAY_SIZE(propagation_flags), *p);
@@ -243,18 +274,26 @@ static int parent_mount_point(const char *path, char **ret, struct rv_error **er
         return 0;
 }
 
-static int apply_propagation(int rootfd, const char *dest, const struct agent_mount_opts *o,
+/* Propagation and recursive attributes, on the new mount. */
+static int apply_after_mount(int rootfd, const char *dest, const struct agent_mount_opts *o,
                              struct rv_error **err)
 {
         _cleanup_close_ int fd = -EBADF;
         char target[64];
 
-        if (o->n_propagation == 0)
+        if (o->n_propagation == 0 && o->attr_set == 0 && o->attr_clr == 0)
                 return 0;
         fd = agent_path_open_in_root(rootfd, dest, false, false, err);
         if (fd < 0)
                 return -1;
         fd_path(target, fd);
+        if (o->attr_set != 0 || o->attr_clr != 0) {
+                struct mount_attr attr = { .attr_set = o->attr_set, .attr_clr = o->attr_clr };
+
+                if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
+                            &attr, sizeof(attr)) < 0)
+                        return rv_error_set(err, errno, "set recursive mount attributes");
+        }
         for (size_t i = 0; i < o->n_propagation; i++)
                 if (mount(NULL, target, NULL, o->propagation[i], NULL) < 0)
                         return rv_error_set(err, errno, "set the propagation of `%s`", dest);
@@ -326,7 +365,7 @@ static int mount_one(int rootfd, const struct spec_mount *m, struct rv_error **e
                 }
         }
         if (r == 0)
-                r = apply_propagation(rootfd, m->destination, &o, err);
+                r = apply_after_mount(rootfd, m->destination, &o, err);
         agent_mount_opts_clear(&o);
         if (r < 0)
                 return rv_error_wrap(err, "mount `%s`", m->destination);

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct rv_error;
 struct spec_config;
@@ -16,6 +17,7 @@ struct agent_mount_opts {
         unsigned long flags;            /* MS_* to set (MS_BIND, MS_REC included) */
         unsigned long propagation[8];   /* MS_PRIVATE etc., possibly | MS_REC */
         size_t n_propagation;
+        uint64_t attr_set, attr_clr;    /* recursive attributes (rro, rnosuid...) */
         char *data;                     /* NULL when empty */
 };
 
