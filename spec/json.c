@@ -239,8 +239,8 @@ static int json_integer_text(const struct json_value *v, const char *path,
 static int json_read_unsigned(const struct json_value *v, const char *path, uint64_t max,
                               uint64_t *ret, struct rv_error **err)
 {
-        uint64_t mag;
-        bool neg;
+        uint64_t mag = 0;
+        bool neg = false;
 
         if (json_integer_text(v, path, &neg, &mag, err) < 0)
                 return -1;
@@ -254,9 +254,9 @@ static int json_read_unsigned(const struct json_value *v, const char *path, uint
 static int json_read_signed(const struct json_value *v, const char *path, int64_t min, int64_t max,
                             int64_t *ret, struct rv_error **err)
 {
-        uint64_t mag;
+        uint64_t mag = 0;
         int64_t val;
-        bool neg;
+        bool neg = false;
 
         if (json_integer_text(v, path, &neg, &mag, err) < 0)
                 return -1;
@@ -285,7 +285,7 @@ int json_read_int64(const struct json_value *v, const char *path, int64_t *ret, 
 
 int json_read_int32(const struct json_value *v, const char *path, int32_t *ret, struct rv_error **err)
 {
-        int64_t x;
+        int64_t x = 0;
 
         if (json_read_signed(v, path, INT32_MIN, INT32_MAX, &x, err) < 0)
                 return -1;
@@ -300,7 +300,7 @@ int json_read_uint64(const struct json_value *v, const char *path, uint64_t *ret
 
 int json_read_uint32(const struct json_value *v, const char *path, uint32_t *ret, struct rv_error **err)
 {
-        uint64_t x;
+        uint64_t x = 0;
 
         if (json_read_unsigned(v, path, UINT32_MAX, &x, err) < 0)
                 return -1;
@@ -310,7 +310,7 @@ int json_read_uint32(const struct json_value *v, const char *path, uint32_t *ret
 
 int json_read_uint16(const struct json_value *v, const char *path, uint16_t *ret, struct rv_error **err)
 {
-        uint64_t x;
+        uint64_t x = 0;
 
         if (json_read_unsigned(v, path, UINT16_MAX, &x, err) < 0)
                 return -1;
