@@ -30,6 +30,7 @@ struct agent {
         struct agent_watch sigchld;     /* signalfd */
         bool connected;                 /* the host end is open */
         bool debug;
+        int64_t ready_ms;               /* uptime when the agent was ready */
         struct agent_container *containers;
 };
 

@@ -2,6 +2,7 @@
 /* runvm-agent: PID 1 of a runvm guest. Boots the guest far enough to run
  * containers, then serves the host over the virtio-serial channel. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -58,6 +59,7 @@ int main(void)
         port = agent_init_channel_open(PORT_TIMEOUT_MS, &err);
         if (port < 0)
                 fatal(&err);
-        rv_debug("boot: ready at %lld ms", (long long) agent_uptime_ms());
-        agent_serve(port, opts.debug);
+        int64_t ready = agent_uptime_ms();
+        rv_debug("boot: ready at %lld ms", (long long) ready);
+        agent_serve(port, opts.debug, ready);
 }

@@ -110,6 +110,8 @@ static int handle_hello(struct agent *a, const struct json_value *params, struct
         json_write_string(w, AGENT_VERSION);
         json_write_key(w, "kernel");
         json_write_string(w, u.release);
+        json_write_key(w, "boot_ms");
+        json_write_int64(w, a->ready_ms);
         json_write_object_end(w);
         return 0;
 }
@@ -247,9 +249,9 @@ static void sigchld_handler(struct agent *a, struct agent_watch *w, uint32_t rev
                 agent_container_reaped(a, pid, status);
 }
 
-void agent_serve(int port_fd, bool debug)
+void agent_serve(int port_fd, bool debug, int64_t ready_ms)
 {
-        struct agent a = { .debug = debug };
+        struct agent a = { .debug = debug, .ready_ms = ready_ms };
         struct epoll_event events[16];
         sigset_t mask;
         int sfd;

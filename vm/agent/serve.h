@@ -4,7 +4,9 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Serves the channel on port_fd (taken) until `shutdown`, then powers the
- * VM off. Never returns. */
-__attribute__((noreturn)) void agent_serve(int port_fd, bool debug);
+ * VM off. ready_ms (uptime when boot finished) is reported by `hello`.
+ * Never returns. */
+__attribute__((noreturn)) void agent_serve(int port_fd, bool debug, int64_t ready_ms);

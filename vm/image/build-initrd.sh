@@ -89,7 +89,13 @@ while read -r rel; do
         esac
         echo "/lib/modules/$name" >> "$root/lib/modules/load.order"
 done < "$stage/order"
-cp "$agent" "$root/init"
+# Debug info is a third of the agent and useless in the guest: strip the
+# copy when binutils is there (the build machine has it with the compiler).
+if command -v strip >/dev/null; then
+        strip --strip-debug -o "$root/init" "$agent"
+else
+        cp "$agent" "$root/init"
+fi
 chmod 0755 "$root/init"
 find "$root" -type d -exec chmod 0755 {} +
 find "$root/lib/modules" -type f -exec chmod 0644 {} +
