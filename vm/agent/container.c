@@ -89,6 +89,23 @@ static int namespace_flags(const struct spec_config *c, unsigned long *ret, stru
         return 0;
 }
 
+/* What the guest accepts but does not enforce yet (docs/GUEST.md). */
+static void log_unenforced(const struct spec_config *c)
+{
+        const struct spec_linux *l = &c->linux_;
+
+        if (!rv_log_debug_enabled())
+                return;
+        if (l->seccomp.has)
+                rv_debug("not enforced yet: linux.seccomp");
+        if (l->resources.has)
+                rv_debug("not enforced yet: linux.resources");
+        if (l->n_devices > 0)
+                rv_debug("not enforced yet: linux.devices");
+        if (c->process.apparmor_profile != NULL || c->process.selinux_label != NULL)
+                rv_debug("not enforced yet: apparmor/selinux labels");
+}
+
 static int read_stream_id(const struct json_value *stdio, const char *key, uint32_t *ret,
                           struct rv_error **err)
 {
@@ -223,6 +240,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 return rv_error_setx(err, EOPNOTSUPP, "terminal is not supported yet");
         if (namespace_flags(spec, &flags, err) < 0 || parse_stdio(params, &streams, err) < 0)
                 return -1;
+        log_unenforced(spec);
 
         c = calloc(1, sizeof(*c));
         if (c == NULL || (c->id = strdup(id)) == NULL) {
