@@ -442,6 +442,29 @@ def case_user(g):
     expect(b"/tmp/work\n0077" in o, "cwd/umask")
 
 
+def case_holders(g):
+    # No PID namespace: a grandchild keeps stdout open after the init
+    # exits; the agent must give up on it after its bounded drain.
+    s = spec(["/bin/sh", "-c", "sleep 20 & echo started"])
+    s["linux"]["namespaces"] = [n for n in s["linux"]["namespaces"] if n["type"] != "pid"]
+    ids = g.streams()
+    r = g.call("create_container", {"id": "h1", "spec": s, "stdio": ids})
+    expect("result" in r, "create: %r" % r)
+    t = time.monotonic()
+    g.call("start_container", {"id": "h1"})
+    ev = g.exit_event("h1")
+    dt = time.monotonic() - t
+    expect(out(g, ids, "stdout") == b"started\n" and ev.get("exit_code") == 0, "%r %r" % (out(g, ids, "stdout"), ev))
+    expect(dt < 10, "exit reported after %.1f s" % dt)
+    print("  grandchild holding stdout, no pid ns -> exit after %.1f s %s" % (dt, json.dumps(ev)))
+    # The process closes stdin: what the host still sends is dropped and
+    # credited, so the host never stalls.
+    data = b"y" * (1 << 20)
+    r, ids, ev = run(g, "h2", ["/bin/sh", "-c", "exec 0<&-; sleep 1; echo done"], stdin_data=data)
+    expect(out(g, ids, "stdout") == b"done\n", "stdout %r" % out(g, ids, "stdout"))
+    print("  1 MiB to a closed stdin -> %r %s" % (out(g, ids, "stdout"), json.dumps(ev)))
+
+
 def case_unknown(g):
     r = g.call("frobnicate", {})
     expect(r.get("error") == "unknown method `frobnicate`" and r.get("errno") == 38, "%r" % r)
@@ -466,8 +489,9 @@ def case_shutdown(g):
 
 
 CASES = [("hello", case_hello), ("exit42", case_exit42), ("missing", case_missing),
-         ("env", case_env), ("mounts", case_mounts), ("user", case_user), ("stdin", case_stdin), ("signals", case_signals),
-         ("unknown", case_unknown), ("big", case_big), ("shutdown", case_shutdown)]
+         ("env", case_env), ("mounts", case_mounts), ("user", case_user), ("stdin", case_stdin),
+         ("signals", case_signals), ("holders", case_holders), ("unknown", case_unknown),
+         ("big", case_big), ("shutdown", case_shutdown)]
 
 
 def main():
