@@ -442,6 +442,22 @@ def case_user(g):
     expect(b"/tmp/work\n0077" in o, "cwd/umask")
 
 
+def case_devs(g):
+    # /dev on the rootfs itself (virtio-fs, nodev): default devices must
+    # still work.
+    s = spec(["/bin/sh", "-c", "echo x > /dev/null && head -c 3 /dev/zero | wc -c && ls -l /dev/null"])
+    s["mounts"] = [m for m in s["mounts"] if m["destination"] != "/dev"]
+    s["root"]["readonly"] = False
+    r, ids, ev = None, g.streams(), None
+    r = g.call("create_container", {"id": "d1", "spec": s, "stdio": ids})
+    expect("result" in r, "create: %r" % r)
+    g.call("start_container", {"id": "d1"})
+    ev = g.exit_event("d1")
+    o = out(g, ids, "stdout") + out(g, ids, "stderr")
+    print("  /dev on virtio-fs ->", o.decode().replace("\n", " | "), json.dumps(ev))
+    expect(o.startswith(b"3\n") and ev.get("exit_code") == 0, "devices")
+
+
 def case_holders(g):
     # No PID namespace: a grandchild keeps stdout open after the init
     # exits; the agent must give up on it after its bounded drain.
@@ -490,7 +506,7 @@ def case_shutdown(g):
 
 CASES = [("hello", case_hello), ("exit42", case_exit42), ("missing", case_missing),
          ("env", case_env), ("mounts", case_mounts), ("user", case_user), ("stdin", case_stdin),
-         ("signals", case_signals), ("holders", case_holders), ("unknown", case_unknown),
+         ("signals", case_signals), ("devs", case_devs), ("holders", case_holders), ("unknown", case_unknown),
          ("big", case_big), ("shutdown", case_shutdown)]
 
 

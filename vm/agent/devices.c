@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -54,11 +56,21 @@ static int device_bind(int devfd, const struct default_device *d, struct rv_erro
 
 int agent_devices_create_default(int devfd, struct rv_error **err)
 {
+        struct statvfs sv;
+        /* A /dev that is not its own mount lives on the virtio-fs share,
+         * which is nodev: nodes made there would not open. */
+        bool nodev = fstatvfs(devfd, &sv) == 0 && (sv.f_flag & ST_NODEV);
+
         for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
                 const struct default_device *d = &default_devices[i];
 
                 if (unlinkat(devfd, d->name, 0) < 0 && errno != ENOENT)
                         return rv_error_set(err, errno, "remove `/dev/%s`", d->name);
+                if (nodev) {
+                        if (device_bind(devfd, d, err) < 0)
+                                return -1;
+                        continue;
+                }
                 if (mknodat(devfd, d->name, S_IFCHR | 0666, makedev(d->major, d->minor)) == 0) {
                         if (fchmodat(devfd, d->name, 0666, 0) < 0)
                                 return rv_error_set(err, errno, "chmod `/dev/%s`", d->name);
