@@ -44,7 +44,8 @@ struct channel {
         uint8_t *out;
         size_t out_start, out_end, out_cap;
         uint8_t *scratch;       /* one read's worth, CHANNEL_READ_CHUNK bytes */
-        char *failure;          /* a protocol error seen by channel_next, sticky */
+        bool failed;            /* channel_next saw a protocol error: sticky */
+        char *failure;          /* its message (NULL if even that failed to allocate) */
         struct channel_stream streams[CHANNEL_MAX_STREAMS];
 };
 
@@ -387,7 +388,8 @@ static int channel_fail(struct channel *ch, struct rv_error **err, const char *f
                 msg = NULL;
         va_end(ap);
         free(ch->failure);
-        ch->failure = msg != NULL ? msg : strdup("protocol error");
+        ch->failure = msg;
+        ch->failed = true;
         return rv_error_set(err, EPROTO, "channel: %s", ch->failure ? ch->failure : "protocol error");
 }
 
@@ -413,8 +415,9 @@ int channel_next(struct channel *ch, struct channel_frame *ret, struct rv_error 
                 uint32_t credit;
                 int r;
 
-                if (ch->failure != NULL)
-                        return rv_error_set(err, EPROTO, "channel: %s", ch->failure);
+                if (ch->failed)
+                        return rv_error_set(err, EPROTO, "channel: %s",
+                                            ch->failure ? ch->failure : "protocol error");
                 r = channel_decoder_next(ch->decoder, &f, err);
                 if (r <= 0)
                         return r;
