@@ -481,6 +481,41 @@ def case_holders(g):
     print("  1 MiB to a closed stdin -> %r %s" % (out(g, ids, "stdout"), json.dumps(ev)))
 
 
+def case_badinput(g):
+    bad = [
+        {},
+        {"id": 7},
+        {"id": "b1"},
+        {"id": "b1", "spec": "nope"},
+        {"id": "b1", "spec": {"ociVersion": "1.1.0"}},
+        {"id": "b1", "spec": spec(["true"]), "stdio": {"stdout": 5000}},
+        {"id": "b1", "spec": spec(["true"]), "stdio": {"stdout": 900, "stderr": 900}},
+        {"id": "b1", "spec": spec(["true"]), "stdio": {"stdout": -1}},
+        {"id": "b1", "spec": spec(["true"]), "stdio": {"terminal": 3}},
+        {"id": "b1", "spec": spec(["true"], terminal=True)},
+        {"id": "b1", "spec": dict(spec(["true"]), root={"path": "/run/runvm/shared/nothere"})},
+        {"id": "b1", "spec": dict(spec(["true"]), mounts=[{"destination": "/x", "type": "bind",
+                                                            "source": "/nonexistent"}])},
+        {"id": "b1", "spec": dict(spec(["true"]), linux={"namespaces": [{"type": "mount"},
+                                                                        {"type": "pid", "path": "/proc/1/ns/pid"}]})},
+    ]
+    for params in bad:
+        r = g.call("create_container", params)
+        expect("error" in r and r.get("errno", 0) > 0, "accepted %r: %r" % (params, r))
+        print("  %-60.60s -> %s (errno %d)" % (json.dumps(params)[:60], r["error"][:110], r["errno"]))
+    for m, p in [("start_container", {"id": "zz"}), ("signal_process", {"id": "zz", "signal": 9}),
+                 ("signal_process", {"id": "c1", "signal": 999}), ("start_container", {})]:
+        r = g.call(m, p)
+        expect("error" in r, "%s %r: %r" % (m, p, r))
+        print("  %s %s -> %s (errno %d)" % (m, json.dumps(p), r["error"], r["errno"]))
+    # Still healthy afterwards, and the ids of failed creates are reusable.
+    r, ids, ev = run(g, "b1", ["/bin/true"])
+    expect(ev.get("exit_code") == 0, "after bad input: %r %r" % (r, ev))
+    r = g.call("create_container", {"id": "b1", "spec": spec(["true"])})
+    expect(r.get("errno") == 17, "duplicate id: %r" % r)
+    print("  duplicate id ->", r["error"])
+
+
 def case_unknown(g):
     r = g.call("frobnicate", {})
     expect(r.get("error") == "unknown method `frobnicate`" and r.get("errno") == 38, "%r" % r)
@@ -506,7 +541,8 @@ def case_shutdown(g):
 
 CASES = [("hello", case_hello), ("exit42", case_exit42), ("missing", case_missing),
          ("env", case_env), ("mounts", case_mounts), ("user", case_user), ("stdin", case_stdin),
-         ("signals", case_signals), ("devs", case_devs), ("holders", case_holders), ("unknown", case_unknown),
+         ("signals", case_signals), ("devs", case_devs), ("holders", case_holders), ("badinput", case_badinput),
+         ("unknown", case_unknown),
          ("big", case_big), ("shutdown", case_shutdown)]
 
 
