@@ -129,11 +129,21 @@ base_config() {
 	template_config
 }
 
+# json_array ARG...: a JSON array of strings (jq's --args would take "-c" as
+# its own option).
+json_array() {
+	local a out=
+	for a in "$@"; do
+		out+=${out:+,}$(jq -cn --arg a "$a" '$a')
+	done
+	echo "[$out]"
+}
+
 write_config() {
 	local dir=$1; shift
 	[ $# -gt 0 ] || set -- sh
 	local args
-	args=$(jq -cn '$ARGS.positional' --args "$@")
+	args=$(json_array "$@")
 	base_config | jq --tab --argjson args "$args" \
 		'.process.terminal = false | .process.args = $args | .root.path = "rootfs"' \
 		> "$dir/config.json.tmp"
