@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -13,10 +14,16 @@
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/fs.h"
+#include "libcontainer-vm/base/proc.h"
 
 static const char *const command_names[_CTL_COMMAND_MAX] = {
         [CTL_START] = "start",
         [CTL_KILL] = "kill",
+};
+
+struct reply_header {
+        int32_t status;
+        uint32_t length;
 };
 
 const char *ctl_command_name(uint32_t command)
@@ -57,12 +64,58 @@ static void set_timeout(int fd, int timeout_ms)
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+void ctl_request_clear(struct ctl_request *r)
+{
+        free(r->payload);
+        r->payload = NULL;
+        for (size_t i = 0; i < r->n_fds; i++)
+                if (r->fds[i] >= 0)
+                        close(r->fds[i]);
+        r->n_fds = 0;
+}
+
+/* Reads the header together with any fds sent alongside it. */
+static int recv_header(int fd, struct ctl_request *r, struct rv_error **err)
+{
+        union {
+                char buf[CMSG_SPACE(sizeof(int) * CTL_MAX_FDS)];
+                struct cmsghdr align;
+        } control;
+        struct iovec iov = { &r->h, sizeof(r->h) };
+        struct msghdr msg = {
+                .msg_iov = &iov, .msg_iovlen = 1,
+                .msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+        };
+        ssize_t n;
+
+        do
+                n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+        while (n < 0 && errno == EINTR);
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                int *fds = (int *) CMSG_DATA(c);
+                for (size_t i = 0; i < count; i++) {
+                        if (r->n_fds < CTL_MAX_FDS)
+                                r->fds[r->n_fds++] = fds[i];
+                        else
+                                close(fds[i]);
+                }
+        }
+        if (n != (ssize_t) sizeof(r->h))
+                return rv_error_set(err, n < 0 ? errno : EPROTO, "read ctl request");
+        if (msg.msg_flags & MSG_CTRUNC)
+                return rv_error_setx(err, EPROTO, "ctl request: too many fds");
+        return 0;
+}
+
 int ctl_accept(int listen_fd, struct ctl_request *ret, struct rv_error **err)
 {
         _cleanup_close_ int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        struct ctl_request r = { .n_fds = 0 };
         struct ucred cred;
         socklen_t len = sizeof(cred);
-        ssize_t n;
 
         if (fd < 0)
                 return rv_error_set(err, errno, "accept ctl client");
@@ -70,32 +123,44 @@ int ctl_accept(int listen_fd, struct ctl_request *ret, struct rv_error **err)
                 return rv_error_set(err, errno, "ctl peer credentials");
         if (cred.uid != 0 && cred.uid != geteuid())
                 return rv_error_setx(err, EPERM, "ctl peer uid %u refused", (unsigned) cred.uid);
-        /* A request is a few bytes sent at once: a peer that trickles is refused. */
+        /* A request is sent at once: a peer that trickles is refused. */
         set_timeout(fd, 2000);
-        n = rv_read_all(fd, ret, sizeof(*ret));
-        if (n != (ssize_t) sizeof(*ret))
-                return rv_error_set(err, n < 0 ? (int) -n : EPROTO, "read ctl request");
-        if (ret->command == 0 || ret->command >= _CTL_COMMAND_MAX)
-                return rv_error_setx(err, EPROTO, "unknown ctl command %u", ret->command);
+        if (recv_header(fd, &r, err) < 0) {
+                ctl_request_clear(&r);
+                return -1;
+        }
+        if (r.h.command == 0 || r.h.command >= _CTL_COMMAND_MAX || r.h.length > CTL_PAYLOAD_MAX) {
+                ctl_request_clear(&r);
+                return rv_error_setx(err, EPROTO, "bad ctl request (command %u, %u bytes)",
+                                     r.h.command, r.h.length);
+        }
+        if (r.h.length > 0) {
+                r.payload = malloc(r.h.length + 1);
+                if (r.payload == NULL || rv_read_all(fd, r.payload, r.h.length) != (ssize_t) r.h.length) {
+                        ctl_request_clear(&r);
+                        return rv_error_setx(err, EPROTO, "read ctl request payload");
+                }
+                r.payload[r.h.length] = '\0';
+        }
+        /* Replies may come much later (exec); the monitor never blocks on them. */
+        set_timeout(fd, 2000);
+        *ret = r;
         return TAKE_FD(fd);
 }
 
-int ctl_send_reply(int client_fd, int status, const char *message)
+int ctl_send_reply(int client_fd, int status, const void *payload, size_t len)
 {
-        struct ctl_reply r = { .status = status };
-
-        if (message)
-                snprintf(r.message, sizeof(r.message), "%s", message);
-        return rv_write_all(client_fd, &r, sizeof(r));
+        struct reply_header h = { .status = status, .length = (uint32_t) len };
+        int r = rv_write_all(client_fd, &h, sizeof(h));
+        if (r == 0 && len > 0)
+                r = rv_write_all(client_fd, payload, len);
+        return r;
 }
 
-int ctl_call(int dirfd, const struct ctl_request *req, int timeout_ms, struct rv_error **err)
+int ctl_connect(int dirfd, struct rv_error **err)
 {
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_un addr;
-        struct ctl_reply reply;
-        ssize_t n;
-        int r;
 
         if (fd < 0)
                 return rv_error_set(err, errno, "ctl socket");
@@ -103,19 +168,93 @@ int ctl_call(int dirfd, const struct ctl_request *req, int timeout_ms, struct rv
                 return rv_error_set(err, ENAMETOOLONG, "ctl socket");
         if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0)
                 return rv_error_set(err, errno, "connect to the container's monitor");
-        set_timeout(fd, timeout_ms);
-        r = rv_write_all(fd, req, sizeof(*req));
-        if (r < 0)
-                return rv_error_set(err, -r, "send %s to the monitor", ctl_command_name(req->command));
-        n = rv_read_all(fd, &reply, sizeof(reply));
-        if (n != (ssize_t) sizeof(reply)) {
-                int e = n < 0 ? (int) -n : ECONNRESET;
-                if (e == EAGAIN)
-                        e = ETIMEDOUT;
-                return rv_error_set(err, e, "%s: no reply from the monitor", ctl_command_name(req->command));
+        return TAKE_FD(fd);
+}
+
+int ctl_send_request(int fd, const struct ctl_header *h, const void *payload,
+                     const int *fds, size_t n_fds, struct rv_error **err)
+{
+        union {
+                char buf[CMSG_SPACE(sizeof(int) * CTL_MAX_FDS)];
+                struct cmsghdr align;
+        } control;
+        struct iovec iov = { (void *) h, sizeof(*h) };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
+
+        if (n_fds > CTL_MAX_FDS || h->length > CTL_PAYLOAD_MAX)
+                return rv_error_setx(err, EINVAL, "ctl request too large");
+        if (n_fds > 0) {
+                memset(&control, 0, sizeof(control));
+                msg.msg_control = control.buf;
+                msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
         }
-        reply.message[sizeof(reply.message) - 1] = '\0';
-        if (reply.status < 0)
-                return rv_error_setx(err, -reply.status, "%s", reply.message);
+        do
+                n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t) sizeof(*h))
+                return rv_error_set(err, n < 0 ? errno : EIO, "send %s to the monitor",
+                                    ctl_command_name(h->command));
+        if (h->length > 0) {
+                int r = rv_write_all(fd, payload, h->length);
+                if (r < 0)
+                        return rv_error_set(err, -r, "send %s to the monitor", ctl_command_name(h->command));
+        }
+        return 0;
+}
+
+int ctl_read_reply(int fd, int timeout_ms, char **ret_payload, size_t *ret_len,
+                   struct rv_error **err)
+{
+        _cleanup_free_ char *payload = NULL;
+        struct reply_header h;
+        ssize_t n;
+
+        if (timeout_ms >= 0) {
+                struct pollfd pfd = { fd, POLLIN, 0 };
+                int r;
+                do
+                        r = poll(&pfd, 1, timeout_ms);
+                while (r < 0 && errno == EINTR);
+                if (r == 0)
+                        return rv_error_setx(err, ETIMEDOUT, "no reply from the monitor");
+        }
+        set_timeout(fd, 5000);
+        n = rv_read_all(fd, &h, sizeof(h));
+        if (n != (ssize_t) sizeof(h))
+                return rv_error_setx(err, n < 0 ? (int) -n : ECONNRESET, "no reply from the monitor");
+        if (h.length > CTL_PAYLOAD_MAX)
+                return rv_error_setx(err, EPROTO, "ctl reply too large");
+        payload = malloc(h.length + 1);
+        if (payload == NULL)
+                return rv_error_set(err, ENOMEM, "ctl reply");
+        if (rv_read_all(fd, payload, h.length) != (ssize_t) h.length)
+                return rv_error_setx(err, ECONNRESET, "truncated reply from the monitor");
+        payload[h.length] = '\0';
+        if (h.status < 0)
+                return rv_error_setx(err, -h.status, "%s", payload);
+        if (ret_payload)
+                *ret_payload = TAKE_PTR(payload);
+        if (ret_len)
+                *ret_len = h.length;
+        return 0;
+}
+
+int ctl_call(int dirfd, const struct ctl_header *h, const void *payload, int timeout_ms,
+             char **ret_payload, size_t *ret_len, struct rv_error **err)
+{
+        _cleanup_close_ int fd = ctl_connect(dirfd, err);
+
+        if (fd < 0)
+                return -1;
+        if (ctl_send_request(fd, h, payload, NULL, 0, err) < 0)
+                return -1;
+        if (ctl_read_reply(fd, timeout_ms, ret_payload, ret_len, err) < 0)
+                return -1;
         return 0;
 }

@@ -1,16 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ctl.sock: how every other invocation talks to a container's monitor.
- * Fixed-size requests, replies of 0/-errno plus a message; bounded sizes;
- * peers must be root or the monitor's own uid. Commands are never
- * changed once shipped, only added. */
+ *
+ * A request is a fixed header plus an optional payload (bounded) and up to
+ * CTL_MAX_FDS file descriptors (SCM_RIGHTS, with the header); a reply is a
+ * status (0 or -errno) plus a payload (the error text on failure). Peers
+ * must be root or the monitor's own uid. Like lxc's command socket, the
+ * commands are an enum with a name and a handler each, never changed once
+ * shipped, only added. A connection may stay open after the reply when a
+ * command says so (exec: the exit status follows later). */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct rv_error;
 
 #define CTL_SOCKET "ctl.sock"
-#define CTL_MESSAGE_MAX 4096
+#define CTL_PAYLOAD_MAX (4u << 20)
+#define CTL_MAX_FDS 3
 
 enum ctl_command {
         CTL_START = 1,          /* release the created process */
@@ -20,15 +27,18 @@ enum ctl_command {
 
 #define CTL_FLAG_ALL 1u
 
-struct ctl_request {
+struct ctl_header {
         uint32_t command;
         int32_t arg;
         uint32_t flags;
+        uint32_t length;        /* payload bytes that follow */
 };
 
-struct ctl_reply {
-        int32_t status;                 /* 0 or -errno */
-        char message[CTL_MESSAGE_MAX];  /* NUL-terminated; the error text */
+struct ctl_request {
+        struct ctl_header h;
+        char *payload;          /* NUL-terminated, NULL when length is 0 */
+        int fds[CTL_MAX_FDS];
+        size_t n_fds;
 };
 
 const char *ctl_command_name(uint32_t command);
@@ -38,9 +48,26 @@ int ctl_listen(int dirfd, struct rv_error **err);
 /* Accepts one client and reads its request (bounded wait). Returns the
  * client fd, or -1 with *err set for a bad or unauthorized peer. */
 int ctl_accept(int listen_fd, struct ctl_request *ret, struct rv_error **err);
-int ctl_send_reply(int client_fd, int status, const char *message);
+void ctl_request_clear(struct ctl_request *r);
+/* status 0 with payload, or -errno with the error text as payload. */
+int ctl_send_reply(int client_fd, int status, const void *payload, size_t len);
+static inline int ctl_send_error(int client_fd, int status, const char *msg);
 
-/* Client: sends req and waits up to timeout_ms for the reply. The monitor
- * being gone gives ECONNREFUSED/ENOENT in err->status. A reply with a
- * non-zero status becomes *err with the monitor's message. */
-int ctl_call(int dirfd, const struct ctl_request *req, int timeout_ms, struct rv_error **err);
+/* Client side. ctl_connect + ctl_send_request + ctl_read_reply for
+ * commands that keep the connection; ctl_call for one round trip. A reply
+ * with a non-zero status becomes *err with the monitor's text. The
+ * monitor being gone gives ECONNREFUSED or ENOENT in err->status. */
+int ctl_connect(int dirfd, struct rv_error **err);
+int ctl_send_request(int fd, const struct ctl_header *h, const void *payload,
+                     const int *fds, size_t n_fds, struct rv_error **err);
+/* timeout_ms < 0: wait forever. *ret_payload may be NULL when not wanted. */
+int ctl_read_reply(int fd, int timeout_ms, char **ret_payload, size_t *ret_len,
+                   struct rv_error **err);
+int ctl_call(int dirfd, const struct ctl_header *h, const void *payload, int timeout_ms,
+             char **ret_payload, size_t *ret_len, struct rv_error **err);
+
+#include <string.h>
+static inline int ctl_send_error(int client_fd, int status, const char *msg)
+{
+        return ctl_send_reply(client_fd, status, msg, msg ? strlen(msg) : 0);
+}

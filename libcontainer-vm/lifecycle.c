@@ -239,7 +239,7 @@ int container_start(const struct runvm_context *ctx, const char *id, struct rv_e
 {
         _cleanup_(container_state_freep) struct container_state *st = NULL;
         struct state_dir dir = STATE_DIR_INIT;
-        struct ctl_request req = { .command = CTL_START };
+        struct ctl_header req = { .command = CTL_START };
         int r;
 
         if (load_locked(ctx, id, &dir, &st, err) < 0)
@@ -255,7 +255,7 @@ int container_start(const struct runvm_context *ctx, const char *id, struct rv_e
                         return rv_error_setx(err, EINVAL, "cannot start a container in the paused state");
                 return rv_error_setx(err, EINVAL, "cannot start a container in the %s state", status);
         }
-        r = ctl_call(dir.dirfd, &req, CTL_TIMEOUT_MS, err);
+        r = ctl_call(dir.dirfd, &req, NULL, CTL_TIMEOUT_MS, NULL, NULL, err);
         state_dir_close(&dir);
         return r;
 }
@@ -265,7 +265,7 @@ int container_kill(const struct runvm_context *ctx, const char *id, int signal, 
 {
         _cleanup_(container_state_freep) struct container_state *st = NULL;
         struct state_dir dir = STATE_DIR_INIT;
-        struct ctl_request req = { .command = CTL_KILL, .arg = signal, .flags = all ? CTL_FLAG_ALL : 0 };
+        struct ctl_header req = { .command = CTL_KILL, .arg = signal, .flags = all ? CTL_FLAG_ALL : 0 };
         int r;
 
         if (check_id(id, err) < 0 || state_dir_open(ctx->root, id, false, &dir, err) < 0)
@@ -284,7 +284,7 @@ int container_kill(const struct runvm_context *ctx, const char *id, int signal, 
                 state_dir_close(&dir);
                 return 0;
         }
-        r = ctl_call(dir.dirfd, &req, CTL_TIMEOUT_MS, err);
+        r = ctl_call(dir.dirfd, &req, NULL, CTL_TIMEOUT_MS, NULL, NULL, err);
         if (r < 0 && (*err)->status != ESRCH && !container_state_monitor_alive(st)) {
                 rv_error_release(err);
                 r = rv_error_setx(err, ESRCH, "container not running");
@@ -351,9 +351,9 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
                                 return rv_error_setx(err, EBUSY, "cannot delete container %s that is not stopped: %s",
                                                     id, status);
                         }
-                        struct ctl_request req = { .command = CTL_KILL, .arg = SIGKILL, .flags = CTL_FLAG_ALL };
+                        struct ctl_header req = { .command = CTL_KILL, .arg = SIGKILL, .flags = CTL_FLAG_ALL };
                         struct rv_error *tmp_err = NULL;
-                        if (ctl_call(dir.dirfd, &req, CTL_TIMEOUT_MS, &tmp_err) < 0)
+                        if (ctl_call(dir.dirfd, &req, NULL, CTL_TIMEOUT_MS, NULL, NULL, &tmp_err) < 0)
                                 rv_debug("delete %s: kill: %s", id, tmp_err->msg);
                         rv_error_release(&tmp_err);
                 }

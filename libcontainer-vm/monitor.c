@@ -71,7 +71,7 @@ struct monitor {
 
 struct sync_msg {
         int32_t status;
-        char message[CTL_MESSAGE_MAX];
+        char message[4096];
 };
 
 static void sync_report(int fd, int status, const char *message)
@@ -230,9 +230,9 @@ static void reply_client(struct monitor *m, const struct pending *p, const struc
         if (msg->error) {
                 int e = msg->error_errno > 0 ? msg->error_errno : EIO;
                 /* A process already gone is what runc calls "not running". */
-                ctl_send_reply(p->client_fd, -e, e == ESRCH ? "container not running" : msg->error);
+                ctl_send_error(p->client_fd, -e, e == ESRCH ? "container not running" : msg->error);
         } else {
-                ctl_send_reply(p->client_fd, 0, NULL);
+                ctl_send_reply(p->client_fd, 0, NULL, 0);
         }
         close(p->client_fd);
 }
@@ -278,18 +278,58 @@ static int pump_channel(struct monitor *m, struct rv_error **err)
 
 static void fill_signal(struct json_writer *w, const void *data)
 {
-        const struct ctl_request *req = data;
+        const struct ctl_header *h = data;
         json_write_key(w, "signal");
-        json_write_int64(w, req->arg);
+        json_write_int64(w, h->arg);
         json_write_key(w, "all");
-        json_write_bool(w, (req->flags & CTL_FLAG_ALL) != 0);
+        json_write_bool(w, (h->flags & CTL_FLAG_ALL) != 0);
 }
+
+/* ctl handlers: each answers the client (now or when the guest replies,
+ * through a pending entry) and owns client_fd. */
+typedef void (*ctl_handler)(struct monitor *m, int client_fd, struct ctl_request *req);
+
+static void forward_to_guest(struct monitor *m, int client_fd, enum pending_kind kind,
+                             const char *method, void (*fill)(struct json_writer *, const void *),
+                             const void *data)
+{
+        struct rv_error *tmp_err = NULL;
+        uint32_t id;
+
+        if (send_request(m, method, &id, fill, data, &tmp_err) < 0 ||
+            pending_add(m, id, kind, client_fd) == NULL) {
+                ctl_send_error(client_fd, -EIO, tmp_err ? tmp_err->msg : "too many requests in flight");
+                close(client_fd);
+        }
+        rv_error_release(&tmp_err);
+}
+
+static void ctl_start(struct monitor *m, int client_fd, struct ctl_request *req)
+{
+        if (strcmp(m->o->state->status, "created") != 0) {
+                ctl_send_error(client_fd, -EINVAL, strcmp(m->o->state->status, "running") == 0
+                               ? "cannot start an already running container"
+                               : "cannot start a container in this state");
+                close(client_fd);
+                return;
+        }
+        forward_to_guest(m, client_fd, PENDING_START, "start_container", NULL, NULL);
+}
+
+static void ctl_kill(struct monitor *m, int client_fd, struct ctl_request *req)
+{
+        forward_to_guest(m, client_fd, PENDING_KILL, "signal_process", fill_signal, &req->h);
+}
+
+static const ctl_handler ctl_handlers[_CTL_COMMAND_MAX] = {
+        [CTL_START] = ctl_start,
+        [CTL_KILL] = ctl_kill,
+};
 
 static void handle_ctl(struct monitor *m)
 {
         struct rv_error *tmp_err = NULL;
         struct ctl_request req;
-        uint32_t id;
         int fd = ctl_accept(m->ctl_fd, &req, &tmp_err);
 
         if (fd < 0) {
@@ -298,41 +338,26 @@ static void handle_ctl(struct monitor *m)
                 return;
         }
         if (m->exited) {
-                ctl_send_reply(fd, -ESRCH, "container not running");
+                ctl_send_error(fd, -ESRCH, "container not running");
                 close(fd);
-                return;
-        }
-        int r = -1;
-        enum pending_kind kind = PENDING_KILL;
-        if (req.command == CTL_START) {
-                if (strcmp(m->o->state->status, "created") != 0) {
-                        ctl_send_reply(fd, -EINVAL, strcmp(m->o->state->status, "running") == 0
-                                       ? "cannot start an already running container"
-                                       : "cannot start a container in this state");
-                        close(fd);
-                        return;
-                }
-                kind = PENDING_START;
-                r = send_request(m, "start_container", &id, NULL, NULL, &tmp_err);
-        } else if (req.command == CTL_KILL) {
-                r = send_request(m, "signal_process", &id, fill_signal, &req, &tmp_err);
-        }
-        if (r < 0 || pending_add(m, id, kind, fd) == NULL) {
-                ctl_send_reply(fd, -EIO, tmp_err ? tmp_err->msg : "too many requests in flight");
+        } else if (ctl_handlers[req.h.command] == NULL) {
+                ctl_send_error(fd, -ENOSYS, "unsupported ctl command");
                 close(fd);
+        } else {
+                ctl_handlers[req.h.command](m, fd, &req);
         }
-        rv_error_release(&tmp_err);
+        ctl_request_clear(&req);
 }
 
 static void forward_signal(struct monitor *m, int sig)
 {
-        struct ctl_request req = { .command = CTL_KILL, .arg = sig };
+        struct ctl_header h = { .command = CTL_KILL, .arg = sig };
         struct rv_error *tmp_err = NULL;
         uint32_t id;
 
         if (m->exited)
                 return;
-        if (send_request(m, "signal_process", &id, fill_signal, &req, &tmp_err) == 0)
+        if (send_request(m, "signal_process", &id, fill_signal, &h, &tmp_err) == 0)
                 pending_add(m, id, PENDING_KILL, -1);
         else
                 rv_log(RV_LOG_WARNING, "forward signal %d: %s", sig, tmp_err->msg);
@@ -635,7 +660,7 @@ static void finish(struct monitor *m)
 {
         for (size_t i = 0; i < m->n_pending; i++) {
                 if (m->pending[i].client_fd >= 0) {
-                        ctl_send_reply(m->pending[i].client_fd, -ESRCH, "container not running");
+                        ctl_send_error(m->pending[i].client_fd, -ESRCH, "container not running");
                         close(m->pending[i].client_fd);
                 }
         }
