@@ -138,7 +138,7 @@ class Guest:
             ["/usr/lib/qemu/virtiofsd", "--socket-path=" + vfs_sock, "-o", "source=" + self.shared,
              "-o", "cache=auto", "-o", "xattr"],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "virtiofsd.log"), "w"))
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not os.path.exists(vfs_sock):
             if time.monotonic() > deadline:
                 raise Failure("virtiofsd did not create its socket")
@@ -166,6 +166,10 @@ class Guest:
             if self.qemu.poll() is not None or time.monotonic() > deadline:
                 raise Failure("qemu did not create the agent socket")
             time.sleep(0.01)
+        if self.opts.connect_delay:
+            # The agent must wait for the host end without spinning or
+            # giving up (a virtio-serial port reads EOF until then).
+            time.sleep(self.opts.connect_delay)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(agent_sock)
 
@@ -356,7 +360,7 @@ def case_big(g):
 
 
 def case_stdin(g):
-    data = b"x" * (600 << 10) + b"end\n"
+    data = b"x" * (4 << 20) + b"end\n"
     r, ids, ev = run(g, "c4", ["/bin/sh", "-c", "wc -c"], stdin_data=data)
     expect("result" in r, "create: %r" % r)
     expect(out(g, ids, "stdout").strip() == str(len(data)).encode(), "wc %r" % out(g, ids, "stdout"))
@@ -552,6 +556,8 @@ def main():
     ap.add_argument("--kernel", default=(sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64")) or [""])[-1])
     ap.add_argument("--debug", action="store_true", help="runvm.debug=1 (log on the console)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--connect-delay", type=float, default=0,
+                    help="seconds to wait after QEMU starts before connecting")
     ap.add_argument("cases", nargs="*")
     opts = ap.parse_args()
     want = opts.cases or [n for n, _ in CASES]

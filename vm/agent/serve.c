@@ -236,6 +236,20 @@ static void port_handler(struct agent *a, struct agent_watch *w, uint32_t revent
         }
 }
 
+/* Connected: level-triggered, EPOLLOUT only while output is queued. Not
+ * connected: the port reads EOF and polls HUP until the host connects, so
+ * level-triggered would spin; edge-triggered, it wakes us when the host
+ * connects (the port's waitqueue is woken then), with a timed retry as a
+ * safety net. */
+static void port_arm(struct agent *a)
+{
+        uint32_t events = EPOLLIN | EPOLLET;
+
+        if (a->connected)
+                events = EPOLLIN | (channel_want_write(a->channel) ? EPOLLOUT : 0);
+        agent_watch_set(a, &a->port, events);
+}
+
 static void sigchld_handler(struct agent *a, struct agent_watch *w, uint32_t revents)
 {
         struct signalfd_siginfo si;
@@ -272,10 +286,7 @@ void agent_serve(int port_fd, bool debug, int64_t ready_ms)
                 agent_power_fatal(ENOMEM, "channel");
         a.sigchld = (struct agent_watch) { .fd = sfd, .handler = sigchld_handler };
         agent_watch_set(&a, &a.sigchld, EPOLLIN);
-        /* Edge-triggered: a closed host end reads as EOF and polls as
-         * HUP until the host connects; the port wakes us when it does. */
         a.port = (struct agent_watch) { .fd = channel_fd(a.channel), .handler = port_handler };
-        agent_watch_set(&a, &a.port, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
         /* Reap what exited before the signalfd existed. */
         sigchld_handler(&a, &a.sigchld, EPOLLIN);
 
@@ -285,6 +296,7 @@ void agent_serve(int port_fd, bool debug, int64_t ready_ms)
                 agent_containers_tick(&a, &timeout);
                 flush(&a);
                 agent_containers_refresh(&a);
+                port_arm(&a);
                 if (!a.connected && (timeout < 0 || timeout > DISCONNECTED_POLL_MS))
                         timeout = DISCONNECTED_POLL_MS;
                 n = epoll_wait(a.epfd, events, ARRAY_SIZE(events), timeout);
