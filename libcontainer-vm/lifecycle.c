@@ -26,6 +26,7 @@
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
+#include "libcontainer-vm/tty.h"
 #include "spec/config.h"
 
 #define CTL_TIMEOUT_MS 30000
@@ -133,12 +134,28 @@ static char **annotations_copy(const struct spec_config *c)
 /* Validates, makes the state dir, forks the monitor and waits for its
  * verdict. On failure nothing is left: the monitor cleaned up its VM, and
  * the state dir is removed here. */
+/* runc's rules for terminals and console sockets (CONTRACT.md §5). */
+static int choose_tty(const struct spec_config *spec, const struct container_create_options *o,
+                      bool detached, enum monitor_tty *ret, struct rv_error **err)
+{
+        bool terminal = spec->has_process && spec->process.terminal;
+
+        if (o->console_socket && (!detached || !terminal))
+                return rv_error_setx(err, EINVAL, "cannot use console socket if runvm will not detach or allocate tty");
+        if (terminal && detached && o->console_socket == NULL)
+                return rv_error_setx(err, EINVAL, "cannot allocate tty if runvm will detach without setting console socket");
+        *ret = !terminal ? MONITOR_TTY_NONE : detached ? MONITOR_TTY_CONSOLE_SOCKET : MONITOR_TTY_STDIO;
+        return 0;
+}
+
 static int launch(const struct runvm_context *ctx, const struct container_create_options *o,
-                  bool autostart, pid_t *ret_monitor, struct rv_error **err)
+                  bool autostart, bool detached, pid_t *ret_monitor, bool *ret_terminal,
+                  struct rv_error **err)
 {
         struct prepared p = { 0 };
         struct state_dir dir = STATE_DIR_INIT;
         struct container_state st = { 0 };
+        enum monitor_tty tty;
         char created[64];
         int sync[2];
         pid_t pid;
@@ -146,9 +163,15 @@ static int launch(const struct runvm_context *ctx, const struct container_create
 
         if (check_id(o->id, err) < 0)
                 return -1;
-        if (prepare(o, &p, err) < 0) {
+        if (prepare(o, &p, err) < 0 || choose_tty(p.spec, o, detached, &tty, err) < 0) {
                 prepared_clear(&p);
                 return -1;
+        }
+        /* A foreground terminal starts at the size of the caller's. */
+        if (tty == MONITOR_TTY_STDIO && !p.spec->process.console_size.has) {
+                uint16_t h, w;
+                if (tty_get_size(STDIN_FILENO, &h, &w) == 0 && h && w)
+                        p.spec->process.console_size = (struct spec_box) { true, h, w };
         }
         if (state_dir_create(ctx->root, o->id, &dir, err) < 0) {
                 prepared_clear(&p);
@@ -184,6 +207,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 struct monitor_options mo = {
                         .ctx = ctx, .cfg = &p.cfg, .guest_spec = p.spec, .plan = &p.plan,
                         .dir = &dir, .state = &st, .sync_fd = sync[1], .autostart = autostart,
+                        .tty = tty, .console_socket = o->console_socket,
                 };
                 monitor_main(&mo);
         }
@@ -203,6 +227,8 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 goto out;
         }
         *ret_monitor = pid;
+        if (ret_terminal)
+                *ret_terminal = tty != MONITOR_TTY_NONE;
 out:
         if (r < 0) {
                 struct rv_error *tmp_err = NULL;
@@ -220,7 +246,7 @@ int container_create(const struct runvm_context *ctx, const struct container_cre
                      struct rv_error **err)
 {
         pid_t pid;
-        return launch(ctx, o, false, &pid, err);
+        return launch(ctx, o, false, true, &pid, NULL, err);
 }
 
 static int load_locked(const struct runvm_context *ctx, const char *id, struct state_dir *dir,
@@ -366,7 +392,7 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
 
 /* --- run ------------------------------------------------------------------ */
 
-static int wait_foreground(pid_t monitor, int *ret_status, struct rv_error **err)
+static int wait_foreground(pid_t monitor, bool terminal, int *ret_status, struct rv_error **err)
 {
         sigset_t set;
         _cleanup_close_ int sigfd = -EBADF, pidfd = rv_pidfd_open(monitor);
@@ -388,7 +414,7 @@ static int wait_foreground(pid_t monitor, int *ret_status, struct rv_error **err
                 if (pfd[0].revents) {
                         struct signalfd_siginfo si;
                         while (read(sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
-                                if (si.ssi_signo != SIGWINCH && si.ssi_signo != SIGURG)
+                                if ((si.ssi_signo != SIGWINCH || terminal) && si.ssi_signo != SIGURG)
                                         kill(monitor, (int) si.ssi_signo);
                 }
                 if (pfd[1].revents)
@@ -411,12 +437,14 @@ int container_run(const struct runvm_context *ctx, const struct container_create
                   const struct container_run_options *r, int *ret_status, struct rv_error **err)
 {
         sigset_t set, old;
+        struct termios saved;
+        bool raw = false;
         pid_t pid;
         int ret;
 
         if (r->detach) {
                 *ret_status = 0;
-                return launch(ctx, o, true, &pid, err);
+                return launch(ctx, o, true, true, &pid, NULL, err);
         }
         /* Orphans of the container's host side are reaped here, as runc does. */
         if (!r->no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
@@ -425,11 +453,23 @@ int container_run(const struct runvm_context *ctx, const struct container_create
          * forwarded once the monitor exists. */
         monitor_signal_set(&set);
         sigprocmask(SIG_BLOCK, &set, &old);
-        if (launch(ctx, o, true, &pid, err) < 0) {
+        bool terminal = false;
+        if (launch(ctx, o, true, false, &pid, &terminal, err) < 0) {
                 sigprocmask(SIG_SETMASK, &old, NULL);
                 return -1;
         }
-        ret = wait_foreground(pid, ret_status, err);
+        /* With a terminal the guest's pty does the line discipline: the
+         * caller's tty passes keystrokes through untouched meanwhile. A tty
+         * that cannot be made raw still works, only echoes twice. */
+        if (terminal) {
+                struct rv_error *tmp_err = NULL;
+                if (tty_set_raw(STDIN_FILENO, &saved, &raw, &tmp_err) < 0)
+                        rv_warn("%s", tmp_err->msg);
+                rv_error_release(&tmp_err);
+        }
+        ret = wait_foreground(pid, terminal, ret_status, err);
+        if (raw)
+                tty_restore(STDIN_FILENO, &saved);
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (!r->keep) {
                 struct rv_error *tmp_err = NULL;

@@ -28,12 +28,14 @@
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/stdio.h"
 #include "libcontainer-vm/translate.h"
+#include "libcontainer-vm/tty.h"
 #include "spec/config.h"
 #include "spec/json.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
 #include "vm/qemu/vm.h"
 
+#define STREAM_TERMINAL 1u
 #define STREAM_STDIN 1u
 #define STREAM_STDOUT 2u
 #define STREAM_STDERR 3u
@@ -62,6 +64,7 @@ struct monitor {
         size_t n_pending;
         struct stdio_source in;
         struct stdio_sink out, err;
+        int tty_fd;                     /* where window sizes are read, or -1 */
         bool exited;
         int exit_code, exit_signal;
         bool vm_gone;
@@ -190,7 +193,9 @@ static int send_request(struct monitor *m, const char *method, uint32_t *ret_id,
 
 static int handle_data(struct monitor *m, const struct channel_frame *f, struct rv_error **err)
 {
-        struct stdio_sink *s = f->stream == STREAM_STDOUT ? &m->out :
+        bool terminal = m->o->tty != MONITOR_TTY_NONE;
+        struct stdio_sink *s = terminal ? (f->stream == STREAM_TERMINAL ? &m->out : NULL) :
+                               f->stream == STREAM_STDOUT ? &m->out :
                                f->stream == STREAM_STDERR ? &m->err : NULL;
         if (s == NULL)
                 return rv_error_setx(err, EPROTO, "guest sent data on stream %u", f->stream);
@@ -364,12 +369,45 @@ static void forward_signal(struct monitor *m, int sig)
         rv_error_release(&tmp_err);
 }
 
+struct tty_size {
+        uint16_t height, width;
+};
+
+static void fill_size(struct json_writer *w, const void *data)
+{
+        const struct tty_size *sz = data;
+        json_write_key(w, "height");
+        json_write_int64(w, sz->height);
+        json_write_key(w, "width");
+        json_write_int64(w, sz->width);
+}
+
+/* The caller resized its end of the terminal: tell the guest's pty. */
+static void resize_terminal(struct monitor *m)
+{
+        struct rv_error *tmp_err = NULL;
+        struct tty_size sz;
+        uint32_t id;
+
+        if (m->exited || m->tty_fd < 0 || tty_get_size(m->tty_fd, &sz.height, &sz.width) < 0)
+                return;
+        if (send_request(m, "resize_tty", &id, fill_size, &sz, &tmp_err) == 0)
+                pending_add(m, id, PENDING_KILL, -1);
+        else
+                rv_log(RV_LOG_WARNING, "resize: %s", tmp_err->msg);
+        rv_error_release(&tmp_err);
+}
+
 static void handle_signals(struct monitor *m)
 {
         struct signalfd_siginfo si;
 
-        while (read(m->sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
-                forward_signal(m, (int) si.ssi_signo);
+        while (read(m->sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+                if (si.ssi_signo == SIGWINCH && m->o->tty != MONITOR_TTY_NONE)
+                        resize_terminal(m);
+                else
+                        forward_signal(m, (int) si.ssi_signo);
+        }
 }
 
 enum { P_CHANNEL, P_SIGNAL, P_CTL, P_QEMU, P_STDIN, P_STDOUT, P_STDERR, P_COUNT };
@@ -516,14 +554,18 @@ static void fill_hello(struct json_writer *w, const void *data)
 
 static void fill_create(struct json_writer *w, const void *data)
 {
-        const struct spec_config *spec = data;
+        const struct monitor *m = data;
         json_write_key(w, "spec");
-        spec_config_write(w, spec);
+        spec_config_write(w, m->o->guest_spec);
         json_write_key(w, "stdio");
         json_write_object_begin(w);
-        json_write_key(w, "stdin"); json_write_int64(w, STREAM_STDIN);
-        json_write_key(w, "stdout"); json_write_int64(w, STREAM_STDOUT);
-        json_write_key(w, "stderr"); json_write_int64(w, STREAM_STDERR);
+        if (m->o->tty != MONITOR_TTY_NONE) {
+                json_write_key(w, "terminal"); json_write_int64(w, STREAM_TERMINAL);
+        } else {
+                json_write_key(w, "stdin"); json_write_int64(w, STREAM_STDIN);
+                json_write_key(w, "stdout"); json_write_int64(w, STREAM_STDOUT);
+                json_write_key(w, "stderr"); json_write_int64(w, STREAM_STDERR);
+        }
         json_write_object_end(w);
 }
 
@@ -589,17 +631,69 @@ static int boot(struct monitor *m, struct rv_error **err)
         return 0;
 }
 
+/* The caller's stdio is not the container's when it has a console: let
+ * go of it, so a caller waiting for EOF on it is not held up. */
+static int release_stdio(struct rv_error **err)
+{
+        _cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+        if (null < 0)
+                return rv_error_set(err, errno, "open /dev/null");
+        for (int fd = 0; fd <= 2; fd++)
+                if (dup2(null, fd) < 0)
+                        return rv_error_set(err, errno, "release stdio");
+        return 0;
+}
+
+static int open_console(struct monitor *m, struct rv_error **err)
+{
+        const struct spec_box *size = &m->o->guest_spec->process.console_size;
+        int slave;
+
+        if (tty_console_create(m->o->console_socket, size->has ? (uint16_t) size->height : 0,
+                               size->has ? (uint16_t) size->width : 0, &slave, err) < 0 ||
+            tty_make_controlling(slave, err) < 0) {
+                return -1;
+        }
+        m->tty_fd = slave;
+        if (release_stdio(err) < 0)
+                return -1;
+        if (stdio_source_init(&m->in, slave, STREAM_TERMINAL, true, err) < 0 ||
+            stdio_sink_init(&m->out, slave, STREAM_TERMINAL, true, err) < 0)
+                return -1;
+        return 0;
+}
+
+static int setup_stdio(struct monitor *m, struct rv_error **err)
+{
+        switch (m->o->tty) {
+        case MONITOR_TTY_CONSOLE_SOCKET:
+                if (channel_stream_open(m->ch, STREAM_TERMINAL, err) < 0)
+                        return -1;
+                return open_console(m, err);
+        case MONITOR_TTY_STDIO:
+                if (channel_stream_open(m->ch, STREAM_TERMINAL, err) < 0)
+                        return -1;
+                m->tty_fd = isatty(STDIN_FILENO) ? STDIN_FILENO : -1;
+                return stdio_source_init(&m->in, STDIN_FILENO, STREAM_TERMINAL, false, err) < 0 ||
+                       stdio_sink_init(&m->out, STDOUT_FILENO, STREAM_TERMINAL, false, err) < 0 ? -1 : 0;
+        case MONITOR_TTY_NONE:
+        default:
+                if (channel_stream_open(m->ch, STREAM_STDIN, err) < 0 ||
+                    channel_stream_open(m->ch, STREAM_STDOUT, err) < 0 ||
+                    channel_stream_open(m->ch, STREAM_STDERR, err) < 0)
+                        return -1;
+                return stdio_source_init(&m->in, STDIN_FILENO, STREAM_STDIN, false, err) < 0 ||
+                       stdio_sink_init(&m->out, STDOUT_FILENO, STREAM_STDOUT, false, err) < 0 ||
+                       stdio_sink_init(&m->err, STDERR_FILENO, STREAM_STDERR, false, err) < 0 ? -1 : 0;
+        }
+}
+
 static int create_container(struct monitor *m, struct rv_error **err)
 {
-        if (channel_stream_open(m->ch, STREAM_STDIN, err) < 0 ||
-            channel_stream_open(m->ch, STREAM_STDOUT, err) < 0 ||
-            channel_stream_open(m->ch, STREAM_STDERR, err) < 0)
-                return -1;
-        if (stdio_source_init(&m->in, STDIN_FILENO, STREAM_STDIN, err) < 0 ||
-            stdio_sink_init(&m->out, STDOUT_FILENO, STREAM_STDOUT, err) < 0 ||
-            stdio_sink_init(&m->err, STDERR_FILENO, STREAM_STDERR, err) < 0)
+        if (setup_stdio(m, err) < 0)
                 return rv_error_wrap(err, "container stdio");
-        return call(m, "create_container", fill_create, m->o->guest_spec, REQUEST_TIMEOUT_MS, err);
+        return call(m, "create_container", fill_create, m, REQUEST_TIMEOUT_MS, err);
 }
 
 /* --- teardown ------------------------------------------------------------- */
@@ -720,7 +814,7 @@ static void monitor_fail(struct monitor *m, struct rv_error *err)
 _Noreturn void monitor_main(struct monitor_options *o)
 {
         struct monitor m = {
-                .o = o, .vm = VM_INIT, .sigfd = -1, .ctl_fd = -1,
+                .o = o, .vm = VM_INIT, .sigfd = -1, .ctl_fd = -1, .tty_fd = -1,
                 .in = { .fd = -1 }, .out = { .fd = -1 }, .err = { .fd = -1 },
         };
         struct rv_error *err = NULL;

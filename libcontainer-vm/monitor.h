@@ -15,6 +15,12 @@ struct state_dir;
 struct container_state;
 struct rv_error;
 
+enum monitor_tty {
+        MONITOR_TTY_NONE,               /* stdio is fds 0, 1, 2 */
+        MONITOR_TTY_CONSOLE_SOCKET,     /* a pty whose master goes to console_socket */
+        MONITOR_TTY_STDIO,              /* fds 0 and 1 are the terminal (foreground run) */
+};
+
 struct monitor_options {
         const struct runvm_context *ctx;
         const struct runvm_config *cfg;
@@ -24,6 +30,8 @@ struct monitor_options {
         struct container_state *state;
         int sync_fd;                    /* create waits on the other end */
         bool autostart;                 /* run: start as soon as created */
+        enum monitor_tty tty;
+        const char *console_socket;
 };
 
 /* In the forked child: never returns. */

@@ -17,12 +17,18 @@
 /* Regular files never block; sockets take per-call MSG_DONTWAIT; anything
  * else (pipes, ttys, /dev/null) is reopened through /proc so O_NONBLOCK
  * sits on our own file description, not the caller's. */
-static int make_nonblocking(int fd, int accmode, bool *ret_socket, struct rv_error **err)
+static int make_nonblocking(int fd, int accmode, bool owned, bool *ret_socket, struct rv_error **err)
 {
         struct stat st;
         char path[64];
 
         *ret_socket = false;
+        if (owned) {
+                int fl = fcntl(fd, F_GETFL);
+                if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+                        return rv_error_set(err, errno, "make fd %d non-blocking", fd);
+                return 0;
+        }
         if (fstat(fd, &st) < 0)
                 return rv_error_set(err, errno, "stat fd %d", fd);
         if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
@@ -50,12 +56,12 @@ static int make_nonblocking(int fd, int accmode, bool *ret_socket, struct rv_err
         return 0;
 }
 
-int stdio_sink_init(struct stdio_sink *s, int fd, uint32_t stream, struct rv_error **err)
+int stdio_sink_init(struct stdio_sink *s, int fd, uint32_t stream, bool owned, struct rv_error **err)
 {
         memset(s, 0, sizeof(*s));
         s->fd = fd;
         s->stream = stream;
-        return make_nonblocking(fd, O_WRONLY, &s->use_send, err);
+        return make_nonblocking(fd, O_WRONLY, owned, &s->use_send, err);
 }
 
 void stdio_sink_clear(struct stdio_sink *s)
@@ -126,12 +132,12 @@ bool stdio_sink_done(const struct stdio_sink *s)
         return s->eof && (s->len == 0 || s->broken);
 }
 
-int stdio_source_init(struct stdio_source *s, int fd, uint32_t stream, struct rv_error **err)
+int stdio_source_init(struct stdio_source *s, int fd, uint32_t stream, bool owned, struct rv_error **err)
 {
         memset(s, 0, sizeof(*s));
         s->fd = fd;
         s->stream = stream;
-        return make_nonblocking(fd, O_RDONLY, &s->use_recv, err);
+        return make_nonblocking(fd, O_RDONLY, owned, &s->use_recv, err);
 }
 
 bool stdio_source_want_read(const struct stdio_source *s, const struct channel *ch)
@@ -154,7 +160,8 @@ int stdio_source_pump(struct stdio_source *s, struct channel *ch, struct rv_erro
                                 continue;
                         if (errno == EAGAIN)
                                 return 0;
-                        /* An unreadable stdin ends input, as EOF would. */
+                        /* An unreadable stdin (EIO: the console's master was
+                         * closed) ends input, as EOF would. */
                         rv_debug("stdin: read: %s", strerror(errno));
                         n = 0;
                 }

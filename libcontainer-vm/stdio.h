@@ -32,8 +32,9 @@ struct stdio_source {
 };
 
 /* Both take fd as the caller handed it to us; pipes and ttys get a file
- * description of their own so O_NONBLOCK never leaks to the caller. */
-int stdio_sink_init(struct stdio_sink *s, int fd, uint32_t stream, struct rv_error **err);
+ * description of their own so O_NONBLOCK never leaks to the caller. An
+ * fd the monitor made itself (owned) is just made non-blocking. */
+int stdio_sink_init(struct stdio_sink *s, int fd, uint32_t stream, bool owned, struct rv_error **err);
 void stdio_sink_clear(struct stdio_sink *s);
 /* Buffers DATA from the guest (bounded by the credit we granted). */
 int stdio_sink_push(struct stdio_sink *s, const void *data, size_t len, struct rv_error **err);
@@ -43,7 +44,7 @@ bool stdio_sink_want_write(const struct stdio_sink *s);
 /* EOF received and everything written (or dropped). */
 bool stdio_sink_done(const struct stdio_sink *s);
 
-int stdio_source_init(struct stdio_source *s, int fd, uint32_t stream, struct rv_error **err);
+int stdio_source_init(struct stdio_source *s, int fd, uint32_t stream, bool owned, struct rv_error **err);
 /* Reads as much as the stream's credit allows and sends it; sends EOF at
  * end of input. */
 int stdio_source_pump(struct stdio_source *s, struct channel *ch, struct rv_error **err);

@@ -179,10 +179,6 @@ int translate_spec(struct spec_config *c, const char *bundle, const struct runvm
 {
         struct vm_plan p = { 0 };
 
-        if (c->has_process && c->process.terminal) {
-                vm_plan_clear(&p);
-                return rv_error_setx(err, ENOTSUP, "`process.terminal`: terminals are not supported yet");
-        }
         for (size_t i = 0; i < c->linux_.n_devices; i++) {
                 vm_plan_clear(&p);
                 return rv_error_setx(err, ENOTSUP, "`linux.devices[%zu]`: device `%s` cannot be passed "
