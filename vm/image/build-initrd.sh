@@ -6,7 +6,7 @@
 #   vm/image/build-initrd.sh AGENT OUTDIR
 #
 # Writes OUTDIR/vmlinuz, OUTDIR/kernel.version and OUTDIR/initrd.img (newc
-# cpio, uncompressed: the kernel unpacks it faster than it inflates gzip).
+# cpio, uncompressed: lz4, gzip and zstd measured no faster to boot).
 # The kernel is the newest installed /boot/vmlinuz-*-cloud-amd64 unless
 # KERNEL_VERSION names one. Deterministic: sorted entries, fixed mtimes,
 # owners and modes.
