@@ -283,9 +283,11 @@ leaked_processes() {
 	)
 }
 
+# Container state dirs: directories named like a container ID. (A runtime
+# may keep host caches under the root in names no ID can take, like @host.)
 leaked_state_dirs() {
 	[ -d "$ROOT" ] || return 0
-	find "$ROOT" -mindepth 1 -maxdepth 1 -type d ! -name '.*' 2>/dev/null
+	find "$ROOT" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | grep -E '/[A-Za-z0-9_+.-]+$' | grep -vE '/\.\.?$'
 }
 
 leaked_mounts() {
