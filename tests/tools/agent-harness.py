@@ -507,6 +507,16 @@ def case_badinput(g):
         r = g.call("create_container", params)
         expect("error" in r and r.get("errno", 0) > 0, "accepted %r: %r" % (params, r))
         print("  %-60.60s -> %s (errno %d)" % (json.dumps(params)[:60], r["error"][:110], r["errno"]))
+    r = g.call("hello", {"version": 2})
+    expect(r.get("errno") == 93, "hello version 2: %r" % r)
+    print("  hello version 2 -> %s (errno %d)" % (r["error"], r["errno"]))
+    # Streams named by a failed create are closed again: the ids can be
+    # reused at once.
+    ids = {"stdout": 600, "stderr": 601}
+    r = g.call("create_container", {"id": "b2", "spec": {"bad": 1}, "stdio": ids})
+    expect("error" in r, "%r" % r)
+    r = g.call("create_container", {"id": "b2", "spec": spec(["true"]), "stdio": ids})
+    expect("result" in r, "reusing the ids of a failed create: %r" % r)
     for m, p in [("start_container", {"id": "zz"}), ("signal_process", {"id": "zz", "signal": 9}),
                  ("signal_process", {"id": "c1", "signal": 999}), ("start_container", {})]:
         r = g.call(m, p)

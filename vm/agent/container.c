@@ -129,8 +129,11 @@ static int parse_stdio(const struct json_value *params, struct agent_stdio_strea
                 return 0;
         if (!json_is_object(stdio))
                 return rv_error_setx(err, EINVAL, "`stdio`: expected an object");
-        if (json_get(stdio, "terminal") != NULL)
-                return rv_error_setx(err, EOPNOTSUPP, "terminal is not supported yet");
+        if (json_get(stdio, "terminal") != NULL) {
+                if (read_stream_id(stdio, "terminal", &ret->terminal, err) < 0)
+                        return -1;
+                return 0;
+        }
         if (read_stream_id(stdio, "stdin", &ret->in, err) < 0 ||
             read_stream_id(stdio, "stdout", &ret->out, err) < 0 ||
             read_stream_id(stdio, "stderr", &ret->err, err) < 0)
@@ -226,34 +229,55 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         pid_t pid;
         int r;
 
-        if (json_read_string(json_get(params, "id"), "id", &id, err) < 0)
-                return -1;
-        if (container_find(a, id) != NULL)
-                return rv_error_setx(err, EEXIST, "container `%s` already exists", id);
-        if (json_get(params, "spec") == NULL)
-                return rv_error_setx(err, EINVAL, "`spec`: missing");
-        if (spec_config_from_json(json_get(params, "spec"), &spec, err) < 0)
-                return rv_error_wrap(err, "spec");
-        if (!spec->has_process || spec->process.args == NULL || spec->process.args[0] == NULL)
-                return rv_error_setx(err, EINVAL, "`process.args`: must not be empty");
-        if (spec->process.terminal)
-                return rv_error_setx(err, EOPNOTSUPP, "terminal is not supported yet");
-        if (namespace_flags(spec, &flags, err) < 0 || parse_stdio(params, &streams, err) < 0)
-                return -1;
-        log_unenforced(spec);
-
+        /* The streams named are opened first, so that they are open even
+         * when the request fails (docs/PROTOCOL.md §2); a failure closes
+         * them again. */
         c = calloc(1, sizeof(*c));
-        if (c == NULL || (c->id = strdup(id)) == NULL) {
-                free(c);
+        if (c == NULL)
                 return rv_error_set(err, ENOMEM, "create");
-        }
         c->start_fd = c->sync_fd = -1;
+        agent_stdio_init(&c->stdio);
+        if (parse_stdio(params, &streams, err) < 0 ||
+            agent_stdio_open(a, &c->stdio, &streams, child_stdio, err) < 0)
+                goto fail;
+        if (streams.terminal != 0) {
+                rv_error_setx(err, EOPNOTSUPP, "terminal is not supported yet");
+                goto fail;
+        }
+        if (json_read_string(json_get(params, "id"), "id", &id, err) < 0)
+                goto fail;
+        if (container_find(a, id) != NULL) {
+                rv_error_setx(err, EEXIST, "container `%s` already exists", id);
+                goto fail;
+        }
+        c->id = strdup(id);
+        if (c->id == NULL) {
+                rv_error_set(err, ENOMEM, "create");
+                goto fail;
+        }
+        if (json_get(params, "spec") == NULL) {
+                rv_error_setx(err, EINVAL, "`spec`: missing");
+                goto fail;
+        }
+        if (spec_config_from_json(json_get(params, "spec"), &spec, err) < 0) {
+                rv_error_wrap(err, "spec");
+                goto fail;
+        }
+        if (!spec->has_process || spec->process.args == NULL || spec->process.args[0] == NULL) {
+                rv_error_setx(err, EINVAL, "`process.args`: must not be empty");
+                goto fail;
+        }
+        if (spec->process.terminal) {
+                rv_error_setx(err, EOPNOTSUPP, "terminal is not supported yet");
+                goto fail;
+        }
+        if (namespace_flags(spec, &flags, err) < 0)
+                goto fail;
+        log_unenforced(spec);
         if (pipe2(sync_pipe, O_CLOEXEC) < 0 || pipe2(start_pipe, O_CLOEXEC) < 0) {
                 rv_error_set(err, errno, "pipe");
                 goto fail;
         }
-        if (agent_stdio_open(a, &c->stdio, &streams, child_stdio, err) < 0)
-                goto fail;
 
         /* fork() with namespaces: the child continues here as the
          * container's init (PID 1 of its namespace). */
@@ -433,6 +457,9 @@ static void report_exit(struct agent *a, struct agent_container *c)
         struct json_writer *w;
 
         agent_stdio_finish(a, &c->stdio);
+        /* Closed before the event (docs/PROTOCOL.md §2): the host may
+         * reuse the ids once it has it. */
+        agent_stdio_release(a, &c->stdio);
         /* The host may power the VM off as soon as it has the event. */
         sync();
         w = json_writer_new(NULL);
@@ -456,7 +483,6 @@ static void report_exit(struct agent *a, struct agent_container *c)
         if (channel_send_message(agent_channel(a), CHANNEL_EVENT, w, &err) < 0)
                 agent_channel_failed(a, &err);
         json_writer_free(w);
-        agent_stdio_release(a, &c->stdio);
         c->reported = true;
 }
 

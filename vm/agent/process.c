@@ -189,12 +189,12 @@ void agent_stdio_finish(struct agent *a, struct agent_stdio *s)
 
 void agent_stdio_release(struct agent *a, struct agent_stdio *s)
 {
-        uint32_t ids[] = { s->in.stream, s->out.stream, s->err.stream };
+        uint32_t ids[] = { s->in.stream, s->out.stream, s->err.stream, s->terminal };
 
         for (size_t i = 0; i < ARRAY_SIZE(ids); i++)
                 if (ids[i] != 0)
                         channel_stream_close(agent_channel(a), ids[i]);
-        s->in.stream = s->out.stream = s->err.stream = 0;
+        s->in.stream = s->out.stream = s->err.stream = s->terminal = 0;
 }
 
 void agent_stdio_abort(struct agent *a, struct agent_stdio *s)
@@ -208,6 +208,14 @@ void agent_stdio_abort(struct agent *a, struct agent_stdio *s)
         agent_stdio_release(a, s);
 }
 
+void agent_stdio_init(struct agent_stdio *s)
+{
+        memset(s, 0, sizeof(*s));
+        s->in.watch = (struct agent_watch) { .fd = -EBADF, .handler = in_handler };
+        s->out.watch = (struct agent_watch) { .fd = -EBADF, .handler = out_handler };
+        s->err.watch = (struct agent_watch) { .fd = -EBADF, .handler = out_handler };
+}
+
 static int make_pipe(int fds[2], struct rv_error **err)
 {
         if (pipe2(fds, O_CLOEXEC) < 0)
@@ -218,16 +226,13 @@ static int make_pipe(int fds[2], struct rv_error **err)
 int agent_stdio_open(struct agent *a, struct agent_stdio *s, const struct agent_stdio_streams *ids,
                      int ret_child_fds[3], struct rv_error **err)
 {
-        uint32_t want[3] = { ids->in, ids->out, ids->err };
+        uint32_t want[4] = { ids->in, ids->out, ids->err, ids->terminal };
         int child[3] = { -1, -1, -1 };
 
-        memset(s, 0, sizeof(*s));
-        s->in.watch = (struct agent_watch) { .fd = -EBADF, .handler = in_handler };
-        s->out.watch = (struct agent_watch) { .fd = -EBADF, .handler = out_handler };
-        s->err.watch = (struct agent_watch) { .fd = -EBADF, .handler = out_handler };
+        agent_stdio_init(s);
 
         /* Stream 0 is control: as a stdio id it means "none". */
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
                 for (int j = 0; j < i; j++)
                         if (want[i] != 0 && want[i] == want[j])
                                 return rv_error_setx(err, EINVAL, "stdio uses stream %u twice", want[i]);
@@ -257,6 +262,11 @@ int agent_stdio_open(struct agent *a, struct agent_stdio *s, const struct agent_
                         rv_error_set(err, errno, "set a stdio pipe non-blocking");
                         goto fail;
                 }
+        }
+        if (ids->terminal != 0) {
+                if (channel_stream_open(agent_channel(a), ids->terminal, err) < 0)
+                        goto fail;
+                s->terminal = ids->terminal;
         }
         memcpy(ret_child_fds, child, sizeof(child));
         return 0;

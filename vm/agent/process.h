@@ -30,11 +30,15 @@ struct agent_stream_in {
 struct agent_stdio {
         struct agent_stream_in in;
         struct agent_stream_out out, err;
+        uint32_t terminal;              /* opened on the channel only */
 };
 
-/* The stream ids the host chose (0: none). */
-struct agent_stdio_streams { uint32_t in, out, err; };
+/* The stream ids the host chose (0: none). terminal is opened like the
+ * others but has no pipe (terminals are refused for now). */
+struct agent_stdio_streams { uint32_t in, out, err, terminal; };
 
+/* An empty stdio (no streams, no pipes): safe to abort. */
+void agent_stdio_init(struct agent_stdio *s);
 /* Opens the streams on the channel and makes the pipes. ret_child_fds gets
  * the process's ends (stdin, stdout, stderr; -1 where the process gets
  * /dev/null), to be closed by the caller after the fork. On failure

@@ -99,8 +99,18 @@ static void flush_bounded(struct agent *a, int timeout_ms)
 static int handle_hello(struct agent *a, const struct json_value *params, struct json_writer *w,
                         struct rv_error **err)
 {
+        const struct json_value *v = json_get(params, "version");
         struct utsname u;
+        int64_t version;
 
+        if (v != NULL) {
+                if (json_read_int64(v, "version", &version, err) < 0)
+                        return -1;
+                if (version != CHANNEL_PROTOCOL_VERSION)
+                        return rv_error_setx(err, EPROTONOSUPPORT,
+                                             "protocol version %lld is not supported (the agent speaks %d)",
+                                             (long long) version, CHANNEL_PROTOCOL_VERSION);
+        }
         if (uname(&u) < 0)
                 return rv_error_set(err, errno, "uname");
         json_write_object_begin(w);
