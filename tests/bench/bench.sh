@@ -1,0 +1,147 @@
+#!/bin/bash
+# `make bench`: side-by-side medians over BENCH_RUNS runs (default 5) of
+#   - a bare VM boot-to-poweroff: the runtime's own QEMU command line (read
+#     off a live container's QEMU), minus the sockets it inherits, with
+#     runvm.halt=1 so the agent powers off as soon as it is up;
+#   - `runvm run` of /bin/true (create + boot + start + exit + delete);
+#   - their ratio (what the runtime adds on top of the boot);
+#   - `runc run` of /bin/true on the same bundle, for reference;
+# and the host memory (PSS) of an idle container: monitor + QEMU + virtiofsd.
+# Prints a table and writes build/bench.json.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+RUNVM=${RUNVM:-$top/build/bin/runvm}
+RUNC=${RUNC:-$(command -v runc || true)}
+RUNS=${BENCH_RUNS:-5}
+OUT=${BENCH_JSON:-$top/build/bench.json}
+T=${BENCH_TIMEOUT:-120}
+
+[ -x "$RUNVM" ] || { echo "bench: $RUNVM not built (make all)" >&2; exit 1; }
+work=$(mktemp -d /tmp/runvm-bench.XXXXXX)
+root=$work/root
+idle_id=bench-idle-$$
+
+cleanup() {
+	timeout 30 "$RUNVM" --root "$root" delete --force "$idle_id" >/dev/null 2>&1 || true
+	[ -n "$RUNC" ] && timeout 30 "$RUNC" --root "$work/runc" delete --force bench-runc >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+
+RUNVM=$RUNVM "$top/tests/make-bundle.sh" "$work/bundle" /bin/true >/dev/null
+RUNVM=$RUNVM "$top/tests/make-bundle.sh" "$work/idle" sleep 100000 >/dev/null
+
+# --- idle container: memory, and the QEMU command line --------------------
+echo "bench: idle container (run -d sleep) for memory and the QEMU command line" >&2
+timeout "$T" "$RUNVM" --root "$root" run -d --bundle "$work/idle" --pid-file "$work/idle.pid" "$idle_id" \
+	</dev/null >/dev/null 2>"$work/idle.err" || { cat "$work/idle.err" >&2; exit 1; }
+monitor=$(cat "$work/idle.pid")
+sleep 2 # let the guest settle after start
+
+# The monitor and all its descendants.
+pids=$(ps -e -o pid=,ppid= | awk -v root="$monitor" '
+	{ parent[$1] = $2 }
+	END { for (p in parent) { q = p; while (q != "" && q != 0 && q != 1) { if (q == root) { print p; break } q = parent[q] } } }')
+pss_total=0 pss_rows=()
+for p in $pids; do
+	kb=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+	name=$(cat "/proc/$p/comm" 2>/dev/null || echo "?")
+	pss_total=$((pss_total + ${kb:-0}))
+	pss_rows+=("$name:${kb:-0}")
+done
+qemu_pid=
+for p in $pids; do
+	case "$(cat "/proc/$p/comm" 2>/dev/null)" in qemu-system*) qemu_pid=$p ;; esac
+done
+[ -n "$qemu_pid" ] || { echo "bench: no QEMU under monitor $monitor" >&2; exit 1; }
+mapfile -d '' qemu_argv <"/proc/$qemu_pid/cmdline"
+timeout 30 "$RUNVM" --root "$root" delete --force "$idle_id" >/dev/null 2>&1
+
+# Bare boot: the same argv without what is bound to inherited fds or to the
+# state dir; the serial console to a file; the agent told to halt.
+bare=("${qemu_argv[0]}")
+i=1
+while [ $i -lt ${#qemu_argv[@]} ]; do
+	opt=${qemu_argv[$i]} val=${qemu_argv[$((i + 1))]:-}
+	case "$opt" in
+	-chardev | -mon | -serial | -qmp | -pidfile | -D) i=$((i + 2)); continue ;;
+	-device)
+		case "$val" in *chardev=* | vhost-user-fs*) i=$((i + 2)); continue ;; esac ;;
+	-append) val="$val runvm.halt=1" ;;
+	-*) ;;
+	*) bare+=("$opt"); i=$((i + 1)); continue ;;
+	esac
+	if [[ $val == -* ]] || [ $((i + 1)) -ge ${#qemu_argv[@]} ]; then
+		bare+=("$opt"); i=$((i + 1))
+	else
+		bare+=("$opt" "$val"); i=$((i + 2))
+	fi
+done
+bare+=(-serial "file:$work/bare-console.log")
+echo "$(printf '%q ' "${bare[@]}")" >"$work/bare-cmd"
+
+# --- the timed runs ---------------------------------------------------------
+boot=() run=() runc_t=()
+for n in $(seq "$RUNS"); do
+	echo "bench: run $n/$RUNS" >&2
+	t0=$(now_ms)
+	if ! timeout "$T" "${bare[@]}" </dev/null >"$work/bare.out" 2>&1; then
+		echo "bench: bare VM boot failed or timed out:" >&2
+		cat "$work/bare-cmd" "$work/bare.out" >&2
+		tail -5 "$work/bare-console.log" >&2 || true
+		exit 1
+	fi
+	boot+=($(($(now_ms) - t0)))
+
+	t0=$(now_ms)
+	(cd "$work/bundle" && timeout "$T" "$RUNVM" --root "$root" run "bench-$n" </dev/null >/dev/null) ||
+		{ echo "bench: runvm run failed" >&2; exit 1; }
+	run+=($(($(now_ms) - t0)))
+
+	if [ -n "$RUNC" ]; then
+		t0=$(now_ms)
+		(cd "$work/bundle" && timeout "$T" "$RUNC" --root "$work/runc" run bench-runc </dev/null >/dev/null) ||
+			{ echo "bench: runc run failed" >&2; exit 1; }
+		runc_t+=($(($(now_ms) - t0)))
+	fi
+done
+
+boot_ms=$(median "${boot[@]}")
+run_ms=$(median "${run[@]}")
+ratio=$(awk -v a="$run_ms" -v b="$boot_ms" 'BEGIN { printf "%.2f", a / b }')
+runc_ms=null
+[ ${#runc_t[@]} -gt 0 ] && runc_ms=$(median "${runc_t[@]}")
+accel=tcg
+[[ " ${qemu_argv[*]} " == *" kvm "* ]] && accel=kvm
+
+printf '\n%-44s %10s   %s\n' "measure (median of $RUNS)" "value" "all runs"
+printf '%-44s %7s ms   %s\n' "bare VM boot to poweroff ($accel)" "$boot_ms" "${boot[*]}"
+printf '%-44s %7s ms   %s\n' "runvm run /bin/true" "$run_ms" "${run[*]}"
+printf '%-44s %10s\n' "ratio runvm run / bare boot" "$ratio"
+[ "$runc_ms" != null ] && printf '%-44s %7s ms   %s\n' "runc run /bin/true (reference)" "$runc_ms" "${runc_t[*]}"
+printf '%-44s %7s KiB  %s\n' "idle container PSS (monitor+qemu+virtiofsd)" "$pss_total" "${pss_rows[*]}"
+
+mkdir -p "$(dirname "$OUT")"
+jq -n --argjson runs "$RUNS" --arg accel "$accel" \
+	--argjson boot "$boot_ms" --argjson run "$run_ms" --argjson ratio "$ratio" --argjson runc "$runc_ms" \
+	--argjson pss "$pss_total" \
+	--argjson boot_all "$(printf '%s\n' "${boot[@]}" | jq -s .)" \
+	--argjson run_all "$(printf '%s\n' "${run[@]}" | jq -s .)" \
+	--argjson runc_all "$(printf '%s\n' "${runc_t[@]}" | jq -s 'map(select(. != null))')" \
+	--argjson pss_by "$(printf '%s\n' "${pss_rows[@]}" | jq -R 'split(":") | {name: .[0], pss_kib: (.[1] | tonumber)}' | jq -s .)" \
+	--arg qemu "$(cat "$work/bare-cmd")" \
+	--arg kernel "$(uname -r)" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '{
+		date: $date, host_kernel: $kernel, accel: $accel, runs: $runs,
+		bare_boot_ms: {median: $boot, all: $boot_all},
+		runvm_run_true_ms: {median: $run, all: $run_all},
+		ratio_run_to_boot: $ratio,
+		runc_run_true_ms: {median: $runc, all: $runc_all},
+		idle_pss_kib: {total: $pss, by_process: $pss_by},
+		bare_qemu_command: $qemu
+	}' >"$OUT"
+echo
+echo "bench: wrote $OUT"
