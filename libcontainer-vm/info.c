@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,22 @@ int container_info_load(const struct runvm_context *ctx, const char *id,
         if (state_dir_open(ctx->root, id, false, &dir, err) < 0)
                 return -1;
         r = state_load(dir.dirfd, &st, err);
+        if (r == 0) {
+                /* runc's list names the user owning the container's state. */
+                struct stat sb;
+                struct passwd pw, *res = NULL;
+                char buf[1024], *name = NULL;
+                if (fstat(dir.dirfd, &sb) == 0) {
+                        if (getpwuid_r(sb.st_uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+                                name = strdup(res->pw_name);
+                        else if (asprintf(&name, "#%u", (unsigned) sb.st_uid) < 0)
+                                name = NULL;
+                }
+                if (name) {
+                        free(st->owner);
+                        st->owner = name;
+                }
+        }
         state_dir_close(&dir);
         if (r < 0)
                 return -1;
@@ -143,7 +161,7 @@ void container_info_list_free(struct container_info **v, size_t n)
         free(v);
 }
 
-static void write_state(struct json_writer *w, const struct container_info *i)
+static void write_state(struct json_writer *w, const struct container_info *i, bool with_owner)
 {
         size_t n = 0;
         for (char **a = i->annotations; a && a[0] && a[1]; a += 2)
@@ -153,7 +171,7 @@ static void write_state(struct json_writer *w, const struct container_info *i)
                 pairs[k] = (struct spec_string_pair) { i->annotations[2 * k], i->annotations[2 * k + 1] };
         struct spec_state s = {
                 .oci_version = SPEC_OCI_VERSION, .id = i->id, .status = i->status, .pid = i->pid,
-                .bundle = i->bundle, .rootfs = i->rootfs, .created = i->created, .owner = i->owner,
+                .bundle = i->bundle, .rootfs = i->rootfs, .created = i->created, .owner = with_owner ? i->owner : "",
                 .annotations = pairs, .n_annotations = n,
         };
         spec_state_write_full(w, &s);
@@ -165,7 +183,8 @@ int container_info_state_json(const struct container_info *i, char **ret, struct
 
         if (w == NULL)
                 return rv_error_set(err, ENOMEM, "state");
-        write_state(w, i);
+        /* runc's state leaves the owner empty; only list fills it in. */
+        write_state(w, i, false);
         return json_writer_finish(w, ret, NULL, err);
 }
 
@@ -181,7 +200,7 @@ int container_info_list_json(struct container_info **v, size_t n, char **ret,
         } else {
                 json_write_array_begin(w);
                 for (size_t k = 0; k < n; k++)
-                        write_state(w, v[k]);
+                        write_state(w, v[k], true);
                 json_write_array_end(w);
         }
         return json_writer_finish(w, ret, NULL, err);

@@ -35,7 +35,8 @@ int rv_proc_start_time(pid_t pid, uint64_t *ret_start_time)
         if (p == NULL)
                 return -EIO;
         p++;
-        for (int field = 2; field < 22; field++) {
+        /* p is at the space before field 3; stop at the one before field 22. */
+        for (int field = 3; field < 22; field++) {
                 p = strchr(p + 1, ' ');
                 if (p == NULL)
                         return -EIO;

@@ -182,6 +182,33 @@ static void test_status_follows_monitor(void **unused)
         assert_string_equal(container_state_status(&st), "stopped");
 }
 
+/* Field 22 of /proc/PID/stat, counted independently of the code under test. */
+static void test_start_time_is_field_22(void **unused)
+{
+        char buf[1024];
+        uint64_t got, want = 0;
+        FILE *f = fopen("/proc/self/stat", "r");
+
+        assert_non_null(f);
+        assert_non_null(fgets(buf, sizeof(buf), f));
+        fclose(f);
+        char *p = strrchr(buf, ')') + 2;        /* field 3 */
+        for (int field = 3; field <= 22; field++) {
+                if (field == 22)
+                        want = strtoull(p, NULL, 10);
+                p = strchr(p, ' ') + 1;
+        }
+        assert_int_equal(rv_proc_start_time(getpid(), &got), 0);
+        assert_int_equal(got, want);
+        /* vsize (field 23) changes as memory is mapped; the start time must not. */
+        void *big = malloc(64 << 20);
+        assert_non_null(big);
+        uint64_t again;
+        assert_int_equal(rv_proc_start_time(getpid(), &again), 0);
+        assert_int_equal(again, got);
+        free(big);
+}
+
 static void test_remove(void **unused)
 {
         struct state_dir d = STATE_DIR_INIT;
@@ -222,6 +249,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_save_load_round_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_state_is_an_error, setup, teardown),
                 cmocka_unit_test(test_status_follows_monitor),
+                cmocka_unit_test(test_start_time_is_field_22),
                 cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
                 cmocka_unit_test(test_id_validation),
         };
