@@ -116,9 +116,11 @@ wait_for_status() {
 	while [ "$SECONDS" -le "$deadline" ]; do
 		cur=$(container_status "$id")
 		[ "$cur" = "$want" ] && return 0
+		# stopped is final: waiting longer for another status is pointless.
+		[ "$cur" = stopped ] && break
 		sleep 0.2
 	done
-	echo "container $id: status '$cur', expected '$want' within ${3:-$WAIT_TIMEOUT}s"
+	echo "container $id: status '$cur', expected '$want' (waited up to ${3:-$WAIT_TIMEOUT}s)"
 	return 1
 }
 
