@@ -69,11 +69,12 @@ _Noreturn static void child_run(const struct rv_spawn *s, int errfd, pid_t paren
                 child_fail(errfd, "chdir", errno);
         if (s->setup && s->setup(s->setup_data, msg, sizeof(msg)) < 0)
                 child_fail(errfd, msg, errno);
+        const char *path = s->path ? s->path : s->argv[0];
         if (s->envp)
-                execve(s->argv[0], s->argv, s->envp);
+                execve(path, s->argv, s->envp);
         else
-                execv(s->argv[0], s->argv);
-        snprintf(msg, sizeof(msg), "exec `%s`", s->argv[0]);
+                execv(path, s->argv);
+        snprintf(msg, sizeof(msg), "exec `%s`", path);
         child_fail(errfd, msg, errno);
 }
 

@@ -10,7 +10,8 @@
 struct rv_error;
 
 struct rv_spawn {
-        char *const *argv;              /* argv[0] is the path executed */
+        char *const *argv;              /* argv[0] is the path executed, unless path */
+        const char *path;               /* NULL: argv[0] (hooks: path and args differ) */
         char *const *envp;              /* NULL: inherit */
         int stdin_fd, stdout_fd, stderr_fd;   /* -1: /dev/null */
         const int *pass_fds;            /* kept open across exec at their numbers */
