@@ -19,6 +19,14 @@
 static const char *const command_names[_CTL_COMMAND_MAX] = {
         [CTL_START] = "start",
         [CTL_KILL] = "kill",
+        [CTL_EXEC] = "exec",
+        [CTL_RESIZE] = "resize",
+        [CTL_PS] = "ps",
+        [CTL_PAUSE] = "pause",
+        [CTL_RESUME] = "resume",
+        [CTL_UPDATE] = "update",
+        [CTL_STATS] = "stats",
+        [CTL_EVENTS] = "events",
 };
 
 struct reply_header {

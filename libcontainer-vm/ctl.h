@@ -22,10 +22,22 @@ struct rv_error;
 enum ctl_command {
         CTL_START = 1,          /* release the created process */
         CTL_KILL = 2,           /* arg: signal; flags: CTL_FLAG_ALL */
+        CTL_EXEC = 3,           /* payload: {"process":{...}}; fds: stdio or the tty;
+                                 * replies {"pid":N} now and {"exit_code"|"signal"}
+                                 * when the process exits; on the open connection
+                                 * the client may send CTL_KILL and CTL_RESIZE */
+        CTL_RESIZE = 4,         /* arg: height << 16 | width (exec connections) */
+        CTL_PS = 5,             /* replies {"host_pids":[...],"processes":[...]} */
+        CTL_PAUSE = 6,
+        CTL_RESUME = 7,
+        CTL_UPDATE = 8,         /* payload: LinuxResources JSON */
+        CTL_STATS = 9,          /* replies the stats object */
+        CTL_EVENTS = 10,        /* replies once, then one reply per event (oom) */
         _CTL_COMMAND_MAX,
 };
 
 #define CTL_FLAG_ALL 1u
+#define CTL_FLAG_TERMINAL 2u       /* CTL_EXEC: the fds are a terminal */
 
 struct ctl_header {
         uint32_t command;

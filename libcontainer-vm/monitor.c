@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* The monitor's core: boot the VM, create the container, run the event
+ * loop, tear down, exit like the container. */
 #include "libcontainer-vm/monitor.h"
 
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/container.h"
 #include "libcontainer-vm/ctl.h"
+#include "libcontainer-vm/monitor-internal.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/stdio.h"
 #include "libcontainer-vm/translate.h"
@@ -35,40 +38,7 @@
 #include "vm/channel/message.h"
 #include "vm/qemu/vm.h"
 
-#define STREAM_TERMINAL 1u
-#define STREAM_STDIN 1u
-#define STREAM_STDOUT 2u
-#define STREAM_STDERR 3u
-#define REQUEST_TIMEOUT_MS 30000
-#define DRAIN_TIMEOUT_MS 10000
-#define MAX_PENDING 32
-
 DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-
-enum pending_kind { PENDING_START, PENDING_KILL, PENDING_SHUTDOWN };
-
-struct pending {
-        uint32_t id;
-        enum pending_kind kind;
-        int client_fd;                  /* ctl client waiting for the reply, or -1 */
-};
-
-struct monitor {
-        struct monitor_options *o;
-        struct vm vm;
-        struct channel *ch;
-        int sigfd;
-        int ctl_fd;
-        uint32_t next_id;
-        struct pending pending[MAX_PENDING];
-        size_t n_pending;
-        struct stdio_source in;
-        struct stdio_sink out, err;
-        int tty_fd;                     /* where window sizes are read, or -1 */
-        bool exited;
-        int exit_code, exit_signal;
-        bool vm_gone;
-};
 
 /* --- reporting to create ------------------------------------------------ */
 
@@ -102,7 +72,7 @@ int monitor_wait_created(int sync_fd, struct rv_error **err)
 
 /* --- helpers ------------------------------------------------------------ */
 
-static void save_state(struct monitor *m, const char *status)
+void monitor_save_state(struct monitor *m, const char *status)
 {
         struct rv_error *tmp_err = NULL;
 
@@ -145,11 +115,11 @@ static int wrap_guest_error(struct monitor *m, struct rv_error **err)
         return -1;
 }
 
-static struct pending *pending_add(struct monitor *m, uint32_t id, enum pending_kind kind, int client_fd)
+struct pending *monitor_pending_add(struct monitor *m, uint32_t id, enum pending_kind kind, int client_fd)
 {
         if (m->n_pending == MAX_PENDING)
                 return NULL;
-        m->pending[m->n_pending] = (struct pending) { id, kind, client_fd };
+        m->pending[m->n_pending] = (struct pending) { .id = id, .kind = kind, .client_fd = client_fd };
         return &m->pending[m->n_pending++];
 }
 
@@ -166,9 +136,9 @@ static bool pending_take(struct monitor *m, uint32_t id, struct pending *ret)
 }
 
 /* Sends a request whose params are {"id": ...} plus what fill writes. */
-static int send_request(struct monitor *m, const char *method, uint32_t *ret_id,
-                        void (*fill)(struct json_writer *, const void *), const void *data,
-                        struct rv_error **err)
+int monitor_send_request(struct monitor *m, const char *method, uint32_t *ret_id,
+                         void (*fill)(struct json_writer *, const void *), const void *data,
+                         struct rv_error **err)
 {
         _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
         uint32_t id = ++m->next_id;
@@ -189,16 +159,140 @@ static int send_request(struct monitor *m, const char *method, uint32_t *ret_id,
         return 0;
 }
 
-/* --- the event loop ------------------------------------------------------ */
+void monitor_forward(struct monitor *m, int client_fd, enum pending_kind kind, const char *method,
+                     void (*fill)(struct json_writer *, const void *), const void *data)
+{
+        struct rv_error *tmp_err = NULL;
+        uint32_t id;
+
+        if (monitor_send_request(m, method, &id, fill, data, &tmp_err) < 0 ||
+            monitor_pending_add(m, id, kind, client_fd) == NULL) {
+                if (client_fd >= 0) {
+                        ctl_send_error(client_fd, -EIO, tmp_err ? tmp_err->msg : "too many requests in flight");
+                        close(client_fd);
+                }
+        }
+        rv_error_release(&tmp_err);
+}
+
+void monitor_fill_signal(struct json_writer *w, const void *data)
+{
+        const struct ctl_header *h = data;
+        json_write_key(w, "signal");
+        json_write_int64(w, h->arg);
+        json_write_key(w, "all");
+        json_write_bool(w, (h->flags & CTL_FLAG_ALL) != 0);
+}
+
+/* --- process stdio ---------------------------------------------------------- */
+
+static bool stream_in_use(const struct proc_io *io, uint32_t s)
+{
+        return (io->in.fd >= 0 && io->in.stream == s) || (io->out.fd >= 0 && io->out.stream == s) ||
+               (io->err.fd >= 0 && io->err.stream == s);
+}
+
+uint32_t monitor_stream_alloc(struct monitor *m)
+{
+        for (uint32_t s = 1; s < CHANNEL_MAX_STREAMS; s++) {
+                bool used = stream_in_use(&m->init, s) || channel_stream_is_open(m->ch, s);
+                for (struct exec_session *e = m->execs; e && !used; e = e->next)
+                        used = stream_in_use(&e->io, s);
+                if (!used)
+                        return s;
+        }
+        return 0;
+}
+
+/* fds: {stdin, stdout, stderr} or, for a terminal, {tty} or {tty in, tty out}. */
+int proc_io_open(struct monitor *m, struct proc_io *io, bool terminal, const int *fds, size_t n_fds,
+                 bool owned, struct rv_error **err)
+{
+        io->terminal = terminal;
+        io->in.fd = io->out.fd = io->err.fd = -1;
+        if (terminal) {
+                uint32_t s = monitor_stream_alloc(m);
+                if (s == 0 || channel_stream_open(m->ch, s, err) < 0)
+                        return s == 0 ? rv_error_setx(err, EMFILE, "no free stream") : -1;
+                int in = fds[0], out = n_fds > 1 ? fds[1] : fds[0];
+                if (stdio_source_init(&io->in, in, s, owned, err) < 0 ||
+                    stdio_sink_init(&io->out, out, s, owned, err) < 0)
+                        return -1;
+                return 0;
+        }
+        for (int i = 0; i < 3; i++) {
+                uint32_t s = monitor_stream_alloc(m);
+                if (s == 0 || channel_stream_open(m->ch, s, err) < 0)
+                        return s == 0 ? rv_error_setx(err, EMFILE, "no free stream") : -1;
+                int r = i == 0 ? stdio_source_init(&io->in, fds[0], s, owned, err)
+                        : stdio_sink_init(i == 1 ? &io->out : &io->err, fds[i], s, owned, err);
+                if (r < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+void proc_io_write_stdio(struct json_writer *w, const struct proc_io *io)
+{
+        json_write_object_begin(w);
+        if (io->terminal) {
+                json_write_key(w, "terminal"); json_write_int64(w, io->in.stream);
+        } else {
+                json_write_key(w, "stdin"); json_write_int64(w, io->in.stream);
+                json_write_key(w, "stdout"); json_write_int64(w, io->out.stream);
+                json_write_key(w, "stderr"); json_write_int64(w, io->err.stream);
+        }
+        json_write_object_end(w);
+}
+
+struct stdio_sink *proc_io_sink(struct proc_io *io, uint32_t stream)
+{
+        if (io->out.fd >= 0 && io->out.stream == stream)
+                return &io->out;
+        if (io->err.fd >= 0 && io->err.stream == stream)
+                return &io->err;
+        return NULL;
+}
+
+bool proc_io_drained(const struct proc_io *io)
+{
+        return !stdio_sink_want_write(&io->out) && !stdio_sink_want_write(&io->err);
+}
+
+void proc_io_close(struct monitor *m, struct proc_io *io)
+{
+        int fds[3] = { io->in.fd, io->out.fd, io->err.fd };
+        uint32_t streams[3] = { io->in.stream, io->out.stream, io->err.stream };
+
+        for (int i = 0; i < 3; i++) {
+                if (streams[i] && m->ch)
+                        channel_stream_close(m->ch, streams[i]);
+                /* the same fd may serve twice (a terminal) */
+                bool seen = false;
+                for (int j = 0; j < i; j++)
+                        seen |= fds[j] == fds[i];
+                if (fds[i] >= 0 && !seen)
+                        close(fds[i]);
+        }
+        stdio_sink_clear(&io->out);
+        stdio_sink_clear(&io->err);
+        io->in.fd = io->out.fd = io->err.fd = -1;
+        io->in.stream = io->out.stream = io->err.stream = 0;
+}
+
+/* --- guest messages --------------------------------------------------------- */
 
 static int handle_data(struct monitor *m, const struct channel_frame *f, struct rv_error **err)
 {
-        bool terminal = m->o->tty != MONITOR_TTY_NONE;
-        struct stdio_sink *s = terminal ? (f->stream == STREAM_TERMINAL ? &m->out : NULL) :
-                               f->stream == STREAM_STDOUT ? &m->out :
-                               f->stream == STREAM_STDERR ? &m->err : NULL;
-        if (s == NULL)
-                return rv_error_setx(err, EPROTO, "guest sent data on stream %u", f->stream);
+        struct stdio_sink *s = proc_io_sink(&m->init, f->stream);
+
+        for (struct exec_session *e = m->execs; s == NULL && e; e = e->next)
+                s = proc_io_sink(&e->io, f->stream);
+        if (s == NULL) {
+                /* Output of a process whose host side is already gone. */
+                rv_debug("data for stream %u dropped", f->stream);
+                return 0;
+        }
         if (f->type == CHANNEL_EOF) {
                 s->eof = true;
                 return 0;
@@ -206,40 +300,42 @@ static int handle_data(struct monitor *m, const struct channel_frame *f, struct 
         return stdio_sink_push(s, f->payload, f->length, err);
 }
 
-static void handle_exit_event(struct monitor *m, const struct json_value *data)
+static void read_exit(const struct json_value *data, int *ret_code, int *ret_signal)
 {
         const struct json_value *v;
         int64_t n = 0;
         struct rv_error *tmp_err = NULL;
 
-        m->exited = true;
-        m->exit_code = 255;
-        m->exit_signal = 0;
+        *ret_code = 255;
+        *ret_signal = 0;
         if ((v = json_get(data, "signal")) && json_read_int64(v, "signal", &n, &tmp_err) == 0 &&
-            n > 0 && n < 65) {
-                m->exit_signal = (int) n;
-        } else if ((v = json_get(data, "exit_code")) &&
-                   json_read_int64(v, "exit_code", &n, &tmp_err) == 0 && n >= 0 && n < 256) {
-                m->exit_code = (int) n;
-        }
+            n > 0 && n < 65)
+                *ret_signal = (int) n;
+        else if ((v = json_get(data, "exit_code")) &&
+                 json_read_int64(v, "exit_code", &n, &tmp_err) == 0 && n >= 0 && n < 256)
+                *ret_code = (int) n;
         rv_error_release(&tmp_err);
+}
+
+static void handle_exit_event(struct monitor *m, const struct json_value *data)
+{
+        const struct json_value *exec_id = json_get(data, "exec_id");
+
+        if (exec_id && json_is_string(exec_id)) {
+                const char *s = NULL;
+                json_read_string(exec_id, "exec_id", &s, NULL);
+                monitor_exec_exited(m, s, data);
+                return;
+        }
+        m->exited = true;
+        read_exit(data, &m->exit_code, &m->exit_signal);
         rv_debug("container exited: code %d signal %d", m->exit_code, m->exit_signal);
 }
 
-static void reply_client(struct monitor *m, const struct pending *p, const struct channel_message *msg)
+void monitor_exec_exit_status(const struct json_value *data, int *ret_code, int *ret_signal);
+void monitor_exec_exit_status(const struct json_value *data, int *ret_code, int *ret_signal)
 {
-        if (p->kind == PENDING_START && msg->error == NULL)
-                save_state(m, "running");
-        if (p->client_fd < 0)
-                return;
-        if (msg->error) {
-                int e = msg->error_errno > 0 ? msg->error_errno : EIO;
-                /* A process already gone is what runc calls "not running". */
-                ctl_send_error(p->client_fd, -e, e == ESRCH ? "container not running" : msg->error);
-        } else {
-                ctl_send_reply(p->client_fd, 0, NULL, 0);
-        }
-        close(p->client_fd);
+        read_exit(data, ret_code, ret_signal);
 }
 
 static int handle_control(struct monitor *m, const struct channel_frame *f, struct rv_error **err)
@@ -250,14 +346,19 @@ static int handle_control(struct monitor *m, const struct channel_frame *f, stru
         if (channel_message_parse(f, &msg, err) < 0)
                 return -1;
         if (msg.type == CHANNEL_EVENT) {
-                if (strcmp(msg.event, "process_exited") == 0)
+                if (strcmp(msg.event, "process_exited") == 0) {
                         handle_exit_event(m, msg.body);
-                else
+                } else if (strcmp(msg.event, "oom") == 0) {
+                        char line[512];
+                        snprintf(line, sizeof(line), "{\"type\":\"oom\",\"id\":\"%s\"}", m->o->state->id);
+                        monitor_notify_subscribers(m, line);
+                } else {
                         rv_debug("guest event `%s` ignored", msg.event);
+                }
         } else if (msg.type == CHANNEL_RESPONSE && pending_take(m, msg.id, &p)) {
                 if (msg.error)
                         rv_debug("request %u failed: %s", msg.id, msg.error);
-                reply_client(m, &p, &msg);
+                monitor_reply_client(m, &p, &msg);
         } else {
                 rv_debug("unexpected control frame type %d id %u", msg.type, msg.id);
         }
@@ -281,92 +382,12 @@ static int pump_channel(struct monitor *m, struct rv_error **err)
         return r;
 }
 
-static void fill_signal(struct json_writer *w, const void *data)
-{
-        const struct ctl_header *h = data;
-        json_write_key(w, "signal");
-        json_write_int64(w, h->arg);
-        json_write_key(w, "all");
-        json_write_bool(w, (h->flags & CTL_FLAG_ALL) != 0);
-}
-
-/* ctl handlers: each answers the client (now or when the guest replies,
- * through a pending entry) and owns client_fd. */
-typedef void (*ctl_handler)(struct monitor *m, int client_fd, struct ctl_request *req);
-
-static void forward_to_guest(struct monitor *m, int client_fd, enum pending_kind kind,
-                             const char *method, void (*fill)(struct json_writer *, const void *),
-                             const void *data)
-{
-        struct rv_error *tmp_err = NULL;
-        uint32_t id;
-
-        if (send_request(m, method, &id, fill, data, &tmp_err) < 0 ||
-            pending_add(m, id, kind, client_fd) == NULL) {
-                ctl_send_error(client_fd, -EIO, tmp_err ? tmp_err->msg : "too many requests in flight");
-                close(client_fd);
-        }
-        rv_error_release(&tmp_err);
-}
-
-static void ctl_start(struct monitor *m, int client_fd, struct ctl_request *req)
-{
-        if (strcmp(m->o->state->status, "created") != 0) {
-                ctl_send_error(client_fd, -EINVAL, strcmp(m->o->state->status, "running") == 0
-                               ? "cannot start an already running container"
-                               : "cannot start a container in this state");
-                close(client_fd);
-                return;
-        }
-        forward_to_guest(m, client_fd, PENDING_START, "start_container", NULL, NULL);
-}
-
-static void ctl_kill(struct monitor *m, int client_fd, struct ctl_request *req)
-{
-        forward_to_guest(m, client_fd, PENDING_KILL, "signal_process", fill_signal, &req->h);
-}
-
-static const ctl_handler ctl_handlers[_CTL_COMMAND_MAX] = {
-        [CTL_START] = ctl_start,
-        [CTL_KILL] = ctl_kill,
-};
-
-static void handle_ctl(struct monitor *m)
-{
-        struct rv_error *tmp_err = NULL;
-        struct ctl_request req;
-        int fd = ctl_accept(m->ctl_fd, &req, &tmp_err);
-
-        if (fd < 0) {
-                rv_debug("ctl: %s", tmp_err->msg);
-                rv_error_release(&tmp_err);
-                return;
-        }
-        if (m->exited) {
-                ctl_send_error(fd, -ESRCH, "container not running");
-                close(fd);
-        } else if (ctl_handlers[req.h.command] == NULL) {
-                ctl_send_error(fd, -ENOSYS, "unsupported ctl command");
-                close(fd);
-        } else {
-                ctl_handlers[req.h.command](m, fd, &req);
-        }
-        ctl_request_clear(&req);
-}
-
 static void forward_signal(struct monitor *m, int sig)
 {
         struct ctl_header h = { .command = CTL_KILL, .arg = sig };
-        struct rv_error *tmp_err = NULL;
-        uint32_t id;
 
-        if (m->exited)
-                return;
-        if (send_request(m, "signal_process", &id, fill_signal, &h, &tmp_err) == 0)
-                pending_add(m, id, PENDING_KILL, -1);
-        else
-                rv_log(RV_LOG_WARNING, "forward signal %d: %s", sig, tmp_err->msg);
-        rv_error_release(&tmp_err);
+        if (!m->exited)
+                monitor_forward(m, -1, PENDING_NONE, "signal_process", monitor_fill_signal, &h);
 }
 
 struct tty_size {
@@ -385,17 +406,11 @@ static void fill_size(struct json_writer *w, const void *data)
 /* The caller resized its end of the terminal: tell the guest's pty. */
 static void resize_terminal(struct monitor *m)
 {
-        struct rv_error *tmp_err = NULL;
         struct tty_size sz;
-        uint32_t id;
 
         if (m->exited || m->tty_fd < 0 || tty_get_size(m->tty_fd, &sz.height, &sz.width) < 0)
                 return;
-        if (send_request(m, "resize_tty", &id, fill_size, &sz, &tmp_err) == 0)
-                pending_add(m, id, PENDING_KILL, -1);
-        else
-                rv_log(RV_LOG_WARNING, "resize: %s", tmp_err->msg);
-        rv_error_release(&tmp_err);
+        monitor_forward(m, -1, PENDING_NONE, "resize_tty", fill_size, &sz);
 }
 
 static void handle_signals(struct monitor *m)
@@ -410,55 +425,142 @@ static void handle_signals(struct monitor *m)
         }
 }
 
-enum { P_CHANNEL, P_SIGNAL, P_CTL, P_QEMU, P_STDIN, P_STDOUT, P_STDERR, P_COUNT };
+/* --- the event loop ------------------------------------------------------- */
+
+enum watch_kind { W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER };
+
+struct watch {
+        enum watch_kind kind;
+        void *ptr;
+};
+
+#define MAX_WATCHES 512
+
+struct watch_set {
+        struct pollfd pfd[MAX_WATCHES];
+        struct watch w[MAX_WATCHES];
+        size_t n;
+};
+
+static void watch(struct watch_set *ws, int fd, short events, enum watch_kind kind, void *ptr)
+{
+        if (fd < 0 || ws->n == MAX_WATCHES)
+                return;
+        ws->pfd[ws->n] = (struct pollfd) { fd, events, 0 };
+        ws->w[ws->n] = (struct watch) { kind, ptr };
+        ws->n++;
+}
+
+static void watch_io(struct monitor *m, struct watch_set *ws, struct proc_io *io)
+{
+        if (io->in.fd >= 0 && stdio_source_want_read(&io->in, m->ch))
+                watch(ws, io->in.fd, POLLIN, W_SOURCE, &io->in);
+        if (stdio_sink_want_write(&io->out))
+                watch(ws, io->out.fd, POLLOUT, W_SINK, &io->out);
+        if (stdio_sink_want_write(&io->err))
+                watch(ws, io->err.fd, POLLOUT, W_SINK, &io->err);
+}
+
+static int flush_io(struct monitor *m, struct proc_io *io, struct rv_error **err)
+{
+        return stdio_sink_flush(&io->out, m->ch, err) < 0 || stdio_sink_flush(&io->err, m->ch, err) < 0 ? -1 : 0;
+}
 
 /* One turn of the loop: wait up to timeout_ms, handle what is ready.
  * Returns -1 when the channel or the VM failed. */
 static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
 {
-        struct pollfd pfd[P_COUNT];
+        struct watch_set *ws = calloc(1, sizeof(*ws));
+        _cleanup_free_ struct watch_set *owned = ws;
+        bool hangup = false;
 
-        for (int i = 0; i < P_COUNT; i++)
-                pfd[i] = (struct pollfd) { .fd = -1 };
-        pfd[P_CHANNEL] = (struct pollfd) { channel_fd(m->ch),
-                                           POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), 0 };
-        pfd[P_SIGNAL] = (struct pollfd) { m->sigfd, POLLIN, 0 };
-        pfd[P_CTL] = (struct pollfd) { m->ctl_fd, POLLIN, 0 };
-        pfd[P_QEMU] = (struct pollfd) { m->vm.qemu_pidfd, POLLIN, 0 };
-        if (m->in.fd >= 0 && stdio_source_want_read(&m->in, m->ch))
-                pfd[P_STDIN] = (struct pollfd) { m->in.fd, POLLIN, 0 };
-        if (stdio_sink_want_write(&m->out))
-                pfd[P_STDOUT] = (struct pollfd) { m->out.fd, POLLOUT, 0 };
-        if (stdio_sink_want_write(&m->err))
-                pfd[P_STDERR] = (struct pollfd) { m->err.fd, POLLOUT, 0 };
+        if (ws == NULL)
+                return rv_error_set(err, ENOMEM, "loop");
+        watch(ws, channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), W_CHANNEL, NULL);
+        watch(ws, m->sigfd, POLLIN, W_SIGNAL, NULL);
+        watch(ws, m->ctl_fd, POLLIN, W_CTL, NULL);
+        watch(ws, m->vm.qemu_pidfd, POLLIN, W_QEMU, NULL);
+        watch_io(m, ws, &m->init);
+        for (struct exec_session *e = m->execs; e; e = e->next) {
+                watch_io(m, ws, &e->io);
+                watch(ws, e->client_fd, POLLIN, W_EXEC_CLIENT, e);
+        }
+        for (struct subscriber *s = m->subscribers; s; s = s->next)
+                watch(ws, s->fd, POLLIN, W_SUBSCRIBER, s);
 
-        int r = poll(pfd, P_COUNT, timeout_ms);
+        /* Exec sessions that wait for their output to drain need a tick. */
+        if (timeout_ms < 0 && m->execs)
+                timeout_ms = 1000;
+        int r = poll(ws->pfd, ws->n, timeout_ms);
         if (r < 0)
                 return errno == EINTR ? 0 : rv_error_set(err, errno, "poll");
-        if (pfd[P_SIGNAL].revents)
-                handle_signals(m);
-        if (pfd[P_CHANNEL].revents & (POLLIN | POLLHUP | POLLERR)) {
-                r = channel_receive(m->ch, err);
-                if (r < 0)
-                        return rv_error_wrap(err, "agent channel");
-                if (pump_channel(m, err) < 0)
-                        return rv_error_wrap(err, "agent channel");
-                if (r == 1 && !m->exited)
-                        return rv_error_setx(err, ECONNRESET, "the agent closed the channel");
+        for (size_t i = 0; i < ws->n; i++) {
+                short rev = ws->pfd[i].revents;
+                if (rev == 0)
+                        continue;
+                switch (ws->w[i].kind) {
+                case W_SIGNAL:
+                        handle_signals(m);
+                        break;
+                case W_CHANNEL:
+                        if (rev & (POLLIN | POLLHUP | POLLERR)) {
+                                r = channel_receive(m->ch, err);
+                                if (r < 0)
+                                        return rv_error_wrap(err, "agent channel");
+                                if (pump_channel(m, err) < 0)
+                                        return rv_error_wrap(err, "agent channel");
+                                hangup = r == 1;
+                        }
+                        break;
+                case W_SOURCE:
+                        if (stdio_source_pump(ws->w[i].ptr, m->ch, err) < 0)
+                                return -1;
+                        break;
+                case W_CTL:
+                        monitor_handle_ctl(m);
+                        break;
+                case W_EXEC_CLIENT:
+                        monitor_exec_client_event(m, ws->w[i].ptr);
+                        break;
+                case W_SUBSCRIBER: {
+                        /* An events client never writes: readable means gone. */
+                        struct subscriber *s = ws->w[i].ptr;
+                        char c;
+                        if (read(s->fd, &c, 1) <= 0) {
+                                close(s->fd);
+                                s->fd = -1;
+                        }
+                        break;
+                }
+                case W_QEMU:
+                        m->vm_gone = true;
+                        break;
+                case W_SINK:
+                        break;
+                }
         }
-        if (pfd[P_STDIN].revents && stdio_source_pump(&m->in, m->ch, err) < 0)
+        /* Subscribers whose client left. */
+        for (struct subscriber **p = &m->subscribers; *p;) {
+                if ((*p)->fd < 0) {
+                        struct subscriber *dead = *p;
+                        *p = dead->next;
+                        free(dead);
+                } else {
+                        p = &(*p)->next;
+                }
+        }
+        if (flush_io(m, &m->init, err) < 0)
                 return -1;
-        if (stdio_sink_flush(&m->out, m->ch, err) < 0 || stdio_sink_flush(&m->err, m->ch, err) < 0)
-                return -1;
-        if (pfd[P_CTL].revents)
-                handle_ctl(m);
+        for (struct exec_session *e = m->execs; e; e = e->next)
+                if (flush_io(m, &e->io, err) < 0)
+                        return -1;
+        monitor_exec_reap(m, false);
         if (channel_flush(m->ch, err) < 0)
                 return rv_error_wrap(err, "agent channel");
-        if (pfd[P_QEMU].revents) {
-                m->vm_gone = true;
-                if (!m->exited)
-                        return rv_error_setx(err, EIO, "the VM exited");
-        }
+        if (hangup && !m->exited)
+                return rv_error_setx(err, ECONNRESET, "the agent closed the channel");
+        if (m->vm_gone && !m->exited)
+                return rv_error_setx(err, EIO, "the VM exited");
         return 0;
 }
 
@@ -493,7 +595,7 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                 int64_t left = deadline - rv_now_ms();
                 if (left <= 0)
                         return rv_error_setx(err, ETIMEDOUT, "%s: no answer from the guest after %d ms",
-                                            what, timeout_ms);
+                                             what, timeout_ms);
                 struct pollfd pfd[2] = {
                         { channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), 0 },
                         { m->vm.qemu_pidfd, POLLIN, 0 },
@@ -513,6 +615,25 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                                 return rv_error_setx(err, ECONNRESET, "%s: the agent closed the channel", what);
                 }
         }
+}
+
+static int call(struct monitor *m, const char *method, void (*fill)(struct json_writer *, const void *),
+                const void *data, int timeout_ms, struct rv_error **err)
+{
+        struct channel_message msg;
+        uint32_t id;
+
+        if (monitor_send_request(m, method, &id, fill, data, err) < 0)
+                return -1;
+        if (wait_response(m, id, timeout_ms, method, &msg, err) < 0)
+                return -1;
+        if (msg.error) {
+                rv_error_setx(err, msg.error_errno > 0 ? msg.error_errno : EIO, "%s", msg.error);
+                channel_message_clear(&msg);
+                return -1;
+        }
+        channel_message_clear(&msg);
+        return 0;
 }
 
 /* --- boot and create ------------------------------------------------------ */
@@ -558,34 +679,7 @@ static void fill_create(struct json_writer *w, const void *data)
         json_write_key(w, "spec");
         spec_config_write(w, m->o->guest_spec);
         json_write_key(w, "stdio");
-        json_write_object_begin(w);
-        if (m->o->tty != MONITOR_TTY_NONE) {
-                json_write_key(w, "terminal"); json_write_int64(w, STREAM_TERMINAL);
-        } else {
-                json_write_key(w, "stdin"); json_write_int64(w, STREAM_STDIN);
-                json_write_key(w, "stdout"); json_write_int64(w, STREAM_STDOUT);
-                json_write_key(w, "stderr"); json_write_int64(w, STREAM_STDERR);
-        }
-        json_write_object_end(w);
-}
-
-static int call(struct monitor *m, const char *method, void (*fill)(struct json_writer *, const void *),
-                const void *data, int timeout_ms, struct rv_error **err)
-{
-        struct channel_message msg;
-        uint32_t id;
-
-        if (send_request(m, method, &id, fill, data, err) < 0)
-                return -1;
-        if (wait_response(m, id, timeout_ms, method, &msg, err) < 0)
-                return -1;
-        if (msg.error) {
-                rv_error_setx(err, msg.error_errno > 0 ? msg.error_errno : EIO, "%s", msg.error);
-                channel_message_clear(&msg);
-                return -1;
-        }
-        channel_message_clear(&msg);
-        return 0;
+        proc_io_write_stdio(w, &m->init);
 }
 
 static int boot(struct monitor *m, struct rv_error **err)
@@ -645,47 +739,30 @@ static int release_stdio(struct rv_error **err)
         return 0;
 }
 
-static int open_console(struct monitor *m, struct rv_error **err)
-{
-        const struct spec_box *size = &m->o->guest_spec->process.console_size;
-        int slave;
-
-        if (tty_console_create(m->o->console_socket, size->has ? (uint16_t) size->height : 0,
-                               size->has ? (uint16_t) size->width : 0, &slave, err) < 0 ||
-            tty_make_controlling(slave, err) < 0) {
-                return -1;
-        }
-        m->tty_fd = slave;
-        if (release_stdio(err) < 0)
-                return -1;
-        if (stdio_source_init(&m->in, slave, STREAM_TERMINAL, true, err) < 0 ||
-            stdio_sink_init(&m->out, slave, STREAM_TERMINAL, true, err) < 0)
-                return -1;
-        return 0;
-}
-
 static int setup_stdio(struct monitor *m, struct rv_error **err)
 {
         switch (m->o->tty) {
-        case MONITOR_TTY_CONSOLE_SOCKET:
-                if (channel_stream_open(m->ch, STREAM_TERMINAL, err) < 0)
+        case MONITOR_TTY_CONSOLE_SOCKET: {
+                const struct spec_box *size = &m->o->guest_spec->process.console_size;
+                int slave;
+                if (tty_console_create(m->o->console_socket, size->has ? (uint16_t) size->height : 0,
+                                       size->has ? (uint16_t) size->width : 0, &slave, err) < 0)
                         return -1;
-                return open_console(m, err);
-        case MONITOR_TTY_STDIO:
-                if (channel_stream_open(m->ch, STREAM_TERMINAL, err) < 0)
+                m->tty_fd = slave;
+                if (tty_make_controlling(slave, err) < 0 || release_stdio(err) < 0)
                         return -1;
+                return proc_io_open(m, &m->init, true, &slave, 1, true, err);
+        }
+        case MONITOR_TTY_STDIO: {
+                int fds[2] = { STDIN_FILENO, STDOUT_FILENO };
                 m->tty_fd = isatty(STDIN_FILENO) ? STDIN_FILENO : -1;
-                return stdio_source_init(&m->in, STDIN_FILENO, STREAM_TERMINAL, false, err) < 0 ||
-                       stdio_sink_init(&m->out, STDOUT_FILENO, STREAM_TERMINAL, false, err) < 0 ? -1 : 0;
+                return proc_io_open(m, &m->init, true, fds, 2, false, err);
+        }
         case MONITOR_TTY_NONE:
-        default:
-                if (channel_stream_open(m->ch, STREAM_STDIN, err) < 0 ||
-                    channel_stream_open(m->ch, STREAM_STDOUT, err) < 0 ||
-                    channel_stream_open(m->ch, STREAM_STDERR, err) < 0)
-                        return -1;
-                return stdio_source_init(&m->in, STDIN_FILENO, STREAM_STDIN, false, err) < 0 ||
-                       stdio_sink_init(&m->out, STDOUT_FILENO, STREAM_STDOUT, false, err) < 0 ||
-                       stdio_sink_init(&m->err, STDERR_FILENO, STREAM_STDERR, false, err) < 0 ? -1 : 0;
+        default: {
+                int fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+                return proc_io_open(m, &m->init, false, fds, 3, false, err);
+        }
         }
 }
 
@@ -703,16 +780,15 @@ static void drain_output(struct monitor *m)
         int64_t deadline = rv_now_ms() + DRAIN_TIMEOUT_MS;
         struct rv_error *tmp_err = NULL;
 
-        while ((stdio_sink_want_write(&m->out) || stdio_sink_want_write(&m->err)) &&
-               rv_now_ms() < deadline) {
+        while (!proc_io_drained(&m->init) && rv_now_ms() < deadline) {
                 struct pollfd pfd[2] = {
-                        { stdio_sink_want_write(&m->out) ? m->out.fd : -1, POLLOUT, 0 },
-                        { stdio_sink_want_write(&m->err) ? m->err.fd : -1, POLLOUT, 0 },
+                        { stdio_sink_want_write(&m->init.out) ? m->init.out.fd : -1, POLLOUT, 0 },
+                        { stdio_sink_want_write(&m->init.err) ? m->init.err.fd : -1, POLLOUT, 0 },
                 };
                 if (poll(pfd, 2, 100) < 0 && errno != EINTR)
                         break;
-                if (stdio_sink_flush(&m->out, m->ch, &tmp_err) < 0 ||
-                    stdio_sink_flush(&m->err, m->ch, &tmp_err) < 0)
+                if (stdio_sink_flush(&m->init.out, m->ch, &tmp_err) < 0 ||
+                    stdio_sink_flush(&m->init.err, m->ch, &tmp_err) < 0)
                         break;
         }
         rv_error_release(&tmp_err);
@@ -724,7 +800,7 @@ static void shutdown_vm(struct monitor *m)
         uint32_t id;
 
         if (m->ch && !m->vm_gone &&
-            send_request(m, "shutdown", &id, NULL, NULL, &tmp_err) == 0)
+            monitor_send_request(m, "shutdown", &id, NULL, NULL, &tmp_err) == 0)
                 channel_flush(m->ch, &tmp_err);
         rv_error_release(&tmp_err);
         vm_stop(&m->vm, m->vm_gone ? 0 : m->o->cfg->shutdown_timeout_ms);
@@ -765,12 +841,15 @@ static void finish(struct monitor *m)
                 m->ctl_fd = -1;
         }
         drain_output(m);
+        /* Exec'ed processes die with the container's pid namespace. */
+        monitor_exec_reap(m, true);
+        monitor_close_subscribers(m);
         shutdown_vm(m);
         m->o->state->exited = true;
         m->o->state->exit_code = m->exit_code;
         m->o->state->exit_signal = m->exit_signal;
         m->o->state->qemu_pid = m->o->state->virtiofsd_pid = 0;
-        save_state(m, "stopped");
+        monitor_save_state(m, "stopped");
 }
 
 /* --- entry ---------------------------------------------------------------- */
@@ -815,7 +894,7 @@ _Noreturn void monitor_main(struct monitor_options *o)
 {
         struct monitor m = {
                 .o = o, .vm = VM_INIT, .sigfd = -1, .ctl_fd = -1, .tty_fd = -1,
-                .in = { .fd = -1 }, .out = { .fd = -1 }, .err = { .fd = -1 },
+                .init = { .in = { .fd = -1 }, .out = { .fd = -1 }, .err = { .fd = -1 } },
         };
         struct rv_error *err = NULL;
         uint64_t start_time = 0;
@@ -844,13 +923,13 @@ _Noreturn void monitor_main(struct monitor_options *o)
         rv_proc_start_time(getpid(), &start_time);
         o->state->monitor_pid = getpid();
         o->state->monitor_start_time = start_time;
-        save_state(&m, "created");
+        monitor_save_state(&m, "created");
         if (o->autostart) {
                 if (call(&m, "start_container", NULL, NULL, REQUEST_TIMEOUT_MS, &err) < 0) {
                         monitor_fail(&m, err);
                         _exit(1);
                 }
-                save_state(&m, "running");
+                monitor_save_state(&m, "running");
         }
         sync_report(o->sync_fd, 0, NULL);
         close(o->sync_fd);

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The monitor's ctl.sock commands: one handler each. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "libcontainer-vm/base/cleanup.h"
+#include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/log.h"
+#include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/state.h"
+#include "spec/config.h"
+#include "spec/json.h"
+
+DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
+DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
+
+static void reply_error(int fd, int errnum, const char *msg)
+{
+        ctl_send_error(fd, -errnum, msg);
+        close(fd);
+}
+
+static const char *status(const struct monitor *m)
+{
+        return m->o->state->status;
+}
+
+static void ctl_start(struct monitor *m, int fd, struct ctl_request *req)
+{
+        if (strcmp(status(m), "created") != 0) {
+                reply_error(fd, EINVAL, strcmp(status(m), "running") == 0
+                            ? "cannot start an already running container"
+                            : strcmp(status(m), "paused") == 0
+                            ? "cannot start a container in the paused state"
+                            : "cannot start a container in this state");
+                return;
+        }
+        monitor_forward(m, fd, PENDING_START, "start_container", NULL, NULL);
+}
+
+static void ctl_kill(struct monitor *m, int fd, struct ctl_request *req)
+{
+        monitor_forward(m, fd, PENDING_REPLY, "signal_process", monitor_fill_signal, &req->h);
+}
+
+static void ctl_ps(struct monitor *m, int fd, struct ctl_request *req)
+{
+        monitor_forward(m, fd, PENDING_PS, "list_processes", NULL, NULL);
+}
+
+static void ctl_pause(struct monitor *m, int fd, struct ctl_request *req)
+{
+        if (strcmp(status(m), "running") != 0 && strcmp(status(m), "created") != 0) {
+                reply_error(fd, EINVAL, "container not running");
+                return;
+        }
+        monitor_forward(m, fd, PENDING_PAUSE, "pause_container", NULL, NULL);
+}
+
+static void ctl_resume(struct monitor *m, int fd, struct ctl_request *req)
+{
+        if (strcmp(status(m), "paused") != 0) {
+                reply_error(fd, EINVAL, "container not paused");
+                return;
+        }
+        monitor_forward(m, fd, PENDING_RESUME, "resume_container", NULL, NULL);
+}
+
+static void fill_resources(struct json_writer *w, const void *data)
+{
+        json_write_key(w, "resources");
+        json_write_value(w, data);
+}
+
+static void ctl_update(struct monitor *m, int fd, struct ctl_request *req)
+{
+        _cleanup_(json_value_freep) struct json_value *v = NULL;
+        struct rv_error *tmp_err = NULL;
+        const struct json_value *mem, *limit;
+        int64_t bytes;
+
+        if (req->payload == NULL || json_parse(req->payload, req->h.length, &v, &tmp_err) < 0 ||
+            !json_is_object(v)) {
+                reply_error(fd, EINVAL, tmp_err ? tmp_err->msg : "update: expected a resources object");
+                rv_error_release(&tmp_err);
+                return;
+        }
+        /* The guest cannot grant more than the VM has. */
+        if ((mem = json_get(v, "memory")) && (limit = json_get(mem, "limit")) && json_is_integer(limit) &&
+            json_read_int64(limit, "memory.limit", &bytes, NULL) == 0 &&
+            bytes > (int64_t) m->o->state->memory_mib * 1024 * 1024) {
+                char msg[256];
+                snprintf(msg, sizeof(msg), "memory limit %lld exceeds the VM's %u MiB: the VM cannot grow "
+                         "while it runs; recreate the container with the new limit",
+                         (long long) bytes, m->o->state->memory_mib);
+                reply_error(fd, EINVAL, msg);
+                return;
+        }
+        monitor_forward(m, fd, PENDING_REPLY, "update_resources", fill_resources, v);
+}
+
+static void ctl_stats(struct monitor *m, int fd, struct ctl_request *req)
+{
+        monitor_forward(m, fd, PENDING_REPLY_RESULT, "stats", NULL, NULL);
+}
+
+static void ctl_events(struct monitor *m, int fd, struct ctl_request *req)
+{
+        struct subscriber *s = calloc(1, sizeof(*s));
+
+        if (s == NULL) {
+                reply_error(fd, ENOMEM, "events: out of memory");
+                return;
+        }
+        s->fd = fd;
+        s->next = m->subscribers;
+        m->subscribers = s;
+        ctl_send_reply(fd, 0, NULL, 0);
+}
+
+void monitor_notify_subscribers(struct monitor *m, const char *event_json)
+{
+        for (struct subscriber *s = m->subscribers; s; s = s->next) {
+                /* A subscriber that cannot take a line at once is dropped
+                 * rather than allowed to stall the monitor. */
+                if (s->fd >= 0 && ctl_send_reply(s->fd, 0, event_json, strlen(event_json)) < 0) {
+                        close(s->fd);
+                        s->fd = -1;
+                }
+        }
+}
+
+void monitor_close_subscribers(struct monitor *m)
+{
+        while (m->subscribers) {
+                struct subscriber *s = m->subscribers;
+                m->subscribers = s->next;
+                if (s->fd >= 0)
+                        close(s->fd);
+                free(s);
+        }
+}
+
+typedef void (*ctl_handler)(struct monitor *m, int client_fd, struct ctl_request *req);
+
+static const ctl_handler handlers[_CTL_COMMAND_MAX] = {
+        [CTL_START] = ctl_start,
+        [CTL_KILL] = ctl_kill,
+        [CTL_EXEC] = monitor_exec_start,
+        [CTL_PS] = ctl_ps,
+        [CTL_PAUSE] = ctl_pause,
+        [CTL_RESUME] = ctl_resume,
+        [CTL_UPDATE] = ctl_update,
+        [CTL_STATS] = ctl_stats,
+        [CTL_EVENTS] = ctl_events,
+};
+
+void monitor_handle_ctl(struct monitor *m)
+{
+        struct rv_error *tmp_err = NULL;
+        struct ctl_request req;
+        int fd = ctl_accept(m->ctl_fd, &req, &tmp_err);
+
+        if (fd < 0) {
+                rv_debug("ctl: %s", tmp_err->msg);
+                rv_error_release(&tmp_err);
+                return;
+        }
+        if (m->exited)
+                reply_error(fd, ESRCH, "container not running");
+        else if (handlers[req.h.command] == NULL)
+                reply_error(fd, ENOSYS, "unsupported ctl command");
+        else
+                handlers[req.h.command](m, fd, &req);
+        ctl_request_clear(&req);
+}
+
+/* --- answers from the guest ------------------------------------------------- */
+
+static char *to_json(const struct json_value *v, void (*wrap)(struct json_writer *, const struct json_value *, const void *),
+                     const void *data)
+{
+        _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
+        char *text = NULL;
+        struct rv_error *tmp_err = NULL;
+
+        if (wrap)
+                wrap(w, v, data);
+        else if (v)
+                json_write_value(w, v);
+        else
+                json_write_null(w);
+        if (json_writer_finish(w, &text, NULL, &tmp_err) < 0)
+                text = NULL;
+        rv_error_release(&tmp_err);
+        return text;
+}
+
+/* {"host_pids":[monitor, exec clients...],"processes":[...from the guest]} */
+static void write_ps(struct json_writer *w, const struct json_value *result, const void *data)
+{
+        const struct monitor *m = data;
+        const struct json_value *procs = json_get(result, "processes");
+
+        json_write_object_begin(w);
+        json_write_key(w, "host_pids");
+        json_write_array_begin(w);
+        json_write_int64(w, getpid());
+        for (const struct exec_session *e = m->execs; e; e = e->next)
+                if (e->client_fd >= 0 && e->client_pid > 0)
+                        json_write_int64(w, e->client_pid);
+        json_write_array_end(w);
+        json_write_key(w, "processes");
+        if (procs)
+                json_write_value(w, procs);
+        else
+                json_write_null(w);
+        json_write_object_end(w);
+}
+
+void monitor_reply_client(struct monitor *m, const struct pending *p, const struct channel_message *msg)
+{
+        int fd = p->client_fd;
+
+        if (p->kind == PENDING_EXEC) {
+                monitor_exec_started(m, p->exec, msg, fd);
+                return;
+        }
+        if (msg->error == NULL) {
+                switch (p->kind) {
+                case PENDING_START:
+                        monitor_save_state(m, "running");
+                        break;
+                case PENDING_PAUSE:
+                        free(m->status_before_pause);
+                        m->status_before_pause = strdup(status(m));
+                        monitor_save_state(m, "paused");
+                        break;
+                case PENDING_RESUME:
+                        monitor_save_state(m, m->status_before_pause ? m->status_before_pause : "running");
+                        break;
+                default:
+                        break;
+                }
+        }
+        if (fd < 0)
+                return;
+        if (msg->error) {
+                int e = msg->error_errno > 0 ? msg->error_errno : EIO;
+                /* A process already gone is what runc calls "not running". */
+                ctl_send_error(fd, -e, e == ESRCH ? "container not running" : msg->error);
+        } else if (p->kind == PENDING_REPLY_RESULT || p->kind == PENDING_PS) {
+                _cleanup_free_ char *text = to_json(msg->body, p->kind == PENDING_PS ? write_ps : NULL, m);
+                if (text)
+                        ctl_send_reply(fd, 0, text, strlen(text));
+                else
+                        ctl_send_error(fd, -ENOMEM, "reply: out of memory");
+        } else {
+                ctl_send_reply(fd, 0, NULL, 0);
+        }
+        close(fd);
+}

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* exec sessions in the monitor. An exec client (`runvm exec`, or its
+ * detached exec monitor) hands over its stdio fds with CTL_EXEC; the
+ * monitor relays them with the guest process, answers {"pid"} when the
+ * process started and {"exit_code"|"signal"} when it ended, and takes
+ * signals and resizes from the client on the same connection. A client
+ * that goes away takes its process with it (SIGKILL), the way killing
+ * runc exec's process kills what it runs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "libcontainer-vm/base/cleanup.h"
+#include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/log.h"
+#include "libcontainer-vm/base/proc.h"
+#include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/state.h"
+#include "spec/json.h"
+
+DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
+
+void monitor_exec_exit_status(const struct json_value *data, int *ret_code, int *ret_signal);
+
+struct exec_request {
+        const struct exec_session *e;
+        const struct json_value *process;
+};
+
+static void fill_exec(struct json_writer *w, const void *data)
+{
+        const struct exec_request *r = data;
+        json_write_key(w, "exec_id");
+        json_write_string(w, r->e->exec_id);
+        json_write_key(w, "process");
+        json_write_value(w, r->process);
+        json_write_key(w, "stdio");
+        proc_io_write_stdio(w, &r->e->io);
+}
+
+static void session_free(struct monitor *m, struct exec_session *e)
+{
+        for (struct exec_session **p = &m->execs; *p; p = &(*p)->next) {
+                if (*p == e) {
+                        *p = e->next;
+                        break;
+                }
+        }
+        proc_io_close(m, &e->io);
+        if (e->client_fd >= 0)
+                close(e->client_fd);
+        free(e);
+}
+
+struct exec_session *monitor_exec_find(struct monitor *m, const char *exec_id)
+{
+        for (struct exec_session *e = m->execs; e; e = e->next)
+                if (exec_id && strcmp(e->exec_id, exec_id) == 0)
+                        return e;
+        return NULL;
+}
+
+void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
+{
+        _cleanup_(json_value_freep) struct json_value *v = NULL;
+        struct rv_error *tmp_err = NULL;
+        const struct json_value *process;
+        struct exec_session *e;
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        bool terminal = (req->h.flags & CTL_FLAG_TERMINAL) != 0;
+        uint32_t id;
+
+        if (strcmp(m->o->state->status, "paused") == 0 && !(req->h.flags & CTL_FLAG_ALL)) {
+                ctl_send_error(fd, -EBUSY, "cannot exec in a paused container (use --ignore-paused)");
+                close(fd);
+                return;
+        }
+        if (req->payload == NULL || json_parse(req->payload, req->h.length, &v, &tmp_err) < 0 ||
+            (process = json_get(v, "process")) == NULL || !json_is_object(process) ||
+            req->n_fds != (terminal ? req->n_fds : 3) || req->n_fds == 0) {
+                ctl_send_error(fd, -EINVAL, tmp_err ? tmp_err->msg : "exec: bad request");
+                rv_error_release(&tmp_err);
+                close(fd);
+                return;
+        }
+        e = calloc(1, sizeof(*e));
+        if (e == NULL) {
+                ctl_send_error(fd, -ENOMEM, "exec: out of memory");
+                close(fd);
+                return;
+        }
+        snprintf(e->exec_id, sizeof(e->exec_id), "e%u", ++m->next_exec);
+        e->client_fd = -1;
+        e->io.in.fd = e->io.out.fd = e->io.err.fd = -1;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+                e->client_pid = cred.pid;
+        e->next = m->execs;
+        m->execs = e;
+        /* The fds are the client's own stdio: the session takes them over. */
+        int fds[CTL_MAX_FDS];
+        size_t n_fds = req->n_fds;
+        memcpy(fds, req->fds, sizeof(fds));
+        req->n_fds = 0;
+        if (proc_io_open(m, &e->io, terminal, fds, n_fds, false, &tmp_err) < 0) {
+                ctl_send_error(fd, -(tmp_err->status ? tmp_err->status : EIO), tmp_err->msg);
+                rv_error_release(&tmp_err);
+                close(fd);
+                session_free(m, e);
+                /* Those proc_io_open had not taken yet; nothing opened since. */
+                for (size_t i = 0; i < n_fds; i++)
+                        if (fcntl(fds[i], F_GETFD) >= 0)
+                                close(fds[i]);
+                return;
+        }
+        struct exec_request r = { e, process };
+        struct pending *p = NULL;
+        if (monitor_send_request(m, "exec_process", &id, fill_exec, &r, &tmp_err) < 0 ||
+            (p = monitor_pending_add(m, id, PENDING_EXEC, fd)) == NULL) {
+                ctl_send_error(fd, -EIO, tmp_err ? tmp_err->msg : "too many requests in flight");
+                rv_error_release(&tmp_err);
+                close(fd);
+                session_free(m, e);
+                return;
+        }
+        p->exec = e;
+}
+
+void monitor_exec_started(struct monitor *m, struct exec_session *e, const struct channel_message *msg,
+                          int fd)
+{
+        char reply[128];
+        int64_t pid = 0;
+        const struct json_value *v;
+
+        if (msg->error) {
+                int err = msg->error_errno > 0 ? msg->error_errno : EIO;
+                ctl_send_error(fd, -err, err == ESRCH ? "container not running" : msg->error);
+                close(fd);
+                session_free(m, e);
+                return;
+        }
+        if ((v = json_get(msg->body, "pid")))
+                json_read_int64(v, "pid", &pid, NULL);
+        snprintf(reply, sizeof(reply), "{\"pid\":%lld,\"exec_id\":\"%s\"}", (long long) pid, e->exec_id);
+        if (ctl_send_reply(fd, 0, reply, strlen(reply)) < 0) {
+                close(fd);
+                fd = -1;
+        }
+        e->started = true;
+        e->client_fd = fd;
+        if (fd < 0)
+                monitor_exec_client_event(m, e);
+}
+
+void monitor_exec_exited(struct monitor *m, const char *exec_id, const struct json_value *data)
+{
+        struct exec_session *e = monitor_exec_find(m, exec_id);
+
+        if (e == NULL) {
+                rv_debug("exit of unknown exec `%s`", exec_id ? exec_id : "?");
+                return;
+        }
+        e->exited = true;
+        e->exited_at = rv_now_ms();
+        monitor_exec_exit_status(data, &e->exit_code, &e->exit_signal);
+}
+
+struct exec_signal {
+        const struct exec_session *e;
+        int signal;
+};
+
+static void fill_exec_signal(struct json_writer *w, const void *data)
+{
+        const struct exec_signal *s = data;
+        json_write_key(w, "exec_id");
+        json_write_string(w, s->e->exec_id);
+        json_write_key(w, "signal");
+        json_write_int64(w, s->signal);
+        json_write_key(w, "all");
+        json_write_bool(w, false);
+}
+
+struct exec_resize {
+        const struct exec_session *e;
+        uint16_t height, width;
+};
+
+static void fill_exec_resize(struct json_writer *w, const void *data)
+{
+        const struct exec_resize *r = data;
+        json_write_key(w, "exec_id");
+        json_write_string(w, r->e->exec_id);
+        json_write_key(w, "height");
+        json_write_int64(w, r->height);
+        json_write_key(w, "width");
+        json_write_int64(w, r->width);
+}
+
+void monitor_exec_client_event(struct monitor *m, struct exec_session *e)
+{
+        struct ctl_header h;
+        ssize_t n = -1;
+
+        if (e->client_fd >= 0)
+                n = recv(e->client_fd, &h, sizeof(h), MSG_DONTWAIT | MSG_WAITALL);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n != (ssize_t) sizeof(h)) {
+                /* The client is gone: so is its process. */
+                if (e->client_fd >= 0)
+                        close(e->client_fd);
+                e->client_fd = -1;
+                if (e->started && !e->exited) {
+                        struct exec_signal s = { e, SIGKILL };
+                        monitor_forward(m, -1, PENDING_NONE, "signal_process", fill_exec_signal, &s);
+                }
+                return;
+        }
+        if (e->exited)
+                return;
+        if (h.command == CTL_KILL) {
+                struct exec_signal s = { e, h.arg };
+                monitor_forward(m, -1, PENDING_NONE, "signal_process", fill_exec_signal, &s);
+        } else if (h.command == CTL_RESIZE) {
+                struct exec_resize r = { e, (uint16_t) ((uint32_t) h.arg >> 16), (uint16_t) (h.arg & 0xffff) };
+                monitor_forward(m, -1, PENDING_NONE, "resize_tty", fill_exec_resize, &r);
+        }
+}
+
+void monitor_exec_reap(struct monitor *m, bool force)
+{
+        int64_t now = rv_now_ms();
+
+        for (struct exec_session *e = m->execs, *next; e; e = next) {
+                next = e->next;
+                if (!e->started && !force)
+                        continue;
+                if (!force && (!e->exited ||
+                               (!proc_io_drained(&e->io) && now - e->exited_at < DRAIN_TIMEOUT_MS)))
+                        continue;
+                if (e->client_fd >= 0) {
+                        char reply[64];
+                        if (!e->exited)         /* the container went down under it */
+                                snprintf(reply, sizeof(reply), "{\"signal\":%d}", SIGKILL);
+                        else if (e->exit_signal)
+                                snprintf(reply, sizeof(reply), "{\"signal\":%d}", e->exit_signal);
+                        else
+                                snprintf(reply, sizeof(reply), "{\"exit_code\":%d}", e->exit_code);
+                        ctl_send_reply(e->client_fd, 0, reply, strlen(reply));
+                }
+                session_free(m, e);
+        }
+}
