@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vm/agent/attrs.h"
+
 struct spec_config;
 
 enum agent_sync_kind { AGENT_SYNC_READY = 1, AGENT_SYNC_ERROR = 2 };
