@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hooks/hooks.h"
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/fs.h"
@@ -70,12 +71,6 @@ static void prepared_clear(struct prepared *p)
         vm_plan_clear(&p->plan);
 }
 
-static bool hooks_present(const struct spec_hooks *h)
-{
-        return h->prestart.n || h->create_runtime.n || h->create_container.n ||
-               h->start_container.n || h->poststart.n || h->poststop.n;
-}
-
 static int prepare(const struct container_create_options *o, struct prepared *p, struct rv_error **err)
 {
         _cleanup_free_ char *config_path = NULL;
@@ -93,8 +88,11 @@ static int prepare(const struct container_create_options *o, struct prepared *p,
                 return -1;
         if (spec_config_validate(p->spec, err) < 0)
                 return rv_error_wrap(err, "config.json");
-        if (hooks_present(&p->spec->hooks))
-                return rv_error_setx(err, ENOTSUP, "config.json: `hooks`: hooks are not supported yet");
+        /* The host runs the other phases; this one is the agent's (it gets
+         * `hook_state` in create_container) and waits for it. */
+        if (p->spec->hooks.start_container.n > 0)
+                return rv_error_setx(err, ENOTSUP, "config.json: `hooks.startContainer`: "
+                                     "not supported yet: the guest agent does not run them");
         if (translate_spec(p->spec, o->bundle, &p->cfg, &p->plan, err) < 0)
                 return rv_error_wrap(err, "config.json");
         return 0;
@@ -385,6 +383,11 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
                 }
                 wait_gone(st);
         }
+        /* The VM is gone: poststop hooks, whose failures only warn (runc). */
+        struct rv_error *hook_err = NULL;
+        if (hooks_poststop_run_saved(dir.dirfd, NULL, &hook_err) < 0)
+                rv_warn("%s", hook_err->msg);
+        rv_error_release(&hook_err);
         r = state_dir_remove(ctx->root, id, err);
         state_dir_close(&dir);
         return r;

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hooks/hooks.h"
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/fs.h"
@@ -34,6 +35,7 @@
 #include "libcontainer-vm/tty.h"
 #include "spec/config.h"
 #include "spec/json.h"
+#include "spec/state.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
 #include "vm/qemu/vm.h"
@@ -673,6 +675,40 @@ static void fill_hello(struct json_writer *w, const void *data)
         json_write_int64(w, CHANNEL_PROTOCOL_VERSION);
 }
 
+/* The state hooks read (CONTRACT.md §5): pid = the monitor, the pid
+ * callers see; none once stopped. */
+static struct spec_state hook_state(const struct monitor *m, const char *status)
+{
+        return (struct spec_state) {
+                .id = m->o->state->id, .status = status,
+                .pid = strcmp(status, "stopped") != 0 ? getpid() : 0,
+                .bundle = m->o->state->bundle,
+                .annotations = m->o->guest_spec->annotations,
+                .n_annotations = m->o->guest_spec->n_annotations,
+        };
+}
+
+/* Host hooks run in the bundle, as runc's do (it chdirs there). */
+static int run_hooks(struct monitor *m, const struct spec_hook_list *l, const char *phase,
+                     const char *status, struct rv_error **err)
+{
+        _cleanup_free_ char *json = NULL;
+        struct spec_state s = hook_state(m, status);
+
+        if (l->n == 0)
+                return 0;
+        if (hooks_state_json(&s, &json, err) < 0)
+                return -1;
+        return hooks_run(l, phase, json, m->o->state->bundle, err);
+}
+
+/* Kept in the state dir for delete, and for the failure path here. */
+static int save_poststop(struct monitor *m, struct rv_error **err)
+{
+        struct spec_state s = hook_state(m, "stopped");
+        return hooks_poststop_save(m->o->dir->dirfd, &m->o->guest_spec->hooks.poststop, &s, err);
+}
+
 static void fill_create(struct json_writer *w, const void *data)
 {
         const struct monitor *m = data;
@@ -680,6 +716,12 @@ static void fill_create(struct json_writer *w, const void *data)
         spec_config_write(w, m->o->guest_spec);
         json_write_key(w, "stdio");
         proc_io_write_stdio(w, &m->init);
+        /* For startContainer hooks, which the agent runs in the container. */
+        if (m->o->guest_spec->hooks.start_container.n > 0) {
+                struct spec_state s = hook_state(m, "created");
+                json_write_key(w, "hook_state");
+                spec_state_write_hook(w, &s);
+        }
 }
 
 static int boot(struct monitor *m, struct rv_error **err)
@@ -888,6 +930,11 @@ static void monitor_fail(struct monitor *m, struct rv_error *err)
         channel_free(m->ch);
         m->ch = NULL;
         vm_destroy(&m->vm);
+        /* Torn down: poststop hooks run, as runc's do after a failed create. */
+        struct rv_error *tmp_err = NULL;
+        if (hooks_poststop_run_saved(m->o->dir->dirfd, m->o->state->bundle, &tmp_err) < 0)
+                rv_warn("%s", tmp_err->msg);
+        rv_error_release(&tmp_err);
 }
 
 _Noreturn void monitor_main(struct monitor_options *o)
@@ -914,8 +961,14 @@ _Noreturn void monitor_main(struct monitor_options *o)
                 close(logfd);
         }
 
+        const struct spec_hooks *hooks = &o->guest_spec->hooks;
         if (setup_signals(&m, &err) < 0 || join_network(o->plan, &err) < 0 ||
-            boot(&m, &err) < 0 || create_container(&m, &err) < 0 ||
+            save_poststop(&m, &err) < 0 ||
+            run_hooks(&m, &hooks->prestart, "prestart", "creating", &err) < 0 ||
+            run_hooks(&m, &hooks->create_runtime, "createRuntime", "creating", &err) < 0 ||
+            boot(&m, &err) < 0 ||
+            run_hooks(&m, &hooks->create_container, "createContainer", "creating", &err) < 0 ||
+            create_container(&m, &err) < 0 ||
             (m.ctl_fd = ctl_listen(o->dir->dirfd, &err)) < 0) {
                 monitor_fail(&m, err);
                 _exit(1);
@@ -924,6 +977,11 @@ _Noreturn void monitor_main(struct monitor_options *o)
         o->state->monitor_pid = getpid();
         o->state->monitor_start_time = start_time;
         monitor_save_state(&m, "created");
+        /* runc runs poststart here, in create, before start (CONTRACT.md §5). */
+        if (run_hooks(&m, &hooks->poststart, "poststart", "created", &err) < 0) {
+                monitor_fail(&m, err);
+                _exit(1);
+        }
         if (o->autostart) {
                 if (call(&m, "start_container", NULL, NULL, REQUEST_TIMEOUT_MS, &err) < 0) {
                         monitor_fail(&m, err);
