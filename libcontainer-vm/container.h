@@ -83,3 +83,56 @@ bool container_id_is_valid(const char *id);
 
 /* `runvm check`: what the host offers and what runvm will use, as lines. */
 int container_host_report(const struct runvm_context *ctx, char **ret, struct rv_error **err);
+
+/* --- exec ------------------------------------------------------------------ */
+
+struct container_exec_options {
+        const char *id;
+        const char *process_path;       /* --process: a runtime-spec Process; wins */
+        char *const *args;              /* the command, when no --process */
+        bool tty;                       /* -t */
+        const char *cwd;                /* --cwd */
+        char *const *env;               /* -e K=V, NULL-terminated */
+        const char *user;               /* -u uid[:gid] or name[:group] */
+        char *const *additional_gids;   /* -g, NULL-terminated */
+        char *const *caps;              /* -c, NULL-terminated */
+        bool no_new_privs;
+        const char *apparmor;
+        const char *process_label;
+        const char *console_socket;
+        const char *pid_file;
+        bool detach;
+        unsigned preserve_fds;
+        bool ignore_paused;
+};
+
+/* Runs a process in the container. Foreground: returns once it exited,
+ * *ret_status as runc exec returns it (code, or 128+N). Detached: returns
+ * once it started (pid file written: an exec monitor that relays the
+ * process's stdio, forwards the signals it receives, and exits with its
+ * status). Errors are exec's ("exec failed: ..." is main/'s prefix). */
+int container_exec(const struct runvm_context *ctx, const struct container_exec_options *o,
+                   int *ret_status, struct rv_error **err);
+
+/* --- ps, pause, resume, update, events -------------------------------------- */
+
+/* JSON array of the host pids standing in for the container's processes
+ * (the monitor and exec monitors: what kill(2) reaches). */
+int container_ps_json(const struct runvm_context *ctx, const char *id, char **ret,
+                      struct rv_error **err);
+/* The guest's process table, `ps -ef` columns. */
+int container_ps_table(const struct runvm_context *ctx, const char *id, char **ret,
+                       struct rv_error **err);
+int container_pause(const struct runvm_context *ctx, const char *id, struct rv_error **err);
+int container_resume(const struct runvm_context *ctx, const char *id, struct rv_error **err);
+/* resources_json: a runtime-spec LinuxResources object. */
+int container_update(const struct runvm_context *ctx, const char *id, const char *resources_json,
+                     struct rv_error **err);
+/* One stats event line: {"type":"stats","id":...,"data":{...}}. */
+int container_stats_event(const struct runvm_context *ctx, const char *id, char **ret,
+                          struct rv_error **err);
+/* Streams events (stats every interval_ms, oom as it happens) to
+ * on_event until the container stops. */
+int container_events(const struct runvm_context *ctx, const char *id, int interval_ms,
+                     int (*on_event)(const char *line, void *data), void *data,
+                     struct rv_error **err);

@@ -26,6 +26,7 @@ struct cli_command {
         int min_args, max_args;         /* max_args < 0: no maximum */
         bool no_reorder;                /* exec, ps: words after the ID are the command's */
         bool unparsed;                  /* flags passed through unparsed (checkpoint, restore) */
+        int failure_status;             /* exit status on failure; 0 means 1 (exec: 255) */
 };
 
 /* Each command's flags live in its cmd-<verb>.c. */
@@ -35,6 +36,10 @@ extern const struct cli_flag_set cmd_kill_flags;
 extern const struct cli_flag_set cmd_delete_flags;
 extern const struct cli_flag_set cmd_list_flags;
 extern const struct cli_flag_set cmd_spec_flags;
+extern const struct cli_flag_set cmd_exec_flags;
+extern const struct cli_flag_set cmd_ps_flags;
+extern const struct cli_flag_set cmd_events_flags;
+extern const struct cli_flag_set cmd_update_flags;
 
 int cmd_create(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_start(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
@@ -47,6 +52,12 @@ int cmd_spec(const struct runvm_context *ctx, const struct cli_flags_result *f, 
 int cmd_checkpoint(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_restore(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_check(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_exec(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_ps(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_pause(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_resume(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_events(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_update(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 
 /* The first positional argument, checked as a container ID. */
 int cli_container_id(const struct cli_flags_result *f, const char **ret, struct rv_error **err);

@@ -100,6 +100,22 @@ static const char spec_help[] =
         "the bundle: runc's default configuration, with args [\"sh\"] and a terminal.\n"
         "It refuses to overwrite an existing \"config.json\".\n";
 
+static const char exec_help[] =
+        "Where \"<container-id>\" is the name for the instance of the container and\n"
+        "\"<command>\" is the command to be executed in the container. With --process\n"
+        "the process is read from a runtime-spec Process JSON file instead.\n"
+        "Failures print \"exec failed: ...\" and exit with status 255.\n";
+
+static const char ps_help[] =
+        "--format json prints the host pids standing in for the container's processes\n"
+        "(the monitor and exec monitors: what kill(2) on the host reaches). The table\n"
+        "is the guest's process table (ps -ef columns); ps options are not supported.\n";
+
+static const char update_help[] =
+        "Updates the container's limits in its VM's cgroup. --resources takes a\n"
+        "runtime-spec LinuxResources JSON file, or - for stdin. A memory limit above\n"
+        "the VM's memory is refused: the VM cannot grow while it runs.\n";
+
 static const char unsupported_help[] =
         "runvm cannot checkpoint or restore a container: this command always fails.\n";
 
@@ -115,15 +131,31 @@ static const struct cli_command commands[] = {
         { .name = "delete", .handler = cmd_delete, .args_usage = "<container-id>",
           .description = "delete any resources held by the container often used with detached container",
           .flags = &cmd_delete_flags, .min_args = 1, .max_args = 1 },
+        { .name = "events", .handler = cmd_events, .args_usage = "<container-id>",
+          .description = "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
+          .flags = &cmd_events_flags, .min_args = 1, .max_args = 1 },
+        { .name = "exec", .handler = cmd_exec, .args_usage = "<container-id> <command> [command options]",
+          .description = "execute new process inside the container", .help = exec_help,
+          .flags = &cmd_exec_flags, .min_args = 1, .max_args = -1, .no_reorder = true,
+          .failure_status = 255 },
         { .name = "kill", .handler = cmd_kill, .args_usage = "<container-id> [signal]",
           .description = "kill sends the specified signal (default: SIGTERM) to the container's init process",
           .help = kill_help, .flags = &cmd_kill_flags, .min_args = 1, .max_args = 2 },
         { .name = "list", .handler = cmd_list, .args_usage = "",
           .description = "lists containers started by runvm with the given root",
           .flags = &cmd_list_flags },
+        { .name = "pause", .handler = cmd_pause, .args_usage = "<container-id>",
+          .description = "pause suspends all processes inside the container",
+          .min_args = 1, .max_args = 1 },
+        { .name = "ps", .handler = cmd_ps, .args_usage = "<container-id> [ps options]",
+          .description = "ps displays the processes running inside a container", .help = ps_help,
+          .flags = &cmd_ps_flags, .min_args = 1, .max_args = -1, .no_reorder = true },
         { .name = "restore", .handler = cmd_restore, .args_usage = "<container-id>",
           .description = "restore a container from a previous checkpoint (not supported)",
           .help = unsupported_help, .max_args = -1, .unparsed = true },
+        { .name = "resume", .handler = cmd_resume, .args_usage = "<container-id>",
+          .description = "resumes all processes that have been previously paused",
+          .min_args = 1, .max_args = 1 },
         { .name = "run", .handler = cmd_run, .args_usage = "<container-id>",
           .description = "create and run a container", .help = run_help,
           .flags = &cmd_run_flags, .min_args = 1, .max_args = 1 },
@@ -135,6 +167,9 @@ static const struct cli_command commands[] = {
           .min_args = 1, .max_args = 1 },
         { .name = "state", .handler = cmd_state, .args_usage = "<container-id>",
           .description = "output the state of a container", .min_args = 1, .max_args = 1 },
+        { .name = "update", .handler = cmd_update, .args_usage = "<container-id>",
+          .description = "update container resource constraints", .help = update_help,
+          .flags = &cmd_update_flags, .min_args = 1, .max_args = 1 },
 };
 
 /* Every fatal error: logged once; printed plainly on stderr as well when
@@ -300,7 +335,7 @@ static int run_command(const struct runvm_context *ctx, const struct cli_command
                 cli_flags_result_clear(&f);
         if (status < 0) {
                 report_error(err != NULL && err->msg != NULL ? err->msg : "unknown error");
-                return 1;
+                return c->failure_status ? c->failure_status : 1;
         }
         return status;
 }
