@@ -58,7 +58,8 @@ $(TESTLIB): $(HOST_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(INITRD): $(AGENT) vm/image/build-initrd.sh vm/image/modules.list
+# The modules inside must match the kernel: a kernel upgrade rebuilds it.
+$(INITRD): $(AGENT) vm/image/build-initrd.sh vm/image/modules.list $(wildcard /boot/vmlinuz-*-cloud-amd64)
 	vm/image/build-initrd.sh $(AGENT) $(GUEST_DIR)
 
 image: $(INITRD)
@@ -112,6 +113,7 @@ bench: deps
 install: all
 	install -D -m 0755 $(RUNVM) $(DESTDIR)$(PREFIX)/bin/runvm
 	install -D -m 0644 $(INITRD) $(DESTDIR)$(PREFIX)/share/runvm/initrd.img
+	install -D -m 0644 $(GUEST_DIR)/vmlinuz $(DESTDIR)$(PREFIX)/share/runvm/vmlinuz
 	install -D -m 0644 completions/runvm.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/runvm
 	install -D -m 0644 completions/_runvm $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_runvm
 	install -D -m 0644 completions/runvm.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/runvm.fish

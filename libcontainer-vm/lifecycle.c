@@ -161,6 +161,9 @@ static int launch(const struct runvm_context *ctx, const struct container_create
 
         if (check_id(o->id, err) < 0)
                 return -1;
+        /* Host fds cannot cross into a VM; socket activation needs them. */
+        if (o->preserve_fds > 0)
+                return rv_error_setx(err, ENOTSUP, "--preserve-fds: file descriptors cannot be passed into a VM");
         if (prepare(o, &p, err) < 0 || choose_tty(p.spec, o, detached, &tty, err) < 0) {
                 prepared_clear(&p);
                 return -1;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "error.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,7 +18,12 @@ static int error_setv(struct rv_error **err, int errnum, bool append, const char
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
         if (msg != NULL && errnum != 0 && append) {
-                if (asprintf(&full, "%s: %s", msg, strerror(errnum)) < 0)
+                /* Go's errno texts, which runc's callers match on, are
+                 * lowercase: "no such file or directory". */
+                char cause[128];
+                snprintf(cause, sizeof(cause), "%s", strerror(errnum));
+                cause[0] = (char) tolower((unsigned char) cause[0]);
+                if (asprintf(&full, "%s: %s", msg, cause) < 0)
                         full = NULL;
                 free(msg);
                 msg = full;

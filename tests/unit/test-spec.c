@@ -376,7 +376,7 @@ static void test_parse_file(void **state)
         assert_int_equal(spec_config_parse_file("/nonexistent-runvm/config.json", &c, &err), -1);
         assert_non_null(err);
         assert_int_equal(err->status, ENOENT);
-        assert_string_equal(err->msg, "open `/nonexistent-runvm/config.json`: No such file or directory");
+        assert_string_equal(err->msg, "open `/nonexistent-runvm/config.json`: no such file or directory");
         rv_error_release(&err);
 
         fd = mkstemp(path);
