@@ -20,6 +20,7 @@
 #include "libcontainer-vm/base/log.h"
 #include "spec/config.h"
 #include "vm/agent/mounts.h"
+#include "vm/agent/userns.h"
 
 static void sync_send(int fd, enum agent_sync_kind kind, int errnum, const char *msg)
 {
@@ -107,6 +108,8 @@ static int child_setup(const struct agent_child_args *a, struct agent_exec *ret_
         const struct spec_process *p = &c->process;
         const char *cwd = p->cwd != NULL && p->cwd[0] != '\0' ? p->cwd : "/";
 
+        if (agent_ns_child_enter(c, a->start_fd, err) < 0)
+                return -1;
         if (setsid() < 0)
                 return rv_error_set(err, errno, "setsid");
         if (setup_stdio(a, err) < 0)

@@ -23,6 +23,7 @@
 #include "spec/config.h"
 #include "spec/json.h"
 #include "vm/agent/child.h"
+#include "vm/agent/userns.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
 
@@ -56,39 +57,6 @@ static int container_lookup(struct agent *a, const struct json_value *params,
         return 0;
 }
 
-/* Namespaces: pid, mount, uts, ipc are made; network is the VM itself;
- * the rest is refused until it is implemented. */
-static int namespace_flags(const struct spec_config *c, unsigned long *ret, struct rv_error **err)
-{
-        unsigned long flags = 0;
-
-        for (size_t i = 0; i < c->linux_.n_namespaces; i++) {
-                const struct spec_namespace *ns = &c->linux_.namespaces[i];
-                const char *t = ns->type != NULL ? ns->type : "";
-
-                if (ns->path != NULL && ns->path[0] != '\0')
-                        return rv_error_setx(err, EINVAL, "`%s` namespace: joining namespaces by path is not supported", t);
-                if (strcmp(t, "pid") == 0)
-                        flags |= CLONE_NEWPID;
-                else if (strcmp(t, "mount") == 0)
-                        flags |= CLONE_NEWNS;
-                else if (strcmp(t, "uts") == 0)
-                        flags |= CLONE_NEWUTS;
-                else if (strcmp(t, "ipc") == 0)
-                        flags |= CLONE_NEWIPC;
-                else if (strcmp(t, "network") == 0)
-                        continue;       /* the VM is the container's network namespace */
-                else
-                        return rv_error_setx(err, EOPNOTSUPP, "`%s` namespaces are not supported yet", t);
-        }
-        if (!(flags & CLONE_NEWNS))
-                return rv_error_setx(err, EINVAL, "a mount namespace is required");
-        if ((c->hostname != NULL || c->domainname != NULL) && !(flags & CLONE_NEWUTS))
-                return rv_error_setx(err, EINVAL, "unable to set hostname without a private UTS namespace");
-        *ret = flags;
-        return 0;
-}
-
 /* What the guest accepts but does not enforce yet (docs/GUEST.md). */
 static void log_unenforced(const struct spec_config *c)
 {
@@ -96,14 +64,8 @@ static void log_unenforced(const struct spec_config *c)
 
         if (!rv_log_debug_enabled())
                 return;
-        if (l->seccomp.has)
-                rv_debug("not enforced yet: linux.seccomp");
         if (l->resources.has)
                 rv_debug("not enforced yet: linux.resources");
-        if (l->n_devices > 0)
-                rv_debug("not enforced yet: linux.devices");
-        if (c->process.apparmor_profile != NULL || c->process.selinux_label != NULL)
-                rv_debug("not enforced yet: apparmor/selinux labels");
 }
 
 static int read_stream_id(const struct json_value *stdio, const char *key, uint32_t *ret,
@@ -271,7 +233,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 rv_error_setx(err, EOPNOTSUPP, "terminal is not supported yet");
                 goto fail;
         }
-        if (namespace_flags(spec, &flags, err) < 0)
+        if (agent_ns_clone_flags(spec, &flags, err) < 0)
                 goto fail;
         log_unenforced(spec);
         if (pipe2(sync_pipe, O_CLOEXEC) < 0 || pipe2(start_pipe, O_CLOEXEC) < 0) {
@@ -296,6 +258,11 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 agent_child_run(&args);
         }
         c->pid = pid;
+        /* id maps, then the release of the child (vm/agent/userns.h). */
+        if (agent_ns_after_clone(pid, spec, start_pipe[1], err) < 0) {
+                child_kill(pid);
+                goto fail;
+        }
         for (int i = 0; i < 3; i++)
                 if (child_stdio[i] >= 0)
                         close(child_stdio[i]);
