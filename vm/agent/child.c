@@ -19,6 +19,7 @@
 #include "libcontainer-vm/base/fs.h"
 #include "libcontainer-vm/base/log.h"
 #include "spec/config.h"
+#include "vm/agent/hook.h"
 #include "vm/agent/mounts.h"
 #include "vm/agent/userns.h"
 
@@ -115,7 +116,7 @@ static int child_setup(const struct agent_child_args *a, struct agent_exec *ret_
         if (setup_stdio(a, err) < 0)
                 return -1;
         close_other_fds(a);
-        if (agent_rootfs_prepare(c, err) < 0)
+        if (agent_rootfs_prepare(c, a->console, err) < 0)
                 return rv_error_wrap(err, "rootfs");
         if (c->hostname != NULL && sethostname(c->hostname, strlen(c->hostname)) < 0)
                 return rv_error_set(err, errno, "sethostname `%s`", c->hostname);
@@ -150,7 +151,8 @@ void agent_child_run(const struct agent_child_args *a)
         while (n < 0 && errno == EINTR);
         if (n != 1)
                 _exit(1);       /* the agent gave up on this container */
-        agent_process_exec(&x, &err);
+        if (agent_hooks_run("startContainer", &a->spec->hooks.start_container, a->hook_state, &err) == 0)
+                agent_process_exec(&x, &err);
         sync_send(a->sync_fd, AGENT_SYNC_ERROR, err->status, err->msg);
         _exit(err->status == ENOENT ? 127 : 126);
 }

@@ -26,6 +26,9 @@ struct agent_child_args {
         int sync_fd;                    /* write end of the report pipe */
         int start_fd;                   /* read end: a byte releases execve */
         int stdio[3];                   /* the process's stdio; -1: /dev/null */
+        const char *console;            /* guest path of the terminal's pty slave, bound
+                                         * onto the container's /dev/console; NULL: none */
+        const char *hook_state;         /* state JSON for startContainer hooks; NULL: "{}" */
 };
 
 /* Never returns: execs the process or _exits. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -13,6 +14,8 @@
 
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
+#include "spec/config.h"
+#include "vm/agent/mounts.h"
 
 struct default_device {
         const char *name;
@@ -98,4 +101,102 @@ int agent_devices_create_default(int devfd, struct rv_error **err)
                 }
         }
         return 0;
+}
+
+static int bind_onto(const char *src, int dstfd, const char *what, struct rv_error **err)
+{
+        char dst[64];
+
+        snprintf(dst, sizeof(dst), "/proc/self/fd/%d", dstfd);
+        if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+                return rv_error_set(err, errno, "bind `%s` onto `%s`", src, what);
+        return 0;
+}
+
+static int device_create(int rootfd, const struct spec_device *d, size_t idx, struct rv_error **err)
+{
+        _cleanup_close_ int parent = -EBADF, node = -EBADF;
+        _cleanup_free_ char *dir = NULL;
+        const char *name, *slash;
+        mode_t type, mode = d->has_file_mode ? (d->file_mode & 07777) : 0666;
+
+        if (d->path == NULL || d->path[0] != '/')
+                return rv_error_setx(err, EINVAL, "`linux.devices[%zu].path`: must be absolute", idx);
+        if (d->type == NULL)
+                return rv_error_setx(err, EINVAL, "`linux.devices[%zu].type`: missing", idx);
+        if (strcmp(d->type, "c") == 0 || strcmp(d->type, "u") == 0)
+                type = S_IFCHR;
+        else if (strcmp(d->type, "b") == 0)
+                type = S_IFBLK;
+        else if (strcmp(d->type, "p") == 0)
+                type = S_IFIFO;
+        else
+                return rv_error_setx(err, EINVAL, "`linux.devices[%zu].type`: unknown device type `%s`", idx, d->type);
+        slash = strrchr(d->path, '/');
+        name = slash + 1;
+        if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                return rv_error_setx(err, EINVAL, "`linux.devices[%zu].path`: `%s` is not a file path", idx, d->path);
+        dir = strndup(d->path, (size_t) (slash - d->path));
+        if (dir == NULL)
+                return rv_error_set(err, ENOMEM, "device `%s`", d->path);
+        parent = agent_path_open_in_root(rootfd, dir[0] != '\0' ? dir : "/", true, true, err);
+        if (parent < 0)
+                return rv_error_wrap(err, "device `%s`", d->path);
+        /* The O_PATH fd cannot be used with mknodat: reopen it. */
+        {
+                char p[64];
+                snprintf(p, sizeof(p), "/proc/self/fd/%d", parent);
+                int real = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (real < 0)
+                        return rv_error_set(err, errno, "device `%s`: open its directory", d->path);
+                close(parent);
+                parent = real;
+        }
+        if (mknodat(parent, name, type | mode,
+                    type == S_IFIFO ? 0 : makedev((unsigned) d->major, (unsigned) d->minor)) < 0) {
+                if (errno == EEXIST)
+                        return 0;       /* runc keeps an existing node */
+                if (errno != EPERM || type == S_IFIFO)
+                        return rv_error_set(err, errno, "mknod `%s`", d->path);
+                /* A user namespace: bind the guest's node of that path. */
+                node = openat(parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (node < 0)
+                        return rv_error_set(err, errno, "create `%s`", d->path);
+                close(TAKE_FD(node));
+                node = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (node < 0)
+                        return rv_error_set(err, errno, "open `%s`", d->path);
+                return bind_onto(d->path, node, d->path, err);
+        }
+        if (fchmodat(parent, name, mode, 0) < 0)
+                return rv_error_set(err, errno, "chmod `%s`", d->path);
+        if (fchownat(parent, name, d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0, AT_SYMLINK_NOFOLLOW) < 0)
+                return rv_error_set(err, errno, "chown `%s`", d->path);
+        return 0;
+}
+
+int agent_devices_create_spec(int rootfd, const struct spec_config *c, struct rv_error **err)
+{
+        for (size_t i = 0; i < c->linux_.n_devices; i++)
+                if (device_create(rootfd, &c->linux_.devices[i], i, err) < 0)
+                        return -1;
+        return 0;
+}
+
+int agent_devices_bind_console(int devfd, const char *console, struct rv_error **err)
+{
+        _cleanup_close_ int fd = -EBADF;
+
+        if (chmod(console, 0600) < 0)
+                return rv_error_set(err, errno, "chmod the console `%s`", console);
+        if (unlinkat(devfd, "console", 0) < 0 && errno != ENOENT)
+                return rv_error_set(err, errno, "remove `/dev/console`");
+        fd = openat(devfd, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0000);
+        if (fd < 0)
+                return rv_error_set(err, errno, "create `/dev/console`");
+        close(TAKE_FD(fd));
+        fd = openat(devfd, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return rv_error_set(err, errno, "open `/dev/console`");
+        return bind_onto(console, fd, "/dev/console", err);
 }

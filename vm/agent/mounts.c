@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "vm/agent/mounts.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -124,6 +125,10 @@ int agent_mount_opts_parse(char *const *options, struct agent_mount_opts *ret, s
                         /* An atime mode replaces the whole atime field. */
                         if (!f->clear && (f->flag == MOUNT_ATTR_RELATIME || (f->flag & MOUNT_ATTR__ATIME)))
                                 o.attr_clr |= MOUNT_ATTR__ATIME;
+                        continue;
+                }
+                if (strcmp(*p, "tmpcopyup") == 0) {
+                        o.tmpcopyup = true;
                         continue;
                 }
                 f = flag_lookup(propagation_flags, ARRAY_SIZE(propagation_flags), *p);
@@ -300,6 +305,28 @@ static int apply_after_mount(int rootfd, const char *dest, const struct agent_mo
         return 0;
 }
 
+static unsigned long statvfs_flags(const char *path)
+{
+        struct statvfs sv;
+        unsigned long flags = 0;
+
+        if (statvfs(path, &sv) < 0)
+                return 0;
+        if (sv.f_flag & ST_NOSUID)
+                flags |= MS_NOSUID;
+        if (sv.f_flag & ST_NODEV)
+                flags |= MS_NODEV;
+        if (sv.f_flag & ST_NOEXEC)
+                flags |= MS_NOEXEC;
+        if (sv.f_flag & ST_NOATIME)
+                flags |= MS_NOATIME;
+        if (sv.f_flag & ST_NODIRATIME)
+                flags |= MS_NODIRATIME;
+        if (sv.f_flag & ST_RELATIME)
+                flags |= MS_RELATIME;
+        return flags;
+}
+
 static int mount_bind(int rootfd, const struct spec_mount *m, const struct agent_mount_opts *o,
                       struct rv_error **err)
 {
@@ -327,10 +354,142 @@ static int mount_bind(int rootfd, const struct spec_mount *m, const struct agent
                 if (dst < 0)
                         return -1;
                 fd_path(target, dst);
-                if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | remount, NULL) < 0)
+                /* Binds come from the nodev virtio-fs share: keep nodev
+                 * (host device nodes never act as devices). In a user
+                 * namespace the source's nosuid/nodev/noexec/atime flags
+                 * are locked: keep them when the kernel insists. */
+                remount |= statvfs_flags(source) & MS_NODEV;
+                if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | remount, NULL) < 0 &&
+                    (errno != EPERM ||
+                     mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | remount | statvfs_flags(source), NULL) < 0))
                         return rv_error_set(err, errno, "remount with options");
         }
         return 0;
+}
+
+/* Copies the tree under the directory sfd into the directory dfd:
+ * directories, files, symlinks, fifos and device nodes with their mode,
+ * owner and times (runc's fileutils.CopyDirectory). */
+static int copy_tree(int sfd, int dfd, int depth, struct rv_error **err)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        int dup_fd;
+
+        if (depth > 64)
+                return rv_error_setx(err, ELOOP, "tmpcopyup: tree too deep");
+        dup_fd = openat(sfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dup_fd < 0)
+                return rv_error_set(err, errno, "tmpcopyup: open directory");
+        d = fdopendir(dup_fd);
+        if (d == NULL) {
+                close(dup_fd);
+                return rv_error_set(err, errno, "tmpcopyup: read directory");
+        }
+        while ((errno = 0, de = readdir(d)) != NULL) {
+                struct stat st;
+                const char *n = de->d_name;
+                int r = 0;
+
+                if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+                        continue;
+                if (fstatat(sfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return rv_error_set(err, errno, "tmpcopyup: stat `%s`", n);
+                if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int s2 = -EBADF, d2 = -EBADF;
+                        if (mkdirat(dfd, n, st.st_mode & 07777) < 0)
+                                return rv_error_set(err, errno, "tmpcopyup: mkdir `%s`", n);
+                        s2 = openat(sfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        d2 = openat(dfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (s2 < 0 || d2 < 0)
+                                return rv_error_set(err, errno, "tmpcopyup: open `%s`", n);
+                        if (copy_tree(s2, d2, depth + 1, err) < 0)
+                                return -1;
+                } else if (S_ISREG(st.st_mode)) {
+                        _cleanup_close_ int in = openat(sfd, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int out = -EBADF;
+                        char buf[65536];
+                        ssize_t k;
+
+                        if (in < 0)
+                                return rv_error_set(err, errno, "tmpcopyup: open `%s`", n);
+                        out = openat(dfd, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
+                        if (out < 0)
+                                return rv_error_set(err, errno, "tmpcopyup: create `%s`", n);
+                        while ((k = read(in, buf, sizeof(buf))) > 0)
+                                if (rv_write_all(out, buf, (size_t) k) < 0)
+                                        return rv_error_set(err, errno, "tmpcopyup: write `%s`", n);
+                        if (k < 0)
+                                return rv_error_set(err, errno, "tmpcopyup: read `%s`", n);
+                } else if (S_ISLNK(st.st_mode)) {
+                        char target[4096];
+                        ssize_t k = readlinkat(sfd, n, target, sizeof(target) - 1);
+                        if (k < 0)
+                                return rv_error_set(err, errno, "tmpcopyup: readlink `%s`", n);
+                        target[k] = '\0';
+                        if (symlinkat(target, dfd, n) < 0)
+                                return rv_error_set(err, errno, "tmpcopyup: symlink `%s`", n);
+                } else {
+                        r = mknodat(dfd, n, st.st_mode, st.st_rdev);
+                        if (r < 0)
+                                return rv_error_set(err, errno, "tmpcopyup: mknod `%s`", n);
+                }
+                if (fchownat(dfd, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL)
+                        return rv_error_set(err, errno, "tmpcopyup: chown `%s`", n);
+                if (!S_ISLNK(st.st_mode) && fchmodat(dfd, n, st.st_mode & 07777, 0) < 0)
+                        return rv_error_set(err, errno, "tmpcopyup: chmod `%s`", n);
+                struct timespec ts[2] = { st.st_atim, st.st_mtim };
+                (void) utimensat(dfd, n, ts, AT_SYMLINK_NOFOLLOW);
+        }
+        if (errno != 0)
+                return rv_error_set(err, errno, "tmpcopyup: read directory");
+        return 0;
+}
+
+/* runc's tmpcopyup: the tmpfs is mounted on a scratch directory, the
+ * destination's contents are copied into it, and it is moved onto the
+ * destination. dst: the destination, opened in the rootfs (O_PATH). */
+static int mount_tmpcopyup(int dst, const struct spec_mount *m, const struct agent_mount_opts *o,
+                           struct rv_error **err)
+{
+        char scratch[] = "/run/runvm/tmpcopyup.XXXXXX", target[64];
+        _cleanup_close_ int sfd = -EBADF, tfd = -EBADF;
+        int r = -1;
+
+        if (rv_mkdir_p("/run/runvm", 0700, err) < 0)
+                return -1;
+        if (mkdtemp(scratch) == NULL)
+                return rv_error_set(err, errno, "tmpcopyup: scratch directory");
+        if (mount(m->source != NULL ? m->source : "tmpfs", scratch, "tmpfs", o->flags & ~(MS_REMOUNT | MS_RDONLY),
+                  o->data) < 0) {
+                rv_error_set(err, errno, "mount tmpfs");
+                goto out;
+        }
+        fd_path(target, dst);
+        sfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        tfd = open(scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sfd < 0 || tfd < 0) {
+                rv_error_set(err, errno, "tmpcopyup: open");
+                goto unmount;
+        }
+        if (copy_tree(sfd, tfd, 0, err) < 0)
+                goto unmount;
+        if ((o->flags & MS_RDONLY) &&
+            mount(NULL, scratch, NULL, MS_REMOUNT | (o->flags & ~MS_REMOUNT), o->data) < 0) {
+                rv_error_set(err, errno, "tmpcopyup: remount read-only");
+                goto unmount;
+        }
+        if (mount(scratch, target, NULL, MS_MOVE, NULL) < 0) {
+                rv_error_set(err, errno, "tmpcopyup: move the tmpfs");
+                goto unmount;
+        }
+        r = 0;
+        goto out;
+unmount:
+        umount2(scratch, MNT_DETACH);
+out:
+        rmdir(scratch);
+        return r;
 }
 
 static int mount_one(int rootfd, const struct spec_mount *m, struct rv_error **err)
@@ -356,12 +515,24 @@ static int mount_one(int rootfd, const struct spec_mount *m, struct rv_error **e
                 if (strcmp(type, "cgroup") == 0)
                         type = "cgroup2";
                 dst = agent_path_open_in_root(rootfd, m->destination, true, true, err);
-                if (dst >= 0) {
+                if (dst >= 0 && o.tmpcopyup && strcmp(type, "tmpfs") == 0) {
+                        r = mount_tmpcopyup(dst, m, &o, err);
+                } else if (dst >= 0) {
                         fd_path(target, dst);
                         r = mount(m->source != NULL ? m->source : type, target, type,
                                   o.flags & ~MS_REMOUNT, o.data);
-                        if (r < 0)
+                        if (r < 0 && (errno == EPERM || errno == EBUSY) &&
+                            (strcmp(type, "sysfs") == 0 || strcmp(type, "cgroup2") == 0)) {
+                                /* In a user namespace that owns neither the
+                                 * network nor the cgroup namespace: bind the
+                                 * agent's instead, as runc does. */
+                                struct spec_mount b = *m;
+                                b.source = (char *) (strcmp(type, "sysfs") == 0 ? "/sys" : "/sys/fs/cgroup");
+                                o.flags |= MS_BIND | MS_REC;
+                                r = mount_bind(rootfd, &b, &o, err);
+                        } else if (r < 0) {
                                 rv_error_set(err, errno, "mount %s", type);
+                        }
                 }
         }
         if (r == 0)
@@ -402,7 +573,7 @@ static bool dev_is_bind_mounted(const struct spec_config *c)
         return false;
 }
 
-int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err)
+int agent_rootfs_prepare(const struct spec_config *c, const char *console, struct rv_error **err)
 {
         _cleanup_free_ char *parent = NULL;
         _cleanup_close_ int rootfd = -EBADF, devfd = -EBADF;
@@ -438,6 +609,10 @@ int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err)
                         return -1;
                 if (agent_devices_create_default(devfd, err) < 0)
                         return rv_error_wrap(err, "default devices");
+                if (agent_devices_create_spec(rootfd, c, err) < 0)
+                        return -1;
+                if (console != NULL && agent_devices_bind_console(devfd, console, err) < 0)
+                        return -1;
         }
 
         if (fchdir(rootfd) < 0)
@@ -456,28 +631,6 @@ int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err)
             mount(NULL, "/", NULL, prop, NULL) < 0)
                 return rv_error_set(err, errno, "set the propagation of the container's `/`");
         return 0;
-}
-
-static unsigned long statvfs_flags(const char *path)
-{
-        struct statvfs sv;
-        unsigned long flags = 0;
-
-        if (statvfs(path, &sv) < 0)
-                return 0;
-        if (sv.f_flag & ST_NOSUID)
-                flags |= MS_NOSUID;
-        if (sv.f_flag & ST_NODEV)
-                flags |= MS_NODEV;
-        if (sv.f_flag & ST_NOEXEC)
-                flags |= MS_NOEXEC;
-        if (sv.f_flag & ST_NOATIME)
-                flags |= MS_NOATIME;
-        if (sv.f_flag & ST_NODIRATIME)
-                flags |= MS_NODIRATIME;
-        if (sv.f_flag & ST_RELATIME)
-                flags |= MS_RELATIME;
-        return flags;
 }
 
 static int readonly_path(const char *path, struct rv_error **err)

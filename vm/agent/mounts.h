@@ -19,14 +19,16 @@ struct agent_mount_opts {
         size_t n_propagation;
         uint64_t attr_set, attr_clr;    /* recursive attributes (rro, rnosuid...) */
         char *data;                     /* NULL when empty */
+        bool tmpcopyup;                 /* tmpfs: copy what the destination held */
 };
 
 int agent_mount_opts_parse(char *const *options, struct agent_mount_opts *ret, struct rv_error **err);
 void agent_mount_opts_clear(struct agent_mount_opts *o);
 
 /* Everything up to and including pivot_root; afterwards the cwd is the
- * container's /. */
-int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err);
+ * container's /. console: the guest path of the process's terminal (a pty
+ * slave), bound onto the container's /dev/console; NULL without one. */
+int agent_rootfs_prepare(const struct spec_config *c, const char *console, struct rv_error **err);
 /* After pivot_root: sysctls, read-only and masked paths, root read-only. */
 int agent_rootfs_finalize(const struct spec_config *c, struct rv_error **err);
 
