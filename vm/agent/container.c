@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -24,10 +22,7 @@
 #include "libcontainer-vm/base/proc.h"
 #include "spec/config.h"
 #include "spec/json.h"
-#include "vm/agent/cgroup.h"
 #include "vm/agent/child.h"
-#include "vm/agent/exec.h"
-#include "vm/agent/tty.h"
 #include "vm/agent/hook.h"
 #include "vm/agent/userns.h"
 #include "vm/channel/channel.h"
@@ -40,7 +35,7 @@
 
 DEFINE_CLEANUP_FUNC(struct spec_config *, spec_config_free)
 
-struct agent_container *agent_container_find(struct agent *a, const char *id)
+static struct agent_container *container_find(struct agent *a, const char *id)
 {
         for (struct agent_container *c = a->containers; c != NULL; c = c->next)
                 if (strcmp(c->id, id) == 0)
@@ -56,7 +51,7 @@ static int container_lookup(struct agent *a, const struct json_value *params,
 
         if (json_read_string(json_get(params, "id"), "id", &id, err) < 0)
                 return -1;
-        c = agent_container_find(a, id);
+        c = container_find(a, id);
         if (c == NULL)
                 return rv_error_setx(err, ENOENT, "container `%s` does not exist", id);
         *ret = c;
@@ -70,7 +65,8 @@ static void log_unenforced(const struct spec_config *c)
 
         if (!rv_log_debug_enabled())
                 return;
-        (void) l;
+        if (l->resources.has)
+                rv_debug("not enforced yet: linux.resources");
 }
 
 static int read_stream_id(const struct json_value *stdio, const char *key, uint32_t *ret,
@@ -166,11 +162,6 @@ static void container_free(struct agent *a, struct agent_container *c)
 {
         if (c == NULL)
                 return;
-        agent_execs_free(a, c);
-        if (c->oom_wd >= 0 && a->inotify.fd >= 0)
-                inotify_rm_watch(a->inotify.fd, c->oom_wd);
-        agent_cgroup_destroy(&c->cgroup);
-        spec_config_free(c->spec);
         agent_stdio_abort(a, &c->stdio);
         if (c->start_fd >= 0)
                 close(c->start_fd);
@@ -193,8 +184,6 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
 {
         _cleanup_(spec_config_freep) struct spec_config *spec = NULL;
         _cleanup_free_ char *hook_state = NULL;
-        _cleanup_free_ char *console = NULL;
-        _cleanup_close_ int tty_slave = -EBADF;
         struct agent_stdio_streams streams;
         struct agent_container *c;
         struct agent_sync_msg msg;
@@ -211,15 +200,17 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         if (c == NULL)
                 return rv_error_set(err, ENOMEM, "create");
         c->start_fd = c->sync_fd = -1;
-        c->oom_wd = -1;
-        c->cgroup.fd = c->cgroup.bpf_fd = -1;
         agent_stdio_init(&c->stdio);
         if (parse_stdio(params, &streams, err) < 0 ||
             agent_stdio_open(a, &c->stdio, &streams, child_stdio, err) < 0)
                 goto fail;
+        if (streams.terminal != 0) {
+                rv_error_setx(err, EOPNOTSUPP, "terminal is not supported yet");
+                goto fail;
+        }
         if (json_read_string(json_get(params, "id"), "id", &id, err) < 0)
                 goto fail;
-        if (agent_container_find(a, id) != NULL) {
+        if (container_find(a, id) != NULL) {
                 rv_error_setx(err, EEXIST, "container `%s` already exists", id);
                 goto fail;
         }
@@ -240,28 +231,10 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 rv_error_setx(err, EINVAL, "`process.args`: must not be empty");
                 goto fail;
         }
-        if (spec->process.terminal != (streams.terminal != 0)) {
-                rv_error_setx(err, EINVAL, spec->process.terminal ? "`process.terminal` needs a terminal stream"
-                                                                  : "a terminal stream needs `process.terminal`");
+        if (spec->process.terminal) {
+                rv_error_setx(err, EOPNOTSUPP, "terminal is not supported yet");
                 goto fail;
         }
-        if (streams.terminal != 0) {
-                int master = -1;
-
-                /* The guest's devpts: the container's own does not exist
-                 * yet. The slave becomes its /dev/console too. */
-                if (agent_tty_open("/dev/pts/ptmx", &spec->process.console_size, &master, &tty_slave, &console,
-                                   err) < 0)
-                        goto fail;
-                if (fchown(tty_slave, spec->process.user.uid, spec->process.user.gid) < 0)
-                        rv_debug("chown the pty: %s", strerror(errno));
-                if (agent_stdio_attach_tty(a, &c->stdio, master, err) < 0) {
-                        close(master);
-                        goto fail;
-                }
-        }
-        if (container_cgroup_setup(a, c, id, spec, err) < 0)
-                goto fail;
         if (agent_ns_clone_flags(spec, &flags, err) < 0)
                 goto fail;
         log_unenforced(spec);
@@ -274,20 +247,19 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
 
         /* fork() with namespaces: the child continues here as the
          * container's init (PID 1 of its namespace). */
-        pid = agent_cgroup_clone(&c->cgroup, flags, err);
-        if (pid < 0)
+        pid = (pid_t) syscall(SYS_clone, SIGCHLD | flags, NULL, NULL, NULL, 0);
+        if (pid < 0) {
+                rv_error_set(err, errno, "clone");
                 goto fail;
+        }
         if (pid == 0) {
                 struct agent_child_args args = {
                         .spec = spec,
                         .sync_fd = sync_pipe[1],
                         .start_fd = start_pipe[0],
                         .stdio = { child_stdio[0], child_stdio[1], child_stdio[2] },
-                        .console = console,
                         .hook_state = hook_state,
                 };
-                if (tty_slave >= 0)
-                        args.stdio[0] = args.stdio[1] = args.stdio[2] = tty_slave;
                 agent_child_run(&args);
         }
         c->pid = pid;
@@ -299,8 +271,6 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         for (int i = 0; i < 3; i++)
                 if (child_stdio[i] >= 0)
                         close(child_stdio[i]);
-        /* The master reads EOF (EIO) only once every slave is closed. */
-        tty_slave = safe_close(tty_slave);
         close(sync_pipe[1]);
         close(start_pipe[0]);
         c->sync_fd = sync_pipe[0];
@@ -325,8 +295,6 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                         c->pidns = st.st_ino;
         }
         c->state = AGENT_CONTAINER_CREATED;
-        c->spec = TAKE_PTR(spec);
-        oom_watch(a, c);
         c->next = a->containers;
         a->containers = c;
         rv_debug("container `%s` created, init pid %d", c->id, (int) pid);
