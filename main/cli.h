@@ -46,6 +46,7 @@ int cmd_start(const struct runvm_context *ctx, const struct cli_flags_result *f,
 int cmd_run(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_kill(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_delete(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_features(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_state(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_list(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_spec(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);

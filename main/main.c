@@ -138,6 +138,8 @@ static const struct cli_command commands[] = {
           .description = "execute new process inside the container", .help = exec_help,
           .flags = &cmd_exec_flags, .min_args = 1, .max_args = -1, .no_reorder = true,
           .failure_status = 255 },
+        { .name = "features", .handler = cmd_features, .args_usage = "",
+          .description = "show the enabled features" },
         { .name = "kill", .handler = cmd_kill, .args_usage = "<container-id> [signal]",
           .description = "kill sends the specified signal (default: SIGTERM) to the container's init process",
           .help = kill_help, .flags = &cmd_kill_flags, .min_args = 1, .max_args = 2 },
