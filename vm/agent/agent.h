@@ -28,7 +28,10 @@ struct agent {
         struct channel *channel;
         struct agent_watch port;        /* the channel's fd (edge-triggered) */
         struct agent_watch sigchld;     /* signalfd */
+        struct agent_watch inotify;     /* memory.events of the containers (OOM kills) */
         bool connected;                 /* the host end is open */
+        bool cgroups_ready;             /* controllers enabled in the root's subtree_control */
+        uint32_t request_id;            /* the request being handled */
         bool debug;
         int64_t ready_ms;               /* uptime when the agent was ready */
         struct agent_container *containers;
@@ -41,6 +44,18 @@ struct agent {
 void agent_watch_set(struct agent *a, struct agent_watch *w, uint32_t events);
 /* Removes w from the loop and closes its fd. */
 void agent_watch_close(struct agent *a, struct agent_watch *w);
+
+/* A handler returning AGENT_REPLY_LATER answers later: it keeps
+ * agent_request_id() and sends the answer with agent_reply_begin/end or
+ * agent_reply_error, never blocking the loop on a process. */
+#define AGENT_REPLY_LATER 1
+uint32_t agent_request_id(struct agent *a);
+/* A response envelope for id, to which the caller writes the result
+ * value; NULL when out of memory (nothing can be answered then). */
+struct json_writer *agent_reply_begin(uint32_t id);
+/* Ends, sends and frees w. */
+void agent_reply_end(struct agent *a, struct json_writer *w);
+void agent_reply_error(struct agent *a, uint32_t id, const struct rv_error *e);
 
 /* The channel every module sends on. */
 struct channel *agent_channel(struct agent *a);

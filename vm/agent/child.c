@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -115,6 +116,10 @@ static int child_setup(const struct agent_child_args *a, struct agent_exec *ret_
                 return rv_error_set(err, errno, "setsid");
         if (setup_stdio(a, err) < 0)
                 return -1;
+        /* A terminal: the pty slave on 0-2 becomes the controlling tty of
+         * the new session (hook-up for the agent's terminals). */
+        if (a->console != NULL && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
+                return rv_error_set(err, errno, "set the controlling terminal");
         close_other_fds(a);
         if (agent_rootfs_prepare(c, a->console, err) < 0)
                 return rv_error_wrap(err, "rootfs");

@@ -4,12 +4,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -22,7 +25,11 @@
 #include "libcontainer-vm/base/proc.h"
 #include "spec/config.h"
 #include "spec/json.h"
+#include "vm/agent/cgroup.h"
 #include "vm/agent/child.h"
+#include "vm/agent/exec.h"
+#include "vm/agent/ps.h"
+#include "vm/agent/tty.h"
 #include "vm/agent/hook.h"
 #include "vm/agent/userns.h"
 #include "vm/channel/channel.h"
@@ -35,7 +42,7 @@
 
 DEFINE_CLEANUP_FUNC(struct spec_config *, spec_config_free)
 
-static struct agent_container *container_find(struct agent *a, const char *id)
+struct agent_container *agent_container_find(struct agent *a, const char *id)
 {
         for (struct agent_container *c = a->containers; c != NULL; c = c->next)
                 if (strcmp(c->id, id) == 0)
@@ -51,7 +58,7 @@ static int container_lookup(struct agent *a, const struct json_value *params,
 
         if (json_read_string(json_get(params, "id"), "id", &id, err) < 0)
                 return -1;
-        c = container_find(a, id);
+        c = agent_container_find(a, id);
         if (c == NULL)
                 return rv_error_setx(err, ENOENT, "container `%s` does not exist", id);
         *ret = c;
@@ -65,8 +72,7 @@ static void log_unenforced(const struct spec_config *c)
 
         if (!rv_log_debug_enabled())
                 return;
-        if (l->resources.has)
-                rv_debug("not enforced yet: linux.resources");
+        (void) l;
 }
 
 static int read_stream_id(const struct json_value *stdio, const char *key, uint32_t *ret,
@@ -162,6 +168,11 @@ static void container_free(struct agent *a, struct agent_container *c)
 {
         if (c == NULL)
                 return;
+        agent_execs_free(a, c);
+        if (c->oom_wd >= 0 && a->inotify.fd >= 0)
+                inotify_rm_watch(a->inotify.fd, c->oom_wd);
+        agent_cgroup_destroy(&c->cgroup);
+        spec_config_free(c->spec);
         agent_stdio_abort(a, &c->stdio);
         if (c->start_fd >= 0)
                 close(c->start_fd);
@@ -179,11 +190,102 @@ static void close_pair(int fds[2])
         fds[0] = fds[1] = -1;
 }
 
+/* The container's own cgroup, with linux.resources, before its init
+ * exists: the init is cloned straight into it. */
+static int container_cgroup_setup(struct agent *a, struct agent_container *c, const char *id,
+                                  const struct spec_config *spec, struct rv_error **err)
+{
+        if (!a->cgroups_ready) {
+                if (agent_cgroup_enable_controllers(err) < 0)
+                        return -1;
+                a->cgroups_ready = true;
+        }
+        if (agent_cgroup_create(id, &c->cgroup, err) < 0)
+                return -1;
+        if (agent_cgroup_apply(&c->cgroup, &spec->linux_.resources, err) < 0)
+                return rv_error_wrap(err, "linux.resources");
+        return 0;
+}
+
+/* OOM kills: inotify on memory.events (the kernel notifies changes of
+ * it), one watch per container, read only when it changed. */
+static void oom_watch(struct agent *a, struct agent_container *c)
+{
+        _cleanup_error_ struct rv_error *tmp = NULL;
+        char path[PATH_MAX];
+
+        if (c->cgroup.name == NULL)
+                return;
+        if (a->inotify.fd < 0) {
+                a->inotify.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+                if (a->inotify.fd < 0) {
+                        rv_warn("inotify: %s: no OOM events", strerror(errno));
+                        return;
+                }
+                agent_watch_set(a, &a->inotify, EPOLLIN);
+        }
+        snprintf(path, sizeof(path), AGENT_CGROUP_ROOT "/%s/memory.events", c->cgroup.name);
+        c->oom_wd = inotify_add_watch(a->inotify.fd, path, IN_MODIFY);
+        if (c->oom_wd < 0)
+                rv_warn("container `%s`: watch memory.events: %s: no OOM events", c->id, strerror(errno));
+        if (agent_cgroup_read_key(&c->cgroup, "memory.events", "oom_kill", &c->oom_kills, &tmp) < 0)
+                c->oom_kills = 0;
+}
+
+static void send_oom(struct agent *a, struct agent_container *c)
+{
+        _cleanup_error_ struct rv_error *err = NULL;
+        struct json_writer *w = json_writer_new(NULL);
+
+        if (w == NULL)
+                return;
+        channel_message_begin_event(w, "oom");
+        json_write_object_begin(w);
+        json_write_key(w, "id");
+        json_write_string(w, c->id);
+        json_write_object_end(w);
+        channel_message_end(w);
+        if (channel_send_message(agent_channel(a), CHANNEL_EVENT, w, &err) < 0)
+                agent_channel_failed(a, &err);
+        json_writer_free(w);
+}
+
+void agent_containers_oom_handler(struct agent *a, struct agent_watch *w, uint32_t revents)
+{
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        ssize_t n;
+
+        while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+                for (char *p = buf; p < buf + n;) {
+                        struct inotify_event *ev = (struct inotify_event *) p;
+
+                        p += sizeof(*ev) + ev->len;
+                        for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
+                                _cleanup_error_ struct rv_error *tmp = NULL;
+                                uint64_t kills;
+
+                                if (c->oom_wd != ev->wd)
+                                        continue;
+                                if (agent_cgroup_read_key(&c->cgroup, "memory.events", "oom_kill", &kills, &tmp) < 0)
+                                        break;
+                                if (kills > c->oom_kills) {
+                                        rv_debug("container `%s`: oom_kill %llu", c->id, (unsigned long long) kills);
+                                        send_oom(a, c);
+                                }
+                                c->oom_kills = kills;
+                                break;
+                        }
+                }
+        }
+}
+
 int agent_container_create(struct agent *a, const struct json_value *params, struct json_writer *w,
                            struct rv_error **err)
 {
         _cleanup_(spec_config_freep) struct spec_config *spec = NULL;
         _cleanup_free_ char *hook_state = NULL;
+        _cleanup_free_ char *console = NULL;
+        _cleanup_close_ int tty_slave = -EBADF;
         struct agent_stdio_streams streams;
         struct agent_container *c;
         struct agent_sync_msg msg;
@@ -200,17 +302,15 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         if (c == NULL)
                 return rv_error_set(err, ENOMEM, "create");
         c->start_fd = c->sync_fd = -1;
+        c->oom_wd = -1;
+        c->cgroup.fd = c->cgroup.bpf_fd = -1;
         agent_stdio_init(&c->stdio);
         if (parse_stdio(params, &streams, err) < 0 ||
             agent_stdio_open(a, &c->stdio, &streams, child_stdio, err) < 0)
                 goto fail;
-        if (streams.terminal != 0) {
-                rv_error_setx(err, EOPNOTSUPP, "terminal is not supported yet");
-                goto fail;
-        }
         if (json_read_string(json_get(params, "id"), "id", &id, err) < 0)
                 goto fail;
-        if (container_find(a, id) != NULL) {
+        if (agent_container_find(a, id) != NULL) {
                 rv_error_setx(err, EEXIST, "container `%s` already exists", id);
                 goto fail;
         }
@@ -231,10 +331,28 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 rv_error_setx(err, EINVAL, "`process.args`: must not be empty");
                 goto fail;
         }
-        if (spec->process.terminal) {
-                rv_error_setx(err, EOPNOTSUPP, "terminal is not supported yet");
+        if (spec->process.terminal != (streams.terminal != 0)) {
+                rv_error_setx(err, EINVAL, spec->process.terminal ? "`process.terminal` needs a terminal stream"
+                                                                  : "a terminal stream needs `process.terminal`");
                 goto fail;
         }
+        if (streams.terminal != 0) {
+                int master = -1;
+
+                /* The guest's devpts: the container's own does not exist
+                 * yet. The slave becomes its /dev/console too. */
+                if (agent_tty_open("/dev/pts/ptmx", &spec->process.console_size, &master, &tty_slave, &console,
+                                   err) < 0)
+                        goto fail;
+                if (fchown(tty_slave, spec->process.user.uid, spec->process.user.gid) < 0)
+                        rv_debug("chown the pty: %s", strerror(errno));
+                if (agent_stdio_attach_tty(a, &c->stdio, master, err) < 0) {
+                        close(master);
+                        goto fail;
+                }
+        }
+        if (container_cgroup_setup(a, c, id, spec, err) < 0)
+                goto fail;
         if (agent_ns_clone_flags(spec, &flags, err) < 0)
                 goto fail;
         log_unenforced(spec);
@@ -247,19 +365,20 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
 
         /* fork() with namespaces: the child continues here as the
          * container's init (PID 1 of its namespace). */
-        pid = (pid_t) syscall(SYS_clone, SIGCHLD | flags, NULL, NULL, NULL, 0);
-        if (pid < 0) {
-                rv_error_set(err, errno, "clone");
+        pid = agent_cgroup_clone(&c->cgroup, flags, err);
+        if (pid < 0)
                 goto fail;
-        }
         if (pid == 0) {
                 struct agent_child_args args = {
                         .spec = spec,
                         .sync_fd = sync_pipe[1],
                         .start_fd = start_pipe[0],
                         .stdio = { child_stdio[0], child_stdio[1], child_stdio[2] },
+                        .console = console,
                         .hook_state = hook_state,
                 };
+                if (tty_slave >= 0)
+                        args.stdio[0] = args.stdio[1] = args.stdio[2] = tty_slave;
                 agent_child_run(&args);
         }
         c->pid = pid;
@@ -271,6 +390,9 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         for (int i = 0; i < 3; i++)
                 if (child_stdio[i] >= 0)
                         close(child_stdio[i]);
+        /* The master reads EOF (EIO) only once every slave is closed. */
+        close(tty_slave);
+        tty_slave = -EBADF;
         close(sync_pipe[1]);
         close(start_pipe[0]);
         c->sync_fd = sync_pipe[0];
@@ -295,6 +417,8 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                         c->pidns = st.st_ino;
         }
         c->state = AGENT_CONTAINER_CREATED;
+        c->spec = TAKE_PTR(spec);
+        oom_watch(a, c);
         c->next = a->containers;
         a->containers = c;
         rv_debug("container `%s` created, init pid %d", c->id, (int) pid);
@@ -406,9 +530,11 @@ int agent_container_signal(struct agent *a, const struct json_value *params, str
         return 0;
 }
 
-void agent_container_reaped(struct agent *a, pid_t pid, int status)
+bool agent_container_reaped(struct agent *a, pid_t pid, int status)
 {
         for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
+                if (agent_exec_reaped(c, pid, status))
+                        return true;
                 if (c->pid != pid || c->state == AGENT_CONTAINER_EXITED)
                         continue;
                 c->state = AGENT_CONTAINER_EXITED;
@@ -419,8 +545,9 @@ void agent_container_reaped(struct agent *a, pid_t pid, int status)
                         c->start_fd = -1;
                 }
                 rv_debug("container `%s` init %d exited (status 0x%x)", c->id, (int) pid, status);
-                return;
+                return true;
         }
+        return false;
 }
 
 static void report_exit(struct agent *a, struct agent_container *c)
@@ -458,11 +585,203 @@ static void report_exit(struct agent *a, struct agent_container *c)
         c->reported = true;
 }
 
+static void write_empty(struct json_writer *w)
+{
+        json_write_object_begin(w);
+        json_write_object_end(w);
+}
+
+#define FREEZE_TIMEOUT_MS 10000
+#define FREEZE_POLL_MS 10
+
+static void freeze_tick(struct agent *a, struct agent_container *c, int64_t now, int *timeout_ms)
+{
+        _cleanup_error_ struct rv_error *tmp = NULL;
+        bool frozen = !c->freeze_target;
+        int64_t left;
+
+        if (!c->freeze_pending)
+                return;
+        if (agent_cgroup_frozen(&c->cgroup, &frozen, &tmp) == 0 && frozen == c->freeze_target) {
+                struct json_writer *w = agent_reply_begin(c->freeze_request);
+                c->freeze_pending = false;
+                if (w != NULL) {
+                        write_empty(w);
+                        agent_reply_end(a, w);
+                }
+                return;
+        }
+        if (now >= c->freeze_deadline) {
+                struct rv_error e = { .status = ETIMEDOUT };
+                char msg[128];
+
+                c->freeze_pending = false;
+                if (c->freeze_target) {
+                        /* Half frozen helps no one: thaw again, as runc does. */
+                        rv_error_release(&tmp);
+                        agent_cgroup_set_freeze(&c->cgroup, false, &tmp);
+                        c->paused = false;
+                }
+                snprintf(msg, sizeof(msg), "container did not %s in %d ms", c->freeze_target ? "freeze" : "thaw",
+                         FREEZE_TIMEOUT_MS);
+                e.msg = msg;
+                agent_reply_error(a, c->freeze_request, &e);
+                return;
+        }
+        left = c->freeze_deadline - now;
+        if (left > FREEZE_POLL_MS)
+                left = FREEZE_POLL_MS;
+        if (*timeout_ms < 0 || left < *timeout_ms)
+                *timeout_ms = (int) left;
+}
+
+/* Writes cgroup.freeze and answers once cgroup.events says so (bounded;
+ * polled from the loop, which keeps serving meanwhile). */
+static int container_freeze(struct agent *a, const struct json_value *params, struct json_writer *w, bool freeze,
+                            struct rv_error **err)
+{
+        _cleanup_error_ struct rv_error *tmp = NULL;
+        struct agent_container *c;
+        bool frozen = false;
+
+        if (container_lookup(a, params, &c, err) < 0)
+                return -1;
+        if (c->state == AGENT_CONTAINER_EXITED)
+                return rv_error_setx(err, ESRCH, "container not running");
+        if (c->freeze_pending)
+                return rv_error_setx(err, EBUSY, "a pause or resume of the container is in progress");
+        if (freeze && c->paused)
+                return rv_error_setx(err, EBUSY, "container already paused");
+        if (!freeze && !c->paused)
+                return rv_error_setx(err, EINVAL, "container not paused");
+        if (c->cgroup.fd < 0)
+                return rv_error_setx(err, EOPNOTSUPP, "container has no cgroup");
+        if (agent_cgroup_set_freeze(&c->cgroup, freeze, err) < 0)
+                return rv_error_wrap(err, freeze ? "pause" : "resume");
+        c->paused = freeze;
+        if (agent_cgroup_frozen(&c->cgroup, &frozen, &tmp) == 0 && frozen == freeze) {
+                write_empty(w);
+                return 0;
+        }
+        c->freeze_pending = true;
+        c->freeze_target = freeze;
+        c->freeze_request = agent_request_id(a);
+        c->freeze_deadline = rv_now_ms() + FREEZE_TIMEOUT_MS;
+        return AGENT_REPLY_LATER;
+}
+
+int agent_container_pause(struct agent *a, const struct json_value *params, struct json_writer *w,
+                          struct rv_error **err)
+{
+        return container_freeze(a, params, w, true, err);
+}
+
+int agent_container_resume(struct agent *a, const struct json_value *params, struct json_writer *w,
+                           struct rv_error **err)
+{
+        return container_freeze(a, params, w, false, err);
+}
+
+int agent_container_resize_tty(struct agent *a, const struct json_value *params, struct json_writer *w,
+                               struct rv_error **err)
+{
+        const struct json_value *v = json_get(params, "exec_id");
+        struct agent_container *c;
+        const struct agent_stdio *s;
+        uint32_t height, width;
+
+        if (container_lookup(a, params, &c, err) < 0)
+                return -1;
+        if (json_read_uint32(json_get(params, "height"), "height", &height, err) < 0 ||
+            json_read_uint32(json_get(params, "width"), "width", &width, err) < 0)
+                return -1;
+        s = &c->stdio;
+        if (v != NULL && !json_is_null(v)) {
+                const char *exec_id;
+                struct agent_exec_proc *e;
+
+                if (json_read_string(v, "exec_id", &exec_id, err) < 0)
+                        return -1;
+                e = agent_exec_find(c, exec_id);
+                if (e == NULL)
+                        return rv_error_setx(err, ESRCH, "exec `%s` does not exist", exec_id);
+                s = &e->stdio;
+        }
+        if (s->terminal == 0)
+                return rv_error_setx(err, ENOTTY, "the process has no terminal");
+        if (agent_stdio_tty_fd(s) < 0)
+                return rv_error_setx(err, ESRCH, "the process has exited");
+        if (agent_tty_resize(agent_stdio_tty_fd(s), height, width, err) < 0)
+                return -1;
+        write_empty(w);
+        return 0;
+}
+
+int agent_container_list_processes(struct agent *a, const struct json_value *params, struct json_writer *w,
+                                   struct rv_error **err)
+{
+        _cleanup_free_ pid_t *pids = NULL;
+        struct agent_container *c;
+        size_t n = 0;
+
+        if (container_lookup(a, params, &c, err) < 0)
+                return -1;
+        if (c->cgroup.fd < 0)
+                return rv_error_setx(err, EOPNOTSUPP, "container has no cgroup");
+        if (agent_cgroup_procs(&c->cgroup, &pids, &n, err) < 0)
+                return -1;
+        json_write_object_begin(w);
+        json_write_key(w, "processes");
+        agent_ps_write(pids, n, w);
+        json_write_object_end(w);
+        return 0;
+}
+
+int agent_container_stats(struct agent *a, const struct json_value *params, struct json_writer *w,
+                          struct rv_error **err)
+{
+        struct agent_container *c;
+
+        if (container_lookup(a, params, &c, err) < 0)
+                return -1;
+        if (c->cgroup.fd < 0)
+                return rv_error_setx(err, EOPNOTSUPP, "container has no cgroup");
+        return agent_cgroup_stats(&c->cgroup, w, err);
+}
+
+int agent_container_update(struct agent *a, const struct json_value *params, struct json_writer *w,
+                           struct rv_error **err)
+{
+        struct agent_container *c;
+        struct spec_resources r = { 0 };
+        const struct json_value *v;
+        int ret;
+
+        if (container_lookup(a, params, &c, err) < 0)
+                return -1;
+        if (c->state == AGENT_CONTAINER_EXITED)
+                return rv_error_setx(err, ESRCH, "container not running");
+        v = json_get(params, "resources");
+        if (v == NULL)
+                return rv_error_setx(err, EINVAL, "`resources`: missing");
+        if (spec_resources_from_json(v, "resources", &r, err) < 0)
+                return -1;
+        r.has = true;
+        ret = agent_cgroup_apply(&c->cgroup, &r, err);
+        spec_resources_clear(&r);
+        if (ret < 0)
+                return rv_error_wrap(err, "update");
+        write_empty(w);
+        return 0;
+}
+
 void agent_containers_tick(struct agent *a, int *timeout_ms)
 {
         int64_t now = rv_now_ms();
 
         for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
+                agent_execs_tick(a, c, timeout_ms);
+                freeze_tick(a, c, now, timeout_ms);
                 if (c->state != AGENT_CONTAINER_EXITED || c->reported)
                         continue;
                 if (agent_stdio_drained(&c->stdio) || now >= c->drain_deadline) {
@@ -477,20 +796,31 @@ void agent_containers_tick(struct agent *a, int *timeout_ms)
 
 void agent_containers_refresh(struct agent *a)
 {
-        for (struct agent_container *c = a->containers; c != NULL; c = c->next)
+        for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
                 agent_stdio_refresh(a, &c->stdio);
+                for (struct agent_exec_proc *e = c->execs; e != NULL; e = e->next)
+                        agent_stdio_refresh(a, &e->stdio);
+        }
 }
 
 void agent_containers_stream_data(struct agent *a, uint32_t stream, const void *data, size_t len)
 {
-        for (struct agent_container *c = a->containers; c != NULL; c = c->next)
+        for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
                 if (agent_stdio_in_data(a, &c->stdio, stream, data, len))
                         return;
+                for (struct agent_exec_proc *e = c->execs; e != NULL; e = e->next)
+                        if (agent_stdio_in_data(a, &e->stdio, stream, data, len))
+                                return;
+        }
 }
 
 void agent_containers_stream_eof(struct agent *a, uint32_t stream)
 {
-        for (struct agent_container *c = a->containers; c != NULL; c = c->next)
+        for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
                 if (agent_stdio_in_eof(a, &c->stdio, stream))
                         return;
+                for (struct agent_exec_proc *e = c->execs; e != NULL; e = e->next)
+                        if (agent_stdio_in_eof(a, &e->stdio, stream))
+                                return;
+        }
 }

@@ -8,7 +8,11 @@
 #include <sys/types.h>
 
 #include "vm/agent/agent.h"
+#include "vm/agent/cgroup.h"
 #include "vm/agent/process.h"
+
+struct agent_exec_proc;
+struct spec_config;
 
 enum agent_container_state {
         AGENT_CONTAINER_CREATED,
@@ -27,6 +31,16 @@ struct agent_container {
         int status;                     /* wait status, once exited */
         int64_t drain_deadline;         /* monotonic ms: stop waiting for output */
         bool reported;                  /* process_exited sent */
+        struct spec_config *spec;       /* kept for exec (seccomp, ...) */
+        struct agent_cgroup cgroup;     /* /sys/fs/cgroup/<id> */
+        bool paused;                    /* cgroup.freeze is 1 */
+        struct agent_exec_proc *execs;  /* exec'ed processes not yet reported */
+        int oom_wd;                     /* inotify watch of memory.events; -1: none */
+        uint64_t oom_kills;             /* oom_kill count already reported */
+        /* A pause/resume waiting for cgroup.events (answered later). */
+        bool freeze_pending, freeze_target;
+        uint32_t freeze_request;
+        int64_t freeze_deadline;
         struct agent_container *next;
 };
 
@@ -38,8 +52,26 @@ int agent_container_start(struct agent *a, const struct json_value *params, stru
 int agent_container_signal(struct agent *a, const struct json_value *params, struct json_writer *w,
                            struct rv_error **err);
 
-/* A child was reaped (SIGCHLD): records a container init's exit. */
-void agent_container_reaped(struct agent *a, pid_t pid, int status);
+int agent_container_resize_tty(struct agent *a, const struct json_value *params, struct json_writer *w,
+                               struct rv_error **err);
+int agent_container_list_processes(struct agent *a, const struct json_value *params, struct json_writer *w,
+                                   struct rv_error **err);
+int agent_container_stats(struct agent *a, const struct json_value *params, struct json_writer *w,
+                          struct rv_error **err);
+int agent_container_pause(struct agent *a, const struct json_value *params, struct json_writer *w,
+                          struct rv_error **err);
+int agent_container_resume(struct agent *a, const struct json_value *params, struct json_writer *w,
+                           struct rv_error **err);
+int agent_container_update(struct agent *a, const struct json_value *params, struct json_writer *w,
+                           struct rv_error **err);
+
+struct agent_container *agent_container_find(struct agent *a, const char *id);
+
+/* A child was reaped (SIGCHLD): records a container init's or an exec'ed
+ * process's exit. False when the pid is none of theirs. */
+bool agent_container_reaped(struct agent *a, pid_t pid, int status);
+/* inotify: a container's memory.events changed; sends `oom` events. */
+void agent_containers_oom_handler(struct agent *a, struct agent_watch *w, uint32_t revents);
 /* Sends the exits whose output is drained or whose drain deadline passed;
  * lowers *timeout_ms to the next deadline. */
 void agent_containers_tick(struct agent *a, int *timeout_ms);

@@ -154,6 +154,10 @@ bool agent_stdio_in_eof(struct agent *a, struct agent_stdio *s, uint32_t stream)
 
         if (in->stream == 0 || in->stream != stream)
                 return false;
+        /* A tty has no half-close: EOF on a terminal stream is ignored
+         * (docs/PROTOCOL.md §2). */
+        if (s->terminal != 0)
+                return true;
         in->host_eof = true;
         if (in->len == 0)
                 in_close(a, in);
@@ -191,9 +195,14 @@ void agent_stdio_release(struct agent *a, struct agent_stdio *s)
 {
         uint32_t ids[] = { s->in.stream, s->out.stream, s->err.stream, s->terminal };
 
-        for (size_t i = 0; i < ARRAY_SIZE(ids); i++)
-                if (ids[i] != 0)
+        /* A terminal's id is in, out and terminal at once: closed once. */
+        for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+                bool seen = false;
+                for (size_t j = 0; j < i; j++)
+                        seen = seen || ids[j] == ids[i];
+                if (ids[i] != 0 && !seen)
                         channel_stream_close(agent_channel(a), ids[i]);
+        }
         s->in.stream = s->out.stream = s->err.stream = s->terminal = 0;
 }
 
@@ -276,4 +285,27 @@ fail:
                         close(child[i]);
         agent_stdio_abort(a, s);
         return rv_error_wrap(err, "stdio");
+}
+
+int agent_stdio_attach_tty(struct agent *a, struct agent_stdio *s, int master, struct rv_error **err)
+{
+        int wfd;
+
+        if (s->terminal == 0)
+                return rv_error_setx(err, EINVAL, "no terminal stream");
+        if (fcntl(master, F_SETFL, O_NONBLOCK) < 0)
+                return rv_error_set(err, errno, "set the pty master non-blocking");
+        /* epoll keys on the fd number: the write side gets its own. */
+        wfd = fcntl(master, F_DUPFD_CLOEXEC, 3);
+        if (wfd < 0)
+                return rv_error_set(err, errno, "dup the pty master");
+        s->out.stream = s->in.stream = s->terminal;
+        s->out.watch.fd = master;
+        s->in.watch.fd = wfd;
+        return 0;
+}
+
+int agent_stdio_tty_fd(const struct agent_stdio *s)
+{
+        return s->terminal != 0 ? s->out.watch.fd : -1;
 }

@@ -34,7 +34,7 @@ struct agent_stdio {
 };
 
 /* The stream ids the host chose (0: none). terminal is opened like the
- * others but has no pipe (terminals are refused for now). */
+ * others but has no pipe: agent_stdio_attach_tty gives it the pty. */
 struct agent_stdio_streams { uint32_t in, out, err, terminal; };
 
 /* An empty stdio (no streams, no pipes): safe to abort. */
@@ -47,6 +47,13 @@ int agent_stdio_open(struct agent *a, struct agent_stdio *s, const struct agent_
                      int ret_child_fds[3], struct rv_error **err);
 /* Closes every pipe and forgets the streams (no EOF sent). */
 void agent_stdio_abort(struct agent *a, struct agent_stdio *s);
+
+/* A terminal: the pty master (taken) relays both ways on the terminal
+ * stream opened by agent_stdio_open (reads as output, host DATA written
+ * to it; host EOF ignored). */
+int agent_stdio_attach_tty(struct agent *a, struct agent_stdio *s, int master, struct rv_error **err);
+/* The pty master while it is open, else -1. */
+int agent_stdio_tty_fd(const struct agent_stdio *s);
 
 /* DATA or EOF from the host for stream `stream` if it is this stdin.
  * Returns true when the frame was for this process. */

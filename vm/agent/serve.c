@@ -19,6 +19,7 @@
 #include "spec/json.h"
 #include "vm/agent/agent.h"
 #include "vm/agent/container.h"
+#include "vm/agent/exec.h"
 #include "vm/agent/power.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
@@ -145,8 +146,58 @@ static const struct {
         { "create_container", agent_container_create },
         { "start_container", agent_container_start },
         { "signal_process", agent_container_signal },
+        { "exec_process", agent_exec_process },
+        { "resize_tty", agent_container_resize_tty },
+        { "list_processes", agent_container_list_processes },
+        { "stats", agent_container_stats },
+        { "pause_container", agent_container_pause },
+        { "resume_container", agent_container_resume },
+        { "update_resources", agent_container_update },
         { "shutdown", handle_shutdown },
 };
+
+uint32_t agent_request_id(struct agent *a)
+{
+        return a->request_id;
+}
+
+struct json_writer *agent_reply_begin(uint32_t id)
+{
+        struct json_writer *w = json_writer_new(NULL);
+
+        if (w == NULL) {
+                rv_warn("out of memory answering request %u", id);
+                return NULL;
+        }
+        channel_message_begin_response(w, id);
+        return w;
+}
+
+void agent_reply_end(struct agent *a, struct json_writer *w)
+{
+        _cleanup_error_ struct rv_error *err = NULL;
+
+        channel_message_end(w);
+        if (channel_send_message(a->channel, CHANNEL_RESPONSE, w, &err) < 0)
+                agent_channel_failed(a, &err);
+        json_writer_free(w);
+}
+
+void agent_reply_error(struct agent *a, uint32_t id, const struct rv_error *e)
+{
+        _cleanup_error_ struct rv_error *err = NULL;
+        struct json_writer *w = json_writer_new(NULL);
+
+        if (w == NULL) {
+                rv_warn("out of memory answering request %u", id);
+                return;
+        }
+        rv_debug("request %u failed: %s", id, e->msg);
+        channel_message_write_error(w, id, e->status, e->msg);
+        if (channel_send_message(a->channel, CHANNEL_RESPONSE, w, &err) < 0)
+                agent_channel_failed(a, &err);
+        json_writer_free(w);
+}
 
 static void send_response(struct agent *a, struct json_writer *w)
 {
@@ -176,7 +227,12 @@ static void handle_request(struct agent *a, const struct channel_message *m)
                 r = rv_error_setx(&err, ENOSYS, "unknown method `%s`", m->method);
         } else {
                 channel_message_begin_response(w, m->id);
+                a->request_id = m->id;
                 r = fn(a, m->body, w, &err);
+        }
+        if (r == AGENT_REPLY_LATER) {
+                json_writer_free(w);
+                return;
         }
         if (r < 0) {
                 rv_debug("request %u `%s` failed: %s", m->id, m->method, err->msg);
@@ -269,8 +325,14 @@ static void sigchld_handler(struct agent *a, struct agent_watch *w, uint32_t rev
         while (read(w->fd, &si, sizeof(si)) == sizeof(si))
                 ;
         /* PID 1 reaps every orphan; container inits are recorded. */
-        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+                if (agent_container_reaped(a, pid, status))
+                        continue;
+                /* Perhaps an exec'ed process whose pid is still in its
+                 * helper's report: read those, then look again. */
+                agent_execs_poll(a);
                 agent_container_reaped(a, pid, status);
+        }
 }
 
 void agent_serve(int port_fd, bool debug, int64_t ready_ms)
@@ -297,6 +359,7 @@ void agent_serve(int port_fd, bool debug, int64_t ready_ms)
         a.sigchld = (struct agent_watch) { .fd = sfd, .handler = sigchld_handler };
         agent_watch_set(&a, &a.sigchld, EPOLLIN);
         a.port = (struct agent_watch) { .fd = channel_fd(a.channel), .handler = port_handler };
+        a.inotify = (struct agent_watch) { .fd = -EBADF, .handler = agent_containers_oom_handler };
         /* Reap what exited before the signalfd existed. */
         sigchld_handler(&a, &a.sigchld, EPOLLIN);
 
