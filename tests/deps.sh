@@ -11,7 +11,7 @@ PACKAGES=(
 	# guest: hypervisor, kernel, initramfs tools (virtiofsd is in qemu-system-common)
 	qemu-system-x86 qemu-system-common linux-image-cloud-amd64 cpio kmod
 	# tests
-	bats bats-support bats-assert busybox-static jq zsh
+	bats bats-support bats-assert busybox-static jq zsh python3-jsonschema
 	iproute2 procps util-linux psmisc coreutils findutils
 	# compatibility tests and runc references
 	runc crun podman containerd conmon containernetworking-plugins
