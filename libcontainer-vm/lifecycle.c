@@ -88,11 +88,6 @@ static int prepare(const struct container_create_options *o, struct prepared *p,
                 return -1;
         if (spec_config_validate(p->spec, err) < 0)
                 return rv_error_wrap(err, "config.json");
-        /* The host runs the other phases; this one is the agent's (it gets
-         * `hook_state` in create_container) and waits for it. */
-        if (p->spec->hooks.start_container.n > 0)
-                return rv_error_setx(err, ENOTSUP, "config.json: `hooks.startContainer`: "
-                                     "not supported yet: the guest agent does not run them");
         if (translate_spec(p->spec, o->bundle, &p->cfg, &p->plan, err) < 0)
                 return rv_error_wrap(err, "config.json");
         return 0;

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `runvm features` (CONTRACT.md §4). Every list names only what works:
- * - hooks: the five the host runs (startContainer joins them when the
- *   guest agent runs it; until then create refuses it);
+ * - hooks: all six (five on the host, startContainer in the guest);
  * - mountOptions: exactly what vm/agent/mounts.c accepts;
  * - namespaces: what vm/agent creates (the VM itself is the network
- *   namespace);
+ *   namespace; the guest kernel has time namespaces);
  * - capabilities: every capability the agent's libcap (2.66) and the guest
  *   kernel (6.1) know;
  * - seccomp: the agent's libseccomp (2.5.4): its actions but NOTIFY
@@ -42,7 +41,7 @@
 DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
 
 static const char *const hooks[] = {
-        "prestart", "createRuntime", "createContainer", "poststart", "poststop",
+        "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
 };
 
 /* vm/agent/mounts.c: mount_flags, propagation_flags, recursive_attrs and
@@ -58,7 +57,7 @@ static const char *const mount_options[] = {
 };
 
 static const char *const namespaces[] = {
-        "ipc", "mount", "network", "pid", "uts",
+        "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
 };
 
 /* In capability number order, as runc lists them. */
