@@ -183,3 +183,19 @@ EOF
 	run -0 jq -r '[.status, has("pid")] | join(" ")' "$HOOKS/state-poststop.json"
 	assert_output "stopped false"
 }
+
+@test "startContainer runs in the container, before the process, with the state on stdin" {
+	# The hook's path and its files are the container's.
+	update_config '.root.readonly = false | .annotations = {"a.b": "c"}'
+	set_args sh -c 'cat /start.json; echo; cat /start.env'
+	update_config '.hooks = {startContainer: [{path: "/bin/sh", args: ["sh", "-c", "cat > /start.json; env > /start.env"], env: ["X=y"]}]}'
+	runvm_separate run --bundle "$BUNDLE" hs
+	assert_success
+	local out=$output
+	run -0 jq -c '[keys, .id, .status, .bundle, .annotations]' <<<"${lines[0]}"
+	assert_output "[[\"annotations\",\"bundle\",\"id\",\"ociVersion\",\"pid\",\"status\"],\"hs\",\"created\",\"$BUNDLE\",{\"a.b\":\"c\"}]"
+	# Its env is its own (runc adds only the shell's PWD, SHLVL).
+	run -0 sed -n '2,$p' <<<"$out"
+	assert_line X=y
+	refute_line --regexp '^(HOME|TERM|BATS[A-Z_]*)='
+}
