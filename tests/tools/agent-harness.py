@@ -272,7 +272,7 @@ class Guest:
     def exit_event(self, cid, timeout=60):
         def find():
             for e in self.events:
-                if e.get("event") == "process_exited" and e["data"]["id"] == cid:
+                if e.get("event") == "process_exited" and e["data"]["id"] == cid and "exec_id" not in e["data"]:
                     return e["data"]
             return None
         self.wait(lambda: find() is not None, timeout, "process_exited of " + cid)
@@ -553,10 +553,209 @@ def case_shutdown(g):
                                                              time.monotonic() - t))
 
 
+# --- runtime services (exec, terminals, cgroups, freezer, stats) -------------
+def tty_stream(g):
+    sid = g.next_stream
+    g.next_stream += 1
+    g.send_credit[sid] = INITIAL_CREDIT
+    return sid
+
+
+def exec_call(g, cid, eid, args, terminal=False, size=None, user=None, stdin=False):
+    proc = {"terminal": terminal, "user": user or {"uid": 0, "gid": 0}, "args": args,
+            "env": ["PATH=/usr/bin:/bin", "TERM=xterm"], "cwd": "/"}
+    if size:
+        proc["consoleSize"] = {"height": size[0], "width": size[1]}
+    ids = {"terminal": tty_stream(g)} if terminal else g.streams(stdin=stdin)
+    r = g.call("exec_process", {"id": cid, "exec_id": eid, "process": proc, "stdio": ids})
+    return r, ids
+
+
+def exec_event(g, cid, eid, timeout=60):
+    def find():
+        for e in g.events:
+            d = e.get("data", {})
+            if e.get("event") == "process_exited" and d.get("id") == cid and d.get("exec_id") == eid:
+                return d
+        return None
+    g.wait(lambda: find() is not None, timeout, "process_exited of exec " + eid)
+    return find()
+
+
+def start_sleeper(g, cid, s=None):
+    s = s or spec(["sleep", "1000"])
+    ids = g.streams()
+    r = g.call("create_container", {"id": cid, "spec": s, "stdio": ids})
+    expect("result" in r, "create %s: %r" % (cid, r))
+    expect("result" in g.call("start_container", {"id": cid}), "start " + cid)
+    return r["result"]["pid"]
+
+
+def case_exec(g):
+    start_sleeper(g, "x1")
+    r, ids = exec_call(g, "x1", "e1", ["sh", "-c", "echo pid=$$; cat /proc/self/cgroup; hostname; id -u; exit 7"])
+    expect("result" in r and r["result"]["pid"] > 1, "exec: %r" % r)
+    ev = exec_event(g, "x1", "e1")
+    o = out(g, ids, "stdout")
+    print("  exec sh -> %r %s" % (o, json.dumps(ev)))
+    expect(ev.get("exit_code") == 7 and ev.get("pid") == r["result"]["pid"], "exit %r" % ev)
+    expect(o.startswith(b"pid=") and b"0::/x1\n" in o and b"runvm\n" in o, "pid ns / cgroup / uts: %r" % o)
+    expect(int(o.split(b"\n")[0][4:]) > 1, "pid in the container's namespace")
+    r, _ = exec_call(g, "x1", "e2", ["nosuchcmd"])
+    expect(r.get("error") == 'exec: "nosuchcmd": executable file not found in $PATH' and r.get("errno") == 2,
+           "missing: %r" % r)
+    print("  exec missing ->", json.dumps(r))
+    r, _ = exec_call(g, "nope", "e3", ["true"])
+    expect(r.get("errno") == 2, "no container: %r" % r)
+    # stdin, a non-root user, and an id reused after its exit
+    g.events = [e for e in g.events if e.get("data", {}).get("exec_id") != "e1"]
+    r, ids = exec_call(g, "x1", "e1", ["sh", "-c", "id; wc -c"], user={"uid": 65534, "gid": 65534}, stdin=True)
+    expect("result" in r, "exec stdin: %r" % r)
+    g.send_stdin(ids["stdin"], b"hello\n")
+    g.send_frame(ids["stdin"], EOF)
+    ev = exec_event(g, "x1", "e1")
+    o = out(g, ids, "stdout")
+    print("  exec as nobody with stdin -> %r" % o)
+    expect(o.startswith(b"uid=65534") and o.endswith(b"6\n"), "exec stdin %r" % o)
+    r = g.call("signal_process", {"id": "x1", "signal": 9})
+    g.exit_event("x1")
+    r, _ = exec_call(g, "x1", "e4", ["true"])
+    expect(r.get("errno") == 3, "exec after exit: %r" % r)
+    print("  exec after the init exited ->", json.dumps(r))
+
+
+def case_tty(g):
+    s = spec(["sh", "-c", "tty; stty size; ls -l /dev/console | cut -c1; read x; stty size"], terminal=True)
+    s["process"]["consoleSize"] = {"height": 30, "width": 100}
+    sid = tty_stream(g)
+    r = g.call("create_container", {"id": "t1", "spec": s, "stdio": {"terminal": sid}})
+    expect("result" in r, "create tty: %r" % r)
+    expect("result" in g.call("start_container", {"id": "t1"}), "start")
+    g.wait(lambda: g.data.get(sid, b"").count(b"\n") >= 3, 30, "tty output")
+    r = g.call("resize_tty", {"id": "t1", "height": 40, "width": 120})
+    expect("result" in r, "resize: %r" % r)
+    g.send_frame(sid, DATA, b"go\n")
+    g.send_frame(sid, EOF)          # ignored on a terminal
+    ev = g.exit_event("t1")
+    o = bytes(g.data.get(sid, b""))
+    print("  init on a tty -> %r %s" % (o, json.dumps(ev)))
+    expect(b"30 100" in o and b"40 120" in o and ev.get("exit_code") == 0, "tty init %r" % o)
+    expect(b"c\r\n" in o, "/dev/console is a char device")
+    r = g.call("resize_tty", {"id": "t1", "height": 1, "width": 1})
+    expect("error" in r, "resize after exit: %r" % r)
+    start_sleeper(g, "t2")
+    r, ids = exec_call(g, "t2", "e1", ["sh", "-c", "tty; stty size; read x; stty size"], terminal=True,
+                       size=(25, 90))
+    expect("result" in r, "exec tty: %r" % r)
+    sid = ids["terminal"]
+    g.wait(lambda: g.data.get(sid, b"").count(b"\n") >= 2, 30, "exec tty output")
+    r = g.call("resize_tty", {"id": "t2", "exec_id": "e1", "height": 50, "width": 150})
+    expect("result" in r, "resize exec: %r" % r)
+    g.send_frame(sid, DATA, b"\n")
+    ev = exec_event(g, "t2", "e1")
+    o = bytes(g.data.get(sid, b""))
+    print("  exec on a tty -> %r %s" % (o, json.dumps(ev)))
+    expect(o.startswith(b"/dev/pts/") and b"25 90" in o and b"50 150" in o, "exec tty %r" % o)
+    r = g.call("resize_tty", {"id": "t2", "height": 1, "width": 1})
+    expect(r.get("errno") == 25, "resize without a tty: %r" % r)
+    g.call("signal_process", {"id": "t2", "signal": 9})
+    g.exit_event("t2")
+
+
+def case_cgroups(g):
+    s = spec(["sh", "-c", "cat /proc/self/cgroup; cd /sys/fs/cgroup; cat memory.max memory.low cpu.max cpu.weight "
+                          "pids.max memory.high; echo > /dev/null && echo null-ok; mknod /dev/k c 1 11; "
+                          "echo x > /dev/k 2>&1; head -c1 /dev/k >/dev/null 2>&1 || echo read-denied; "
+                          "mknod /dev/m c 1 1 && head -c1 /dev/m 2>&1"])
+    s["root"]["readonly"] = False
+    for k in ("bounding", "effective", "permitted"):
+        s["process"]["capabilities"][k].append("CAP_MKNOD")
+    s["linux"]["namespaces"].append({"type": "cgroup"})
+    s["linux"]["resources"] = {
+        "memory": {"limit": 64 << 20, "reservation": 16 << 20},
+        "cpu": {"shares": 1024, "quota": 50000, "period": 100000},
+        "pids": {"limit": 20},
+        "unified": {"memory.high": "50331648"},
+        "devices": [{"allow": False, "access": "rwm"},
+                    {"allow": True, "type": "c", "major": 1, "minor": 11, "access": "w"},
+                    {"allow": False, "type": "c", "major": 1, "minor": 3, "access": "w"}],
+    }
+    r, ids, ev = None, g.streams(), None
+    r = g.call("create_container", {"id": "g1", "spec": s, "stdio": ids})
+    expect("result" in r, "create: %r" % r)
+    g.call("start_container", {"id": "g1"})
+    ev = g.exit_event("g1")
+    o = (out(g, ids, "stdout") + out(g, ids, "stderr")).decode()
+    print("  resources ->", o.replace("\n", " | "), json.dumps(ev))
+    expect(o.startswith("0::/\n"), "cgroup namespace")
+    expect("67108864\n16777216\n50000 100000\n39\n20\n50331648\n" in o, "cgroup files")
+    expect("null-ok" in o, "runc's default devices stay allowed")
+    expect("read-denied" in o and "Operation not permitted" in o, "device rules")
+    s = spec(["true"])
+    s["linux"]["resources"] = {"devices": [{"allow": True, "type": "x", "access": "rwm"}]}
+    r = g.call("create_container", {"id": "g2", "spec": s})
+    expect("error" in r, "bad device type: %r" % r)
+    s["linux"]["resources"] = {"unified": {"nosuch.file": "1"}}
+    r = g.call("create_container", {"id": "g3", "spec": s})
+    expect("error" in r and "nosuch.file" in r["error"], "bad unified key: %r" % r)
+    print("  bad rules ->", r["error"])
+
+
+def case_pause(g):
+    start_sleeper(g, "p1")
+    r, ids = exec_call(g, "p1", "bg", ["sh", "-c", "sleep 1000"])
+    expect("result" in r, "exec: %r" % r)
+    r = g.call("list_processes", {"id": "p1"})
+    expect("result" in r, "ps: %r" % r)
+    procs = r["result"]["processes"]
+    print("  ps ->", json.dumps(procs))
+    expect(procs[0]["pid"] == 1 and procs[0]["cmd"] == "sleep 1000" and procs[0]["ppid"] == 0, "init row")
+    expect(any(p["cmd"] == "sh -c sleep 1000" or p["cmd"] == "sleep 1000" for p in procs[1:]), "exec row")
+    t = time.monotonic()
+    r = g.call("pause_container", {"id": "p1"})
+    expect("result" in r, "pause: %r" % r)
+    print("  pause -> %s in %.2f s" % (json.dumps(r), time.monotonic() - t))
+    r, _ = exec_call(g, "p1", "e2", ["true"])
+    expect(r.get("errno") == 16, "exec while paused: %r" % r)
+    r = g.call("pause_container", {"id": "p1"})
+    expect("error" in r, "pause twice: %r" % r)
+    r = g.call("resume_container", {"id": "p1"})
+    expect("result" in r, "resume: %r" % r)
+    r = g.call("update_resources", {"id": "p1", "resources": {"pids": {"limit": 7}, "memory": {"limit": 100 << 20}}})
+    expect("result" in r, "update: %r" % r)
+    r, ids = exec_call(g, "p1", "e3", ["cat", "/sys/fs/cgroup/p1/pids.max", "/sys/fs/cgroup/p1/memory.max"])
+    exec_event(g, "p1", "e3")
+    expect(out(g, ids, "stdout") == b"7\n104857600\n", "update %r" % out(g, ids, "stdout"))
+    r = g.call("stats", {"id": "p1"})
+    expect("result" in r, "stats: %r" % r)
+    st = r["result"]
+    print("  stats -> pids %s memory.usage %s cpu %s net %s" % (st["pids"], st["memory"]["usage"], st["cpu"]["usage"],
+                                                              [i["name"] for i in st["network_interfaces"]]))
+    expect(st["pids"]["current"] >= 2 and st["pids"]["limit"] == 7 and st["memory"]["usage"]["limit"] == 100 << 20,
+           "stats values")
+    expect("raw" in st["memory"] and "anon" in st["memory"]["raw"], "memory.stat")
+    g.call("signal_process", {"id": "p1", "signal": 9, "all": True})
+    g.exit_event("p1")
+    exec_event(g, "p1", "bg")
+
+
+def case_oom(g):
+    s = spec(["sh", "-c", "head -c 200m /dev/zero | tail > /dev/null; echo survived $?"])
+    s["linux"]["resources"] = {"memory": {"limit": 24 << 20, "swap": 24 << 20}}
+    ids = g.streams()
+    r = g.call("create_container", {"id": "o1", "spec": s, "stdio": ids})
+    expect("result" in r, "create: %r" % r)
+    g.call("start_container", {"id": "o1"})
+    ev = g.exit_event("o1", 120)
+    g.wait(lambda: any(e.get("event") == "oom" and e["data"]["id"] == "o1" for e in g.events), 10, "the oom event")
+    print("  memory hog ->", out(g, ids, "stdout"), json.dumps(ev), "+ oom event")
+
+
 CASES = [("hello", case_hello), ("exit42", case_exit42), ("missing", case_missing),
          ("env", case_env), ("mounts", case_mounts), ("user", case_user), ("stdin", case_stdin),
          ("signals", case_signals), ("devs", case_devs), ("holders", case_holders), ("badinput", case_badinput),
-         ("unknown", case_unknown),
+         ("unknown", case_unknown), ("exec", case_exec), ("tty", case_tty), ("cgroups", case_cgroups),
+         ("pause", case_pause), ("oom", case_oom),
          ("big", case_big), ("shutdown", case_shutdown)]
 
 

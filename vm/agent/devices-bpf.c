@@ -107,7 +107,7 @@ static int emit_rule(struct program *p, const struct dev_rule *r, struct rv_erro
         const int32_t all = BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE | BPF_DEVCG_ACC_MKNOD;
         bool has_type = r->type != 'a';
         bool has_major = has_type && r->major >= 0, has_minor = has_type && r->minor >= 0;
-        int32_t access, type = r->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR;
+        int32_t access = 0, type = r->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR;
         bool has_access;
         size_t len, start;
 
@@ -138,22 +138,25 @@ static int emit_rule(struct program *p, const struct dev_rule *r, struct rv_erro
 #undef TO_NEXT
         emit(p, BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, r->allow ? 1 : 0);
         emit(p, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-        return 0;
+        /* A block without tests decides everything: what follows would be
+         * unreachable, which the verifier refuses. */
+        return len == 2 ? 1 : 0;
 }
 
 int agent_devices_bpf_build(const struct spec_device_rule *rules, size_t n, struct bpf_insn **ret_insns,
                             size_t *ret_count, struct rv_error **err)
 {
         struct program p = { 0 };
+        int r = 0;
 
         emit_prologue(&p);
         for (size_t i = 0; i < ARRAY_SIZE(default_rules); i++)
                 if (emit_rule(&p, &default_rules[i], err) < 0)
                         goto fail;
         /* The last matching rule of the spec wins: check them backwards. */
-        for (size_t i = n; i-- > 0;) {
+        for (size_t i = n; r == 0 && i-- > 0;) {
                 const struct spec_device_rule *s = &rules[i];
-                struct dev_rule r = {
+                struct dev_rule rule = {
                         .type = s->type == NULL || s->type[0] == '\0' ? 'a' : s->type[0],
                         .major = s->has_major ? s->major : -1,
                         .minor = s->has_minor ? s->minor : -1,
@@ -165,14 +168,17 @@ int agent_devices_bpf_build(const struct spec_device_rule *rules, size_t n, stru
                                       s->type);
                         goto fail;
                 }
-                if (emit_rule(&p, &r, err) < 0) {
+                r = emit_rule(&p, &rule, err);
+                if (r < 0) {
                         rv_error_wrap(err, "`linux.resources.devices[%zu]`", i);
                         goto fail;
                 }
         }
         /* Nothing matched: deny. */
-        emit(&p, BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0);
-        emit(&p, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+        if (r == 0) {
+                emit(&p, BPF_ALU64 | BPF_MOV | BPF_K, R0, 0, 0, 0);
+                emit(&p, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+        }
         if (p.oom) {
                 rv_error_set(err, ENOMEM, "device program");
                 goto fail;
@@ -211,6 +217,30 @@ int agent_devices_bpf_apply(int cgroup_fd, const struct spec_device_rule *rules,
         attr.insn_cnt = (uint32_t) count;
         attr.license = (uint64_t) (uintptr_t) license;
         fd = bpf(BPF_PROG_LOAD, &attr);
+        if (fd < 0 && errno == EINVAL) {
+                /* Again with the verifier's log, for its reason. */
+                _cleanup_free_ char *log = calloc(1, 65536);
+                int saved = errno;
+
+                if (log != NULL) {
+                        attr.log_buf = (uint64_t) (uintptr_t) log;
+                        attr.log_size = 65536;
+                        attr.log_level = 1;
+                        if (bpf(BPF_PROG_LOAD, &attr) < 0) {
+                                size_t len = strlen(log);
+                                while (len > 0 && log[len - 1] == '\n')
+                                        log[--len] = '\0';
+                                /* Its first line says why. */
+                                char *nl = strchr(log, '\n');
+                                if (nl != NULL)
+                                        *nl = '\0';
+                                return rv_error_setx(err, saved, "device rules: the verifier refused the program: %s",
+                                                     log);
+                        }
+                        fd = bpf(BPF_PROG_LOAD, &attr);
+                }
+                errno = saved;
+        }
         if (fd < 0) {
                 if (errno == ENOSYS)
                         return rv_error_setx(err, EOPNOTSUPP, "device rules: the guest kernel has no bpf()");

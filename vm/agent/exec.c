@@ -212,7 +212,10 @@ static int open_namespaces(pid_t init, int fds[N_NS], struct rv_error **err)
                         continue;
                 fds[i] = open(path, O_RDONLY | O_CLOEXEC);
                 if (fds[i] < 0) {
-                        rv_error_set(err, errno, "open `%s`", path);
+                        if (errno == ENOENT)
+                                rv_error_setx(err, ESRCH, "container not running");
+                        else
+                                rv_error_set(err, errno, "open `%s`", path);
                         goto fail;
                 }
         }
