@@ -156,6 +156,9 @@ static int launch(const struct runvm_context *ctx, const struct container_create
 
         if (check_id(o->id, err) < 0)
                 return -1;
+        /* virtiofsd's namespaces and the VM's devices need root. */
+        if (geteuid() != 0)
+                return rv_error_setx(err, EPERM, "runvm needs root: rootless mode is not supported");
         /* Host fds cannot cross into a VM; socket activation needs them. */
         if (o->preserve_fds > 0)
                 return rv_error_setx(err, ENOTSUP, "--preserve-fds: file descriptors cannot be passed into a VM");
@@ -180,6 +183,11 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         st.created = created;
         st.owner = "";
         st.status = strdup("creating");
+        /* Until the monitor records itself, the creating process answers
+         * for the container: alive means "creating", gone means it died
+         * half-way ("stopped", and delete finishes the job). */
+        st.monitor_pid = getpid();
+        rv_proc_start_time(st.monitor_pid, &st.monitor_start_time);
         st.annotations = annotations_copy(p.spec);
         if (st.status == NULL || st.annotations == NULL) {
                 rv_error_set(err, ENOMEM, "state");
