@@ -39,10 +39,10 @@ static bool cap_in(char **list, int cap)
         return false;
 }
 
+/* No capabilities object means every set empty, as under runc (its
+ * libcontainer/capabilities.New with an empty Capabilities). */
 int agent_caps_drop_bounding(const struct spec_capabilities *caps, struct rv_error **err)
 {
-        if (!caps->has)
-                return 0;
         for (int cap = 0; cap < (int) cap_max_bits(); cap++) {
                 if (cap_in(caps->bounding, cap))
                         continue;
@@ -73,8 +73,6 @@ int agent_caps_apply(const struct spec_capabilities *caps, struct rv_error **err
 {
         _cleanup_(cap_free_ptrp) cap_t c = NULL;
 
-        if (!caps->has)
-                return 0;
         c = cap_init();
         if (c == NULL)
                 return rv_error_set(err, errno, "cap_init");

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* process.capabilities with libcap, in runc's order: the bounding set is
  * dropped while still root, the other sets after the user switch (with
- * PR_SET_KEEPCAPS in between). Unknown names are ignored like runc does. */
+ * PR_SET_KEEPCAPS in between). Unknown names are ignored like runc does;
+ * no capabilities object means all five sets empty, as under runc. */
 #pragma once
 
 struct rv_error;

@@ -199,6 +199,12 @@ int agent_ns_child_enter(const struct spec_config *c, int start_rfd, struct rv_e
                         return rv_error_set(err, errno, "unshare the time namespace");
                 if (write_time_offsets(c, err) < 0)
                         return -1;
+                /* unshare moved only the children; execve does not move
+                 * the caller either (6.1): join it, the init is still
+                 * single-threaded. */
+                _cleanup_close_ int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
+                        return rv_error_set(err, errno, "enter the time namespace");
         }
         return 0;
 }

@@ -13,7 +13,7 @@
  *   (setresgid/setresuid 0, setgroups {}), then unshares the cgroup
  *   namespace (rooted at its cgroup) and the time namespace, whose
  *   linux.timeOffsets it writes before anyone enters it
- *   (agent_ns_child_enter); the time namespace takes effect at execve.
+ *   (agent_ns_child_enter), then joins it with setns.
  *
  * network is the VM's own (accepted, nothing made); a namespace `path` is
  * refused (the host refuses it already). */
