@@ -231,8 +231,9 @@ const char *const *cli_flags_list(const struct cli_flags_result *r, const char *
 {
         const struct cli_flag_value *v = lookup(r, name);
 
-        *ret_n = v->n_list;
-        return v->list;
+        if (ret_n)
+                *ret_n = v->n_list;
+        return v->n_list > 0 ? v->list : NULL;
 }
 
 static size_t flag_label(char *buf, size_t size, const struct cli_flag *f)

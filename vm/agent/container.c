@@ -510,6 +510,23 @@ int agent_container_signal(struct agent *a, const struct json_value *params, str
         v = json_get(params, "all");
         if (v != NULL && json_read_bool(v, "all", &all, err) < 0)
                 return -1;
+        /* A process started by exec_process, not the init. */
+        v = json_get(params, "exec_id");
+        if (v != NULL && !json_is_null(v)) {
+                const char *exec_id;
+                struct agent_exec_proc *e;
+
+                if (json_read_string(v, "exec_id", &exec_id, err) < 0)
+                        return -1;
+                e = agent_exec_find(c, exec_id);
+                if (e == NULL || e->exited || e->pid <= 0)
+                        return rv_error_setx(err, ESRCH, "process `%s` not running", exec_id);
+                if (kill(e->pid, sig) < 0)
+                        return rv_error_set(err, errno, "kill %d", (int) e->pid);
+                json_write_object_begin(w);
+                json_write_object_end(w);
+                return 0;
+        }
         if (c->state == AGENT_CONTAINER_EXITED)
                 return rv_error_setx(err, ESRCH, "container not running");
         if (all && sig != SIGKILL && sig != 0) {
