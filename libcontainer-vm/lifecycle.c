@@ -22,6 +22,7 @@
 #include "libcontainer-vm/base/fs.h"
 #include "libcontainer-vm/base/log.h"
 #include "libcontainer-vm/base/proc.h"
+#include "libcontainer-vm/cgroup.h"
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor.h"
@@ -236,6 +237,12 @@ static int launch(const struct runvm_context *ctx, const struct container_create
 out:
         if (r < 0) {
                 struct rv_error *tmp_err = NULL;
+                struct container_state *left = NULL;
+                /* The monitor is gone: its host cgroups are empty now. */
+                if (dir.dirfd >= 0 && state_load(dir.dirfd, &left, &tmp_err) == 0)
+                        host_cgroup_remove(left->cgroup_dirs, NULL);
+                container_state_free(left);
+                rv_error_release(&tmp_err);
                 state_dir_remove(ctx->root, o->id, &tmp_err);
                 rv_error_release(&tmp_err);
         }
@@ -388,6 +395,10 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
                         rv_error_release(&tmp_err);
                 }
                 wait_gone(st);
+                struct rv_error *tmp_err = NULL;
+                if (host_cgroup_remove(st->cgroup_dirs, &tmp_err) < 0)
+                        rv_warn("delete %s: %s", id, tmp_err->msg);
+                rv_error_release(&tmp_err);
         }
         /* The VM is gone: poststop hooks, whose failures only warn (runc). */
         struct rv_error *hook_err = NULL;

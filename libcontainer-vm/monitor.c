@@ -25,6 +25,7 @@
 #include "libcontainer-vm/base/fs.h"
 #include "libcontainer-vm/base/log.h"
 #include "libcontainer-vm/base/proc.h"
+#include "libcontainer-vm/cgroup.h"
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/container.h"
 #include "libcontainer-vm/ctl.h"
@@ -78,9 +79,11 @@ void monitor_save_state(struct monitor *m, const char *status)
 {
         struct rv_error *tmp_err = NULL;
 
+        /* status may be the current one: copy before freeing. */
+        char *copy = strdup(status);
         free(m->o->state->status);
-        m->o->state->status = strdup(status);
-        if (m->o->state->status == NULL || state_save(m->o->dir->dirfd, m->o->state, &tmp_err) < 0)
+        m->o->state->status = copy;
+        if (copy == NULL || state_save(m->o->dir->dirfd, m->o->state, &tmp_err) < 0)
                 rv_log(RV_LOG_WARNING, "save state: %s", tmp_err ? tmp_err->msg : "out of memory");
         rv_error_release(&tmp_err);
 }
@@ -907,6 +910,21 @@ void monitor_signal_set(sigset_t *set)
                 sigdelset(set, ours[i]);
 }
 
+/* The monitor, and so QEMU, virtiofsd and hooks, live in the container's
+ * host cgroup; the directories are recorded for delete at once. */
+static int enter_host_cgroup(struct monitor *m, struct rv_error **err)
+{
+        char **dirs = NULL;
+
+        if (host_cgroup_enter(m->o->guest_spec->linux_.cgroups_path, getpid(), &dirs, err) < 0)
+                return -1;
+        rv_strv_free(m->o->state->cgroup_dirs);
+        m->o->state->cgroup_dirs = dirs;
+        if (dirs)
+                monitor_save_state(m, m->o->state->status);
+        return 0;
+}
+
 static int setup_signals(struct monitor *m, struct rv_error **err)
 {
         sigset_t set;
@@ -963,6 +981,7 @@ _Noreturn void monitor_main(struct monitor_options *o)
 
         const struct spec_hooks *hooks = &o->guest_spec->hooks;
         if (setup_signals(&m, &err) < 0 || join_network(o->plan, &err) < 0 ||
+            enter_host_cgroup(&m, &err) < 0 ||
             save_poststop(&m, &err) < 0 ||
             run_hooks(&m, &hooks->prestart, "prestart", "creating", &err) < 0 ||
             run_hooks(&m, &hooks->create_runtime, "createRuntime", "creating", &err) < 0 ||

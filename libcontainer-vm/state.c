@@ -146,6 +146,13 @@ int state_save(int dirfd, const struct container_state *s, struct rv_error **err
                 }
                 json_write_object_end(w);
         }
+        if (s->cgroup_dirs) {
+                json_write_key(w, "cgroup_dirs");
+                json_write_array_begin(w);
+                for (char **d = s->cgroup_dirs; *d; d++)
+                        json_write_string(w, *d);
+                json_write_array_end(w);
+        }
         json_write_key(w, "annotations");
         json_write_object_begin(w);
         for (char **a = s->annotations; a && a[0] && a[1]; a += 2) {
@@ -251,6 +258,8 @@ int state_load(int dirfd, struct container_state **ret, struct rv_error **err)
                         s->annotations[2 * i + 1] = strdup(val);
                 }
         }
+        if ((v = json_get(root, "cgroup_dirs")) && json_read_strv(v, "cgroup_dirs", &s->cgroup_dirs, err) < 0)
+                goto fail;
         if (s->id == NULL || s->status == NULL) {
                 rv_error_setx(err, EINVAL, "load state: `state.json` lacks id or status");
                 goto fail;
@@ -273,6 +282,7 @@ void container_state_free(struct container_state *s)
         free(s->owner);
         free(s->status);
         rv_strv_free(s->annotations);
+        rv_strv_free(s->cgroup_dirs);
         free(s);
 }
 

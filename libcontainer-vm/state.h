@@ -26,6 +26,7 @@ struct container_state {
         int exit_signal;
         bool kvm;
         unsigned memory_mib, vcpus;
+        char **cgroup_dirs;             /* host cgroup dirs made for it, NULL-terminated */
 };
 
 struct state_dir {

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "libcontainer-vm/cgroup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include "libcontainer-vm/base/cleanup.h"
+#include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/fs.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+/* This process's cgroup in the hierarchy whose /proc/self/cgroup
+ * controller field matches `controllers` ("" for v2). */
+static char *own_cgroup(const char *controllers)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+        char line[4096];
+
+        while (f && fgets(line, sizeof(line), f)) {
+                char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+                if (b == NULL)
+                        continue;
+                *b = '\0';
+                b[strcspn(b + 1, "\n") + 1] = '\0';
+                if (strcmp(a + 1, controllers) == 0)
+                        return strdup(b + 1);
+        }
+        return strdup("/");
+}
+
+static int write_string(const char *dir, const char *file, const char *value)
+{
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, file);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        int r = rv_write_all(fd, value, strlen(value));
+        close(fd);
+        return r;
+}
+
+/* A new cpuset has no cpus or mems: give it its parent's, or it takes no tasks. */
+static void cpuset_inherit(const char *dir)
+{
+        static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+        _cleanup_free_ char *parent = strdup(dir);
+        char path[4096], buf[4096];
+
+        if (parent == NULL || strrchr(parent, '/') == NULL)
+                return;
+        *strrchr(parent, '/') = '\0';
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+                if (fd >= 0)
+                        close(fd);
+                if (n > 1)
+                        continue;
+                cpuset_inherit(parent);
+                snprintf(path, sizeof(path), "%s/%s", parent, files[i]);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+                if (fd >= 0)
+                        close(fd);
+                if (n > 0) {
+                        buf[n] = '\0';
+                        write_string(dir, files[i], buf);
+                }
+        }
+}
+
+static int dirs_add(char ***v, size_t *n, const char *s)
+{
+        char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+        if (nv == NULL)
+                return -1;
+        *v = nv;
+        nv[*n] = strdup(s);
+        nv[*n + 1] = NULL;
+        return nv[(*n)++] ? 0 : -1;
+}
+
+/* The hierarchy's controller field in /proc/self/cgroup, from its mount
+ * options ("cpu,cpuacct", "name=systemd", "" for v2). */
+static char *hierarchy_controllers(const char *mountpoint)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        char line[4096];
+
+        while (f && fgets(line, sizeof(line), f)) {
+                char mnt[1024], *sep = strstr(line, " - ");
+                if (sep == NULL || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 || strcmp(mnt, mountpoint) != 0)
+                        continue;
+                char type[64], source[256], opts[1024];
+                if (sscanf(sep + 3, "%63s %255s %1023s", type, source, opts) != 3)
+                        continue;
+                if (strcmp(type, "cgroup2") == 0)
+                        return strdup("");
+                if (strcmp(type, "cgroup") != 0)
+                        continue;
+                /* keep the controller and name= options, in mount order */
+                char out[1024] = "", *save = NULL;
+                for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+                        if (strcmp(o, "rw") == 0 || strcmp(o, "ro") == 0 || strncmp(o, "no", 2) == 0 ||
+                            strcmp(o, "relatime") == 0 || strncmp(o, "release_agent", 13) == 0 ||
+                            strcmp(o, "clone_children") == 0 || strcmp(o, "xattr") == 0)
+                                continue;
+                        if (out[0])
+                                strncat(out, ",", sizeof(out) - strlen(out) - 1);
+                        strncat(out, o, sizeof(out) - strlen(out) - 1);
+                }
+                return strdup(out);
+        }
+        return NULL;
+}
+
+static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid_t pid, char ***dirs,
+                           size_t *n, struct rv_error **err)
+{
+        _cleanup_free_ char *controllers = hierarchy_controllers(mountpoint);
+        _cleanup_free_ char *own = NULL, *dir = NULL;
+        char pidbuf[32];
+
+        if (controllers == NULL)
+                return 0;               /* not a cgroup mount */
+        if (cgroups_path[0] == '/')
+                own = strdup("");
+        else if ((own = own_cgroup(controllers)) && strcmp(own, "/") == 0)
+                own[0] = '\0';
+        if (own == NULL || asprintf(&dir, "%s%s%s%s", mountpoint, own, cgroups_path[0] == '/' ? "" : "/",
+                                    cgroups_path) < 0)
+                return rv_error_set(err, ENOMEM, "host cgroup");
+        struct stat st;
+        bool existed = stat(dir, &st) == 0;
+        if (rv_mkdir_p(dir, 0755, err) < 0)
+                return rv_error_wrap(err, "host cgroup");
+        if (!existed && dirs_add(dirs, n, dir) < 0)
+                return rv_error_set(err, ENOMEM, "host cgroup");
+        if (strstr(controllers, "cpuset"))
+                cpuset_inherit(dir);
+        snprintf(pidbuf, sizeof(pidbuf), "%d", (int) pid);
+        int r = write_string(dir, "cgroup.procs", pidbuf);
+        if (r < 0)
+                return rv_error_set(err, -r, "join host cgroup `%s`", dir);
+        return 0;
+}
+
+int host_cgroup_enter(const char *cgroups_path, pid_t pid, char ***ret_dirs, struct rv_error **err)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        char **dirs = NULL;
+        size_t n = 0;
+        struct statfs fs;
+        struct dirent *de;
+
+        *ret_dirs = NULL;
+        if (cgroups_path == NULL || cgroups_path[0] == '\0')
+                return 0;
+        if (strstr(cgroups_path, "..") || strchr(cgroups_path, ':'))
+                return rv_error_setx(err, EINVAL, "`linux.cgroupsPath` `%s`: expected a cgroupfs path "
+                                     "(the systemd driver's slice:prefix:name form is not supported)", cgroups_path);
+        if (statfs(CGROUP_ROOT, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
+                if (enter_hierarchy(CGROUP_ROOT, cgroups_path, pid, &dirs, &n, err) < 0)
+                        goto fail;
+                *ret_dirs = dirs;
+                return 0;
+        }
+        d = opendir(CGROUP_ROOT);
+        if (d == NULL)
+                return rv_error_set(err, errno, "open `" CGROUP_ROOT "`");
+        while ((de = readdir(d)) != NULL) {
+                char mnt[512];
+                struct stat st;
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(mnt, sizeof(mnt), CGROUP_ROOT "/%s", de->d_name);
+                /* cpu -> cpu,cpuacct style links name the same hierarchy */
+                if (lstat(mnt, &st) < 0 || !S_ISDIR(st.st_mode))
+                        continue;
+                if (enter_hierarchy(mnt, cgroups_path, pid, &dirs, &n, err) < 0)
+                        goto fail;
+        }
+        *ret_dirs = dirs;
+        return 0;
+fail:
+        host_cgroup_remove(dirs, NULL);
+        rv_strv_free(dirs);
+        return -1;
+}
+
+int host_cgroup_remove(char *const *dirs, struct rv_error **err)
+{
+        int r = 0;
+
+        for (size_t i = 0; dirs && dirs[i]; i++) {
+                /* The last tasks may still be leaving (a reaped zombie is gone at once). */
+                for (int tries = 0; rmdir(dirs[i]) < 0; tries++) {
+                        if (errno == ENOENT)
+                                break;
+                        if (errno != EBUSY || tries == 50) {
+                                r = rv_error_set(err, errno, "remove host cgroup `%s`", dirs[i]);
+                                break;
+                        }
+                        struct timespec ts = { 0, 20 * 1000 * 1000 };
+                        nanosleep(&ts, NULL);
+                }
+        }
+        return r;
+}
