@@ -179,10 +179,14 @@ int translate_spec(struct spec_config *c, const char *bundle, const struct runvm
 {
         struct vm_plan p = { 0 };
 
+        /* Character devices and fifos are made in the guest from the
+         * guest's drivers; a block device would need its host disk. */
         for (size_t i = 0; i < c->linux_.n_devices; i++) {
-                vm_plan_clear(&p);
-                return rv_error_setx(err, ENOTSUP, "`linux.devices[%zu]`: device `%s` cannot be passed "
-                                    "to the VM yet", i, c->linux_.devices[i].path);
+                if (strcmp(c->linux_.devices[i].type, "b") == 0) {
+                        vm_plan_clear(&p);
+                        return rv_error_setx(err, ENOTSUP, "`linux.devices[%zu]`: block device `%s` cannot "
+                                             "be passed to the VM yet", i, c->linux_.devices[i].path);
+                }
         }
         if (plan_namespaces(c, &p, err) < 0 || plan_rootfs(c, bundle, &p, err) < 0 ||
             plan_mounts(c, bundle, &p, err) < 0) {
