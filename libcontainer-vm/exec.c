@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,6 +22,7 @@
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/fs.h"
 #include "libcontainer-vm/base/log.h"
+#include "libcontainer-vm/base/proc.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/state.h"
@@ -335,23 +335,6 @@ static int release_stdio(void)
         return 0;
 }
 
-_Noreturn static void exit_like(int code, int sig)
-{
-        if (sig > 0) {
-                struct rlimit no_core = { 0, 0 };
-                sigset_t set;
-                setrlimit(RLIMIT_CORE, &no_core);
-                prctl(PR_SET_DUMPABLE, 0);
-                signal(sig, SIG_DFL);
-                sigemptyset(&set);
-                sigaddset(&set, sig);
-                sigprocmask(SIG_UNBLOCK, &set, NULL);
-                raise(sig);
-                _exit(128 + sig);
-        }
-        _exit(code);
-}
-
 struct start_report {
         int32_t status;
         char message[2048];
@@ -435,25 +418,9 @@ static int run_session(int dirfd, struct spec_process *p, const struct container
         if (r < 0)
                 return -1;
         if (report_fd >= 0)
-                exit_like(code, sig);
+                rv_exit_like(code, sig);
         *ret_status = sig ? 128 + sig : code;
         return 0;
-}
-
-static int write_pid_file(const char *path, pid_t pid, struct rv_error **err)
-{
-        _cleanup_free_ char *d = strdup(path), *b = strdup(path);
-        _cleanup_close_ int dfd = -EBADF;
-        char buf[32];
-        int n;
-
-        if (d == NULL || b == NULL)
-                return rv_error_set(err, ENOMEM, "pid file");
-        dfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return rv_error_set(err, errno, "pid file `%s`", path);
-        n = snprintf(buf, sizeof(buf), "%d", (int) pid);
-        return rv_write_file_atomic(dfd, basename(b), buf, (size_t) n, 0644, err);
 }
 
 int container_exec(const struct runvm_context *ctx, const struct container_exec_options *o,
@@ -529,7 +496,7 @@ int container_exec(const struct runvm_context *ctx, const struct container_exec_
                 waitpid(pid, NULL, 0);
                 goto out;
         }
-        if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0) {
+        if (o->pid_file && rv_write_pid_file(o->pid_file, pid, err) < 0) {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
                 goto out;

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -91,25 +90,6 @@ static int prepare(const struct container_create_options *o, struct prepared *p,
                 return rv_error_wrap(err, "config.json");
         if (translate_spec(p->spec, o->bundle, &p->cfg, &p->plan, err) < 0)
                 return rv_error_wrap(err, "config.json");
-        return 0;
-}
-
-static int write_pid_file(const char *path, pid_t pid, struct rv_error **err)
-{
-        _cleanup_free_ char *copy1 = strdup(path), *copy2 = strdup(path);
-        _cleanup_close_ int dfd = -EBADF;
-        char buf[32];
-        int n;
-
-        if (copy1 == NULL || copy2 == NULL)
-                return rv_error_set(err, ENOMEM, "pid file");
-        dfd = open(dirname(copy1), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return rv_error_set(err, errno, "pid file `%s`", path);
-        /* Digits only, no newline: callers parse it strictly. */
-        n = snprintf(buf, sizeof(buf), "%d", (int) pid);
-        if (rv_write_file_atomic(dfd, basename(copy2), buf, (size_t) n, 0644, err) < 0)
-                return rv_error_wrap(err, "pid file");
         return 0;
 }
 
@@ -224,7 +204,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                         ;
                 goto out;
         }
-        if (o->pid_file && write_pid_file(o->pid_file, pid, err) < 0) {
+        if (o->pid_file && rv_write_pid_file(o->pid_file, pid, err) < 0) {
                 kill(pid, SIGKILL);
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;

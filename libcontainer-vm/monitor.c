@@ -853,24 +853,6 @@ static void shutdown_vm(struct monitor *m)
         m->ch = NULL;
 }
 
-_Noreturn static void exit_like_container(struct monitor *m)
-{
-        if (m->exit_signal > 0) {
-                struct rlimit no_core = { 0, 0 };
-                sigset_t set;
-                setrlimit(RLIMIT_CORE, &no_core);
-                prctl(PR_SET_DUMPABLE, 0);
-                signal(m->exit_signal, SIG_DFL);
-                sigemptyset(&set);
-                sigaddset(&set, m->exit_signal);
-                sigprocmask(SIG_UNBLOCK, &set, NULL);
-                raise(m->exit_signal);
-                /* Signals whose default is not to terminate. */
-                _exit(128 + m->exit_signal);
-        }
-        _exit(m->exit_code);
-}
-
 static void finish(struct monitor *m)
 {
         for (size_t i = 0; i < m->n_pending; i++) {
@@ -1025,5 +1007,5 @@ _Noreturn void monitor_main(struct monitor_options *o)
                 }
         }
         finish(&m);
-        exit_like_container(&m);
+        rv_exit_like(m.exit_code, m.exit_signal);
 }

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,5 +192,23 @@ int rv_rm_rf_at(int dirfd, const char *name, struct rv_error **err)
                 return rv_error_wrap(err, "remove `%s`", name);
         if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
                 return rv_error_set(err, errno, "remove `%s`", name);
+        return 0;
+}
+
+int rv_write_pid_file(const char *path, pid_t pid, struct rv_error **err)
+{
+        _cleanup_free_ char *dir_copy = strdup(path), *base_copy = strdup(path);
+        _cleanup_close_ int dfd = -EBADF;
+        char buf[32];
+        int n;
+
+        if (dir_copy == NULL || base_copy == NULL)
+                return rv_error_set(err, ENOMEM, "pid file");
+        dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return rv_error_set(err, errno, "pid file `%s`", path);
+        n = snprintf(buf, sizeof(buf), "%d", (int) pid);
+        if (rv_write_file_atomic(dfd, basename(base_copy), buf, (size_t) n, 0644, err) < 0)
+                return rv_error_wrap(err, "pid file");
         return 0;
 }

@@ -19,6 +19,10 @@ int rv_mkdir_p(const char *path, mode_t mode, struct rv_error **err);
  * A missing entry is success. */
 int rv_rm_rf_at(int dirfd, const char *name, struct rv_error **err);
 
+/* The pid file callers read after we exit: decimal digits only, no
+ * newline, written atomically (temp + rename) next to its final name. */
+int rv_write_pid_file(const char *path, pid_t pid, struct rv_error **err);
+
 /* Full writes and reads, retrying on EINTR; return -errno on failure. */
 int rv_write_all(int fd, const void *buf, size_t len);
 /* Returns bytes read (short only at EOF) or -errno. */

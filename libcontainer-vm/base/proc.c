@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,4 +107,22 @@ int rv_pidfd_wait(int pidfd, int timeout_ms)
                 if (r == 0 || left == 0)
                         return -ETIMEDOUT;
         }
+}
+
+_Noreturn void rv_exit_like(int code, int sig)
+{
+        if (sig > 0) {
+                struct rlimit no_core = { 0, 0 };
+                sigset_t set;
+
+                setrlimit(RLIMIT_CORE, &no_core);
+                prctl(PR_SET_DUMPABLE, 0);
+                signal(sig, SIG_DFL);
+                sigemptyset(&set);
+                sigaddset(&set, sig);
+                sigprocmask(SIG_UNBLOCK, &set, NULL);
+                raise(sig);
+                _exit(128 + sig);
+        }
+        _exit(code);
 }

@@ -14,5 +14,9 @@ int rv_pidfd_open(pid_t pid);
 /* Waits until pidfd becomes readable (process exited) or timeout_ms passes.
  * Returns 0 when it exited, -ETIMEDOUT otherwise. */
 int rv_pidfd_wait(int pidfd, int timeout_ms);
+/* Exits the way a process that exited with code, or was killed by sig
+ * (when > 0), did: raising the same signal (core dumps off) so a waiting
+ * parent sees it; 128+sig for signals that do not terminate. */
+_Noreturn void rv_exit_like(int code, int sig);
 /* Monotonic milliseconds. */
 int64_t rv_now_ms(void);
