@@ -97,14 +97,14 @@ hostname; cat /proc/sys/kernel/domainname; cat /proc/sys/kernel/shm_rmid_forced 
 @test "devices: linux.devices char and fifo nodes with mode, uid, gid" {
 	set_args sh -c 'stat -c "%n %F %t:%T %a %u:%g" /dev/mynull /dev/sub/myfifo /dev/null; echo x >/dev/mynull && echo null-ok'
 	update_config '.linux.devices = [
-		{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 432, "uid": 1, "gid": 2},
+		{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 400, "uid": 0, "gid": 2},
 		{"path": "/dev/sub/myfifo", "type": "p", "fileMode": 384}]'
 	runvm run --bundle "$BUNDLE" ct
 	if [[ "$output" == *"cannot be passed to the VM yet"* ]]; then
 		skip "the host still refuses linux.devices"
 	fi
 	assert_success
-	assert_line "/dev/mynull character special file 1:3 660 1:2"
+	assert_line "/dev/mynull character special file 1:3 620 0:2"
 	assert_line "/dev/sub/myfifo fifo 0:0 600 0:0"
 	assert_line null-ok
 	if have_runc; then
