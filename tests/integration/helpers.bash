@@ -360,3 +360,80 @@ setup_file() { runvm_setup_file; }
 teardown_file() { runvm_teardown_file; }
 setup() { runvm_setup; }
 teardown() { runvm_teardown; }
+
+# --- consoles, ttys and waiting on files (exec, tty, ops, misc .bats) ---
+
+# recvtty_bin: path of the compiled console-socket receiver (built once a run).
+recvtty_bin() {
+	local bin=$BATS_RUN_TMPDIR/recvtty
+	(
+		flock 9
+		[ -x "$bin" ] || cc -O2 -Wall -o "$bin" "$TESTS_TOP/tests/integration/recvtty.c" >&2
+	) 9>"$BATS_RUN_TMPDIR/recvtty.lock"
+	[ -x "$bin" ] && echo "$bin"
+}
+
+# recvtty_start NAME [ACTION...]: a console socket receiver (recvtty.c) in
+# the background, listening on $BATS_TEST_TMPDIR/NAME.sock (in
+# $RECVTTY_SOCK); what it reads from the pty master goes to
+# $BATS_TEST_TMPDIR/NAME.tty, its errors to NAME.tty-err, the name sent
+# with the fd to NAME.tty-name. ACTIONs: see recvtty.c. Its pid is
+# $RECVTTY_PID. Returns once the socket listens (bounded).
+recvtty_start() {
+	local name=$1 bin deadline
+	shift
+	bin=$(recvtty_bin) || fail "cannot build the recvtty helper"
+	RECVTTY_SOCK=$BATS_TEST_TMPDIR/$name.sock
+	rm -f "$RECVTTY_SOCK"
+	"$bin" -t "${RECVTTY_TIMEOUT:-$RUNVM_TIMEOUT}" -n "$BATS_TEST_TMPDIR/$name.tty-name" "$RECVTTY_SOCK" "$@" \
+		>"$BATS_TEST_TMPDIR/$name.tty" 2>"$BATS_TEST_TMPDIR/$name.tty-err" </dev/null 3>&- &
+	RECVTTY_PID=$!
+	track_pid "$RECVTTY_PID"
+	deadline=$((SECONDS + 10))
+	until [ -S "$RECVTTY_SOCK" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "recvtty never listened on $RECVTTY_SOCK"
+		sleep 0.05
+	done
+}
+
+# recvtty_wait NAME [SECONDS]: waits (bounded) for the receiver started by
+# recvtty_start NAME; $status is its exit status, $output what it read
+# from the master with CRs removed, $lines likewise.
+recvtty_wait() {
+	local name=$1
+	wait_bg "$RECVTTY_PID" "${2:-$RUNVM_TIMEOUT}"
+	output=$(tr -d '\r' <"$BATS_TEST_TMPDIR/$name.tty")
+	lines=()
+	[ -z "$output" ] || mapfile -t lines <<<"$output"
+	echo "recvtty $name (status $status) read:"
+	echo "$output"
+	cat "$BATS_TEST_TMPDIR/$name.tty-err"
+}
+
+# in_script CMD: runs the shell command CMD on a fresh pty (util-linux
+# script), bounded; stdin is $SCRIPT_STDIN (default /dev/null). Sets
+# $status (CMD's) and $output (CRs removed).
+in_script() {
+	local out=$BATS_TEST_TMPDIR/script.out
+	echo "\$ script -qefc '$1'"
+	timeout -k 5 "$RUNVM_TIMEOUT" script -qefc "$1" /dev/null <"${SCRIPT_STDIN:-/dev/null}" >"$out" 2>&1 3>&- &&
+		status=0 || status=$?
+	output=$(tr -d '\r' <"$out")
+	lines=()
+	[ -z "$output" ] || mapfile -t lines <<<"$output"
+	echo "$output"
+	echo "(status $status)"
+}
+
+# wait_for_grep REGEX FILE [SECONDS]: until a line of FILE matches (grep -E).
+wait_for_grep() {
+	local deadline=$((SECONDS + ${3:-$WAIT_TIMEOUT}))
+	until grep -qE -- "$1" "$2" 2>/dev/null; do
+		if [ "$SECONDS" -gt "$deadline" ]; then
+			echo "'$1' never showed in $2 (waited ${3:-$WAIT_TIMEOUT}s); it holds:"
+			cat "$2" 2>/dev/null
+			return 1
+		fi
+		sleep 0.2
+	done
+}
