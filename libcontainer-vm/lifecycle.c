@@ -252,6 +252,26 @@ static int load_locked(const struct runvm_context *ctx, const char *id, struct s
         return 0;
 }
 
+/* How long start may take: the guest's own bound plus the startContainer
+ * hooks' timeouts (300 s for a hook without one). */
+static int start_timeout_ms(const char *bundle)
+{
+        _cleanup_free_ char *path = NULL;
+        struct spec_config *c = NULL;
+        struct rv_error *tmp_err = NULL;
+        int ms = CTL_TIMEOUT_MS;
+
+        if (bundle && asprintf(&path, "%s/config.json", bundle) >= 0 &&
+            spec_config_parse_file(path, &c, &tmp_err) == 0) {
+                const struct spec_hook_list *l = &c->hooks.start_container;
+                for (size_t i = 0; i < l->n; i++)
+                        ms += l->hooks[i].has_timeout ? l->hooks[i].timeout * 1000 : 300000;
+        }
+        rv_error_release(&tmp_err);
+        spec_config_free(c);
+        return ms;
+}
+
 int container_start(const struct runvm_context *ctx, const char *id, struct rv_error **err)
 {
         _cleanup_(container_state_freep) struct container_state *st = NULL;
@@ -272,7 +292,7 @@ int container_start(const struct runvm_context *ctx, const char *id, struct rv_e
                         return rv_error_setx(err, EINVAL, "cannot start a container in the paused state");
                 return rv_error_setx(err, EINVAL, "cannot start a container in the %s state", status);
         }
-        r = ctl_call(dir.dirfd, &req, NULL, CTL_TIMEOUT_MS, NULL, NULL, err);
+        r = ctl_call(dir.dirfd, &req, NULL, start_timeout_ms(st->bundle), NULL, NULL, err);
         state_dir_close(&dir);
         return r;
 }
