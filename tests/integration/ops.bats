@@ -174,7 +174,7 @@ wait_lines() {
 @test "events: an OOM kill in the container is an oom event" {
 	set_args sleep 1000
 	# memory + swap at the same limit: nothing escapes to swap.
-	update_config '.linux.resources.memory = {"limit": 67108864, "swap": 67108864}'
+	update_config '.linux.resources.memory = {"limit": 33554432, "swap": 33554432}'
 	run_detached ct
 	wait_for_status ct running
 
@@ -182,11 +182,12 @@ wait_lines() {
 	local job=$!
 	track_pid "$job"
 	wait_lines "$BATS_TEST_TMPDIR/ev.out" 1 30
-	# tail keeps a line that never ends: 200 MiB against a 64 MiB limit.
-	runvm exec ct sh -c 'head -c 200m /dev/zero | tail -n 1 | wc -c'
-	refute_output --partial 209715200
+	# tail keeps a line that never ends: 100 MiB against a 32 MiB limit.
+	runvm exec ct sh -c 'head -c 100m /dev/zero | tail -n 1 | wc -c'
+	refute_output --partial 104857600
 	wait_for_grep '"type":"oom"' "$BATS_TEST_TMPDIR/ev.out" 60
-	run -0 jq -ce 'select(.type == "oom")' "$BATS_TEST_TMPDIR/ev.out"
+	# One event per OOM the kernel reports (runc on v1 may see two).
+	run -0 sh -c 'jq -c "select(.type == \"oom\")" "$1" | sort -u' sh "$BATS_TEST_TMPDIR/ev.out"
 	assert_output '{"type":"oom","id":"ct"}'
 	assert_equal "$(container_status ct)" running
 
