@@ -38,6 +38,7 @@ enum ctl_command {
 
 #define CTL_FLAG_ALL 1u
 #define CTL_FLAG_TERMINAL 2u       /* CTL_EXEC: the fds are a terminal */
+#define CTL_FLAG_IGNORE_PAUSED 4u  /* CTL_EXEC: start into a paused container */
 
 struct ctl_header {
         uint32_t command;

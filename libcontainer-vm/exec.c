@@ -313,7 +313,7 @@ static int session_start(struct session *s, int dirfd, const char *payload, cons
 {
         struct ctl_header h = {
                 .command = CTL_EXEC, .length = (uint32_t) strlen(payload),
-                .flags = (s->terminal ? CTL_FLAG_TERMINAL : 0) | (ignore_paused ? CTL_FLAG_ALL : 0),
+                .flags = (s->terminal ? CTL_FLAG_TERMINAL : 0) | (ignore_paused ? CTL_FLAG_IGNORE_PAUSED : 0),
         };
 
         s->ctl_fd = ctl_connect(dirfd, err);
@@ -321,7 +321,9 @@ static int session_start(struct session *s, int dirfd, const char *payload, cons
                 return -1;
         if (ctl_send_request(s->ctl_fd, &h, payload, fds, n_fds, err) < 0)
                 return -1;
-        return ctl_read_reply(s->ctl_fd, EXEC_START_TIMEOUT_MS, NULL, NULL, err);
+        /* Into a paused container the process starts only when it is
+         * resumed, whenever that is (runc waits as well). */
+        return ctl_read_reply(s->ctl_fd, ignore_paused ? -1 : EXEC_START_TIMEOUT_MS, NULL, NULL, err);
 }
 
 static int release_stdio(void)

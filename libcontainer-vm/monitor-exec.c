@@ -30,6 +30,7 @@ void monitor_exec_exit_status(const struct json_value *data, int *ret_code, int 
 struct exec_request {
         const struct exec_session *e;
         const struct json_value *process;
+        bool ignore_paused;
 };
 
 static void fill_exec(struct json_writer *w, const void *data)
@@ -41,6 +42,10 @@ static void fill_exec(struct json_writer *w, const void *data)
         json_write_value(w, r->process);
         json_write_key(w, "stdio");
         proc_io_write_stdio(w, &r->e->io);
+        if (r->ignore_paused) {
+                json_write_key(w, "ignore_paused");
+                json_write_bool(w, true);
+        }
 }
 
 static void session_free(struct monitor *m, struct exec_session *e)
@@ -76,7 +81,7 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
         bool terminal = (req->h.flags & CTL_FLAG_TERMINAL) != 0;
         uint32_t id;
 
-        if (strcmp(m->o->state->status, "paused") == 0 && !(req->h.flags & CTL_FLAG_ALL)) {
+        if (strcmp(m->o->state->status, "paused") == 0 && !(req->h.flags & CTL_FLAG_IGNORE_PAUSED)) {
                 ctl_send_error(fd, -EBUSY, "cannot exec in a paused container (use --ignore-paused)");
                 close(fd);
                 return;
@@ -118,7 +123,7 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
                                 close(fds[i]);
                 return;
         }
-        struct exec_request r = { e, process };
+        struct exec_request r = { e, process, (req->h.flags & CTL_FLAG_IGNORE_PAUSED) != 0 };
         struct pending *p = NULL;
         if (monitor_send_request(m, "exec_process", &id, fill_exec, &r, &tmp_err) < 0 ||
             (p = monitor_pending_add(m, id, PENDING_EXEC, fd)) == NULL) {

@@ -380,6 +380,10 @@ void agent_execs_tick(struct agent *a, struct agent_container *c, int *timeout_m
                 int64_t left = -1;
 
                 if (!e->answered) {
+                        /* Started into a frozen container (--ignore-paused):
+                         * its clock runs only while the container does. */
+                        if (c->paused && now >= e->deadline)
+                                e->deadline = now + EXEC_SETUP_TIMEOUT_MS;
                         if (now >= e->deadline) {
                                 free(e->err_msg);
                                 e->err_msg = NULL;
@@ -511,7 +515,13 @@ int agent_exec_process(struct agent *a, const struct json_value *params, struct 
                 rv_error_setx(err, ESRCH, "cannot exec in a stopped container");
                 goto out;
         }
-        if (c->paused) {
+        /* runc's --ignore-paused: the process joins the frozen container
+         * and runs once it is resumed. */
+        bool ignore_paused = false;
+        const struct json_value *ip = json_get(params, "ignore_paused");
+        if (ip != NULL && json_read_bool(ip, "ignore_paused", &ignore_paused, err) < 0)
+                goto out;
+        if (c->paused && !ignore_paused) {
                 rv_error_setx(err, EBUSY, "container is paused");
                 goto out;
         }
