@@ -220,6 +220,12 @@ int proc_io_open(struct monitor *m, struct proc_io *io, bool terminal, const int
                 if (s == 0 || channel_stream_open(m->ch, s, err) < 0)
                         return s == 0 ? rv_error_setx(err, EMFILE, "no free stream") : -1;
                 int in = fds[0], out = n_fds > 1 ? fds[1] : fds[0];
+                /* One tty for both directions must stay one read-write fd. */
+                if (in == out && !owned) {
+                        if (stdio_reopen_tty(in, err) < 0)
+                                return -1;
+                        owned = true;
+                }
                 if (stdio_source_init(&io->in, in, s, owned, err) < 0 ||
                     stdio_sink_init(&io->out, out, s, owned, err) < 0)
                         return -1;

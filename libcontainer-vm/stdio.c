@@ -177,3 +177,21 @@ int stdio_source_pump(struct stdio_source *s, struct channel *ch, struct rv_erro
         }
         return 0;
 }
+
+int stdio_reopen_tty(int fd, struct rv_error **err)
+{
+        char path[64];
+        int nfd;
+
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        nfd = open(path, O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (nfd < 0)
+                return rv_error_set(err, errno, "reopen the terminal");
+        if (dup3(nfd, fd, O_CLOEXEC) < 0) {
+                int saved = errno;
+                close(nfd);
+                return rv_error_set(err, saved, "reopen the terminal");
+        }
+        close(nfd);
+        return 0;
+}

@@ -45,6 +45,10 @@ bool stdio_sink_want_write(const struct stdio_sink *s);
 bool stdio_sink_done(const struct stdio_sink *s);
 
 int stdio_source_init(struct stdio_source *s, int fd, uint32_t stream, bool owned, struct rv_error **err);
+/* A terminal fd serving both directions: one description of our own,
+ * read-write and non-blocking, at the same fd number (then init both
+ * ends as owned). */
+int stdio_reopen_tty(int fd, struct rv_error **err);
 /* Reads as much as the stream's credit allows and sends it; sends EOF at
  * end of input. */
 int stdio_source_pump(struct stdio_source *s, struct channel *ch, struct rv_error **err);
