@@ -575,36 +575,13 @@ bool agent_container_reaped(struct agent *a, pid_t pid, int status)
 
 static void report_exit(struct agent *a, struct agent_container *c)
 {
-        _cleanup_error_ struct rv_error *err = NULL;
-        struct json_writer *w;
-
         agent_stdio_finish(a, &c->stdio);
         /* Closed before the event (docs/PROTOCOL.md §2): the host may
          * reuse the ids once it has it. */
         agent_stdio_release(a, &c->stdio);
         /* The host may power the VM off as soon as it has the event. */
         sync();
-        w = json_writer_new(NULL);
-        if (w == NULL)
-                return;
-        channel_message_begin_event(w, "process_exited");
-        json_write_object_begin(w);
-        json_write_key(w, "id");
-        json_write_string(w, c->id);
-        json_write_key(w, "pid");
-        json_write_int64(w, c->pid);
-        if (WIFSIGNALED(c->status)) {
-                json_write_key(w, "signal");
-                json_write_int64(w, WTERMSIG(c->status));
-        } else {
-                json_write_key(w, "exit_code");
-                json_write_int64(w, WEXITSTATUS(c->status));
-        }
-        json_write_object_end(w);
-        channel_message_end(w);
-        if (channel_send_message(agent_channel(a), CHANNEL_EVENT, w, &err) < 0)
-                agent_channel_failed(a, &err);
-        json_writer_free(w);
+        agent_send_process_exited(a, c->id, NULL, c->pid, c->status);
         c->reported = true;
 }
 
@@ -846,4 +823,36 @@ void agent_containers_stream_eof(struct agent *a, uint32_t stream)
                         if (agent_stdio_in_eof(a, &e->stdio, stream))
                                 return;
         }
+}
+
+void agent_send_process_exited(struct agent *a, const char *id, const char *exec_id, pid_t pid,
+                               int status)
+{
+        _cleanup_error_ struct rv_error *err = NULL;
+        struct json_writer *w = json_writer_new(NULL);
+
+        if (w == NULL)
+                return;
+        channel_message_begin_event(w, "process_exited");
+        json_write_object_begin(w);
+        json_write_key(w, "id");
+        json_write_string(w, id);
+        if (exec_id) {
+                json_write_key(w, "exec_id");
+                json_write_string(w, exec_id);
+        }
+        json_write_key(w, "pid");
+        json_write_int64(w, pid);
+        if (WIFSIGNALED(status)) {
+                json_write_key(w, "signal");
+                json_write_int64(w, WTERMSIG(status));
+        } else {
+                json_write_key(w, "exit_code");
+                json_write_int64(w, WEXITSTATUS(status));
+        }
+        json_write_object_end(w);
+        channel_message_end(w);
+        if (channel_send_message(agent_channel(a), CHANNEL_EVENT, w, &err) < 0)
+                agent_channel_failed(a, &err);
+        json_writer_free(w);
 }

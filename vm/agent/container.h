@@ -70,6 +70,10 @@ struct agent_container *agent_container_find(struct agent *a, const char *id);
 /* A child was reaped (SIGCHLD): records a container init's or an exec'ed
  * process's exit. False when the pid is none of theirs. */
 bool agent_container_reaped(struct agent *a, pid_t pid, int status);
+/* Sends process_exited for the init (exec_id NULL) or an exec'ed process,
+ * from its wait status. */
+void agent_send_process_exited(struct agent *a, const char *id, const char *exec_id, pid_t pid,
+                               int status);
 /* inotify: a container's memory.events changed; sends `oom` events. */
 void agent_containers_oom_handler(struct agent *a, struct agent_watch *w, uint32_t revents);
 /* Sends the exits whose output is drained or whose drain deadline passed;

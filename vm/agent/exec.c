@@ -339,35 +339,10 @@ bool agent_exec_reaped(struct agent_container *c, pid_t pid, int status)
 
 static void report_exit(struct agent *a, struct agent_container *c, struct agent_exec_proc *e)
 {
-        _cleanup_error_ struct rv_error *err = NULL;
-        struct json_writer *w;
-
         agent_stdio_finish(a, &e->stdio);
         agent_stdio_release(a, &e->stdio);
         e->reported = true;
-        w = json_writer_new(NULL);
-        if (w == NULL)
-                return;
-        channel_message_begin_event(w, "process_exited");
-        json_write_object_begin(w);
-        json_write_key(w, "id");
-        json_write_string(w, c->id);
-        json_write_key(w, "exec_id");
-        json_write_string(w, e->exec_id);
-        json_write_key(w, "pid");
-        json_write_int64(w, e->pid);
-        if (WIFSIGNALED(e->status)) {
-                json_write_key(w, "signal");
-                json_write_int64(w, WTERMSIG(e->status));
-        } else {
-                json_write_key(w, "exit_code");
-                json_write_int64(w, WEXITSTATUS(e->status));
-        }
-        json_write_object_end(w);
-        channel_message_end(w);
-        if (channel_send_message(agent_channel(a), CHANNEL_EVENT, w, &err) < 0)
-                agent_channel_failed(a, &err);
-        json_writer_free(w);
+        agent_send_process_exited(a, c->id, e->exec_id, e->pid, e->status);
 }
 
 void agent_execs_tick(struct agent *a, struct agent_container *c, int *timeout_ms)
