@@ -33,9 +33,13 @@ AGENT      := $(BUILD)/bin/runvm-agent
 TESTLIB    := $(BUILD)/libruntime-testing.a
 GUEST_DIR  := $(BUILD)/guest
 INITRD     := $(GUEST_DIR)/initrd.img
+# The purpose-built guest kernel (vm/image/guest-kernel.config) and its
+# module-less initramfs: runvm uses them when both exist.
+KERNEL     := $(GUEST_DIR)/vmlinux-runvm
+INITRD_RUNVM := $(GUEST_DIR)/initrd-runvm.img
 
-.PHONY: all deps demo check bench install clean unit integration fuzz image compat
-all: $(RUNVM) $(AGENT) $(INITRD)
+.PHONY: all deps demo check bench install clean unit integration fuzz image kernel compat
+all: $(RUNVM) $(AGENT) $(INITRD) $(KERNEL) $(INITRD_RUNVM)
 
 $(BUILD)/host/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -62,7 +66,15 @@ $(TESTLIB): $(HOST_OBJ)
 $(INITRD): $(AGENT) vm/image/build-initrd.sh vm/image/modules.list $(wildcard /boot/vmlinuz-*-cloud-amd64)
 	vm/image/build-initrd.sh $(AGENT) $(GUEST_DIR)
 
-image: $(INITRD)
+# ~13 minutes on 2 cores the first time; kept in $(BUILD)/kernel-build.
+$(KERNEL): vm/image/build-kernel.sh vm/image/guest-kernel.config
+	vm/image/build-kernel.sh $(GUEST_DIR) $(BUILD)/kernel-build
+
+$(INITRD_RUNVM): $(AGENT) vm/image/build-initrd.sh
+	vm/image/build-initrd.sh --builtin $(AGENT) $(GUEST_DIR)
+
+image: $(INITRD) $(INITRD_RUNVM)
+kernel: $(KERNEL)
 
 deps:
 	tests/deps.sh
@@ -114,6 +126,8 @@ install: all
 	install -D -m 0755 $(RUNVM) $(DESTDIR)$(PREFIX)/bin/runvm
 	install -D -m 0644 $(INITRD) $(DESTDIR)$(PREFIX)/share/runvm/initrd.img
 	install -D -m 0644 $(GUEST_DIR)/vmlinuz $(DESTDIR)$(PREFIX)/share/runvm/vmlinuz
+	install -D -m 0644 $(KERNEL) $(DESTDIR)$(PREFIX)/share/runvm/vmlinux-runvm
+	install -D -m 0644 $(INITRD_RUNVM) $(DESTDIR)$(PREFIX)/share/runvm/initrd-runvm.img
 	install -D -m 0644 completions/runvm.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/runvm
 	install -D -m 0644 completions/_runvm $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_runvm
 	install -D -m 0644 completions/runvm.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/runvm.fish
@@ -121,4 +135,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/host $(BUILD)/agent $(BUILD)/tests $(BUILD)/fuzz -name '*.d' 2>/dev/null)

@@ -167,8 +167,17 @@ int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
 
         c.qemu_path = strdup("/usr/bin/qemu-system-x86_64");
         c.virtiofsd_path = strdup("/usr/lib/qemu/virtiofsd");
-        c.kernel = guest_file("vmlinuz");
-        c.initrd = guest_file("initrd.img");
+        /* The purpose-built kernel (everything built in, boots ~3x faster)
+         * with its module-less initramfs when both were built; otherwise
+         * Debian's kernel with the initramfs that carries its modules. */
+        c.kernel = guest_file("vmlinux-runvm");
+        c.initrd = guest_file("initrd-runvm.img");
+        if (!c.kernel || !c.initrd || access(c.kernel, R_OK) < 0 || access(c.initrd, R_OK) < 0) {
+                free(c.kernel);
+                free(c.initrd);
+                c.kernel = guest_file("vmlinuz");
+                c.initrd = guest_file("initrd.img");
+        }
         if (!c.qemu_path || !c.virtiofsd_path || !c.kernel || !c.initrd) {
                 runvm_config_clear(&c);
                 return rv_error_set(err, ENOMEM, "load configuration");

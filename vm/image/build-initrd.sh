@@ -4,6 +4,10 @@
 # kernel modules in modules.list and their dependencies, in load order.
 #
 #   vm/image/build-initrd.sh AGENT OUTDIR
+#   vm/image/build-initrd.sh --builtin AGENT OUTDIR
+#
+# --builtin: for the purpose-built kernel (build-kernel.sh), which has
+# everything built in: only the agent, written to OUTDIR/initrd-runvm.img.
 #
 # Writes OUTDIR/vmlinuz, OUTDIR/kernel.version and OUTDIR/initrd.img (newc
 # cpio, uncompressed: lz4, gzip and zstd measured no faster to boot).
@@ -15,6 +19,11 @@ set -eu
 usage() { echo "usage: $0 AGENT OUTDIR" >&2; exit 2; }
 die() { echo "build-initrd: $*" >&2; exit 1; }
 
+builtin=
+if [ "${1:-}" = --builtin ]; then
+        builtin=1
+        shift
+fi
 [ $# -eq 2 ] || usage
 agent=$1
 outdir=$2
@@ -25,7 +34,9 @@ list=${MODULES_LIST:-$here/modules.list}
 [ -r "$list" ] || die "cannot read \`$list\`"
 command -v cpio >/dev/null || die "cpio is not installed (apt-get install cpio)"
 
-if [ -z "${KERNEL_VERSION:-}" ]; then
+if [ -n "$builtin" ]; then
+        KERNEL_VERSION=none
+elif [ -z "${KERNEL_VERSION:-}" ]; then
         KERNEL_VERSION=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null |
                 sed 's|^/boot/vmlinuz-||' | sort -V | tail -n 1)
         [ -n "$KERNEL_VERSION" ] ||
@@ -33,13 +44,18 @@ if [ -z "${KERNEL_VERSION:-}" ]; then
 fi
 kernel=/boot/vmlinuz-$KERNEL_VERSION
 moddir=/lib/modules/$KERNEL_VERSION
-[ -r "$kernel" ] || die "cannot read \`$kernel\`"
-[ -r "$moddir/modules.dep" ] || die "cannot read \`$moddir/modules.dep\`"
+if [ -z "$builtin" ]; then
+        [ -r "$kernel" ] || die "cannot read \`$kernel\`"
+        [ -r "$moddir/modules.dep" ] || die "cannot read \`$moddir/modules.dep\`"
+fi
 
 mkdir -p "$outdir"
 stage=$(mktemp -d "${TMPDIR:-/tmp}/runvm-initrd.XXXXXX")
 trap 'rm -rf "$stage"' EXIT INT TERM
 
+if [ -n "$builtin" ]; then
+        : > "$stage/order"
+else
 # Module names use '_' and '-' interchangeably; files in modules.dep keep
 # their own spelling. Resolve each name to its modules.dep path, then walk
 # dependencies depth-first so that every module follows what it needs.
@@ -74,10 +90,11 @@ END {
                 visit(path[want[i]])
         }
 }' "$moddir/modules.dep" "$list" > "$stage/order" || die "resolving modules failed"
+fi
 
 root=$stage/root
 mkdir -p "$root/lib/modules" "$root/dev" "$root/proc" "$root/sys" "$root/run" "$root/newroot"
-: > "$root/lib/modules/load.order"
+[ -n "$builtin" ] || : > "$root/lib/modules/load.order"
 while read -r rel; do
         name=$(basename "$rel")
         case "$name" in
@@ -104,6 +121,10 @@ find "$root" -exec touch -h -d @0 {} +
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
         cpio --quiet -o -H newc -R 0:0 --reproducible) > "$stage/initrd.img"
 
+if [ -n "$builtin" ]; then
+        mv "$stage/initrd.img" "$outdir/initrd-runvm.img"
+        exit 0
+fi
 mv "$stage/initrd.img" "$outdir/initrd.img"
 if ! cmp -s "$kernel" "$outdir/vmlinuz" 2>/dev/null; then
         cp "$kernel" "$outdir/vmlinuz.tmp"
