@@ -187,14 +187,84 @@ static int read_int(const struct json_value *root, const char *key, int64_t *ret
         return v ? json_read_int64(v, key, ret, err) : 0;
 }
 
+static int read_annotations(const struct json_value *v, char ***ret, struct rv_error **err)
+{
+        size_t count = json_object_size(v);
+        _cleanup_strv_ char **a = calloc(count * 2 + 1, sizeof(char *));
+
+        if (a == NULL)
+                return rv_error_set(err, ENOMEM, "annotations");
+        for (size_t i = 0; i < count; i++) {
+                const char *val;
+                if (json_read_string(json_object_value(v, i), "annotations", &val, err) < 0)
+                        return -1;
+                a[2 * i] = strdup(json_object_key(v, i));
+                a[2 * i + 1] = strdup(val);
+                if (a[2 * i] == NULL || a[2 * i + 1] == NULL)
+                        return rv_error_set(err, ENOMEM, "annotations");
+        }
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+static int read_state(const struct json_value *root, struct container_state *s, struct rv_error **err)
+{
+        const struct json_value *v;
+        int64_t n;
+
+        if (dup_string(root, "id", &s->id, err) < 0 || dup_string(root, "bundle", &s->bundle, err) < 0 ||
+            dup_string(root, "rootfs", &s->rootfs, err) < 0 ||
+            dup_string(root, "created", &s->created, err) < 0 ||
+            dup_string(root, "owner", &s->owner, err) < 0 ||
+            dup_string(root, "status", &s->status, err) < 0)
+                return -1;
+        if (read_int(root, "monitor_pid", &n, err) < 0)
+                return -1;
+        s->monitor_pid = (pid_t) n;
+        v = json_get(root, "monitor_start_time");
+        if (v && json_read_uint64(v, "monitor_start_time", &s->monitor_start_time, err) < 0)
+                return -1;
+        if (read_int(root, "qemu_pid", &n, err) < 0)
+                return -1;
+        s->qemu_pid = (pid_t) n;
+        if (read_int(root, "virtiofsd_pid", &n, err) < 0)
+                return -1;
+        s->virtiofsd_pid = (pid_t) n;
+        if ((v = json_get(root, "kvm")) && json_read_bool(v, "kvm", &s->kvm, err) < 0)
+                return -1;
+        if (read_int(root, "memory_mib", &n, err) < 0)
+                return -1;
+        s->memory_mib = (unsigned) n;
+        if (read_int(root, "vcpus", &n, err) < 0)
+                return -1;
+        s->vcpus = (unsigned) n;
+        if ((v = json_get(root, "exit"))) {
+                s->exited = true;
+                if (read_int(v, "code", &n, err) < 0)
+                        return -1;
+                s->exit_code = (int) n;
+                if (read_int(v, "signal", &n, err) < 0)
+                        return -1;
+                s->exit_signal = (int) n;
+        }
+        if ((v = json_get(root, "annotations")) && json_is_object(v) &&
+            read_annotations(v, &s->annotations, err) < 0)
+                return -1;
+        if ((v = json_get(root, "cgroup_dirs")) && json_read_strv(v, "cgroup_dirs", &s->cgroup_dirs, err) < 0)
+                return -1;
+        if (s->id == NULL || s->status == NULL)
+                return rv_error_setx(err, EINVAL, "`state.json` lacks id or status");
+        return 0;
+}
+
+DEFINE_CLEANUP_FUNC(struct container_state *, container_state_free)
+
 int state_load(int dirfd, struct container_state **ret, struct rv_error **err)
 {
         _cleanup_(json_value_freep) struct json_value *root = NULL;
+        _cleanup_(container_state_freep) struct container_state *s = NULL;
         _cleanup_free_ char *text = NULL;
-        struct container_state *s;
-        const struct json_value *v;
         size_t len;
-        int64_t n;
 
         if (rv_read_file_at(dirfd, STATE_FILE, STATE_MAX, &text, &len, err) < 0) {
                 if ((*err)->status == ENOENT) {
@@ -208,67 +278,10 @@ int state_load(int dirfd, struct container_state **ret, struct rv_error **err)
         s = calloc(1, sizeof(*s));
         if (s == NULL)
                 return rv_error_set(err, ENOMEM, "load state");
-        if (dup_string(root, "id", &s->id, err) < 0 || dup_string(root, "bundle", &s->bundle, err) < 0 ||
-            dup_string(root, "rootfs", &s->rootfs, err) < 0 ||
-            dup_string(root, "created", &s->created, err) < 0 ||
-            dup_string(root, "owner", &s->owner, err) < 0 ||
-            dup_string(root, "status", &s->status, err) < 0)
-                goto fail;
-        if (read_int(root, "monitor_pid", &n, err) < 0)
-                goto fail;
-        s->monitor_pid = (pid_t) n;
-        v = json_get(root, "monitor_start_time");
-        if (v && json_read_uint64(v, "monitor_start_time", &s->monitor_start_time, err) < 0)
-                goto fail;
-        if (read_int(root, "qemu_pid", &n, err) < 0)
-                goto fail;
-        s->qemu_pid = (pid_t) n;
-        if (read_int(root, "virtiofsd_pid", &n, err) < 0)
-                goto fail;
-        s->virtiofsd_pid = (pid_t) n;
-        if ((v = json_get(root, "kvm")) && json_read_bool(v, "kvm", &s->kvm, err) < 0)
-                goto fail;
-        if (read_int(root, "memory_mib", &n, err) < 0)
-                goto fail;
-        s->memory_mib = (unsigned) n;
-        if (read_int(root, "vcpus", &n, err) < 0)
-                goto fail;
-        s->vcpus = (unsigned) n;
-        if ((v = json_get(root, "exit"))) {
-                s->exited = true;
-                if (read_int(v, "code", &n, err) < 0)
-                        goto fail;
-                s->exit_code = (int) n;
-                if (read_int(v, "signal", &n, err) < 0)
-                        goto fail;
-                s->exit_signal = (int) n;
-        }
-        if ((v = json_get(root, "annotations")) && json_is_object(v)) {
-                size_t count = json_object_size(v);
-                s->annotations = calloc(count * 2 + 1, sizeof(char *));
-                if (s->annotations == NULL) {
-                        rv_error_set(err, ENOMEM, "load state");
-                        goto fail;
-                }
-                for (size_t i = 0; i < count; i++) {
-                        const char *val;
-                        if (json_read_string(json_object_value(v, i), "annotations", &val, err) < 0)
-                                goto fail;
-                        s->annotations[2 * i] = strdup(json_object_key(v, i));
-                        s->annotations[2 * i + 1] = strdup(val);
-                }
-        }
-        if ((v = json_get(root, "cgroup_dirs")) && json_read_strv(v, "cgroup_dirs", &s->cgroup_dirs, err) < 0)
-                goto fail;
-        if (s->id == NULL || s->status == NULL) {
-                rv_error_setx(err, EINVAL, "load state: `state.json` lacks id or status");
-                goto fail;
-        }
-        *ret = s;
+        if (read_state(root, s, err) < 0)
+                return rv_error_wrap(err, "load state");
+        *ret = TAKE_PTR(s);
         return 0;
-fail:
-        container_state_free(s);
-        return rv_error_wrap(err, "load state");
 }
 
 void container_state_free(struct container_state *s)
