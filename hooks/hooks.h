@@ -5,6 +5,8 @@
  * timeout enforced with SIGKILL. */
 #pragma once
 
+#include "spec/config.h"
+
 #include <stddef.h>
 
 struct rv_error;
@@ -13,7 +15,7 @@ struct spec_state;
 
 /* A hook without a timeout is still bounded: create must not hang on it
  * forever (runc would). Seconds. */
-#define HOOKS_DEFAULT_TIMEOUT_S 300
+#define HOOKS_DEFAULT_TIMEOUT_S SPEC_HOOK_DEFAULT_TIMEOUT_S
 
 /* The name of the file in a container's state directory that keeps its
  * poststop hooks and their state document for delete. */

@@ -253,7 +253,7 @@ static int load_locked(const struct runvm_context *ctx, const char *id, struct s
 }
 
 /* How long start may take: the guest's own bound plus the startContainer
- * hooks' timeouts (300 s for a hook without one). */
+ * hooks' timeouts. */
 static int start_timeout_ms(const char *bundle)
 {
         _cleanup_free_ char *path = NULL;
@@ -262,11 +262,8 @@ static int start_timeout_ms(const char *bundle)
         int ms = CTL_TIMEOUT_MS;
 
         if (bundle && asprintf(&path, "%s/config.json", bundle) >= 0 &&
-            spec_config_parse_file(path, &c, &tmp_err) == 0) {
-                const struct spec_hook_list *l = &c->hooks.start_container;
-                for (size_t i = 0; i < l->n; i++)
-                        ms += l->hooks[i].has_timeout ? l->hooks[i].timeout * 1000 : 300000;
-        }
+            spec_config_parse_file(path, &c, &tmp_err) == 0)
+                ms += (int) spec_hooks_max_ms(&c->hooks.start_container);
         rv_error_release(&tmp_err);
         spec_config_free(c);
         return ms;

@@ -990,10 +990,7 @@ _Noreturn void monitor_main(struct monitor_options *o)
                 _exit(1);
         }
         if (o->autostart) {
-                int timeout_ms = REQUEST_TIMEOUT_MS;
-                const struct spec_hook_list *l = &hooks->start_container;
-                for (size_t i = 0; i < l->n; i++)
-                        timeout_ms += l->hooks[i].has_timeout ? l->hooks[i].timeout * 1000 : 300000;
+                int timeout_ms = REQUEST_TIMEOUT_MS + (int) spec_hooks_max_ms(&hooks->start_container);
                 if (call(&m, "start_container", NULL, NULL, timeout_ms, &err) < 0) {
                         monitor_fail(&m, err);
                         _exit(1);

@@ -260,6 +260,11 @@ void spec_resources_write(struct json_writer *w, const struct spec_resources *r)
 void spec_resources_clear(struct spec_resources *r);
 
 /* Helpers. */
+
+/* A hook without a timeout is still cut off (so create can never hang). */
+#define SPEC_HOOK_DEFAULT_TIMEOUT_S 300
+/* The longest the hooks of a list may take in total, in milliseconds. */
+int64_t spec_hooks_max_ms(const struct spec_hook_list *l);
 const struct spec_namespace *spec_config_namespace(const struct spec_config *c, const char *type);
 const char *spec_config_annotation(const struct spec_config *c, const char *key);
 

@@ -458,12 +458,8 @@ int agent_container_start(struct agent *a, const struct json_value *params, stru
         c->start_fd = -1;
         c->state = AGENT_CONTAINER_RUNNING;
         /* The report pipe closes on a successful execve, which comes after
-         * the startContainer hooks: their timeouts add to the wait (300 s
-         * for a hook without one, as on the host). */
-        int timeout_ms = EXEC_TIMEOUT_MS;
-        const struct spec_hook_list *hooks = &c->spec->hooks.start_container;
-        for (size_t i = 0; i < hooks->n; i++)
-                timeout_ms += hooks->hooks[i].has_timeout ? hooks->hooks[i].timeout * 1000 : 300000;
+         * the startContainer hooks: their timeouts add to the wait. */
+        int timeout_ms = EXEC_TIMEOUT_MS + (int) spec_hooks_max_ms(&c->spec->hooks.start_container);
         r = sync_read(c->sync_fd, timeout_ms, &msg, err);
         close(c->sync_fd);
         c->sync_fd = -1;

@@ -73,7 +73,10 @@ static int hook_run(const struct spec_hook *h, const char *state, char *ret_caus
                     struct capture *out, struct capture *errc)
 {
         int in_pipe[2], out_pipe[2], err_pipe[2], status = 0;
-        int64_t deadline = h->has_timeout && h->timeout > 0 ? now_ms() + (int64_t) h->timeout * 1000 : -1;
+        /* Without a timeout the host's default applies here too, so the
+         * host's wait for start always outlasts the hook. */
+        int timeout_s = h->has_timeout && h->timeout > 0 ? h->timeout : SPEC_HOOK_DEFAULT_TIMEOUT_S;
+        int64_t deadline = now_ms() + (int64_t) timeout_s * 1000;
         size_t state_len = strlen(state), written = 0;
         bool reaped = false;
         pid_t pid;
@@ -133,7 +136,7 @@ static int hook_run(const struct spec_hook *h, const char *state, char *ret_caus
                         if (in_fd >= 0)
                                 close(in_fd);
                         snprintf(ret_cause, cause_size, "hook ran past specified timeout of %.1fs",
-                                 (double) h->timeout);
+                                 (double) timeout_s);
                         return -1;
                 }
                 /* A hook that exited but left a grandchild holding its
