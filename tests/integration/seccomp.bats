@@ -33,7 +33,7 @@ both() {
 }
 
 @test "seccomp: ERRNO with errnoRet, TRACE without a tracer, argument operators, unknown names, arches, flags" {
-	set_args sh -c 'mkdir /tmp/d; echo "mkdir=$?"
+	set_args sh -c 'exec 2>&1; mkdir /tmp/d; echo "mkdir=$?"
 		touch /tmp/f; chmod 700 /tmp/f; echo "chmod700=$?"; chmod 755 /tmp/f; echo "chmod755=$?"
 		chmod 707 /tmp/f; echo "chmod707=$?"; chmod 4755 /tmp/f; echo "chmod4755=$?"
 		ln -s a /tmp/l; echo "symlink=$?"; grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status'
@@ -93,7 +93,8 @@ both() {
 
 	# SCMP_ACT_ERRNO without errnoRet is EPERM; defaultErrnoRet for the
 	# default action.
-	set_args sh -c 'mkdir /tmp/x; echo "mkdir=$?"; cd /tmp; echo "cd=$?"'
+	# One stream: runc's stdout and stderr pipes can interleave mid-line.
+	set_args sh -c 'exec 2>&1; mkdir /tmp/x; echo "mkdir=$?"; cd /tmp; echo "cd=$?"'
 	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
 		"syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 28},
 			{"names": ["chdir"], "action": "SCMP_ACT_ERRNO"}]}'
