@@ -50,14 +50,35 @@ struct sync_msg {
         char message[4096];
 };
 
-static void sync_report(int fd, int status, const char *message)
+/* Fails when create is gone (EPIPE: SIGPIPE is ignored). */
+static int sync_report(int fd, int status, const char *message)
 {
         struct sync_msg m = { .status = status };
         if (fd < 0)
-                return;
+                return 0;
         if (message)
                 snprintf(m.message, sizeof(m.message), "%s", message);
-        rv_write_all(fd, &m, sizeof(m));
+        return rv_write_all(fd, &m, sizeof(m));
+}
+
+/* The rule for a monitor whose create died (docs/ARCHITECTURE.md): until
+ * create has its verdict, create's death is the create's failure: the
+ * monitor tears down what it started and records `stopped` with the
+ * reason; delete removes the rest. The write end of the sync pipe reports
+ * POLLERR once create (its only reader) is gone. */
+static bool creator_gone(const struct monitor *m)
+{
+        struct pollfd pfd = { m->o->sync_fd, 0, 0 };
+        return m->o->sync_fd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR);
+}
+
+#define CREATOR_GONE_MSG "create exited before the container was created"
+
+static int check_creator(struct monitor *m, struct rv_error **err)
+{
+        if (creator_gone(m))
+                return rv_error_setx(err, ECANCELED, CREATOR_GONE_MSG);
+        return 0;
 }
 
 int monitor_wait_created(int sync_fd, struct rv_error **err)
@@ -86,6 +107,20 @@ void monitor_save_state(struct monitor *m, const char *status)
         if (copy == NULL || state_save(m->o->dir->dirfd, m->o->state, &tmp_err) < 0)
                 rv_log(RV_LOG_WARNING, "save state: %s", tmp_err ? tmp_err->msg : "out of memory");
         rv_error_release(&tmp_err);
+}
+
+/* QEMU and virtiofsd are on disk the moment they run, so delete finds
+ * them in any phase. */
+static int monitor_record_vm(struct monitor *m, struct rv_error **err)
+{
+        struct container_state *st = m->o->state;
+
+        state_clear_procs(st);
+        if (state_add_proc(st, "virtiofsd", m->vm.virtiofsd_pid, err) < 0 ||
+            state_add_proc(st, "qemu", m->vm.qemu_pid, err) < 0 ||
+            state_save(m->o->dir->dirfd, st, err) < 0)
+                return rv_error_wrap(err, "record the VM");
+        return 0;
 }
 
 /* The last lines of a log in the state dir, for errors about the guest. */
@@ -438,7 +473,7 @@ static void handle_signals(struct monitor *m)
 
 /* --- the event loop ------------------------------------------------------- */
 
-enum watch_kind { W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER };
+enum watch_kind { W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_HELPER, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER };
 
 struct watch {
         enum watch_kind kind;
@@ -491,6 +526,8 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         watch(ws, m->sigfd, POLLIN, W_SIGNAL, NULL);
         watch(ws, m->ctl_fd, POLLIN, W_CTL, NULL);
         watch(ws, m->vm.qemu_pidfd, POLLIN, W_QEMU, NULL);
+        /* The VM cannot work without its helpers: losing one is its death. */
+        watch(ws, m->vm.virtiofsd_pidfd, POLLIN, W_HELPER, "virtiofsd");
         watch_io(m, ws, &m->init);
         for (struct exec_session *e = m->execs; e; e = e->next) {
                 watch_io(m, ws, &e->io);
@@ -546,6 +583,9 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                 case W_QEMU:
                         m->vm_gone = true;
                         break;
+                case W_HELPER:
+                        m->helper_gone = ws->w[i].ptr;
+                        break;
                 case W_SINK:
                         break;
                 }
@@ -572,6 +612,10 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                 return rv_error_setx(err, ECONNRESET, "the agent closed the channel");
         if (m->vm_gone && !m->exited)
                 return rv_error_setx(err, EIO, "the VM exited");
+        if (m->helper_gone && !m->exited) {
+                m->vm_gone = true;      /* no clean shutdown without its files */
+                return rv_error_setx(err, EIO, "%s exited", m->helper_gone);
+        }
         return 0;
 }
 
@@ -607,11 +651,19 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                 if (left <= 0)
                         return rv_error_setx(err, ETIMEDOUT, "%s: no answer from the guest after %d ms",
                                              what, timeout_ms);
-                struct pollfd pfd[2] = {
+                struct pollfd pfd[4] = {
                         { channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), 0 },
                         { m->vm.qemu_pidfd, POLLIN, 0 },
+                        { m->vm.virtiofsd_pidfd, POLLIN, 0 },
+                        { m->o->sync_fd, 0, 0 },
                 };
-                r = poll(pfd, 2, (int) left);
+                r = poll(pfd, 4, (int) left);
+                if (r > 0 && pfd[3].revents & POLLERR)
+                        return rv_error_setx(err, ECANCELED, CREATOR_GONE_MSG);
+                if (r > 0 && pfd[2].revents) {
+                        m->vm_gone = true;
+                        return rv_error_setx(err, EIO, "%s: virtiofsd exited", what);
+                }
                 if (r < 0 && errno != EINTR)
                         return rv_error_set(err, errno, "poll");
                 if (r > 0 && pfd[1].revents) {
@@ -767,6 +819,8 @@ static int boot(struct monitor *m, struct rv_error **err)
         m->o->state->vcpus = p.vcpus;
         m->o->state->qemu_pid = m->vm.qemu_pid;
         m->o->state->virtiofsd_pid = m->vm.virtiofsd_pid;
+        if (monitor_record_vm(m, err) < 0)
+                return -1;
         m->ch = channel_new(m->vm.agent_fd);
         if (m->ch == NULL)
                 return rv_error_set(err, ENOMEM, "channel");
@@ -882,6 +936,7 @@ static void finish(struct monitor *m)
         m->o->state->exit_code = m->exit_code;
         m->o->state->exit_signal = m->exit_signal;
         m->o->state->qemu_pid = m->o->state->virtiofsd_pid = 0;
+        state_clear_procs(m->o->state);
         monitor_save_state(m, "stopped");
 }
 
@@ -930,12 +985,19 @@ static int setup_signals(struct monitor *m, struct rv_error **err)
 static void monitor_fail(struct monitor *m, struct rv_error *err)
 {
         rv_log(RV_LOG_ERROR, "%s", err->msg);
-        sync_report(m->o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
         if (m->ctl_fd >= 0)
                 unlinkat(m->o->dir->dirfd, CTL_SOCKET, 0);
         channel_free(m->ch);
         m->ch = NULL;
         vm_destroy(&m->vm);
+        /* Torn down before create hears of it, and recorded, so that a
+         * create that died meanwhile leaves a `stopped` container with its
+         * reason for delete (a live create removes the dir itself). */
+        m->o->state->qemu_pid = m->o->state->virtiofsd_pid = 0;
+        state_clear_procs(m->o->state);
+        state_set_reason(m->o->state, err->msg);
+        monitor_save_state(m, "stopped");
+        sync_report(m->o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
         /* Torn down: poststop hooks run, as runc's do after a failed create. */
         struct rv_error *tmp_err = NULL;
         if (hooks_poststop_run_saved(m->o->dir->dirfd, m->o->state->bundle, &tmp_err) < 0)
@@ -967,15 +1029,19 @@ _Noreturn void monitor_main(struct monitor_options *o)
                 close(logfd);
         }
 
+        /* create recorded this pid and start time before it let us go. */
+        o->state->monitor_pid = getpid();
+        rv_proc_start_time(getpid(), &o->state->monitor_start_time);
+
         const struct spec_hooks *hooks = &o->guest_spec->hooks;
         if (setup_signals(&m, &err) < 0 || join_network(o->plan, &err) < 0 ||
             enter_host_cgroup(&m, &err) < 0 ||
-            save_poststop(&m, &err) < 0 ||
+            save_poststop(&m, &err) < 0 || check_creator(&m, &err) < 0 ||
             run_hooks(&m, &hooks->prestart, "prestart", "creating", &err) < 0 ||
             run_hooks(&m, &hooks->create_runtime, "createRuntime", "creating", &err) < 0 ||
-            boot(&m, &err) < 0 ||
+            check_creator(&m, &err) < 0 || boot(&m, &err) < 0 || check_creator(&m, &err) < 0 ||
             run_hooks(&m, &hooks->create_container, "createContainer", "creating", &err) < 0 ||
-            create_container(&m, &err) < 0 ||
+            check_creator(&m, &err) < 0 || create_container(&m, &err) < 0 ||
             (m.ctl_fd = ctl_listen(o->dir->dirfd, &err)) < 0) {
                 monitor_fail(&m, err);
                 _exit(1);
@@ -997,7 +1063,17 @@ _Noreturn void monitor_main(struct monitor_options *o)
                 }
                 monitor_save_state(&m, "running");
         }
-        sync_report(o->sync_fd, 0, NULL);
+        /* A create that cannot hear the verdict cannot hand the container
+         * to its caller: as if it died before (the rule above). */
+        if (check_creator(&m, &err) < 0 || (sync_report(o->sync_fd, 0, NULL) < 0 &&
+                                            rv_error_setx(&err, ECANCELED, CREATOR_GONE_MSG) < 0)) {
+                m.exited = true;
+                m.exit_signal = SIGKILL;
+                finish(&m);
+                state_set_reason(o->state, err->msg);
+                monitor_save_state(&m, "stopped");
+                _exit(1);
+        }
         close(o->sync_fd);
         o->sync_fd = -1;
 
@@ -1006,6 +1082,7 @@ _Noreturn void monitor_main(struct monitor_options *o)
                         _cleanup_free_ char *console = log_tail(&m, "console.log");
                         rv_log(RV_LOG_ERROR, "%s%s%s", err->msg, console ? "; console: ..." : "",
                                console ? console : "");
+                        state_set_reason(o->state, err->msg);
                         rv_error_release(&err);
                         /* The workload died with its VM. */
                         m.exited = true;
