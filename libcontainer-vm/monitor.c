@@ -27,6 +27,7 @@
 #include "libcontainer-vm/base/proc.h"
 #include "libcontainer-vm/cgroup.h"
 #include "libcontainer-vm/config.h"
+#include "libcontainer-vm/console.h"
 #include "libcontainer-vm/container.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor-internal.h"
@@ -143,15 +144,29 @@ static char *log_tail(struct monitor *m, const char *name)
         return len ? strdup(text + start) : NULL;
 }
 
+/* The console line that explains a failure, if one does (console.h). */
+static char *console_line(struct monitor *m)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        struct rv_error *tmp_err = NULL;
+
+        if (rv_read_file_at(m->o->dir->dirfd, "console.log", 8 << 20, &text, &len, &tmp_err) < 0) {
+                rv_error_release(&tmp_err);
+                return NULL;
+        }
+        return console_explaining_line(text, len);
+}
+
 static int wrap_guest_error(struct monitor *m, struct rv_error **err)
 {
         _cleanup_free_ char *qemu = log_tail(m, "qemu.log");
-        _cleanup_free_ char *console = log_tail(m, "console.log");
+        _cleanup_free_ char *console = console_line(m);
 
         if (qemu)
                 return rv_error_wrap(err, "qemu: %s", qemu);
         if (console)
-                rv_error_wrap(err, "console: ...%s", console);
+                rv_error_wrap(err, "console: %s", console);
         return -1;
 }
 
@@ -1079,8 +1094,8 @@ _Noreturn void monitor_main(struct monitor_options *o)
 
         while (!m.exited) {
                 if (loop_once(&m, -1, &err) < 0) {
-                        _cleanup_free_ char *console = log_tail(&m, "console.log");
-                        rv_log(RV_LOG_ERROR, "%s%s%s", err->msg, console ? "; console: ..." : "",
+                        _cleanup_free_ char *console = console_line(&m);
+                        rv_log(RV_LOG_ERROR, "%s%s%s", err->msg, console ? "; console: " : "",
                                console ? console : "");
                         state_set_reason(o->state, err->msg);
                         rv_error_release(&err);
