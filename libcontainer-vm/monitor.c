@@ -97,16 +97,24 @@ int monitor_wait_created(int sync_fd, struct rv_error **err)
 
 /* --- helpers ------------------------------------------------------------ */
 
+/* Records status; a create depends on it (a full state root fails it). */
+static int monitor_record(struct monitor *m, const char *status, struct rv_error **err)
+{
+        /* status may be the current one: copy before freeing. */
+        char *copy = strdup(status);
+        if (copy == NULL)
+                return rv_error_set(err, ENOMEM, "save state");
+        free(m->o->state->status);
+        m->o->state->status = copy;
+        return state_save(m->o->dir->dirfd, m->o->state, err);
+}
+
 void monitor_save_state(struct monitor *m, const char *status)
 {
         struct rv_error *tmp_err = NULL;
 
-        /* status may be the current one: copy before freeing. */
-        char *copy = strdup(status);
-        free(m->o->state->status);
-        m->o->state->status = copy;
-        if (copy == NULL || state_save(m->o->dir->dirfd, m->o->state, &tmp_err) < 0)
-                rv_log(RV_LOG_WARNING, "save state: %s", tmp_err ? tmp_err->msg : "out of memory");
+        if (monitor_record(m, status, &tmp_err) < 0)
+                rv_log(RV_LOG_WARNING, "save state: %s", tmp_err->msg);
         rv_error_release(&tmp_err);
 }
 
@@ -978,8 +986,8 @@ static int enter_host_cgroup(struct monitor *m, struct rv_error **err)
                 return -1;
         rv_strv_free(m->o->state->cgroup_dirs);
         m->o->state->cgroup_dirs = dirs;
-        if (dirs)
-                monitor_save_state(m, m->o->state->status);
+        if (dirs && monitor_record(m, m->o->state->status, err) < 0)
+                return rv_error_wrap(err, "record the host cgroup");
         return 0;
 }
 
@@ -1064,19 +1072,19 @@ _Noreturn void monitor_main(struct monitor_options *o)
         rv_proc_start_time(getpid(), &start_time);
         o->state->monitor_pid = getpid();
         o->state->monitor_start_time = start_time;
-        monitor_save_state(&m, "created");
         /* runc runs poststart here, in create, before start (CONTRACT.md §5). */
-        if (run_hooks(&m, &hooks->poststart, "poststart", "created", &err) < 0) {
+        if (monitor_record(&m, "created", &err) < 0 ||
+            run_hooks(&m, &hooks->poststart, "poststart", "created", &err) < 0) {
                 monitor_fail(&m, err);
                 _exit(1);
         }
         if (o->autostart) {
                 int timeout_ms = REQUEST_TIMEOUT_MS + (int) spec_hooks_max_ms(&hooks->start_container);
-                if (call(&m, "start_container", NULL, NULL, timeout_ms, &err) < 0) {
+                if (call(&m, "start_container", NULL, NULL, timeout_ms, &err) < 0 ||
+                    monitor_record(&m, "running", &err) < 0) {
                         monitor_fail(&m, err);
                         _exit(1);
                 }
-                monitor_save_state(&m, "running");
         }
         /* A create that cannot hear the verdict cannot hand the container
          * to its caller: as if it died before (the rule above). */

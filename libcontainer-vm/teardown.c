@@ -41,7 +41,9 @@ struct victim {
 static void victim_kill(struct victim *v)
 {
         v->pidfd = -1;
-        if (v->pid <= 0)
+        /* A create that failed before it recorded the monitor is still
+         * the recorded one. */
+        if (v->pid <= 0 || v->pid == getpid())
                 return;
         int fd = rv_pidfd_open(v->pid);
         if (fd < 0)

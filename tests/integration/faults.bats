@@ -296,3 +296,31 @@ teardown() {
 	runvm delete --force unread
 	assert_success
 }
+
+@test "a nearly full state root: create fails at once and cleanly, or works" {
+	local small=$BATS_TEST_TMPDIR/small pages start rc failed=0 out
+	set_args true
+	mkdir -p "$small"
+	mount -t tmpfs -o size=64k faults-small "$small"
+	mkdir "$small/root"
+	"$RUNVM" --root "$small/root" list >/dev/null
+	# From full down to 6 free pages (4 KiB each), one run each.
+	for pages in 0 1 2 3 4 5 6; do
+		rm -f "$small/fill"
+		dd if=/dev/zero of="$small/fill" bs=4k count=$((16 - pages)) 2>/dev/null || true
+		start=$SECONDS
+		out=$(timeout -k 5 60 "$RUNVM" --root "$small/root" run --bundle "$BUNDLE" "full$pages" \
+			</dev/null 2>&1 3>&-) && rc=0 || rc=$?
+		echo "$pages free pages: status $rc in $((SECONDS - start))s: $out"
+		if [ "$rc" -ne 0 ]; then
+			failed=$((failed + 1))
+			[ "$rc" -eq 1 ] || { umount "$small"; fail "not a clean failure"; }
+			[ $((SECONDS - start)) -lt 10 ] || { umount "$small"; fail "failure took too long"; }
+			grep -q "no space left on device" <<<"$out" || { umount "$small"; fail "no reason given"; }
+		fi
+		[ -z "$(pgrep -f -- "--root $small/root")" ] || { umount "$small"; fail "process left"; }
+		[ -z "$(ls "$small/root" | grep -v '^@host$')" ] || { ls -la "$small/root"; umount "$small"; fail "state left"; }
+	done
+	umount "$small"
+	[ "$failed" -gt 0 ]
+}
