@@ -53,6 +53,8 @@ static void parse_cmdline(const char *cmdline, struct agent_boot_options *opts)
                         opts->halt = true;
                 else if (len == strlen("runvm.debug=1") && strncmp(p, "runvm.debug=1", len) == 0)
                         opts->debug = true;
+                else if (len == strlen("runvm.probe=1") && strncmp(p, "runvm.probe=1", len) == 0)
+                        opts->probe = true;
                 p += len;
         }
 }
