@@ -593,6 +593,22 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         return 0;
 }
 
+/* The channel failed or closed: QEMU is likely on its way out, and its
+ * exit or run state says why better than the socket's error does. */
+static int vm_lost(struct monitor *m, const char *what, struct rv_error **err)
+{
+        struct rv_error *why = NULL;
+
+        if (m->vm.qemu_pidfd >= 0)
+                rv_pidfd_wait(m->vm.qemu_pidfd, 1000);
+        if (vm_check(&m->vm, &why) < 0) {
+                rv_error_release(err);
+                *err = why;
+                m->vm_gone = m->vm.qemu_pid == 0;
+        }
+        return rv_error_wrap(err, "%s", what);
+}
+
 /* Runs the loop until the response to request id arrives. */
 static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const char *what,
                          struct channel_message *ret, struct rv_error **err)
@@ -604,7 +620,7 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                 int r;
 
                 if (channel_flush(m->ch, err) < 0)
-                        return -1;
+                        return vm_lost(m, what, err);
                 while ((r = channel_next(m->ch, &f, err)) > 0) {
                         if (f.stream != CHANNEL_STREAM_CONTROL) {
                                 if (handle_data(m, &f, err) < 0)
@@ -648,14 +664,8 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                         if (r < 0)
                                 return -1;
                         if (r == 1) {
-                                /* The guest went away: QEMU knows why. */
-                                if (m->vm.qemu_pidfd >= 0)
-                                        rv_pidfd_wait(m->vm.qemu_pidfd, 1000);
-                                if (vm_check(&m->vm, err) < 0) {
-                                        m->vm_gone = m->vm.qemu_pid == 0;
-                                        return rv_error_wrap(err, "%s", what);
-                                }
-                                return rv_error_setx(err, ECONNRESET, "%s: the agent closed the channel", what);
+                                rv_error_setx(err, ECONNRESET, "the agent closed the channel");
+                                return vm_lost(m, what, err);
                         }
                 }
         }

@@ -171,8 +171,12 @@ assert_probe_left_nothing() {
 	assert_line --index 1 --partial "kvm verdict: probed now"
 	runvm check
 	assert_line --index 1 --partial "kvm verdict: cached"
+	# What a probe killed mid-boot leaves (its QEMU dies with it) goes
+	# with the next probe.
+	mkdir "$ROOT/@host/kvm-probe.killed" && touch "$ROOT/@host/kvm-probe.killed/console.log"
 	runvm check --reprobe
 	assert_line --index 1 --partial "kvm verdict: probed now"
+	assert_probe_left_nothing
 	touch -d '1 minute ago' "$w"
 	runvm check
 	assert_line --index 1 --partial "kvm verdict: probed now"

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,8 @@
 #define KVM_CREATE_VM 0xAE01
 #define KVM_API_VERSION 12
 #define PROBE_MEMORY_MIB 128
-#define LOCK_FILE "kvm-probe.lock"
+#define LOCK_FILE "kvm-verdict.lock"
+#define PROBE_DIR_PREFIX "kvm-probe."
 
 DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
 
@@ -192,6 +195,19 @@ static int hello_answered(struct channel *ch, struct rv_error **err)
 
 DEFINE_CLEANUP_FUNC(struct channel *, channel_free)
 
+/* The channel failed or closed: QEMU is most likely on its way out, and
+ * its exit (or run state) says why better than the socket does. */
+static int channel_lost(struct vm *vm, struct vm_kvm_verdict *v, const char *what)
+{
+        _cleanup_error_ struct rv_error *e = NULL;
+
+        if (vm->qemu_pidfd >= 0)
+                rv_pidfd_wait(vm->qemu_pidfd, 1000);
+        if (vm_check(vm, &e) < 0)
+                return verdict(v, false, "%s", e->msg);
+        return verdict(v, false, "the guest's channel failed under KVM: %s", what);
+}
+
 /* Waits for the agent's answer to hello while watching QEMU: the verdict
  * is whether it came before the deadline. */
 static int await_hello(struct vm *vm, struct channel *ch, int timeout_ms, struct vm_kvm_verdict *v)
@@ -205,7 +221,7 @@ static int await_hello(struct vm *vm, struct channel *ch, int timeout_ms, struct
                 size_t n = vm_watch_fds(vm, vmfds);
 
                 if (channel_flush(ch, &e) < 0)
-                        return verdict(v, false, "the guest's channel failed under KVM: %s", e->msg);
+                        return channel_lost(vm, v, e->msg);
                 pfd[0].events |= channel_want_write(ch) ? POLLOUT : 0;
                 for (size_t i = 0; i < n; i++)
                         pfd[1 + i] = (struct pollfd) { vmfds[i], POLLIN, 0 };
@@ -222,15 +238,8 @@ static int await_hello(struct vm *vm, struct channel *ch, int timeout_ms, struct
                         if (r >= 0 && hello_answered(ch, &e) == 1)
                                 return verdict(v, true, "the guest booted under KVM and answered in %lld ms",
                                                (long long) (rv_now_ms() - start));
-                        if (r != 0) {
-                                /* The channel closed: QEMU is on its way out; it says why. */
-                                rv_error_release(&e);
-                                if (vm->qemu_pidfd >= 0)
-                                        rv_pidfd_wait(vm->qemu_pidfd, 1000);
-                                if (vm_check(vm, &e) < 0)
-                                        return verdict(v, false, "%s", e->msg);
-                                return verdict(v, false, "the guest closed its channel under KVM");
-                        }
+                        if (r != 0)
+                                return channel_lost(vm, v, e ? e->msg : "closed");
                 }
                 for (size_t i = 0; i < n; i++)
                         if (pfd[1 + i].revents && vm_check(vm, &e) < 0)
@@ -257,8 +266,28 @@ static int probe_boot(const struct vm_kvm_probe *p, const char *dir, struct vm_k
                 return verdict(v, false, "cannot probe KVM: out of memory");
         vm.agent_fd = -1;               /* the channel owns it */
         if (send_hello(ch, &e) < 0)
-                return verdict(v, false, "cannot probe KVM: %s", e->msg);
+                return channel_lost(&vm, v, e->msg);
         return await_hello(&vm, ch, p->timeout_ms, v);
+}
+
+static void remove_stale_probes(int dirfd)
+{
+        _cleanup_close_ int fd = dup(dirfd);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *e;
+
+        if (d == NULL)
+                return;
+        fd = -EBADF;            /* the DIR owns it */
+        while ((e = readdir(d)) != NULL) {
+                if (strncmp(e->d_name, PROBE_DIR_PREFIX, strlen(PROBE_DIR_PREFIX)) != 0)
+                        continue;
+                struct rv_error *tmp_err = NULL;
+                if (rv_rm_rf_at(dirfd, e->d_name, &tmp_err) < 0)
+                        rv_debug("kvm probe: remove `%s`: %s", e->d_name, tmp_err->msg);
+                rv_error_release(&tmp_err);
+        }
+        closedir(d);
 }
 
 int vm_kvm_probe(const struct vm_kvm_probe *p, struct vm_kvm_verdict *ret, struct rv_error **err)
@@ -292,11 +321,19 @@ int vm_kvm_probe(const struct vm_kvm_probe *p, struct vm_kvm_verdict *ret, struc
                         return 0;
                 }
         }
-        if (asprintf(&dir, "%s/kvm-probe.XXXXXX", p->cache_dir ? p->cache_dir : "/tmp") < 0)
+        /* Under the lock, a probe dir is a killed probe's: its QEMU died
+         * with it (PR_SET_PDEATHSIG); the dir is all that is left. */
+        if (dirfd >= 0)
+                remove_stale_probes(dirfd);
+        if (asprintf(&dir, "%s/" PROBE_DIR_PREFIX "XXXXXX", p->cache_dir ? p->cache_dir : "/tmp") < 0)
                 return rv_error_set(err, ENOMEM, "probe KVM");
         if (mkdtemp(dir) == NULL)
                 return rv_error_set(err, errno, "probe KVM: mkdtemp `%s`", dir);
+        /* QEMU may be gone before hello is written: EPIPE, not death. */
+        struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+        sigaction(SIGPIPE, &ign, &old);
         probe_boot(p, dir, &v);
+        sigaction(SIGPIPE, &old, NULL);
         v.booted = true;
         struct rv_error *tmp_err = NULL;
         if (rv_rm_rf_at(AT_FDCWD, dir, &tmp_err) < 0) {
