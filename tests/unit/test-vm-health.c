@@ -21,6 +21,7 @@
 #include "libcontainer-vm/base/proc.h"
 #include "vm/qemu/diagnose.h"
 #include "vm/qemu/vm.h"
+#include "tests/unit/fake-qemu.h"
 
 static const char kvm_dump[] =
         "KVM internal error. Suberror: 1\n"
@@ -100,34 +101,17 @@ static void test_control_characters_replaced(void **unused)
         free(got);
 }
 
-/* A fake QEMU on a socketpair: greets, accepts capabilities, announces a
- * STOP, then answers query-status with `state`; stays alive until killed. */
+/* A QEMU that pauses itself: STOP after capabilities, then query-status
+ * answers `state`; it stays alive until killed. */
 static pid_t fake_paused_qemu(int fd, const char *state)
 {
-        pid_t pid = fork();
-        if (pid != 0)
-                return pid;
-        char buf[4096], out[512];
-        const char *greet = "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n";
-        if (write(fd, greet, strlen(greet)) < 0)
-                _exit(1);
-        for (int i = 0; i < 2; i++) {
-                ssize_t n = read(fd, buf, sizeof(buf) - 1);
-                if (n <= 0)
-                        _exit(1);
-                buf[n] = '\0';
-                int id = atoi(strstr(buf, "\"id\":") + 5);
-                if (i == 0)
-                        snprintf(out, sizeof(out),
-                                 "{\"return\": {}, \"id\": %d}\r\n{\"event\": \"STOP\", \"timestamp\": {}}\r\n", id);
-                else
-                        snprintf(out, sizeof(out),
-                                 "{\"return\": {\"status\": \"%s\", \"running\": false}, \"id\": %d}\r\n", state, id);
-                if (write(fd, out, strlen(out)) < 0)
-                        _exit(1);
-        }
-        pause();
-        _exit(0);
+        char status[256];
+        snprintf(status, sizeof(status),
+                 "{\"return\": {\"status\": \"%s\", \"running\": false}, \"id\": %%d}\r\n", state);
+        const char *replies[] = {
+                "{\"return\": {}, \"id\": %d}\r\n{\"event\": \"STOP\", \"timestamp\": {}}\r\n", status,
+        };
+        return fake_qemu_start(fd, replies, 2, true);
 }
 
 static void test_vm_check_sees_an_internal_error(void **unused)
@@ -178,14 +162,7 @@ static void test_vm_check_quiet_while_running(void **unused)
         struct rv_error *err = NULL;
 
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        pid_t pid = fork();
-        if (pid == 0) {
-                const char *greet = "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n";
-                if (write(sv[1], greet, strlen(greet)) < 0)
-                        _exit(1);
-                pause();
-                _exit(0);
-        }
+        pid_t pid = fake_qemu_start(sv[1], NULL, 0, true);
         vm.qemu_pid = pid;
         vm.qemu_pidfd = rv_pidfd_open(pid);
         vm.qmp_fd = sv[0];
