@@ -158,6 +158,9 @@ static int wrap_guest_error(struct monitor *m, struct rv_error **err)
         _cleanup_close_ int dfd = -EBADF;
         struct rv_error *tmp_err = NULL;
 
+        /* create died: nothing went wrong in the guest. */
+        if ((*err)->status == ECANCELED)
+                return -1;
         if ((*err)->status == ETIMEDOUT && (why = vm_stuck_reason(&m->vm)))
                 rv_error_wrap(err, "%s", why);
         if (runvm_host_cache_dir(m->o->ctx->root, &cache, &tmp_err) < 0 ||

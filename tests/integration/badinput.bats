@@ -118,7 +118,8 @@ refused_before_boot() {
 	wait_bg "$cpid" 60
 	[ "$status" -ne 0 ]
 	cat "$BATS_TEST_TMPDIR/err"
-	grep -qE "the VM exited|the agent closed the channel" "$BATS_TEST_TMPDIR/err"
-	! grep -q "console:" "$BATS_TEST_TMPDIR/err"
+	grep -qE "the VM exited|the agent closed the channel|qemu was killed" "$BATS_TEST_TMPDIR/err"
+	! grep -q "PCI: Fatal" "$BATS_TEST_TMPDIR/err"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/err")" -eq 1 ]
 	[ ! -e "$ROOT/early" ]
 }

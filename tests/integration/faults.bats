@@ -207,6 +207,19 @@ run_trials() {
 	[ "$fail" -eq 0 ] && [ "$pass" -eq $((FAULT_TRIALS * FAULT_LOOPS)) ]
 }
 
+# The accelerator is decided once per state root by a probe the monitor
+# cannot interrupt; decided here, so trials measure the container alone.
+setup_file() {
+	runvm_setup_file
+	local b
+	b=$(mktemp -d /tmp/faults-warm.XXXXXX)
+	RUNVM="$RUNVM" "$TESTS_TOP/tests/make-bundle.sh" "$b" true >/dev/null 2>&1 &&
+		jq '.process.terminal = false' "$b/config.json" >"$b/c" && mv "$b/c" "$b/config.json" &&
+		timeout 120 "$RUNVM" --root "$ROOT" run --bundle "$b" faults-warm </dev/null >/dev/null 2>&1 3>&-
+	timeout 30 "$RUNVM" --root "$ROOT" delete --force faults-warm >/dev/null 2>&1 3>&-
+	rm -rf "$b"
+}
+
 teardown() {
 	local d
 	runvm_teardown
