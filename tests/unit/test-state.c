@@ -355,6 +355,37 @@ static void test_save_refuses_unreadable_size(void **unused)
         free(value);
 }
 
+/* What delete needs to find everything: processes, resources, reason. */
+static void test_records_round_trip(void **unused)
+{
+        struct state_dir d = STATE_DIR_INIT;
+        struct rv_error *err = NULL;
+        struct container_state *got = NULL;
+        struct container_state st = {
+                .id = "rec", .bundle = "/b", .rootfs = "/r", .created = "t", .owner = "", .status = "stopped",
+        };
+
+        assert_int_equal(state_add_proc(&st, "qemu", getpid(), &err), 0);
+        assert_int_equal(state_add_resource(&st, "tap", "tap-rec0", &err), 0);
+        state_set_reason(&st, "virtiofsd exited");
+        assert_int_equal(STATE_DIR_CREATE_WITH(root, "rec", &st, &d, &err), 0);
+        assert_int_equal(state_load(d.dirfd, &got, &err), 0);
+        assert_int_equal(got->n_procs, 1);
+        assert_string_equal(got->procs[0].name, "qemu");
+        assert_int_equal(got->procs[0].pid, getpid());
+        assert_int_equal(got->procs[0].start_time, st.procs[0].start_time);
+        assert_int_equal(got->n_resources, 1);
+        assert_string_equal(got->resources[0].kind, "tap");
+        assert_string_equal(got->resources[0].name, "tap-rec0");
+        assert_string_equal(got->reason, "virtiofsd exited");
+        container_state_free(got);
+        state_dir_close(&d);
+        free(st.resources[0].kind);
+        free(st.resources[0].name);
+        free(st.resources);
+        free(st.reason);
+}
+
 static void test_id_validation(void **unused)
 {
         assert_true(container_id_is_valid("abc"));
@@ -384,6 +415,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_create_lock_failure_leaves_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create_races_delete, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_save_refuses_unreadable_size, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_records_round_trip, setup, teardown),
         };
         return cmocka_run_group_tests_name("state", tests, NULL, NULL);
 }
