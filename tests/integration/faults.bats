@@ -337,3 +337,29 @@ teardown() {
 	umount "$small"
 	[ "$failed" -gt 0 ]
 }
+
+@test "create killed during a prestart hook: delete --force stops the monitor and the hook" {
+	local cpid hook start
+	set_args sleep 1000
+	update_config '.hooks.prestart = [{"path": "/bin/sleep", "args": ["sleep", "1077.5"]}]'
+	timeout -k 1 "$RUNVM_TIMEOUT" "$RUNVM" --root "$ROOT" create --bundle "$BUNDLE" inhook \
+		</dev/null >/dev/null 2>&1 3>&- &
+	cpid=$!
+	local deadline=$((SECONDS + 30))
+	until hook=$(pgrep -xf "sleep 1077.5"); do
+		[ "$SECONDS" -lt "$deadline" ] || fail "the hook never ran"
+		sleep 0.05
+	done
+	pkill -KILL -P $cpid -f "create --bundle" 2>/dev/null || kill -KILL $cpid
+	wait $cpid 2>/dev/null || true
+	# The monitor is still in the hook: creating, and says so.
+	run container_status inhook
+	assert_output creating
+	start=$SECONDS
+	runvm delete --force inhook
+	assert_success
+	[ $((SECONDS - start)) -lt 10 ]
+	sleep 0.2
+	[ -z "$(pgrep -xf "sleep 1077.5")" ] || fail "the hook outlived its monitor"
+	[ ! -e "$ROOT/inhook" ]
+}
