@@ -101,7 +101,8 @@ FUZZ_LF_DIR := $(BUILD)/fuzz-libfuzzer
 FUZZ_LF_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_LF_DIR)/%,$(FUZZ_SRC))
 FUZZ_EXTRA_fuzz-qmp := vm/qemu/qmp.c
 
-$(FUZZ_LF_DIR)/%: tests/fuzz/%.c $(COMMON_SRC) $(HOST_SRC)
+.SECONDEXPANSION:
+$(FUZZ_LF_DIR)/%: tests/fuzz/%.c $(COMMON_SRC) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address -D_GNU_SOURCE -I. $(NL_CFLAGS) -o $@ $< $(COMMON_SRC) $(FUZZ_EXTRA_$*) -lyajl
 
