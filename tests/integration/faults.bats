@@ -74,8 +74,10 @@ clean_after() {
 		echo "$id: stale temp dir left: $(ls -d "$ROOT"/@new.*)"
 		return 1
 	fi
-	if find "$ROOT" -maxdepth 2 -name '*.tmp' | grep -q .; then
-		echo "$id: temp file left: $(find "$ROOT" -maxdepth 2 -name '*.tmp')"
+	# Parallel loops share the root: another container's atomic write may
+	# be in flight; a temp file of a minute is a leftover.
+	if find "$ROOT" -maxdepth 2 -name '*.tmp' -mmin +1 | grep -q .; then
+		echo "$id: temp file left: $(find "$ROOT" -maxdepth 2 -name '*.tmp' -mmin +1)"
 		return 1
 	fi
 	if grep -q " $ROOT/$id" /proc/self/mountinfo; then
