@@ -133,7 +133,7 @@ trial_create_killed() {
 	esac || { kill -KILL $cpid; wait $cpid; echo "$id: never reached $point"; return 1; }
 	[ "$point" = late ] && sleep 0.8
 	# timeout(1) runs create as its child: kill create itself.
-	pkill -KILL -P $cpid -f "create --bundle $bundle $id" 2>/dev/null || kill -KILL $cpid
+	pkill -KILL -P $cpid -f "create --bundle $bundle $id" 2>/dev/null || kill -KILL $cpid 2>/dev/null
 	wait $cpid 2>/dev/null
 	state_within "$id" stopped || { clean_after "$id"; return 1; }
 	clean_after "$id"
@@ -168,7 +168,7 @@ trial_delete_killed() {
 	timeout -k 1 "$RUNVM_TIMEOUT" "$RUNVM" --root "$ROOT" delete --force "$id" </dev/null >/dev/null 2>&1 3>&- &
 	dpid=$!
 	sleep 0.0$((RANDOM % 10))
-	pkill -KILL -P $dpid 2>/dev/null || kill -KILL $dpid
+	pkill -KILL -P $dpid 2>/dev/null || kill -KILL $dpid 2>/dev/null
 	wait $dpid 2>/dev/null
 	# Either still there and saying so, or stopped, or gone.
 	local got
@@ -283,7 +283,7 @@ teardown() {
 		</dev/null >/dev/null 2>&1 3>&- &
 	cpid=$!
 	wait_for_state_json orphan '(.processes // []) | map(.name) | index("qemu")'
-	pkill -KILL -P $cpid -f "create --bundle" 2>/dev/null || kill -KILL $cpid
+	pkill -KILL -P $cpid -f "create --bundle" 2>/dev/null || kill -KILL $cpid 2>/dev/null
 	wait $cpid 2>/dev/null || true
 	state_within orphan stopped
 	# It stays stopped: the monitor never comes back as `created`.
@@ -352,7 +352,7 @@ teardown() {
 		[ "$SECONDS" -lt "$deadline" ] || fail "the hook never ran"
 		sleep 0.05
 	done
-	pkill -KILL -P $cpid -f "create --bundle" 2>/dev/null || kill -KILL $cpid
+	pkill -KILL -P $cpid -f "create --bundle" 2>/dev/null || kill -KILL $cpid 2>/dev/null
 	wait $cpid 2>/dev/null || true
 	# The monitor is still in the hook: creating, and says so.
 	run container_status inhook
