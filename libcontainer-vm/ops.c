@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,14 +59,49 @@ static int call(const struct runvm_context *ctx, const char *id, bool lock, uint
         return r;
 }
 
+/* *ret stays NULL for a stopped container: runc lists its (empty) cgroup
+ * and succeeds. */
 static int ps_query(const struct runvm_context *ctx, const char *id, struct json_value **ret,
                     struct rv_error **err)
 {
+        _cleanup_(container_state_freep) struct container_state *st = NULL;
         _cleanup_free_ char *text = NULL;
+        struct state_dir dir = STATE_DIR_INIT;
 
+        *ret = NULL;
+        if (!container_id_is_valid(id))
+                return rv_error_setx(err, EINVAL, "invalid container ID format");
+        if (state_dir_open(ctx->root, id, false, &dir, err) < 0)
+                return -1;
+        if (state_load(dir.dirfd, &st, err) < 0) {
+                state_dir_close(&dir);
+                return -1;
+        }
+        bool stopped = strcmp(container_state_status(st), "stopped") == 0;
+        state_dir_close(&dir);
+        if (stopped)
+                return 0;
         if (call(ctx, id, false, CTL_PS, NULL, &text, err) < 0)
                 return -1;
         return json_parse(text, strlen(text), ret, err);
+}
+
+/* runc's table is the host's ps -ef: user names from the host's passwd. */
+static const char *user_name(const struct json_value *p, char *buf, size_t size)
+{
+        const struct json_value *v = json_get(p, "uid");
+        struct passwd pw, *res = NULL;
+        char pwbuf[1024];
+        int64_t uid;
+
+        if (!v || !json_is_integer(v) || json_read_int64(v, "uid", &uid, NULL) < 0)
+                return "?";
+        if (getpwuid_r((uid_t) uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL &&
+            strlen(res->pw_name) <= 8)
+                snprintf(buf, size, "%s", res->pw_name);
+        else
+                snprintf(buf, size, "%lld", (long long) uid);
+        return buf;
 }
 
 int container_ps_json(const struct runvm_context *ctx, const char *id, char **ret, struct rv_error **err)
@@ -76,7 +112,7 @@ int container_ps_json(const struct runvm_context *ctx, const char *id, char **re
 
         if (ps_query(ctx, id, &v, err) < 0)
                 return -1;
-        pids = json_get(v, "host_pids");
+        pids = v ? json_get(v, "host_pids") : NULL;
         if (pids)
                 json_write_value(w, pids);
         else
@@ -109,7 +145,7 @@ int container_ps_table(const struct runvm_context *ctx, const char *id, char **r
 
         if (ps_query(ctx, id, &v, err) < 0)
                 return -1;
-        procs = json_get(v, "processes");
+        procs = v ? json_get(v, "processes") : NULL;
         out = open_memstream(&text, &len);
         if (out == NULL)
                 return rv_error_set(err, ENOMEM, "ps");
@@ -117,7 +153,7 @@ int container_ps_table(const struct runvm_context *ctx, const char *id, char **r
         for (size_t i = 0; procs && i < json_array_size(procs); i++) {
                 const struct json_value *p = json_array_get(procs, i);
                 char b[6][32];
-                fprintf(out, "%-8s %7s %7s %2s %5s %-8s %8s %s\n", field(p, "uid", b[0], 32),
+                fprintf(out, "%-8s %7s %7s %2s %5s %-8s %8s %s\n", user_name(p, b[0], 32),
                         field(p, "pid", b[1], 32), field(p, "ppid", b[2], 32), "0",
                         field(p, "stime", b[3], 32), field(p, "tty", b[4], 32), field(p, "time", b[5], 32),
                         field(p, "cmd", b[5], 32));
