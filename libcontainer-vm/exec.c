@@ -432,6 +432,7 @@ static int run_session(int dirfd, struct spec_process *p, const struct container
         close(s.sigfd);
         if (r < 0)
                 return -1;
+        rv_debug("exec: process exited (code %d, signal %d)", code, sig);
         if (report_fd >= 0)
                 rv_exit_like(code, sig);
         *ret_status = sig ? 128 + sig : code;

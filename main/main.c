@@ -290,7 +290,12 @@ static int run_command(const struct runvm_context *ctx, const struct cli_command
                 cli_flags_result_clear(&f);
                 return 1;
         }
+        /* --debug: what runc's callers grep for, in its level=debug shape. */
+        rv_debug("%s: root %s, container %s", c->name, ctx->root,
+                 !c->unparsed && f.n_args > 0 && c->min_args > 0 ? f.args[0] : "(none)");
         status = c->handler(ctx, &f, &err);
+        if (status >= 0)
+                rv_debug("%s: done, exit status %d", c->name, status);
         if (!c->unparsed)
                 cli_flags_result_clear(&f);
         if (status < 0) {

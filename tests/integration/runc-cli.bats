@@ -12,9 +12,11 @@ have_runc() { [ -x "$RUNC" ] && [ "$RUNVM_NAME" != runc ]; }
 
 # runc_cmd ARGS...: runc with its own root; sets $runc_status, $runc_output
 # (stdout and stderr).
+# Through a file: a detached container keeps runc's stdio open.
 runc_cmd() {
-	runc_output=$(timeout -k 5 60 "$RUNC" --root "$BATS_TEST_TMPDIR/runc" "$@" 2>&1 </dev/null 3>&-) &&
+	timeout -k 5 60 "$RUNC" --root "$BATS_TEST_TMPDIR/runc" "$@" >"$BATS_TEST_TMPDIR/runc.out" 2>&1 </dev/null 3>&- &&
 		runc_status=0 || runc_status=$?
+	runc_output=$(cat "$BATS_TEST_TMPDIR/runc.out")
 	echo "\$ runc $*"
 	echo "$runc_output"
 	echo "(runc status $runc_status)"

@@ -492,6 +492,39 @@ out:
         return r;
 }
 
+/* runc refuses to mount proc or sysfs through a symlink (or on a file):
+ * the destination must be an ordinary directory, or not exist yet. */
+static int check_ordinary_dir(int rootfd, const char *type, const char *dest, struct rv_error **err)
+{
+        _cleanup_free_ char *copy = strdup(dest);
+        _cleanup_close_ int parent = -EBADF;
+        const char *name;
+        char *slash;
+        struct stat st;
+
+        if (copy == NULL)
+                return rv_error_set(err, ENOMEM, "mount `%s`", dest);
+        while ((slash = strrchr(copy, '/')) != NULL && slash[1] == '\0' && slash != copy)
+                *slash = '\0';
+        slash = strrchr(copy, '/');
+        name = slash + 1;
+        *slash = '\0';
+        if (name[0] == '\0')
+                return 0;
+        parent = agent_path_open_in_root(rootfd, copy[0] != '\0' ? copy : "/", false, true, err);
+        if (parent < 0) {
+                if ((*err)->status != ENOENT)
+                        return -1;
+                rv_error_release(err);
+                return 0;
+        }
+        if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : rv_error_set(err, errno, "stat `%s`", dest);
+        if (!S_ISDIR(st.st_mode))
+                return rv_error_setx(err, ENOTDIR, "filesystem \"%s\" must be mounted on ordinary directory", type);
+        return 0;
+}
+
 static int mount_one(int rootfd, const struct spec_mount *m, struct rv_error **err)
 {
         struct agent_mount_opts o = { 0 };
@@ -503,6 +536,9 @@ static int mount_one(int rootfd, const struct spec_mount *m, struct rv_error **e
         if (m->destination == NULL || m->destination[0] != '/')
                 return rv_error_setx(err, EINVAL, "destination `%s` is not absolute",
                                     m->destination ? m->destination : "");
+        if ((strcmp(type, "proc") == 0 || strcmp(type, "sysfs") == 0) &&
+            check_ordinary_dir(rootfd, type, m->destination, err) < 0)
+                return rv_error_wrap(err, "error mounting \"%s\" to rootfs at \"%s\"", type, m->destination);
         if (agent_mount_opts_parse(m->options, &o, err) < 0)
                 return -1;
         if ((o.flags & MS_BIND) || strcmp(type, "bind") == 0 || strcmp(type, "rbind") == 0) {
