@@ -398,6 +398,14 @@ fail:
         return -1;
 }
 
+int agent_process_seccomp(struct agent_exec *x, struct rv_error **err)
+{
+        if (agent_seccomp_load(x->seccomp, err) < 0)
+                return -1;
+        agent_seccomp_free(TAKE_PTR(x->seccomp));
+        return 0;
+}
+
 int agent_process_exec(struct agent_exec *x, struct rv_error **err)
 {
         _cleanup_free_ char *prefix = NULL;

@@ -156,7 +156,10 @@ void agent_child_run(const struct agent_child_args *a)
         while (n < 0 && errno == EINTR);
         if (n != 1)
                 _exit(1);       /* the agent gave up on this container */
-        if (agent_hooks_run("startContainer", &a->spec->hooks.start_container, a->hook_state, &err) == 0)
+        /* runc loads the filter before startContainer hooks: they run
+         * under it. */
+        if (agent_process_seccomp(&x, &err) == 0 &&
+            agent_hooks_run("startContainer", &a->spec->hooks.start_container, a->hook_state, &err) == 0)
                 agent_process_exec(&x, &err);
         sync_send(a->sync_fd, AGENT_SYNC_ERROR, err->status, err->msg);
         _exit(err->status == ENOENT ? 127 : 126);

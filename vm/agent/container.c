@@ -344,7 +344,8 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 if (agent_tty_open("/dev/pts/ptmx", &spec->process.console_size, &master, &tty_slave, &console,
                                    err) < 0)
                         goto fail;
-                if (fchown(tty_slave, spec->process.user.uid, spec->process.user.gid) < 0)
+                /* runc's devpts gives its ptys the tty group (gid=5). */
+                if (fchown(tty_slave, spec->process.user.uid, AGENT_TTY_GID) < 0)
                         rv_debug("chown the pty: %s", strerror(errno));
                 if (agent_stdio_attach_tty(a, &c->stdio, master, err) < 0) {
                         close(master);

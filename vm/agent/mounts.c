@@ -492,6 +492,42 @@ out:
         return r;
 }
 
+/* runc mounts every tmpfs, and /dev, read-write first: the devices and
+ * submounts under them need it. agent_rootfs_finalize makes them
+ * read-only afterwards. */
+static bool is_dev(const char *dest)
+{
+        while (*dest == '/')
+                dest++;
+        if (strncmp(dest, "dev", 3) != 0)
+                return false;
+        for (dest += 3; *dest == '/'; dest++)
+                ;
+        return *dest == '\0';
+}
+
+static bool ro_delayed(const struct spec_mount *m, const char *type)
+{
+        return strcmp(type, "tmpfs") == 0 || (m->destination != NULL && is_dev(m->destination));
+}
+
+static int remount_delayed_ro(const struct spec_mount *m, struct rv_error **err)
+{
+        struct agent_mount_opts o = { 0 };
+        const char *type = m->type != NULL ? m->type : "none";
+        int r = 0;
+
+        if (agent_mount_opts_parse(m->options, &o, err) < 0)
+                return -1;
+        if ((o.flags & MS_RDONLY) && !(o.flags & MS_BIND) && strcmp(type, "bind") != 0 &&
+            strcmp(type, "rbind") != 0 && !o.tmpcopyup && ro_delayed(m, type) &&
+            mount("", m->destination, "", (o.flags & ~(MS_REC | MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)) |
+                  MS_REMOUNT | MS_RDONLY, "") < 0)
+                r = rv_error_set(err, errno, "remount `%s` read-only", m->destination);
+        agent_mount_opts_clear(&o);
+        return r;
+}
+
 /* runc refuses to mount proc or sysfs through a symlink (or on a file):
  * the destination must be an ordinary directory, or not exist yet. */
 static int check_ordinary_dir(int rootfd, const char *type, const char *dest, struct rv_error **err)
@@ -556,7 +592,7 @@ static int mount_one(int rootfd, const struct spec_mount *m, struct rv_error **e
                 } else if (dst >= 0) {
                         fd_path(target, dst);
                         r = mount(m->source != NULL ? m->source : type, target, type,
-                                  o.flags & ~MS_REMOUNT, o.data);
+                                  o.flags & ~(MS_REMOUNT | (ro_delayed(m, type) ? MS_RDONLY : 0)), o.data);
                         if (r < 0 && (errno == EPERM || errno == EBUSY) &&
                             (strcmp(type, "sysfs") == 0 || strcmp(type, "cgroup2") == 0)) {
                                 /* In a user namespace that owns neither the
@@ -726,6 +762,9 @@ int agent_rootfs_finalize(const struct spec_config *c, struct rv_error **err)
                         return -1;
         for (char **p = c->linux_.masked_paths; p != NULL && *p != NULL; p++)
                 if (mask_path(*p, err) < 0)
+                        return -1;
+        for (size_t i = 0; i < c->n_mounts; i++)
+                if (remount_delayed_ro(&c->mounts[i], err) < 0)
                         return -1;
         if (c->root.readonly &&
             mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | statvfs_flags("/"), NULL) < 0 &&
