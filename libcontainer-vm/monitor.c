@@ -904,7 +904,7 @@ static int enter_host_cgroup(struct monitor *m, struct rv_error **err)
 {
         char **dirs = NULL;
 
-        if (host_cgroup_enter(m->o->guest_spec->linux_.cgroups_path, getpid(), &dirs, err) < 0)
+        if (host_cgroup_enter(m->o->guest_spec->linux_.cgroups_path, m->o->state->id, getpid(), &dirs, err) < 0)
                 return -1;
         rv_strv_free(m->o->state->cgroup_dirs);
         m->o->state->cgroup_dirs = dirs;

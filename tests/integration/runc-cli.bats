@@ -224,3 +224,29 @@ runc_stopped() {
 		assert_equal "$c: $("$RUNVM" $c -h | tail -n1 | od -c)" "$c: $("$RUNC" $c -h | tail -n1 | sed 's/runc/runvm/g' | od -c)"
 	done
 }
+
+@test "no cgroupsPath: the container's host processes are in a cgroup named after its ID, as runc's" {
+	set_args sleep 600
+	update_config 'del(.linux.cgroupsPath)'
+	local id=compat-cg-$$-$BATS_TEST_NUMBER
+	run_detached $id
+	wait_for_status $id running
+	local pid mine
+	pid=$(__runvm state $id | jq .pid)
+	mine=$(sed "s|$id|ID|" "/proc/$pid/cgroup")
+	grep -q '/ID$' <<<"$mine"
+	runvm delete --force $id
+	assert_success
+	# Nothing of it is left.
+	[ -z "$(ls -d /sys/fs/cgroup/*/$id /sys/fs/cgroup/$id 2>/dev/null)" ]
+	if have_runc; then
+		local rid=compat-rcg-$$-$BATS_TEST_NUMBER
+		runc_cmd run -d --bundle "$BUNDLE" $rid
+		assert_equal "$runc_status" 0
+		pid=$(timeout 10 "$RUNC" --root "$BATS_TEST_TMPDIR/runc" state $rid | jq .pid)
+		local theirs
+		theirs=$(sed "s|$rid|ID|" "/proc/$pid/cgroup")
+		runc_cleanup $rid
+		assert_equal "$mine" "$theirs"
+	fi
+}
