@@ -39,6 +39,7 @@
 #include "spec/state.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
+#include "vm/qemu/affinity.h"
 #include "vm/qemu/vm.h"
 
 DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
@@ -761,6 +762,8 @@ static int boot(struct monitor *m, struct rv_error **err)
         rv_debug("booting with %s, %u MiB, %u vcpus", p.kvm ? "KVM" : "TCG (no usable /dev/kvm)",
                  p.memory_mib, p.vcpus);
         if (vm_start(&p, &m->vm, err) < 0)
+                return -1;
+        if (vm_pin_vcpus(m->vm.qemu_pid, plan->cpus, p.vcpus, cfg->boot_timeout_ms, err) < 0)
                 return -1;
         m->o->state->kvm = p.kvm;
         m->o->state->memory_mib = p.memory_mib;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/config.h"
 #include "spec/config.h"
+#include "vm/qemu/affinity.h"
 
 #define MIB (1024ll * 1024ll)
 #define MIN_VM_MEMORY_MIB 128u
@@ -174,6 +176,28 @@ static void plan_sizes(const struct spec_config *c, const struct runvm_config *c
                 p->vcpus = cfg->max_vcpus;
 }
 
+/* cpu.cpus is written in the guest as given: the VM needs a vCPU for the
+ * highest CPU it names, and the vCPU threads run on those host CPUs. */
+static int plan_cpuset(const struct spec_config *c, const struct runvm_config *cfg, struct vm_plan *p,
+                       struct rv_error **err)
+{
+        const char *cpus = c->linux_.resources.cpu.cpus;
+        unsigned highest;
+        cpu_set_t set;
+
+        if (cpus == NULL || cpus[0] == '\0')
+                return 0;
+        if (vm_cpuset_parse(cpus, &set, &highest, err) < 0)
+                return rv_error_wrap(err, "`linux.resources.cpu.cpus`");
+        if (cfg->max_vcpus > 0 && highest >= cfg->max_vcpus)
+                return rv_error_setx(err, ERANGE, "`linux.resources.cpu.cpus` `%s`: CPU %u is beyond this host's "
+                                     "%u CPUs", cpus, highest, cfg->max_vcpus);
+        if (p->vcpus < highest + 1)
+                p->vcpus = highest + 1;
+        p->cpus = strdup(cpus);
+        return p->cpus != NULL ? 0 : rv_error_set(err, ENOMEM, "cpuset");
+}
+
 int translate_spec(struct spec_config *c, const char *bundle, const struct runvm_config *cfg,
                    struct vm_plan *ret, struct rv_error **err)
 {
@@ -194,6 +218,10 @@ int translate_spec(struct spec_config *c, const char *bundle, const struct runvm
                 return -1;
         }
         plan_sizes(c, cfg, &p);
+        if (plan_cpuset(c, cfg, &p, err) < 0) {
+                vm_plan_clear(&p);
+                return -1;
+        }
         *ret = p;
         return 0;
 }
@@ -207,5 +235,6 @@ void vm_plan_clear(struct vm_plan *p)
         free(p->shares);
         free(p->rootfs);
         free(p->netns_path);
+        free(p->cpus);
         memset(p, 0, sizeof(*p));
 }

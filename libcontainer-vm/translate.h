@@ -22,6 +22,7 @@ struct vm_plan {
         size_t n_shares;
         char *rootfs;                   /* absolute host path of root.path */
         char *netns_path;               /* NULL: a new, empty network namespace */
+        char *cpus;                     /* cpu.cpus, the host CPUs for the vCPUs; NULL: any */
 };
 
 /* Checks what a VM can honour, fills *ret, and rewrites c in place into

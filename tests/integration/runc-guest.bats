@@ -85,7 +85,7 @@ syscall_bin() {
 		assert_equal "$runc_output" "$mine"
 		runc_cmd exec --user 1000 --cwd /nonexistent rc-$BATS_TEST_NUMBER pwd
 		assert_equal "$runc_status" 255
-		assert_regex "$runc_output" 'chdir to cwd \("/nonexistent"\) set in config.json failed: no such file or directory'
+		assert_regex "$runc_output" 'chdir to cwd \(\\"/nonexistent\\"\) set in config.json failed: no such file or directory'
 		runc_cleanup rc-$BATS_TEST_NUMBER
 	fi
 }

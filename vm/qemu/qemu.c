@@ -233,6 +233,8 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
         ARG("-accel"); ARG(p->kvm ? "kvm" : "tcg");
         ARG("-cpu"); ARG(p->kvm ? "host" : "max");
         ARG("-smp"); ARG(smp);
+        /* vCPU threads named "CPU N/..." (affinity.c pins them). */
+        ARG("-name"); ARG("runvm,debug-threads=on");
         ARG("-m"); ARG(mem);
         ARG("-object"); ARG(memobj);
         ARG("-nodefaults"); ARG("-no-user-config"); ARG("-nographic"); ARG("-no-reboot");
