@@ -18,7 +18,7 @@ struct runvm_config;
 struct vm_plan {
         unsigned memory_mib;
         unsigned vcpus;
-        struct vm_share *shares;        /* [0] is the rootfs */
+        struct vm_share *shares;        /* parents first; one is named "rootfs" */
         size_t n_shares;
         char *rootfs;                   /* absolute host path of root.path */
         char *netns_path;               /* NULL: a new, empty network namespace */

@@ -220,3 +220,78 @@ syscall_bin() {
 	assert_success
 	assert_output $'null-ok\n1'
 }
+
+@test "cpuset: cpu.cpus 0-1 with a one-CPU quota is honoured as written, on those host CPUs (runc)" {
+	[ "$(nproc)" -ge 2 ] || skip "needs 2 host CPUs"
+	set_args sh -c 'grep Cpus_allowed_list /proc/self/status'
+	update_config '.linux.resources.cpu = {"cpus": "0-1", "quota": 100000, "period": 100000}'
+	both cpus
+	assert_success
+	assert_output $'Cpus_allowed_list:\t0-1'
+	is_runvm || return 0
+	# The vCPU threads run on the host CPUs named, one each.
+	set_args sleep 600
+	update_config '.linux.resources.cpu = {"cpus": "1", "quota": 100000, "period": 100000}'
+	run_detached ct
+	wait_for_status ct running
+	local monitor qemu t comm pinned=
+	monitor=$(__runvm state ct | jq .pid)
+	qemu=$(pgrep -P "$monitor" -f qemu-system | head -1)
+	[ -n "$qemu" ]
+	for t in /proc/$qemu/task/*; do
+		comm=$(cat "$t/comm")
+		[[ $comm == "CPU "* ]] || continue
+		comm=${comm#CPU }
+		pinned+="vcpu${comm%%/*}:$(taskset -pc "${t##*/}" | sed 's/.*: //') "
+	done
+	# cpus "1": two vCPUs (the guest's CPU 1 must exist); vCPU 1 on host
+	# CPU 1, vCPU 0 (unused by the container) on the set too.
+	assert_equal "$(xargs -n1 <<<"$pinned" | sort | xargs)" "vcpu0:1 vcpu1:1"
+	runvm delete --force ct
+}
+
+@test "cpuset: a CPU the host does not have is refused before the VM boots" {
+	set_args true
+	update_config '.linux.resources.cpu = {"cpus": "0-4095"}'
+	runvm run --bundle "$BUNDLE" big
+	assert_failure
+	assert_output --partial 'linux.resources.cpu.cpus'
+}
+
+@test "hugetlb: 1GB and 2MB hugepageLimits are set (runc's hugetlb.<size>.max)" {
+	grep -qw pdpe1gb /proc/cpuinfo || skip "the host CPU has no 1 GB pages"
+	set_args sh -c 'ls /sys/kernel/mm/hugepages; cat /sys/fs/cgroup/hugetlb.1GB.max /sys/fs/cgroup/hugetlb.2MB.max'
+	update_config '.linux.resources.hugepageLimits = [{"pageSize": "1GB", "limit": 1073741824}, {"pageSize": "2MB", "limit": 0}]
+		| .linux.namespaces += [{"type": "cgroup"}]'
+	# runc cannot run this here (no hugetlb controller on this host): it
+	# writes each limit to hugetlb.<size>.max on cgroup v2.
+	runvm run --bundle "$BUNDLE" huge
+	assert_success
+	assert_output $'hugepages-1048576kB\nhugepages-2048kB\n1073741824\n0'
+}
+
+@test "mountinfo of bind mounts: root fields and propagation tags as runc shows them" {
+	local src=$BATS_TEST_TMPDIR/src
+	mkdir -p "$src/sub"
+	echo f >"$src/file"
+	# Root field and the optional fields (peer group numbers differ between
+	# any two mount namespaces: keep the tags' names).
+	set_args sh -c 'for m in /mnt/a /mnt/b /mnt/c /mnt/f /mnt/p; do
+		awk -v m="$m" '"'"'$5 == m { o = ""; for (i = 7; $i != "-"; i++) { t = $i; sub(/:.*/, "", t); o = o " " t }; print m, $4, $6 o }'"'"' /proc/self/mountinfo
+	done'
+	update_config ".mounts += [
+		{\"destination\": \"/mnt/a\", \"type\": \"bind\", \"source\": \"$src\", \"options\": [\"rbind\", \"rshared\"]},
+		{\"destination\": \"/mnt/b\", \"type\": \"bind\", \"source\": \"$src/sub\", \"options\": [\"bind\", \"ro\", \"rprivate\"]},
+		{\"destination\": \"/mnt/c\", \"type\": \"bind\", \"source\": \"$src\", \"options\": [\"rbind\", \"ro\"]},
+		{\"destination\": \"/mnt/f\", \"type\": \"bind\", \"source\": \"$src/file\", \"options\": [\"bind\"]},
+		{\"destination\": \"/mnt/p\", \"type\": \"bind\", \"source\": \"$src/sub\", \"options\": [\"rbind\", \"rslave\"]}]"
+	both mi
+	assert_success
+	# The root is the source's path in its host filesystem, not a share name.
+	local root
+	root=$(awk -v p="$src" 'index(p, $5) == 1 && (length($5) > length(best) || best == "") { best = $5; r = $4 } END { print (r == "/" ? "" : r) substr(p, length(best) + (best == "/" ? 0 : 1)) }' /proc/self/mountinfo)
+	assert_line --index 0 "/mnt/a $root rw shared"
+	assert_line --index 1 "/mnt/b $root/sub ro"
+	assert_line --index 2 "/mnt/c $root ro"
+	assert_line --index 3 "/mnt/f $root/file rw"
+}

@@ -648,7 +648,7 @@ static bool dev_is_bind_mounted(const struct spec_config *c)
 int agent_rootfs_prepare(const struct spec_config *c, const char *console, struct rv_error **err)
 {
         _cleanup_free_ char *parent = NULL;
-        _cleanup_close_ int rootfd = -EBADF, devfd = -EBADF;
+        _cleanup_close_ int rootfd = -EBADF, devfd = -EBADF, oldroot = -EBADF;
         const char *root = c->root.path;
         unsigned long prop;
 
@@ -687,12 +687,19 @@ int agent_rootfs_prepare(const struct spec_config *c, const char *console, struc
                         return -1;
         }
 
+        oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (oldroot < 0)
+                return rv_error_set(err, errno, "open `/`");
         if (fchdir(rootfd) < 0)
                 return rv_error_set(err, errno, "chdir into the rootfs");
         if (syscall(SYS_pivot_root, ".", ".") < 0)
                 return rv_error_set(err, errno, "pivot_root");
-        /* The old root is now under the new one at "."; detach it without
-         * its unmount propagating anywhere. */
+        /* The old root is now stacked on the new one; detach it without
+         * its unmount propagating anywhere. From the old root's own
+         * directory, as runc does: "." in the new root's would make the
+         * container's mounts slaves too, losing their propagation. */
+        if (fchdir(oldroot) < 0)
+                return rv_error_set(err, errno, "chdir into the old root");
         if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
                 return rv_error_set(err, errno, "make the old root a slave");
         if (umount2(".", MNT_DETACH) < 0)

@@ -112,9 +112,10 @@ static int virtiofsd_setup(void *data, char *msg, size_t size)
         }
         for (size_t i = 0; i < s->n_shares; i++) {
                 const struct vm_share *sh = &s->shares[i];
-                /* names may have one level of directory: "mounts/3" */
-                const char *slash = strchr(sh->name, '/');
-                if (slash) {
+                /* A name is the source's path in its filesystem
+                 * ("tmp/data", see translate.c): make its parents. Shares
+                 * come parents first; a parent share holds the path. */
+                for (const char *slash = strchr(sh->name, '/'); slash; slash = strchr(slash + 1, '/')) {
                         snprintf(path, sizeof(path), "%s/%.*s", s->shared_dir,
                                  (int) (slash - sh->name), sh->name);
                         if (mkdir(path, 0755) < 0 && errno != EEXIST) {
@@ -185,9 +186,13 @@ static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, in
         if (asprintf(&fdopt, "--fd=%d", listen_fd) < 0 ||
             asprintf(&src, "source=%s", shared_dir) < 0)
                 return rv_error_set(err, ENOMEM, "virtiofsd arguments");
+        /* No announce_submounts: the guest would then show a share as a
+         * mount of its own with root "/" (and only once it happened to be
+         * looked up twice), where runc's mountinfo shows the source's path
+         * in its filesystem, which the share layout gives (translate.c). */
         char *argv[] = {
                 (char *) p->virtiofsd_path, fdopt, "-o", src, "-o", "cache=auto",
-                "-o", "xattr", "-o", "announce_submounts", "-o",
+                "-o", "xattr", "-o",
                 p->debug ? "log_level=debug" : "log_level=warn", NULL,
         };
         struct rv_spawn s = {

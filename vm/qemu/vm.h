@@ -15,7 +15,7 @@ struct rv_error;
 /* A host file or directory exposed to the guest as shared/<name>. */
 struct vm_share {
         const char *source;             /* host path */
-        const char *name;               /* e.g. "rootfs", "mounts/3" */
+        const char *name;               /* e.g. "rootfs", "tmp/data" (translate.c) */
         bool is_dir;
         bool readonly;
 };
