@@ -63,7 +63,7 @@ int vm_kernel_cmdline(const struct vm_params *p, char **ret, struct rv_error **e
         if (!p->kvm && p->tsc_khz > 0 && asprintf(&tsc, " tsc_early_khz=%u", p->tsc_khz) < 0)
                 return rv_error_set(err, ENOMEM, "kernel command line");
         if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check pci=off "
-                     "nokaslr lsm=capability,landlock 8250.nr_uarts=1 random.trust_cpu=on%s%s%s%s",
+                     "nokaslr lsm=capability,landlock secretmem.enable=1 8250.nr_uarts=1 random.trust_cpu=on%s%s%s%s",
                      p->debug ? "runvm.debug=1" : "quiet", tsc ? tsc : "",
                      p->extra_cmdline && *p->extra_cmdline ? " " : "",
                      p->extra_cmdline ? p->extra_cmdline : "", "") < 0)
