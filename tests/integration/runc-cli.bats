@@ -250,3 +250,27 @@ runc_stopped() {
 		assert_equal "$mine" "$theirs"
 	fi
 }
+
+@test "events: an OOM kill reaches events within a second" {
+	set_args sleep 600
+	update_config '.linux.resources.memory = {"limit": 33554432, "swap": 33554432}'
+	run_detached ct
+	wait_for_status ct running
+	__runvm events --interval 30s ct >"$BATS_TEST_TMPDIR/ev.out" 2>"$BATS_TEST_TMPDIR/ev.err" &
+	local job=$! i
+	track_pid "$job"
+	# The first stats line: the subscription is in place.
+	wait_for_grep '"type":"stats"' "$BATS_TEST_TMPDIR/ev.out" 30
+	# One 48 MiB buffer against a 32 MiB limit: the kill comes at once
+	# (a workload growing its buffer step by step, like busybox tail with
+	# one endless line, takes 10 s and more under TCG to get there).
+	runvm exec ct dd if=/dev/zero of=/dev/null bs=48M count=1
+	assert_equal "$status" 137
+	for i in $(seq 10); do
+		grep -q '"type":"oom"' "$BATS_TEST_TMPDIR/ev.out" && break
+		sleep 0.1
+	done
+	grep -q '"type":"oom"' "$BATS_TEST_TMPDIR/ev.out" || fail "no oom event within a second of the kill"
+	runvm delete --force ct
+	wait_for_exit "$job" 20
+}

@@ -190,10 +190,10 @@ syscall_bin() {
 	fi
 }
 
-@test "terminals: owned by the process's uid and the tty group (5), run and exec, root and non-root (runc)" {
+@test "terminals: /dev/pts/N, owned by the process's uid and the tty group (5), run and exec, root and non-root (runc)" {
 	local bin
 	bin=$(recvtty_bin) || fail "cannot build the recvtty helper"
-	set_args sh -c 'stat -L -c "%u %g" /proc/self/fd/0; sleep 600'
+	set_args sh -c 'stat -L -c "%u %g" /proc/self/fd/0; tty; sleep 600'
 	update_config '.process.terminal = true | .process.user = {"uid": 1000, "gid": 1000}'
 	recvtty_start run
 	runvm create --bundle "$BUNDLE" --console-socket "$RECVTTY_SOCK" --pid-file "$BATS_TEST_TMPDIR/ct.pid" ct
@@ -202,6 +202,8 @@ syscall_bin() {
 	runvm start ct
 	assert_success
 	wait_for_grep '^1000 5' "$BATS_TEST_TMPDIR/run.tty" 30
+	# runc's init terminal is a pty of the container's devpts.
+	wait_for_grep '^/dev/pts/0' "$BATS_TEST_TMPDIR/run.tty" 30
 	for u in 0 1000; do
 		recvtty_start exec$u
 		runvm exec -d -t --user $u --console-socket "$RECVTTY_SOCK" ct stat -L -c "%u %g" /proc/self/fd/0

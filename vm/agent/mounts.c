@@ -630,7 +630,7 @@ static unsigned long root_propagation(const struct spec_config *c, struct rv_err
         return f->flag;
 }
 
-static bool dev_is_bind_mounted(const struct spec_config *c)
+bool agent_dev_is_bind_mounted(const struct spec_config *c)
 {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const struct spec_mount *m = &c->mounts[i];
@@ -645,7 +645,7 @@ static bool dev_is_bind_mounted(const struct spec_config *c)
         return false;
 }
 
-int agent_rootfs_prepare(const struct spec_config *c, const char *console, struct rv_error **err)
+int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err)
 {
         _cleanup_free_ char *parent = NULL;
         _cleanup_close_ int rootfd = -EBADF, devfd = -EBADF, oldroot = -EBADF;
@@ -675,15 +675,13 @@ int agent_rootfs_prepare(const struct spec_config *c, const char *console, struc
                 if (mount_one(rootfd, &c->mounts[i], err) < 0)
                         return -1;
 
-        if (!dev_is_bind_mounted(c)) {
+        if (!agent_dev_is_bind_mounted(c)) {
                 devfd = agent_path_open_in_root(rootfd, "/dev", true, true, err);
                 if (devfd < 0)
                         return -1;
                 if (agent_devices_create_default(devfd, err) < 0)
                         return rv_error_wrap(err, "default devices");
                 if (agent_devices_create_spec(rootfd, c, err) < 0)
-                        return -1;
-                if (console != NULL && agent_devices_bind_console(devfd, console, err) < 0)
                         return -1;
         }
 
