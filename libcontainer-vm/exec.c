@@ -462,7 +462,7 @@ int container_exec(const struct runvm_context *ctx, const struct container_exec_
                 goto out;
         }
         if (strcmp(status, "paused") == 0 && !o->ignore_paused) {
-                rv_error_setx(err, EBUSY, "cannot exec in a paused container (use --ignore-paused)");
+                rv_error_setx(err, EBUSY, "cannot exec in a paused container (use --ignore-paused to override)");
                 goto out;
         }
         if (build_process(o, st, &p, err) < 0)

@@ -24,9 +24,21 @@ DEFINE_CLEANUP_FUNC(struct container_state *, container_state_free)
 DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
 DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
 
+/* runc's words when a command finds the container not running. */
+enum not_running_text { NOT_RUNNING, NOT_PAUSED, ID_NOT_RUNNING };
+
+static int not_running(const char *id, enum not_running_text t, struct rv_error **err)
+{
+        if (t == NOT_PAUSED)
+                return rv_error_setx(err, ESRCH, "container not paused");
+        if (t == ID_NOT_RUNNING)
+                return rv_error_setx(err, ESRCH, "container with id %s is not running", id);
+        return rv_error_setx(err, ESRCH, "container not running");
+}
+
 /* Opens the container and checks that its monitor is there to ask. */
-static int open_live(const struct runvm_context *ctx, const char *id, bool lock, struct state_dir *dir,
-                     struct container_state **ret_state, struct rv_error **err)
+static int open_live_as(const struct runvm_context *ctx, const char *id, bool lock, enum not_running_text t,
+                        struct state_dir *dir, struct container_state **ret_state, struct rv_error **err)
 {
         if (!container_id_is_valid(id))
                 return rv_error_setx(err, EINVAL, "invalid container ID format");
@@ -39,24 +51,30 @@ static int open_live(const struct runvm_context *ctx, const char *id, bool lock,
         const char *status = container_state_status(*ret_state);
         if (strcmp(status, "stopped") == 0 || strcmp(status, "creating") == 0) {
                 state_dir_close(dir);
-                return rv_error_setx(err, ESRCH, "container not running");
+                return not_running(id, t, err);
         }
         return 0;
 }
 
-static int call(const struct runvm_context *ctx, const char *id, bool lock, uint32_t command,
-                const char *payload, char **ret, struct rv_error **err)
+static int call_as(const struct runvm_context *ctx, const char *id, bool lock, enum not_running_text t,
+                   uint32_t command, const char *payload, char **ret, struct rv_error **err)
 {
         _cleanup_(container_state_freep) struct container_state *st = NULL;
         struct state_dir dir = STATE_DIR_INIT;
         struct ctl_header h = { .command = command, .length = payload ? (uint32_t) strlen(payload) : 0 };
         int r;
 
-        if (open_live(ctx, id, lock, &dir, &st, err) < 0)
+        if (open_live_as(ctx, id, lock, t, &dir, &st, err) < 0)
                 return -1;
         r = ctl_call(dir.dirfd, &h, payload, OPS_TIMEOUT_MS, ret, NULL, err);
         state_dir_close(&dir);
         return r;
+}
+
+static int call(const struct runvm_context *ctx, const char *id, bool lock, uint32_t command,
+                const char *payload, char **ret, struct rv_error **err)
+{
+        return call_as(ctx, id, lock, NOT_RUNNING, command, payload, ret, err);
 }
 
 /* *ret stays NULL for a stopped container: runc lists its (empty) cgroup
@@ -170,7 +188,7 @@ int container_pause(const struct runvm_context *ctx, const char *id, struct rv_e
 
 int container_resume(const struct runvm_context *ctx, const char *id, struct rv_error **err)
 {
-        return call(ctx, id, true, CTL_RESUME, NULL, NULL, err);
+        return call_as(ctx, id, true, NOT_PAUSED, CTL_RESUME, NULL, NULL, err);
 }
 
 int container_update(const struct runvm_context *ctx, const char *id, const char *resources_json,
@@ -202,7 +220,7 @@ int container_stats_event(const struct runvm_context *ctx, const char *id, char 
 {
         _cleanup_free_ char *data = NULL;
 
-        if (call(ctx, id, false, CTL_STATS, NULL, &data, err) < 0)
+        if (call_as(ctx, id, false, ID_NOT_RUNNING, CTL_STATS, NULL, &data, err) < 0)
                 return -1;
         return stats_line(id, data, ret, err);
 }
@@ -217,7 +235,7 @@ int container_events(const struct runvm_context *ctx, const char *id, int interv
         _cleanup_close_ int fd = -EBADF;
         int64_t next = rv_now_ms();
 
-        if (open_live(ctx, id, false, &dir, &st, err) < 0)
+        if (open_live_as(ctx, id, false, ID_NOT_RUNNING, &dir, &st, err) < 0)
                 return -1;
         fd = ctl_connect(dir.dirfd, err);
         if (fd < 0 || ctl_send_request(fd, &h, NULL, NULL, 0, err) < 0 ||

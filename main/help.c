@@ -17,6 +17,14 @@ struct command_help {
 };
 
 static const struct command_help texts[] = {
+        /* runvm's own command, in the same layout. */
+        { "check",
+          "",
+          "The first line is the KVM verdict: with accel = auto (the default) runvm\n"
+          "uses KVM only when a probe boot of the guest under KVM answered, and TCG\n"
+          "otherwise. The verdict is cached under the state root until the host\n"
+          "reboots or QEMU, the kernel or the initramfs change; --reprobe asks again.",
+          NULL },
         { "checkpoint",
           "<container-id>\n"
           "\n"

@@ -126,7 +126,8 @@ static const struct cli_command commands[] = {
         { .name = "features", .handler = cmd_features, .args_usage = "",
           .description = "show the enabled features" },
         { .name = "check", .handler = cmd_check, .args_usage = "",
-          .description = "report what this host offers runvm (KVM, QEMU, kernel, ...)" },
+          .description = "report what this host offers runvm (KVM, QEMU, kernel, ...)",
+          .flags = &cmd_check_flags },
 };
 
 /* Every fatal error: logged once; printed plainly on stderr as well when

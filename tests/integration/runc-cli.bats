@@ -274,3 +274,52 @@ runc_stopped() {
 	runvm delete --force ct
 	wait_for_exit "$job" 20
 }
+
+# misuse RUNTIME-CMD...: every step of a container's life used wrongly, one
+# line per command: its arguments, its error (runc's logrus text) and status.
+misuse() {
+	local rt=("$@") id=mis-$BATS_TEST_NUMBER out=$BATS_TEST_TMPDIR/misuse.out
+	step() {
+		timeout -k 5 60 "${rt[@]}" "$@" >"$out" 2>&1 </dev/null 3>&-
+		local rc=$?
+		echo "[$*] $(sed -E 's/^time="[^"]*" level=([a-z]+) msg=/\1 /; s/runvm|runc/RT/g' "$out" | tr '\n' '|') $rc"
+	}
+	step state $id
+	step create --bundle "$BUNDLE" $id
+	step start $id
+	step start $id
+	step resume $id
+	step pause $id
+	step pause $id
+	step exec $id true
+	step resume $id
+	step delete $id
+	step kill $id KILL
+	local deadline=$((SECONDS + 30))
+	until timeout 10 "${rt[@]}" state $id 2>/dev/null | jq -e '.status == "stopped"' >/dev/null; do
+		[ "$SECONDS" -lt "$deadline" ] || break
+		sleep 0.2
+	done
+	step pause $id
+	step resume $id
+	step start $id
+	step update --pids-limit 10 $id
+	step events --stats $id
+	step kill $id KILL
+	step delete $id
+	step delete $id
+	step kill $id
+}
+
+@test "lifecycle misuse: each command's error and status are runc's" {
+	set_args sleep 600
+	local mine theirs
+	mine=$(misuse "$RUNVM" --root "$ROOT")
+	echo "$mine"
+	assert_regex "$mine" 'resume mis-[0-9]+\] error "container not paused"\| 1'
+	if have_runc; then
+		theirs=$(misuse "$RUNC" --root "$BATS_TEST_TMPDIR/runc")
+		runc_cleanup mis-$BATS_TEST_NUMBER
+		assert_equal "$mine" "$theirs"
+	fi
+}

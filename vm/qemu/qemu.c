@@ -252,8 +252,10 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
         ARG("-device"); ARG("virtio-serial-device,max_ports=2");
         ARG("-chardev"); ARG(agent_chr);
         ARG("-device"); ARG("virtserialport,chardev=agent,name=runvm.agent");
-        ARG("-chardev"); ARG(vfs_chr);
-        ARG("-device"); ARG("vhost-user-fs-device,chardev=vfs,queue-size=1024,tag=runvm");
+        if (vfs_fd >= 0) {
+                ARG("-chardev"); ARG(vfs_chr);
+                ARG("-device"); ARG("vhost-user-fs-device,chardev=vfs,queue-size=1024,tag=runvm");
+        }
         ARG("-device"); ARG("virtio-rng-device");
         ARG("-chardev"); ARG(qmp_chr);
         ARG("-mon"); ARG("chardev=qmp,mode=control");
@@ -271,10 +273,10 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
                         rv_debug("qemu: %s", line);
                 }
         }
-        int fds[] = { vfs_fd, agent_fd, qmp_fd };
+        int fds[] = { agent_fd, qmp_fd, vfs_fd };
         struct rv_spawn s = {
                 .argv = (char *const *) argv, .stdin_fd = -1, .stdout_fd = logfd,
-                .stderr_fd = logfd, .pass_fds = fds, .n_pass_fds = ARRAY_SIZE(fds),
+                .stderr_fd = logfd, .pass_fds = fds, .n_pass_fds = ARRAY_SIZE(fds) - (vfs_fd < 0),
                 .pdeathsig = true,
         };
         if (rv_spawn_start(&s, &vm->qemu_pid, &vm->qemu_pidfd, err) < 0)
@@ -289,14 +291,25 @@ int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err)
         struct vm vm = VM_INIT;
         int pair[2], qmp_pair[2];
 
-        if (asprintf(&shared_dir, "%s/" SHARED_DIR, p->state_dir) < 0)
+        vm.log_dir = strdup(p->state_dir);
+        if (vm.log_dir == NULL)
                 return rv_error_set(err, ENOMEM, "start vm");
-        if (mkdir(shared_dir, 0700) < 0 && errno != EEXIST)
-                return rv_error_set(err, errno, "mkdir `%s`", shared_dir);
-        if (vhost_user_socket_pair(&vfs_listen, &vfs_client, err) < 0)
-                return -1;
-        if (start_virtiofsd(p, shared_dir, vfs_listen, &vm, err) < 0)
-                return -1;
+        if (p->virtiofsd_path) {
+                if (asprintf(&shared_dir, "%s/" SHARED_DIR, p->state_dir) < 0) {
+                        vm_destroy(&vm);
+                        return rv_error_set(err, ENOMEM, "start vm");
+                }
+                if (mkdir(shared_dir, 0700) < 0 && errno != EEXIST) {
+                        int saved = errno;
+                        vm_destroy(&vm);
+                        return rv_error_set(err, saved, "mkdir `%s`", shared_dir);
+                }
+                if (vhost_user_socket_pair(&vfs_listen, &vfs_client, err) < 0 ||
+                    start_virtiofsd(p, shared_dir, vfs_listen, &vm, err) < 0) {
+                        vm_destroy(&vm);
+                        return -1;
+                }
+        }
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
                 int saved = errno;
                 vm_destroy(&vm);
@@ -310,6 +323,7 @@ int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err)
                 return rv_error_set(err, saved, "socketpair");
         }
         vm.qmp_fd = fd_above_stdio(qmp_pair[0]);
+        qmp_init(&vm.qmp, vm.qmp_fd);
         _cleanup_close_ int qmp_qemu_end = fd_above_stdio(qmp_pair[1]);
         if (start_qemu(p, vfs_client, guest_end, qmp_qemu_end, &vm, err) < 0) {
                 vm_destroy(&vm);
@@ -331,6 +345,10 @@ void vm_destroy(struct vm *vm)
         if (vm->qmp_fd >= 0)
                 close(vm->qmp_fd);
         vm->qmp_fd = -1;
+        qmp_clear(&vm->qmp);
+        vm->qmp.fd = -1;
+        free(vm->log_dir);
+        vm->log_dir = NULL;
 }
 
 static bool reaped(struct vm *vm, int timeout_ms)
@@ -345,16 +363,13 @@ static bool reaped(struct vm *vm, int timeout_ms)
 
 void vm_stop(struct vm *vm, int timeout_ms)
 {
-        if (!reaped(vm, timeout_ms) && vm->qmp_fd >= 0) {
-                struct qmp q;
+        if (!reaped(vm, timeout_ms) && vm->qmp.fd >= 0) {
                 struct rv_error *tmp_err = NULL;
 
                 /* The guest did not power off: ask QEMU itself, then force. */
-                qmp_init(&q, vm->qmp_fd);
-                if (qmp_execute(&q, "quit", 1000, &tmp_err) < 0)
+                if (qmp_execute(&vm->qmp, "quit", 1000, &tmp_err) < 0)
                         rv_debug("qemu quit: %s", tmp_err->msg);
                 rv_error_release(&tmp_err);
-                qmp_clear(&q);
                 reaped(vm, 1000);
         }
         vm_destroy(vm);
