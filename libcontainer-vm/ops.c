@@ -104,6 +104,21 @@ static int ps_query(const struct runvm_context *ctx, const char *id, struct json
         return json_parse(text, strlen(text), ret, err);
 }
 
+/* procps sizes the PID columns for the host's pid_max (5 digits for
+ * 32768, 7 for 4194304): runc's table is the host's ps -ef. */
+static int pid_width(void)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+        unsigned long max = 0;
+        int w = 0;
+
+        if (f == NULL || fscanf(f, "%lu", &max) != 1 || max == 0)
+                return 7;
+        for (max -= 1; max > 0; max /= 10)
+                w++;
+        return w < 5 ? 5 : w;
+}
+
 /* runc's table is the host's ps -ef: user names from the host's passwd. */
 static const char *user_name(const struct json_value *p, char *buf, size_t size)
 {
@@ -167,12 +182,14 @@ int container_ps_table(const struct runvm_context *ctx, const char *id, char **r
         out = open_memstream(&text, &len);
         if (out == NULL)
                 return rv_error_set(err, ENOMEM, "ps");
-        fprintf(out, "%-8s %7s %7s %2s %5s %-8s %8s %s\n", "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD");
+        int pw = pid_width();
+        fprintf(out, "%-8s %*s %*s %2s %5s %-8s %8s %s\n", "UID", pw, "PID", pw, "PPID", "C", "STIME", "TTY", "TIME",
+                "CMD");
         for (size_t i = 0; procs && i < json_array_size(procs); i++) {
                 const struct json_value *p = json_array_get(procs, i);
                 char b[6][32];
-                fprintf(out, "%-8s %7s %7s %2s %5s %-8s %8s %s\n", user_name(p, b[0], 32),
-                        field(p, "pid", b[1], 32), field(p, "ppid", b[2], 32), "0",
+                fprintf(out, "%-8s %*s %*s %2s %5s %-8s %8s %s\n", user_name(p, b[0], 32), pw,
+                        field(p, "pid", b[1], 32), pw, field(p, "ppid", b[2], 32), "0",
                         field(p, "stime", b[3], 32), field(p, "tty", b[4], 32), field(p, "time", b[5], 32),
                         field(p, "cmd", b[5], 32));
         }
