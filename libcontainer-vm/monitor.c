@@ -926,13 +926,15 @@ static void finish(struct monitor *m)
         drain_output(m);
         /* Exec'ed processes die with the container's pid namespace. */
         monitor_exec_reap(m, true);
-        monitor_close_subscribers(m);
         shutdown_vm(m);
         m->o->state->exited = true;
         m->o->state->exit_code = m->exit_code;
         m->o->state->exit_signal = m->exit_signal;
         m->o->state->qemu_pid = m->o->state->virtiofsd_pid = 0;
         monitor_save_state(m, "stopped");
+        /* Only now: a caller whose `events` ended finds the container
+         * stopped, as with runc. */
+        monitor_close_subscribers(m);
 }
 
 /* --- entry ---------------------------------------------------------------- */

@@ -166,6 +166,8 @@ runc_stopped() {
 	wait_bg $ev 40
 	assert_equal "$status" 0
 	grep -q '"type":"stats"' "$BATS_TEST_TMPDIR/events"
+	# Once events has ended, the container is stopped.
+	assert_equal "$(container_status ct)" stopped
 	runvm delete ct
 	assert_success
 
