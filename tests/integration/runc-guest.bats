@@ -221,6 +221,26 @@ syscall_bin() {
 	both dev
 	assert_success
 	assert_output $'null-ok\n1'
+	# update -r with such rules is taken too, and changes what runc's does.
+	echo '{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwa"}]}' \
+		>"$BATS_TEST_TMPDIR/res.json"
+	update_config '.process.args = ["sleep", "600"]'
+	run_detached ct
+	wait_for_status ct running
+	runvm update -r "$BATS_TEST_TMPDIR/res.json" ct
+	assert_success
+	runvm exec ct sh -c 'echo x >/dev/null && echo null-ok; head -c1 /dev/zero | wc -c'
+	assert_success
+	local mine=$output
+	runvm delete --force ct
+	if have_runc; then
+		runc_cmd run -d --bundle "$BUNDLE" rc-$BATS_TEST_NUMBER
+		runc_cmd update -r "$BATS_TEST_TMPDIR/res.json" rc-$BATS_TEST_NUMBER
+		assert_equal "$runc_status" 0
+		runc_cmd exec rc-$BATS_TEST_NUMBER sh -c 'echo x >/dev/null && echo null-ok; head -c1 /dev/zero | wc -c'
+		runc_cleanup rc-$BATS_TEST_NUMBER
+		assert_equal "$mine" "$runc_output"
+	fi
 }
 
 @test "cpuset: cpu.cpus 0-1 with a one-CPU quota is honoured as written, on those host CPUs (runc)" {
