@@ -221,7 +221,7 @@ syscall_bin() {
 	both dev
 	assert_success
 	assert_output $'null-ok\n1'
-	# update -r with such rules is taken too, and changes what runc's does.
+	# update -r with such rules is taken too; the container then sees what runc's sees.
 	echo '{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwa"}]}' \
 		>"$BATS_TEST_TMPDIR/res.json"
 	update_config '.process.args = ["sleep", "600"]'
