@@ -84,6 +84,7 @@ struct monitor {
         bool exited;
         int exit_code, exit_signal;
         bool vm_gone;
+        const char *helper_gone;        /* a helper of the VM (virtiofsd) that exited */
 };
 
 /* monitor.c */

@@ -11,6 +11,8 @@ int rv_proc_start_time(pid_t pid, uint64_t *ret_start_time);
 /* The process exists and is the one that started at start_time (0: any). */
 bool rv_proc_alive(pid_t pid, uint64_t start_time);
 int rv_pidfd_open(pid_t pid);
+/* Returns -1 with errno set on failure, as kill(2). */
+int rv_pidfd_send_signal(int pidfd, int sig);
 /* Waits until pidfd becomes readable (process exited) or timeout_ms passes.
  * Returns 0 when it exited, -ETIMEDOUT otherwise. */
 int rv_pidfd_wait(int pidfd, int timeout_ms);
