@@ -12,6 +12,7 @@
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/config.h"
+#include "netns/netns.h"
 #include "vm/qemu/vm.h"
 
 static const char *found(const char *path)
@@ -49,6 +50,7 @@ int container_host_report(const struct runvm_context *ctx, char **ret, struct rv
         }
         fprintf(out, "vhost-vsock: %s\n", access("/dev/vhost-vsock", R_OK | W_OK) == 0 ? "available" : "absent (virtio-serial is used)");
         fprintf(out, "vhost-net: %s\n", access("/dev/vhost-net", R_OK | W_OK) == 0 ? "available" : "absent");
+        netns_host_report(out);
         fprintf(out, "qemu: %s (%s)\n", cfg.qemu_path, found(cfg.qemu_path));
         fprintf(out, "virtiofsd: %s (%s)\n", cfg.virtiofsd_path, found(cfg.virtiofsd_path));
         fprintf(out, "kernel: %s (%s)\n", cfg.kernel, found(cfg.kernel));

@@ -28,6 +28,7 @@
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
 #include "libcontainer-vm/tty.h"
+#include "netns/netns.h"
 #include "spec/config.h"
 
 #define CTL_TIMEOUT_MS 30000
@@ -219,8 +220,11 @@ out:
                 struct rv_error *tmp_err = NULL;
                 struct container_state *left = NULL;
                 /* The monitor is gone: its host cgroups are empty now. */
-                if (dir.dirfd >= 0 && state_load(dir.dirfd, &left, &tmp_err) == 0)
+                if (dir.dirfd >= 0 && state_load(dir.dirfd, &left, &tmp_err) == 0) {
                         host_cgroup_remove(left->cgroup_dirs, NULL);
+                        if (netns_record_cleanup(left->network, &tmp_err) < 0)
+                                rv_warn("create %s: network teardown: %s", o->id, tmp_err->msg);
+                }
                 container_state_free(left);
                 rv_error_release(&tmp_err);
                 state_dir_remove(ctx->root, o->id, &tmp_err);
@@ -395,6 +399,10 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
                 struct rv_error *tmp_err = NULL;
                 if (host_cgroup_remove(st->cgroup_dirs, &tmp_err) < 0)
                         rv_warn("delete %s: %s", id, tmp_err->msg);
+                rv_error_release(&tmp_err);
+                /* A monitor that was killed left its redirects behind. */
+                if (netns_record_cleanup(st->network, &tmp_err) < 0)
+                        rv_warn("delete %s: network teardown: %s", id, tmp_err->msg);
                 rv_error_release(&tmp_err);
         }
         /* The VM is gone: poststop hooks, whose failures only warn (runc). */

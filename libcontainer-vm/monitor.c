@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -438,7 +437,7 @@ static void handle_signals(struct monitor *m)
 
 /* --- the event loop ------------------------------------------------------- */
 
-enum watch_kind { W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER };
+enum watch_kind { W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER, W_NETNS };
 
 struct watch {
         enum watch_kind kind;
@@ -491,6 +490,7 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         watch(ws, m->sigfd, POLLIN, W_SIGNAL, NULL);
         watch(ws, m->ctl_fd, POLLIN, W_CTL, NULL);
         watch(ws, m->vm.qemu_pidfd, POLLIN, W_QEMU, NULL);
+        watch(ws, monitor_net_watch_fd(m), POLLIN, W_NETNS, NULL);
         watch_io(m, ws, &m->init);
         for (struct exec_session *e = m->execs; e; e = e->next) {
                 watch_io(m, ws, &e->io);
@@ -545,6 +545,9 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                 }
                 case W_QEMU:
                         m->vm_gone = true;
+                        break;
+                case W_NETNS:
+                        monitor_net_watch_event(m);
                         break;
                 case W_SINK:
                         break;
@@ -647,6 +650,12 @@ static int call(struct monitor *m, const char *method, void (*fill)(struct json_
         return 0;
 }
 
+int monitor_call(struct monitor *m, const char *method, void (*fill)(struct json_writer *, const void *),
+                 const void *data, int timeout_ms, struct rv_error **err)
+{
+        return call(m, method, fill, data, timeout_ms, err);
+}
+
 /* --- boot and create ------------------------------------------------------ */
 
 static int join_network(const struct vm_plan *plan, struct rv_error **err)
@@ -661,20 +670,6 @@ static int join_network(const struct vm_plan *plan, struct rv_error **err)
                 return rv_error_set(err, errno, "open network namespace `%s`", plan->netns_path);
         if (setns(fd, CLONE_NEWNET) < 0)
                 return rv_error_set(err, errno, "join network namespace `%s`", plan->netns_path);
-        /* Interfaces are not wired into the VM yet: refuse rather than start
-         * a container that silently lacks the network it was given. */
-        struct if_nameindex *ifs = if_nameindex();
-        if (ifs == NULL)
-                return rv_error_set(err, errno, "list interfaces of `%s`", plan->netns_path);
-        for (struct if_nameindex *i = ifs; i->if_index != 0; i++) {
-                if (strcmp(i->if_name, "lo") != 0) {
-                        rv_error_setx(err, ENOTSUP, "network namespace `%s` has interface `%s`: "
-                                     "network interfaces are not supported yet", plan->netns_path, i->if_name);
-                        if_freenameindex(ifs);
-                        return -1;
-                }
-        }
-        if_freenameindex(ifs);
         return 0;
 }
 
@@ -743,6 +738,7 @@ static int boot(struct monitor *m, struct rv_error **err)
                 .kernel = cfg->kernel, .initrd = cfg->initrd,
                 .memory_mib = plan->memory_mib, .vcpus = plan->vcpus,
                 .state_dir = m->o->dir->path, .shares = plan->shares, .n_shares = plan->n_shares,
+                .nics = m->vm_nics, .n_nics = m->n_vm_nics,
                 .extra_cmdline = cfg->kernel_params, .debug = m->o->ctx->debug,
         };
 
@@ -762,6 +758,7 @@ static int boot(struct monitor *m, struct rv_error **err)
                  p.memory_mib, p.vcpus);
         if (vm_start(&p, &m->vm, err) < 0)
                 return -1;
+        monitor_net_vm_started(m);
         m->o->state->kvm = p.kvm;
         m->o->state->memory_mib = p.memory_mib;
         m->o->state->vcpus = p.vcpus;
@@ -878,6 +875,7 @@ static void finish(struct monitor *m)
         monitor_exec_reap(m, true);
         monitor_close_subscribers(m);
         shutdown_vm(m);
+        monitor_net_teardown(m);
         m->o->state->exited = true;
         m->o->state->exit_code = m->exit_code;
         m->o->state->exit_signal = m->exit_signal;
@@ -936,6 +934,7 @@ static void monitor_fail(struct monitor *m, struct rv_error *err)
         channel_free(m->ch);
         m->ch = NULL;
         vm_destroy(&m->vm);
+        monitor_net_teardown(m);
         /* Torn down: poststop hooks run, as runc's do after a failed create. */
         struct rv_error *tmp_err = NULL;
         if (hooks_poststop_run_saved(m->o->dir->dirfd, m->o->state->bundle, &tmp_err) < 0)
@@ -973,7 +972,8 @@ _Noreturn void monitor_main(struct monitor_options *o)
             save_poststop(&m, &err) < 0 ||
             run_hooks(&m, &hooks->prestart, "prestart", "creating", &err) < 0 ||
             run_hooks(&m, &hooks->create_runtime, "createRuntime", "creating", &err) < 0 ||
-            boot(&m, &err) < 0 ||
+            monitor_net_setup(&m, &err) < 0 ||
+            boot(&m, &err) < 0 || monitor_net_configure(&m, &err) < 0 ||
             run_hooks(&m, &hooks->create_container, "createContainer", "creating", &err) < 0 ||
             create_container(&m, &err) < 0 ||
             (m.ctl_fd = ctl_listen(o->dir->dirfd, &err)) < 0) {

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 struct rv_error;
+struct netns_record;
 
 struct container_state {
         char *id;
@@ -27,6 +28,7 @@ struct container_state {
         bool kvm;
         unsigned memory_mib, vcpus;
         char **cgroup_dirs;             /* host cgroup dirs made for it, NULL-terminated */
+        struct netns_record *network;   /* TAPs and redirects to undo; NULL: none */
 };
 
 struct state_dir {
