@@ -378,7 +378,7 @@ int agent_network_configure(struct agent *a, const struct json_value *params, st
         _cleanup_(nl_socket_freep) struct nl_sock *sk = nl_socket_alloc();
         int r;
 
-        if (netconf_parse(params, &c, err) < 0)
+        if (netconf_parse(json_get(params, "network"), &c, err) < 0)
                 return rv_error_wrap(err, "network");
         if (sk == NULL)
                 return rv_error_set(err, ENOMEM, "network");
