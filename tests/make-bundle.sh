@@ -48,8 +48,6 @@ EOF
 	echo "runvm-test" > "$root/etc/hostname"
 	: > "$root/etc/resolv.conf"
 	: > "$root/etc/hosts"
-	# Without it static glibc's getaddrinfo (busybox wget) crashes.
-	echo "hosts: files dns" > "$root/etc/nsswitch.conf"
 }
 
 file_is_static() {

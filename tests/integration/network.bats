@@ -113,8 +113,8 @@ retry() {
 	set_args sh -c 'mkdir -p /www && echo from-container >/www/index.html
 		ping -c1 -W5 10.231.1.1 >/dev/null && echo PING4-OK
 		ping6 -c1 -W5 fd00:231:1::1 >/dev/null && echo PING6-OK
-		echo "TCP4 $(wget -q -T 10 -O- http://10.231.1.1:23181/)"
-		echo "TCP6 $(wget -q -T 10 -O- "http://[fd00:231:1::1]:23181/")"
+		echo "TCP4 $(timeout 10 wget -q -O- http://10.231.1.1:23181/)"
+		echo "TCP6 $(timeout 10 wget -q -O- "http://[fd00:231:1::1]:23181/")"
 		echo SERVING; exec httpd -f -p 8080 -h /www'
 	run_detached ct
 	wait_for_grep SERVING "$BATS_TEST_TMPDIR/ct.out"
@@ -126,9 +126,9 @@ retry() {
 
 	run -0 ping -c1 -W5 10.231.1.2
 	run -0 ping -6 -c1 -W5 fd00:231:1::2
-	run -0 retry 10 "$BUSYBOX" wget -q -T 5 -O- http://10.231.1.2:8080/
+	run -0 retry 10 timeout 10 "$BUSYBOX" wget -q -O- http://10.231.1.2:8080/
 	assert_output from-container
-	run -0 "$BUSYBOX" wget -q -T 5 -O- "http://[fd00:231:1::2]:8080/"
+	run -0 timeout 10 "$BUSYBOX" wget -q -O- "http://[fd00:231:1::2]:8080/"
 	assert_output from-container
 
 	if is_runvm; then
@@ -205,8 +205,11 @@ retry() {
 	run_detached ct
 	wait_for_grep DONE "$BATS_TEST_TMPDIR/ct.out"
 	run cat "$BATS_TEST_TMPDIR/ct.out"
-	# Before any traffic, the gateway is already known (no ARP race).
-	assert_line --index 0 --regexp "^10\.231\.4\.1 .*lladdr $gwmac"
+	# Before any traffic, the gateway is already known (no ARP race). runc
+	# shares the engine's neighbour table, which has no entry yet.
+	if is_runvm; then
+		assert_line --index 0 --regexp "^10\.231\.4\.1 .*lladdr $gwmac"
+	fi
 	assert_output --partial "link/ether $mac1"
 	assert_output --partial "default via 10.231.5.1 dev eth1"
 	assert_output --regexp "100:[[:space:]]+from 10.231.5.2 lookup 100"
