@@ -92,7 +92,8 @@ struct monitor {
         size_t n_nics;
         struct vm_nic *vm_nics;         /* the same, as QEMU gets them */
         size_t n_vm_nics;
-        struct netns_watch *net_watch;  /* changes after start */
+        struct netns_watch *net_watch;  /* changes after create */
+        bool net_changed;               /* before start: the VM's network is out of date */
 };
 
 /* monitor.c */
@@ -112,6 +113,10 @@ void monitor_fill_signal(struct json_writer *w, const void *header);
 int monitor_call(struct monitor *m, const char *method, void (*fill)(struct json_writer *, const void *),
                  const void *data, int timeout_ms, struct rv_error **err);
 
+/* A new VM for the container, not started yet, with the network as it
+ * is now (boot, configure_network, create_container again). */
+int monitor_reboot(struct monitor *m, struct rv_error **err);
+
 /* monitor-net.c */
 /* Scans the namespace, records and wires its interfaces (before boot). */
 int monitor_net_setup(struct monitor *m, struct rv_error **err);
@@ -121,6 +126,9 @@ void monitor_net_vm_started(struct monitor *m);
 int monitor_net_configure(struct monitor *m, struct rv_error **err);
 int monitor_net_watch_fd(const struct monitor *m);
 void monitor_net_watch_event(struct monitor *m);
+/* Before start: when the namespace changed since create, reboots the VM
+ * with it. An error means the container cannot start as configured. */
+int monitor_net_before_start(struct monitor *m, struct rv_error **err);
 /* Undoes the wiring and forgets the record. Idempotent. */
 void monitor_net_teardown(struct monitor *m);
 

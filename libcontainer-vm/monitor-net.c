@@ -50,6 +50,9 @@ int monitor_net_setup(struct monitor *m, struct rv_error **err)
         if (netns_scan(&m->netconf, err) < 0 ||
             netns_plan(m->netconf, &m->nics, &m->n_nics, err) < 0)
                 return rv_error_wrap(err, "network");
+        /* Before boot: what changes later is compared with this scan. */
+        if (netns_watch_open(m->netconf, &m->net_watch, err) < 0)
+                return rv_error_wrap(err, "network");
         if (m->n_nics == 0)
                 return 0;
         /* Recorded before anything is made: a monitor killed half-way
@@ -68,8 +71,6 @@ int monitor_net_setup(struct monitor *m, struct rv_error **err)
                 memcpy(m->vm_nics[i].mac, m->nics[i].mac, 6);
                 m->n_vm_nics++;
         }
-        if (netns_watch_open(m->netconf, &m->net_watch, err) < 0)
-                return rv_error_wrap(err, "network");
         return 0;
 }
 
@@ -108,9 +109,18 @@ static void report_change(void *data, const char *interface, const char *change)
         _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
         _cleanup_free_ char *line = NULL;
         struct rv_error *tmp_err = NULL;
+        /* Before start nothing has run: the change is followed at start. */
+        bool follow = strcmp(m->o->state->status, "created") == 0 && !m->execs;
 
-        rv_log(RV_LOG_WARNING, "network: `%s` %s in the container's network namespace after start: the VM "
-               "keeps the network it started with (restart the container to pick this up)", interface, change);
+        if (follow) {
+                m->net_changed = true;
+                rv_log(RV_LOG_INFO, "network: `%s` %s in the container's network namespace before start: "
+                       "the VM is rebuilt with it at start", interface, change);
+        } else {
+                rv_log(RV_LOG_WARNING, "network: `%s` %s in the container's network namespace after start: the "
+                       "VM keeps the network it started with (restart the container to pick this up)",
+                       interface, change);
+        }
         json_write_object_begin(w);
         json_write_key(w, "type");
         json_write_string(w, "network");
@@ -123,7 +133,7 @@ static void report_change(void *data, const char *interface, const char *change)
         json_write_key(w, "change");
         json_write_string(w, change);
         json_write_key(w, "mirrored");
-        json_write_bool(w, false);
+        json_write_bool(w, follow);
         json_write_object_end(w);
         json_write_object_end(w);
         if (json_writer_finish(w, &line, NULL, &tmp_err) == 0)
@@ -145,6 +155,23 @@ void monitor_net_watch_event(struct monitor *m)
                 netns_watch_free(m->net_watch);
                 m->net_watch = NULL;
         }
+}
+
+int monitor_net_before_start(struct monitor *m, struct rv_error **err)
+{
+        /* What the engine did just before start has not been read yet. */
+        if (m->net_watch)
+                monitor_net_watch_event(m);
+        if (!m->net_changed)
+                return 0;
+        m->net_changed = false;
+        if (m->execs)
+                return rv_error_setx(err, EBUSY, "the container's network namespace changed after create and "
+                                     "processes run in it: the VM cannot be rebuilt with the new network");
+        rv_debug("network: the namespace changed since create: rebuilding the VM");
+        if (monitor_reboot(m, err) < 0)
+                return rv_error_wrap(err, "network changed before start: rebuild the VM");
+        return 0;
 }
 
 void monitor_net_teardown(struct monitor *m)

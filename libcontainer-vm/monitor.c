@@ -821,6 +821,33 @@ static int create_container(struct monitor *m, struct rv_error **err)
         return call(m, "create_container", fill_create, m, REQUEST_TIMEOUT_MS, err);
 }
 
+/* The container's namespace changed between create and start (ctr --cni
+ * runs CNI then): nothing has run in the guest yet, so a new VM with the
+ * namespace as it is now takes the old one's place, under the same
+ * monitor and with the same stdio streams. */
+int monitor_reboot(struct monitor *m, struct rv_error **err)
+{
+        uint32_t streams[3] = { m->init.in.stream, m->init.out.stream, m->init.err.stream };
+
+        channel_free(m->ch);
+        m->ch = NULL;
+        vm_destroy(&m->vm);
+        m->vm_gone = false;
+        monitor_net_teardown(m);
+        if (monitor_net_setup(m, err) < 0 || boot(m, err) < 0 || monitor_net_configure(m, err) < 0)
+                return -1;
+        for (size_t i = 0; i < ARRAY_SIZE(streams); i++)
+                if (streams[i] && !channel_stream_is_open(m->ch, streams[i]) &&
+                    channel_stream_open(m->ch, streams[i], err) < 0)
+                        return -1;
+        /* Input already at its end is ended again for the new guest. */
+        m->init.in.eof = false;
+        if (call(m, "create_container", fill_create, m, REQUEST_TIMEOUT_MS, err) < 0)
+                return -1;
+        monitor_save_state(m, m->o->state->status);
+        return 0;
+}
+
 /* --- teardown ------------------------------------------------------------- */
 
 static void drain_output(struct monitor *m)

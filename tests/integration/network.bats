@@ -228,6 +228,28 @@ retry() {
 	refute_line eth0
 }
 
+@test "network: an interface added between create and start (ctr --cni does this) is in the VM at start" {
+	set_args sh -c 'ip -o addr show dev eth0; ping -c1 -W5 10.231.11.1 >/dev/null && echo PING-OK'
+	create_container ct
+	local pid
+	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	ip link del net-h11 2>/dev/null || true
+	ip link add net-h11 type veth peer name eth0 netns "$pid"
+	HOST_LINKS+=(net-h11)
+	ip addr add 10.231.11.1/24 dev net-h11
+	ip link set net-h11 up
+	nsenter --net="/proc/$pid/ns/net" ip addr add 10.231.11.2/24 dev eth0
+	nsenter --net="/proc/$pid/ns/net" ip link set eth0 up
+	runvm start ct
+	assert_success
+	wait_for_status ct stopped
+	run cat "$BATS_TEST_TMPDIR/ct.out"
+	assert_output --partial "inet 10.231.11.2/24"
+	assert_line PING-OK
+	runvm delete ct
+	assert_success
+}
+
 @test "network: delete --force after the monitor was SIGKILLed leaves the namespace as the engine made it" {
 	is_runvm || skip "runvm's TAPs and redirects"
 	make_netns net-t6
