@@ -6,7 +6,8 @@
 #   - `runvm run` of /bin/true (create + boot + start + exit + delete);
 #   - their ratio (what the runtime adds on top of the boot);
 #   - `runc run` of /bin/true on the same bundle, for reference;
-# and the host memory (PSS) of an idle container: monitor + QEMU + virtiofsd.
+# and the host memory (PSS) of an idle container: monitor + QEMU + virtiofsd;
+# then tests/bench/net-bench.sh (network throughput and latency vs runc).
 # Prints a table and writes build/bench.json.
 set -euo pipefail
 
@@ -145,3 +146,6 @@ jq -n --argjson runs "$RUNS" --arg accel "$accel" \
 	}' >"$OUT"
 echo
 echo "bench: wrote $OUT"
+
+# --- network: TCP throughput and ping latency, runvm vs runc on one veth -----
+"$top/tests/bench/net-bench.sh"
