@@ -358,9 +358,8 @@ static int apply(struct nl_sock *sk, const struct netconf *c, struct rv_error **
         for (size_t i = 0; i < c->n_ifaces; i++) {
                 const struct netconf_iface *f = &c->ifaces[i];
                 _cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
-                if (!f->up)
-                        continue;
-                if (link_by_name(sk, f->name, &l, err) < 0 || set_link(sk, l, NULL, 0, true, err) < 0)
+                /* Down on the host: down here too, with its addresses. */
+                if (f->up && (link_by_name(sk, f->name, &l, err) < 0 || set_link(sk, l, NULL, 0, true, err) < 0))
                         return rv_error_wrap(err, "bring up `%s`", f->name);
                 if (add_addrs(sk, f, ifindex[i], err) < 0)
                         return -1;
