@@ -24,7 +24,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 struct rv_error;
 struct netconf;
@@ -76,6 +75,6 @@ void netns_record_free(struct netns_record *rec);
 void netns_record_write(struct json_writer *w, const struct netns_record *rec);
 int netns_record_parse(const struct json_value *v, struct netns_record **ret, struct rv_error **err);
 
-/* For `runvm check`: whether this host can make TAPs and redirect with tc
- * (tried in a throw-away namespace), and vhost-net. */
-void netns_host_report(FILE *out);
+/* For `runvm check`: whether this host can make TAPs and redirect with tc,
+ * tried in a throw-away namespace. False with the reason in msg. */
+bool netns_host_probe(char *msg, size_t size);

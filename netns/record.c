@@ -161,14 +161,14 @@ static int probe_child(int fd)
         return 0;
 }
 
-void netns_host_report(FILE *out)
+bool netns_host_probe(char *msg, size_t size)
 {
         int p[2];
-        char msg[256] = "";
 
+        snprintf(msg, size, "probe failed");
         if (pipe2(p, O_CLOEXEC) < 0) {
-                fprintf(out, "network: cannot probe: %s\n", strerror(errno));
-                return;
+                snprintf(msg, size, "cannot probe: %s", strerror(errno));
+                return false;
         }
         pid_t pid = fork();
         if (pid == 0) {
@@ -177,15 +177,13 @@ void netns_host_report(FILE *out)
         }
         close(p[1]);
         if (pid > 0) {
-                ssize_t n = read(p[0], msg, sizeof(msg) - 1);
+                ssize_t n = read(p[0], msg, size - 1);
                 msg[n > 0 ? n : 0] = '\0';
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;
         }
         close(p[0]);
-        if (strcmp(msg, "ok") == 0)
-                fprintf(out, "network: TAP + tc mirred: working (each interface of the container's namespace "
-                        "becomes a virtio-net NIC)\n");
-        else
-                fprintf(out, "network: TAP + tc mirred: NOT working: %s\n", msg[0] ? msg : "probe failed");
+        if (msg[0] == '\0')
+                snprintf(msg, size, "probe failed");
+        return strcmp(msg, "ok") == 0;
 }

@@ -246,8 +246,9 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
                       struct vm *vm, struct rv_error **err)
 {
         _cleanup_(nic_strs_free) struct nic_strs nic_strs = { { NULL } };
-        int fds[MAX_PASS_FDS] = { vfs_fd, agent_fd, qmp_fd };
-        size_t n_fds = 3;
+        /* No virtiofsd (vfs_fd -1) for a probe boot. */
+        int fds[MAX_PASS_FDS] = { agent_fd, qmp_fd, vfs_fd };
+        size_t n_fds = vfs_fd >= 0 ? 3 : 2;
         _cleanup_close_ int logfd = open_log(p->state_dir, "qemu.log", err);
         _cleanup_free_ char *cmdline = NULL, *mem = NULL, *memobj = NULL, *smp = NULL,
                             *kernel = NULL, *initrd = NULL, *serial = NULL, *state = NULL,
@@ -290,8 +291,10 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
         ARG("-device"); ARG("virtio-serial-device,max_ports=2");
         ARG("-chardev"); ARG(agent_chr);
         ARG("-device"); ARG("virtserialport,chardev=agent,name=runvm.agent");
-        ARG("-chardev"); ARG(vfs_chr);
-        ARG("-device"); ARG("vhost-user-fs-device,chardev=vfs,queue-size=1024,tag=runvm");
+        if (vfs_fd >= 0) {
+                ARG("-chardev"); ARG(vfs_chr);
+                ARG("-device"); ARG("vhost-user-fs-device,chardev=vfs,queue-size=1024,tag=runvm");
+        }
         ARG("-device"); ARG("virtio-rng-device");
         ARG("-chardev"); ARG(qmp_chr);
         ARG("-mon"); ARG("chardev=qmp,mode=control");
@@ -328,14 +331,25 @@ int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err)
         struct vm vm = VM_INIT;
         int pair[2], qmp_pair[2];
 
-        if (asprintf(&shared_dir, "%s/" SHARED_DIR, p->state_dir) < 0)
+        vm.log_dir = strdup(p->state_dir);
+        if (vm.log_dir == NULL)
                 return rv_error_set(err, ENOMEM, "start vm");
-        if (mkdir(shared_dir, 0700) < 0 && errno != EEXIST)
-                return rv_error_set(err, errno, "mkdir `%s`", shared_dir);
-        if (vhost_user_socket_pair(&vfs_listen, &vfs_client, err) < 0)
-                return -1;
-        if (start_virtiofsd(p, shared_dir, vfs_listen, &vm, err) < 0)
-                return -1;
+        if (p->virtiofsd_path) {
+                if (asprintf(&shared_dir, "%s/" SHARED_DIR, p->state_dir) < 0) {
+                        vm_destroy(&vm);
+                        return rv_error_set(err, ENOMEM, "start vm");
+                }
+                if (mkdir(shared_dir, 0700) < 0 && errno != EEXIST) {
+                        int saved = errno;
+                        vm_destroy(&vm);
+                        return rv_error_set(err, saved, "mkdir `%s`", shared_dir);
+                }
+                if (vhost_user_socket_pair(&vfs_listen, &vfs_client, err) < 0 ||
+                    start_virtiofsd(p, shared_dir, vfs_listen, &vm, err) < 0) {
+                        vm_destroy(&vm);
+                        return -1;
+                }
+        }
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
                 int saved = errno;
                 vm_destroy(&vm);
@@ -349,6 +363,7 @@ int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err)
                 return rv_error_set(err, saved, "socketpair");
         }
         vm.qmp_fd = fd_above_stdio(qmp_pair[0]);
+        qmp_init(&vm.qmp, vm.qmp_fd);
         _cleanup_close_ int qmp_qemu_end = fd_above_stdio(qmp_pair[1]);
         if (start_qemu(p, vfs_client, guest_end, qmp_qemu_end, &vm, err) < 0) {
                 vm_destroy(&vm);
@@ -370,6 +385,10 @@ void vm_destroy(struct vm *vm)
         if (vm->qmp_fd >= 0)
                 close(vm->qmp_fd);
         vm->qmp_fd = -1;
+        qmp_clear(&vm->qmp);
+        vm->qmp.fd = -1;
+        free(vm->log_dir);
+        vm->log_dir = NULL;
 }
 
 static bool reaped(struct vm *vm, int timeout_ms)
@@ -384,16 +403,13 @@ static bool reaped(struct vm *vm, int timeout_ms)
 
 void vm_stop(struct vm *vm, int timeout_ms)
 {
-        if (!reaped(vm, timeout_ms) && vm->qmp_fd >= 0) {
-                struct qmp q;
+        if (!reaped(vm, timeout_ms) && vm->qmp.fd >= 0) {
                 struct rv_error *tmp_err = NULL;
 
                 /* The guest did not power off: ask QEMU itself, then force. */
-                qmp_init(&q, vm->qmp_fd);
-                if (qmp_execute(&q, "quit", 1000, &tmp_err) < 0)
+                if (qmp_execute(&vm->qmp, "quit", 1000, &tmp_err) < 0)
                         rv_debug("qemu quit: %s", tmp_err->msg);
                 rv_error_release(&tmp_err);
-                qmp_clear(&q);
                 reaped(vm, 1000);
         }
         vm_destroy(vm);

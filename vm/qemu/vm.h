@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "vm/qemu/qmp.h"
+
 struct rv_error;
 
 /* A host file or directory exposed to the guest as shared/<name>. */
@@ -33,7 +35,7 @@ struct vm_nic {
 
 struct vm_params {
         const char *qemu_path;
-        const char *virtiofsd_path;
+        const char *virtiofsd_path;     /* NULL: no virtio-fs at all (the KVM probe) */
         const char *kernel;
         const char *initrd;
         unsigned memory_mib;
@@ -56,11 +58,14 @@ struct vm {
         int virtiofsd_pidfd;
         int agent_fd;                   /* host end of the agent channel */
         int qmp_fd;                     /* host end of the QMP monitor */
+        struct qmp qmp;                 /* on qmp_fd; negotiated while the guest boots */
+        char *log_dir;                  /* holds qemu.log and console.log */
+        int qemu_status;                /* wait status, once QEMU was reaped */
 };
 
 #define VM_INIT { .qemu_pid = 0, .qemu_pidfd = -1, .virtiofsd_pid = 0, \
                   .virtiofsd_pidfd = -1, .agent_fd = -1, \
-                  .qmp_fd = -1 }
+                  .qmp_fd = -1, .qmp = { .fd = -1 } }
 
 /* Starts virtiofsd, then QEMU. On failure nothing is left running. */
 int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err);
@@ -70,8 +75,22 @@ void vm_destroy(struct vm *vm);
  * timeout_ms, then asks QEMU to quit over QMP, then destroys everything. */
 void vm_stop(struct vm *vm, int timeout_ms);
 
+/* While the guest boots, besides the agent channel, these fds tell that
+ * something happened to the VM (QEMU exited, QMP has events): poll them
+ * and call vm_check when one is readable. Returns how many (at most 2). */
+size_t vm_watch_fds(const struct vm *vm, int fds[2]);
+/* 0 while the VM runs; -1 with a one-line reason in *err once QEMU exited
+ * (it is reaped), paused itself on an internal error, or the guest
+ * panicked. Never waits more than a second. */
+int vm_check(struct vm *vm, struct rv_error **err);
+/* What the logs say about a guest that gave no answer in time (a panic,
+ * a fatal agent error, a paused VM): malloc'ed, or NULL. */
+char *vm_stuck_reason(struct vm *vm);
+/* Copies qemu.log and the console's tail into dirfd/name (bounded), for a
+ * failed boot whose state dir is about to go. */
+void vm_save_failure_logs(const struct vm *vm, int dirfd, const char *name, const char *title);
+
 /* Host facts, measured once. */
-bool vm_kvm_usable(void);
 /* The host TSC frequency, cached in cache_dir/tsc_khz (cache_dir may be
  * NULL). */
 int vm_host_tsc_khz(const char *cache_dir, uint32_t *ret_khz, struct rv_error **err);
