@@ -136,6 +136,11 @@ static int scan_links(struct nl_cache *links, struct netconf *c, struct mirror_m
                 }
                 if (c->n_ifaces == NETCONF_MAX_IFACES)
                         return rv_error_setx(err, E2BIG, "more than %d interfaces", NETCONF_MAX_IFACES);
+                /* The guest tells its NICs apart by MAC (ipvlan shares one). */
+                for (size_t k = 0; k < c->n_ifaces; k++)
+                        if (memcmp(c->ifaces[k].mac, nl_addr_get_binary_addr(mac), 6) == 0)
+                                return rv_error_setx(err, EOPNOTSUPP, "interfaces `%s` and `%s` have the same MAC "
+                                                     "address: the VM's NICs need one each", c->ifaces[k].name, name);
                 struct netconf_iface *i = &c->ifaces[c->n_ifaces];
                 snprintf(i->name, sizeof(i->name), "%s", name);
                 memcpy(i->mac, nl_addr_get_binary_addr(mac), 6);
