@@ -56,6 +56,9 @@ struct netns_record {
  * every namespace gets) are skipped. */
 int netns_scan(struct netconf **ret, struct rv_error **err);
 
+/* tapN_runvm: a TAP runvm made (never mirrored, never reported). */
+bool netns_is_runvm_tap(const char *name);
+
 /* Plans one nic per interface of c: TAP names, whether the interface
  * already has an ingress qdisc. Changes nothing. */
 int netns_plan(const struct netconf *c, struct netns_nic **ret, size_t *ret_n, struct rv_error **err);

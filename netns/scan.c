@@ -108,7 +108,7 @@ static const char *mirrored_name(const struct netconf *c, const struct mirror_ma
         return NULL;
 }
 
-static bool is_runvm_tap(const char *name)
+bool netns_is_runvm_tap(const char *name)
 {
         size_t n = strlen(name);
         return strncmp(name, "tap", 3) == 0 && n > 9 && strcmp(name + n - 6, "_runvm") == 0;
@@ -122,7 +122,7 @@ static int scan_links(struct nl_cache *links, struct netconf *c, struct mirror_m
                 unsigned flags = rtnl_link_get_flags(l);
                 struct nl_addr *mac = rtnl_link_get_addr(l);
 
-                if (name == NULL || (flags & IFF_LOOPBACK) || is_runvm_tap(name))
+                if (name == NULL || (flags & IFF_LOOPBACK) || netns_is_runvm_tap(name))
                         continue;
                 if (rtnl_link_get_arptype(l) != ARPHRD_ETHER || mac == NULL || nl_addr_get_len(mac) != 6) {
                         /* sit0, tunl0, ip6tnl0: made in every namespace, down, unused. */

@@ -124,12 +124,6 @@ static void link_name(const struct nlmsghdr *h, const struct ifinfomsg *ifi, cha
         }
 }
 
-static bool is_ours(const char *name)
-{
-        size_t n = strlen(name);
-        return strncmp(name, "tap", 3) == 0 && n > 9 && strcmp(name + n - 6, "_runvm") == 0;
-}
-
 static void handle(struct netns_watch *w, const struct nlmsghdr *h, netns_watch_report_fn report, void *data)
 {
         char name[IFNAMSIZ];
@@ -143,7 +137,7 @@ static void handle(struct netns_watch *w, const struct nlmsghdr *h, netns_watch_
                 if (h->nlmsg_type == RTM_DELLINK && known)
                         report(data, known->name, "removed");
                 else if (h->nlmsg_type == RTM_NEWLINK && !known && !(ifi->ifi_flags & IFF_LOOPBACK) &&
-                         !is_ours(name) && !reported(w, ifi->ifi_index))
+                         !netns_is_runvm_tap(name) && !reported(w, ifi->ifi_index))
                         report(data, name, "added");
         } else if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {
                 const struct ifaddrmsg *ifa = NLMSG_DATA(h);
