@@ -189,7 +189,11 @@ int container_host_report(const struct runvm_context *ctx, bool json, bool repro
                 return -1;
         }
         if (!h.accel.kvm) {
-                if (vm_host_tsc_khz(NULL, &h.tsc_khz, &tmp_err) < 0) {
+                _cleanup_free_ char *cache = NULL;
+                /* The same cached measurement the containers get. */
+                if (runvm_host_cache_dir(ctx->root, &cache, &tmp_err) < 0)
+                        rv_error_release(&tmp_err);
+                if (vm_host_tsc_khz(cache, &h.tsc_khz, &tmp_err) < 0) {
                         snprintf(h.tsc_error, sizeof(h.tsc_error), "%s", tmp_err->msg);
                         h.tsc_khz = 0;
                 }
