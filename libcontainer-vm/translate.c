@@ -225,7 +225,7 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
         return 0;
 }
 
-static int plan_namespaces(const struct spec_config *c, struct vm_plan *p, struct rv_error **err)
+static int plan_namespaces(struct spec_config *c, struct vm_plan *p, struct rv_error **err)
 {
         const struct spec_namespace *net = spec_config_namespace(c, "network");
 
@@ -238,7 +238,13 @@ static int plan_namespaces(const struct spec_config *c, struct vm_plan *p, struc
                         return rv_error_set(err, ENOMEM, "network namespace");
         }
         for (size_t i = 0; i < c->linux_.n_namespaces; i++) {
-                const struct spec_namespace *ns = &c->linux_.namespaces[i];
+                struct spec_namespace *ns = &c->linux_.namespaces[i];
+                /* The path is the host's business: the monitor joins it and
+                 * mirrors it; in the guest the VM is the namespace. */
+                if (strcmp(ns->type, "network") == 0 && ns->path) {
+                        free(ns->path);
+                        ns->path = NULL;
+                }
                 if (strcmp(ns->type, "network") != 0 && ns->path && *ns->path)
                         return rv_error_setx(err, ENOTSUP, "`linux.namespaces[%zu]`: joining a %s namespace "
                                             "by path is not supported: each container has its own VM",

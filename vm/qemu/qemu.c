@@ -23,7 +23,8 @@
 #include "vm/qemu/qmp.h"
 
 #define SHARED_DIR "shared"
-#define MAX_ARGS 64
+#define MAX_ARGS (64 + 4 * VM_MAX_NICS)
+#define MAX_PASS_FDS (3 + 2 * VM_MAX_NICS)
 
 /* QEMU option values split on ','; a literal comma is written twice. */
 static char *qemu_escape(const char *s)
@@ -205,9 +206,54 @@ static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, in
         return 0;
 }
 
+/* The option strings of the NICs, freed together. */
+struct nic_strs {
+        char *s[2 * VM_MAX_NICS];
+};
+
+static void nic_strs_free(struct nic_strs *ns)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(ns->s); i++)
+                free(ns->s[i]);
+}
+
+/* -netdev tap,fd=N + -device virtio-net-device per NIC; the fds QEMU needs
+ * are appended to fds. */
+static int nic_args(const struct vm_params *p, const char **argv, size_t *n, int *fds, size_t *n_fds,
+                    struct nic_strs *ns, struct rv_error **err)
+{
+        size_t k = 0;
+
+        if (p->n_nics > VM_MAX_NICS)
+                return rv_error_setx(err, E2BIG, "more than %d NICs", VM_MAX_NICS);
+        for (size_t i = 0; i < p->n_nics; i++) {
+                const struct vm_nic *nic = &p->nics[i];
+                char vhost[64] = "vhost=off";
+                if (nic->vhost_fd >= 0) {
+                        snprintf(vhost, sizeof(vhost), "vhost=on,vhostfd=%d", nic->vhost_fd);
+                        fds[(*n_fds)++] = nic->vhost_fd;
+                }
+                fds[(*n_fds)++] = nic->tap_fd;
+                if (asprintf(&ns->s[k++], "tap,id=net%zu,fd=%d,%s", i, nic->tap_fd, vhost) < 0 ||
+                    asprintf(&ns->s[k++], "virtio-net-device,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x,"
+                             "host_mtu=%u", i, nic->mac[0], nic->mac[1], nic->mac[2], nic->mac[3],
+                             nic->mac[4], nic->mac[5], nic->mtu) < 0)
+                        return rv_error_set(err, ENOMEM, "qemu arguments");
+                argv[(*n)++] = "-netdev";
+                argv[(*n)++] = ns->s[k - 2];
+                argv[(*n)++] = "-device";
+                argv[(*n)++] = ns->s[k - 1];
+        }
+        return 0;
+}
+
 static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int qmp_fd,
                       struct vm *vm, struct rv_error **err)
 {
+        _cleanup_(nic_strs_free) struct nic_strs nic_strs = { { NULL } };
+        /* No virtiofsd (vfs_fd -1) for a probe boot. */
+        int fds[MAX_PASS_FDS] = { agent_fd, qmp_fd, vfs_fd };
+        size_t n_fds = vfs_fd >= 0 ? 3 : 2;
         _cleanup_close_ int logfd = open_log(p->state_dir, "qemu.log", err);
         _cleanup_free_ char *cmdline = NULL, *mem = NULL, *memobj = NULL, *smp = NULL,
                             *kernel = NULL, *initrd = NULL, *serial = NULL, *state = NULL,
@@ -259,6 +305,8 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
         ARG("-device"); ARG("virtio-rng-device");
         ARG("-chardev"); ARG(qmp_chr);
         ARG("-mon"); ARG("chardev=qmp,mode=control");
+        if (nic_args(p, argv, &n, fds, &n_fds, &nic_strs, err) < 0)
+                return -1;
         ARG(NULL);
 #undef ARG
 
@@ -273,10 +321,9 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
                         rv_debug("qemu: %s", line);
                 }
         }
-        int fds[] = { agent_fd, qmp_fd, vfs_fd };
         struct rv_spawn s = {
                 .argv = (char *const *) argv, .stdin_fd = -1, .stdout_fd = logfd,
-                .stderr_fd = logfd, .pass_fds = fds, .n_pass_fds = ARRAY_SIZE(fds) - (vfs_fd < 0),
+                .stderr_fd = logfd, .pass_fds = fds, .n_pass_fds = n_fds,
                 .pdeathsig = true,
         };
         if (rv_spawn_start(&s, &vm->qemu_pid, &vm->qemu_pidfd, err) < 0)
