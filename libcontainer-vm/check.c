@@ -14,6 +14,7 @@
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/config.h"
+#include "netns/netns.h"
 #include "spec/json.h"
 #include "vm/qemu/accel.h"
 #include "vm/qemu/vm.h"
@@ -25,6 +26,8 @@ struct host_facts {
         uint32_t tsc_khz;
         char tsc_error[256];
         bool vhost_vsock, vhost_net;
+        bool net_ok;                    /* TAPs + tc mirred work (netns_host_probe) */
+        char net_error[256];
         const char *cgroups;
 };
 
@@ -76,6 +79,11 @@ static int report_text(const struct runvm_context *ctx, const struct runvm_confi
         }
         fprintf(out, "vhost-vsock: %s\n", h->vhost_vsock ? "available" : "absent (virtio-serial is used)");
         fprintf(out, "vhost-net: %s\n", h->vhost_net ? "available" : "absent");
+        if (h->net_ok)
+                fprintf(out, "network: TAP + tc mirred: working (each interface of the container's network "
+                        "namespace becomes a virtio-net NIC)\n");
+        else
+                fprintf(out, "network: TAP + tc mirred: NOT working: %s\n", h->net_error);
         fprintf(out, "qemu: %s (%s)\n", cfg->qemu_path, found(cfg->qemu_path));
         fprintf(out, "virtiofsd: %s (%s)\n", cfg->virtiofsd_path, found(cfg->virtiofsd_path));
         fprintf(out, "kernel: %s (%s)\n", cfg->kernel, found(cfg->kernel));
@@ -134,6 +142,13 @@ static int report_json(const struct runvm_context *ctx, const struct runvm_confi
         json_write_bool(w, h->vhost_vsock);
         json_write_key(w, "vhost_net");
         json_write_bool(w, h->vhost_net);
+        json_write_key(w, "network");
+        json_write_object_begin(w);
+        json_write_key(w, "tap_mirred");
+        json_write_bool(w, h->net_ok);
+        json_write_key(w, "error");
+        json_write_string(w, h->net_ok ? NULL : h->net_error);
+        json_write_object_end(w);
         write_file(w, "qemu", cfg->qemu_path);
         write_file(w, "virtiofsd", cfg->virtiofsd_path);
         write_file(w, "kernel", cfg->kernel);
@@ -186,6 +201,7 @@ int container_host_report(const struct runvm_context *ctx, bool json, bool repro
         }
         h.vhost_vsock = access("/dev/vhost-vsock", R_OK | W_OK) == 0;
         h.vhost_net = access("/dev/vhost-net", R_OK | W_OK) == 0;
+        h.net_ok = netns_host_probe(h.net_error, sizeof(h.net_error));
         if (statfs("/sys/fs/cgroup", &fs) == 0)
                 h.cgroups = fs.f_type == CGROUP2_SUPER_MAGIC ? "v2 (unified)" :
                             access("/sys/fs/cgroup/unified", F_OK) == 0 ? "v1 (hybrid)" : "v1";

@@ -37,6 +37,8 @@ struct container_run_options {
 };
 
 /* A container as `state` and `list` show it. Strings owned by the struct. */
+struct netns_record;
+
 struct container_info {
         char *id;
         pid_t pid;                      /* 0 unless created/running/paused */
@@ -46,6 +48,7 @@ struct container_info {
         char *created;                  /* RFC 3339, nanoseconds */
         char *owner;
         char **annotations;             /* key, value, key, value, ..., NULL */
+        struct netns_record *network;   /* the NICs while the VM runs, or NULL */
 };
 
 /* Errors: every function sets *err with the context main/ prints. The

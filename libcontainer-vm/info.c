@@ -15,6 +15,7 @@
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/state.h"
+#include "netns/netns.h"
 #include "spec/config.h"
 #include "spec/json.h"
 #include "spec/state.h"
@@ -27,7 +28,7 @@ static char *dup_or_empty(const char *s)
         return strdup(s ? s : "");
 }
 
-static int info_from_state(const struct container_state *st, struct container_info **ret,
+static int info_from_state(struct container_state *st, struct container_info **ret,
                            struct rv_error **err)
 {
         struct container_info *i = calloc(1, sizeof(*i));
@@ -43,6 +44,8 @@ static int info_from_state(const struct container_state *st, struct container_in
         i->created = dup_or_empty(st->created);
         i->owner = dup_or_empty(st->owner);
         i->pid = strcmp(status, "stopped") == 0 ? 0 : st->monitor_pid;
+        if (strcmp(status, "stopped") != 0)
+                i->network = TAKE_PTR(st->network);
         for (char **a = st->annotations; a && *a; a++)
                 n++;
         i->annotations = calloc(n + 1, sizeof(char *));
@@ -151,6 +154,7 @@ void container_info_free(struct container_info *i)
         free(i->created);
         free(i->owner);
         rv_strv_free(i->annotations);
+        netns_record_free(i->network);
         free(i);
 }
 
@@ -159,6 +163,32 @@ void container_info_list_free(struct container_info **v, size_t n)
         for (size_t k = 0; k < n; k++)
                 container_info_free(v[k]);
         free(v);
+}
+
+/* "nics": [{"name":"eth0","tap":"tap0_runvm","mac":"...","mtu":1500}] */
+static void write_nics(struct json_writer *w, const void *data)
+{
+        const struct netns_record *rec = data;
+        char mac[18];
+
+        json_write_key(w, "nics");
+        json_write_array_begin(w);
+        for (size_t k = 0; k < rec->n_nics; k++) {
+                const struct netns_nic *n = &rec->nics[k];
+                snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1], n->mac[2],
+                         n->mac[3], n->mac[4], n->mac[5]);
+                json_write_object_begin(w);
+                json_write_key(w, "name");
+                json_write_string(w, n->name);
+                json_write_key(w, "tap");
+                json_write_string(w, n->tap);
+                json_write_key(w, "mac");
+                json_write_string(w, mac);
+                json_write_key(w, "mtu");
+                json_write_uint64(w, n->mtu);
+                json_write_object_end(w);
+        }
+        json_write_array_end(w);
 }
 
 static void write_state(struct json_writer *w, const struct container_info *i, bool with_owner)
@@ -174,6 +204,11 @@ static void write_state(struct json_writer *w, const struct container_info *i, b
                 .bundle = i->bundle, .rootfs = i->rootfs, .created = i->created, .owner = with_owner ? i->owner : "",
                 .annotations = pairs, .n_annotations = n,
         };
+        /* Only `state` shows them: list keeps runc's objects. */
+        if (!with_owner && i->network && i->network->n_nics > 0) {
+                s.write_extra = write_nics;
+                s.extra = i->network;
+        }
         spec_state_write_full(w, &s);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The monitor's ctl.sock commands: one handler each. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,17 @@ static void ctl_start(struct monitor *m, int fd, struct ctl_request *req)
                             : strcmp(status(m), "paused") == 0
                             ? "cannot start a container in the paused state"
                             : "cannot start a container in this state");
+                return;
+        }
+        struct rv_error *err = NULL;
+        if (monitor_net_before_start(m, &err) < 0) {
+                /* The guest is gone or out of date: the container ends here. */
+                rv_log(RV_LOG_ERROR, "%s", err->msg);
+                reply_error(fd, err->status > 0 ? err->status : EIO, err->msg);
+                rv_error_release(&err);
+                m->exited = true;
+                m->exit_signal = SIGKILL;
+                m->vm_gone = true;
                 return;
         }
         monitor_forward(m, fd, PENDING_START, "start_container", NULL, NULL);

@@ -16,6 +16,9 @@
 
 struct json_writer;
 struct json_value;
+struct netconf;
+struct netns_nic;
+struct netns_watch;
 
 #define REQUEST_TIMEOUT_MS 30000
 #define DRAIN_TIMEOUT_MS 10000
@@ -85,6 +88,13 @@ struct monitor {
         int exit_code, exit_signal;
         bool vm_gone;
         const char *helper_gone;        /* a helper of the VM (virtiofsd) that exited */
+        struct netconf *netconf;        /* the namespace as scanned, for the guest */
+        struct netns_nic *nics;         /* its interfaces, wired to TAPs */
+        size_t n_nics;
+        struct vm_nic *vm_nics;         /* the same, as QEMU gets them */
+        size_t n_vm_nics;
+        struct netns_watch *net_watch;  /* changes after create */
+        bool net_changed;               /* before start: the VM's network is out of date */
 };
 
 /* monitor.c */
@@ -99,6 +109,29 @@ void monitor_forward(struct monitor *m, int client_fd, enum pending_kind kind, c
 /* Lowest stream id not in use. */
 uint32_t monitor_stream_alloc(struct monitor *m);
 void monitor_fill_signal(struct json_writer *w, const void *header);
+
+/* Sends a request and runs the loop until its answer (bounded). */
+int monitor_call(struct monitor *m, const char *method, void (*fill)(struct json_writer *, const void *),
+                 const void *data, int timeout_ms, struct rv_error **err);
+
+/* A new VM for the container, not started yet, with the network as it
+ * is now (boot, configure_network, create_container again). */
+int monitor_reboot(struct monitor *m, struct rv_error **err);
+
+/* monitor-net.c */
+/* Scans the namespace, records and wires its interfaces (before boot). */
+int monitor_net_setup(struct monitor *m, struct rv_error **err);
+/* Closes the monitor's copies of the fds QEMU now holds. */
+void monitor_net_vm_started(struct monitor *m);
+/* `configure_network` to the guest (after hello, before create). */
+int monitor_net_configure(struct monitor *m, struct rv_error **err);
+int monitor_net_watch_fd(const struct monitor *m);
+void monitor_net_watch_event(struct monitor *m);
+/* Before start: when the namespace changed since create, reboots the VM
+ * with it. An error means the container cannot start as configured. */
+int monitor_net_before_start(struct monitor *m, struct rv_error **err);
+/* Undoes the wiring and forgets the record. Idempotent. */
+void monitor_net_teardown(struct monitor *m);
 
 /* proc_io */
 int proc_io_open(struct monitor *m, struct proc_io *io, bool terminal, const int *fds, size_t n_fds,

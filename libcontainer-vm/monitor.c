@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -41,6 +40,7 @@
 #include "spec/state.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
+#include "vm/qemu/affinity.h"
 #include "vm/qemu/vm.h"
 
 DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
@@ -497,7 +497,9 @@ static void handle_signals(struct monitor *m)
 
 /* --- the event loop ------------------------------------------------------- */
 
-enum watch_kind { W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_HELPER, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER };
+enum watch_kind {
+        W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_HELPER, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER, W_NETNS,
+};
 
 struct watch {
         enum watch_kind kind;
@@ -552,6 +554,7 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         watch(ws, m->vm.qemu_pidfd, POLLIN, W_QEMU, NULL);
         /* The VM cannot work without its helpers: losing one is its death. */
         watch(ws, m->vm.virtiofsd_pidfd, POLLIN, W_HELPER, "virtiofsd");
+        watch(ws, monitor_net_watch_fd(m), POLLIN, W_NETNS, NULL);
         watch_io(m, ws, &m->init);
         for (struct exec_session *e = m->execs; e; e = e->next) {
                 watch_io(m, ws, &e->io);
@@ -609,6 +612,9 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                         break;
                 case W_HELPER:
                         m->helper_gone = ws->w[i].ptr;
+                        break;
+                case W_NETNS:
+                        monitor_net_watch_event(m);
                         break;
                 case W_SINK:
                         break;
@@ -750,6 +756,12 @@ static int call(struct monitor *m, const char *method, void (*fill)(struct json_
         return 0;
 }
 
+int monitor_call(struct monitor *m, const char *method, void (*fill)(struct json_writer *, const void *),
+                 const void *data, int timeout_ms, struct rv_error **err)
+{
+        return call(m, method, fill, data, timeout_ms, err);
+}
+
 /* --- boot and create ------------------------------------------------------ */
 
 static int join_network(const struct vm_plan *plan, struct rv_error **err)
@@ -764,20 +776,6 @@ static int join_network(const struct vm_plan *plan, struct rv_error **err)
                 return rv_error_set(err, errno, "open network namespace `%s`", plan->netns_path);
         if (setns(fd, CLONE_NEWNET) < 0)
                 return rv_error_set(err, errno, "join network namespace `%s`", plan->netns_path);
-        /* Interfaces are not wired into the VM yet: refuse rather than start
-         * a container that silently lacks the network it was given. */
-        struct if_nameindex *ifs = if_nameindex();
-        if (ifs == NULL)
-                return rv_error_set(err, errno, "list interfaces of `%s`", plan->netns_path);
-        for (struct if_nameindex *i = ifs; i->if_index != 0; i++) {
-                if (strcmp(i->if_name, "lo") != 0) {
-                        rv_error_setx(err, ENOTSUP, "network namespace `%s` has interface `%s`: "
-                                     "network interfaces are not supported yet", plan->netns_path, i->if_name);
-                        if_freenameindex(ifs);
-                        return -1;
-                }
-        }
-        if_freenameindex(ifs);
         return 0;
 }
 
@@ -847,6 +845,7 @@ static int boot(struct monitor *m, struct rv_error **err)
                 .kernel = cfg->kernel, .initrd = cfg->initrd,
                 .memory_mib = plan->memory_mib, .vcpus = plan->vcpus,
                 .state_dir = m->o->dir->path, .shares = plan->shares, .n_shares = plan->n_shares,
+                .nics = m->vm_nics, .n_nics = m->n_vm_nics,
                 .extra_cmdline = cfg->kernel_params, .debug = m->o->ctx->debug,
         };
 
@@ -868,6 +867,9 @@ static int boot(struct monitor *m, struct rv_error **err)
         rv_debug("booting with %s (%s%s), %u MiB, %u vcpus", p.kvm ? "KVM" : "TCG", accel.reason,
                  accel.cached ? ", cached" : "", p.memory_mib, p.vcpus);
         if (vm_start(&p, &m->vm, err) < 0)
+                return -1;
+        monitor_net_vm_started(m);
+        if (vm_pin_vcpus(m->vm.qemu_pid, plan->cpus, p.vcpus, cfg->boot_timeout_ms, err) < 0)
                 return -1;
         m->o->state->kvm = p.kvm;
         m->o->state->memory_mib = p.memory_mib;
@@ -933,6 +935,33 @@ static int create_container(struct monitor *m, struct rv_error **err)
         return call(m, "create_container", fill_create, m, REQUEST_TIMEOUT_MS, err);
 }
 
+/* The container's namespace changed between create and start (ctr --cni
+ * runs CNI then): nothing has run in the guest yet, so a new VM with the
+ * namespace as it is now takes the old one's place, under the same
+ * monitor and with the same stdio streams. */
+int monitor_reboot(struct monitor *m, struct rv_error **err)
+{
+        uint32_t streams[3] = { m->init.in.stream, m->init.out.stream, m->init.err.stream };
+
+        channel_free(m->ch);
+        m->ch = NULL;
+        vm_destroy(&m->vm);
+        m->vm_gone = false;
+        monitor_net_teardown(m);
+        if (monitor_net_setup(m, err) < 0 || boot(m, err) < 0 || monitor_net_configure(m, err) < 0)
+                return -1;
+        for (size_t i = 0; i < ARRAY_SIZE(streams); i++)
+                if (streams[i] && !channel_stream_is_open(m->ch, streams[i]) &&
+                    channel_stream_open(m->ch, streams[i], err) < 0)
+                        return -1;
+        /* Input already at its end is ended again for the new guest. */
+        m->init.in.eof = false;
+        if (call(m, "create_container", fill_create, m, REQUEST_TIMEOUT_MS, err) < 0)
+                return -1;
+        monitor_save_state(m, m->o->state->status);
+        return 0;
+}
+
 /* --- teardown ------------------------------------------------------------- */
 
 static void drain_output(struct monitor *m)
@@ -985,14 +1014,17 @@ static void finish(struct monitor *m)
         drain_output(m);
         /* Exec'ed processes die with the container's pid namespace. */
         monitor_exec_reap(m, true);
-        monitor_close_subscribers(m);
         shutdown_vm(m);
+        monitor_net_teardown(m);
         m->o->state->exited = true;
         m->o->state->exit_code = m->exit_code;
         m->o->state->exit_signal = m->exit_signal;
         m->o->state->qemu_pid = m->o->state->virtiofsd_pid = 0;
         state_clear_procs(m->o->state);
         monitor_save_state(m, "stopped");
+        /* Only now: a caller whose `events` ended finds the container
+         * stopped, as with runc. */
+        monitor_close_subscribers(m);
 }
 
 /* --- entry ---------------------------------------------------------------- */
@@ -1014,7 +1046,7 @@ static int enter_host_cgroup(struct monitor *m, struct rv_error **err)
 {
         char **dirs = NULL;
 
-        if (host_cgroup_enter(m->o->guest_spec->linux_.cgroups_path, getpid(), &dirs, err) < 0)
+        if (host_cgroup_enter(m->o->guest_spec->linux_.cgroups_path, m->o->state->id, getpid(), &dirs, err) < 0)
                 return -1;
         rv_strv_free(m->o->state->cgroup_dirs);
         m->o->state->cgroup_dirs = dirs;
@@ -1045,6 +1077,7 @@ static void monitor_fail(struct monitor *m, struct rv_error *err)
         channel_free(m->ch);
         m->ch = NULL;
         vm_destroy(&m->vm);
+        monitor_net_teardown(m);
         /* Torn down before create hears of it, and recorded, so that a
          * create that died meanwhile leaves a `stopped` container with its
          * reason for delete (a live create removes the dir itself). */
@@ -1094,7 +1127,8 @@ _Noreturn void monitor_main(struct monitor_options *o)
             save_poststop(&m, &err) < 0 || check_creator(&m, &err) < 0 ||
             run_hooks(&m, &hooks->prestart, "prestart", "creating", &err) < 0 ||
             run_hooks(&m, &hooks->create_runtime, "createRuntime", "creating", &err) < 0 ||
-            check_creator(&m, &err) < 0 || boot(&m, &err) < 0 || check_creator(&m, &err) < 0 ||
+            check_creator(&m, &err) < 0 || monitor_net_setup(&m, &err) < 0 ||
+            boot(&m, &err) < 0 || check_creator(&m, &err) < 0 || monitor_net_configure(&m, &err) < 0 ||
             run_hooks(&m, &hooks->create_container, "createContainer", "creating", &err) < 0 ||
             check_creator(&m, &err) < 0 || create_container(&m, &err) < 0 ||
             (m.ctl_fd = ctl_listen(o->dir->dirfd, &err)) < 0) {

@@ -17,6 +17,7 @@
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/fs.h"
 #include "libcontainer-vm/base/proc.h"
+#include "netns/netns.h"
 #include "spec/json.h"
 
 #define STATE_FILE "state.json"
@@ -245,6 +246,10 @@ int state_save(int dirfd, const struct container_state *s, struct rv_error **err
         if (s->reason) {
                 json_write_key(w, "reason"); json_write_string(w, s->reason);
         }
+        if (s->network && s->network->n_nics > 0) {
+                json_write_key(w, "network");
+                netns_record_write(w, s->network);
+        }
         json_write_key(w, "annotations");
         json_write_object_begin(w);
         for (char **a = s->annotations; a && a[0] && a[1]; a += 2) {
@@ -394,6 +399,8 @@ static int read_state(const struct json_value *root, struct container_state *s, 
                 return -1;
         if (dup_string(root, "reason", &s->reason, err) < 0)
                 return -1;
+        if ((v = json_get(root, "network")) && netns_record_parse(v, &s->network, err) < 0)
+                return -1;
         if (s->id == NULL || s->status == NULL)
                 return rv_error_setx(err, EINVAL, "`state.json` lacks id or status");
         return 0;
@@ -444,6 +451,7 @@ void container_state_free(struct container_state *s)
         }
         free(s->resources);
         free(s->reason);
+        netns_record_free(s->network);
         free(s);
 }
 

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 struct rv_error;
+struct netns_record;
 
 /* A process the container started on the host (QEMU, virtiofsd, and what
  * other parts add): delete stops it, checked by pid and start time. */
@@ -48,6 +49,7 @@ struct container_state {
         struct state_resource *resources;
         size_t n_resources;
         char *reason;                   /* why it stopped, when not by its own exit */
+        struct netns_record *network;   /* TAPs and redirects to undo; NULL: none */
 };
 
 struct state_dir {

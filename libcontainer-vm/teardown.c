@@ -12,6 +12,7 @@
 #include "libcontainer-vm/base/proc.h"
 #include "libcontainer-vm/cgroup.h"
 #include "libcontainer-vm/state.h"
+#include "netns/netns.h"
 
 #define TEARDOWN_WAIT_MS 5000
 
@@ -96,5 +97,9 @@ int container_teardown(const struct container_state *st, struct rv_error **err)
                         rv_warn("remove %s `%s`: %s", res->kind, res->name, tmp_err->msg);
                 rv_error_release(&tmp_err);
         }
+        /* A monitor that was killed left its TAPs and redirects behind. */
+        if (netns_record_cleanup(st->network, &tmp_err) < 0)
+                rv_warn("network teardown: %s", tmp_err->msg);
+        rv_error_release(&tmp_err);
         return 0;
 }

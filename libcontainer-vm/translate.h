@@ -18,10 +18,11 @@ struct runvm_config;
 struct vm_plan {
         unsigned memory_mib;
         unsigned vcpus;
-        struct vm_share *shares;        /* [0] is the rootfs */
+        struct vm_share *shares;        /* parents first; one is named "rootfs" */
         size_t n_shares;
         char *rootfs;                   /* absolute host path of root.path */
         char *netns_path;               /* NULL: a new, empty network namespace */
+        char *cpus;                     /* cpu.cpus, the host CPUs for the vCPUs; NULL: any */
 };
 
 /* Checks what a VM can honour, fills *ret, and rewrites c in place into

@@ -43,6 +43,8 @@ void spec_state_write_full(struct json_writer *w, const struct spec_state *s)
         write_annotations(w, s);
         json_write_key(w, "owner");
         json_write_string(w, S(s->owner));
+        if (s->write_extra)
+                s->write_extra(w, s->extra);
         json_write_object_end(w);
 }
 

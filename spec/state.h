@@ -21,6 +21,9 @@ struct spec_state {
         const char *owner;
         const struct spec_string_pair *annotations;
         size_t n_annotations;
+        /* `state` only: runvm's own fields (the NICs), written last. */
+        void (*write_extra)(struct json_writer *w, const void *data);
+        const void *extra;
 };
 
 /* `runvm state` output: 2-space indent, all fields, annotations omitted

@@ -9,7 +9,8 @@
 #   - `runvm run` with runvm's defaults (accel = auto: the cached KVM
 #     verdict) against the same with `accel = tcg` forced, as a ratio: the
 #     probe must cost nothing once its verdict is cached;
-# and the host memory (PSS) of an idle container: monitor + QEMU + virtiofsd.
+# and the host memory (PSS) of an idle container: monitor + QEMU + virtiofsd;
+# then tests/bench/net-bench.sh (network throughput and latency vs runc).
 # Prints a table and writes build/bench.json.
 set -euo pipefail
 
@@ -169,3 +170,6 @@ jq -n --argjson runs "$RUNS" --arg accel "$accel" \
 	}' >"$OUT"
 echo
 echo "bench: wrote $OUT"
+
+# --- network: TCP throughput and ping latency, runvm vs runc on one veth -----
+"$top/tests/bench/net-bench.sh"

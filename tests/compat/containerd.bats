@@ -12,6 +12,13 @@ NS=runvmtest
 setup_file() {
 	runvm_setup_file
 	command -v containerd >/dev/null && command -v ctr >/dev/null || return 0
+	# ctr --cni looks for plugins in /opt/cni/bin only; Debian's are in
+	# /usr/lib/cni. A link for the run, removed again by teardown_file.
+	if [ ! -e /opt/cni/bin ] && [ -d /usr/lib/cni ]; then
+		mkdir -p /opt/cni
+		ln -s /usr/lib/cni /opt/cni/bin
+		touch /opt/cni/.runvm-test-link
+	fi
 	CTD_DIR=$(mktemp -d /tmp/rvc.XXXXXX)
 	export CTD_DIR
 	cat >"$CTD_DIR/config.toml" <<-EOF
@@ -47,6 +54,10 @@ setup_file() {
 }
 
 teardown_file() {
+	if [ -e /opt/cni/.runvm-test-link ]; then
+		rm -f /opt/cni/bin /opt/cni/.runvm-test-link
+		rmdir /opt/cni 2>/dev/null || true
+	fi
 	if [ -n "${CTD_DIR:-}" ]; then
 		local pid
 		pid=$(cat "$CTD_DIR/containerd.pid" 2>/dev/null)
@@ -112,4 +123,30 @@ c() {
 	run c run --rm --runc-binary "$(realpath "$RUNVM")" "$IMAGE" t2 sh -c 'exit 42'
 	echo "$output"
 	assert_equal "$status" 42
+}
+
+@test "ctr run --cni (the first CNI config, a bridge) reaches a server in another namespace" {
+	[ -d /opt/cni/bin ] && ls /etc/cni/net.d/*.conf* >/dev/null 2>&1 || skip "no CNI plugins or config"
+	ip netns del net-csrv 2>/dev/null || true
+	ip link del net-csh 2>/dev/null || true
+	ip netns add net-csrv
+	ip link add net-csh type veth peer name eth0 netns net-csrv
+	ip addr add 10.231.22.1/24 dev net-csh
+	ip link set net-csh up
+	ip -n net-csrv addr add 10.231.22.2/24 dev eth0
+	ip -n net-csrv link set eth0 up
+	ip -n net-csrv route add default via 10.231.22.1
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo from-server >"$BATS_TEST_TMPDIR/www/index.html"
+	ip netns exec net-csrv /bin/busybox httpd -f -p 80 -h "$BATS_TEST_TMPDIR/www" </dev/null >/dev/null 2>&1 3>&- &
+	local srv=$!
+	track_pid "$srv"
+	# ctr runs CNI after the task is created and before it starts.
+	run c run --rm --cni --runc-binary "$(realpath "$RUNVM")" "$IMAGE" t3 wget -q -O- http://10.231.22.2/
+	kill "$srv" 2>/dev/null
+	ip netns del net-csrv 2>/dev/null || true
+	ip link del net-csh 2>/dev/null || true
+	echo "$output"
+	assert_success
+	assert_output from-server
 }

@@ -69,8 +69,9 @@ ulimit_args() {
 
 @test "podman run --rm with the runtime prints hi" {
 	# The test's temp dir in the podman command line makes the leak check
-	# find the runtime's processes through conmon's arguments too.
-	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none $(ulimit_args) \
+	# find the runtime's processes through conmon's arguments too. Default
+	# network: podman's CNI bridge, mirrored into the VM.
+	run pm --runtime "$(realpath "$RUNVM")" run --rm $(ulimit_args) \
 		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" echo hi
 	echo "$output"
 	assert_success
@@ -79,7 +80,7 @@ ulimit_args() {
 	assert_output ""
 }
 
-@test "podman run: exit code and stderr come back" {
+@test "podman run --network none: exit code and stderr come back" {
 	run --separate-stderr pm --runtime "$(realpath "$RUNVM")" run --rm --network none $(ulimit_args) \
 		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" sh -c 'echo out; echo err >&2; exit 42'
 	echo "stdout: $output"
@@ -87,4 +88,73 @@ ulimit_args() {
 	assert_equal "$status" 42
 	assert_output out
 	[[ $stderr == *err* ]] || fail "stderr: $stderr"
+}
+
+# --- networking ----------------------------------------------------------
+
+# server_netns: a web server in a namespace of its own (net-psrv, reached
+# through the veth net-psh from the host), serving "from-server".
+server_netns() {
+	ip netns del net-psrv 2>/dev/null || true
+	ip link del net-psh 2>/dev/null || true
+	ip netns add net-psrv
+	ip link add net-psh type veth peer name eth0 netns net-psrv
+	ip addr add 10.231.21.1/24 dev net-psh
+	ip link set net-psh up
+	ip -n net-psrv addr add 10.231.21.2/24 dev eth0
+	ip -n net-psrv link set eth0 up
+	ip -n net-psrv link set lo up
+	ip -n net-psrv route add default via 10.231.21.1
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo from-server >"$BATS_TEST_TMPDIR/www/index.html"
+	ip netns exec net-psrv /bin/busybox httpd -f -p 80 -h "$BATS_TEST_TMPDIR/www" </dev/null >/dev/null 2>&1 3>&- &
+	SERVER_PID=$!
+	track_pid "$SERVER_PID"
+}
+
+server_stop() {
+	[ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null
+	ip netns del net-psrv 2>/dev/null || true
+	ip link del net-psh 2>/dev/null || true
+}
+
+@test "podman run with the default CNI bridge reaches a server in another namespace" {
+	server_netns
+	run pm --runtime "$(realpath "$RUNVM")" run --rm $(ulimit_args) \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" sh -c 'ip neigh; wget -q -O- http://10.231.21.2/'
+	server_stop
+	echo "$output"
+	assert_success
+	assert_line from-server
+	# The bridge's gateway was known before the first packet.
+	is_runvm && assert_line --index 0 --regexp '^10\.88\.0\.1 .*lladdr'
+	true
+}
+
+@test "podman run -d -p 18080:80: the container's server is reached on the host's port" {
+	run pm --runtime "$(realpath "$RUNVM")" run -d -p 18080:80 $(ulimit_args) \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" \
+		sh -c 'mkdir -p /tmp/www && echo served-from-container >/tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www'
+	echo "$output"
+	assert_success
+	local i ok=
+	for i in $(seq 1 20); do
+		output=$(timeout 5 /bin/busybox wget -q -O- http://127.0.0.1:18080/ 2>&1) && ok=1 && break
+		sleep 0.5
+	done
+	echo "$output"
+	[ -n "$ok" ] || fail "nothing answered on the host's port 18080"
+	assert_output served-from-container
+	run -0 pm rm --force --time 0 "$(cat "$BATS_TEST_TMPDIR/cid")"
+}
+
+@test "podman run --network slirp4netns reaches a server" {
+	command -v slirp4netns >/dev/null || skip "slirp4netns not installed"
+	server_netns
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network slirp4netns $(ulimit_args) \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" wget -q -O- http://10.231.21.2/
+	server_stop
+	echo "$output"
+	assert_success
+	assert_output from-server
 }

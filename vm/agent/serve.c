@@ -20,6 +20,7 @@
 #include "vm/agent/agent.h"
 #include "vm/agent/container.h"
 #include "vm/agent/exec.h"
+#include "vm/agent/network.h"
 #include "vm/agent/power.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
@@ -143,6 +144,7 @@ static const struct {
         agent_method_fn fn;
 } methods[] = {
         { "hello", handle_hello },
+        { "configure_network", agent_network_configure },
         { "create_container", agent_container_create },
         { "start_container", agent_container_start },
         { "signal_process", agent_container_signal },

@@ -23,7 +23,8 @@
 #include "vm/qemu/qmp.h"
 
 #define SHARED_DIR "shared"
-#define MAX_ARGS 64
+#define MAX_ARGS (64 + 4 * VM_MAX_NICS)
+#define MAX_PASS_FDS (3 + 2 * VM_MAX_NICS)
 
 /* QEMU option values split on ','; a literal comma is written twice. */
 static char *qemu_escape(const char *s)
@@ -63,7 +64,7 @@ int vm_kernel_cmdline(const struct vm_params *p, char **ret, struct rv_error **e
         if (!p->kvm && p->tsc_khz > 0 && asprintf(&tsc, " tsc_early_khz=%u", p->tsc_khz) < 0)
                 return rv_error_set(err, ENOMEM, "kernel command line");
         if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check pci=off "
-                     "nokaslr lsm=capability 8250.nr_uarts=1 random.trust_cpu=on%s%s%s%s",
+                     "nokaslr lsm=capability,landlock secretmem.enable=1 8250.nr_uarts=1 random.trust_cpu=on%s%s%s%s",
                      p->debug ? "runvm.debug=1" : "quiet", tsc ? tsc : "",
                      p->extra_cmdline && *p->extra_cmdline ? " " : "",
                      p->extra_cmdline ? p->extra_cmdline : "", "") < 0)
@@ -112,9 +113,10 @@ static int virtiofsd_setup(void *data, char *msg, size_t size)
         }
         for (size_t i = 0; i < s->n_shares; i++) {
                 const struct vm_share *sh = &s->shares[i];
-                /* names may have one level of directory: "mounts/3" */
-                const char *slash = strchr(sh->name, '/');
-                if (slash) {
+                /* A name is the source's path in its filesystem
+                 * ("tmp/data", see translate.c): make its parents. Shares
+                 * come parents first; a parent share holds the path. */
+                for (const char *slash = strchr(sh->name, '/'); slash; slash = strchr(slash + 1, '/')) {
                         snprintf(path, sizeof(path), "%s/%.*s", s->shared_dir,
                                  (int) (slash - sh->name), sh->name);
                         if (mkdir(path, 0755) < 0 && errno != EEXIST) {
@@ -185,9 +187,13 @@ static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, in
         if (asprintf(&fdopt, "--fd=%d", listen_fd) < 0 ||
             asprintf(&src, "source=%s", shared_dir) < 0)
                 return rv_error_set(err, ENOMEM, "virtiofsd arguments");
+        /* No announce_submounts: the guest would then show a share as a
+         * mount of its own with root "/" (and only once it happened to be
+         * looked up twice), where runc's mountinfo shows the source's path
+         * in its filesystem, which the share layout gives (translate.c). */
         char *argv[] = {
                 (char *) p->virtiofsd_path, fdopt, "-o", src, "-o", "cache=auto",
-                "-o", "xattr", "-o", "announce_submounts", "-o",
+                "-o", "xattr", "-o",
                 p->debug ? "log_level=debug" : "log_level=warn", NULL,
         };
         struct rv_spawn s = {
@@ -200,9 +206,54 @@ static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, in
         return 0;
 }
 
+/* The option strings of the NICs, freed together. */
+struct nic_strs {
+        char *s[2 * VM_MAX_NICS];
+};
+
+static void nic_strs_free(struct nic_strs *ns)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(ns->s); i++)
+                free(ns->s[i]);
+}
+
+/* -netdev tap,fd=N + -device virtio-net-device per NIC; the fds QEMU needs
+ * are appended to fds. */
+static int nic_args(const struct vm_params *p, const char **argv, size_t *n, int *fds, size_t *n_fds,
+                    struct nic_strs *ns, struct rv_error **err)
+{
+        size_t k = 0;
+
+        if (p->n_nics > VM_MAX_NICS)
+                return rv_error_setx(err, E2BIG, "more than %d NICs", VM_MAX_NICS);
+        for (size_t i = 0; i < p->n_nics; i++) {
+                const struct vm_nic *nic = &p->nics[i];
+                char vhost[64] = "vhost=off";
+                if (nic->vhost_fd >= 0) {
+                        snprintf(vhost, sizeof(vhost), "vhost=on,vhostfd=%d", nic->vhost_fd);
+                        fds[(*n_fds)++] = nic->vhost_fd;
+                }
+                fds[(*n_fds)++] = nic->tap_fd;
+                if (asprintf(&ns->s[k++], "tap,id=net%zu,fd=%d,%s", i, nic->tap_fd, vhost) < 0 ||
+                    asprintf(&ns->s[k++], "virtio-net-device,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x,"
+                             "host_mtu=%u", i, nic->mac[0], nic->mac[1], nic->mac[2], nic->mac[3],
+                             nic->mac[4], nic->mac[5], nic->mtu) < 0)
+                        return rv_error_set(err, ENOMEM, "qemu arguments");
+                argv[(*n)++] = "-netdev";
+                argv[(*n)++] = ns->s[k - 2];
+                argv[(*n)++] = "-device";
+                argv[(*n)++] = ns->s[k - 1];
+        }
+        return 0;
+}
+
 static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int qmp_fd,
                       struct vm *vm, struct rv_error **err)
 {
+        _cleanup_(nic_strs_free) struct nic_strs nic_strs = { { NULL } };
+        /* No virtiofsd (vfs_fd -1) for a probe boot. */
+        int fds[MAX_PASS_FDS] = { agent_fd, qmp_fd, vfs_fd };
+        size_t n_fds = vfs_fd >= 0 ? 3 : 2;
         _cleanup_close_ int logfd = open_log(p->state_dir, "qemu.log", err);
         _cleanup_free_ char *cmdline = NULL, *mem = NULL, *memobj = NULL, *smp = NULL,
                             *kernel = NULL, *initrd = NULL, *serial = NULL, *state = NULL,
@@ -233,6 +284,8 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
         ARG("-accel"); ARG(p->kvm ? "kvm" : "tcg");
         ARG("-cpu"); ARG(p->kvm ? "host" : "max");
         ARG("-smp"); ARG(smp);
+        /* vCPU threads named "CPU N/..." (affinity.c pins them). */
+        ARG("-name"); ARG("runvm,debug-threads=on");
         ARG("-m"); ARG(mem);
         ARG("-object"); ARG(memobj);
         ARG("-nodefaults"); ARG("-no-user-config"); ARG("-nographic"); ARG("-no-reboot");
@@ -252,6 +305,8 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
         ARG("-device"); ARG("virtio-rng-device");
         ARG("-chardev"); ARG(qmp_chr);
         ARG("-mon"); ARG("chardev=qmp,mode=control");
+        if (nic_args(p, argv, &n, fds, &n_fds, &nic_strs, err) < 0)
+                return -1;
         ARG(NULL);
 #undef ARG
 
@@ -266,10 +321,9 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
                         rv_debug("qemu: %s", line);
                 }
         }
-        int fds[] = { agent_fd, qmp_fd, vfs_fd };
         struct rv_spawn s = {
                 .argv = (char *const *) argv, .stdin_fd = -1, .stdout_fd = logfd,
-                .stderr_fd = logfd, .pass_fds = fds, .n_pass_fds = ARRAY_SIZE(fds) - (vfs_fd < 0),
+                .stderr_fd = logfd, .pass_fds = fds, .n_pass_fds = n_fds,
                 .pdeathsig = true,
         };
         if (rv_spawn_start(&s, &vm->qemu_pid, &vm->qemu_pidfd, err) < 0)

@@ -17,10 +17,21 @@ struct rv_error;
 /* A host file or directory exposed to the guest as shared/<name>. */
 struct vm_share {
         const char *source;             /* host path */
-        const char *name;               /* e.g. "rootfs", "mounts/3" */
+        const char *name;               /* e.g. "rootfs", "tmp/data" (translate.c) */
         bool is_dir;
         bool readonly;
 };
+
+/* A virtio-net NIC backed by a TAP the caller opened (IFF_VNET_HDR, so
+ * checksum and segmentation offloads cross). */
+struct vm_nic {
+        int tap_fd;
+        int vhost_fd;                   /* /dev/vhost-net, or -1: QEMU moves the packets */
+        uint8_t mac[6];                 /* the guest NIC's, the mirrored interface's */
+        uint32_t mtu;                   /* told to the guest (VIRTIO_NET_F_MTU) */
+};
+
+#define VM_MAX_NICS 16
 
 struct vm_params {
         const char *qemu_path;
@@ -34,6 +45,8 @@ struct vm_params {
         const char *state_dir;          /* console.log and the shared dir live here */
         const struct vm_share *shares;
         size_t n_shares;
+        const struct vm_nic *nics;
+        size_t n_nics;                  /* at most VM_MAX_NICS */
         const char *extra_cmdline;      /* appended to the kernel command line */
         bool debug;
 };

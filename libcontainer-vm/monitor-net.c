@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The monitor's part of networking: the container's namespace mirrored
+ * before the VM boots (netns/), the guest configured before the container
+ * is created, changes after that reported, everything undone at the end. */
+#include "libcontainer-vm/monitor-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libcontainer-vm/base/cleanup.h"
+#include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/log.h"
+#include "libcontainer-vm/state.h"
+#include "libcontainer-vm/translate.h"
+#include "netns/netns.h"
+#include "netns/watch.h"
+#include "spec/json.h"
+#include "vm/channel/netconf.h"
+
+DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
+
+static int record_nics(struct monitor *m, struct rv_error **err)
+{
+        struct netns_record *rec = calloc(1, sizeof(*rec));
+
+        if (rec == NULL)
+                return rv_error_set(err, ENOMEM, "network state");
+        rec->nics = calloc(m->n_nics, sizeof(*rec->nics));
+        if (rec->nics == NULL || (m->o->plan->netns_path && !(rec->netns_path = strdup(m->o->plan->netns_path)))) {
+                netns_record_free(rec);
+                return rv_error_set(err, ENOMEM, "network state");
+        }
+        for (size_t i = 0; i < m->n_nics; i++) {
+                rec->nics[i] = m->nics[i];
+                rec->nics[i].tap_fd = -1;
+        }
+        rec->n_nics = m->n_nics;
+        netns_record_free(m->o->state->network);
+        m->o->state->network = rec;
+        monitor_save_state(m, m->o->state->status);
+        return 0;
+}
+
+int monitor_net_setup(struct monitor *m, struct rv_error **err)
+{
+        if (netns_scan(&m->netconf, err) < 0 ||
+            netns_plan(m->netconf, &m->nics, &m->n_nics, err) < 0)
+                return rv_error_wrap(err, "network");
+        /* Before boot: what changes later is compared with this scan. */
+        if (netns_watch_open(m->netconf, &m->net_watch, err) < 0)
+                return rv_error_wrap(err, "network");
+        if (m->n_nics == 0)
+                return 0;
+        /* Recorded before anything is made: a monitor killed half-way
+         * leaves delete what it needs to finish the job. */
+        if (record_nics(m, err) < 0 || netns_wire(m->nics, m->n_nics, err) < 0)
+                return rv_error_wrap(err, "network");
+        m->vm_nics = calloc(m->n_nics, sizeof(*m->vm_nics));
+        if (m->vm_nics == NULL)
+                return rv_error_set(err, ENOMEM, "network");
+        for (size_t i = 0; i < m->n_nics; i++) {
+                /* vhost-net moves packets in the host kernel when it exists;
+                 * opened here so that a confined QEMU needs no access to it. */
+                int vhost = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
+                m->vm_nics[i] = (struct vm_nic) { .tap_fd = m->nics[i].tap_fd, .vhost_fd = vhost,
+                                                  .mtu = m->nics[i].mtu };
+                memcpy(m->vm_nics[i].mac, m->nics[i].mac, 6);
+                m->n_vm_nics++;
+        }
+        return 0;
+}
+
+/* QEMU has its own copies now; the TAPs go away when it exits. */
+void monitor_net_vm_started(struct monitor *m)
+{
+        for (size_t i = 0; i < m->n_nics; i++) {
+                if (m->vm_nics[i].vhost_fd >= 0)
+                        close(m->vm_nics[i].vhost_fd);
+                m->vm_nics[i].vhost_fd = -1;
+                if (m->nics[i].tap_fd >= 0)
+                        close(m->nics[i].tap_fd);
+                m->nics[i].tap_fd = m->vm_nics[i].tap_fd = -1;
+        }
+}
+
+static void fill_network(struct json_writer *w, const void *data)
+{
+        const struct netconf *c = data;
+        json_write_key(w, "network");
+        netconf_write(w, c);
+}
+
+int monitor_net_configure(struct monitor *m, struct rv_error **err)
+{
+        if (m->netconf == NULL)
+                return rv_error_setx(err, EINVAL, "configure the guest's network: the namespace was not scanned");
+        if (monitor_call(m, "configure_network", fill_network, m->netconf, REQUEST_TIMEOUT_MS, err) < 0)
+                return rv_error_wrap(err, "configure the guest's network");
+        return 0;
+}
+
+static void report_change(void *data, const char *interface, const char *change)
+{
+        struct monitor *m = data;
+        _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
+        _cleanup_free_ char *line = NULL;
+        struct rv_error *tmp_err = NULL;
+        /* Before start nothing has run: the change is followed at start. */
+        bool follow = strcmp(m->o->state->status, "created") == 0 && !m->execs;
+
+        if (follow) {
+                m->net_changed = true;
+                rv_log(RV_LOG_INFO, "network: `%s` %s in the container's network namespace before start: "
+                       "the VM is rebuilt with it at start", interface, change);
+        } else {
+                rv_log(RV_LOG_WARNING, "network: `%s` %s in the container's network namespace after start: the "
+                       "VM keeps the network it started with (restart the container to pick this up)",
+                       interface, change);
+        }
+        json_write_object_begin(w);
+        json_write_key(w, "type");
+        json_write_string(w, "network");
+        json_write_key(w, "id");
+        json_write_string(w, m->o->state->id);
+        json_write_key(w, "data");
+        json_write_object_begin(w);
+        json_write_key(w, "interface");
+        json_write_string(w, interface);
+        json_write_key(w, "change");
+        json_write_string(w, change);
+        json_write_key(w, "mirrored");
+        json_write_bool(w, follow);
+        json_write_object_end(w);
+        json_write_object_end(w);
+        if (json_writer_finish(w, &line, NULL, &tmp_err) == 0)
+                monitor_notify_subscribers(m, line);
+        rv_error_release(&tmp_err);
+}
+
+int monitor_net_watch_fd(const struct monitor *m)
+{
+        return netns_watch_fd(m->net_watch);
+}
+
+void monitor_net_watch_event(struct monitor *m)
+{
+        int r = netns_watch_read(m->net_watch, report_change, m);
+
+        if (r < 0) {
+                rv_warn("network: watching the namespace failed: %s; later changes go unreported", strerror(-r));
+                netns_watch_free(m->net_watch);
+                m->net_watch = NULL;
+        }
+}
+
+int monitor_net_before_start(struct monitor *m, struct rv_error **err)
+{
+        /* What the engine did just before start has not been read yet. */
+        if (m->net_watch)
+                monitor_net_watch_event(m);
+        if (!m->net_changed)
+                return 0;
+        m->net_changed = false;
+        if (m->execs)
+                return rv_error_setx(err, EBUSY, "the container's network namespace changed after create and "
+                                     "processes run in it: the VM cannot be rebuilt with the new network");
+        rv_debug("network: the namespace changed since create: rebuilding the VM");
+        if (monitor_reboot(m, err) < 0)
+                return rv_error_wrap(err, "network changed before start: rebuild the VM");
+        return 0;
+}
+
+void monitor_net_teardown(struct monitor *m)
+{
+        netns_watch_free(m->net_watch);
+        m->net_watch = NULL;
+        if (m->n_nics > 0) {
+                netns_unwire(m->nics, m->n_nics);
+                /* Done: a later delete must not touch the namespace, which
+                 * the engine may already have given to someone else. */
+                netns_record_free(m->o->state->network);
+                m->o->state->network = NULL;
+                monitor_save_state(m, m->o->state->status);
+        }
+        if (m->vm_nics) {
+                for (size_t i = 0; i < m->n_vm_nics; i++)
+                        if (m->vm_nics[i].vhost_fd >= 0)
+                                close(m->vm_nics[i].vhost_fd);
+                free(m->vm_nics);
+                m->vm_nics = NULL;
+        }
+        netns_nics_free(m->nics, m->n_nics);
+        m->nics = NULL;
+        m->n_nics = m->n_vm_nics = 0;
+        netconf_free(m->netconf);
+        m->netconf = NULL;
+}

@@ -1,0 +1,345 @@
+#!/usr/bin/env bats
+# Networking: a network namespace made by the test (a veth pair, the way an
+# engine or CNI plugin makes one), joined by path and mirrored into the VM.
+# ping and TCP both ways over IPv4 and IPv6, MTUs, two interfaces, a
+# second route table, the gateway's neighbour entry preseeded, a new empty
+# namespace, changes after start, and teardown: after every test no TAP,
+# qdisc or filter of runvm's is left in the namespace, and the namespace
+# is the test's to delete. The runtime-neutral parts also run with
+# RUNVM=/usr/sbin/runc.
+
+load helpers
+
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+
+setup() {
+	runvm_setup
+	# ping needs a raw socket; the servers write their pages.
+	update_config '.root.readonly = false |
+		.process.capabilities.bounding += ["CAP_NET_RAW"] |
+		.process.capabilities.effective += ["CAP_NET_RAW"] |
+		.process.capabilities.permitted += ["CAP_NET_RAW"]'
+	NETNS_LIST=()
+	HOST_LINKS=()
+}
+
+teardown() {
+	local rc=0 ns
+	stop_httpd
+	runvm_teardown || rc=$?
+	for ns in "${NETNS_LIST[@]}"; do
+		if is_runvm && [ -e "/run/netns/$ns" ]; then
+			if ip -n "$ns" -o link show | grep -q '_runvm'; then
+				echo "LEAK: TAP left in $ns:"
+				ip -n "$ns" -o link show
+				rc=1
+			fi
+			if tc -n "$ns" qdisc show | grep -q ingress; then
+				echo "LEAK: ingress qdisc left in $ns:"
+				tc -n "$ns" qdisc show
+				rc=1
+			fi
+		fi
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	for l in "${HOST_LINKS[@]}"; do
+		ip link del "$l" 2>/dev/null || true
+	done
+	return $rc
+}
+
+# make_netns NAME: a named netns (lo up), deleted by teardown.
+make_netns() {
+	ip netns del "$1" 2>/dev/null || true
+	ip netns add "$1"
+	ip -n "$1" link set lo up
+	NETNS_LIST+=("$1")
+}
+
+# add_veth NS HOST_NAME CTR_NAME HOST_CIDR CTR_CIDR [MTU]: a veth pair, one
+# end in the host's namespace, the other in NS; addresses without DAD.
+add_veth() {
+	local ns=$1 h=$2 c=$3 hip=$4 cip=$5 mtu=${6:-1500}
+	ip link del "$h" 2>/dev/null || true
+	ip link add "$h" mtu "$mtu" type veth peer name "$c" mtu "$mtu" netns "$ns"
+	HOST_LINKS+=("$h")
+	ip addr add "$hip" dev "$h" nodad 2>/dev/null || ip addr add "$hip" dev "$h"
+	ip link set "$h" up
+	ip -n "$ns" addr add "$cip" dev "$c" nodad 2>/dev/null || ip -n "$ns" addr add "$cip" dev "$c"
+	ip -n "$ns" link set "$c" up
+}
+
+# use_netns NS: the container joins /run/netns/NS.
+use_netns() {
+	update_config "(.linux.namespaces[] | select(.type == \"network\")) |= (.path = \"/run/netns/$1\")"
+}
+
+# host_httpd ADDR:PORT TEXT: a web server on the host serving TEXT at /.
+host_httpd() {
+	local dir=$BATS_TEST_TMPDIR/www-$RANDOM
+	mkdir -p "$dir"
+	echo "$2" >"$dir/index.html"
+	"$BUSYBOX" httpd -f -p "$1" -h "$dir" </dev/null >/dev/null 2>&1 3>&- &
+	track_pid $!
+	HTTPD_PIDS+=" $!"
+}
+
+stop_httpd() {
+	local p
+	for p in ${HTTPD_PIDS:-}; do kill "$p" 2>/dev/null || true; done
+	HTTPD_PIDS=
+}
+
+# retry N CMD...: CMD until it succeeds, N times a second apart.
+retry() {
+	local n=$1 i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 1
+	done
+	return 1
+}
+
+@test "network: ping and TCP both ways over IPv4 and IPv6 through a veth in a namespace joined by path" {
+	make_netns net-t1
+	add_veth net-t1 net-h1 eth0 10.231.1.1/24 10.231.1.2/24
+	ip addr add fd00:231:1::1/64 dev net-h1 nodad
+	ip -n net-t1 addr add fd00:231:1::2/64 dev eth0 nodad
+	ip -n net-t1 route add default via 10.231.1.1
+	ip -n net-t1 -6 route add default via fd00:231:1::1
+	host_httpd 23181 from-host
+	use_netns net-t1
+	set_args sh -c 'mkdir -p /www && echo from-container >/www/index.html
+		ping -c1 -W5 10.231.1.1 >/dev/null && echo PING4-OK
+		ping6 -c1 -W5 fd00:231:1::1 >/dev/null && echo PING6-OK
+		echo "TCP4 $(timeout 10 wget -q -O- http://10.231.1.1:23181/)"
+		echo "TCP6 $(timeout 10 wget -q -O- "http://[fd00:231:1::1]:23181/")"
+		echo SERVING; exec httpd -f -p 8080 -h /www'
+	run_detached ct
+	wait_for_grep SERVING "$BATS_TEST_TMPDIR/ct.out"
+	run cat "$BATS_TEST_TMPDIR/ct.out"
+	assert_line PING4-OK
+	assert_line PING6-OK
+	assert_line "TCP4 from-host"
+	assert_line "TCP6 from-host"
+
+	run -0 ping -c1 -W5 10.231.1.2
+	run -0 ping -6 -c1 -W5 fd00:231:1::2
+	run -0 retry 10 timeout 10 "$BUSYBOX" wget -q -O- http://10.231.1.2:8080/
+	assert_output from-container
+	run -0 timeout 10 "$BUSYBOX" wget -q -O- "http://[fd00:231:1::2]:8080/"
+	assert_output from-container
+
+	if is_runvm; then
+		# The engine's view of the namespace is unchanged: eth0 keeps its
+		# addresses; the TAP next to it is runvm's, and state shows it.
+		run -0 ip -n net-t1 -o addr show dev eth0
+		assert_output --partial 10.231.1.2/24
+		runvm state ct
+		assert_success
+		run -0 jq -e '.nics | length == 1 and .[0].name == "eth0" and (.[0].tap | endswith("_runvm"))' <<<"$output"
+		local mac
+		mac=$(ip -n net-t1 -o link show eth0 | sed -n 's/.*link\/ether \([^ ]*\).*/\1/p')
+		run -0 jq -re '.nics[0].mac' <<<"$(__runvm state ct)"
+		assert_output "$mac"
+		run -0 ip -n net-t1 -o link show
+		assert_output --partial tap0_runvm
+	fi
+	runvm kill ct KILL
+	wait_for_status ct stopped
+	runvm delete ct
+	assert_success
+	stop_httpd
+}
+
+@test "network: MTU 9000 and 1280 are honoured; full-size frames cross without fragmentation" {
+	make_netns net-t2
+	add_veth net-t2 net-h2 eth0 10.231.2.1/24 10.231.2.2/24 9000
+	use_netns net-t2
+	set_args sh -c 'cat /sys/class/net/eth0/mtu; echo READY; sleep 600'
+	run_detached ct
+	wait_for_grep READY "$BATS_TEST_TMPDIR/ct.out"
+	run -0 head -1 "$BATS_TEST_TMPDIR/ct.out"
+	assert_output 9000
+	# Don't fragment: an 8972-byte payload is a 9000-byte IP packet, each way.
+	run -0 ping -M do -s 8972 -c1 -W5 10.231.2.2
+	run ping -M do -s 8973 -c1 -W5 10.231.2.2
+	assert_failure
+	runvm delete --force ct
+	assert_success
+
+	make_netns net-t3
+	add_veth net-t3 net-h3 eth0 10.231.3.1/24 10.231.3.2/24 1280
+	ip addr add fd00:231:3::1/64 dev net-h3 nodad
+	ip -n net-t3 addr add fd00:231:3::2/64 dev eth0 nodad
+	use_netns net-t3
+	run_detached ct2
+	wait_for_grep READY "$BATS_TEST_TMPDIR/ct2.out"
+	run -0 head -1 "$BATS_TEST_TMPDIR/ct2.out"
+	assert_output 1280
+	run -0 ping -6 -M do -s 1232 -c1 -W5 fd00:231:3::2
+	runvm delete --force ct2
+	assert_success
+}
+
+@test "network: two interfaces, a second route table with a policy rule, the gateway's neighbour preseeded" {
+	make_netns net-t4
+	add_veth net-t4 net-h4 eth0 10.231.4.1/24 10.231.4.2/24
+	add_veth net-t4 net-h5 eth1 10.231.5.1/24 10.231.5.2/24
+	ip -n net-t4 route add 10.231.50.0/24 via 10.231.4.1
+	# Only table 100 reaches 10.231.99.1, and only from eth1's address.
+	ip addr add 10.231.99.1/32 dev net-h5
+	ip -n net-t4 route add default via 10.231.5.1 dev eth1 table 100
+	ip -n net-t4 rule add from 10.231.5.2 table 100 priority 100
+	local mac0 mac1 gwmac
+	mac0=$(cat /sys/class/net/net-h4/address)
+	mac1=$(ip -n net-t4 -o link show eth1 | sed -n 's/.*link\/ether \([^ ]*\).*/\1/p')
+	gwmac=$mac0
+	use_netns net-t4
+	set_args sh -c 'ip neigh show dev eth0; echo ---
+		ip -o link show eth1; ip route show table 100; ip rule; echo ---
+		ping -c1 -W5 -I 10.231.5.2 10.231.99.1 >/dev/null && echo TABLE100-OK
+		ip route get 10.231.99.1 2>&1 | grep -q unreachable && echo MAIN-UNREACHABLE
+		echo DONE'
+	run_detached ct
+	wait_for_grep DONE "$BATS_TEST_TMPDIR/ct.out"
+	run cat "$BATS_TEST_TMPDIR/ct.out"
+	# Before any traffic, the gateway is already known (no ARP race). runc
+	# shares the engine's neighbour table, which has no entry yet.
+	if is_runvm; then
+		assert_line --index 0 --regexp "^10\.231\.4\.1 .*lladdr $gwmac"
+	fi
+	assert_output --partial "link/ether $mac1"
+	assert_output --partial "default via 10.231.5.1 dev eth1"
+	assert_output --regexp "100:[[:space:]]+from 10.231.5.2 lookup 100"
+	assert_line TABLE100-OK
+	assert_line MAIN-UNREACHABLE
+	runvm delete --force ct
+	assert_success
+}
+
+@test "network: a new network namespace (no path) has loopback only, and it is up" {
+	set_args sh -c 'ip -o link show | cut -d: -f2 | tr -d " "; ping -c1 -W5 127.0.0.1 >/dev/null && echo LO-OK'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_line lo
+	assert_line LO-OK
+	refute_line eth0
+}
+
+@test "network: an interface added between create and start (ctr --cni does this) is in the VM at start" {
+	set_args sh -c 'ip -o addr show dev eth0; ping -c1 -W5 10.231.11.1 >/dev/null && echo PING-OK'
+	create_container ct
+	local pid
+	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	ip link del net-h11 2>/dev/null || true
+	ip link add net-h11 type veth peer name eth0 netns "$pid"
+	HOST_LINKS+=(net-h11)
+	ip addr add 10.231.11.1/24 dev net-h11
+	ip link set net-h11 up
+	nsenter --net="/proc/$pid/ns/net" ip addr add 10.231.11.2/24 dev eth0
+	nsenter --net="/proc/$pid/ns/net" ip link set eth0 up
+	runvm start ct
+	assert_success
+	wait_for_status ct stopped
+	run cat "$BATS_TEST_TMPDIR/ct.out"
+	assert_output --partial "inet 10.231.11.2/24"
+	assert_line PING-OK
+	runvm delete ct
+	assert_success
+}
+
+@test "network: delete --force after the monitor was SIGKILLed leaves the namespace as the engine made it" {
+	is_runvm || skip "runvm's TAPs and redirects"
+	make_netns net-t6
+	add_veth net-t6 net-h6 eth0 10.231.6.1/24 10.231.6.2/24
+	use_netns net-t6
+	set_args sleep 600
+	create_container ct
+	run -0 tc -n net-t6 qdisc show dev eth0 ingress
+	assert_output --partial ingress
+	kill -KILL "$(cat "$BATS_TEST_TMPDIR/ct.pid")"
+	wait_for_status ct stopped
+	# QEMU died with the monitor and its TAP with it; the redirect is left.
+	run -0 retry 10 sh -c '! ip -n net-t6 -o link show | grep -q _runvm'
+	run -0 tc -n net-t6 qdisc show dev eth0 ingress
+	assert_output --partial ingress
+	runvm delete --force ct
+	assert_success
+	run -0 tc -n net-t6 qdisc show dev eth0 ingress
+	assert_output ""
+	run -0 ip -n net-t6 -o addr show dev eth0
+	assert_output --partial 10.231.6.2/24
+}
+
+@test "network: an ingress qdisc the engine made stays; only runvm's filter goes" {
+	is_runvm || skip "runvm's redirects"
+	make_netns net-t7
+	add_veth net-t7 net-h7 eth0 10.231.7.1/24 10.231.7.2/24
+	tc -n net-t7 qdisc add dev eth0 ingress
+	use_netns net-t7
+	set_args sh -c 'ping -c1 -W5 10.231.7.1 >/dev/null && echo PING-OK'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_output PING-OK
+	run -0 tc -n net-t7 qdisc show dev eth0 ingress
+	assert_output --partial ingress
+	run -0 tc -n net-t7 filter show dev eth0 ingress
+	assert_output ""
+	# Not runvm's: the leak check in teardown must not count it.
+	tc -n net-t7 qdisc del dev eth0 ingress
+}
+
+@test "network: an interface added after start is reported in the log and by events, not half-applied" {
+	is_runvm || skip "runvm reports changes it cannot follow"
+	make_netns net-t8
+	add_veth net-t8 net-h8 eth0 10.231.8.1/24 10.231.8.2/24
+	use_netns net-t8
+	set_args sleep 600
+	run_detached ct
+	wait_for_status ct running
+	__runvm events ct >"$BATS_TEST_TMPDIR/ev.out" 2>"$BATS_TEST_TMPDIR/ev.err" &
+	local evpid=$!
+	track_pid "$evpid"
+	sleep 1
+	ip link del net-h9 2>/dev/null || true
+	ip link add net-h9 type veth peer name eth1 netns net-t8
+	HOST_LINKS+=(net-h9)
+	wait_for_grep '"type":"network"' "$BATS_TEST_TMPDIR/ev.out" 30
+	run -0 jq -se 'map(select(.type == "network")) | .[0] | .id == "ct" and .data.interface == "eth1" and .data.change == "added" and .data.mirrored == false' "$BATS_TEST_TMPDIR/ev.out"
+	run -0 grep -F '`eth1` added in the container'"'"'s network namespace after start' "$ROOT/ct/monitor.log"
+	# The guest still has exactly what it started with.
+	runvm exec ct sh -c 'ip -o link show | cut -d: -f2 | tr -d " "'
+	assert_success
+	assert_line eth0
+	refute_line eth1
+	runvm delete --force ct
+	assert_success
+	wait_bg "$evpid" 30
+}
+
+@test "network: an interface that cannot be mirrored is refused with a clear error and nothing is left" {
+	is_runvm || skip "runc shares the host kernel's devices"
+	make_netns net-t9
+	add_veth net-t9 net-h10 eth0 10.231.10.1/24 10.231.10.2/24
+	# A TUN device (layer 3, as a VPN makes one) that is up is not Ethernet.
+	ip -n net-t9 tuntap add dev rvt0 mode tun
+	ip -n net-t9 link set rvt0 up
+	use_netns net-t9
+	runvm create --bundle "$BUNDLE" ct
+	assert_failure
+	assert_output --partial 'interface `rvt0` is not an Ethernet device'
+	[ "${#lines[@]}" -eq 1 ]
+	run -0 tc -n net-t9 qdisc show dev eth0 ingress
+	assert_output ""
+	run -0 ip -n net-t9 -o link show
+	refute_output --partial _runvm
+}
+
+@test "network: runvm check says whether TAPs and tc mirred work here" {
+	is_runvm || skip "runvm's check"
+	runvm check
+	assert_success
+	assert_output --partial "network: TAP + tc mirred: working"
+}

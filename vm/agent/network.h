@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `configure_network`: the NICs, addresses, routes, rules and neighbour
+ * entries of the container's network namespace, applied in the guest. */
+#pragma once
+
+struct agent;
+struct json_value;
+struct json_writer;
+struct rv_error;
+
+int agent_network_configure(struct agent *a, const struct json_value *params, struct json_writer *w,
+                            struct rv_error **err);
