@@ -137,6 +137,15 @@ static int plan_namespaces(const struct spec_config *c, struct vm_plan *p, struc
         if (net == NULL)
                 return rv_error_setx(err, ENOTSUP, "`linux.namespaces`: the host network namespace cannot "
                                     "be shared with a VM; give the container a network namespace");
+        /* The guest has its own kernel: sharing the host's pid, ipc or uts
+         * namespace cannot be honoured, and silently giving the guest's
+         * view would mislead whoever asked for the host's. */
+        static const char *const own[] = { "pid", "ipc", "uts" };
+        for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+                if (spec_config_namespace(c, own[i]) == NULL)
+                        return rv_error_setx(err, ENOTSUP, "`linux.namespaces`: the host %s namespace "
+                                            "cannot be shared with a VM; give the container a %s namespace",
+                                            own[i], own[i]);
         if (net->path && *net->path) {
                 p->netns_path = strdup(net->path);
                 if (p->netns_path == NULL)

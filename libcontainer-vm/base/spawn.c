@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,6 +63,11 @@ _Noreturn static void child_run(const struct rv_spawn *s, int errfd, pid_t paren
         if (child_dup_stdio(s->stdin_fd, 0) < 0 || child_dup_stdio(s->stdout_fd, 1) < 0 ||
             child_dup_stdio(s->stderr_fd, 2) < 0)
                 child_fail(errfd, "set up stdio", errno);
+        /* Whatever the caller left open without CLOEXEC (conmon's or a
+         * shim's pipes, a stray fd of a hook's parent) must not outlive
+         * the container in a helper: only stdio and pass_fds cross exec. */
+        if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+                child_fail(errfd, "mark fds close-on-exec", errno);
         for (size_t i = 0; i < s->n_pass_fds; i++)
                 if (fcntl(s->pass_fds[i], F_SETFD, 0) < 0)
                         child_fail(errfd, "pass fd", errno);

@@ -1,0 +1,49 @@
+#!/usr/bin/env bats
+# The host trusts nothing from the guest (docs/SECURITY.md): what a VM
+# cannot honour is refused, helpers inherit nothing, QEMU is confined,
+# shares are pinned and read-only where asked, guest output is bounded and
+# sanitised, and a hostile ctl client cannot stall the monitor.
+
+load helpers
+
+# state_field ID KEY: a field of the container's state.json.
+state_field() {
+	jq -r ".$2" "$ROOT/$1/state.json"
+}
+
+@test "security: the host pid, ipc and uts namespaces are refused, naming the namespace" {
+	local ns
+	for ns in pid ipc uts; do
+		update_config '.linux.namespaces = [{"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+			{"type": "uts"}, {"type": "mount"}] | .linux.namespaces |= map(select(.type != "'"$ns"'"))'
+		runvm run --bundle "$BUNDLE" "ns-$ns"
+		assert_failure
+		assert_output --partial "the host $ns namespace cannot be shared with a VM"
+		[ "${#lines[@]}" -eq 1 ]
+	done
+}
+
+@test "security: no fd the caller left open reaches qemu, virtiofsd or hooks" {
+	is_runvm || skip "runvm only"
+	local hook=$BATS_TEST_TMPDIR/hook.sh
+	printf '#!/bin/sh\nls -l /proc/self/fd/ >%s/hook-fds 2>&1\n' "$BATS_TEST_TMPDIR" >"$hook"
+	chmod +x "$hook"
+	update_config '.hooks.prestart = [{"path": "'"$hook"'"}]'
+	set_args sleep 600
+	# fd 7 is left open without CLOEXEC, as conmon's or a shim's pipes are.
+	__runvm create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/ct.pid" ct \
+		7>"$BATS_TEST_TMPDIR/leaked-fd" </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/ct.err" ||
+		{ cat "$BATS_TEST_TMPDIR/ct.err"; false; }
+	track_pid "$(cat "$BATS_TEST_TMPDIR/ct.pid")"
+	local qemu vfs
+	qemu=$(state_field ct qemu_pid)
+	vfs=$(state_field ct virtiofsd_pid)
+	[ "$qemu" -gt 0 ] && [ "$vfs" -gt 0 ]
+	run ls -l "/proc/$qemu/fd/" "/proc/$vfs/fd/"
+	echo "$output"
+	refute_output --partial leaked-fd
+	run cat "$BATS_TEST_TMPDIR/hook-fds"
+	refute_output --partial leaked-fd
+	runvm delete --force ct
+	assert_success
+}
