@@ -10,6 +10,7 @@
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/stdio.h"
+#include "libcontainer-vm/vmlog.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
 #include "vm/qemu/vm.h"
@@ -84,6 +85,8 @@ struct monitor {
         bool exited;
         int exit_code, exit_signal;
         bool vm_gone;
+        /* console.log, qemu.log, virtiofsd.log, bounded (vmlog.h) */
+        struct vmlog logs[3];
 };
 
 /* monitor.c */

@@ -88,24 +88,19 @@ void monitor_save_state(struct monitor *m, const char *status)
         rv_error_release(&tmp_err);
 }
 
-/* The last lines of a log in the state dir, for errors about the guest. */
+static void pump_logs(struct monitor *m)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(m->logs); i++)
+                vmlog_pump(&m->logs[i]);
+}
+
+/* The last lines of a log in the state dir, for errors about the guest:
+ * what is in flight is written first; control characters never reach the
+ * caller's terminal. */
 static char *log_tail(struct monitor *m, const char *name)
 {
-        _cleanup_free_ char *text = NULL;
-        size_t len = 0;
-        struct rv_error *tmp_err = NULL;
-
-        if (rv_read_file_at(m->o->dir->dirfd, name, 8 << 20, &text, &len, &tmp_err) < 0) {
-                rv_error_release(&tmp_err);
-                return NULL;
-        }
-        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-                text[--len] = '\0';
-        size_t start = len > 300 ? len - 300 : 0;
-        for (char *p = text + start; *p; p++)
-                if (*p == '\n' || *p == '\r')
-                        *p = ' ';
-        return len ? strdup(text + start) : NULL;
+        pump_logs(m);
+        return vmlog_tail(m->o->dir->dirfd, name, 300);
 }
 
 static int wrap_guest_error(struct monitor *m, struct rv_error **err)
@@ -438,7 +433,8 @@ static void handle_signals(struct monitor *m)
 
 /* --- the event loop ------------------------------------------------------- */
 
-enum watch_kind { W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER };
+enum watch_kind { W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER,
+                  W_LOG };
 
 struct watch {
         enum watch_kind kind;
@@ -491,6 +487,8 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         watch(ws, m->sigfd, POLLIN, W_SIGNAL, NULL);
         watch(ws, m->ctl_fd, POLLIN, W_CTL, NULL);
         watch(ws, m->vm.qemu_pidfd, POLLIN, W_QEMU, NULL);
+        for (size_t i = 0; i < ARRAY_SIZE(m->logs); i++)
+                watch(ws, m->logs[i].fd, POLLIN, W_LOG, &m->logs[i]);
         watch_io(m, ws, &m->init);
         for (struct exec_session *e = m->execs; e; e = e->next) {
                 watch_io(m, ws, &e->io);
@@ -545,6 +543,9 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                 }
                 case W_QEMU:
                         m->vm_gone = true;
+                        break;
+                case W_LOG:
+                        vmlog_pump(ws->w[i].ptr);
                         break;
                 case W_SINK:
                         break;
@@ -607,11 +608,16 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                 if (left <= 0)
                         return rv_error_setx(err, ETIMEDOUT, "%s: no answer from the guest after %d ms",
                                              what, timeout_ms);
-                struct pollfd pfd[2] = {
+                struct pollfd pfd[2 + ARRAY_SIZE(m->logs)] = {
                         { channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), 0 },
                         { m->vm.qemu_pidfd, POLLIN, 0 },
                 };
-                r = poll(pfd, 2, (int) left);
+                /* A console or helper log nobody reads would stall the guest. */
+                for (size_t i = 0; i < ARRAY_SIZE(m->logs); i++)
+                        pfd[2 + i] = (struct pollfd) { m->logs[i].fd, POLLIN, 0 };
+                r = poll(pfd, ARRAY_SIZE(pfd), (int) left);
+                if (r > 0)
+                        pump_logs(m);
                 if (r < 0 && errno != EINTR)
                         return rv_error_set(err, errno, "poll");
                 if (r > 0 && pfd[1].revents) {
@@ -733,6 +739,22 @@ static void fill_create(struct json_writer *w, const void *data)
         }
 }
 
+/* The monitor takes the VM's output fds and keeps what they carry bounded. */
+static int open_logs(struct monitor *m, struct rv_error **err)
+{
+        int *fds[] = { &m->vm.console_fd, &m->vm.qemu_log_fd, &m->vm.virtiofsd_log_fd };
+        static const char *const names[] = { "console.log", "qemu.log", "virtiofsd.log" };
+
+        for (size_t i = 0; i < ARRAY_SIZE(m->logs); i++) {
+                int fd = *fds[i];
+                *fds[i] = -1;
+                if (vmlog_open(&m->logs[i], m->o->dir->dirfd, names[i],
+                               i == 0 ? VMLOG_CONSOLE_MAX : VMLOG_HELPER_MAX, fd, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 static int boot(struct monitor *m, struct rv_error **err)
 {
         const struct runvm_config *cfg = m->o->cfg;
@@ -760,7 +782,11 @@ static int boot(struct monitor *m, struct rv_error **err)
         }
         rv_debug("booting with %s, %u MiB, %u vcpus", p.kvm ? "KVM" : "TCG (no usable /dev/kvm)",
                  p.memory_mib, p.vcpus);
+        /* The monitor's pid is unique among running VMs, and so is this id. */
+        p.qemu_uid = p.qemu_gid = VM_QEMU_ID_BASE + (unsigned) getpid();
         if (vm_start(&p, &m->vm, err) < 0)
+                return -1;
+        if (open_logs(m, err) < 0)
                 return -1;
         m->o->state->kvm = p.kvm;
         m->o->state->memory_mib = p.memory_mib;
@@ -878,6 +904,12 @@ static void finish(struct monitor *m)
         monitor_exec_reap(m, true);
         monitor_close_subscribers(m);
         shutdown_vm(m);
+        /* QEMU and virtiofsd are gone: what they wrote last ends at EOF. */
+        for (size_t i = 0; i < ARRAY_SIZE(m->logs); i++) {
+                for (int turns = 0; m->logs[i].fd >= 0 && turns < 64; turns++)
+                        vmlog_pump(&m->logs[i]);
+                vmlog_close(&m->logs[i]);
+        }
         m->o->state->exited = true;
         m->o->state->exit_code = m->exit_code;
         m->o->state->exit_signal = m->exit_signal;
@@ -948,6 +980,7 @@ _Noreturn void monitor_main(struct monitor_options *o)
         struct monitor m = {
                 .o = o, .vm = VM_INIT, .sigfd = -1, .ctl_fd = -1, .tty_fd = -1,
                 .init = { .in = { .fd = -1 }, .out = { .fd = -1 }, .err = { .fd = -1 } },
+                .logs = { VMLOG_INIT, VMLOG_INIT, VMLOG_INIT },
         };
         struct rv_error *err = NULL;
         uint64_t start_time = 0;

@@ -47,3 +47,32 @@ state_field() {
 	runvm delete --force ct
 	assert_success
 }
+
+# status_field PID FIELD: a field of /proc/PID/status, whitespace squeezed.
+status_field() {
+	awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"
+}
+
+@test "security: qemu runs unprivileged: non-zero uid, no capabilities, NoNewPrivs, seccomp" {
+	is_runvm || skip "runvm only"
+	set_args sleep 600
+	create_container ct
+	local qemu
+	qemu=$(state_field ct qemu_pid)
+	[ "$qemu" -gt 0 ]
+	grep -E '^(Uid|Gid|Groups|CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):' "/proc/$qemu/status"
+	run status_field "$qemu" Uid
+	refute_output --regexp '(^|[[:space:]])0([[:space:]]|$)'
+	run status_field "$qemu" Gid
+	refute_output --regexp '(^|[[:space:]])0([[:space:]]|$)'
+	run status_field "$qemu" CapEff
+	assert_output 0000000000000000
+	run status_field "$qemu" CapPrm
+	assert_output 0000000000000000
+	run status_field "$qemu" NoNewPrivs
+	assert_output 1
+	run status_field "$qemu" Seccomp
+	assert_output 2
+	runvm delete --force ct
+	assert_success
+}

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -24,24 +26,6 @@
 
 #define SHARED_DIR "shared"
 #define MAX_ARGS 64
-
-/* QEMU option values split on ','; a literal comma is written twice. */
-static char *qemu_escape(const char *s)
-{
-        size_t n = strlen(s), commas = 0;
-        for (const char *p = s; *p; p++)
-                commas += *p == ',';
-        char *out = malloc(n + commas + 1), *q = out;
-        if (out == NULL)
-                return NULL;
-        for (const char *p = s; *p; p++) {
-                *q++ = *p;
-                if (*p == ',')
-                        *q++ = ',';
-        }
-        *q = '\0';
-        return out;
-}
 
 /* An fd that can never collide with stdio numbers in a child. */
 static int fd_above_stdio(int fd)
@@ -163,24 +147,63 @@ static int vhost_user_socket_pair(int *ret_listen, int *ret_client, struct rv_er
         return 0;
 }
 
-static int open_log(const char *state_dir, const char *name, struct rv_error **err)
+/* A pipe for a helper's stdout and stderr: the helper gets the write end,
+ * the caller the non-blocking read end, which it copies into a bounded
+ * file. A file the helper wrote itself would grow without bound with
+ * whatever a guest makes it log. */
+static int log_pipe(int *ret_read, int *ret_write, struct rv_error **err)
 {
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", state_dir, name);
-        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd < 0)
+        int fds[2];
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return rv_error_set(err, errno, "log pipe");
+        if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0) {
+                int saved = errno;
+                close(fds[0]);
+                close(fds[1]);
+                return rv_error_set(err, saved, "log pipe");
+        }
+        *ret_read = fd_above_stdio(fds[0]);
+        *ret_write = fd_above_stdio(fds[1]);
+        return 0;
+}
+
+/* QEMU opens -kernel and -initrd by name after it lost every privilege:
+ * it gets /proc/self/fd/N of a file the monitor opened. Reopening a
+ * magic link still checks the file's mode, so a file only root can read
+ * is handed over as a sealed in-memory copy. */
+static int open_boot_file(const char *path, struct rv_error **err)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        struct stat st;
+
+        if (fd < 0 || fstat(fd, &st) < 0)
                 return rv_error_set(err, errno, "open `%s`", path);
-        return fd_above_stdio(fd);
+        if (!S_ISREG(st.st_mode))
+                return rv_error_setx(err, EINVAL, "`%s`: not a regular file", path);
+        if (st.st_mode & S_IROTH)
+                return fd_above_stdio(TAKE_FD(fd));
+        _cleanup_close_ int mfd = memfd_create("runvm-boot-file", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (mfd < 0)
+                return rv_error_set(err, errno, "copy `%s`", path);
+        for (off_t off = 0; off < st.st_size;) {
+                ssize_t n = sendfile(mfd, fd, &off, (size_t) (st.st_size - off));
+                if (n <= 0)
+                        return rv_error_set(err, n < 0 ? errno : EIO, "copy `%s`", path);
+        }
+        if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+                return rv_error_set(err, errno, "seal the copy of `%s`", path);
+        return fd_above_stdio(TAKE_FD(mfd));
 }
 
 static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, int listen_fd,
                            struct vm *vm, struct rv_error **err)
 {
-        _cleanup_close_ int logfd = open_log(p->state_dir, "virtiofsd.log", err);
+        _cleanup_close_ int logfd = -EBADF;
         _cleanup_free_ char *fdopt = NULL, *src = NULL;
         struct virtiofsd_setup setup = { shared_dir, p->shares, p->n_shares };
 
-        if (logfd < 0)
+        if (log_pipe(&vm->virtiofsd_log_fd, &logfd, err) < 0)
                 return -1;
         if (asprintf(&fdopt, "--fd=%d", listen_fd) < 0 ||
             asprintf(&src, "source=%s", shared_dir) < 0)
@@ -203,25 +226,36 @@ static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, in
 static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int qmp_fd,
                       struct vm *vm, struct rv_error **err)
 {
-        _cleanup_close_ int logfd = open_log(p->state_dir, "qemu.log", err);
+        _cleanup_close_ int logfd = -EBADF, console = -EBADF, kernel_fd = -EBADF, initrd_fd = -EBADF;
         _cleanup_free_ char *cmdline = NULL, *mem = NULL, *memobj = NULL, *smp = NULL,
-                            *kernel = NULL, *initrd = NULL, *serial = NULL, *state = NULL,
+                            *kernel = NULL, *initrd = NULL, *console_chr = NULL,
                             *agent_chr = NULL, *vfs_chr = NULL, *qmp_chr = NULL;
         const char *argv[MAX_ARGS];
         size_t n = 0;
+        int con_pair[2];
 
-        if (logfd < 0)
-                return -1;
+        if (p->qemu_uid == 0 || p->qemu_gid == 0)
+                return rv_error_setx(err, EINVAL, "start qemu: no unprivileged uid and gid to run it as");
         if (vm_kernel_cmdline(p, &cmdline, err) < 0)
                 return -1;
-        state = qemu_escape(p->state_dir);
-        kernel = qemu_escape(p->kernel);
-        initrd = qemu_escape(p->initrd);
-        if (state == NULL || kernel == NULL || initrd == NULL ||
+        if ((kernel_fd = open_boot_file(p->kernel, err)) < 0 ||
+            (initrd_fd = open_boot_file(p->initrd, err)) < 0)
+                return rv_error_wrap(err, "start qemu");
+        if (log_pipe(&vm->qemu_log_fd, &logfd, err) < 0)
+                return -1;
+        /* The console reaches the monitor, which bounds what it keeps. */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con_pair) < 0)
+                return rv_error_set(err, errno, "console socketpair");
+        vm->console_fd = fd_above_stdio(con_pair[0]);
+        console = fd_above_stdio(con_pair[1]);
+        if (vm->console_fd < 0 || console < 0 || fcntl(vm->console_fd, F_SETFL, O_NONBLOCK) < 0)
+                return rv_error_set(err, errno, "console socketpair");
+        if (asprintf(&kernel, "/proc/self/fd/%d", kernel_fd) < 0 ||
+            asprintf(&initrd, "/proc/self/fd/%d", initrd_fd) < 0 ||
             asprintf(&mem, "%uM", p->memory_mib) < 0 ||
             asprintf(&memobj, "memory-backend-memfd,id=mem,size=%uM,share=on", p->memory_mib) < 0 ||
             asprintf(&smp, "%u", p->vcpus) < 0 ||
-            asprintf(&serial, "file:%s/console.log", state) < 0 ||
+            asprintf(&console_chr, "socket,id=console,fd=%d", console) < 0 ||
             asprintf(&agent_chr, "socket,id=agent,fd=%d", agent_fd) < 0 ||
             asprintf(&vfs_chr, "socket,id=vfs,fd=%d", vfs_fd) < 0 ||
             asprintf(&qmp_chr, "socket,id=qmp,fd=%d", qmp_fd) < 0)
@@ -241,7 +275,8 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
         ARG("-kernel"); ARG(kernel);
         ARG("-initrd"); ARG(initrd);
         ARG("-append"); ARG(cmdline);
-        ARG("-serial"); ARG(serial);
+        ARG("-chardev"); ARG(console_chr);
+        ARG("-serial"); ARG("chardev:console");
         ARG("-device"); ARG("virtio-serial-device,max_ports=2");
         ARG("-chardev"); ARG(agent_chr);
         ARG("-device"); ARG("virtserialport,chardev=agent,name=runvm.agent");
@@ -250,6 +285,10 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
         ARG("-device"); ARG("virtio-rng-device");
         ARG("-chardev"); ARG(qmp_chr);
         ARG("-mon"); ARG("chardev=qmp,mode=control");
+        /* Everything QEMU needs is open by now: what an escape from device
+         * emulation could still do is what this filter and an unprivileged
+         * uid without capabilities allow. */
+        ARG("-sandbox"); ARG("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
         ARG(NULL);
 #undef ARG
 
@@ -264,11 +303,18 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
                         rv_debug("qemu: %s", line);
                 }
         }
-        int fds[] = { vfs_fd, agent_fd, qmp_fd };
+        int fds[] = { vfs_fd, agent_fd, qmp_fd, console, kernel_fd, initrd_fd };
+        /* /dev/kvm is the one file QEMU opens itself: through its group. */
+        gid_t groups[1];
+        size_t n_groups = 0;
+        struct stat kvm;
+        if (p->kvm && stat("/dev/kvm", &kvm) == 0 && kvm.st_gid != 0)
+                groups[n_groups++] = kvm.st_gid;
         struct rv_spawn s = {
                 .argv = (char *const *) argv, .stdin_fd = -1, .stdout_fd = logfd,
                 .stderr_fd = logfd, .pass_fds = fds, .n_pass_fds = ARRAY_SIZE(fds),
-                .pdeathsig = true,
+                .pdeathsig = true, .uid = p->qemu_uid, .gid = p->qemu_gid,
+                .groups = groups, .n_groups = n_groups,
         };
         if (rv_spawn_start(&s, &vm->qemu_pid, &vm->qemu_pidfd, err) < 0)
                 return rv_error_wrap(err, "start qemu");
@@ -324,6 +370,12 @@ void vm_destroy(struct vm *vm)
         if (vm->qmp_fd >= 0)
                 close(vm->qmp_fd);
         vm->qmp_fd = -1;
+        int *logs[] = { &vm->console_fd, &vm->qemu_log_fd, &vm->virtiofsd_log_fd };
+        for (size_t i = 0; i < ARRAY_SIZE(logs); i++) {
+                if (*logs[i] >= 0)
+                        close(*logs[i]);
+                *logs[i] = -1;
+        }
 }
 
 static bool reaped(struct vm *vm, int timeout_ms)

@@ -34,7 +34,17 @@ struct vm_params {
         size_t n_shares;
         const char *extra_cmdline;      /* appended to the kernel command line */
         bool debug;
+        /* QEMU runs as this uid/gid (> 0), without capabilities, with
+         * no_new_privs and its seccomp sandbox (docs/SECURITY.md). */
+        uid_t qemu_uid;
+        gid_t qemu_gid;
 };
+
+/* QEMU's uid and gid are VM_QEMU_ID_BASE + the monitor's (host) pid: one
+ * per running VM, never shared by two, no account to create. The range
+ * [VM_QEMU_ID_BASE, VM_QEMU_ID_BASE + 2^22) lies above the ranges Debian,
+ * systemd and subuid allocators hand out. */
+#define VM_QEMU_ID_BASE 0x7F000000u
 
 struct vm {
         pid_t qemu_pid;
@@ -43,11 +53,17 @@ struct vm {
         int virtiofsd_pidfd;
         int agent_fd;                   /* host end of the agent channel */
         int qmp_fd;                     /* host end of the QMP monitor */
+        /* Read ends the caller drains into bounded files (vmlog.h): the
+         * guest's serial console, QEMU's and virtiofsd's stderr. */
+        int console_fd;
+        int qemu_log_fd;
+        int virtiofsd_log_fd;
 };
 
 #define VM_INIT { .qemu_pid = 0, .qemu_pidfd = -1, .virtiofsd_pid = 0, \
                   .virtiofsd_pidfd = -1, .agent_fd = -1, \
-                  .qmp_fd = -1 }
+                  .qmp_fd = -1, .console_fd = -1, .qemu_log_fd = -1, \
+                  .virtiofsd_log_fd = -1 }
 
 /* Starts virtiofsd, then QEMU. On failure nothing is left running. */
 int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err);
