@@ -351,6 +351,7 @@ static int handle_control(struct monitor *m, const struct channel_frame *f, stru
 
         if (channel_message_parse(f, &msg, err) < 0)
                 return -1;
+        channel_message_sanitize(&msg);
         if (msg.type == CHANNEL_EVENT) {
                 if (strcmp(msg.event, "process_exited") == 0) {
                         handle_exit_event(m, msg.body);
@@ -596,6 +597,7 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                         }
                         if (channel_message_parse(&f, ret, err) < 0)
                                 return -1;
+                        channel_message_sanitize(ret);
                         if (ret->type == CHANNEL_RESPONSE && ret->id == id)
                                 return 0;
                         if (ret->type == CHANNEL_EVENT && strcmp(ret->event, "process_exited") == 0)

@@ -76,3 +76,40 @@ status_field() {
 	runvm delete --force ct
 	assert_success
 }
+
+@test "security: a guest flooding its console does not grow host files past the bound" {
+	is_runvm || skip "runvm only"
+	# The container writes straight to the VM's serial port.
+	update_config '.linux.devices += [{"path": "/dev/ttyS0", "type": "c", "major": 4, "minor": 64, "fileMode": 438}]
+		| .linux.resources.devices += [{"allow": true, "type": "c", "major": 4, "minor": 64, "access": "rw"}]'
+	set_args sh -c 'head -c 3000000 /dev/zero | tr "\0" x >/dev/ttyS0; echo flooded'
+	runvm run --keep --bundle "$BUNDLE" ct
+	assert_success
+	assert_output flooded
+	local total
+	total=$(cat "$ROOT"/ct/console.log* | wc -c)
+	echo "console: $total bytes kept"
+	[ "$total" -le $((1024 * 1024)) ]
+	# What is kept is the end of it.
+	[ "$(tail -c 100 "$ROOT/ct/console.log" | tr -d x | wc -c)" -lt 100 ]
+	runvm delete ct
+	assert_success
+}
+
+@test "security: escape sequences from the guest never reach the CLI raw (errors, ps)" {
+	# The container's command line carries an OSC title and a clear-screen.
+	update_config '.process.args = ["sh", "-c", "sleep 600; :", "\u001b]0;pwned\u0007\u001b[2Jevil"]'
+	create_container ct
+	runvm start ct
+	assert_success
+	runvm_separate exec ct "$(printf '\033]0;pwned\007\033[2Jmissing')"
+	assert_failure
+	[[ "$stderr" == *missing* ]]
+	[[ "$stderr" != *$'\033'* && "$stderr" != *$'\007'* ]]
+	runvm_separate ps ct
+	assert_success
+	[[ "$output" == *evil* ]]
+	[[ "$output" != *$'\033'* && "$output" != *$'\007'* ]]
+	runvm delete --force ct
+	assert_success
+}
