@@ -113,3 +113,19 @@ status_field() {
 	runvm delete --force ct
 	assert_success
 }
+
+@test "security: a fifo as the container's /etc/passwd does not hang exec -u" {
+	set_args sleep 600
+	create_container ct
+	rm -f "$BUNDLE/rootfs/etc/passwd"
+	mkfifo "$BUNDLE/rootfs/etc/passwd"
+	local start=$SECONDS
+	RUNVM_TIMEOUT=20 runvm exec -u nobody ct true
+	assert_failure
+	[ "$status" -ne 124 ] && [ "$status" -ne 137 ]
+	assert_output --partial "/etc/passwd"
+	assert_output --partial "not a regular file"
+	[ $((SECONDS - start)) -lt 10 ]
+	runvm delete --force ct
+	assert_success
+}
