@@ -81,6 +81,11 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
         bool terminal = (req->h.flags & CTL_FLAG_TERMINAL) != 0;
         uint32_t id;
 
+        if (monitor_pending_full(m)) {
+                ctl_send_error(fd, -EAGAIN, "too many requests in flight");
+                close(fd);
+                return;
+        }
         if (strcmp(m->o->state->status, "paused") == 0 && !(req->h.flags & CTL_FLAG_IGNORE_PAUSED)) {
                 ctl_send_error(fd, -EBUSY, "cannot exec in a paused container (use --ignore-paused)");
                 close(fd);
@@ -237,6 +242,19 @@ void monitor_exec_client_event(struct monitor *m, struct exec_session *e)
                 struct exec_resize r = { e, (uint16_t) ((uint32_t) h.arg >> 16), (uint16_t) (h.arg & 0xffff) };
                 monitor_forward(m, -1, PENDING_NONE, "resize_tty", fill_exec_resize, &r);
         }
+}
+
+void monitor_exec_abandon(struct monitor *m, struct exec_session *e)
+{
+        struct exec_signal s = { e, SIGKILL };
+        uint32_t id;
+        struct rv_error *tmp_err = NULL;
+
+        /* No entry waits for the answer: a late one is dropped as unknown. */
+        if (monitor_send_request(m, "signal_process", &id, fill_exec_signal, &s, &tmp_err) < 0)
+                rv_debug("kill abandoned exec %s: %s", e->exec_id, tmp_err->msg);
+        rv_error_release(&tmp_err);
+        session_free(m, e);
 }
 
 void monitor_exec_reap(struct monitor *m, bool force)

@@ -115,12 +115,48 @@ static int wrap_guest_error(struct monitor *m, struct rv_error **err)
         return -1;
 }
 
+bool monitor_pending_full(const struct monitor *m)
+{
+        return m->n_pending >= MAX_PENDING;
+}
+
 struct pending *monitor_pending_add(struct monitor *m, uint32_t id, enum pending_kind kind, int client_fd)
 {
+        int timeout_ms = PENDING_TIMEOUT_MS;
+
         if (m->n_pending == MAX_PENDING)
                 return NULL;
-        m->pending[m->n_pending] = (struct pending) { .id = id, .kind = kind, .client_fd = client_fd };
+        /* start runs the startContainer hooks in the guest first. */
+        if (kind == PENDING_START)
+                timeout_ms += (int) spec_hooks_max_ms(&m->o->guest_spec->hooks.start_container);
+        m->pending[m->n_pending] = (struct pending) {
+                .id = id, .kind = kind, .client_fd = client_fd, .deadline_ms = rv_now_ms() + timeout_ms,
+        };
         return &m->pending[m->n_pending++];
+}
+
+int monitor_pending_expire(struct monitor *m)
+{
+        int64_t now = rv_now_ms(), next = -1;
+
+        for (size_t i = 0; i < m->n_pending;) {
+                struct pending p = m->pending[i];
+                if (p.deadline_ms > now) {
+                        if (next < 0 || p.deadline_ms - now < next)
+                                next = p.deadline_ms - now;
+                        i++;
+                        continue;
+                }
+                m->pending[i] = m->pending[--m->n_pending];
+                rv_log(RV_LOG_WARNING, "request %u: no answer from the guest in time", p.id);
+                if (p.kind == PENDING_EXEC)
+                        monitor_exec_abandon(m, p.exec);
+                if (p.client_fd >= 0) {
+                        ctl_send_error(p.client_fd, -ETIMEDOUT, "no answer from the guest in time");
+                        close(p.client_fd);
+                }
+        }
+        return next > INT32_MAX ? INT32_MAX : (int) next;
 }
 
 static bool pending_take(struct monitor *m, uint32_t id, struct pending *ret)
@@ -165,7 +201,8 @@ void monitor_forward(struct monitor *m, int client_fd, enum pending_kind kind, c
         struct rv_error *tmp_err = NULL;
         uint32_t id;
 
-        if (monitor_send_request(m, method, &id, fill, data, &tmp_err) < 0 ||
+        if (monitor_pending_full(m) ||
+            monitor_send_request(m, method, &id, fill, data, &tmp_err) < 0 ||
             monitor_pending_add(m, id, kind, client_fd) == NULL) {
                 if (client_fd >= 0) {
                         ctl_send_error(client_fd, -EIO, tmp_err ? tmp_err->msg : "too many requests in flight");
@@ -435,7 +472,7 @@ static void handle_signals(struct monitor *m)
 /* --- the event loop ------------------------------------------------------- */
 
 enum watch_kind { W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER,
-                  W_LOG };
+                  W_LOG, W_CTL_CONN };
 
 struct watch {
         enum watch_kind kind;
@@ -497,10 +534,18 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         }
         for (struct subscriber *s = m->subscribers; s; s = s->next)
                 watch(ws, s->fd, POLLIN, W_SUBSCRIBER, s);
+        for (struct ctl_conn *c = m->conns; c; c = c->next)
+                watch(ws, c->fd, POLLIN, W_CTL_CONN, c);
 
         /* Exec sessions that wait for their output to drain need a tick. */
         if (timeout_ms < 0 && m->execs)
                 timeout_ms = 1000;
+        /* So do requests with a deadline. */
+        int next = monitor_ctl_expire(m), next_pending = monitor_pending_expire(m);
+        if (next < 0 || (next_pending >= 0 && next_pending < next))
+                next = next_pending;
+        if (next >= 0 && (timeout_ms < 0 || next < timeout_ms))
+                timeout_ms = next;
         int r = poll(ws->pfd, ws->n, timeout_ms);
         if (r < 0)
                 return errno == EINTR ? 0 : rv_error_set(err, errno, "poll");
@@ -547,6 +592,10 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                         break;
                 case W_LOG:
                         vmlog_pump(ws->w[i].ptr);
+                        break;
+                case W_CTL_CONN:
+                        /* may free the connection: nothing else watches it */
+                        monitor_ctl_conn_event(m, ws->w[i].ptr);
                         break;
                 case W_SINK:
                         break;
@@ -896,6 +945,7 @@ static void finish(struct monitor *m)
                 }
         }
         m->n_pending = 0;
+        monitor_ctl_close_conns(m);
         if (m->ctl_fd >= 0) {
                 close(m->ctl_fd);
                 unlinkat(m->o->dir->dirfd, CTL_SOCKET, 0);

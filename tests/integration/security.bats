@@ -129,3 +129,59 @@ status_field() {
 	runvm delete --force ct
 	assert_success
 }
+
+@test "security: a ctl client that trickles its request does not delay another command" {
+	is_runvm || skip "runvm only"
+	set_args sleep 600
+	create_container ct
+	"$BATS_TEST_DIRNAME/ctl-trickle.py" "$ROOT/ct/ctl.sock" 30 >"$BATS_TEST_TMPDIR/trickle.out" 2>&1 3>&- &
+	local trickler=$! start
+	track_pid "$trickler"
+	sleep 1.5
+	start=$SECONDS
+	runvm kill ct 0
+	assert_success
+	runvm ps ct
+	assert_success
+	echo "took $((SECONDS - start)) s"
+	[ $((SECONDS - start)) -le 7 ]
+	kill "$trickler" 2>/dev/null || true
+	wait "$trickler" 2>/dev/null || true
+	runvm delete --force ct
+	assert_success
+}
+
+@test "security: a wedged guest: requests expire, and one refused for capacity never reaches the guest" {
+	is_runvm || skip "runvm only"
+	set_args sleep 600
+	create_container ct
+	runvm start ct
+	assert_success
+	local qemu i pids=()
+	qemu=$(state_field ct qemu_pid)
+	kill -STOP "$qemu"
+	# Fill the monitor's table of requests waiting for the guest (64).
+	for i in $(seq 64); do
+		__runvm ps ct >"$BATS_TEST_TMPDIR/ps-$i.out" 2>&1 &
+		pids+=($!)
+	done
+	sleep 3
+	RUNVM_TIMEOUT=10 runvm exec ct touch /refused
+	assert_failure
+	assert_output --partial "too many requests in flight"
+	local start=$SECONDS
+	for i in "${pids[@]}"; do
+		wait_bg "$i" 60
+	done
+	kill -CONT "$qemu"
+	echo "the ps calls ended after $((SECONDS - start)) s"
+	run cat "$BATS_TEST_TMPDIR/ps-1.out"
+	assert_output --partial "no answer from the guest in time"
+	# The refused exec was never sent: nothing made the file.
+	runvm exec ct ls /refused
+	assert_failure
+	runvm exec ct true
+	assert_success
+	runvm delete --force ct
+	assert_success
+}
