@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
@@ -30,12 +32,21 @@ static bool mount_is_readonly(const struct spec_mount *m)
 {
         bool ro = false;
         for (char **o = m->options; o && *o; o++) {
-                if (strcmp(*o, "ro") == 0)
+                if (strcmp(*o, "ro") == 0 || strcmp(*o, "rro") == 0)
                         ro = true;
                 else if (strcmp(*o, "rw") == 0)
                         ro = false;
         }
         return ro;
+}
+
+/* runc: "rbind" recurses, a plain "bind" (option or type) does not. */
+static bool mount_is_recursive(const struct spec_mount *m)
+{
+        for (char **o = m->options; o && *o; o++)
+                if (strcmp(*o, "rbind") == 0)
+                        return true;
+        return false;
 }
 
 static char *bundle_path(const char *bundle, const char *path)
@@ -48,18 +59,38 @@ static char *bundle_path(const char *bundle, const char *path)
         return out;
 }
 
+/* Takes source, name and fd (also on failure). */
 static int add_share(struct vm_plan *p, char *source, char *name, bool is_dir, bool readonly,
-                     struct rv_error **err)
+                     bool recursive, int fd, struct rv_error **err)
 {
         struct vm_share *n = realloc(p->shares, (p->n_shares + 1) * sizeof(*n));
         if (n == NULL) {
                 free(source);
                 free(name);
+                close(fd);
                 return rv_error_set(err, ENOMEM, "plan shares");
         }
         p->shares = n;
-        p->shares[p->n_shares++] = (struct vm_share) { source, name, is_dir, readonly };
+        p->shares[p->n_shares++] = (struct vm_share) {
+                .source = source, .name = name, .is_dir = is_dir, .readonly = readonly,
+                .recursive = recursive, .fd = fd,
+        };
         return 0;
+}
+
+/* The one resolution of a share's path: later steps use the fd. */
+static int open_source(const char *path, struct stat *ret_st)
+{
+        int fd = open(path, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        if (fstat(fd, ret_st) < 0) {
+                int saved = errno;
+                close(fd);
+                errno = saved;
+                return -1;
+        }
+        return fd;
 }
 
 static int plan_rootfs(struct spec_config *c, const char *bundle, struct vm_plan *p,
@@ -76,7 +107,10 @@ static int plan_rootfs(struct spec_config *c, const char *bundle, struct vm_plan
         p->rootfs = realpath(path, NULL);
         if (p->rootfs == NULL)
                 return rv_error_set(err, errno, "rootfs `%s`", path);
-        if (stat(p->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
+        _cleanup_close_ int fd = open_source(p->rootfs, &st);
+        if (fd < 0)
+                return rv_error_set(err, errno, "rootfs `%s`", path);
+        if (!S_ISDIR(st.st_mode))
                 return rv_error_set(err, ENOTDIR, "rootfs `%s`", path);
         char *guest = strdup(GUEST_SHARED_DIR "/rootfs");
         char *src = strdup(p->rootfs), *name = strdup("rootfs");
@@ -88,7 +122,7 @@ static int plan_rootfs(struct spec_config *c, const char *bundle, struct vm_plan
         c->root.path = guest;
         /* root.readonly is applied in the guest, where the agent can still
          * prepare the rootfs before making it read-only. */
-        return add_share(p, src, name, true, false, err);
+        return add_share(p, src, name, true, false, true, TAKE_FD(fd), err);
 }
 
 static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan *p,
@@ -107,7 +141,8 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                 src = bundle_path(bundle, m->source);
                 if (src == NULL)
                         return rv_error_set(err, ENOMEM, "mounts");
-                if (stat(src, &st) < 0)
+                _cleanup_close_ int fd = open_source(src, &st);
+                if (fd < 0)
                         return rv_error_set(err, errno, "`mounts[%zu]`: bind source `%s`", i, src);
                 if (S_ISBLK(st.st_mode))
                         return rv_error_setx(err, ENOTSUP, "`mounts[%zu]`: bind mount of block device `%s` "
@@ -124,7 +159,8 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                 }
                 free(m->source);
                 m->source = guest;
-                if (add_share(p, TAKE_PTR(src), name, S_ISDIR(st.st_mode), mount_is_readonly(m), err) < 0)
+                if (add_share(p, TAKE_PTR(src), name, S_ISDIR(st.st_mode), mount_is_readonly(m),
+                              mount_is_recursive(m), TAKE_FD(fd), err) < 0)
                         return -1;
         }
         return 0;
@@ -212,6 +248,8 @@ void vm_plan_clear(struct vm_plan *p)
         for (size_t i = 0; i < p->n_shares; i++) {
                 free((char *) p->shares[i].source);
                 free((char *) p->shares[i].name);
+                if (p->shares[i].fd >= 0)
+                        close(p->shares[i].fd);
         }
         free(p->shares);
         free(p->rootfs);

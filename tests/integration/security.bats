@@ -185,3 +185,36 @@ status_field() {
 	runvm delete --force ct
 	assert_success
 }
+
+@test "security: a symlink swapped into a bind source by a prestart hook cannot export another directory" {
+	local src=$BATS_TEST_TMPDIR/src secret=$BATS_TEST_TMPDIR/secret hook=$BATS_TEST_TMPDIR/swap.sh
+	mkdir -p "$src" "$secret"
+	echo good >"$src/file"
+	echo secret >"$secret/file"
+	printf '#!/bin/sh\nmv %s %s.orig && ln -s %s %s\n' "$src" "$src" "$secret" "$src" >"$hook"
+	chmod +x "$hook"
+	update_config '.hooks.prestart = [{"path": "'"$hook"'"}]
+		| .mounts += [{"destination": "/mnt/b", "type": "bind", "source": "'"$src"'", "options": ["rbind"]}]'
+	set_args cat /mnt/b/file
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_output good
+}
+
+@test "security: a write into a submount of a read-only bind fails in the guest" {
+	local src=$BATS_TEST_TMPDIR/ro
+	mkdir -p "$src/sub"
+	mount -t tmpfs -o size=1m sec-sub "$src/sub"
+	# The guest is hostile: it remounts its view read-write first.
+	update_config '.mounts += [{"destination": "/mnt/ro", "type": "bind", "source": "'"$src"'", "options": ["rbind", "ro"]}]
+		| .process.capabilities.bounding += ["CAP_SYS_ADMIN"] | .process.capabilities.effective += ["CAP_SYS_ADMIN"]
+		| .process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+	set_args sh -c 'mount -o remount,rw /mnt/ro; mount -o remount,rw /mnt/ro/sub
+		echo x >/mnt/ro/sub/f && echo written; echo y >/mnt/ro/g && echo written-top; grep /mnt/ro /proc/self/mountinfo; true'
+	runvm run --bundle "$BUNDLE" ct
+	local out=$output
+	ls -la "$src/sub"
+	umount "$src/sub"
+	[ "$status" -eq 0 ]
+	[[ "$out" != *written* ]]
+}

@@ -73,15 +73,58 @@ static int make_target(const char *path, bool is_dir)
         return 0;
 }
 
+/* A detached copy of the share's tree, taken from its fd (never its
+ * path) while still in the monitor's mount namespace, with the
+ * share's attributes: read-only recursively (submounts included) when
+ * asked, never a device node the host would honour. */
+static int clone_share(const struct vm_share *sh)
+{
+        unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH;
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID };
+
+        if (sh->fd < 0) {
+                errno = EBADF;
+                return -1;
+        }
+        if (sh->recursive)
+                flags |= AT_RECURSIVE;
+        int tree = open_tree(sh->fd, "", flags);
+        if (tree < 0)
+                return -1;
+        if (sh->readonly)
+                attr.attr_set |= MOUNT_ATTR_RDONLY;
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+                int saved = errno;
+                close(tree);
+                errno = saved;
+                return -1;
+        }
+        return tree;
+}
+
 /* Runs in virtiofsd's child before exec: the shared dir is a tmpfs in a
- * private mount namespace holding one bind mount per share, so exactly the
+ * private mount namespace holding one mount per share, so exactly the
  * shares are visible to the guest and every mount vanishes with the
  * process: nothing can leak on the host. */
 static int virtiofsd_setup(void *data, char *msg, size_t size)
 {
         const struct virtiofsd_setup *s = data;
         char path[4096];
+        int *trees = calloc(s->n_shares ? s->n_shares : 1, sizeof(int));
 
+        if (trees == NULL) {
+                snprintf(msg, size, "out of memory");
+                return -1;
+        }
+        /* The fds pin what the spec named when it was checked, before any
+         * hook ran: a symlink swapped in since cannot redirect a share. */
+        for (size_t i = 0; i < s->n_shares; i++) {
+                trees[i] = clone_share(&s->shares[i]);
+                if (trees[i] < 0) {
+                        snprintf(msg, size, "bind `%s`", s->shares[i].source);
+                        return -1;
+                }
+        }
         if (unshare(CLONE_NEWNS) < 0) {
                 snprintf(msg, size, "unshare mount namespace");
                 return -1;
@@ -111,16 +154,13 @@ static int virtiofsd_setup(void *data, char *msg, size_t size)
                         snprintf(msg, size, "create `%s`", path);
                         return -1;
                 }
-                if (mount(sh->source, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
-                        snprintf(msg, size, "bind `%s`", sh->source);
+                if (move_mount(trees[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                        snprintf(msg, size, "mount `%s`", sh->source);
                         return -1;
                 }
-                if (sh->readonly &&
-                    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
-                        snprintf(msg, size, "make `%s` read-only", sh->source);
-                        return -1;
-                }
+                close(trees[i]);
         }
+        free(trees);
         return 0;
 }
 

@@ -14,10 +14,14 @@ struct rv_error;
 
 /* A host file or directory exposed to the guest as shared/<name>. */
 struct vm_share {
-        const char *source;             /* host path */
+        const char *source;             /* host path (for messages) */
         const char *name;               /* e.g. "rootfs", "mounts/3" */
         bool is_dir;
-        bool readonly;
+        bool readonly;                  /* recursively, on the host */
+        bool recursive;                 /* rbind: the source's submounts too */
+        /* O_PATH fd opened when the spec was checked: what is exported,
+         * whatever happens to the path afterwards (hooks run between). */
+        int fd;
 };
 
 struct vm_params {
