@@ -13,6 +13,7 @@
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/config.h"
+#include "libcontainer-vm/mountpoint.h"
 #include "spec/config.h"
 
 #define MIB (1024ll * 1024ll)
@@ -120,9 +121,9 @@ static int plan_rootfs(struct spec_config *c, const char *bundle, struct vm_plan
         }
         free(c->root.path);
         c->root.path = guest;
-        /* root.readonly is applied in the guest, where the agent can still
-         * prepare the rootfs before making it read-only. */
-        return add_share(p, src, name, true, false, true, TAKE_FD(fd), err);
+        /* root.readonly: the guest gets the rootfs read-only from the host
+         * too (a guest kernel cannot write it); mount points are made here. */
+        return add_share(p, src, name, true, c->root.readonly, true, TAKE_FD(fd), err);
 }
 
 static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan *p,
@@ -164,6 +165,18 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                         return -1;
         }
         return 0;
+}
+
+static bool mountpoint_is_dir(size_t i, const void *data)
+{
+        const struct vm_plan *p = data;
+        char name[32];
+
+        snprintf(name, sizeof(name), "mounts/%zu", i);
+        for (size_t s = 0; s < p->n_shares; s++)
+                if (strcmp(p->shares[s].name, name) == 0)
+                        return p->shares[s].is_dir;
+        return true;
 }
 
 static int plan_namespaces(const struct spec_config *c, struct vm_plan *p, struct rv_error **err)
@@ -234,7 +247,9 @@ int translate_spec(struct spec_config *c, const char *bundle, const struct runvm
                 }
         }
         if (plan_namespaces(c, &p, err) < 0 || plan_rootfs(c, bundle, &p, err) < 0 ||
-            plan_mounts(c, bundle, &p, err) < 0) {
+            plan_mounts(c, bundle, &p, err) < 0 ||
+            (c->root.readonly &&
+             mountpoints_prepare(p.shares[0].fd, c, mountpoint_is_dir, &p, err) < 0)) {
                 vm_plan_clear(&p);
                 return -1;
         }

@@ -218,3 +218,18 @@ status_field() {
 	[ "$status" -eq 0 ]
 	[[ "$out" != *written* ]]
 }
+
+@test "security: root.readonly is enforced on the host: a guest that remounts / read-write still cannot write" {
+	update_config '.root.readonly = true
+		| .mounts += [{"destination": "/opt/new/point", "type": "tmpfs", "source": "tmpfs"}]
+		| .process.capabilities.bounding += ["CAP_SYS_ADMIN"] | .process.capabilities.effective += ["CAP_SYS_ADMIN"]
+		| .process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+	set_args sh -c 'mount -o remount,rw /; echo x >/hostile && echo written; touch /opt/new/point/ok && echo tmpfs-ok'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	refute_line written
+	assert_line tmpfs-ok
+	[ ! -e "$BUNDLE/rootfs/hostile" ]
+	# The mount point was made on the host, as runc makes it.
+	[ -d "$BUNDLE/rootfs/opt/new/point" ]
+}
