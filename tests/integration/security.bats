@@ -233,3 +233,21 @@ status_field() {
 	# The mount point was made on the host, as runc makes it.
 	[ -d "$BUNDLE/rootfs/opt/new/point" ]
 }
+
+@test "security: a device node or setuid file made in the guest does not appear as such on the host" {
+	update_config '.root.readonly = false
+		| .process.capabilities.bounding += ["CAP_MKNOD", "CAP_FSETID", "CAP_FOWNER", "CAP_SETFCAP"]
+		| .process.capabilities.effective += ["CAP_MKNOD", "CAP_FSETID", "CAP_FOWNER", "CAP_SETFCAP"]
+		| .process.capabilities.permitted += ["CAP_MKNOD", "CAP_FSETID", "CAP_FOWNER", "CAP_SETFCAP"]'
+	set_args sh -c 'mknod /devnode c 1 3; mknod /blknode b 7 0; cp /bin/busybox /suid && chmod 4755 /suid
+		cp -p /suid /suid2; ls -l /suid /suid2; true'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	local f
+	for f in devnode blknode; do
+		[ ! -e "$BUNDLE/rootfs/$f" ] || { ls -l "$BUNDLE/rootfs/$f"; [ ! -c "$BUNDLE/rootfs/$f" ] && [ ! -b "$BUNDLE/rootfs/$f" ]; }
+	done
+	for f in suid suid2; do
+		[ ! -e "$BUNDLE/rootfs/$f" ] || { ls -l "$BUNDLE/rootfs/$f"; [ ! -u "$BUNDLE/rootfs/$f" ]; }
+	done
+}

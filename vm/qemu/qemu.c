@@ -23,6 +23,7 @@
 #include "libcontainer-vm/base/log.h"
 #include "libcontainer-vm/base/spawn.h"
 #include "vm/qemu/qmp.h"
+#include "vm/qemu/virtiofsd-filter.h"
 
 #define SHARED_DIR "shared"
 #define MAX_ARGS 64
@@ -161,6 +162,11 @@ static int virtiofsd_setup(void *data, char *msg, size_t size)
                 close(trees[i]);
         }
         free(trees);
+        /* Last: from here to virtiofsd's end, no file it makes is setuid. */
+        if (virtiofsd_filter_install() < 0) {
+                snprintf(msg, size, "install the virtiofsd filter");
+                return -1;
+        }
         return 0;
 }
 
@@ -248,9 +254,16 @@ static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, in
         if (asprintf(&fdopt, "--fd=%d", listen_fd) < 0 ||
             asprintf(&src, "source=%s", shared_dir) < 0)
                 return rv_error_set(err, ENOMEM, "virtiofsd arguments");
+        /* Its namespace sandbox (pivot_root into the shared dir, its own
+         * seccomp filter); no CAP_MKNOD (a guest cannot make host device
+         * nodes) nor CAP_SETFCAP; every guest xattr lives under
+         * user.virtiofs. on the host, so the guest can neither set nor see
+         * the host's security.*, trusted.* or system.* attributes. */
         char *argv[] = {
                 (char *) p->virtiofsd_path, fdopt, "-o", src, "-o", "cache=auto",
-                "-o", "xattr", "-o", "announce_submounts", "-o",
+                "-o", "sandbox=namespace", "-o", "modcaps=-mknod:-setfcap",
+                "-o", "xattrmap=:prefix:all::user.virtiofs.::bad:all:::",
+                "-o", "announce_submounts", "-o",
                 p->debug ? "log_level=debug" : "log_level=warn", NULL,
         };
         struct rv_spawn s = {
