@@ -100,5 +100,8 @@ int mountpoints_prepare(int rootfd, const struct spec_config *c,
                 if (make_path(rootfd, d, is_dir(i, data), err) < 0)
                         return rv_error_wrap(err, "`mounts[%zu]`", i);
         }
+        /* runc makes a missing cwd before the rootfs becomes read-only. */
+        if (c->has_process && c->process.cwd && make_path(rootfd, c->process.cwd, true, err) < 0)
+                return rv_error_wrap(err, "`process.cwd`");
         return 0;
 }

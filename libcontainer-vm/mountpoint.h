@@ -10,7 +10,8 @@
 struct rv_error;
 struct spec_config;
 
-/* is_dir(i, data): whether mounts[i]'s mount point is a directory. */
+/* Makes the spec's mount points and process.cwd where missing.
+ * is_dir(i, data): whether mounts[i]'s mount point is a directory. */
 int mountpoints_prepare(int rootfd, const struct spec_config *c,
                         bool (*is_dir)(size_t i, const void *data), const void *data,
                         struct rv_error **err);
