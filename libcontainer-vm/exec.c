@@ -371,6 +371,10 @@ static int payload_json(const struct spec_process *p, char **ret, struct rv_erro
         json_write_object_begin(w);
         json_write_key(w, "process");
         spec_process_write(w, p);
+        /* The monitor's pid namespace cannot name this process: it is
+         * told (for `ps`, which lists the exec monitors' host pids). */
+        json_write_key(w, "client_pid");
+        json_write_int64(w, getpid());
         json_write_object_end(w);
         return json_writer_finish(w, ret, NULL, err);
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,30 @@ static char **annotations_copy(const struct spec_config *c)
         return v;
 }
 
+/* The monitor is pid 1 of a pid namespace of its own (monitor-ns.h): the
+ * pid callers get shows the container's processes, not the host's. The
+ * caller's later children (poststop hooks of a foreground run) stay in
+ * the caller's namespace. */
+static pid_t fork_monitor(void)
+{
+        _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+
+        if (own < 0 || unshare(CLONE_NEWPID) < 0)
+                return -1;
+        pid_t pid = fork();
+        if (pid != 0) {
+                int saved = errno;
+                if (setns(own, CLONE_NEWPID) < 0 && pid > 0) {
+                        saved = errno;
+                        kill(pid, SIGKILL);
+                        waitpid(pid, NULL, 0);
+                        pid = -1;
+                }
+                errno = saved;
+        }
+        return pid;
+}
+
 /* Validates, makes the state dir, forks the monitor and waits for its
  * verdict. On failure nothing is left: the monitor cleaned up its VM, and
  * the state dir is removed here. */
@@ -180,7 +205,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 rv_error_set(err, errno, "pipe");
                 goto out;
         }
-        pid = fork();
+        pid = fork_monitor();
         if (pid < 0) {
                 rv_error_set(err, errno, "fork the monitor");
                 close(sync[0]);

@@ -280,7 +280,7 @@ static void write_ps(struct json_writer *w, const struct json_value *result, con
         json_write_object_begin(w);
         json_write_key(w, "host_pids");
         json_write_array_begin(w);
-        json_write_int64(w, getpid());
+        json_write_int64(w, m->ns.host_pid);
         for (const struct exec_session *e = m->execs; e; e = e->next)
                 if (e->client_fd >= 0 && e->client_pid > 0)
                         json_write_int64(w, e->client_pid);

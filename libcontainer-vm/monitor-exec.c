@@ -110,6 +110,13 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
         e->io.in.fd = e->io.out.fd = e->io.err.fd = -1;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
                 e->client_pid = cred.pid;
+        /* 0: the client is outside the monitor's pid namespace (always, as
+         * the monitor is pid 1 of its own); it said who it is. */
+        const struct json_value *cp = json_get(v, "client_pid");
+        int64_t client_pid;
+        if (e->client_pid <= 0 && cp && json_read_int64(cp, "client_pid", &client_pid, NULL) == 0 &&
+            client_pid > 0 && client_pid <= INT32_MAX)
+                e->client_pid = (pid_t) client_pid;
         e->next = m->execs;
         m->execs = e;
         /* The fds are the client's own stdio: the session takes them over. */

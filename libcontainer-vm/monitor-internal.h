@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "libcontainer-vm/ctl.h"
+#include "libcontainer-vm/monitor-ns.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/stdio.h"
 #include "libcontainer-vm/vmlog.h"
@@ -93,6 +94,7 @@ struct monitor {
         bool exited;
         int exit_code, exit_signal;
         bool vm_gone;
+        struct monitor_ns ns;           /* host pid, mount namespaces (monitor-ns.h) */
         /* console.log, qemu.log, virtiofsd.log, bounded (vmlog.h) */
         struct vmlog logs[3];
 };

@@ -747,7 +747,7 @@ static struct spec_state hook_state(const struct monitor *m, const char *status)
 {
         return (struct spec_state) {
                 .id = m->o->state->id, .status = status,
-                .pid = strcmp(status, "stopped") != 0 ? getpid() : 0,
+                .pid = strcmp(status, "stopped") != 0 ? m->ns.host_pid : 0,
                 .bundle = m->o->state->bundle,
                 .annotations = m->o->guest_spec->annotations,
                 .n_annotations = m->o->guest_spec->n_annotations,
@@ -834,7 +834,8 @@ static int boot(struct monitor *m, struct rv_error **err)
         rv_debug("booting with %s, %u MiB, %u vcpus", p.kvm ? "KVM" : "TCG (no usable /dev/kvm)",
                  p.memory_mib, p.vcpus);
         /* The monitor's pid is unique among running VMs, and so is this id. */
-        p.qemu_uid = p.qemu_gid = VM_QEMU_ID_BASE + (unsigned) getpid();
+        p.qemu_uid = p.qemu_gid = VM_QEMU_ID_BASE + (unsigned) m->ns.host_pid;
+        p.share_trees = m->ns.vfs_trees;
         if (vm_start(&p, &m->vm, err) < 0)
                 return -1;
         if (open_logs(m, err) < 0)
@@ -842,8 +843,12 @@ static int boot(struct monitor *m, struct rv_error **err)
         m->o->state->kvm = p.kvm;
         m->o->state->memory_mib = p.memory_mib;
         m->o->state->vcpus = p.vcpus;
-        m->o->state->qemu_pid = m->vm.qemu_pid;
-        m->o->state->virtiofsd_pid = m->vm.virtiofsd_pid;
+        /* The monitor's children as the host numbers them (delete waits
+         * for these): /proc is still the host's here. */
+        m->o->state->qemu_pid = rv_pidfd_proc_pid(m->vm.qemu_pidfd);
+        m->o->state->virtiofsd_pid = rv_pidfd_proc_pid(m->vm.virtiofsd_pidfd);
+        if (m->o->state->qemu_pid <= 0 || m->o->state->virtiofsd_pid <= 0)
+                return rv_error_setx(err, ESRCH, "boot: the VM's processes are gone");
         m->ch = channel_new(m->vm.agent_fd);
         if (m->ch == NULL)
                 return rv_error_set(err, ENOMEM, "channel");
@@ -1013,6 +1018,12 @@ static int setup_signals(struct monitor *m, struct rv_error **err)
 
 static void monitor_fail(struct monitor *m, struct rv_error *err)
 {
+        struct rv_error *ns_err = NULL;
+
+        /* Hooks and the state dir's paths are the host's. */
+        if (monitor_ns_to_host(&m->ns, &ns_err) < 0)
+                rv_warn("%s", ns_err->msg);
+        rv_error_release(&ns_err);
         rv_log(RV_LOG_ERROR, "%s", err->msg);
         sync_report(m->o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
         if (m->ctl_fd >= 0)
@@ -1032,10 +1043,9 @@ _Noreturn void monitor_main(struct monitor_options *o)
         struct monitor m = {
                 .o = o, .vm = VM_INIT, .sigfd = -1, .ctl_fd = -1, .tty_fd = -1,
                 .init = { .in = { .fd = -1 }, .out = { .fd = -1 }, .err = { .fd = -1 } },
-                .logs = { VMLOG_INIT, VMLOG_INIT, VMLOG_INIT },
+                .logs = { VMLOG_INIT, VMLOG_INIT, VMLOG_INIT }, .ns = MONITOR_NS_INIT,
         };
         struct rv_error *err = NULL;
-        uint64_t start_time = 0;
 
         /* The lock belongs to the create command, which releases it when
          * it exits; a copy here would hold it for the container's life. */
@@ -1054,23 +1064,28 @@ _Noreturn void monitor_main(struct monitor_options *o)
 
         const struct spec_hooks *hooks = &o->guest_spec->hooks;
         if (setup_signals(&m, &err) < 0 || join_network(o->plan, &err) < 0 ||
+            monitor_ns_prepare(&m.ns, o->plan, &err) < 0 ||
             enter_host_cgroup(&m, &err) < 0 ||
+            monitor_ns_unshare(&m.ns, o->guest_spec, &err) < 0 ||
             save_poststop(&m, &err) < 0 ||
             run_hooks(&m, &hooks->prestart, "prestart", "creating", &err) < 0 ||
             run_hooks(&m, &hooks->create_runtime, "createRuntime", "creating", &err) < 0 ||
             boot(&m, &err) < 0 ||
             run_hooks(&m, &hooks->create_container, "createContainer", "creating", &err) < 0 ||
             create_container(&m, &err) < 0 ||
-            (m.ctl_fd = ctl_listen(o->dir->dirfd, &err)) < 0) {
+            (m.ctl_fd = ctl_listen(o->dir->dirfd, &err)) < 0 ||
+            monitor_ns_enter_view(&m.ns, o->plan, o->guest_spec, o->dir->path, &err) < 0) {
                 monitor_fail(&m, err);
                 _exit(1);
         }
-        rv_proc_start_time(getpid(), &start_time);
-        o->state->monitor_pid = getpid();
-        o->state->monitor_start_time = start_time;
+        o->state->monitor_pid = m.ns.host_pid;
+        o->state->monitor_start_time = m.ns.host_start_time;
         monitor_save_state(&m, "created");
-        /* runc runs poststart here, in create, before start (CONTRACT.md §5). */
-        if (run_hooks(&m, &hooks->poststart, "poststart", "created", &err) < 0) {
+        /* runc runs poststart here, in create, before start (CONTRACT.md §5),
+         * in the runtime's (the host's) mount namespace. */
+        if (monitor_ns_to_host(&m.ns, &err) < 0 ||
+            run_hooks(&m, &hooks->poststart, "poststart", "created", &err) < 0 ||
+            monitor_ns_to_view(&m.ns, &err) < 0) {
                 monitor_fail(&m, err);
                 _exit(1);
         }

@@ -251,3 +251,47 @@ status_field() {
 		[ ! -e "$BUNDLE/rootfs/$f" ] || { ls -l "$BUNDLE/rootfs/$f"; [ ! -u "$BUNDLE/rootfs/$f" ]; }
 	done
 }
+
+@test "security: the reported pid has its own namespaces; its root is the container's files, shared with the guest" {
+	is_runvm || skip "runvm only"
+	local src=$BATS_TEST_TMPDIR/bindsrc ns pid
+	mkdir -p "$src"
+	echo bound >"$src/file"
+	echo marker >"$BUNDLE/rootfs/etc/marker"
+	update_config '.root.readonly = false
+		| .mounts += [{"destination": "/mnt/b", "type": "bind", "source": "'"$src"'", "options": ["rbind"]}]'
+	set_args sleep 600
+	create_container ct
+	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	for ns in mnt pid ipc uts cgroup; do
+		echo "$ns: $(readlink "/proc/$pid/ns/$ns") host $(readlink "/proc/self/ns/$ns")"
+		[ "$(readlink "/proc/$pid/ns/$ns")" != "$(readlink "/proc/self/ns/$ns")" ]
+	done
+	run cat "/proc/$pid/root/etc/marker"
+	assert_output marker
+	run cat "/proc/$pid/root/mnt/b/file"
+	assert_output bound
+	run nsenter -m -t "$pid" cat /etc/marker
+	assert_output marker
+	run nsenter -u -t "$pid" hostname
+	assert_output "$(jq -r .hostname "$BUNDLE/config.json")"
+	runvm start ct
+	assert_success
+	# Written from the host side: the guest reads it at once.
+	echo copied-in >"/proc/$pid/root/tmp/in"
+	runvm exec ct cat /tmp/in
+	assert_output copied-in
+	runvm exec ct sh -c 'echo copied-out >/tmp/out'
+	assert_success
+	run nsenter -m -t "$pid" cat /tmp/out
+	assert_output copied-out
+	# Tools listing the processes of that namespace see no host process.
+	run nsenter -m -t "$pid" ls /proc
+	local n
+	n=$(grep -cE '^[0-9]+$' <<<"$output")
+	echo "$n processes visible"
+	[ "$n" -le 4 ]
+	[ ! -e "/proc/$pid/root/proc/$$" ]
+	runvm delete --force ct
+	assert_success
+}

@@ -61,6 +61,7 @@ struct virtiofsd_setup {
         const char *shared_dir;
         const struct vm_share *shares;
         size_t n_shares;
+        int *trees;                     /* vm_share_clone() of each share */
 };
 
 static int make_target(const char *path, bool is_dir)
@@ -78,7 +79,7 @@ static int make_target(const char *path, bool is_dir)
  * path) while still in the monitor's mount namespace, with the
  * share's attributes: read-only recursively (submounts included) when
  * asked, never a device node the host would honour. */
-static int clone_share(const struct vm_share *sh)
+int vm_share_clone(const struct vm_share *sh)
 {
         unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH;
         struct mount_attr attr = { .attr_set = MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID };
@@ -111,21 +112,8 @@ static int virtiofsd_setup(void *data, char *msg, size_t size)
 {
         const struct virtiofsd_setup *s = data;
         char path[4096];
-        int *trees = calloc(s->n_shares ? s->n_shares : 1, sizeof(int));
+        int *trees = s->trees;
 
-        if (trees == NULL) {
-                snprintf(msg, size, "out of memory");
-                return -1;
-        }
-        /* The fds pin what the spec named when it was checked, before any
-         * hook ran: a symlink swapped in since cannot redirect a share. */
-        for (size_t i = 0; i < s->n_shares; i++) {
-                trees[i] = clone_share(&s->shares[i]);
-                if (trees[i] < 0) {
-                        snprintf(msg, size, "bind `%s`", s->shares[i].source);
-                        return -1;
-                }
-        }
         if (unshare(CLONE_NEWNS) < 0) {
                 snprintf(msg, size, "unshare mount namespace");
                 return -1;
@@ -160,8 +148,8 @@ static int virtiofsd_setup(void *data, char *msg, size_t size)
                         return -1;
                 }
                 close(trees[i]);
+                trees[i] = -1;
         }
-        free(trees);
         /* Last: from here to virtiofsd's end, no file it makes is setuid. */
         if (virtiofsd_filter_install() < 0) {
                 snprintf(msg, size, "install the virtiofsd filter");
@@ -247,7 +235,7 @@ static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, in
 {
         _cleanup_close_ int logfd = -EBADF;
         _cleanup_free_ char *fdopt = NULL, *src = NULL;
-        struct virtiofsd_setup setup = { shared_dir, p->shares, p->n_shares };
+        struct virtiofsd_setup setup = { shared_dir, p->shares, p->n_shares, p->share_trees };
 
         if (log_pipe(&vm->virtiofsd_log_fd, &logfd, err) < 0)
                 return -1;
@@ -385,9 +373,19 @@ int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err)
                 return rv_error_set(err, ENOMEM, "start vm");
         if (mkdir(shared_dir, 0700) < 0 && errno != EEXIST)
                 return rv_error_set(err, errno, "mkdir `%s`", shared_dir);
-        if (vhost_user_socket_pair(&vfs_listen, &vfs_client, err) < 0)
-                return -1;
-        if (start_virtiofsd(p, shared_dir, vfs_listen, &vm, err) < 0)
+        for (size_t i = 0; i < p->n_shares; i++)
+                if (p->share_trees == NULL || p->share_trees[i] < 0)
+                        return rv_error_setx(err, EINVAL, "start vm: share `%s` has no mount to export",
+                                             p->shares[i].source);
+        int r = vhost_user_socket_pair(&vfs_listen, &vfs_client, err);
+        if (r == 0)
+                r = start_virtiofsd(p, shared_dir, vfs_listen, &vm, err);
+        /* virtiofsd has them (or failed): the caller's copies go. */
+        for (size_t i = 0; i < p->n_shares; i++) {
+                close(p->share_trees[i]);
+                p->share_trees[i] = -1;
+        }
+        if (r < 0)
                 return -1;
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
                 int saved = errno;

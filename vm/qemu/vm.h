@@ -36,6 +36,10 @@ struct vm_params {
         const char *state_dir;          /* console.log and the shared dir live here */
         const struct vm_share *shares;
         size_t n_shares;
+        /* vm_share_clone() of each share, made while the caller was still
+         * in the mount namespace its fds come from; virtiofsd mounts these
+         * (and they are closed by vm_start, whatever happens). */
+        int *share_trees;
         const char *extra_cmdline;      /* appended to the kernel command line */
         bool debug;
         /* QEMU runs as this uid/gid (> 0), without capabilities, with
@@ -68,6 +72,11 @@ struct vm {
                   .virtiofsd_pidfd = -1, .agent_fd = -1, \
                   .qmp_fd = -1, .console_fd = -1, .qemu_log_fd = -1, \
                   .virtiofsd_log_fd = -1 }
+
+/* A detached copy of the share's tree (open_tree from its fd, never its
+ * path): recursive for an rbind, read-only throughout when asked, nodev
+ * and nosuid. Returns the tree's fd, or -1 with errno set. */
+int vm_share_clone(const struct vm_share *sh);
 
 /* Starts virtiofsd, then QEMU. On failure nothing is left running. */
 int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err);
