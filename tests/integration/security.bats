@@ -82,7 +82,7 @@ status_field() {
 	# The container writes straight to the VM's serial port.
 	update_config '.linux.devices += [{"path": "/dev/ttyS0", "type": "c", "major": 4, "minor": 64, "fileMode": 438}]
 		| .linux.resources.devices += [{"allow": true, "type": "c", "major": 4, "minor": 64, "access": "rw"}]'
-	set_args sh -c 'head -c 3000000 /dev/zero | tr "\0" x >/dev/ttyS0; echo flooded'
+	set_args sh -c 'head -c 1500000 /dev/zero | tr "\0" x >/dev/ttyS0; echo flooded'
 	runvm run --keep --bundle "$BUNDLE" ct
 	assert_success
 	assert_output flooded
