@@ -63,7 +63,8 @@ _runvm() {
 	exec) flags="--console-socket --cwd --env -e --tty -t --user -u --additional-gids -g --process -p --detach -d --pid-file --process-label --apparmor --no-new-privs --cap -c --preserve-fds --cgroup --ignore-paused --pidfd-socket" ;;
 	events) flags="--interval --stats" ;;
 	spec) flags="--bundle -b --rootless"; takes_id=0 ;;
-	features | check | help) flags=""; takes_id=0 ;;
+	features | help) flags=""; takes_id=0 ;;
+	check) flags="--format -f --reprobe"; takes_id=0 ;;
 	update) flags="--resources -r --blkio-weight --cpu-period --cpu-quota --cpu-rt-period --cpu-rt-runtime --cpu-share --cpuset-cpus --cpuset-mems --kernel-memory --kernel-memory-tcp --memory --memory-reservation --memory-swap --pids-limit --l3-cache-schema --mem-bw-schema" ;;
 	checkpoint | restore) flags="--image-path --work-path --leave-running --tcp-established --file-locks --bundle -b" ;;
 	esac
@@ -75,6 +76,8 @@ _runvm() {
 	--format | -f)
 		if [ "$cmd" = list ] || [ "$cmd" = ps ]; then
 			COMPREPLY=($(compgen -W "table json" -- "$cur")); return
+		elif [ "$cmd" = check ]; then
+			COMPREPLY=($(compgen -W "text json" -- "$cur")); return
 		fi ;;
 	--cap | -c) COMPREPLY=($(compgen -W "$(for c in CHOWN DAC_OVERRIDE FOWNER KILL NET_ADMIN NET_BIND_SERVICE NET_RAW SETGID SETUID SYS_ADMIN SYS_PTRACE AUDIT_WRITE; do echo CAP_$c; done)" -- "$cur")); return ;;
 	esac

@@ -74,6 +74,8 @@ complete -c runvm -n "__fish_seen_subcommand_from kill" -s a -l all -d 'all proc
 complete -c runvm -n "__fish_seen_subcommand_from kill" -a 'TERM KILL INT HUP QUIT USR1 USR2 STOP CONT WINCH' -d signal
 complete -c runvm -n "__fish_seen_subcommand_from delete" -s f -l force -d 'kill first if running'
 complete -c runvm -n "__fish_seen_subcommand_from list" -s f -l format -x -a 'table json' -d 'output format'
+complete -c runvm -n "__fish_seen_subcommand_from check" -s f -l format -x -a 'text json' -d 'output format'
+complete -c runvm -n "__fish_seen_subcommand_from check" -l reprobe -d 'probe KVM again'
 complete -c runvm -n "__fish_seen_subcommand_from list" -s q -l quiet -d 'IDs only'
 complete -c runvm -n "__fish_seen_subcommand_from ps" -s f -l format -x -a 'table json' -d 'output format'
 

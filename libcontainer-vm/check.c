@@ -5,60 +5,191 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 #include <linux/magic.h>
 
+#include "libcontainer-vm/accel.h"
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/config.h"
+#include "spec/json.h"
+#include "vm/qemu/accel.h"
 #include "vm/qemu/vm.h"
+
+DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
+
+struct host_facts {
+        struct runvm_accel_choice accel;
+        uint32_t tsc_khz;
+        char tsc_error[256];
+        bool vhost_vsock, vhost_net;
+        const char *cgroups;
+};
+
+static const char *accel_setting(enum runvm_accel a)
+{
+        return a == RUNVM_ACCEL_KVM ? "kvm" : a == RUNVM_ACCEL_TCG ? "tcg" : "auto";
+}
+
+/* The verdict in one line: what KVM is here, and what runvm does about it. */
+static void kvm_line(FILE *out, const struct runvm_accel_choice *a)
+{
+        const char *use = a->refused ? "accel = kvm: create will fail" : a->kvm ? "using KVM" : "using TCG";
+
+        if (!a->probed)
+                fprintf(out, "kvm: not probed (%s); using TCG\n", a->reason);
+        else if (a->kvm_usable)
+                fprintf(out, "kvm: usable: %s; %s\n", a->reason, use);
+        else if (a->booted)
+                fprintf(out, "kvm: /dev/kvm present but unusable: %s; %s\n", a->reason, use);
+        else
+                fprintf(out, "kvm: %s; %s\n", a->reason, use);
+}
 
 static const char *found(const char *path)
 {
         return access(path, R_OK) == 0 ? "found" : "MISSING";
 }
 
-int container_host_report(const struct runvm_context *ctx, char **ret, struct rv_error **err)
+static int report_text(const struct runvm_context *ctx, const struct runvm_config *cfg,
+                       const struct host_facts *h, char **ret, struct rv_error **err)
 {
-        struct runvm_config cfg;
-        struct statfs fs;
         char *text = NULL;
         size_t len = 0;
-        uint32_t khz = 0;
+        FILE *out = open_memstream(&text, &len);
+
+        if (out == NULL)
+                return rv_error_set(err, ENOMEM, "check");
+        kvm_line(out, &h->accel);
+        if (h->accel.probed)
+                fprintf(out, "kvm verdict: %s (%s/@host/" VM_KVM_VERDICT_FILE ")\n",
+                        h->accel.cached ? "cached" : "probed now", ctx->root);
+        fprintf(out, "accelerator: %s (accel = %s)\n", h->accel.kvm ? "kvm" : "tcg (software emulation)",
+                accel_setting(cfg->accel));
+        if (!h->accel.kvm) {
+                if (h->tsc_khz)
+                        fprintf(out, "host tsc: %u kHz (passed as tsc_early_khz)\n", h->tsc_khz);
+                else
+                        fprintf(out, "host tsc: %s\n", h->tsc_error);
+        }
+        fprintf(out, "vhost-vsock: %s\n", h->vhost_vsock ? "available" : "absent (virtio-serial is used)");
+        fprintf(out, "vhost-net: %s\n", h->vhost_net ? "available" : "absent");
+        fprintf(out, "qemu: %s (%s)\n", cfg->qemu_path, found(cfg->qemu_path));
+        fprintf(out, "virtiofsd: %s (%s)\n", cfg->virtiofsd_path, found(cfg->virtiofsd_path));
+        fprintf(out, "kernel: %s (%s)\n", cfg->kernel, found(cfg->kernel));
+        fprintf(out, "initrd: %s (%s)\n", cfg->initrd, found(cfg->initrd));
+        if (h->cgroups)
+                fprintf(out, "host cgroups: %s\n", h->cgroups);
+        fprintf(out, "state root: %s\n", ctx->root);
+        fclose(out);
+        *ret = text;
+        return 0;
+}
+
+static void write_file(struct json_writer *w, const char *key, const char *path)
+{
+        json_write_key(w, key);
+        json_write_object_begin(w);
+        json_write_key(w, "path");
+        json_write_string(w, path);
+        json_write_key(w, "found");
+        json_write_bool(w, access(path, R_OK) == 0);
+        json_write_object_end(w);
+}
+
+static int report_json(const struct runvm_context *ctx, const struct runvm_config *cfg,
+                       const struct host_facts *h, char **ret, struct rv_error **err)
+{
+        _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new("  ");
+        const struct runvm_accel_choice *a = &h->accel;
+
+        json_write_object_begin(w);
+        json_write_key(w, "accelerator");
+        json_write_string(w, a->kvm ? "kvm" : "tcg");
+        json_write_key(w, "accel");
+        json_write_string(w, accel_setting(cfg->accel));
+        json_write_key(w, "kvm");
+        json_write_object_begin(w);
+        json_write_key(w, "probed");
+        json_write_bool(w, a->probed);
+        json_write_key(w, "usable");
+        json_write_bool(w, a->kvm_usable);
+        json_write_key(w, "device_usable");
+        json_write_bool(w, a->booted);
+        json_write_key(w, "cached");
+        json_write_bool(w, a->cached);
+        json_write_key(w, "reason");
+        json_write_string(w, a->reason);
+        json_write_object_end(w);
+        json_write_key(w, "refused");
+        json_write_bool(w, a->refused);
+        json_write_key(w, "tsc_khz");
+        if (h->tsc_khz)
+                json_write_uint64(w, h->tsc_khz);
+        else
+                json_write_null(w);
+        json_write_key(w, "vhost_vsock");
+        json_write_bool(w, h->vhost_vsock);
+        json_write_key(w, "vhost_net");
+        json_write_bool(w, h->vhost_net);
+        write_file(w, "qemu", cfg->qemu_path);
+        write_file(w, "virtiofsd", cfg->virtiofsd_path);
+        write_file(w, "kernel", cfg->kernel);
+        write_file(w, "initrd", cfg->initrd);
+        json_write_key(w, "host_cgroups");
+        json_write_string(w, h->cgroups);
+        json_write_key(w, "state_root");
+        json_write_string(w, ctx->root);
+        json_write_object_end(w);
+        char *text = NULL;
+        size_t len = 0;
+        if (json_writer_finish(w, &text, &len, err) < 0)
+                return -1;
+        /* One document, one line ending, like every other JSON output. */
+        char *nl = NULL;
+        if (asprintf(&nl, "%s\n", text) < 0) {
+                free(text);
+                return rv_error_set(err, ENOMEM, "check");
+        }
+        free(text);
+        *ret = nl;
+        return 0;
+}
+
+int container_host_report(const struct runvm_context *ctx, bool json, bool reprobe, char **ret,
+                          struct rv_error **err)
+{
+        struct runvm_config cfg;
+        struct host_facts h = { 0 };
+        struct statfs fs;
         struct rv_error *tmp_err = NULL;
-        FILE *out;
+        int r;
 
         if (runvm_config_load(&cfg, err) < 0)
                 return -1;
-        out = open_memstream(&text, &len);
-        if (out == NULL) {
+        if (runvm_accel_choose(&cfg, ctx->root, reprobe, &h.accel, err) < 0) {
                 runvm_config_clear(&cfg);
-                return rv_error_set(err, ENOMEM, "check");
+                return -1;
         }
-        bool kvm = vm_kvm_usable();
-        bool use_kvm = cfg.accel == RUNVM_ACCEL_KVM || (cfg.accel == RUNVM_ACCEL_AUTO && kvm);
-        fprintf(out, "kvm: %s\n", kvm ? "/dev/kvm usable" : "no usable /dev/kvm");
-        fprintf(out, "accelerator: %s\n", use_kvm ? "kvm" : "tcg (software emulation)");
-        if (!use_kvm) {
-                if (vm_host_tsc_khz(NULL, &khz, &tmp_err) == 0)
-                        fprintf(out, "host tsc: %u kHz (passed as tsc_early_khz)\n", khz);
-                else
-                        fprintf(out, "host tsc: %s\n", tmp_err->msg);
+        if (!h.accel.kvm) {
+                _cleanup_free_ char *cache = NULL;
+                /* The same cached measurement the containers get. */
+                if (runvm_host_cache_dir(ctx->root, &cache, &tmp_err) < 0)
+                        rv_error_release(&tmp_err);
+                if (vm_host_tsc_khz(cache, &h.tsc_khz, &tmp_err) < 0) {
+                        snprintf(h.tsc_error, sizeof(h.tsc_error), "%s", tmp_err->msg);
+                        h.tsc_khz = 0;
+                }
                 rv_error_release(&tmp_err);
         }
-        fprintf(out, "vhost-vsock: %s\n", access("/dev/vhost-vsock", R_OK | W_OK) == 0 ? "available" : "absent (virtio-serial is used)");
-        fprintf(out, "vhost-net: %s\n", access("/dev/vhost-net", R_OK | W_OK) == 0 ? "available" : "absent");
-        fprintf(out, "qemu: %s (%s)\n", cfg.qemu_path, found(cfg.qemu_path));
-        fprintf(out, "virtiofsd: %s (%s)\n", cfg.virtiofsd_path, found(cfg.virtiofsd_path));
-        fprintf(out, "kernel: %s (%s)\n", cfg.kernel, found(cfg.kernel));
-        fprintf(out, "initrd: %s (%s)\n", cfg.initrd, found(cfg.initrd));
+        h.vhost_vsock = access("/dev/vhost-vsock", R_OK | W_OK) == 0;
+        h.vhost_net = access("/dev/vhost-net", R_OK | W_OK) == 0;
         if (statfs("/sys/fs/cgroup", &fs) == 0)
-                fprintf(out, "host cgroups: %s\n", fs.f_type == CGROUP2_SUPER_MAGIC ? "v2 (unified)" :
-                        access("/sys/fs/cgroup/unified", F_OK) == 0 ? "v1 (hybrid)" : "v1");
-        fprintf(out, "state root: %s\n", ctx->root);
-        fclose(out);
+                h.cgroups = fs.f_type == CGROUP2_SUPER_MAGIC ? "v2 (unified)" :
+                            access("/sys/fs/cgroup/unified", F_OK) == 0 ? "v1 (hybrid)" : "v1";
+        r = json ? report_json(ctx, &cfg, &h, ret, err) : report_text(ctx, &cfg, &h, ret, err);
         runvm_config_clear(&cfg);
-        *ret = text;
-        return 0;
+        return r;
 }

@@ -101,6 +101,12 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
                 c->boot_timeout_ms = (int) u;
                 return 0;
         }
+        if (strcmp(key, "kvm_probe_timeout_ms") == 0) {
+                if (parse_uint(value, 100, 600000, &u) < 0)
+                        return -1;
+                c->kvm_probe_timeout_ms = (int) u;
+                return 0;
+        }
         if (strcmp(key, "shutdown_timeout_ms") == 0) {
                 if (parse_uint(value, 0, 600000, &u) < 0)
                         return -1;
@@ -161,6 +167,9 @@ int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
                 /* A TCG guest on a loaded 2-core host can take several
                  * seconds to boot; a hung one must still fail in bounded time. */
                 .boot_timeout_ms = 60000,
+                /* A working KVM boots the guest in well under a second,
+                 * even on a loaded host; the verdict is cached. */
+                .kvm_probe_timeout_ms = 10000,
                 .shutdown_timeout_ms = 2000,
         };
         const char *env = getenv("RUNVM_CONFIG");

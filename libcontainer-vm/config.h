@@ -19,6 +19,7 @@ struct runvm_config {
         unsigned base_memory_mib;       /* added to a memory limit for the guest itself */
         unsigned max_vcpus;
         int boot_timeout_ms;            /* until the agent says hello */
+        int kvm_probe_timeout_ms;       /* the KVM probe boot's deadline */
         int shutdown_timeout_ms;        /* guest power-off before QEMU is killed */
         char *kernel_params;            /* appended to the guest command line */
 };

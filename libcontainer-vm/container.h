@@ -81,8 +81,10 @@ int container_info_list_json(struct container_info **v, size_t n, char **ret,
 /* Container IDs: [A-Za-z0-9_+.-]+, not "." or "..". */
 bool container_id_is_valid(const char *id);
 
-/* `runvm check`: what the host offers and what runvm will use, as lines. */
-int container_host_report(const struct runvm_context *ctx, char **ret, struct rv_error **err);
+/* `runvm check`: what the host offers and what runvm will use, as lines
+ * or one JSON document; reprobe asks KVM again instead of the cache. */
+int container_host_report(const struct runvm_context *ctx, bool json, bool reprobe, char **ret,
+                          struct rv_error **err);
 
 /* --- exec ------------------------------------------------------------------ */
 

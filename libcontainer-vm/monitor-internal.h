@@ -11,7 +11,6 @@
 #include "libcontainer-vm/monitor-ns.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/stdio.h"
-#include "libcontainer-vm/vmlog.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
 #include "vm/qemu/vm.h"
@@ -95,8 +94,6 @@ struct monitor {
         int exit_code, exit_signal;
         bool vm_gone;
         struct monitor_ns ns;           /* host pid, mount namespaces (monitor-ns.h) */
-        /* console.log, qemu.log, virtiofsd.log, bounded (vmlog.h) */
-        struct vmlog logs[3];
 };
 
 /* monitor.c */

@@ -25,6 +25,7 @@
 #include "libcontainer-vm/base/fs.h"
 #include "libcontainer-vm/base/log.h"
 #include "libcontainer-vm/base/proc.h"
+#include "libcontainer-vm/accel.h"
 #include "libcontainer-vm/cgroup.h"
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/container.h"
@@ -88,30 +89,41 @@ void monitor_save_state(struct monitor *m, const char *status)
         rv_error_release(&tmp_err);
 }
 
-static void pump_logs(struct monitor *m)
-{
-        for (size_t i = 0; i < ARRAY_SIZE(m->logs); i++)
-                vmlog_pump(&m->logs[i]);
-}
-
 /* The last lines of a log in the state dir, for errors about the guest:
  * what is in flight is written first; control characters never reach the
  * caller's terminal. */
 static char *log_tail(struct monitor *m, const char *name)
 {
-        pump_logs(m);
+        vm_pump_logs(&m->vm);
         return vmlog_tail(m->o->dir->dirfd, name, 300);
 }
 
+#define FAILED_BOOT_LOG "failed-boot.log"
+
+/* A boot that failed in the guest: the error stays one line (why, in
+ * words), and QEMU's and the console's logs are kept in the host cache,
+ * since a failed create removes the state dir they were in. */
 static int wrap_guest_error(struct monitor *m, struct rv_error **err)
 {
-        _cleanup_free_ char *qemu = log_tail(m, "qemu.log");
-        _cleanup_free_ char *console = log_tail(m, "console.log");
+        _cleanup_free_ char *cache = NULL, *why = NULL, *title = NULL;
+        _cleanup_close_ int dfd = -EBADF;
+        struct rv_error *tmp_err = NULL;
 
-        if (qemu)
-                return rv_error_wrap(err, "qemu: %s", qemu);
-        if (console)
-                rv_error_wrap(err, "console: ...%s", console);
+        if ((*err)->status == ETIMEDOUT && (why = vm_stuck_reason(&m->vm)))
+                rv_error_wrap(err, "%s", why);
+        if (runvm_host_cache_dir(m->o->ctx->root, &cache, &tmp_err) < 0 ||
+            (dfd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+                rv_error_release(&tmp_err);
+                return -1;
+        }
+        if (asprintf(&title, "container %s: %s", m->o->state->id, (*err)->msg) < 0)
+                return -1;
+        vm_save_failure_logs(&m->vm, dfd, FAILED_BOOT_LOG, title);
+        /* The reason reads first: "hello: the guest ...; guest logs: PATH". */
+        struct rv_error *e = *err;
+        *err = NULL;
+        rv_error_setx(err, e->status, "%s; guest logs: %s/" FAILED_BOOT_LOG, e->msg, cache);
+        rv_error_free(e);
         return -1;
 }
 
@@ -525,8 +537,8 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         watch(ws, m->sigfd, POLLIN, W_SIGNAL, NULL);
         watch(ws, m->ctl_fd, POLLIN, W_CTL, NULL);
         watch(ws, m->vm.qemu_pidfd, POLLIN, W_QEMU, NULL);
-        for (size_t i = 0; i < ARRAY_SIZE(m->logs); i++)
-                watch(ws, m->logs[i].fd, POLLIN, W_LOG, &m->logs[i]);
+        for (size_t i = 0; i < VM_N_LOGS; i++)
+                watch(ws, m->vm.logs[i].fd, POLLIN, W_LOG, &m->vm.logs[i]);
         watch_io(m, ws, &m->init);
         for (struct exec_session *e = m->execs; e; e = e->next) {
                 watch_io(m, ws, &e->io);
@@ -626,6 +638,22 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         return 0;
 }
 
+/* The channel failed or closed: QEMU is likely on its way out, and its
+ * exit or run state says why better than the socket's error does. */
+static int vm_lost(struct monitor *m, const char *what, struct rv_error **err)
+{
+        struct rv_error *why = NULL;
+
+        if (m->vm.qemu_pidfd >= 0)
+                rv_pidfd_wait(m->vm.qemu_pidfd, 1000);
+        if (vm_check(&m->vm, &why) < 0) {
+                rv_error_release(err);
+                *err = why;
+                m->vm_gone = m->vm.qemu_pid == 0;
+        }
+        return rv_error_wrap(err, "%s", what);
+}
+
 /* Runs the loop until the response to request id arrives. */
 static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const char *what,
                          struct channel_message *ret, struct rv_error **err)
@@ -637,7 +665,7 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                 int r;
 
                 if (channel_flush(m->ch, err) < 0)
-                        return -1;
+                        return vm_lost(m, what, err);
                 while ((r = channel_next(m->ch, &f, err)) > 0) {
                         if (f.stream != CHANNEL_STREAM_CONTROL) {
                                 if (handle_data(m, &f, err) < 0)
@@ -659,28 +687,33 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                 if (left <= 0)
                         return rv_error_setx(err, ETIMEDOUT, "%s: no answer from the guest after %d ms",
                                              what, timeout_ms);
-                struct pollfd pfd[2 + ARRAY_SIZE(m->logs)] = {
+                /* QEMU exiting, or pausing itself on an internal error, ends
+                 * the wait at once: never sit out the deadline on a dead VM;
+                 * a console or helper log nobody reads would stall the guest. */
+                struct pollfd pfd[1 + VM_WATCH_MAX] = {
                         { channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), 0 },
-                        { m->vm.qemu_pidfd, POLLIN, 0 },
                 };
-                /* A console or helper log nobody reads would stall the guest. */
-                for (size_t i = 0; i < ARRAY_SIZE(m->logs); i++)
-                        pfd[2 + i] = (struct pollfd) { m->logs[i].fd, POLLIN, 0 };
-                r = poll(pfd, ARRAY_SIZE(pfd), (int) left);
-                if (r > 0)
-                        pump_logs(m);
+                int vmfds[VM_WATCH_MAX];
+                size_t n_vm = vm_watch_fds(&m->vm, vmfds);
+                for (size_t i = 0; i < n_vm; i++)
+                        pfd[1 + i] = (struct pollfd) { vmfds[i], POLLIN, 0 };
+                r = poll(pfd, 1 + n_vm, (int) left);
                 if (r < 0 && errno != EINTR)
                         return rv_error_set(err, errno, "poll");
-                if (r > 0 && pfd[1].revents) {
-                        m->vm_gone = true;
-                        return rv_error_setx(err, EIO, "%s: the VM exited", what);
+                for (size_t i = 0; r > 0 && i < n_vm; i++) {
+                        if (pfd[1 + i].revents && vm_check(&m->vm, err) < 0) {
+                                m->vm_gone = m->vm.qemu_pid == 0;
+                                return rv_error_wrap(err, "%s", what);
+                        }
                 }
                 if (r > 0 && pfd[0].revents) {
                         r = channel_receive(m->ch, err);
                         if (r < 0)
                                 return -1;
-                        if (r == 1)
-                                return rv_error_setx(err, ECONNRESET, "%s: the agent closed the channel", what);
+                        if (r == 1) {
+                                rv_error_setx(err, ECONNRESET, "the agent closed the channel");
+                                return vm_lost(m, what, err);
+                        }
                 }
         }
 }
@@ -790,27 +823,12 @@ static void fill_create(struct json_writer *w, const void *data)
         }
 }
 
-/* The monitor takes the VM's output fds and keeps what they carry bounded. */
-static int open_logs(struct monitor *m, struct rv_error **err)
-{
-        int *fds[] = { &m->vm.console_fd, &m->vm.qemu_log_fd, &m->vm.virtiofsd_log_fd };
-        static const char *const names[] = { "console.log", "qemu.log", "virtiofsd.log" };
-
-        for (size_t i = 0; i < ARRAY_SIZE(m->logs); i++) {
-                int fd = *fds[i];
-                *fds[i] = -1;
-                if (vmlog_open(&m->logs[i], m->o->dir->dirfd, names[i],
-                               i == 0 ? VMLOG_CONSOLE_MAX : VMLOG_HELPER_MAX, fd, err) < 0)
-                        return -1;
-        }
-        return 0;
-}
-
 static int boot(struct monitor *m, struct rv_error **err)
 {
         const struct runvm_config *cfg = m->o->cfg;
         const struct vm_plan *plan = m->o->plan;
         _cleanup_free_ char *cache = NULL;
+        struct runvm_accel_choice accel;
         struct vm_params p = {
                 .qemu_path = cfg->qemu_path, .virtiofsd_path = cfg->virtiofsd_path,
                 .kernel = cfg->kernel, .initrd = cfg->initrd,
@@ -823,22 +841,23 @@ static int boot(struct monitor *m, struct rv_error **err)
                 return rv_error_set(err, errno, "guest kernel `%s`", cfg->kernel);
         if (access(cfg->initrd, R_OK) < 0)
                 return rv_error_set(err, errno, "guest initrd `%s`", cfg->initrd);
-        p.kvm = cfg->accel == RUNVM_ACCEL_KVM || (cfg->accel == RUNVM_ACCEL_AUTO && vm_kvm_usable());
+        if (runvm_accel_choose(cfg, m->o->ctx->root, false, &accel, err) < 0)
+                return -1;
+        if (accel.refused)
+                return rv_error_setx(err, ENODEV, "accel = kvm, but KVM cannot run the guest: %s", accel.reason);
+        p.kvm = accel.kvm;
         if (!p.kvm) {
-                if (asprintf(&cache, "%s/@host", m->o->ctx->root) < 0)
-                        return rv_error_set(err, ENOMEM, "boot");
-                mkdir(cache, 0700);
+                if (runvm_host_cache_dir(m->o->ctx->root, &cache, err) < 0)
+                        return -1;
                 if (vm_host_tsc_khz(cache, &p.tsc_khz, err) < 0)
                         return -1;
         }
-        rv_debug("booting with %s, %u MiB, %u vcpus", p.kvm ? "KVM" : "TCG (no usable /dev/kvm)",
-                 p.memory_mib, p.vcpus);
+        rv_debug("booting with %s (%s%s), %u MiB, %u vcpus", p.kvm ? "KVM" : "TCG", accel.reason,
+                 accel.cached ? ", cached" : "", p.memory_mib, p.vcpus);
         /* The monitor's pid is unique among running VMs, and so is this id. */
         p.qemu_uid = p.qemu_gid = VM_QEMU_ID_BASE + (unsigned) m->ns.host_pid;
         p.share_trees = m->ns.vfs_trees;
         if (vm_start(&p, &m->vm, err) < 0)
-                return -1;
-        if (open_logs(m, err) < 0)
                 return -1;
         m->o->state->kvm = p.kvm;
         m->o->state->memory_mib = p.memory_mib;
@@ -961,12 +980,6 @@ static void finish(struct monitor *m)
         monitor_exec_reap(m, true);
         monitor_close_subscribers(m);
         shutdown_vm(m);
-        /* QEMU and virtiofsd are gone: what they wrote last ends at EOF. */
-        for (size_t i = 0; i < ARRAY_SIZE(m->logs); i++) {
-                for (int turns = 0; m->logs[i].fd >= 0 && turns < 64; turns++)
-                        vmlog_pump(&m->logs[i]);
-                vmlog_close(&m->logs[i]);
-        }
         m->o->state->exited = true;
         m->o->state->exit_code = m->exit_code;
         m->o->state->exit_signal = m->exit_signal;
@@ -1043,7 +1056,7 @@ _Noreturn void monitor_main(struct monitor_options *o)
         struct monitor m = {
                 .o = o, .vm = VM_INIT, .sigfd = -1, .ctl_fd = -1, .tty_fd = -1,
                 .init = { .in = { .fd = -1 }, .out = { .fd = -1 }, .err = { .fd = -1 } },
-                .logs = { VMLOG_INIT, VMLOG_INIT, VMLOG_INIT }, .ns = MONITOR_NS_INIT,
+                .ns = MONITOR_NS_INIT,
         };
         struct rv_error *err = NULL;
 

@@ -35,6 +35,7 @@ extern const struct cli_flag_set cmd_run_flags;
 extern const struct cli_flag_set cmd_kill_flags;
 extern const struct cli_flag_set cmd_delete_flags;
 extern const struct cli_flag_set cmd_list_flags;
+extern const struct cli_flag_set cmd_check_flags;
 extern const struct cli_flag_set cmd_spec_flags;
 extern const struct cli_flag_set cmd_exec_flags;
 extern const struct cli_flag_set cmd_ps_flags;

@@ -116,12 +116,19 @@ static const char update_help[] =
         "runtime-spec LinuxResources JSON file, or - for stdin. A memory limit above\n"
         "the VM's memory is refused: the VM cannot grow while it runs.\n";
 
+static const char check_help[] =
+        "The first line is the KVM verdict: with accel = auto (the default) runvm\n"
+        "uses KVM only when a probe boot of the guest under KVM answered, and TCG\n"
+        "otherwise. The verdict is cached under the state root until the host\n"
+        "reboots or QEMU, the kernel or the initramfs change; --reprobe asks again.\n";
+
 static const char unsupported_help[] =
         "runvm cannot checkpoint or restore a container: this command always fails.\n";
 
 static const struct cli_command commands[] = {
         { .name = "check", .handler = cmd_check, .args_usage = "",
-          .description = "report what this host offers runvm (KVM, QEMU, kernel, ...)" },
+          .description = "report what this host offers runvm (KVM, QEMU, kernel, ...)",
+          .help = check_help, .flags = &cmd_check_flags },
         { .name = "checkpoint", .handler = cmd_checkpoint, .args_usage = "<container-id>",
           .description = "checkpoint a running container (not supported)",
           .help = unsupported_help, .max_args = -1, .unparsed = true },

@@ -6,6 +6,9 @@
 #   - `runvm run` of /bin/true (create + boot + start + exit + delete);
 #   - their ratio (what the runtime adds on top of the boot);
 #   - `runc run` of /bin/true on the same bundle, for reference;
+#   - `runvm run` with runvm's defaults (accel = auto: the cached KVM
+#     verdict) against the same with `accel = tcg` forced, as a ratio: the
+#     probe must cost nothing once its verdict is cached;
 # and the host memory (PSS) of an idle container: monitor + QEMU + virtiofsd.
 # Prints a table and writes build/bench.json.
 set -euo pipefail
@@ -18,7 +21,10 @@ OUT=${BENCH_JSON:-$top/build/bench.json}
 T=${BENCH_TIMEOUT:-120}
 
 [ -x "$RUNVM" ] || { echo "bench: $RUNVM not built (make all)" >&2; exit 1; }
+# runvm's defaults, whatever the caller's environment says.
+unset RUNVM_CONFIG
 work=$(mktemp -d /tmp/runvm-bench.XXXXXX)
+printf 'accel = tcg\n' >"$work/tcg.conf"
 root=$work/root
 idle_id=bench-idle-$$
 
@@ -85,7 +91,12 @@ bare+=(-serial "file:$work/bare-console.log")
 echo "$(printf '%q ' "${bare[@]}")" >"$work/bare-cmd"
 
 # --- the timed runs ---------------------------------------------------------
-boot=() run=() runc_t=()
+# The KVM verdict is made (and cached) before anything is timed.
+"$RUNVM" --root "$root" check >"$work/check.txt"
+verdict=$(head -n1 "$work/check.txt")
+echo "bench: $verdict" >&2
+
+boot=() run=() runc_t=() run_tcg=()
 for n in $(seq "$RUNS"); do
 	echo "bench: run $n/$RUNS" >&2
 	t0=$(now_ms)
@@ -102,6 +113,11 @@ for n in $(seq "$RUNS"); do
 		{ echo "bench: runvm run failed" >&2; exit 1; }
 	run+=($(($(now_ms) - t0)))
 
+	t0=$(now_ms)
+	(cd "$work/bundle" && RUNVM_CONFIG=$work/tcg.conf timeout "$T" "$RUNVM" --root "$root" run "bench-tcg-$n" </dev/null >/dev/null) ||
+		{ echo "bench: runvm run (accel = tcg) failed" >&2; exit 1; }
+	run_tcg+=($(($(now_ms) - t0)))
+
 	if [ -n "$RUNC" ]; then
 		t0=$(now_ms)
 		(cd "$work/bundle" && timeout "$T" "$RUNC" --root "$work/runc" run bench-runc </dev/null >/dev/null) ||
@@ -113,6 +129,8 @@ done
 boot_ms=$(median "${boot[@]}")
 run_ms=$(median "${run[@]}")
 ratio=$(awk -v a="$run_ms" -v b="$boot_ms" 'BEGIN { printf "%.2f", a / b }')
+run_tcg_ms=$(median "${run_tcg[@]}")
+auto_ratio=$(awk -v a="$run_ms" -v b="$run_tcg_ms" 'BEGIN { printf "%.2f", a / b }')
 runc_ms=null
 [ ${#runc_t[@]} -gt 0 ] && runc_ms=$(median "${runc_t[@]}")
 accel=tcg
@@ -122,12 +140,16 @@ printf '\n%-44s %10s   %s\n' "measure (median of $RUNS)" "value" "all runs"
 printf '%-44s %7s ms   %s\n' "bare VM boot to poweroff ($accel)" "$boot_ms" "${boot[*]}"
 printf '%-44s %7s ms   %s\n' "runvm run /bin/true" "$run_ms" "${run[*]}"
 printf '%-44s %10s\n' "ratio runvm run / bare boot" "$ratio"
+printf '%-44s %7s ms   %s\n' "runvm run /bin/true, accel = tcg forced" "$run_tcg_ms" "${run_tcg[*]}"
+printf '%-44s %10s   (%s)\n' "ratio defaults (auto) / accel = tcg" "$auto_ratio" "$verdict"
 [ "$runc_ms" != null ] && printf '%-44s %7s ms   %s\n' "runc run /bin/true (reference)" "$runc_ms" "${runc_t[*]}"
 printf '%-44s %7s KiB  %s\n' "idle container PSS (monitor+qemu+virtiofsd)" "$pss_total" "${pss_rows[*]}"
 
 mkdir -p "$(dirname "$OUT")"
 jq -n --argjson runs "$RUNS" --arg accel "$accel" \
 	--argjson boot "$boot_ms" --argjson run "$run_ms" --argjson ratio "$ratio" --argjson runc "$runc_ms" \
+	--argjson run_tcg "$run_tcg_ms" --argjson auto_ratio "$auto_ratio" --arg verdict "$verdict" \
+	--argjson run_tcg_all "$(printf '%s\n' "${run_tcg[@]}" | jq -s .)" \
 	--argjson pss "$pss_total" \
 	--argjson boot_all "$(printf '%s\n' "${boot[@]}" | jq -s .)" \
 	--argjson run_all "$(printf '%s\n' "${run[@]}" | jq -s .)" \
@@ -139,6 +161,8 @@ jq -n --argjson runs "$RUNS" --arg accel "$accel" \
 		bare_boot_ms: {median: $boot, all: $boot_all},
 		runvm_run_true_ms: {median: $run, all: $run_all},
 		ratio_run_to_boot: $ratio,
+		runvm_run_true_tcg_forced_ms: {median: $run_tcg, all: $run_tcg_all},
+		ratio_auto_to_tcg_forced: $auto_ratio, kvm_verdict: $verdict,
 		runc_run_true_ms: {median: $runc, all: $runc_all},
 		idle_pss_kib: {total: $pss, by_process: $pss_by},
 		bare_qemu_command: $qemu

@@ -35,6 +35,10 @@ complete_words() {
 	assert_line --keep
 	run -0 complete_words list --format ""
 	assert_output $'table\njson'
+	run -0 complete_words check --format ""
+	assert_output $'text\njson'
+	run -0 complete_words check --re
+	assert_output --reprobe
 	run -0 complete_words kill ct KI
 	assert_output KILL
 }

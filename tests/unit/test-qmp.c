@@ -16,6 +16,7 @@
 
 #include "libcontainer-vm/base/error.h"
 #include "vm/qemu/qmp.h"
+#include "tests/unit/fake-qemu.h"
 
 static void test_splitter_lines(void **unused)
 {
@@ -49,31 +50,15 @@ static void test_splitter_bounds_a_line(void **unused)
         qmp_splitter_clear(&s);
 }
 
-/* A fake QEMU: greeting, then answers each command by its id. */
+/* Each answer follows an event, which the client must skip. */
+#define STOP_EVENT "{\"event\": \"STOP\", \"timestamp\": {}}\r\n"
+
 static pid_t fake_qemu(int fd, const char *answer_template)
 {
-        pid_t pid = fork();
-        if (pid != 0)
-                return pid;
-        char buf[4096], out[512];
-        const char *greet = "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n";
-        if (write(fd, greet, strlen(greet)) < 0)
-                _exit(1);
-        for (int i = 0; i < 2; i++) {
-                ssize_t n = read(fd, buf, sizeof(buf) - 1);
-                if (n <= 0)
-                        _exit(1);
-                buf[n] = '\0';
-                int id = atoi(strstr(buf, "\"id\":") + 5);
-                /* an event first: the client must skip it */
-                const char *ev = "{\"event\": \"STOP\", \"timestamp\": {}}\r\n";
-                if (write(fd, ev, strlen(ev)) < 0)
-                        _exit(1);
-                snprintf(out, sizeof(out), i == 0 ? "{\"return\": {}, \"id\": %d}\r\n" : answer_template, id);
-                if (write(fd, out, strlen(out)) < 0)
-                        _exit(1);
-        }
-        _exit(0);
+        char answer[512];
+        snprintf(answer, sizeof(answer), STOP_EVENT "%s", answer_template);
+        const char *replies[] = { STOP_EVENT "{\"return\": {}, \"id\": %d}\r\n", answer };
+        return fake_qemu_start(fd, replies, 2, false);
 }
 
 static void test_execute_success(void **unused)

@@ -17,7 +17,7 @@
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/fs.h"
 #include "libcontainer-vm/base/text.h"
-#include "libcontainer-vm/vmlog.h"
+#include "vm/qemu/vmlog.h"
 
 static void sanitized(const char *in, const char *want)
 {

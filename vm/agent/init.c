@@ -53,6 +53,8 @@ static void parse_cmdline(const char *cmdline, struct agent_boot_options *opts)
                         opts->halt = true;
                 else if (len == strlen("runvm.debug=1") && strncmp(p, "runvm.debug=1", len) == 0)
                         opts->debug = true;
+                else if (len == strlen("runvm.probe=1") && strncmp(p, "runvm.probe=1", len) == 0)
+                        opts->probe = true;
                 p += len;
         }
 }
@@ -172,6 +174,13 @@ int agent_init_mounts(struct rv_error **err)
                 return -1;
         if (rv_mkdir_p(AGENT_SHARED_DIR, 0755, err) < 0)
                 return -1;
+        /* The VM is sized to the container's limit, where the kernel's
+         * overcommit heuristic refuses allocations that a host with spare
+         * memory grants. The container's cgroup must be what says no, as
+         * under runc: an OOM kill (137, an oom event), not a failed malloc. */
+        _cleanup_close_ int fd = open("/proc/sys/vm/overcommit_memory", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "1", 1) != 1)
+                return rv_error_set(err, errno, "set vm.overcommit_memory");
         return 0;
 }
 

@@ -15,6 +15,7 @@ struct rv_error;
 struct agent_boot_options {
         bool halt;      /* runvm.halt=1: power off once booted (benchmark) */
         bool debug;     /* runvm.debug=1: verbose log on the console */
+        bool probe;     /* runvm.probe=1: no share, no entropy: answer hello (the KVM probe) */
 };
 
 /* Mounts devtmpfs and proc on the initramfs, points fds 0-2 at the

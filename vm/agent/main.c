@@ -46,15 +46,19 @@ int main(void)
                        (long long) agent_uptime_ms());
                 agent_power_off();
         }
-        if (agent_init_entropy(&err) < 0) {
-                rv_warn("entropy: %s", err->msg);
-                rv_error_release(&err);
-        }
-        /* Without the share no container can be made, but the host still
-         * gets answers (and a clear error on create). */
-        if (agent_init_shared(&err) < 0) {
-                rv_log(RV_LOG_ERROR, "runvm-agent: %s", err->msg);
-                rv_error_release(&err);
+        /* The KVM probe only needs to hear the agent answer: it has no
+         * share to mount and no container to seed entropy for. */
+        if (!opts.probe) {
+                if (agent_init_entropy(&err) < 0) {
+                        rv_warn("entropy: %s", err->msg);
+                        rv_error_release(&err);
+                }
+                /* Without the share no container can be made, but the host
+                 * still gets answers (and a clear error on create). */
+                if (agent_init_shared(&err) < 0) {
+                        rv_log(RV_LOG_ERROR, "runvm-agent: %s", err->msg);
+                        rv_error_release(&err);
+                }
         }
         port = agent_init_channel_open(PORT_TIMEOUT_MS, &err);
         if (port < 0)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the host offers a VM: KVM, the TSC frequency. */
+/* What the host offers a VM: the TSC frequency (KVM: accel.c). */
 #include "vm/qemu/vm.h"
 
 #include <errno.h>
@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -15,18 +14,6 @@
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/fs.h"
-
-#define KVM_GET_API_VERSION 0xAE00
-#define KVM_API_VERSION 12
-
-bool vm_kvm_usable(void)
-{
-        _cleanup_close_ int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-        if (fd < 0)
-                return false;
-        return ioctl(fd, KVM_GET_API_VERSION, 0) == KVM_API_VERSION;
-}
 
 static uint64_t monotonic_raw_ns(void)
 {

@@ -21,6 +21,7 @@
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/log.h"
+#include "libcontainer-vm/base/proc.h"
 #include "libcontainer-vm/base/spawn.h"
 #include "vm/qemu/qmp.h"
 #include "vm/qemu/virtiofsd-filter.h"
@@ -182,10 +183,9 @@ static int vhost_user_socket_pair(int *ret_listen, int *ret_client, struct rv_er
 }
 
 /* A pipe for a helper's stdout and stderr: the helper gets the write end,
- * the caller the non-blocking read end, which it copies into a bounded
- * file. A file the helper wrote itself would grow without bound with
- * whatever a guest makes it log. */
-static int log_pipe(int *ret_read, int *ret_write, struct rv_error **err)
+ * the VM's bounded log the non-blocking read end. A file the helper wrote
+ * itself would grow without bound with whatever a guest makes it log. */
+static int log_pipe(struct vm *vm, int which, const char *name, int *ret_write, struct rv_error **err)
 {
         int fds[2];
 
@@ -197,9 +197,9 @@ static int log_pipe(int *ret_read, int *ret_write, struct rv_error **err)
                 close(fds[1]);
                 return rv_error_set(err, saved, "log pipe");
         }
-        *ret_read = fd_above_stdio(fds[0]);
         *ret_write = fd_above_stdio(fds[1]);
-        return 0;
+        return vmlog_open(&vm->logs[which], vm->log_dirfd, name, VMLOG_HELPER_MAX,
+                          fd_above_stdio(fds[0]), err);
 }
 
 /* QEMU opens -kernel and -initrd by name after it lost every privilege:
@@ -237,7 +237,7 @@ static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, in
         _cleanup_free_ char *fdopt = NULL, *src = NULL;
         struct virtiofsd_setup setup = { shared_dir, p->shares, p->n_shares, p->share_trees };
 
-        if (log_pipe(&vm->virtiofsd_log_fd, &logfd, err) < 0)
+        if (log_pipe(vm, VM_LOG_VIRTIOFSD, "virtiofsd.log", &logfd, err) < 0)
                 return -1;
         if (asprintf(&fdopt, "--fd=%d", listen_fd) < 0 ||
             asprintf(&src, "source=%s", shared_dir) < 0)
@@ -275,22 +275,30 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
         size_t n = 0;
         int con_pair[2];
 
-        if (p->qemu_uid == 0 || p->qemu_gid == 0)
-                return rv_error_setx(err, EINVAL, "start qemu: no unprivileged uid and gid to run it as");
+        /* The caller's host pid is unique while it runs: so is this id. */
+        pid_t self = rv_proc_self_pid();
+        uid_t uid = p->qemu_uid ? p->qemu_uid : VM_QEMU_ID_BASE + (uid_t) (self > 0 ? self : getpid());
+        gid_t gid = p->qemu_gid ? p->qemu_gid : (gid_t) uid;
         if (vm_kernel_cmdline(p, &cmdline, err) < 0)
                 return -1;
         if ((kernel_fd = open_boot_file(p->kernel, err)) < 0 ||
             (initrd_fd = open_boot_file(p->initrd, err)) < 0)
                 return rv_error_wrap(err, "start qemu");
-        if (log_pipe(&vm->qemu_log_fd, &logfd, err) < 0)
+        if (log_pipe(vm, VM_LOG_QEMU, "qemu.log", &logfd, err) < 0)
                 return -1;
-        /* The console reaches the monitor, which bounds what it keeps. */
+        /* The console reaches the caller, who bounds what is kept. */
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con_pair) < 0)
                 return rv_error_set(err, errno, "console socketpair");
-        vm->console_fd = fd_above_stdio(con_pair[0]);
+        int con = fd_above_stdio(con_pair[0]);
         console = fd_above_stdio(con_pair[1]);
-        if (vm->console_fd < 0 || console < 0 || fcntl(vm->console_fd, F_SETFL, O_NONBLOCK) < 0)
+        if (con < 0 || console < 0 || fcntl(con, F_SETFL, O_NONBLOCK) < 0) {
+                if (con >= 0)
+                        close(con);
                 return rv_error_set(err, errno, "console socketpair");
+        }
+        if (vmlog_open(&vm->logs[VM_LOG_CONSOLE], vm->log_dirfd, "console.log", VMLOG_CONSOLE_MAX,
+                       con, err) < 0)
+                return -1;
         if (asprintf(&kernel, "/proc/self/fd/%d", kernel_fd) < 0 ||
             asprintf(&initrd, "/proc/self/fd/%d", initrd_fd) < 0 ||
             asprintf(&mem, "%uM", p->memory_mib) < 0 ||
@@ -321,8 +329,10 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
         ARG("-device"); ARG("virtio-serial-device,max_ports=2");
         ARG("-chardev"); ARG(agent_chr);
         ARG("-device"); ARG("virtserialport,chardev=agent,name=runvm.agent");
-        ARG("-chardev"); ARG(vfs_chr);
-        ARG("-device"); ARG("vhost-user-fs-device,chardev=vfs,queue-size=1024,tag=runvm");
+        if (vfs_fd >= 0) {
+                ARG("-chardev"); ARG(vfs_chr);
+                ARG("-device"); ARG("vhost-user-fs-device,chardev=vfs,queue-size=1024,tag=runvm");
+        }
         ARG("-device"); ARG("virtio-rng-device");
         ARG("-chardev"); ARG(qmp_chr);
         ARG("-mon"); ARG("chardev=qmp,mode=control");
@@ -344,7 +354,8 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
                         rv_debug("qemu: %s", line);
                 }
         }
-        int fds[] = { vfs_fd, agent_fd, qmp_fd, console, kernel_fd, initrd_fd };
+        /* vfs_fd last: the KVM probe runs without virtio-fs. */
+        int fds[] = { agent_fd, qmp_fd, console, kernel_fd, initrd_fd, vfs_fd };
         /* /dev/kvm is the one file QEMU opens itself: through its group. */
         gid_t groups[1];
         size_t n_groups = 0;
@@ -353,8 +364,8 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
                 groups[n_groups++] = kvm.st_gid;
         struct rv_spawn s = {
                 .argv = (char *const *) argv, .stdin_fd = -1, .stdout_fd = logfd,
-                .stderr_fd = logfd, .pass_fds = fds, .n_pass_fds = ARRAY_SIZE(fds),
-                .pdeathsig = true, .uid = p->qemu_uid, .gid = p->qemu_gid,
+                .stderr_fd = logfd, .pass_fds = fds, .n_pass_fds = ARRAY_SIZE(fds) - (vfs_fd < 0),
+                .pdeathsig = true, .uid = uid, .gid = gid,
                 .groups = groups, .n_groups = n_groups,
         };
         if (rv_spawn_start(&s, &vm->qemu_pid, &vm->qemu_pidfd, err) < 0)
@@ -369,24 +380,40 @@ int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err)
         struct vm vm = VM_INIT;
         int pair[2], qmp_pair[2];
 
-        if (asprintf(&shared_dir, "%s/" SHARED_DIR, p->state_dir) < 0)
+        vm.log_dir = strdup(p->state_dir);
+        if (vm.log_dir == NULL)
                 return rv_error_set(err, ENOMEM, "start vm");
-        if (mkdir(shared_dir, 0700) < 0 && errno != EEXIST)
-                return rv_error_set(err, errno, "mkdir `%s`", shared_dir);
-        for (size_t i = 0; i < p->n_shares; i++)
-                if (p->share_trees == NULL || p->share_trees[i] < 0)
-                        return rv_error_setx(err, EINVAL, "start vm: share `%s` has no mount to export",
-                                             p->shares[i].source);
-        int r = vhost_user_socket_pair(&vfs_listen, &vfs_client, err);
-        if (r == 0)
-                r = start_virtiofsd(p, shared_dir, vfs_listen, &vm, err);
-        /* virtiofsd has them (or failed): the caller's copies go. */
-        for (size_t i = 0; i < p->n_shares; i++) {
-                close(p->share_trees[i]);
-                p->share_trees[i] = -1;
+        vm.log_dirfd = open(p->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (vm.log_dirfd < 0) {
+                int saved = errno;
+                vm_destroy(&vm);
+                return rv_error_set(err, saved, "open `%s`", p->state_dir);
         }
-        if (r < 0)
-                return -1;
+        if (p->virtiofsd_path) {
+                int r = 0;
+                for (size_t i = 0; r == 0 && i < p->n_shares; i++)
+                        if (p->share_trees == NULL || p->share_trees[i] < 0)
+                                r = rv_error_setx(err, EINVAL, "start vm: share `%s` has no mount to export",
+                                                  p->shares[i].source);
+                if (r == 0 && asprintf(&shared_dir, "%s/" SHARED_DIR, p->state_dir) < 0)
+                        r = rv_error_set(err, ENOMEM, "start vm");
+                if (r == 0 && mkdir(shared_dir, 0700) < 0 && errno != EEXIST)
+                        r = rv_error_set(err, errno, "mkdir `%s`", shared_dir);
+                if (r == 0)
+                        r = vhost_user_socket_pair(&vfs_listen, &vfs_client, err);
+                if (r == 0)
+                        r = start_virtiofsd(p, shared_dir, vfs_listen, &vm, err);
+                /* virtiofsd has them (or failed): the caller's copies go. */
+                for (size_t i = 0; p->share_trees && i < p->n_shares; i++) {
+                        if (p->share_trees[i] >= 0)
+                                close(p->share_trees[i]);
+                        p->share_trees[i] = -1;
+                }
+                if (r < 0) {
+                        vm_destroy(&vm);
+                        return -1;
+                }
+        }
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
                 int saved = errno;
                 vm_destroy(&vm);
@@ -400,6 +427,7 @@ int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err)
                 return rv_error_set(err, saved, "socketpair");
         }
         vm.qmp_fd = fd_above_stdio(qmp_pair[0]);
+        qmp_init(&vm.qmp, vm.qmp_fd);
         _cleanup_close_ int qmp_qemu_end = fd_above_stdio(qmp_pair[1]);
         if (start_qemu(p, vfs_client, guest_end, qmp_qemu_end, &vm, err) < 0) {
                 vm_destroy(&vm);
@@ -421,12 +449,19 @@ void vm_destroy(struct vm *vm)
         if (vm->qmp_fd >= 0)
                 close(vm->qmp_fd);
         vm->qmp_fd = -1;
-        int *logs[] = { &vm->console_fd, &vm->qemu_log_fd, &vm->virtiofsd_log_fd };
-        for (size_t i = 0; i < ARRAY_SIZE(logs); i++) {
-                if (*logs[i] >= 0)
-                        close(*logs[i]);
-                *logs[i] = -1;
+        qmp_clear(&vm->qmp);
+        vm->qmp.fd = -1;
+        /* The writers are gone: what they wrote last ends at EOF. */
+        for (size_t i = 0; i < VM_N_LOGS; i++) {
+                for (int turns = 0; vm->logs[i].fd >= 0 && turns < 64; turns++)
+                        vmlog_pump(&vm->logs[i]);
+                vmlog_close(&vm->logs[i]);
         }
+        if (vm->log_dirfd >= 0)
+                close(vm->log_dirfd);
+        vm->log_dirfd = -1;
+        free(vm->log_dir);
+        vm->log_dir = NULL;
 }
 
 static bool reaped(struct vm *vm, int timeout_ms)
@@ -441,16 +476,13 @@ static bool reaped(struct vm *vm, int timeout_ms)
 
 void vm_stop(struct vm *vm, int timeout_ms)
 {
-        if (!reaped(vm, timeout_ms) && vm->qmp_fd >= 0) {
-                struct qmp q;
+        if (!reaped(vm, timeout_ms) && vm->qmp.fd >= 0) {
                 struct rv_error *tmp_err = NULL;
 
                 /* The guest did not power off: ask QEMU itself, then force. */
-                qmp_init(&q, vm->qmp_fd);
-                if (qmp_execute(&q, "quit", 1000, &tmp_err) < 0)
+                if (qmp_execute(&vm->qmp, "quit", 1000, &tmp_err) < 0)
                         rv_debug("qemu quit: %s", tmp_err->msg);
                 rv_error_release(&tmp_err);
-                qmp_clear(&q);
                 reaped(vm, 1000);
         }
         vm_destroy(vm);

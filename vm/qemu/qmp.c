@@ -75,61 +75,6 @@ void qmp_clear(struct qmp *q)
         qmp_splitter_clear(&q->in);
 }
 
-/* Reads until a message for which accept() says yes; skips events. */
-static int read_message(struct qmp *q, int64_t deadline, uint32_t id, bool greeting,
-                        struct rv_error **err)
-{
-        for (;;) {
-                _cleanup_free_ char *line = NULL;
-                while (qmp_splitter_next(&q->in, &line) == 1) {
-                        _cleanup_(json_value_freep) struct json_value *v = NULL;
-                        const struct json_value *e;
-                        int64_t got = -1;
-
-                        if (json_parse(line, strlen(line), &v, err) < 0)
-                                return rv_error_wrap(err, "qmp");
-                        free(line);
-                        line = NULL;
-                        if (greeting) {
-                                if (json_get(v, "QMP") == NULL)
-                                        return rv_error_setx(err, EPROTO, "qmp: expected a greeting");
-                                return 0;
-                        }
-                        if (json_get(v, "event"))
-                                continue;
-                        e = json_get(v, "id");
-                        if (e == NULL || !json_is_integer(e) ||
-                            json_read_int64(e, "id", &got, NULL) < 0 || got != (int64_t) id)
-                                continue;
-                        if ((e = json_get(v, "error"))) {
-                                const char *desc = "unknown error";
-                                const struct json_value *d = json_get(e, "desc");
-                                if (d && json_is_string(d))
-                                        json_read_string(d, "desc", &desc, NULL);
-                                return rv_error_setx(err, EIO, "qmp: %s", desc);
-                        }
-                        return 0;
-                }
-                int64_t left = deadline - rv_now_ms();
-                if (left <= 0)
-                        return rv_error_setx(err, ETIMEDOUT, "qmp: no answer from qemu");
-                struct pollfd pfd = { q->fd, POLLIN, 0 };
-                int r = poll(&pfd, 1, (int) left);
-                if (r < 0 && errno != EINTR)
-                        return rv_error_set(err, errno, "qmp: poll");
-                if (r <= 0)
-                        continue;
-                char buf[4096];
-                ssize_t n = read(q->fd, buf, sizeof(buf));
-                if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                        continue;
-                if (n <= 0)
-                        return rv_error_set(err, n < 0 ? errno : ECONNRESET, "qmp: read");
-                if (qmp_splitter_feed(&q->in, buf, (size_t) n, err) < 0)
-                        return -1;
-        }
-}
-
 static int send_command(struct qmp *q, const char *command, uint32_t id, struct rv_error **err)
 {
         char buf[256];
@@ -141,20 +86,190 @@ static int send_command(struct qmp *q, const char *command, uint32_t id, struct 
         return r < 0 ? rv_error_set(err, -r, "qmp: send `%s`", command) : 0;
 }
 
-int qmp_execute(struct qmp *q, const char *command, int timeout_ms, struct rv_error **err)
+/* An {"error": {"desc": ...}} answer as *err; 0 when v is no error. */
+static int reply_error(const struct json_value *v, struct rv_error **err)
 {
+        const struct json_value *e = json_get(v, "error");
+        const char *desc = "unknown error";
+
+        if (e == NULL)
+                return 0;
+        const struct json_value *d = json_get(e, "desc");
+        if (d && json_is_string(d))
+                json_read_string(d, "desc", &desc, NULL);
+        return rv_error_setx(err, EIO, "qmp: %s", desc);
+}
+
+static void note_event(struct qmp *q, const struct json_value *v)
+{
+        static const struct { const char *name; unsigned bit; } known[] = {
+                { "STOP", QMP_EVENT_STOP },
+                { "GUEST_PANICKED", QMP_EVENT_GUEST_PANICKED },
+                { "SHUTDOWN", QMP_EVENT_SHUTDOWN },
+        };
+        const struct json_value *e = json_get(v, "event");
+        const char *name = NULL;
+
+        if (e == NULL || !json_is_string(e) || json_read_string(e, "event", &name, NULL) < 0)
+                return;
+        for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+                if (strcmp(name, known[i].name) == 0)
+                        q->events |= known[i].bit;
+}
+
+/* One line from QEMU. A reply to `want` (0: none) is handed out in *ret;
+ * the greeting answers itself with qmp_capabilities. Returns 1 when *ret
+ * was set. */
+static int handle_line(struct qmp *q, const char *line, uint32_t want, struct json_value **ret,
+                       struct rv_error **err)
+{
+        _cleanup_(json_value_freep) struct json_value *v = NULL;
+        const struct json_value *e;
+        int64_t got = -1;
+
+        if (json_parse(line, strlen(line), &v, err) < 0)
+                return rv_error_wrap(err, "qmp");
+        if (q->phase == QMP_PHASE_GREETING) {
+                if (json_get(v, "QMP") == NULL)
+                        return rv_error_setx(err, EPROTO, "qmp: expected a greeting");
+                q->caps_id = ++q->next_id;
+                if (send_command(q, "qmp_capabilities", q->caps_id, err) < 0)
+                        return -1;
+                q->phase = QMP_PHASE_NEGOTIATING;
+                return 0;
+        }
+        if (json_get(v, "event")) {
+                note_event(q, v);
+                return 0;
+        }
+        e = json_get(v, "id");
+        if (e == NULL || !json_is_integer(e) || json_read_int64(e, "id", &got, NULL) < 0)
+                return 0;
+        if (q->phase == QMP_PHASE_NEGOTIATING && got == (int64_t) q->caps_id) {
+                if (reply_error(v, err) < 0)
+                        return rv_error_wrap(err, "`qmp_capabilities`");
+                q->phase = QMP_PHASE_READY;
+                return 0;
+        }
+        if (want == 0 || got != (int64_t) want)
+                return 0;
+        *ret = TAKE_PTR(v);
+        return 1;
+}
+
+/* Reads what is there (wait_ms 0) or waits up to wait_ms for more; feeds
+ * every complete line to handle_line. */
+static int read_some(struct qmp *q, int wait_ms, uint32_t want, struct json_value **ret,
+                     struct rv_error **err)
+{
+        char buf[4096];
+        char *line = NULL;
+        int r;
+
+        while (qmp_splitter_next(&q->in, &line) == 1) {
+                r = handle_line(q, line, want, ret, err);
+                free(line);
+                if (r != 0)
+                        return r;
+        }
+        struct pollfd pfd = { q->fd, POLLIN, 0 };
+        r = poll(&pfd, 1, wait_ms);
+        if (r < 0)
+                return errno == EINTR ? 0 : rv_error_set(err, errno, "qmp: poll");
+        if (r == 0)
+                return 0;
+        ssize_t n = read(q->fd, buf, sizeof(buf));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return 0;
+        if (n <= 0)
+                return rv_error_set(err, n < 0 ? errno : ECONNRESET, "qmp: read");
+        if (qmp_splitter_feed(&q->in, buf, (size_t) n, err) < 0)
+                return -1;
+        while (qmp_splitter_next(&q->in, &line) == 1) {
+                r = handle_line(q, line, want, ret, err);
+                free(line);
+                if (r != 0)
+                        return r;
+        }
+        return 0;
+}
+
+int qmp_pump(struct qmp *q, struct rv_error **err)
+{
+        struct json_value *none = NULL;
+        int r;
+
+        /* Everything already readable, without waiting for more. */
+        do {
+                r = read_some(q, 0, 0, &none, err);
+                if (r < 0)
+                        return -1;
+        } while (poll(&(struct pollfd) { q->fd, POLLIN, 0 }, 1, 0) == 1);
+        return 0;
+}
+
+static int await_reply(struct qmp *q, uint32_t id, int64_t deadline, struct json_value **ret,
+                       struct rv_error **err)
+{
+        for (;;) {
+                int64_t left = deadline - rv_now_ms();
+                if (left <= 0)
+                        return rv_error_setx(err, ETIMEDOUT, "qmp: no answer from qemu");
+                int r = read_some(q, (int) left, id, ret, err);
+                if (r != 0)
+                        return r < 0 ? -1 : 0;
+        }
+}
+
+static int negotiate(struct qmp *q, int64_t deadline, struct rv_error **err)
+{
+        struct json_value *none = NULL;
+
+        while (q->phase != QMP_PHASE_READY) {
+                int64_t left = deadline - rv_now_ms();
+                if (left <= 0)
+                        return rv_error_setx(err, ETIMEDOUT, "qmp: no greeting from qemu");
+                if (read_some(q, (int) left, 0, &none, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+int qmp_execute_return(struct qmp *q, const char *command, int timeout_ms, struct json_value **ret,
+                       struct rv_error **err)
+{
+        _cleanup_(json_value_freep) struct json_value *v = NULL;
         int64_t deadline = rv_now_ms() + timeout_ms;
 
-        if (!q->negotiated) {
-                uint32_t id = ++q->next_id;
-                if (read_message(q, deadline, 0, true, err) < 0 ||
-                    send_command(q, "qmp_capabilities", id, err) < 0 ||
-                    read_message(q, deadline, id, false, err) < 0)
-                        return -1;
-                q->negotiated = 1;
-        }
+        if (negotiate(q, deadline, err) < 0)
+                return -1;
         uint32_t id = ++q->next_id;
-        if (send_command(q, command, id, err) < 0 || read_message(q, deadline, id, false, err) < 0)
+        if (send_command(q, command, id, err) < 0 || await_reply(q, id, deadline, &v, err) < 0)
                 return rv_error_wrap(err, "`%s`", command);
+        if (reply_error(v, err) < 0)
+                return rv_error_wrap(err, "`%s`", command);
+        if (ret)
+                *ret = TAKE_PTR(v);
         return 0;
+}
+
+int qmp_execute(struct qmp *q, const char *command, int timeout_ms, struct rv_error **err)
+{
+        return qmp_execute_return(q, command, timeout_ms, NULL, err);
+}
+
+int qmp_query_status(struct qmp *q, int timeout_ms, char **ret, struct rv_error **err)
+{
+        _cleanup_(json_value_freep) struct json_value *v = NULL;
+        const struct json_value *r, *s;
+        const char *status = NULL;
+
+        if (qmp_execute_return(q, "query-status", timeout_ms, &v, err) < 0)
+                return -1;
+        r = json_get(v, "return");
+        s = r ? json_get(r, "status") : NULL;
+        if (s == NULL || !json_is_string(s) || json_read_string(s, "status", &status, NULL) < 0)
+                return rv_error_setx(err, EPROTO, "qmp: query-status: no status");
+        *ret = strdup(status);
+        return *ret ? 0 : rv_error_set(err, ENOMEM, "qmp");
 }

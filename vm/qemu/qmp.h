@@ -23,16 +23,38 @@ int qmp_splitter_feed(struct qmp_splitter *s, const char *data, size_t len, stru
 int qmp_splitter_next(struct qmp_splitter *s, char **ret);
 void qmp_splitter_clear(struct qmp_splitter *s);
 
+struct json_value;
+
+enum qmp_phase { QMP_PHASE_GREETING, QMP_PHASE_NEGOTIATING, QMP_PHASE_READY };
+
+/* Events that matter to runvm, remembered as they pass by. */
+enum {
+        QMP_EVENT_STOP = 1u << 0,               /* the VM paused itself: an internal error */
+        QMP_EVENT_GUEST_PANICKED = 1u << 1,
+        QMP_EVENT_SHUTDOWN = 1u << 2,
+};
+
 struct qmp {
         int fd;
         uint32_t next_id;
         struct qmp_splitter in;
-        int negotiated;
+        enum qmp_phase phase;
+        uint32_t caps_id;
+        unsigned events;                /* QMP_EVENT_* seen so far */
 };
 
 /* Takes no ownership of fd (the vm owns it). */
 void qmp_init(struct qmp *q, int fd);
 void qmp_clear(struct qmp *q);
+/* Handles what QEMU has sent so far without waiting: the greeting (answered
+ * with qmp_capabilities), events (into q->events). Fails when QEMU closed
+ * the socket. Call it when q->fd is readable. */
+int qmp_pump(struct qmp *q, struct rv_error **err);
 /* Runs `command` (negotiating capabilities first if not yet done) and
  * waits for its answer; a QMP error becomes *err with QEMU's desc. */
 int qmp_execute(struct qmp *q, const char *command, int timeout_ms, struct rv_error **err);
+/* The same, handing out the whole answer ({"return": ...}). */
+int qmp_execute_return(struct qmp *q, const char *command, int timeout_ms, struct json_value **ret,
+                       struct rv_error **err);
+/* `query-status`: "running", "internal-error", "guest-panicked", ... */
+int qmp_query_status(struct qmp *q, int timeout_ms, char **ret, struct rv_error **err);

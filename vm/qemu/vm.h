@@ -10,7 +10,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "vm/qemu/qmp.h"
+#include "vm/qemu/vmlog.h"
+
 struct rv_error;
+
+enum { VM_LOG_CONSOLE, VM_LOG_QEMU, VM_LOG_VIRTIOFSD, VM_N_LOGS };
 
 /* A host file or directory exposed to the guest as shared/<name>. */
 struct vm_share {
@@ -26,7 +31,7 @@ struct vm_share {
 
 struct vm_params {
         const char *qemu_path;
-        const char *virtiofsd_path;
+        const char *virtiofsd_path;     /* NULL: no virtio-fs at all (the KVM probe) */
         const char *kernel;
         const char *initrd;
         unsigned memory_mib;
@@ -42,8 +47,9 @@ struct vm_params {
         int *share_trees;
         const char *extra_cmdline;      /* appended to the kernel command line */
         bool debug;
-        /* QEMU runs as this uid/gid (> 0), without capabilities, with
-         * no_new_privs and its seccomp sandbox (docs/SECURITY.md). */
+        /* QEMU runs as this uid/gid, without capabilities, with
+         * no_new_privs and its seccomp sandbox (docs/SECURITY.md); 0:
+         * VM_QEMU_ID_BASE + the caller's pid on the host. */
         uid_t qemu_uid;
         gid_t qemu_gid;
 };
@@ -61,17 +67,20 @@ struct vm {
         int virtiofsd_pidfd;
         int agent_fd;                   /* host end of the agent channel */
         int qmp_fd;                     /* host end of the QMP monitor */
-        /* Read ends the caller drains into bounded files (vmlog.h): the
-         * guest's serial console, QEMU's and virtiofsd's stderr. */
-        int console_fd;
-        int qemu_log_fd;
-        int virtiofsd_log_fd;
+        struct qmp qmp;                 /* on qmp_fd; negotiated while the guest boots */
+        char *log_dir;                  /* holds qemu.log and console.log */
+        int qemu_status;                /* wait status, once QEMU was reaped */
+        /* The guest's serial console, QEMU's and virtiofsd's stderr arrive
+         * on fds and are kept in log_dir bounded (vmlog.h): whoever waits
+         * on the VM polls them (vm_watch_fds) and pumps them (vm_check). */
+        int log_dirfd;
+        struct vmlog logs[VM_N_LOGS];
 };
 
 #define VM_INIT { .qemu_pid = 0, .qemu_pidfd = -1, .virtiofsd_pid = 0, \
                   .virtiofsd_pidfd = -1, .agent_fd = -1, \
-                  .qmp_fd = -1, .console_fd = -1, .qemu_log_fd = -1, \
-                  .virtiofsd_log_fd = -1 }
+                  .qmp_fd = -1, .qmp = { .fd = -1 }, .log_dirfd = -1, \
+                  .logs = { VMLOG_INIT, VMLOG_INIT, VMLOG_INIT } }
 
 /* A detached copy of the share's tree (open_tree from its fd, never its
  * path): recursive for an rbind, read-only throughout when asked, nodev
@@ -86,8 +95,27 @@ void vm_destroy(struct vm *vm);
  * timeout_ms, then asks QEMU to quit over QMP, then destroys everything. */
 void vm_stop(struct vm *vm, int timeout_ms);
 
+/* While the guest boots, besides the agent channel, these fds tell that
+ * something happened to the VM (QEMU exited, QMP has events, output to
+ * keep): poll them and call vm_check when one is readable. Returns how
+ * many (at most VM_WATCH_MAX). */
+#define VM_WATCH_MAX (2 + VM_N_LOGS)
+size_t vm_watch_fds(const struct vm *vm, int fds[VM_WATCH_MAX]);
+/* Copies what the console, QEMU and virtiofsd wrote into their bounded
+ * logs; never blocks. vm_check does it first. */
+void vm_pump_logs(struct vm *vm);
+/* 0 while the VM runs; -1 with a one-line reason in *err once QEMU exited
+ * (it is reaped), paused itself on an internal error, or the guest
+ * panicked. Never waits more than a second. */
+int vm_check(struct vm *vm, struct rv_error **err);
+/* What the logs say about a guest that gave no answer in time (a panic,
+ * a fatal agent error, a paused VM): malloc'ed, or NULL. */
+char *vm_stuck_reason(struct vm *vm);
+/* Copies qemu.log and the console's tail into dirfd/name (bounded), for a
+ * failed boot whose state dir is about to go. */
+void vm_save_failure_logs(const struct vm *vm, int dirfd, const char *name, const char *title);
+
 /* Host facts, measured once. */
-bool vm_kvm_usable(void);
 /* The host TSC frequency, cached in cache_dir/tsc_khz (cache_dir may be
  * NULL). */
 int vm_host_tsc_khz(const char *cache_dir, uint32_t *ret_khz, struct rv_error **err);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "libcontainer-vm/vmlog.h"
+#include "vm/qemu/vmlog.h"
 
 #include <errno.h>
 #include <fcntl.h>
