@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -106,27 +108,70 @@ static char **annotations_copy(const struct spec_config *c)
         return v;
 }
 
-/* The monitor is pid 1 of a pid namespace of its own (monitor-ns.h): the
- * pid callers get shows the container's processes, not the host's. The
- * caller's later children (poststop hooks of a foreground run) stay in
- * the caller's namespace. */
+/* Pid 1 of the monitor's pid namespace: it reaps orphans and lives until
+ * the monitor lets go of keep (by exiting, however it exits). */
+_Noreturn static void pidns_init(int keep)
+{
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        char c;
+
+        prctl(PR_SET_NAME, "runvm-pidns");
+        /* The caller's stdio (conmon's pipes) is not ours to hold. */
+        if (null >= 0)
+                for (int fd = 0; fd <= 2; fd++)
+                        dup2(null, fd);
+        if (keep > 3)
+                close_range(3, (unsigned) keep - 1, 0);
+        close_range((unsigned) keep + 1, ~0u, 0);
+        signal(SIGCHLD, SIG_IGN);       /* orphans are reaped by the kernel */
+        while (read(keep, &c, 1) < 0 && errno == EINTR)
+                ;
+        _exit(0);
+}
+
+/* The monitor lives in a pid namespace of its own (monitor-ns.h), as its
+ * pid 2: a tiny init holds the namespace (pid 1 could not die by the
+ * container's signal), the monitor stays this process's child (run and
+ * conmon wait for it), and this process's later children (poststop
+ * hooks of a foreground run) stay in the caller's namespace. */
 static pid_t fork_monitor(void)
 {
         _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        int keep[2];
 
-        if (own < 0 || unshare(CLONE_NEWPID) < 0)
+        if (own < 0 || pipe2(keep, O_CLOEXEC) < 0)
                 return -1;
-        pid_t pid = fork();
-        if (pid != 0) {
+        if (unshare(CLONE_NEWPID) < 0) {
                 int saved = errno;
-                if (setns(own, CLONE_NEWPID) < 0 && pid > 0) {
-                        saved = errno;
-                        kill(pid, SIGKILL);
-                        waitpid(pid, NULL, 0);
-                        pid = -1;
-                }
+                close(keep[0]);
+                close(keep[1]);
                 errno = saved;
+                return -1;
         }
+        pid_t init = fork(), pid = -1;
+        if (init == 0) {
+                close(keep[1]);
+                pidns_init(keep[0]);
+        }
+        if (init > 0) {
+                pid = fork();
+                if (pid == 0) {
+                        close(keep[0]);
+                        return 0;               /* the monitor holds keep[1] for life */
+                }
+        }
+        int saved = errno;
+        close(keep[0]);
+        close(keep[1]);
+        if (setns(own, CLONE_NEWPID) < 0 && pid > 0) {
+                saved = errno;
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                pid = -1;
+        }
+        if (init > 0 && pid < 0)
+                waitpid(init, NULL, 0);         /* it saw EOF on keep */
+        errno = saved;
         return pid;
 }
 
@@ -201,8 +246,10 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         }
         if (state_save(dir.dirfd, &st, err) < 0)
                 goto out;
-        if (pipe2(sync, O_CLOEXEC) < 0) {
-                rv_error_set(err, errno, "pipe");
+        /* Messages both ways: the monitor asks this process to run the
+         * runtime's hooks (in the caller's namespaces, as runc does). */
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
+                rv_error_set(err, errno, "socketpair");
                 goto out;
         }
         pid = fork_monitor();
@@ -222,7 +269,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 monitor_main(&mo);
         }
         close(sync[1]);
-        r = monitor_wait_created(sync[0], err);
+        r = monitor_wait_created(sync[0], &p.spec->hooks, o->bundle, err);
         close(sync[0]);
         if (r < 0) {
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
