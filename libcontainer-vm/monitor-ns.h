@@ -2,16 +2,17 @@
 /* The monitor's namespaces (docs/SECURITY.md, "The monitor is the
  * container's host-side stand-in"). The pid runvm reports is the
  * monitor's, and host tools act on the namespaces of that pid: so the
- * monitor has its own pid (it is pid 1 of it), ipc, uts (the container's
+ * monitor has its own pid (it is pid 2 of it, under an init create made),
+ * ipc, uts (the container's
  * hostname), cgroup and mount namespaces, and the root of its mount
  * namespace is the container's rootfs with the spec's host bind mounts at
  * their destinations: /proc/PID/root, `nsenter -m` and `podman cp` act on
  * the container's files, through the same host mounts the guest sees.
  *
  * Two mount namespaces: "host", a copy of the host's (slave: host mounts
- * still arrive) where QEMU, virtiofsd and hooks run with host paths, and
+ * still arrive) where QEMU and virtiofsd start with host paths, and
  * "view", where the monitor pivots into the container's tree once the
- * VM runs. The monitor moves between them with setns() to run hooks. */
+ * VM runs. The monitor moves back with setns() for host-path work. */
 #pragma once
 
 #include <stdbool.h>
