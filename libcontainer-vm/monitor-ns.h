@@ -3,8 +3,8 @@
  * container's host-side stand-in"). The pid runvm reports is the
  * monitor's, and host tools act on the namespaces of that pid: so the
  * monitor has its own pid (it is pid 2 of it, under an init create made),
- * ipc, uts (the container's
- * hostname), cgroup and mount namespaces, and the root of its mount
+ * ipc, uts (the container's hostname), cgroup and mount namespaces, and
+ * the root of its mount
  * namespace is the container's rootfs with the spec's host bind mounts at
  * their destinations: /proc/PID/root, `nsenter -m` and `podman cp` act on
  * the container's files, through the same host mounts the guest sees.
