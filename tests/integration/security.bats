@@ -295,3 +295,19 @@ status_field() {
 	runvm delete --force ct
 	assert_success
 }
+
+@test "security: a bind mount without rbind does not export the source's submounts" {
+	local src=$BATS_TEST_TMPDIR/nr
+	mkdir -p "$src/sub"
+	mount -t tmpfs -o size=1m sec-nr "$src/sub"
+	echo hidden >"$src/sub/file"
+	update_config '.mounts += [{"destination": "/mnt/b", "type": "bind", "source": "'"$src"'", "options": ["bind"]},
+		{"destination": "/mnt/r", "type": "bind", "source": "'"$src"'", "options": ["rbind"]}]'
+	set_args sh -c 'cat /mnt/b/sub/file 2>/dev/null || echo not-there; cat /mnt/r/sub/file'
+	runvm run --bundle "$BUNDLE" ct
+	local out=$output st=$status
+	umount "$src/sub"
+	[ "$st" -eq 0 ]
+	[ "$out" = "not-there
+hidden" ]
+}
