@@ -1220,5 +1220,6 @@ _Noreturn void monitor_main(struct monitor_options *o)
                 }
         }
         finish(&m);
+        monitor_ns_clear(&m.ns);
         rv_exit_like(m.exit_code, m.exit_signal);
 }
