@@ -38,7 +38,7 @@ INITRD     := $(GUEST_DIR)/initrd.img
 KERNEL     := $(GUEST_DIR)/vmlinux-runvm
 INITRD_RUNVM := $(GUEST_DIR)/initrd-runvm.img
 
-.PHONY: all deps demo check bench install clean unit integration fuzz image kernel compat
+.PHONY: all deps demo check bench install clean unit integration fuzz soak image kernel compat
 all: $(RUNVM) $(AGENT) $(INITRD) $(KERNEL) $(INITRD_RUNVM)
 
 $(BUILD)/host/%.o: %.c
@@ -95,13 +95,24 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(TESTLIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(NL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(TESTLIB) $(HOST_LIBS)
 
-fuzz: $(TESTLIB)
-	@mkdir -p $(BUILD)/fuzz-libfuzzer
-	for f in $(FUZZ_SRC); do \
-	  n=$$(basename $$f .c); \
-	  clang -g -O1 -fsanitize=fuzzer,address -D_GNU_SOURCE -I. $(NL_CFLAGS) -o $(BUILD)/fuzz-libfuzzer/$$n $$f $(COMMON_SRC) -lyajl || exit 1; \
-	  $(BUILD)/fuzz-libfuzzer/$$n -max_total_time=$${FUZZ_SECONDS:-60} tests/fuzz/corpus/$$n || exit 1; \
-	done
+# libFuzzer builds: clang, ASan, each with the sources its target needs
+# beyond COMMON_SRC. `make fuzz` runs every target FUZZ_SECONDS (60) each.
+FUZZ_LF_DIR := $(BUILD)/fuzz-libfuzzer
+FUZZ_LF_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_LF_DIR)/%,$(FUZZ_SRC))
+FUZZ_EXTRA_fuzz-qmp := vm/qemu/qmp.c
+
+.SECONDEXPANSION:
+$(FUZZ_LF_DIR)/%: tests/fuzz/%.c $(COMMON_SRC) $$(FUZZ_EXTRA_$$*)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address -D_GNU_SOURCE -I. $(NL_CFLAGS) -o $@ $< $(COMMON_SRC) $(FUZZ_EXTRA_$*) -lyajl
+
+fuzz: $(FUZZ_LF_BIN)
+	tests/run-fuzz.sh $${FUZZ_SECONDS:-60} $(FUZZ_LF_BIN)
+
+# Fault injection at length: 50 trials of each fault in 4 parallel loops.
+soak: all
+	FAULT_TRIALS=$${FAULT_TRIALS:-50} FAULT_LOOPS=$${FAULT_LOOPS:-4} FAULT_COUNTS=1 \
+	  INTEGRATION_TIMEOUT=$${INTEGRATION_TIMEOUT:-14400} tests/run-integration.sh tests/integration/faults.bats
 
 unit: $(UNIT_BIN) $(FUZZ_BIN)
 	tests/run-unit.sh $(UNIT_BIN) $(FUZZ_BIN)

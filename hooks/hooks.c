@@ -193,6 +193,9 @@ static int run_one(const struct spec_hook *h, const char *state_json, const char
                 .envp = h->env,
                 .stdin_fd = in[0], .stdout_fd = out[1], .stderr_fd = errp[1],
                 .cwd = cwd,
+                /* A monitor killed mid-hook (delete --force while creating)
+                 * takes the hook with it: nothing it started outlives it. */
+                .pdeathsig = true,
                 .setup = hook_setup,
         };
         r = rv_spawn_start(&s, &pid, &pidfd, err);

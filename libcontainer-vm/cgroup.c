@@ -17,6 +17,7 @@
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/fs.h"
+#include "libcontainer-vm/base/proc.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
@@ -143,11 +144,11 @@ static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid
         if (own == NULL || asprintf(&dir, "%s%s%s%s", mountpoint, own, cgroups_path[0] == '/' ? "" : "/",
                                     cgroups_path) < 0)
                 return rv_error_set(err, ENOMEM, "host cgroup");
-        struct stat st;
-        bool existed = stat(dir, &st) == 0;
         if (rv_mkdir_p(dir, 0755, err) < 0)
                 return rv_error_wrap(err, "host cgroup");
-        if (!existed && dirs_add(dirs, n, dir) < 0)
+        /* Recorded even when it existed: containers sharing a cgroupsPath
+         * each remove it, and the last one's delete succeeds (as runc's). */
+        if (dirs_add(dirs, n, dir) < 0)
                 return rv_error_set(err, ENOMEM, "host cgroup");
         if (strstr(controllers, "cpuset"))
                 cpuset_inherit(dir);
@@ -201,15 +202,38 @@ fail:
         return -1;
 }
 
+/* A live (non-zombie) process is in dir: it belongs to another container
+ * or to whoever made the cgroup; waiting for it would be pointless. */
+static bool cgroup_in_use(const char *dir)
+{
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        int pid;
+
+        while (f && fscanf(f, "%d", &pid) == 1)
+                if (rv_proc_alive(pid, 0))
+                        return true;
+        return false;
+}
+
 int host_cgroup_remove(char *const *dirs, struct rv_error **err)
 {
         int r = 0;
+        bool shared = false;
 
         for (size_t i = 0; dirs && dirs[i]; i++) {
-                /* The last tasks may still be leaving (a reaped zombie is gone at once). */
+                /* The last tasks may still be leaving (a reaped zombie is gone
+                 * at once, an exiting helper in a moment). One still alive
+                 * after that is another container's: the cgroup is shared,
+                 * the last container's delete removes it. */
                 for (int tries = 0; rmdir(dirs[i]) < 0; tries++) {
                         if (errno == ENOENT)
                                 break;
+                        if (errno == EBUSY && (shared || tries >= 10) && cgroup_in_use(dirs[i])) {
+                                shared = true;
+                                break;
+                        }
                         if (errno != EBUSY || tries == 50) {
                                 r = rv_error_set(err, errno, "remove host cgroup `%s`", dirs[i]);
                                 break;

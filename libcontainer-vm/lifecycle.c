@@ -29,6 +29,7 @@
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/state.h"
+#include "libcontainer-vm/teardown.h"
 #include "libcontainer-vm/translate.h"
 #include "libcontainer-vm/tty.h"
 #include "spec/config.h"
@@ -201,7 +202,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         struct container_state st = { 0 };
         enum monitor_tty tty;
         char created[64];
-        int sync[2];
+        int sync[2], go[2];
         pid_t pid;
         int r = -1;
 
@@ -223,10 +224,6 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 if (tty_get_size(STDIN_FILENO, &h, &w) == 0 && h && w)
                         p.spec->process.console_size = (struct spec_box) { true, h, w };
         }
-        if (state_dir_create(ctx->root, o->id, &dir, err) < 0) {
-                prepared_clear(&p);
-                return -1;
-        }
         rv_time_rfc3339(created, sizeof(created), true);
         st.id = (char *) o->id;
         st.bundle = (char *) o->bundle;
@@ -234,22 +231,34 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         st.created = created;
         st.owner = "";
         st.status = strdup("creating");
-        /* Until the monitor records itself, the creating process answers
-         * for the container: alive means "creating", gone means it died
+        /* Until the monitor is forked, the creating process answers for
+         * the container: alive means "creating", gone means it died
          * half-way ("stopped", and delete finishes the job). */
         st.monitor_pid = getpid();
         rv_proc_start_time(st.monitor_pid, &st.monitor_start_time);
         st.annotations = annotations_copy(p.spec);
         if (st.status == NULL || st.annotations == NULL) {
-                rv_error_set(err, ENOMEM, "state");
-                goto out;
+                free(st.status);
+                rv_strv_free(st.annotations);
+                prepared_clear(&p);
+                return rv_error_set(err, ENOMEM, "state");
         }
-        if (state_save(dir.dirfd, &st, err) < 0)
-                goto out;
+        if (state_dir_create(ctx->root, o->id, &st, &dir, err) < 0) {
+                free(st.status);
+                rv_strv_free(st.annotations);
+                prepared_clear(&p);
+                return -1;
+        }
         /* Messages both ways: the monitor asks this process to run the
          * runtime's hooks (in the caller's namespaces, as runc does). */
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
                 rv_error_set(err, errno, "socketpair");
+                goto out;
+        }
+        if (pipe2(go, O_CLOEXEC) < 0) {
+                rv_error_set(err, errno, "pipe");
+                close(sync[0]);
+                close(sync[1]);
                 goto out;
         }
         pid = fork_monitor();
@@ -257,10 +266,19 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 rv_error_set(err, errno, "fork the monitor");
                 close(sync[0]);
                 close(sync[1]);
+                close(go[0]);
+                close(go[1]);
                 goto out;
         }
         if (pid == 0) {
+                char c;
                 close(sync[0]);
+                close(go[1]);
+                /* The monitor starts nothing before its pid is on disk: if
+                 * create dies before recording it, the monitor just goes. */
+                if (read(go[0], &c, 1) != 1)
+                        _exit(1);
+                close(go[0]);
                 struct monitor_options mo = {
                         .ctx = ctx, .cfg = &p.cfg, .guest_spec = p.spec, .plan = &p.plan,
                         .dir = &dir, .state = &st, .sync_fd = sync[1], .autostart = autostart,
@@ -269,6 +287,20 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 monitor_main(&mo);
         }
         close(sync[1]);
+        close(go[0]);
+        st.monitor_pid = pid;
+        if (rv_proc_start_time(pid, &st.monitor_start_time) < 0 || state_save(dir.dirfd, &st, err) < 0 ||
+            rv_write_all(go[1], "g", 1) < 0) {
+                if (*err == NULL)
+                        rv_error_setx(err, EIO, "the monitor exited before it started");
+                close(go[1]);
+                close(sync[0]);
+                kill(pid, SIGKILL);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                goto out;
+        }
+        close(go[1]);
         r = monitor_wait_created(sync[0], &p.spec->hooks, o->bundle, err);
         close(sync[0]);
         if (r < 0) {
@@ -290,12 +322,17 @@ out:
         if (r < 0) {
                 struct rv_error *tmp_err = NULL;
                 struct container_state *left = NULL;
-                /* The monitor is gone: its host cgroups are empty now. */
-                if (dir.dirfd >= 0 && state_load(dir.dirfd, &left, &tmp_err) == 0)
-                        host_cgroup_remove(left->cgroup_dirs, NULL);
+                /* The monitor reported and tore its VM down, or was killed
+                 * here: stop whatever it recorded, then remove the dir. */
+                if (state_load(dir.dirfd, &left, &tmp_err) < 0) {
+                        rv_error_release(&tmp_err);
+                        state_dir_remove(ctx->root, o->id, &tmp_err);
+                } else if (container_teardown(left, &tmp_err) < 0) {
+                        rv_warn("%s: %s; keeping its state for delete", o->id, tmp_err->msg);
+                } else {
+                        state_dir_remove(ctx->root, o->id, &tmp_err);
+                }
                 container_state_free(left);
-                rv_error_release(&tmp_err);
-                state_dir_remove(ctx->root, o->id, &tmp_err);
                 rv_error_release(&tmp_err);
         }
         free(st.status);
@@ -399,33 +436,16 @@ int container_kill(const struct runvm_context *ctx, const char *id, int signal, 
         return r;
 }
 
-/* Waits for the monitor, and the VM processes it owned, to be gone. */
-static void wait_gone(const struct container_state *st)
+/* Gives a monitor that was asked to stop its container the time to do so
+ * (it records `stopped` and the exit status); teardown forces the rest. */
+static void wait_monitor(const struct container_state *st)
 {
-        if (container_state_monitor_alive(st)) {
-                int pidfd = rv_pidfd_open(st->monitor_pid);
-                if (pidfd >= 0) {
-                        if (rv_pidfd_wait(pidfd, MONITOR_EXIT_TIMEOUT_MS) < 0 &&
-                            container_state_monitor_alive(st)) {
-                                rv_warn("monitor %d did not exit in time: killing it", st->monitor_pid);
-                                kill(st->monitor_pid, SIGKILL);
-                                rv_pidfd_wait(pidfd, 5000);
-                        }
-                        close(pidfd);
-                }
-        }
-        /* QEMU and virtiofsd die with the monitor (PR_SET_PDEATHSIG); wait
-         * for that, so that callers may unmount the rootfs right away. */
-        pid_t pids[] = { st->qemu_pid, st->virtiofsd_pid };
-        for (size_t i = 0; i < ARRAY_SIZE(pids); i++) {
-                if (pids[i] <= 0)
-                        continue;
-                int pidfd = rv_pidfd_open(pids[i]);
-                if (pidfd >= 0) {
-                        rv_pidfd_wait(pidfd, 5000);
-                        close(pidfd);
-                }
-        }
+        if (!container_state_monitor_alive(st))
+                return;
+        _cleanup_close_ int pidfd = rv_pidfd_open(st->monitor_pid);
+        if (pidfd >= 0 && rv_pidfd_wait(pidfd, MONITOR_EXIT_TIMEOUT_MS) < 0 &&
+            container_state_monitor_alive(st))
+                rv_warn("monitor %d did not exit in time: killing it", st->monitor_pid);
 }
 
 int container_delete(const struct runvm_context *ctx, const char *id, bool force,
@@ -437,6 +457,7 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
 
         if (check_id(id, err) < 0)
                 return -1;
+        state_sweep_temps(ctx->root);
         if (state_dir_open(ctx->root, id, true, &dir, err) < 0) {
                 if (force && (*err)->status == ENOENT) {
                         rv_error_release(err);
@@ -445,9 +466,15 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
                 return -1;
         }
         if (state_load(dir.dirfd, &st, err) < 0) {
-                /* A create that died half-way: finish the job. */
-                if ((*err)->status != ENOENT)
-                        rv_warn("delete %s: %s; removing it", id, (*err)->msg);
+                /* A directory without state holds no process (create makes
+                 * it with its state); one whose state cannot be read may:
+                 * it stays until someone looks. */
+                if ((*err)->status != ENOENT) {
+                        rv_error_wrap(err, "delete %s: not removing a container whose processes may still "
+                                      "run (see %s)", id, dir.path);
+                        state_dir_close(&dir);
+                        return -1;
+                }
                 rv_error_release(err);
         } else {
                 const char *status = container_state_status(st);
@@ -457,17 +484,25 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
                                 return rv_error_setx(err, EBUSY, "cannot delete container %s that is not stopped: %s",
                                                     id, status);
                         }
-                        struct ctl_header req = { .command = CTL_KILL, .arg = SIGKILL, .flags = CTL_FLAG_ALL };
-                        struct rv_error *tmp_err = NULL;
-                        if (ctl_call(dir.dirfd, &req, NULL, CTL_TIMEOUT_MS, NULL, NULL, &tmp_err) < 0)
-                                rv_debug("delete %s: kill: %s", id, tmp_err->msg);
-                        rv_error_release(&tmp_err);
+                        /* A creating monitor has no ctl.sock yet and a create
+                         * that died is tearing itself down: teardown kills it. */
+                        if (strcmp(status, "creating") != 0) {
+                                struct ctl_header req = { .command = CTL_KILL, .arg = SIGKILL, .flags = CTL_FLAG_ALL };
+                                struct rv_error *tmp_err = NULL;
+                                if (ctl_call(dir.dirfd, &req, NULL, CTL_TIMEOUT_MS, NULL, NULL, &tmp_err) < 0)
+                                        rv_debug("delete %s: kill: %s", id, tmp_err->msg);
+                                else
+                                        wait_monitor(st);
+                                rv_error_release(&tmp_err);
+                        }
                 }
-                wait_gone(st);
-                struct rv_error *tmp_err = NULL;
-                if (host_cgroup_remove(st->cgroup_dirs, &tmp_err) < 0)
-                        rv_warn("delete %s: %s", id, tmp_err->msg);
-                rv_error_release(&tmp_err);
+                /* Everything it recorded is gone before its state is: callers
+                 * may unmount the rootfs right after. */
+                if (container_teardown(st, err) < 0) {
+                        rv_error_wrap(err, "delete %s", id);
+                        state_dir_close(&dir);
+                        return -1;
+                }
         }
         /* The VM is gone: poststop hooks, whose failures only warn (runc). */
         struct rv_error *hook_err = NULL;

@@ -94,6 +94,7 @@ struct monitor {
         int exit_code, exit_signal;
         bool vm_gone;
         struct monitor_ns ns;           /* host pid, mount namespaces (monitor-ns.h) */
+        const char *helper_gone;        /* a helper of the VM (virtiofsd) that exited */
 };
 
 /* monitor.c */

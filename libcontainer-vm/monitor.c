@@ -29,6 +29,7 @@
 #include "libcontainer-vm/accel.h"
 #include "libcontainer-vm/cgroup.h"
 #include "libcontainer-vm/config.h"
+#include "libcontainer-vm/console.h"
 #include "libcontainer-vm/container.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor-internal.h"
@@ -66,14 +67,35 @@ struct sync_hooks_request {
 
 #define SYNC_MAX (256u << 10)
 
-static void sync_report(int fd, int status, const char *message)
+/* Fails when create is gone (EPIPE: SIGPIPE is ignored). */
+static int sync_report(int fd, int status, const char *message)
 {
         struct sync_msg m = { .kind = SYNC_VERDICT, .status = status };
         if (fd < 0)
-                return;
+                return 0;
         if (message)
                 snprintf(m.message, sizeof(m.message), "%s", message);
-        send(fd, &m, sizeof(m), MSG_NOSIGNAL);
+        return rv_write_all(fd, &m, sizeof(m));
+}
+
+/* The rule for a monitor whose create died (docs/ARCHITECTURE.md): until
+ * create has its verdict, create's death is the create's failure: the
+ * monitor tears down what it started and records `stopped` with the
+ * reason; delete removes the rest. The sync socket reports POLLHUP (or
+ * POLLERR) once create, its peer, is gone. */
+static bool creator_gone(const struct monitor *m)
+{
+        struct pollfd pfd = { m->o->sync_fd, 0, 0 };
+        return m->o->sync_fd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
+}
+
+#define CREATOR_GONE_MSG "create exited before the container was created"
+
+static int check_creator(struct monitor *m, struct rv_error **err)
+{
+        if (creator_gone(m))
+                return rv_error_setx(err, ECANCELED, CREATOR_GONE_MSG);
+        return 0;
 }
 
 static const struct spec_hook_list *hooks_for(const struct spec_hooks *h, const char *phase)
@@ -167,26 +189,55 @@ static int sync_run_hooks(int fd, const char *phase, const char *json, struct rv
 
 /* --- helpers ------------------------------------------------------------ */
 
+/* Records status; a create depends on it (a full state root fails it). */
+static int monitor_record(struct monitor *m, const char *status, struct rv_error **err)
+{
+        /* status may be the current one: copy before freeing. */
+        char *copy = strdup(status);
+        if (copy == NULL)
+                return rv_error_set(err, ENOMEM, "save state");
+        free(m->o->state->status);
+        m->o->state->status = copy;
+        return state_save(m->o->dir->dirfd, m->o->state, err);
+}
+
 void monitor_save_state(struct monitor *m, const char *status)
 {
         struct rv_error *tmp_err = NULL;
 
-        /* status may be the current one: copy before freeing. */
-        char *copy = strdup(status);
-        free(m->o->state->status);
-        m->o->state->status = copy;
-        if (copy == NULL || state_save(m->o->dir->dirfd, m->o->state, &tmp_err) < 0)
-                rv_log(RV_LOG_WARNING, "save state: %s", tmp_err ? tmp_err->msg : "out of memory");
+        if (monitor_record(m, status, &tmp_err) < 0)
+                rv_log(RV_LOG_WARNING, "save state: %s", tmp_err->msg);
         rv_error_release(&tmp_err);
 }
 
-/* The last lines of a log in the state dir, for errors about the guest:
- * what is in flight is written first; control characters never reach the
- * caller's terminal. */
-static char *log_tail(struct monitor *m, const char *name)
+/* QEMU and virtiofsd are on disk the moment they run, so delete finds
+ * them in any phase. */
+static int monitor_record_vm(struct monitor *m, struct rv_error **err)
 {
-        vm_pump_logs(&m->vm);
-        return vmlog_tail(m->o->dir->dirfd, name, 300);
+        struct container_state *st = m->o->state;
+
+        state_clear_procs(st);
+        /* As the host numbers them: /proc is still the host's here. */
+        if (state_add_proc(st, "virtiofsd", rv_pidfd_proc_pid(m->vm.virtiofsd_pidfd), err) < 0 ||
+            state_add_proc(st, "qemu", rv_pidfd_proc_pid(m->vm.qemu_pidfd), err) < 0 ||
+            state_save(m->o->dir->dirfd, st, err) < 0)
+                return rv_error_wrap(err, "record the VM");
+        return 0;
+}
+
+/* The console line that explains a failure, if one does (console.h). */
+static char *console_line(struct monitor *m)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        struct rv_error *tmp_err = NULL;
+
+        vm_pump_logs(&m->vm);           /* what is in flight first */
+        if (rv_read_file_at(m->o->dir->dirfd, "console.log", 8 << 20, &text, &len, &tmp_err) < 0) {
+                rv_error_release(&tmp_err);
+                return NULL;
+        }
+        return console_explaining_line(text, len);
 }
 
 #define FAILED_BOOT_LOG "failed-boot.log"
@@ -200,6 +251,9 @@ static int wrap_guest_error(struct monitor *m, struct rv_error **err)
         _cleanup_close_ int dfd = -EBADF;
         struct rv_error *tmp_err = NULL;
 
+        /* create died: nothing went wrong in the guest. */
+        if ((*err)->status == ECANCELED)
+                return -1;
         if ((*err)->status == ETIMEDOUT && (why = vm_stuck_reason(&m->vm)))
                 rv_error_wrap(err, "%s", why);
         if (runvm_host_cache_dir(m->o->ctx->root, &cache, &tmp_err) < 0 ||
@@ -574,7 +628,7 @@ static void handle_signals(struct monitor *m)
 
 /* --- the event loop ------------------------------------------------------- */
 
-enum watch_kind { W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER,
+enum watch_kind { W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_HELPER, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER,
                   W_LOG, W_CTL_CONN };
 
 struct watch {
@@ -630,6 +684,8 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         watch(ws, m->vm.qemu_pidfd, POLLIN, W_QEMU, NULL);
         for (size_t i = 0; i < VM_N_LOGS; i++)
                 watch(ws, m->vm.logs[i].fd, POLLIN, W_LOG, &m->vm.logs[i]);
+        /* The VM cannot work without its helpers: losing one is its death. */
+        watch(ws, m->vm.virtiofsd_pidfd, POLLIN, W_HELPER, "virtiofsd");
         watch_io(m, ws, &m->init);
         for (struct exec_session *e = m->execs; e; e = e->next) {
                 watch_io(m, ws, &e->io);
@@ -700,6 +756,9 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                         /* may free the connection: nothing else watches it */
                         monitor_ctl_conn_event(m, ws->w[i].ptr);
                         break;
+                case W_HELPER:
+                        m->helper_gone = ws->w[i].ptr;
+                        break;
                 case W_SINK:
                         break;
                 }
@@ -726,6 +785,10 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                 return rv_error_setx(err, ECONNRESET, "the agent closed the channel");
         if (m->vm_gone && !m->exited)
                 return rv_error_setx(err, EIO, "the VM exited");
+        if (m->helper_gone && !m->exited) {
+                m->vm_gone = true;      /* no clean shutdown without its files */
+                return rv_error_setx(err, EIO, "%s exited", m->helper_gone);
+        }
         return 0;
 }
 
@@ -779,16 +842,26 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                         return rv_error_setx(err, ETIMEDOUT, "%s: no answer from the guest after %d ms",
                                              what, timeout_ms);
                 /* QEMU exiting, or pausing itself on an internal error, ends
-                 * the wait at once: never sit out the deadline on a dead VM;
-                 * a console or helper log nobody reads would stall the guest. */
-                struct pollfd pfd[1 + VM_WATCH_MAX] = {
+                 * the wait at once: never sit out the deadline on a dead VM.
+                 * So do virtiofsd's death and create's (the rule in
+                 * docs/ARCHITECTURE.md); a console or helper log nobody
+                 * reads would stall the guest. */
+                struct pollfd pfd[3 + VM_WATCH_MAX] = {
                         { channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), 0 },
                 };
                 int vmfds[VM_WATCH_MAX];
                 size_t n_vm = vm_watch_fds(&m->vm, vmfds);
                 for (size_t i = 0; i < n_vm; i++)
                         pfd[1 + i] = (struct pollfd) { vmfds[i], POLLIN, 0 };
-                r = poll(pfd, 1 + n_vm, (int) left);
+                pfd[1 + n_vm] = (struct pollfd) { m->vm.virtiofsd_pidfd, POLLIN, 0 };
+                pfd[2 + n_vm] = (struct pollfd) { m->o->sync_fd, 0, 0 };
+                r = poll(pfd, 3 + n_vm, (int) left);
+                if (r > 0 && (pfd[2 + n_vm].revents & (POLLERR | POLLHUP)))
+                        return rv_error_setx(err, ECANCELED, CREATOR_GONE_MSG);
+                if (r > 0 && pfd[1 + n_vm].revents) {
+                        m->vm_gone = true;
+                        return rv_error_setx(err, EIO, "%s: virtiofsd exited", what);
+                }
                 if (r < 0 && errno != EINTR)
                         return rv_error_set(err, errno, "poll");
                 for (size_t i = 0; r > 0 && i < n_vm; i++) {
@@ -961,6 +1034,8 @@ static int boot(struct monitor *m, struct rv_error **err)
         m->o->state->virtiofsd_pid = rv_pidfd_proc_pid(m->vm.virtiofsd_pidfd);
         if (m->o->state->qemu_pid <= 0 || m->o->state->virtiofsd_pid <= 0)
                 return rv_error_setx(err, ESRCH, "boot: the VM's processes are gone");
+        if (monitor_record_vm(m, err) < 0)
+                return -1;
         m->ch = channel_new(m->vm.agent_fd);
         if (m->ch == NULL)
                 return rv_error_set(err, ENOMEM, "channel");
@@ -1077,6 +1152,7 @@ static void finish(struct monitor *m)
         m->o->state->exit_code = m->exit_code;
         m->o->state->exit_signal = m->exit_signal;
         m->o->state->qemu_pid = m->o->state->virtiofsd_pid = 0;
+        state_clear_procs(m->o->state);
         monitor_save_state(m, "stopped");
 }
 
@@ -1103,8 +1179,8 @@ static int enter_host_cgroup(struct monitor *m, struct rv_error **err)
                 return -1;
         rv_strv_free(m->o->state->cgroup_dirs);
         m->o->state->cgroup_dirs = dirs;
-        if (dirs)
-                monitor_save_state(m, m->o->state->status);
+        if (dirs && monitor_record(m, m->o->state->status, err) < 0)
+                return rv_error_wrap(err, "record the host cgroup");
         return 0;
 }
 
@@ -1131,12 +1207,19 @@ static void monitor_fail(struct monitor *m, struct rv_error *err)
                 rv_warn("%s", ns_err->msg);
         rv_error_release(&ns_err);
         rv_log(RV_LOG_ERROR, "%s", err->msg);
-        sync_report(m->o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
         if (m->ctl_fd >= 0)
                 unlinkat(m->o->dir->dirfd, CTL_SOCKET, 0);
         channel_free(m->ch);
         m->ch = NULL;
         vm_destroy(&m->vm);
+        /* Torn down before create hears of it, and recorded, so that a
+         * create that died meanwhile leaves a `stopped` container with its
+         * reason for delete (a live create removes the dir itself). */
+        m->o->state->qemu_pid = m->o->state->virtiofsd_pid = 0;
+        state_clear_procs(m->o->state);
+        state_set_reason(m->o->state, err->msg);
+        monitor_save_state(m, "stopped");
+        sync_report(m->o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
         /* Torn down: poststop hooks run, as runc's do after a failed create. */
         struct rv_error *tmp_err = NULL;
         if (hooks_poststop_run_saved(m->o->dir->dirfd, m->o->state->bundle, &tmp_err) < 0)
@@ -1168,17 +1251,21 @@ _Noreturn void monitor_main(struct monitor_options *o)
                 close(logfd);
         }
 
+        /* create recorded this pid and start time before it let us go. */
+        o->state->monitor_pid = rv_proc_self_pid();     /* the host's: /proc is still its */
+        rv_proc_start_time(o->state->monitor_pid, &o->state->monitor_start_time);
+
         const struct spec_hooks *hooks = &o->guest_spec->hooks;
         if (setup_signals(&m, &err) < 0 || join_network(o->plan, &err) < 0 ||
             monitor_ns_prepare(&m.ns, o->plan, &err) < 0 ||
             enter_host_cgroup(&m, &err) < 0 ||
             monitor_ns_unshare(&m.ns, o->guest_spec, &err) < 0 ||
-            save_poststop(&m, &err) < 0 ||
+            save_poststop(&m, &err) < 0 || check_creator(&m, &err) < 0 ||
             run_hooks(&m, &hooks->prestart, "prestart", "creating", &err) < 0 ||
             run_hooks(&m, &hooks->create_runtime, "createRuntime", "creating", &err) < 0 ||
-            boot(&m, &err) < 0 ||
+            check_creator(&m, &err) < 0 || boot(&m, &err) < 0 || check_creator(&m, &err) < 0 ||
             run_hooks(&m, &hooks->create_container, "createContainer", "creating", &err) < 0 ||
-            create_container(&m, &err) < 0 ||
+            check_creator(&m, &err) < 0 || create_container(&m, &err) < 0 ||
             (m.ctl_fd = ctl_listen(o->dir->dirfd, &err)) < 0 ||
             monitor_ns_enter_view(&m.ns, o->plan, o->guest_spec, o->dir->path, &err) < 0) {
                 monitor_fail(&m, err);
@@ -1186,10 +1273,10 @@ _Noreturn void monitor_main(struct monitor_options *o)
         }
         o->state->monitor_pid = m.ns.host_pid;
         o->state->monitor_start_time = m.ns.host_start_time;
-        monitor_save_state(&m, "created");
         /* runc runs poststart here, in create, before start (CONTRACT.md §5),
-         * in the runtime's (the host's) mount namespace. */
-        if (monitor_ns_to_host(&m.ns, &err) < 0 ||
+         * in the runtime's (the host's) namespaces. */
+        if (monitor_record(&m, "created", &err) < 0 ||
+            monitor_ns_to_host(&m.ns, &err) < 0 ||
             run_hooks(&m, &hooks->poststart, "poststart", "created", &err) < 0 ||
             monitor_ns_to_view(&m.ns, &err) < 0) {
                 monitor_fail(&m, err);
@@ -1197,21 +1284,32 @@ _Noreturn void monitor_main(struct monitor_options *o)
         }
         if (o->autostart) {
                 int timeout_ms = REQUEST_TIMEOUT_MS + (int) spec_hooks_max_ms(&hooks->start_container);
-                if (call(&m, "start_container", NULL, NULL, timeout_ms, &err) < 0) {
+                if (call(&m, "start_container", NULL, NULL, timeout_ms, &err) < 0 ||
+                    monitor_record(&m, "running", &err) < 0) {
                         monitor_fail(&m, err);
                         _exit(1);
                 }
-                monitor_save_state(&m, "running");
         }
-        sync_report(o->sync_fd, 0, NULL);
+        /* A create that cannot hear the verdict cannot hand the container
+         * to its caller: as if it died before (the rule above). */
+        if (check_creator(&m, &err) < 0 || (sync_report(o->sync_fd, 0, NULL) < 0 &&
+                                            rv_error_setx(&err, ECANCELED, CREATOR_GONE_MSG) < 0)) {
+                m.exited = true;
+                m.exit_signal = SIGKILL;
+                finish(&m);
+                state_set_reason(o->state, err->msg);
+                monitor_save_state(&m, "stopped");
+                _exit(1);
+        }
         close(o->sync_fd);
         o->sync_fd = -1;
 
         while (!m.exited) {
                 if (loop_once(&m, -1, &err) < 0) {
-                        _cleanup_free_ char *console = log_tail(&m, "console.log");
-                        rv_log(RV_LOG_ERROR, "%s%s%s", err->msg, console ? "; console: ..." : "",
+                        _cleanup_free_ char *console = console_line(&m);
+                        rv_log(RV_LOG_ERROR, "%s%s%s", err->msg, console ? "; console: " : "",
                                console ? console : "");
+                        state_set_reason(o->state, err->msg);
                         rv_error_release(&err);
                         /* The workload died with its VM. */
                         m.exited = true;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "libcontainer-vm/base/cleanup.h"
@@ -19,7 +21,7 @@
 
 #define STATE_FILE "state.json"
 #define LOCK_FILE "lock"
-#define STATE_MAX (1u << 20)
+#define STATE_MAX STATE_FILE_MAX
 
 DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
 DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
@@ -36,31 +38,97 @@ static int lock_dir(struct state_dir *d, struct rv_error **err)
         return 0;
 }
 
-int state_dir_create(const char *root, const char *id, struct state_dir *ret, struct rv_error **err)
+/* A create killed between its temp dir and the rename leaves "@new.*":
+ * removed by the next create or delete once nobody can still be making it
+ * (older than a minute, lock free). */
+#define TEMP_PREFIX "@new."
+#define TEMP_STALE_SECONDS 60
+
+static void sweep_stale_temps(int rootfd)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *e;
+        int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        time_t now = time(NULL);
+
+        if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        while ((e = readdir(d)) != NULL) {
+                struct stat st;
+                if (strncmp(e->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0 ||
+                    fstatat(rootfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+                    now - st.st_mtime < TEMP_STALE_SECONDS)
+                        continue;
+                _cleanup_close_ int dfd = openat(rootfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                _cleanup_close_ int lfd = dfd >= 0 ? openat(dfd, LOCK_FILE, O_RDWR | O_CLOEXEC | O_NOFOLLOW) : -EBADF;
+                if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) < 0)
+                        continue;
+                struct rv_error *tmp_err = NULL;
+                rv_rm_rf_at(rootfd, e->d_name, &tmp_err);
+                rv_error_release(&tmp_err);
+        }
+}
+
+void state_sweep_temps(const char *root)
+{
+        _cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd >= 0)
+                sweep_stale_temps(rootfd);
+}
+
+/* The directory is made under a temporary name, locked and given its first
+ * state, then renamed into place: nobody can see (and a concurrent delete
+ * cannot remove) a container directory without state or lock. */
+int state_dir_create(const char *root, const char *id, const struct container_state *initial,
+                     struct state_dir *ret, struct rv_error **err)
 {
         struct state_dir d = STATE_DIR_INIT;
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int rootfd = -EBADF;
+        const char *tmp_name;
 
         if (rv_mkdir_p(root, 0700, err) < 0)
                 return rv_error_wrap(err, "create state root");
-        if (asprintf(&d.path, "%s/%s", root, id) < 0)
+        rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return rv_error_set(err, errno, "open `%s`", root);
+        sweep_stale_temps(rootfd);
+        if (faccessat(rootfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                return rv_error_setx(err, EEXIST, "container with id exists: %s", id);
+        if (asprintf(&tmp, "%s/" TEMP_PREFIX "XXXXXX", root) < 0 || asprintf(&d.path, "%s/%s", root, id) < 0)
                 return rv_error_set(err, ENOMEM, "create state dir");
-        if (mkdir(d.path, 0700) < 0) {
+        if (mkdtemp(tmp) == NULL) {
                 int saved = errno;
-                free(d.path);
-                if (saved == EEXIST)
-                        return rv_error_setx(err, EEXIST, "container with id exists: %s", id);
-                return rv_error_set(err, saved, "mkdir `%s/%s`", root, id);
-        }
-        d.dirfd = open(d.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (d.dirfd < 0 || lock_dir(&d, err) < 0) {
-                if (d.dirfd < 0)
-                        rv_error_set(err, errno, "open `%s`", d.path);
                 state_dir_close(&d);
-                rmdir(d.path);
-                return -1;
+                return rv_error_set(err, saved, "mkdir in `%s`", root);
+        }
+        tmp_name = strrchr(tmp, '/') + 1;
+        d.dirfd = openat(rootfd, tmp_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (d.dirfd < 0)
+                rv_error_set(err, errno, "open `%s`", tmp);
+        if (d.dirfd < 0 || lock_dir(&d, err) < 0 || (initial && state_save(d.dirfd, initial, err) < 0))
+                goto fail;
+        if (renameat2(rootfd, tmp_name, rootfd, id, RENAME_NOREPLACE) < 0) {
+                if (errno == EEXIST)
+                        rv_error_setx(err, EEXIST, "container with id exists: %s", id);
+                else
+                        rv_error_set(err, errno, "rename `%s` to `%s`", tmp, d.path);
+                goto fail;
         }
         *ret = d;
         return 0;
+fail:
+        state_dir_close(&d);
+        /* Out of fds the empty dir still goes: rmdir needs none. */
+        if (unlinkat(rootfd, tmp_name, AT_REMOVEDIR) < 0) {
+                struct rv_error *tmp_err = NULL;
+                rv_rm_rf_at(rootfd, tmp_name, &tmp_err);
+                rv_error_release(&tmp_err);
+        }
+        return -1;
 }
 
 int state_dir_open(const char *root, const char *id, bool lock, struct state_dir *ret,
@@ -153,6 +221,30 @@ int state_save(int dirfd, const struct container_state *s, struct rv_error **err
                         json_write_string(w, *d);
                 json_write_array_end(w);
         }
+        json_write_key(w, "processes");
+        json_write_array_begin(w);
+        for (size_t i = 0; i < s->n_procs; i++) {
+                json_write_object_begin(w);
+                json_write_key(w, "name"); json_write_string(w, s->procs[i].name);
+                json_write_key(w, "pid"); json_write_int64(w, s->procs[i].pid);
+                json_write_key(w, "start_time"); json_write_uint64(w, s->procs[i].start_time);
+                json_write_object_end(w);
+        }
+        json_write_array_end(w);
+        if (s->n_resources) {
+                json_write_key(w, "resources");
+                json_write_array_begin(w);
+                for (size_t i = 0; i < s->n_resources; i++) {
+                        json_write_object_begin(w);
+                        json_write_key(w, "kind"); json_write_string(w, s->resources[i].kind);
+                        json_write_key(w, "name"); json_write_string(w, s->resources[i].name);
+                        json_write_object_end(w);
+                }
+                json_write_array_end(w);
+        }
+        if (s->reason) {
+                json_write_key(w, "reason"); json_write_string(w, s->reason);
+        }
         json_write_key(w, "annotations");
         json_write_object_begin(w);
         for (char **a = s->annotations; a && a[0] && a[1]; a += 2) {
@@ -163,6 +255,10 @@ int state_save(int dirfd, const struct container_state *s, struct rv_error **err
         json_write_object_end(w);
         if (json_writer_finish(w, &text, &len, err) < 0)
                 return rv_error_wrap(err, "save state");
+        /* Never write what state_load would refuse to read back. */
+        if (len > STATE_MAX)
+                return rv_error_setx(err, EFBIG, "save state: %zu bytes, more than the %u a state may hold",
+                                     len, STATE_MAX);
         return rv_write_file_atomic(dirfd, STATE_FILE, text, len, 0600, err);
 }
 
@@ -204,6 +300,46 @@ static int read_annotations(const struct json_value *v, char ***ret, struct rv_e
                         return rv_error_set(err, ENOMEM, "annotations");
         }
         *ret = TAKE_PTR(a);
+        return 0;
+}
+
+static int read_procs(const struct json_value *v, struct container_state *s, struct rv_error **err)
+{
+        for (size_t i = 0; i < json_array_size(v); i++) {
+                const struct json_value *p = json_array_get(v, i), *f;
+                const char *name = "";
+                int64_t pid = 0;
+                uint64_t start = 0;
+                if (s->n_procs == STATE_MAX_PROCS)
+                        return rv_error_setx(err, EINVAL, "`processes`: more than %d", STATE_MAX_PROCS);
+                if (((f = json_get(p, "name")) && json_read_string(f, "processes[].name", &name, err) < 0) ||
+                    ((f = json_get(p, "pid")) && json_read_int64(f, "processes[].pid", &pid, err) < 0) ||
+                    ((f = json_get(p, "start_time")) &&
+                     json_read_uint64(f, "processes[].start_time", &start, err) < 0))
+                        return -1;
+                struct state_proc *sp = &s->procs[s->n_procs++];
+                snprintf(sp->name, sizeof(sp->name), "%s", name);
+                sp->pid = (pid_t) pid;
+                sp->start_time = start;
+        }
+        return 0;
+}
+
+static int read_resources(const struct json_value *v, struct container_state *s, struct rv_error **err)
+{
+        size_t n = json_array_size(v);
+
+        s->resources = calloc(n ? n : 1, sizeof(*s->resources));
+        if (s->resources == NULL)
+                return rv_error_set(err, ENOMEM, "load state");
+        for (size_t i = 0; i < n; i++) {
+                const struct json_value *r = json_array_get(v, i);
+                struct state_resource *sr = &s->resources[s->n_resources++];
+                if (dup_string(r, "kind", &sr->kind, err) < 0 || dup_string(r, "name", &sr->name, err) < 0)
+                        return -1;
+                if (sr->kind == NULL || sr->name == NULL)
+                        return rv_error_setx(err, EINVAL, "`resources[%zu]`: lacks kind or name", i);
+        }
         return 0;
 }
 
@@ -252,6 +388,12 @@ static int read_state(const struct json_value *root, struct container_state *s, 
                 return -1;
         if ((v = json_get(root, "cgroup_dirs")) && json_read_strv(v, "cgroup_dirs", &s->cgroup_dirs, err) < 0)
                 return -1;
+        if ((v = json_get(root, "processes")) && json_is_array(v) && read_procs(v, s, err) < 0)
+                return -1;
+        if ((v = json_get(root, "resources")) && json_is_array(v) && read_resources(v, s, err) < 0)
+                return -1;
+        if (dup_string(root, "reason", &s->reason, err) < 0)
+                return -1;
         if (s->id == NULL || s->status == NULL)
                 return rv_error_setx(err, EINVAL, "`state.json` lacks id or status");
         return 0;
@@ -296,7 +438,56 @@ void container_state_free(struct container_state *s)
         free(s->status);
         rv_strv_free(s->annotations);
         rv_strv_free(s->cgroup_dirs);
+        for (size_t i = 0; i < s->n_resources; i++) {
+                free(s->resources[i].kind);
+                free(s->resources[i].name);
+        }
+        free(s->resources);
+        free(s->reason);
         free(s);
+}
+
+int state_add_proc(struct container_state *s, const char *name, pid_t pid, struct rv_error **err)
+{
+        if (pid <= 0)
+                return 0;
+        if (s->n_procs == STATE_MAX_PROCS)
+                return rv_error_setx(err, ENOSPC, "record process %s: more than %d", name, STATE_MAX_PROCS);
+        struct state_proc *p = &s->procs[s->n_procs];
+        snprintf(p->name, sizeof(p->name), "%s", name);
+        p->pid = pid;
+        if (rv_proc_start_time(pid, &p->start_time) < 0)
+                return rv_error_setx(err, ESRCH, "record process %s: %d is gone", name, (int) pid);
+        s->n_procs++;
+        return 0;
+}
+
+void state_clear_procs(struct container_state *s)
+{
+        s->n_procs = 0;
+}
+
+int state_add_resource(struct container_state *s, const char *kind, const char *name, struct rv_error **err)
+{
+        struct state_resource *n = realloc(s->resources, (s->n_resources + 1) * sizeof(*n));
+        if (n == NULL)
+                return rv_error_set(err, ENOMEM, "record %s", kind);
+        s->resources = n;
+        n[s->n_resources].kind = strdup(kind);
+        n[s->n_resources].name = strdup(name);
+        if (n[s->n_resources].kind == NULL || n[s->n_resources].name == NULL) {
+                free(n[s->n_resources].kind);
+                free(n[s->n_resources].name);
+                return rv_error_set(err, ENOMEM, "record %s", kind);
+        }
+        s->n_resources++;
+        return 0;
+}
+
+void state_set_reason(struct container_state *s, const char *reason)
+{
+        free(s->reason);
+        s->reason = reason ? strdup(reason) : NULL;
 }
 
 bool container_state_monitor_alive(const struct container_state *s)

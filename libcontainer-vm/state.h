@@ -10,6 +10,22 @@
 
 struct rv_error;
 
+/* A process the container started on the host (QEMU, virtiofsd, and what
+ * other parts add): delete stops it, checked by pid and start time. */
+#define STATE_MAX_PROCS 8
+struct state_proc {
+        char name[16];
+        pid_t pid;
+        uint64_t start_time;
+};
+
+/* Something else the container made on the host that delete removes:
+ * kind names the remover (libcontainer-vm/teardown.c), name what. */
+struct state_resource {
+        char *kind;
+        char *name;
+};
+
 struct container_state {
         char *id;
         char *bundle;
@@ -27,6 +43,11 @@ struct container_state {
         bool kvm;
         unsigned memory_mib, vcpus;
         char **cgroup_dirs;             /* host cgroup dirs made for it, NULL-terminated */
+        struct state_proc procs[STATE_MAX_PROCS];
+        size_t n_procs;
+        struct state_resource *resources;
+        size_t n_resources;
+        char *reason;                   /* why it stopped, when not by its own exit */
 };
 
 struct state_dir {
@@ -37,9 +58,16 @@ struct state_dir {
 
 #define STATE_DIR_INIT { .dirfd = -1, .lockfd = -1, .path = NULL }
 
-/* Makes root (0700) and root/id, locked. An existing id fails with
+/* The most state.json may hold; state_save refuses more. */
+#define STATE_FILE_MAX (1u << 20)
+
+/* Makes root (0700) and root/id, locked, holding initial as its state
+ * (when not NULL) from the moment it appears. An existing id fails with
  * "container with id exists: ID" (EEXIST). */
-int state_dir_create(const char *root, const char *id, struct state_dir *ret, struct rv_error **err);
+int state_dir_create(const char *root, const char *id, const struct container_state *initial,
+                     struct state_dir *ret, struct rv_error **err);
+/* Removes what creates killed before their directory appeared left. */
+void state_sweep_temps(const char *root);
 /* Opens an existing container's directory, locked if asked. A missing one
  * fails with "container does not exist" (ENOENT). */
 int state_dir_open(const char *root, const char *id, bool lock, struct state_dir *ret,
@@ -51,6 +79,12 @@ int state_dir_remove(const char *root, const char *id, struct rv_error **err);
 int state_save(int dirfd, const struct container_state *s, struct rv_error **err);
 int state_load(int dirfd, struct container_state **ret, struct rv_error **err);
 void container_state_free(struct container_state *s);
+/* Records a process (its start time read now) / a resource for delete. */
+int state_add_proc(struct container_state *s, const char *name, pid_t pid, struct rv_error **err);
+void state_clear_procs(struct container_state *s);
+int state_add_resource(struct container_state *s, const char *kind, const char *name, struct rv_error **err);
+/* Replaces the reason (NULL clears it). */
+void state_set_reason(struct container_state *s, const char *reason);
 
 /* The status callers see: what the monitor recorded while it lives,
  * "stopped" once it is gone (checked by pid and start time). */

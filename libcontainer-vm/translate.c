@@ -8,12 +8,14 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/mountpoint.h"
+#include "libcontainer-vm/translate-check.h"
 #include "spec/config.h"
 
 #define MIB (1024ll * 1024ll)
@@ -210,26 +212,48 @@ static int plan_namespaces(const struct spec_config *c, struct vm_plan *p, struc
         return 0;
 }
 
-static void plan_sizes(const struct spec_config *c, const struct runvm_config *cfg, struct vm_plan *p)
+/* Memory the host can back: a guest bigger than the host's RAM cannot
+ * even boot (its page tables alone need RAM for all of it). */
+static uint64_t host_memory_mib(void)
+{
+        struct sysinfo si;
+        if (sysinfo(&si) < 0)
+                return UINT64_MAX;
+        return (uint64_t) si.totalram * si.mem_unit / (uint64_t) MIB;
+}
+
+static int plan_sizes(const struct spec_config *c, const struct runvm_config *cfg, struct vm_plan *p,
+                      struct rv_error **err)
 {
         const struct spec_memory *mem = &c->linux_.resources.memory;
         const struct spec_cpu *cpu = &c->linux_.resources.cpu;
+        uint64_t host = host_memory_mib();
 
         p->memory_mib = cfg->default_memory_mib;
         if (mem->has_limit && mem->limit > 0) {
-                long long mib = (mem->limit + MIB - 1) / MIB + cfg->base_memory_mib;
-                p->memory_mib = mib > (1 << 20) ? (1u << 20) : (unsigned) mib;
+                /* In MiB, rounded up, without overflow near INT64_MAX. */
+                uint64_t mib = (uint64_t) mem->limit / MIB + ((uint64_t) mem->limit % MIB != 0);
+                mib += cfg->base_memory_mib;
+                if (mib > host || mib > UINT32_MAX)
+                        return rv_error_setx(err, ENOMEM, "`linux.resources.memory.limit`: %lld bytes needs a "
+                                             "%llu MiB VM; the host has only %llu MiB", (long long) mem->limit,
+                                             (unsigned long long) mib, (unsigned long long) host);
+                p->memory_mib = (unsigned) mib;
         }
         if (p->memory_mib < MIN_VM_MEMORY_MIB)
                 p->memory_mib = MIN_VM_MEMORY_MIB;
+        /* More vCPUs than max_vcpus (the host's CPUs) cannot run a quota
+         * faster: clamped, never wrapped. */
+        unsigned max = cfg->max_vcpus > 0 ? cfg->max_vcpus : 1;
         p->vcpus = 1;
         if (cpu->has_quota && cpu->quota > 0) {
                 uint64_t period = cpu->has_period && cpu->period > 0 ? cpu->period : 100000;
-                uint64_t n = ((uint64_t) cpu->quota + period - 1) / period;
-                p->vcpus = n < 1 ? 1 : (unsigned) n;
+                uint64_t n = (uint64_t) cpu->quota / period + ((uint64_t) cpu->quota % period != 0);
+                p->vcpus = n > max ? max : n < 1 ? 1 : (unsigned) n;
         }
-        if (cfg->max_vcpus > 0 && p->vcpus > cfg->max_vcpus)
-                p->vcpus = cfg->max_vcpus;
+        if (p->vcpus > max)
+                p->vcpus = max;
+        return 0;
 }
 
 int translate_spec(struct spec_config *c, const char *bundle, const struct runvm_config *cfg,
@@ -246,14 +270,14 @@ int translate_spec(struct spec_config *c, const char *bundle, const struct runvm
                                              "be passed to the VM yet", i, c->linux_.devices[i].path);
                 }
         }
-        if (plan_namespaces(c, &p, err) < 0 || plan_rootfs(c, bundle, &p, err) < 0 ||
-            plan_mounts(c, bundle, &p, err) < 0 ||
+        if (translate_check_host(c, bundle, err) < 0 || plan_namespaces(c, &p, err) < 0 ||
+            plan_sizes(c, cfg, &p, err) < 0 || plan_rootfs(c, bundle, &p, err) < 0 ||
+            plan_mounts(c, bundle, &p, err) < 0 || translate_check_guest_spec(c, err) < 0 ||
             (c->root.readonly &&
              mountpoints_prepare(p.shares[0].fd, c, mountpoint_is_dir, &p, err) < 0)) {
                 vm_plan_clear(&p);
                 return -1;
         }
-        plan_sizes(c, cfg, &p);
         *ret = p;
         return 0;
 }

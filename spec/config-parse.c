@@ -840,9 +840,13 @@ int spec_config_from_json(const struct json_value *v, struct spec_config **ret, 
 int spec_config_parse(const char *text, size_t len, struct spec_config **ret, struct rv_error **err)
 {
         _cleanup_(json_value_freep) struct json_value *v = NULL;
+        char path[512];
 
         if (json_parse(text, len, &v, err) < 0)
                 return -1;
+        /* A C string cannot hold it: refused as runc's exec and env do. */
+        if (json_find_nul(text, len, path, sizeof(path)))
+                return spec_error_invalid(err, "`%s`: contains a NUL character", path[0] ? path : "(top)");
         return spec_config_from_json(v, ret, err);
 }
 
@@ -866,7 +870,14 @@ int spec_process_parse_file(const char *path, struct spec_process *ret, struct r
 
         if (rv_read_file_at(AT_FDCWD, path, SPEC_FILE_MAX, &buf, &len, err) < 0)
                 return -1;
-        if (json_parse(buf, len, &v, err) < 0 || spec_process_from_json(v, NULL, ret, err) < 0)
+        char where[512];
+        if (json_parse(buf, len, &v, err) < 0)
+                return rv_error_wrap(err, "parse `%s`", path);
+        if (json_find_nul(buf, len, where, sizeof(where))) {
+                spec_error_invalid(err, "`%s`: contains a NUL character", where[0] ? where : "(top)");
+                return rv_error_wrap(err, "parse `%s`", path);
+        }
+        if (spec_process_from_json(v, NULL, ret, err) < 0)
                 return rv_error_wrap(err, "parse `%s`", path);
         return 0;
 }

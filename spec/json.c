@@ -99,6 +99,99 @@ static bool json_depth_ok(const char *text, size_t len)
         return true;
 }
 
+/* Where the first string holding an escaped NUL (\u0000) is, as a JSON
+ * path ("process.args[1]"): yajl_tree hands strings over NUL-terminated,
+ * so such a string would be cut short silently. The text is valid JSON
+ * (yajl parsed it) with at most JSON_MAX_DEPTH levels. */
+struct nul_frame {
+        bool object;
+        size_t index;
+        char key[128];
+};
+
+static void nul_path(const struct nul_frame *st, size_t depth, bool in_key, char *out, size_t size)
+{
+        size_t n = 0;
+
+        out[0] = '\0';
+        for (size_t i = 0; i < depth && n < size; i++) {
+                if (st[i].object && (i + 1 < depth || !in_key))
+                        n += (size_t) snprintf(out + n, size - n, "%s%s", n ? "." : "", st[i].key);
+                else if (!st[i].object)
+                        n += (size_t) snprintf(out + n, size - n, "[%zu]", st[i].index);
+        }
+}
+
+bool json_find_nul(const char *text, size_t len, char *path, size_t path_size)
+{
+        struct nul_frame st[JSON_MAX_DEPTH + 1];
+        size_t depth = 0;
+        bool want_key = false;
+
+        if (memmem(text, len, "\\u0000", 6) == NULL)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                char c = text[i];
+                if (c == '/' && i + 1 < len && (text[i + 1] == '*' || text[i + 1] == '/')) {
+                        const char *end = text[i + 1] == '*' ? memmem(text + i + 2, len - i - 2, "*/", 2)
+                                                            : memchr(text + i, '\n', len - i);
+                        if (end == NULL)
+                                return false;
+                        i = (size_t) (end - text) + (text[i + 1] == '*');
+                        continue;
+                }
+                switch (c) {
+                case '{':
+                case '[':
+                        if (depth == JSON_MAX_DEPTH)
+                                return false;
+                        st[depth++] = (struct nul_frame) { .object = c == '{' };
+                        want_key = c == '{';
+                        break;
+                case '}':
+                case ']':
+                        if (depth > 0)
+                                depth--;
+                        want_key = false;
+                        break;
+                case ',':
+                        if (depth > 0 && st[depth - 1].object)
+                                want_key = true;
+                        else if (depth > 0)
+                                st[depth - 1].index++;
+                        break;
+                case '"': {
+                        bool nul = false, is_key = want_key && depth > 0;
+                        size_t k = 0, j = i + 1;
+                        for (; j < len && text[j] != '"'; j++) {
+                                if (text[j] == '\\' && j + 1 < len) {
+                                        if (text[j + 1] == 'u' && j + 5 < len && memcmp(text + j + 2, "0000", 4) == 0)
+                                                nul = true;
+                                        if (is_key && k + 2 < sizeof(st[0].key))
+                                                st[depth - 1].key[k++] = text[j];
+                                        j++;
+                                }
+                                if (is_key && k + 1 < sizeof(st[0].key))
+                                        st[depth - 1].key[k++] = text[j];
+                        }
+                        if (is_key) {
+                                st[depth - 1].key[k] = '\0';
+                                want_key = false;
+                        }
+                        if (nul) {
+                                nul_path(st, depth, is_key, path, path_size);
+                                return true;
+                        }
+                        i = j;
+                        break;
+                }
+                default:
+                        break;
+                }
+        }
+        return false;
+}
+
 int json_parse(const char *text, size_t len, struct json_value **ret, struct rv_error **err)
 {
         _cleanup_free_ char *buf = NULL;

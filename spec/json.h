@@ -12,6 +12,9 @@ struct json_value;                      /* a node of a parsed tree */
 struct json_writer;
 
 /* Parses text (need not be NUL-terminated). Errors carry yajl's message. */
+/* True when a string of the JSON text holds an escaped NUL; its JSON path
+ * ("process.args[1]", "" for the top level) goes to path. */
+bool json_find_nul(const char *text, size_t len, char *path, size_t path_size);
 int json_parse(const char *text, size_t len, struct json_value **ret, struct rv_error **err);
 void json_value_free(struct json_value *root);     /* the root only */
 /* Calls fn on every string and object key of the tree, in place: fn may

@@ -73,6 +73,10 @@ static int validate_process(const struct spec_process *p, const char *path, stru
 
         if (p->args == NULL || p->args[0] == NULL)
                 return spec_error_invalid(err, "`%s%sargs`: must not be empty", path, dot);
+        /* runc's words: nothing can be executed by that name. */
+        if (p->args[0][0] == '\0')
+                return spec_error_invalid(err, "`%s%sargs[0]`: exec: \"\": executable file not found in $PATH",
+                                          path, dot);
         if (p->cwd == NULL || p->cwd[0] == '\0')
                 return spec_error_invalid(err, "`%s%scwd`: missing", path, dot);
         if (!is_absolute(p->cwd))
@@ -142,8 +146,28 @@ static int validate_seccomp(const struct spec_seccomp *s, struct rv_error **err)
         return 0;
 }
 
+/* Memory sizes are bytes; -1 alone means unlimited (runc and the kernel
+ * refuse other negatives, which must not pass for "no limit"). */
+static int validate_memory(const struct spec_memory *m, struct rv_error **err)
+{
+        const struct { bool has; int64_t v; const char *name; } sizes[] = {
+                { m->has_limit, m->limit, "limit" },
+                { m->has_reservation, m->reservation, "reservation" },
+                { m->has_swap, m->swap, "swap" },
+                { m->has_kernel, m->kernel, "kernel" },
+                { m->has_kernel_tcp, m->kernel_tcp, "kernelTCP" },
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
+                if (sizes[i].has && sizes[i].v < -1)
+                        return spec_error_invalid(err, "`linux.resources.memory.%s`: %lld is not a limit "
+                                                  "(-1 means unlimited)", sizes[i].name, (long long) sizes[i].v);
+        return 0;
+}
+
 static int validate_linux(const struct spec_linux *l, struct rv_error **err)
 {
+        if (validate_memory(&l->resources.memory, err) < 0)
+                return -1;
         for (size_t i = 0; i < l->n_namespaces; i++) {
                 const struct spec_namespace *ns = &l->namespaces[i];
                 if (!in_set(ns->type, namespace_types, ARRAY_SIZE(namespace_types)))

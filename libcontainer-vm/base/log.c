@@ -102,19 +102,16 @@ static const char *level_name(enum rv_log_level level)
         }
 }
 
-void rv_log(enum rv_log_level level, const char *fmt, ...)
+static void vlog(enum rv_log_level level, bool tee, const char *fmt, va_list ap)
 {
         char *msg = NULL, *line = NULL, ts[40];
         size_t len = 0;
         FILE *out;
-        va_list ap;
 
         if (level == RV_LOG_DEBUG && !log_debug)
                 return;
-        va_start(ap, fmt);
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
-        va_end(ap);
         if (msg == NULL)
                 return;
         rv_time_rfc3339(ts, sizeof(ts), false);
@@ -137,8 +134,26 @@ void rv_log(enum rv_log_level level, const char *fmt, ...)
         /* One write: lines from concurrent processes never interleave. */
         if (line != NULL) {
                 ssize_t r = write(log_fd, line, len);
+                if (tee && log_fd != STDERR_FILENO)
+                        r = write(STDERR_FILENO, line, len);
                 (void) r;
         }
         free(line);
         free(msg);
+}
+
+void rv_log(enum rv_log_level level, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vlog(level, false, fmt, ap);
+        va_end(ap);
+}
+
+void rv_log_tee(enum rv_log_level level, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vlog(level, true, fmt, ap);
+        va_end(ap);
 }

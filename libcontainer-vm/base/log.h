@@ -21,6 +21,10 @@ void rv_log(enum rv_log_level level, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 #define rv_debug(...) rv_log(RV_LOG_DEBUG, __VA_ARGS__)
 #define rv_warn(...) rv_log(RV_LOG_WARNING, __VA_ARGS__)
+/* As rv_log, and on stderr too when the log is a file: for what the
+ * caller must see (runc's warnings reach both). */
+void rv_log_tee(enum rv_log_level level, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 
 /* RFC 3339, UTC; with nanos "2026-11-23T16:18:34.123456789Z". */
 void rv_time_rfc3339(char *buf, unsigned long size, bool nanos);

@@ -83,6 +83,11 @@ int rv_pidfd_open(pid_t pid)
         return fd < 0 ? -errno : fd;
 }
 
+int rv_pidfd_send_signal(int pidfd, int sig)
+{
+        return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
 int64_t rv_now_ms(void)
 {
         struct timespec ts;

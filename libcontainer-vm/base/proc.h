@@ -17,6 +17,8 @@ int rv_pidfd_open(pid_t pid);
 pid_t rv_pidfd_proc_pid(int pidfd);
 /* The caller's own pid as /proc numbers it (readlink /proc/self). */
 pid_t rv_proc_self_pid(void);
+/* Returns -1 with errno set on failure, as kill(2). */
+int rv_pidfd_send_signal(int pidfd, int sig);
 /* Waits until pidfd becomes readable (process exited) or timeout_ms passes.
  * Returns 0 when it exited, -ETIMEDOUT otherwise. */
 int rv_pidfd_wait(int pidfd, int timeout_ms);

@@ -56,3 +56,24 @@ teardown_cgroup_parent() {
 	assert_failure 1
 	assert_output --partial 'linux.cgroupsPath'
 }
+
+@test "two containers in one cgroupsPath: the first delete does not wait, the last removes it" {
+	local p start
+	p=$(cgpath)
+	set_args sleep 1000
+	update_config ".linux.cgroupsPath = \"$p\""
+	runvm run -d --bundle "$BUNDLE" ct1
+	assert_success
+	runvm run -d --bundle "$BUNDLE" ct2
+	assert_success
+	start=$SECONDS
+	runvm delete --force ct1
+	assert_success
+	[ $((SECONDS - start)) -lt 5 ] || fail "delete of the first took $((SECONDS - start))s"
+	# Still ct2's.
+	[ -n "$(cgroup_dirs_left "$p")" ]
+	runvm delete --force ct2
+	assert_success
+	assert_equal "$(cgroup_dirs_left "$p")" ""
+	teardown_cgroup_parent
+}

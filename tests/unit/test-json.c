@@ -415,9 +415,32 @@ static void test_raw_and_text(void **state)
         json_writer_free(w);
 }
 
+/* yajl cuts a string at an escaped NUL: json_find_nul says where it is. */
+static void test_find_nul(void **unused)
+{
+        char path[256];
+        const char *a = "{\"process\": {\"env\": [\"A=1\"], /* c \"\\u0000\" */ \"args\": [\"echo\", \"a\\u0000b\"]}}";
+        const char *b = "{\"x\": {\"k\\u0000\": 1}}";
+        const char *c = "{\"a\": \"\\\\u0000\", \"b\": [[1, 2], {\"c\": [\"\", \"\\u0000\"]}]}";
+        const char *d = "\"\\u0000\"";
+
+        assert_true(json_find_nul(a, strlen(a), path, sizeof(path)));
+        assert_string_equal(path, "process.args[1]");
+        assert_true(json_find_nul(b, strlen(b), path, sizeof(path)));
+        assert_string_equal(path, "x");
+        assert_true(json_find_nul(c, strlen(c), path, sizeof(path)));
+        assert_string_equal(path, "b[1].c[1]");
+        assert_true(json_find_nul(d, strlen(d), path, sizeof(path)));
+        assert_string_equal(path, "");
+        /* An escaped backslash before u0000 is no NUL. */
+        const char *e = "{\"a\": \"\\\\u0000\"}";
+        assert_false(json_find_nul(e, strlen(e), path, sizeof(path)));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_find_nul),
                 cmocka_unit_test(test_parse_and_get),
                 cmocka_unit_test(test_parse_errors),
                 cmocka_unit_test(test_read_integers),

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The state store: directories, locking, atomic state.json, status. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +25,10 @@
 #include "libcontainer-vm/state.h"
 
 static char root[256];
+
+#define STATE_DIR_CREATE(r, id, d, e) state_dir_create(r, id, NULL, d, e)
+#define STATE_DIR_CREATE_WITH(r, id, st, d, e) state_dir_create(r, id, st, d, e)
+#define STATE_SAVE_AFTER_CREATE 0
 
 static int setup(void **state)
 {
@@ -44,9 +50,9 @@ static void test_create_twice_fails(void **unused)
         struct state_dir a = STATE_DIR_INIT, b = STATE_DIR_INIT;
         struct rv_error *err = NULL;
 
-        assert_int_equal(state_dir_create(root, "c1", &a, &err), 0);
+        assert_int_equal(state_dir_create(root, "c1", NULL, &a, &err), 0);
         assert_null(err);
-        assert_int_equal(state_dir_create(root, "c1", &b, &err), -1);
+        assert_int_equal(state_dir_create(root, "c1", NULL, &b, &err), -1);
         assert_non_null(err);
         assert_int_equal(err->status, EEXIST);
         assert_string_equal(err->msg, "container with id exists: c1");
@@ -71,7 +77,7 @@ static void test_dir_is_private(void **unused)
         struct rv_error *err = NULL;
         struct stat st;
 
-        assert_int_equal(state_dir_create(root, "priv", &d, &err), 0);
+        assert_int_equal(state_dir_create(root, "priv", NULL, &d, &err), 0);
         assert_int_equal(fstat(d.dirfd, &st), 0);
         assert_int_equal(st.st_mode & 0777, 0700);
         state_dir_close(&d);
@@ -83,7 +89,7 @@ static void test_lock_is_exclusive(void **unused)
         struct rv_error *err = NULL;
         char path[512];
 
-        assert_int_equal(state_dir_create(root, "locked", &d, &err), 0);
+        assert_int_equal(state_dir_create(root, "locked", NULL, &d, &err), 0);
         snprintf(path, sizeof(path), "%s/locked/lock", root);
         int fd = open(path, O_RDWR | O_CLOEXEC);
         assert_true(fd >= 0);
@@ -109,7 +115,7 @@ static void test_save_load_round_trip(void **unused)
                 .memory_mib = 256, .vcpus = 2,
         };
 
-        assert_int_equal(state_dir_create(root, "rt", &d, &err), 0);
+        assert_int_equal(state_dir_create(root, "rt", NULL, &d, &err), 0);
         assert_int_equal(state_save(d.dirfd, &st, &err), 0);
         /* The write went through a temp file and a rename. */
         assert_int_equal(faccessat(d.dirfd, "state.json.tmp", F_OK, 0), -1);
@@ -142,7 +148,7 @@ static void test_corrupt_state_is_an_error(void **unused)
         struct rv_error *err = NULL;
         struct container_state *got = NULL;
 
-        assert_int_equal(state_dir_create(root, "bad", &d, &err), 0);
+        assert_int_equal(state_dir_create(root, "bad", NULL, &d, &err), 0);
         assert_int_equal(rv_write_file_atomic(d.dirfd, "state.json", "{\"id\": 3", 8, 0600, &err), 0);
         assert_int_equal(state_load(d.dirfd, &got, &err), -1);
         assert_non_null(err);
@@ -215,7 +221,7 @@ static void test_remove(void **unused)
         struct rv_error *err = NULL;
         char path[512];
 
-        assert_int_equal(state_dir_create(root, "gone", &d, &err), 0);
+        assert_int_equal(state_dir_create(root, "gone", NULL, &d, &err), 0);
         assert_int_equal(mkdirat(d.dirfd, "shared", 0700), 0);
         state_dir_close(&d);
         assert_int_equal(state_dir_remove(root, "gone", &err), 0);
@@ -224,6 +230,160 @@ static void test_remove(void **unused)
         /* Missing is success: teardown is idempotent. */
         assert_int_equal(state_dir_remove(root, "gone", &err), 0);
         assert_null(err);
+}
+
+/* Running out of fds at each step of create (the lock file last) must not
+ * leave the new directory, or a temporary one, behind. */
+static void test_create_lock_failure_leaves_nothing(void **unused)
+{
+        struct rv_error *err = NULL;
+        struct rlimit old, low;
+        int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+        assert_true(probe >= 0);
+        close(probe);
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+        for (int extra = 1; extra <= 3; extra++) {
+                struct state_dir d = STATE_DIR_INIT;
+                low = old;
+                low.rlim_cur = (rlim_t) probe + (rlim_t) extra;
+                assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+                int r = STATE_DIR_CREATE(root, "nolock", &d, &err);
+                assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+                if (r == 0) {
+                        state_dir_close(&d);
+                        break;          /* enough fds: every failure point was tried */
+                }
+                assert_non_null(err);
+                rv_error_release(&err);
+                DIR *dir = opendir(root);
+                struct dirent *e;
+                assert_non_null(dir);
+                while ((e = readdir(dir)) != NULL)
+                        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+                                fail_msg("left behind after %d fds: %s", extra, e->d_name);
+                closedir(dir);
+        }
+}
+
+/* delete's way to tell a create that died half-way: a dir with no state. */
+static void delete_half_made(const char *id)
+{
+        struct state_dir d = STATE_DIR_INIT;
+        struct container_state *st = NULL;
+        struct rv_error *err = NULL;
+
+        if (state_dir_open(root, id, true, &d, &err) < 0) {
+                rv_error_release(&err);
+                return;
+        }
+        if (state_load(d.dirfd, &st, &err) < 0 && err->status == ENOENT) {
+                rv_error_release(&err);
+                state_dir_remove(root, id, &err);
+        }
+        rv_error_release(&err);
+        container_state_free(st);
+        state_dir_close(&d);
+}
+
+/* A concurrent `delete ID` can never remove the directory a create just
+ * made: it appears with its state and its lock taken. */
+static void test_create_races_delete(void **unused)
+{
+        struct rv_error *err = NULL;
+        int lost = 0;
+        pid_t deleter = fork();
+
+        assert_true(deleter >= 0);
+        if (deleter == 0) {
+                for (;;)
+                        delete_half_made("race");
+        }
+        for (int i = 0; i < 3000 && lost == 0; i++) {
+                struct state_dir d = STATE_DIR_INIT;
+                struct container_state st = { .id = "race", .bundle = "/b", .rootfs = "/r",
+                                              .created = "t", .owner = "", .status = "creating" };
+                struct stat sb;
+                if (STATE_DIR_CREATE_WITH(root, "race", &st, &d, &err) < 0) {
+                        rv_error_release(&err);
+                        continue;
+                }
+                if (STATE_SAVE_AFTER_CREATE && state_save(d.dirfd, &st, &err) < 0)
+                        rv_error_release(&err);
+                if (fstat(d.dirfd, &sb) < 0 || sb.st_nlink == 0 ||
+                    faccessat(d.dirfd, "state.json", F_OK, 0) < 0)
+                        lost++;
+                state_dir_close(&d);
+                state_dir_remove(root, "race", &err);
+                rv_error_release(&err);
+        }
+        kill(deleter, SIGKILL);
+        waitpid(deleter, NULL, 0);
+        assert_int_equal(lost, 0);
+}
+
+/* A state.json the runtime could not read back is never written. */
+static void test_save_refuses_unreadable_size(void **unused)
+{
+        struct state_dir d = STATE_DIR_INIT;
+        struct rv_error *err = NULL;
+        struct container_state *got = NULL;
+        size_t big = 2u << 20;
+        char *value = malloc(big + 1);
+        char *ann[] = { "big", value, NULL };
+        struct container_state st = {
+                .id = "big", .bundle = "/b", .rootfs = "/r", .created = "t", .owner = "",
+                .status = "created",
+        };
+
+        assert_non_null(value);
+        memset(value, 'x', big);
+        value[big] = '\0';
+        assert_int_equal(STATE_DIR_CREATE_WITH(root, "big", &st, &d, &err), 0);
+        if (STATE_SAVE_AFTER_CREATE)
+                assert_int_equal(state_save(d.dirfd, &st, &err), 0);
+        st.annotations = ann;
+        assert_int_equal(state_save(d.dirfd, &st, &err), -1);
+        assert_non_null(err);
+        assert_int_equal(err->status, EFBIG);
+        rv_error_release(&err);
+        /* What was there stays readable. */
+        assert_int_equal(state_load(d.dirfd, &got, &err), 0);
+        assert_string_equal(got->status, "created");
+        container_state_free(got);
+        state_dir_close(&d);
+        free(value);
+}
+
+/* What delete needs to find everything: processes, resources, reason. */
+static void test_records_round_trip(void **unused)
+{
+        struct state_dir d = STATE_DIR_INIT;
+        struct rv_error *err = NULL;
+        struct container_state *got = NULL;
+        struct container_state st = {
+                .id = "rec", .bundle = "/b", .rootfs = "/r", .created = "t", .owner = "", .status = "stopped",
+        };
+
+        assert_int_equal(state_add_proc(&st, "qemu", getpid(), &err), 0);
+        assert_int_equal(state_add_resource(&st, "tap", "tap-rec0", &err), 0);
+        state_set_reason(&st, "virtiofsd exited");
+        assert_int_equal(STATE_DIR_CREATE_WITH(root, "rec", &st, &d, &err), 0);
+        assert_int_equal(state_load(d.dirfd, &got, &err), 0);
+        assert_int_equal(got->n_procs, 1);
+        assert_string_equal(got->procs[0].name, "qemu");
+        assert_int_equal(got->procs[0].pid, getpid());
+        assert_int_equal(got->procs[0].start_time, st.procs[0].start_time);
+        assert_int_equal(got->n_resources, 1);
+        assert_string_equal(got->resources[0].kind, "tap");
+        assert_string_equal(got->resources[0].name, "tap-rec0");
+        assert_string_equal(got->reason, "virtiofsd exited");
+        container_state_free(got);
+        state_dir_close(&d);
+        free(st.resources[0].kind);
+        free(st.resources[0].name);
+        free(st.resources);
+        free(st.reason);
 }
 
 static void test_id_validation(void **unused)
@@ -252,6 +412,10 @@ int main(void)
                 cmocka_unit_test(test_start_time_is_field_22),
                 cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
                 cmocka_unit_test(test_id_validation),
+                cmocka_unit_test_setup_teardown(test_create_lock_failure_leaves_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_create_races_delete, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_save_refuses_unreadable_size, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_records_round_trip, setup, teardown),
         };
         return cmocka_run_group_tests_name("state", tests, NULL, NULL);
 }
