@@ -141,6 +141,15 @@ static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid
                 own = strdup("");
         else if ((own = own_cgroup(controllers)) && strcmp(own, "/") == 0)
                 own[0] = '\0';
+        /* runc's fs2 on a pure v2 host: relative to the parent of its own
+         * cgroup, which (unlike a populated leaf) can have children with
+         * controllers. */
+        if (own != NULL && own[0] != '\0' && cgroups_path[0] != '/' && strcmp(mountpoint, CGROUP_ROOT) == 0 &&
+            strcmp(controllers, "") == 0) {
+                char *slash = strrchr(own, '/');
+                if (slash != NULL)
+                        *slash = '\0';
+        }
         if (own == NULL || asprintf(&dir, "%s%s%s%s", mountpoint, own, cgroups_path[0] == '/' ? "" : "/",
                                     cgroups_path) < 0)
                 return rv_error_set(err, ENOMEM, "host cgroup");
@@ -159,7 +168,8 @@ static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid
         return 0;
 }
 
-int host_cgroup_enter(const char *cgroups_path, pid_t pid, char ***ret_dirs, struct rv_error **err)
+int host_cgroup_enter(const char *cgroups_path, const char *id, pid_t pid, char ***ret_dirs,
+                      struct rv_error **err)
 {
         _cleanup_closedir_ DIR *d = NULL;
         char **dirs = NULL;
@@ -168,6 +178,10 @@ int host_cgroup_enter(const char *cgroups_path, pid_t pid, char ***ret_dirs, str
         struct dirent *de;
 
         *ret_dirs = NULL;
+        /* runc's cgroupfs default: a cgroup named after the container,
+         * relative to runc's own. */
+        if (cgroups_path == NULL || cgroups_path[0] == '\0')
+                cgroups_path = id;
         if (cgroups_path == NULL || cgroups_path[0] == '\0')
                 return 0;
         if (strstr(cgroups_path, "..") || strchr(cgroups_path, ':'))

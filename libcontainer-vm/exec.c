@@ -428,6 +428,19 @@ static int run_session(int dirfd, struct spec_process *p, const struct container
         }
         if (r < 0)
                 return -1;
+        /* In the foreground this process stands in for the exec'd one (it
+         * relays signals), so its pid is the one runc's callers get. A pid
+         * file that cannot be written ends the process, as runc does. */
+        if (report_fd < 0 && o->pid_file && rv_write_pid_file(o->pid_file, getpid(), err) < 0) {
+                struct rv_error *tmp_err = NULL;
+                send_header(s.ctl_fd, CTL_KILL, SIGKILL);
+                if (wait_exit(&s, &code, &sig, &tmp_err) < 0)
+                        rv_error_release(&tmp_err);
+                close(s.ctl_fd);
+                close(s.sigfd);
+                return -1;
+        }
+        rv_debug("exec: process started%s", o->detach ? " (detached)" : "");
         /* The monitor holds the process's stdio now; a detached exec monitor
          * must not keep the caller's pipes open. */
         if (report_fd >= 0)
@@ -445,6 +458,7 @@ static int run_session(int dirfd, struct spec_process *p, const struct container
         close(s.sigfd);
         if (r < 0)
                 return -1;
+        rv_debug("exec: process exited (code %d, signal %d)", code, sig);
         if (report_fd >= 0)
                 rv_exit_like(code, sig);
         *ret_status = sig ? 128 + sig : code;
@@ -474,7 +488,7 @@ int container_exec(const struct runvm_context *ctx, const struct container_exec_
                 goto out;
         }
         if (strcmp(status, "paused") == 0 && !o->ignore_paused) {
-                rv_error_setx(err, EBUSY, "cannot exec in a paused container (use --ignore-paused)");
+                rv_error_setx(err, EBUSY, "cannot exec in a paused container (use --ignore-paused to override)");
                 goto out;
         }
         if (build_process(o, st, &p, err) < 0)

@@ -417,6 +417,12 @@ int container_kill(const struct runvm_context *ctx, const char *id, int signal, 
                 state_dir_close(&dir);
                 return -1;
         }
+        /* runc signals whatever is left in a stopped container's cgroup
+         * with --all and succeeds: nothing runs in a stopped VM. */
+        if (all && strcmp(container_state_status(st), "stopped") == 0) {
+                state_dir_close(&dir);
+                return 0;
+        }
         if (strcmp(container_state_status(st), "stopped") == 0 ||
             strcmp(container_state_status(st), "creating") == 0) {
                 state_dir_close(&dir);

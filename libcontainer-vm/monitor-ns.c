@@ -90,18 +90,6 @@ static int open_in(int rootfd, const char *path, int flags)
         return (int) syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 }
 
-/* The destination of the guest mount fed by share `name`, if any. */
-static const char *share_destination(const struct spec_config *c, const char *name)
-{
-        char source[256];
-
-        snprintf(source, sizeof(source), GUEST_SHARED_DIR "/%s", name);
-        for (size_t i = 0; i < c->n_mounts; i++)
-                if (c->mounts[i].source && strcmp(c->mounts[i].source, source) == 0)
-                        return c->mounts[i].destination;
-        return NULL;
-}
-
 static int attach(int tree, int target)
 {
         return move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
@@ -117,7 +105,7 @@ int monitor_ns_enter_view(struct monitor_ns *ns, const struct vm_plan *plan,
 
         if (host < 0)
                 return rv_error_set(err, errno, "open the monitor's mount namespace");
-        if (ns->view_trees == NULL || ns->n_trees == 0)
+        if (ns->view_trees == NULL || ns->n_trees == 0 || vm_plan_rootfs_index(plan) >= ns->n_trees)
                 return rv_error_setx(err, EINVAL, "the container's view: no rootfs");
         if (asprintf(&staging, "%s/shared", state_dir) < 0)
                 return rv_error_set(err, ENOMEM, "the container's view");
@@ -125,22 +113,31 @@ int monitor_ns_enter_view(struct monitor_ns *ns, const struct vm_plan *plan,
                 return rv_error_set(err, errno, "unshare the container's view");
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return rv_error_set(err, errno, "make the container's view private");
-        /* shares[0] is the rootfs; state_dir/shared is an empty directory
-         * here (virtiofsd's tmpfs lives in virtiofsd's namespace). */
-        if (move_mount(ns->view_trees[0], "", AT_FDCWD, staging, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        /* state_dir/shared is an empty directory here (virtiofsd's tmpfs
+         * lives in virtiofsd's namespace). */
+        size_t rootfs = vm_plan_rootfs_index(plan);
+        if (move_mount(ns->view_trees[rootfs], "", AT_FDCWD, staging, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                 return rv_error_set(err, errno, "mount the rootfs on `%s`", staging);
+        close(ns->view_trees[rootfs]);
+        ns->view_trees[rootfs] = -1;
         root = open(staging, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root < 0)
                 return rv_error_set(err, errno, "open `%s`", staging);
         /* The guest made its mount points already; every lookup stays in
          * the rootfs, whatever symlinks the guest planted. */
-        for (size_t i = 1; i < ns->n_trees; i++) {
-                const char *dest = share_destination(guest_spec, plan->shares[i].name);
-                if (dest == NULL)
+        for (size_t i = 0; i < guest_spec->n_mounts; i++) {
+                const char *dest = guest_spec->mounts[i].destination;
+                int k = vm_plan_share_of(plan, guest_spec->mounts[i].source);
+                /* A share two mounts use can be attached once: the first. */
+                if (k < 0 || (size_t) k >= ns->n_trees || ns->view_trees[k] < 0 || dest == NULL)
                         continue;
                 _cleanup_close_ int target = open_in(root, dest, O_PATH);
-                if (target < 0 || attach(ns->view_trees[i], target) < 0)
+                if (target < 0 || attach(ns->view_trees[k], target) < 0) {
                         rv_debug("container view: `%s` not mounted: %s", dest, strerror(errno));
+                        continue;
+                }
+                close(ns->view_trees[k]);
+                ns->view_trees[k] = -1;
         }
         /* /proc of the monitor's pid namespace: what tools list at this
          * pid, and what the monitor itself resolves /proc/self through. */

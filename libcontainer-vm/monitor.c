@@ -42,6 +42,7 @@
 #include "spec/state.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
+#include "vm/qemu/affinity.h"
 #include "vm/qemu/vm.h"
 
 DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
@@ -1025,6 +1026,8 @@ static int boot(struct monitor *m, struct rv_error **err)
         p.share_trees = m->ns.vfs_trees;
         if (vm_start(&p, &m->vm, err) < 0)
                 return -1;
+        if (vm_pin_vcpus(m->vm.qemu_pid, plan->cpus, p.vcpus, cfg->boot_timeout_ms, err) < 0)
+                return -1;
         m->o->state->kvm = p.kvm;
         m->o->state->memory_mib = p.memory_mib;
         m->o->state->vcpus = p.vcpus;
@@ -1146,7 +1149,6 @@ static void finish(struct monitor *m)
         drain_output(m);
         /* Exec'ed processes die with the container's pid namespace. */
         monitor_exec_reap(m, true);
-        monitor_close_subscribers(m);
         shutdown_vm(m);
         m->o->state->exited = true;
         m->o->state->exit_code = m->exit_code;
@@ -1154,6 +1156,9 @@ static void finish(struct monitor *m)
         m->o->state->qemu_pid = m->o->state->virtiofsd_pid = 0;
         state_clear_procs(m->o->state);
         monitor_save_state(m, "stopped");
+        /* Only now: a caller whose `events` ended finds the container
+         * stopped, as with runc. */
+        monitor_close_subscribers(m);
 }
 
 /* --- entry ---------------------------------------------------------------- */
@@ -1175,7 +1180,7 @@ static int enter_host_cgroup(struct monitor *m, struct rv_error **err)
 {
         char **dirs = NULL;
 
-        if (host_cgroup_enter(m->o->guest_spec->linux_.cgroups_path, getpid(), &dirs, err) < 0)
+        if (host_cgroup_enter(m->o->guest_spec->linux_.cgroups_path, m->o->state->id, getpid(), &dirs, err) < 0)
                 return -1;
         rv_strv_free(m->o->state->cgroup_dirs);
         m->o->state->cgroup_dirs = dirs;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,21 @@ DEFINE_CLEANUP_FUNC(struct container_state *, container_state_free)
 DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
 DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
 
+/* runc's words when a command finds the container not running. */
+enum not_running_text { NOT_RUNNING, NOT_PAUSED, ID_NOT_RUNNING };
+
+static int not_running(const char *id, enum not_running_text t, struct rv_error **err)
+{
+        if (t == NOT_PAUSED)
+                return rv_error_setx(err, ESRCH, "container not paused");
+        if (t == ID_NOT_RUNNING)
+                return rv_error_setx(err, ESRCH, "container with id %s is not running", id);
+        return rv_error_setx(err, ESRCH, "container not running");
+}
+
 /* Opens the container and checks that its monitor is there to ask. */
-static int open_live(const struct runvm_context *ctx, const char *id, bool lock, struct state_dir *dir,
-                     struct container_state **ret_state, struct rv_error **err)
+static int open_live_as(const struct runvm_context *ctx, const char *id, bool lock, enum not_running_text t,
+                        struct state_dir *dir, struct container_state **ret_state, struct rv_error **err)
 {
         if (!container_id_is_valid(id))
                 return rv_error_setx(err, EINVAL, "invalid container ID format");
@@ -38,34 +51,90 @@ static int open_live(const struct runvm_context *ctx, const char *id, bool lock,
         const char *status = container_state_status(*ret_state);
         if (strcmp(status, "stopped") == 0 || strcmp(status, "creating") == 0) {
                 state_dir_close(dir);
-                return rv_error_setx(err, ESRCH, "container not running");
+                return not_running(id, t, err);
         }
         return 0;
 }
 
-static int call(const struct runvm_context *ctx, const char *id, bool lock, uint32_t command,
-                const char *payload, char **ret, struct rv_error **err)
+static int call_as(const struct runvm_context *ctx, const char *id, bool lock, enum not_running_text t,
+                   uint32_t command, const char *payload, char **ret, struct rv_error **err)
 {
         _cleanup_(container_state_freep) struct container_state *st = NULL;
         struct state_dir dir = STATE_DIR_INIT;
         struct ctl_header h = { .command = command, .length = payload ? (uint32_t) strlen(payload) : 0 };
         int r;
 
-        if (open_live(ctx, id, lock, &dir, &st, err) < 0)
+        if (open_live_as(ctx, id, lock, t, &dir, &st, err) < 0)
                 return -1;
         r = ctl_call(dir.dirfd, &h, payload, OPS_TIMEOUT_MS, ret, NULL, err);
         state_dir_close(&dir);
         return r;
 }
 
+static int call(const struct runvm_context *ctx, const char *id, bool lock, uint32_t command,
+                const char *payload, char **ret, struct rv_error **err)
+{
+        return call_as(ctx, id, lock, NOT_RUNNING, command, payload, ret, err);
+}
+
+/* *ret stays NULL for a stopped container: runc lists its (empty) cgroup
+ * and succeeds. */
 static int ps_query(const struct runvm_context *ctx, const char *id, struct json_value **ret,
                     struct rv_error **err)
 {
+        _cleanup_(container_state_freep) struct container_state *st = NULL;
         _cleanup_free_ char *text = NULL;
+        struct state_dir dir = STATE_DIR_INIT;
 
+        *ret = NULL;
+        if (!container_id_is_valid(id))
+                return rv_error_setx(err, EINVAL, "invalid container ID format");
+        if (state_dir_open(ctx->root, id, false, &dir, err) < 0)
+                return -1;
+        if (state_load(dir.dirfd, &st, err) < 0) {
+                state_dir_close(&dir);
+                return -1;
+        }
+        bool stopped = strcmp(container_state_status(st), "stopped") == 0;
+        state_dir_close(&dir);
+        if (stopped)
+                return 0;
         if (call(ctx, id, false, CTL_PS, NULL, &text, err) < 0)
                 return -1;
         return json_parse(text, strlen(text), ret, err);
+}
+
+/* procps sizes the PID columns for the host's pid_max (5 digits for
+ * 32768, 7 for 4194304): runc's table is the host's ps -ef. */
+static int pid_width(void)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+        unsigned long max = 0;
+        int w = 0;
+
+        if (f == NULL || fscanf(f, "%lu", &max) != 1 || max == 0)
+                return 7;
+        for (max -= 1; max > 0; max /= 10)
+                w++;
+        return w < 5 ? 5 : w;
+}
+
+/* runc's table is the host's ps -ef: user names from the host's passwd. */
+static const char *user_name(const struct json_value *p, char *buf, size_t size)
+{
+        const struct json_value *v = json_get(p, "uid");
+        struct passwd pw, *res = NULL;
+        char pwbuf[1024];
+        int64_t uid;
+
+        if (!v || !json_is_integer(v) || json_read_int64(v, "uid", &uid, NULL) < 0)
+                return "?";
+        if (getpwuid_r((uid_t) uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL &&
+            strlen(res->pw_name) <= 8)
+                snprintf(buf, size, "%s", res->pw_name);
+        else
+                snprintf(buf, size, "%lld", (long long) uid);
+        return buf;
 }
 
 int container_ps_json(const struct runvm_context *ctx, const char *id, char **ret, struct rv_error **err)
@@ -76,7 +145,7 @@ int container_ps_json(const struct runvm_context *ctx, const char *id, char **re
 
         if (ps_query(ctx, id, &v, err) < 0)
                 return -1;
-        pids = json_get(v, "host_pids");
+        pids = v ? json_get(v, "host_pids") : NULL;
         if (pids)
                 json_write_value(w, pids);
         else
@@ -109,16 +178,18 @@ int container_ps_table(const struct runvm_context *ctx, const char *id, char **r
 
         if (ps_query(ctx, id, &v, err) < 0)
                 return -1;
-        procs = json_get(v, "processes");
+        procs = v ? json_get(v, "processes") : NULL;
         out = open_memstream(&text, &len);
         if (out == NULL)
                 return rv_error_set(err, ENOMEM, "ps");
-        fprintf(out, "%-8s %7s %7s %2s %5s %-8s %8s %s\n", "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD");
+        int pw = pid_width();
+        fprintf(out, "%-8s %*s %*s %2s %5s %-8s %8s %s\n", "UID", pw, "PID", pw, "PPID", "C", "STIME", "TTY", "TIME",
+                "CMD");
         for (size_t i = 0; procs && i < json_array_size(procs); i++) {
                 const struct json_value *p = json_array_get(procs, i);
                 char b[6][32];
-                fprintf(out, "%-8s %7s %7s %2s %5s %-8s %8s %s\n", field(p, "uid", b[0], 32),
-                        field(p, "pid", b[1], 32), field(p, "ppid", b[2], 32), "0",
+                fprintf(out, "%-8s %*s %*s %2s %5s %-8s %8s %s\n", user_name(p, b[0], 32), pw,
+                        field(p, "pid", b[1], 32), pw, field(p, "ppid", b[2], 32), "0",
                         field(p, "stime", b[3], 32), field(p, "tty", b[4], 32), field(p, "time", b[5], 32),
                         field(p, "cmd", b[5], 32));
         }
@@ -134,7 +205,7 @@ int container_pause(const struct runvm_context *ctx, const char *id, struct rv_e
 
 int container_resume(const struct runvm_context *ctx, const char *id, struct rv_error **err)
 {
-        return call(ctx, id, true, CTL_RESUME, NULL, NULL, err);
+        return call_as(ctx, id, true, NOT_PAUSED, CTL_RESUME, NULL, NULL, err);
 }
 
 int container_update(const struct runvm_context *ctx, const char *id, const char *resources_json,
@@ -166,7 +237,7 @@ int container_stats_event(const struct runvm_context *ctx, const char *id, char 
 {
         _cleanup_free_ char *data = NULL;
 
-        if (call(ctx, id, false, CTL_STATS, NULL, &data, err) < 0)
+        if (call_as(ctx, id, false, ID_NOT_RUNNING, CTL_STATS, NULL, &data, err) < 0)
                 return -1;
         return stats_line(id, data, ret, err);
 }
@@ -181,7 +252,7 @@ int container_events(const struct runvm_context *ctx, const char *id, int interv
         _cleanup_close_ int fd = -EBADF;
         int64_t next = rv_now_ms();
 
-        if (open_live(ctx, id, false, &dir, &st, err) < 0)
+        if (open_live_as(ctx, id, false, ID_NOT_RUNNING, &dir, &st, err) < 0)
                 return -1;
         fd = ctl_connect(dir.dirfd, err);
         if (fd < 0 || ctl_send_request(fd, &h, NULL, NULL, 0, err) < 0 ||

@@ -2,7 +2,9 @@
 #include "libcontainer-vm/translate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +15,19 @@
 
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/fs.h"
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/mountpoint.h"
+#include "libcontainer-vm/share-layout.h"
 #include "libcontainer-vm/translate-check.h"
 #include "spec/config.h"
+#include "vm/qemu/affinity.h"
 
 #define MIB (1024ll * 1024ll)
 #define MIN_VM_MEMORY_MIB 128u
+
+/* Shares whose natural place is taken live here ("mounts/3" style). */
+#define FALLBACK_DIR ".runvm-mounts"
 
 static bool mount_is_bind(const struct spec_mount *m)
 {
@@ -128,6 +136,77 @@ static int plan_rootfs(struct spec_config *c, const char *bundle, struct vm_plan
         return add_share(p, src, name, true, c->root.readonly, true, TAKE_FD(fd), err);
 }
 
+/* Is the share laid out at `inner` (source inner_src) exactly what the
+ * share at `outer` (source outer_src) holds there? Then nesting it shows
+ * the same files; otherwise it would hide or create host files. */
+static bool nests(const char *outer, const char *outer_src, const char *inner, const char *inner_src)
+{
+        _cleanup_free_ char *o = realpath(outer_src, NULL), *i = realpath(inner_src, NULL), *want = NULL;
+        size_t n = strlen(outer);
+
+        if (o == NULL || i == NULL || asprintf(&want, "%s%s", o, inner + n) < 0)
+                return false;
+        return strcmp(want, i) == 0;
+}
+
+static bool path_prefix(const char *a, const char *b)
+{
+        size_t n = strlen(a);
+        return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '/');
+}
+
+/* The share's name: the source's path in its host filesystem (what runc's
+ * mountinfo shows as the mount's root), unless that collides with another
+ * share; *reuse: an identical share exists under that name. */
+static int share_name(const struct vm_plan *p, const char *src, size_t idx, char **ret, bool *reuse,
+                      struct rv_error **err)
+{
+        _cleanup_free_ char *real = realpath(src, NULL), *info = NULL, *root = NULL;
+        struct rv_error *tmp_err = NULL;
+        size_t len;
+
+        *reuse = false;
+        if (real != NULL && rv_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &info, &len, &tmp_err) == 0 &&
+            share_layout_root(info, real, &root, &tmp_err) == 0 && root[1] != '\0' &&
+            strncmp(root + 1, FALLBACK_DIR "/", strlen(FALLBACK_DIR) + 1) != 0) {
+                const char *name = root + 1;
+                bool ok = true;
+                for (size_t k = 0; ok && k < p->n_shares; k++) {
+                        const struct vm_share *sh = &p->shares[k];
+                        if (strcmp(sh->name, name) == 0)
+                                ok = *reuse = nests(sh->name, sh->source, name, src);
+                        else if (path_prefix(sh->name, name))
+                                ok = nests(sh->name, sh->source, name, src);
+                        else if (path_prefix(name, sh->name))
+                                ok = nests(name, src, sh->name, sh->source);
+                }
+                if (ok) {
+                        *ret = strdup(name);
+                        return *ret != NULL ? 0 : rv_error_set(err, ENOMEM, "mounts");
+                }
+                *reuse = false;
+        }
+        rv_error_release(&tmp_err);
+        if (asprintf(ret, FALLBACK_DIR "/%zu", idx) < 0)
+                return rv_error_set(err, ENOMEM, "mounts");
+        return 0;
+}
+
+static int share_depth(const char *name)
+{
+        int n = 0;
+        for (; *name != '\0'; name++)
+                n += *name == '/';
+        return n;
+}
+
+static int share_depth_cmp(const void *a, const void *b)
+{
+        const struct vm_share *x = a, *y = b;
+        int dx = share_depth(x->name), dy = share_depth(y->name);
+        return dx != dy ? (dx < dy ? -1 : 1) : strcmp(x->name, y->name);
+}
+
 static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan *p,
                        struct rv_error **err)
 {
@@ -155,30 +234,72 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                                             "files and directories can be shared into a VM", i, src,
                                             S_ISSOCK(st.st_mode) ? "socket" : S_ISCHR(st.st_mode) ? "character device"
                                             : S_ISFIFO(st.st_mode) ? "fifo" : "special file");
-                if (asprintf(&name, "mounts/%zu", i) < 0 ||
-                    asprintf(&guest, GUEST_SHARED_DIR "/mounts/%zu", i) < 0) {
+                bool reuse = false;
+                if (share_name(p, src, i, &name, &reuse, err) < 0)
+                        return -1;
+                if (asprintf(&guest, GUEST_SHARED_DIR "/%s", name) < 0) {
                         free(name);
                         return rv_error_set(err, ENOMEM, "mounts");
                 }
                 free(m->source);
                 m->source = guest;
+                if (reuse) {
+                        /* One share for both: read-only only if both are
+                         * (the guest makes each mount read-only itself);
+                         * recursive if either is. */
+                        for (size_t k = 0; k < p->n_shares; k++) {
+                                if (strcmp(p->shares[k].name, name) != 0)
+                                        continue;
+                                if (!mount_is_readonly(m))
+                                        p->shares[k].readonly = false;
+                                if (mount_is_recursive(m))
+                                        p->shares[k].recursive = true;
+                        }
+                        free(name);
+                        continue;
+                }
                 if (add_share(p, TAKE_PTR(src), name, S_ISDIR(st.st_mode), mount_is_readonly(m),
                               mount_is_recursive(m), TAKE_FD(fd), err) < 0)
                         return -1;
         }
+        /* Parents before what is laid out inside them (virtiofsd mounts
+         * the shares in order). */
+        qsort(p->shares, p->n_shares, sizeof(*p->shares), share_depth_cmp);
         return 0;
 }
 
+size_t vm_plan_rootfs_index(const struct vm_plan *p)
+{
+        for (size_t i = 0; i < p->n_shares; i++)
+                if (strcmp(p->shares[i].name, "rootfs") == 0)
+                        return i;
+        return 0;
+}
+
+int vm_plan_share_of(const struct vm_plan *p, const char *guest_source)
+{
+        const char *prefix = GUEST_SHARED_DIR "/";
+
+        if (guest_source == NULL || strncmp(guest_source, prefix, strlen(prefix)) != 0)
+                return -1;
+        for (size_t i = 0; i < p->n_shares; i++)
+                if (strcmp(p->shares[i].name, guest_source + strlen(prefix)) == 0)
+                        return (int) i;
+        return -1;
+}
+
+struct mountpoint_data {
+        const struct vm_plan *plan;
+        const struct spec_config *spec;
+};
+
+/* A bind mount's mount point is what its share is; anything else is a dir. */
 static bool mountpoint_is_dir(size_t i, const void *data)
 {
-        const struct vm_plan *p = data;
-        char name[32];
+        const struct mountpoint_data *d = data;
+        int k = vm_plan_share_of(d->plan, d->spec->mounts[i].source);
 
-        snprintf(name, sizeof(name), "mounts/%zu", i);
-        for (size_t s = 0; s < p->n_shares; s++)
-                if (strcmp(p->shares[s].name, name) == 0)
-                        return p->shares[s].is_dir;
-        return true;
+        return k < 0 || d->plan->shares[k].is_dir;
 }
 
 static int plan_namespaces(const struct spec_config *c, struct vm_plan *p, struct rv_error **err)
@@ -256,6 +377,28 @@ static int plan_sizes(const struct spec_config *c, const struct runvm_config *cf
         return 0;
 }
 
+/* cpu.cpus is written in the guest as given: the VM needs a vCPU for the
+ * highest CPU it names, and the vCPU threads run on those host CPUs. */
+static int plan_cpuset(const struct spec_config *c, const struct runvm_config *cfg, struct vm_plan *p,
+                       struct rv_error **err)
+{
+        const char *cpus = c->linux_.resources.cpu.cpus;
+        unsigned highest;
+        cpu_set_t set;
+
+        if (cpus == NULL || cpus[0] == '\0')
+                return 0;
+        if (vm_cpuset_parse(cpus, &set, &highest, err) < 0)
+                return rv_error_wrap(err, "`linux.resources.cpu.cpus`");
+        if (cfg->max_vcpus > 0 && highest >= cfg->max_vcpus)
+                return rv_error_setx(err, ERANGE, "`linux.resources.cpu.cpus` `%s`: CPU %u is beyond this host's "
+                                     "%u CPUs", cpus, highest, cfg->max_vcpus);
+        if (p->vcpus < highest + 1)
+                p->vcpus = highest + 1;
+        p->cpus = strdup(cpus);
+        return p->cpus != NULL ? 0 : rv_error_set(err, ENOMEM, "cpuset");
+}
+
 int translate_spec(struct spec_config *c, const char *bundle, const struct runvm_config *cfg,
                    struct vm_plan *ret, struct rv_error **err)
 {
@@ -274,7 +417,12 @@ int translate_spec(struct spec_config *c, const char *bundle, const struct runvm
             plan_sizes(c, cfg, &p, err) < 0 || plan_rootfs(c, bundle, &p, err) < 0 ||
             plan_mounts(c, bundle, &p, err) < 0 || translate_check_guest_spec(c, err) < 0 ||
             (c->root.readonly &&
-             mountpoints_prepare(p.shares[0].fd, c, mountpoint_is_dir, &p, err) < 0)) {
+             mountpoints_prepare(p.shares[vm_plan_rootfs_index(&p)].fd, c, mountpoint_is_dir,
+                                 &(struct mountpoint_data) { &p, c }, err) < 0)) {
+                vm_plan_clear(&p);
+                return -1;
+        }
+        if (plan_cpuset(c, cfg, &p, err) < 0) {
                 vm_plan_clear(&p);
                 return -1;
         }
@@ -293,5 +441,6 @@ void vm_plan_clear(struct vm_plan *p)
         free(p->shares);
         free(p->rootfs);
         free(p->netns_path);
+        free(p->cpus);
         memset(p, 0, sizeof(*p));
 }

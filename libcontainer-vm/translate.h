@@ -18,10 +18,11 @@ struct runvm_config;
 struct vm_plan {
         unsigned memory_mib;
         unsigned vcpus;
-        struct vm_share *shares;        /* [0] is the rootfs */
+        struct vm_share *shares;        /* parents first; one is named "rootfs" */
         size_t n_shares;
         char *rootfs;                   /* absolute host path of root.path */
         char *netns_path;               /* NULL: a new, empty network namespace */
+        char *cpus;                     /* cpu.cpus, the host CPUs for the vCPUs; NULL: any */
 };
 
 /* Checks what a VM can honour, fills *ret, and rewrites c in place into
@@ -30,3 +31,7 @@ struct vm_plan {
 int translate_spec(struct spec_config *c, const char *bundle, const struct runvm_config *cfg,
                    struct vm_plan *ret, struct rv_error **err);
 void vm_plan_clear(struct vm_plan *p);
+/* The index of the rootfs share. */
+size_t vm_plan_rootfs_index(const struct vm_plan *p);
+/* The share a guest spec mount source (GUEST_SHARED_DIR/NAME) names, or -1. */
+int vm_plan_share_of(const struct vm_plan *p, const char *guest_source);

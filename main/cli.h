@@ -20,8 +20,8 @@ struct cli_command {
         const char *name;
         cli_handler handler;
         const char *args_usage;         /* e.g. "<container-id>" */
-        const char *description;        /* one line, for the command list */
-        const char *help;               /* longer text for --help, or NULL */
+        const char *description;        /* one line, for the command list (urfave's Usage) */
+        /* The long texts of --help are runc's, in main/help.c. */
         const struct cli_flag_set *flags; /* NULL: no flags */
         int min_args, max_args;         /* max_args < 0: no maximum */
         bool no_reorder;                /* exec, ps: words after the ID are the command's */

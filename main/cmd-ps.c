@@ -8,7 +8,7 @@
 #include "main/cli.h"
 
 static const struct cli_flag flags[] = {
-        { "format", "f", CLI_FLAG_STRING, "select one of: table or json", "table" },
+        { "format", "f", CLI_FLAG_STRING, "select one of: table or json", "\"table\"" },
 };
 
 const struct cli_flag_set cmd_ps_flags = CLI_FLAG_SET(flags);

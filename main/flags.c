@@ -250,11 +250,17 @@ static size_t flag_label(char *buf, size_t size, const struct cli_flag *f)
 
 void cli_flags_print_help(FILE *out, const struct cli_flag *flags, size_t n_flags)
 {
+        cli_flags_print_help_width(out, flags, n_flags, flags, n_flags);
+}
+
+void cli_flags_print_help_width(FILE *out, const struct cli_flag *flags, size_t n_flags,
+                                const struct cli_flag *all, size_t n_all)
+{
         char label[128];
         size_t width = 0;
 
-        for (size_t i = 0; i < n_flags; i++) {
-                size_t n = flag_label(label, sizeof(label), &flags[i]);
+        for (size_t i = 0; i < n_all; i++) {
+                size_t n = flag_label(label, sizeof(label), &all[i]);
 
                 if (n > width)
                         width = n;

@@ -79,3 +79,6 @@ bool cli_parse_bool(const char *s, bool *ret);
 
 /* The OPTIONS block of a help text, urfave/cli's layout. */
 void cli_flags_print_help(FILE *out, const struct cli_flag *flags, size_t n_flags);
+/* As cli_flags_print_help, aligned as if all n_all flags were listed. */
+void cli_flags_print_help_width(FILE *out, const struct cli_flag *flags, size_t n_flags,
+                                const struct cli_flag *all, size_t n_all);

@@ -12,6 +12,8 @@
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/log.h"
 #include "main/cli.h"
+#include "main/flags.h"
+#include "main/help.h"
 #include "spec/config.h"
 
 /* The libseccomp runvm enforces with is the one linked statically into the
@@ -23,6 +25,14 @@
 #define LIBSECCOMP_VERSION STR(SCMP_VER_MAJOR) "." STR(SCMP_VER_MINOR) "." STR(SCMP_VER_MICRO)
 #else
 #define LIBSECCOMP_VERSION NULL
+#endif
+
+#if defined(__clang__)
+#define CC_VERSION "clang " __clang_version__
+#elif defined(__GNUC__)
+#define CC_VERSION "gcc " __VERSION__
+#else
+#define CC_VERSION "unknown"
 #endif
 
 #define DEFAULT_ROOT "/run/runvm"
@@ -64,76 +74,12 @@ static const struct cli_flag global_flags[] = {
         { "version", "v", CLI_FLAG_BOOL, "print the version", NULL },
 };
 
-static const char create_help[] =
-        "Where \"<container-id>\" is your name for the instance of the container that you\n"
-        "are starting. The name you provide for the container instance must be unique on\n"
-        "your host.\n"
-        "\n"
-        "DESCRIPTION:\n"
-        "   The create command creates an instance of a container for a bundle: it boots\n"
-        "the container's microVM and prepares the process given by the args parameter of\n"
-        "the bundle's \"config.json\", which \"runvm start\" then releases.\n";
-
-static const char run_help[] =
-        "Where \"<container-id>\" is your name for the instance of the container that you\n"
-        "are starting. The name you provide for the container instance must be unique on\n"
-        "your host.\n"
-        "\n"
-        "DESCRIPTION:\n"
-        "   The run command creates an instance of a container for a bundle and starts it.\n"
-        "In the foreground runvm relays stdio and signals and exits with the container's\n"
-        "status (128+N when it was killed by signal N).\n";
-
-static const char kill_help[] =
-        "Where \"<container-id>\" is the name for the instance of the container and\n"
-        "\"[signal]\" is the signal to be sent to the init process (default: SIGTERM):\n"
-        "a number, or a name with or without the SIG prefix.\n"
-        "\n"
-        "EXAMPLE:\n"
-        "For example, if the container id is \"ubuntu01\" the following will send a \"KILL\"\n"
-        "signal to the init process of the \"ubuntu01\" container:\n"
-        "\n"
-        "       # runvm kill ubuntu01 KILL\n";
-
-static const char spec_help[] =
-        "The spec command creates the new specification file named \"config.json\" for\n"
-        "the bundle: runc's default configuration, with args [\"sh\"] and a terminal.\n"
-        "It refuses to overwrite an existing \"config.json\".\n";
-
-static const char exec_help[] =
-        "Where \"<container-id>\" is the name for the instance of the container and\n"
-        "\"<command>\" is the command to be executed in the container. With --process\n"
-        "the process is read from a runtime-spec Process JSON file instead.\n"
-        "Failures print \"exec failed: ...\" and exit with status 255.\n";
-
-static const char ps_help[] =
-        "--format json prints the host pids standing in for the container's processes\n"
-        "(the monitor and exec monitors: what kill(2) on the host reaches). The table\n"
-        "is the guest's process table (ps -ef columns); ps options are not supported.\n";
-
-static const char update_help[] =
-        "Updates the container's limits in its VM's cgroup. --resources takes a\n"
-        "runtime-spec LinuxResources JSON file, or - for stdin. A memory limit above\n"
-        "the VM's memory is refused: the VM cannot grow while it runs.\n";
-
-static const char check_help[] =
-        "The first line is the KVM verdict: with accel = auto (the default) runvm\n"
-        "uses KVM only when a probe boot of the guest under KVM answered, and TCG\n"
-        "otherwise. The verdict is cached under the state root until the host\n"
-        "reboots or QEMU, the kernel or the initramfs change; --reprobe asks again.\n";
-
-static const char unsupported_help[] =
-        "runvm cannot checkpoint or restore a container: this command always fails.\n";
-
 static const struct cli_command commands[] = {
-        { .name = "check", .handler = cmd_check, .args_usage = "",
-          .description = "report what this host offers runvm (KVM, QEMU, kernel, ...)",
-          .help = check_help, .flags = &cmd_check_flags },
         { .name = "checkpoint", .handler = cmd_checkpoint, .args_usage = "<container-id>",
           .description = "checkpoint a running container (not supported)",
-          .help = unsupported_help, .max_args = -1, .unparsed = true },
+          .max_args = -1, .unparsed = true },
         { .name = "create", .handler = cmd_create, .args_usage = "<container-id>",
-          .description = "create a container", .help = create_help,
+          .description = "create a container",
           .flags = &cmd_create_flags, .min_args = 1, .max_args = 1 },
         { .name = "delete", .handler = cmd_delete, .args_usage = "<container-id>",
           .description = "delete any resources held by the container often used with detached container",
@@ -142,14 +88,12 @@ static const struct cli_command commands[] = {
           .description = "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
           .flags = &cmd_events_flags, .min_args = 1, .max_args = 1 },
         { .name = "exec", .handler = cmd_exec, .args_usage = "<container-id> <command> [command options]",
-          .description = "execute new process inside the container", .help = exec_help,
+          .description = "execute new process inside the container",
           .flags = &cmd_exec_flags, .min_args = 1, .max_args = -1, .no_reorder = true,
           .failure_status = 255 },
-        { .name = "features", .handler = cmd_features, .args_usage = "",
-          .description = "show the enabled features" },
         { .name = "kill", .handler = cmd_kill, .args_usage = "<container-id> [signal]",
           .description = "kill sends the specified signal (default: SIGTERM) to the container's init process",
-          .help = kill_help, .flags = &cmd_kill_flags, .min_args = 1, .max_args = 2 },
+          .flags = &cmd_kill_flags, .min_args = 1, .max_args = 2 },
         { .name = "list", .handler = cmd_list, .args_usage = "",
           .description = "lists containers started by runvm with the given root",
           .flags = &cmd_list_flags },
@@ -157,19 +101,19 @@ static const struct cli_command commands[] = {
           .description = "pause suspends all processes inside the container",
           .min_args = 1, .max_args = 1 },
         { .name = "ps", .handler = cmd_ps, .args_usage = "<container-id> [ps options]",
-          .description = "ps displays the processes running inside a container", .help = ps_help,
+          .description = "ps displays the processes running inside a container",
           .flags = &cmd_ps_flags, .min_args = 1, .max_args = -1, .no_reorder = true },
         { .name = "restore", .handler = cmd_restore, .args_usage = "<container-id>",
           .description = "restore a container from a previous checkpoint (not supported)",
-          .help = unsupported_help, .max_args = -1, .unparsed = true },
+          .max_args = -1, .unparsed = true },
         { .name = "resume", .handler = cmd_resume, .args_usage = "<container-id>",
           .description = "resumes all processes that have been previously paused",
           .min_args = 1, .max_args = 1 },
         { .name = "run", .handler = cmd_run, .args_usage = "<container-id>",
-          .description = "create and run a container", .help = run_help,
+          .description = "create and run a container",
           .flags = &cmd_run_flags, .min_args = 1, .max_args = 1 },
         { .name = "spec", .handler = cmd_spec, .args_usage = "",
-          .description = "create a new specification file", .help = spec_help,
+          .description = "create a new specification file",
           .flags = &cmd_spec_flags },
         { .name = "start", .handler = cmd_start, .args_usage = "<container-id>",
           .description = "executes the user defined process in a created container",
@@ -177,8 +121,13 @@ static const struct cli_command commands[] = {
         { .name = "state", .handler = cmd_state, .args_usage = "<container-id>",
           .description = "output the state of a container", .min_args = 1, .max_args = 1 },
         { .name = "update", .handler = cmd_update, .args_usage = "<container-id>",
-          .description = "update container resource constraints", .help = update_help,
+          .description = "update container resource constraints",
           .flags = &cmd_update_flags, .min_args = 1, .max_args = 1 },
+        { .name = "features", .handler = cmd_features, .args_usage = "",
+          .description = "show the enabled features" },
+        { .name = "check", .handler = cmd_check, .args_usage = "",
+          .description = "report what this host offers runvm (KVM, QEMU, kernel, ...)",
+          .flags = &cmd_check_flags },
 };
 
 /* Every fatal error: logged once; printed plainly on stderr as well when
@@ -190,13 +139,20 @@ static void report_error(const char *msg)
                 fprintf(stderr, "%s\n", msg);
 }
 
+/* runc's lines in runc's order; its go: line (the toolchain) is cc: here. */
+static void print_version_details(FILE *out)
+{
+        fprintf(out, "commit: %s\n", RUNVM_COMMIT);
+        fprintf(out, "spec: %s\n", SPEC_OCI_VERSION);
+        fprintf(out, "cc: %s\n", CC_VERSION);
+        if (LIBSECCOMP_VERSION != NULL)
+                fprintf(out, "libseccomp: %s\n", LIBSECCOMP_VERSION);
+}
+
 static void print_version(FILE *out)
 {
         fprintf(out, "runvm version %s\n", RUNVM_VERSION);
-        fprintf(out, "commit: %s\n", RUNVM_COMMIT);
-        fprintf(out, "spec: %s\n", SPEC_OCI_VERSION);
-        if (LIBSECCOMP_VERSION != NULL)
-                fprintf(out, "libseccomp: %s\n", LIBSECCOMP_VERSION);
+        print_version_details(out);
 }
 
 static void print_app_help(FILE *out)
@@ -209,30 +165,26 @@ static void print_app_help(FILE *out)
         fputs("NAME:\n   runvm - Open Container Initiative runtime on microVMs\n\n", out);
         fputs(app_help, out);
         fputs("\nUSAGE:\n   runvm [global options] command [command options] [arguments...]\n\n", out);
-        fputs("VERSION:\n   ", out);
-        print_version(out);
+        /* runc's VERSION section: the bare version, then the other lines. */
+        fprintf(out, "VERSION:\n   %s\n", RUNVM_VERSION);
+        print_version_details(out);
         fputs("\nCOMMANDS:\n", out);
         for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
                 fprintf(out, "   %-*s  %s\n", (int) width, commands[i].name, commands[i].description);
         fprintf(out, "   %-*s  %s\n", (int) width, "help, h", "Shows a list of commands or help for one command");
         fputs("\nGLOBAL OPTIONS:\n", out);
-        cli_flags_print_help(out, global_flags, ARRAY_SIZE(global_flags));
+        /* runc lists --help before --version, the last flag. */
+        cli_flags_print_help_width(out, global_flags, ARRAY_SIZE(global_flags) - 1, global_flags,
+                                   ARRAY_SIZE(global_flags));
         fputs("   --help, -h          show help\n", out);
+        cli_flags_print_help_width(out, &global_flags[ARRAY_SIZE(global_flags) - 1], 1, global_flags,
+                                   ARRAY_SIZE(global_flags));
 }
 
 static void print_command_help(FILE *out, const struct cli_command *c)
 {
-        fprintf(out, "NAME:\n   runvm %s - %s\n\n", c->name, c->description);
-        fprintf(out, "USAGE:\n   runvm %s%s%s%s\n", c->name,
-                c->flags != NULL ? " [command options]" : "",
-                c->args_usage[0] != '\0' ? " " : "", c->args_usage);
-        if (c->help != NULL)
-                fprintf(out, "\n%s", c->help);
-        if (c->flags != NULL) {
-                fputs("\nOPTIONS:\n", out);
-                cli_flags_print_help(out, c->flags->flags, c->flags->n);
-        }
-        fflush(out);
+        help_print_command(out, c->name, c->description, c->args_usage,
+                           c->flags != NULL ? c->flags->flags : NULL, c->flags != NULL ? c->flags->n : 0);
 }
 
 static const struct cli_command *find_command(const char *name)
@@ -339,7 +291,12 @@ static int run_command(const struct runvm_context *ctx, const struct cli_command
                 cli_flags_result_clear(&f);
                 return 1;
         }
+        /* --debug: what runc's callers grep for, in its level=debug shape. */
+        rv_debug("%s: root %s, container %s", c->name, ctx->root,
+                 !c->unparsed && f.n_args > 0 && c->min_args > 0 ? f.args[0] : "(none)");
         status = c->handler(ctx, &f, &err);
+        if (status >= 0)
+                rv_debug("%s: done, exit status %d", c->name, status);
         if (!c->unparsed)
                 cli_flags_result_clear(&f);
         if (status < 0) {

@@ -195,9 +195,8 @@ static int validate_linux(const struct spec_linux *l, struct rv_error **err)
                 if (d->type != NULL && !in_set(d->type, rule_types, ARRAY_SIZE(rule_types)))
                         return spec_error_invalid(err, "`linux.resources.devices[%zu].type`: unknown device type `%s`",
                                                   i, S(d->type));
-                if (d->access != NULL && strspn(d->access, "rwm") != strlen(d->access))
-                        return spec_error_invalid(err, "`linux.resources.devices[%zu].access`: `%s` is not a subset of `rwm`",
-                                                  i, d->access);
+                /* No check of access: runc takes any string, counting only
+                 * its r, w and m letters (devices.Permissions). */
         }
         if (l->seccomp.has && validate_seccomp(&l->seccomp, err) < 0)
                 return -1;

@@ -364,6 +364,17 @@ int agent_process_apply(const struct spec_config *container, const struct spec_p
                         goto fail;
                 agent_seccomp_free(TAKE_PTR(x.seccomp));
         }
+        /* runc enters the cwd before the user switch, so a directory only
+         * root can enter works for any user; on a permission error it tries
+         * again as the user (a directory only the user can enter). */
+        bool chdir_after = false;
+        if (chdir(cwd) < 0) {
+                if (errno != EACCES && errno != EPERM) {
+                        rv_error_set(err, errno, "chdir to cwd (\"%s\") set in config.json failed", cwd);
+                        goto fail;
+                }
+                chdir_after = true;
+        }
         if (agent_caps_drop_bounding(&p->capabilities, err) < 0 ||
             setup_user(p, err) < 0 ||
             agent_caps_apply(&p->capabilities, err) < 0)
@@ -373,7 +384,7 @@ int agent_process_apply(const struct spec_config *container, const struct spec_p
                 goto fail;
         }
         umask(p->user.has_umask ? p->user.umask : 0022);
-        if (chdir(cwd) < 0) {
+        if (chdir_after && chdir(cwd) < 0) {
                 rv_error_set(err, errno, "chdir to cwd (\"%s\") set in config.json failed", cwd);
                 goto fail;
         }
@@ -385,6 +396,14 @@ int agent_process_apply(const struct spec_config *container, const struct spec_p
 fail:
         agent_exec_clear(&x);
         return -1;
+}
+
+int agent_process_seccomp(struct agent_exec *x, struct rv_error **err)
+{
+        if (agent_seccomp_load(x->seccomp, err) < 0)
+                return -1;
+        agent_seccomp_free(TAKE_PTR(x->seccomp));
+        return 0;
 }
 
 int agent_process_exec(struct agent_exec *x, struct rv_error **err)

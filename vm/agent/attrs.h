@@ -43,5 +43,8 @@ struct agent_exec {
 int agent_process_apply(const struct spec_config *container, const struct spec_process *p, bool is_init,
                         struct agent_exec *ret, struct rv_error **err);
 /* Returns only on failure. */
+/* Loads the seccomp filter still pending now (startContainer hooks run
+ * under it, as in runc); agent_process_exec then has none to load. */
+int agent_process_seccomp(struct agent_exec *x, struct rv_error **err);
 int agent_process_exec(struct agent_exec *x, struct rv_error **err);
 void agent_exec_clear(struct agent_exec *x);

@@ -20,8 +20,10 @@
 #include "libcontainer-vm/base/fs.h"
 #include "libcontainer-vm/base/log.h"
 #include "spec/config.h"
+#include "vm/agent/devices.h"
 #include "vm/agent/hook.h"
 #include "vm/agent/mounts.h"
+#include "vm/agent/tty.h"
 #include "vm/agent/userns.h"
 
 static void sync_send(int fd, enum agent_sync_kind kind, int errnum, const char *msg)
@@ -104,6 +106,39 @@ static void close_other_fds(const struct agent_child_args *a)
         close_range((unsigned) from, ~0u, 0);
 }
 
+/* runc's console: a pty of the container's own devpts (so `tty` names
+ * /dev/pts/N), owned by the process's user and the tty group, on stdio as
+ * the controlling terminal of the new session and bound onto
+ * /dev/console. The agent copies the master (kept open until execve). */
+static int console_setup(const struct agent_child_args *a, struct rv_error **err)
+{
+        const struct spec_process *p = &a->spec->process;
+        _cleanup_free_ char *name = NULL;
+        _cleanup_close_ int slave = -EBADF, devfd = -EBADF;
+        int master = -1;
+
+        if (agent_tty_open("/dev/ptmx", &p->console_size, &master, &slave, &name, err) < 0)
+                return -1;
+        /* In a user namespace that maps neither, the tty keeps devpts'
+         * owner (runc's rootless spec drops gid=5 for the same reason). */
+        if (fchown(slave, p->user.uid, AGENT_TTY_GID) < 0)
+                rv_debug("chown `%s` to %u:%d: %s", name, p->user.uid, AGENT_TTY_GID, strerror(errno));
+        if (!agent_dev_is_bind_mounted(a->spec)) {
+                devfd = open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (devfd < 0)
+                        return rv_error_set(err, errno, "open `/dev`");
+                if (agent_devices_bind_console(devfd, name, err) < 0)
+                        return -1;
+        }
+        for (int i = 0; i < 3; i++)
+                if (dup2(slave, i) < 0)
+                        return rv_error_set(err, errno, "set up the terminal's stdio");
+        if (ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
+                return rv_error_set(err, errno, "set the controlling terminal");
+        sync_send(a->sync_fd, AGENT_SYNC_CONSOLE, master, NULL);
+        return 0;
+}
+
 static int child_setup(const struct agent_child_args *a, struct agent_exec *ret_exec, struct rv_error **err)
 {
         const struct spec_config *c = a->spec;
@@ -116,13 +151,11 @@ static int child_setup(const struct agent_child_args *a, struct agent_exec *ret_
                 return rv_error_set(err, errno, "setsid");
         if (setup_stdio(a, err) < 0)
                 return -1;
-        /* A terminal: the pty slave on 0-2 becomes the controlling tty of
-         * the new session (hook-up for the agent's terminals). */
-        if (a->console != NULL && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
-                return rv_error_set(err, errno, "set the controlling terminal");
         close_other_fds(a);
-        if (agent_rootfs_prepare(c, a->console, err) < 0)
+        if (agent_rootfs_prepare(c, err) < 0)
                 return rv_error_wrap(err, "rootfs");
+        if (a->terminal && console_setup(a, err) < 0)
+                return rv_error_wrap(err, "terminal");
         if (c->hostname != NULL && sethostname(c->hostname, strlen(c->hostname)) < 0)
                 return rv_error_set(err, errno, "sethostname `%s`", c->hostname);
         if (c->domainname != NULL && setdomainname(c->domainname, strlen(c->domainname)) < 0)
@@ -156,7 +189,10 @@ void agent_child_run(const struct agent_child_args *a)
         while (n < 0 && errno == EINTR);
         if (n != 1)
                 _exit(1);       /* the agent gave up on this container */
-        if (agent_hooks_run("startContainer", &a->spec->hooks.start_container, a->hook_state, &err) == 0)
+        /* runc loads the filter before startContainer hooks: they run
+         * under it. */
+        if (agent_process_seccomp(&x, &err) == 0 &&
+            agent_hooks_run("startContainer", &a->spec->hooks.start_container, a->hook_state, &err) == 0)
                 agent_process_exec(&x, &err);
         sync_send(a->sync_fd, AGENT_SYNC_ERROR, err->status, err->msg);
         _exit(err->status == ENOENT ? 127 : 126);

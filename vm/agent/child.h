@@ -13,7 +13,9 @@
 
 struct spec_config;
 
-enum agent_sync_kind { AGENT_SYNC_READY = 1, AGENT_SYNC_ERROR = 2 };
+/* CONSOLE (before READY, with a terminal): errnum is the init's fd of the
+ * pty master, for the agent to copy with pidfd_getfd. */
+enum agent_sync_kind { AGENT_SYNC_READY = 1, AGENT_SYNC_ERROR = 2, AGENT_SYNC_CONSOLE = 3 };
 
 struct agent_sync_msg {
         int32_t kind;
@@ -26,8 +28,8 @@ struct agent_child_args {
         int sync_fd;                    /* write end of the report pipe */
         int start_fd;                   /* read end: a byte releases execve */
         int stdio[3];                   /* the process's stdio; -1: /dev/null */
-        const char *console;            /* guest path of the terminal's pty slave, bound
-                                         * onto the container's /dev/console; NULL: none */
+        bool terminal;                  /* make the terminal in the container's devpts:
+                                         * stdio, controlling tty and /dev/console */
         const char *hook_state;         /* state JSON for startContainer hooks; NULL: "{}" */
 };
 

@@ -279,13 +279,30 @@ void agent_containers_oom_handler(struct agent *a, struct agent_watch *w, uint32
         }
 }
 
+/* Copies the pty master the init holds as fd `fd` (it keeps it open
+ * until execve) and relays it as the container's terminal. */
+static int take_console(struct agent *a, struct agent_container *c, pid_t pid, int fd, struct rv_error **err)
+{
+        _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        int master;
+
+        if (pidfd < 0)
+                return rv_error_set(err, errno, "pidfd of the container init");
+        master = (int) syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+        if (master < 0)
+                return rv_error_set(err, errno, "take the terminal from the container init");
+        if (agent_stdio_attach_tty(a, &c->stdio, master, err) < 0) {
+                close(master);
+                return -1;
+        }
+        return 0;
+}
+
 int agent_container_create(struct agent *a, const struct json_value *params, struct json_writer *w,
                            struct rv_error **err)
 {
         _cleanup_(spec_config_freep) struct spec_config *spec = NULL;
         _cleanup_free_ char *hook_state = NULL;
-        _cleanup_free_ char *console = NULL;
-        _cleanup_close_ int tty_slave = -EBADF;
         struct agent_stdio_streams streams;
         struct agent_container *c;
         struct agent_sync_msg msg;
@@ -336,21 +353,6 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                                                                   : "a terminal stream needs `process.terminal`");
                 goto fail;
         }
-        if (streams.terminal != 0) {
-                int master = -1;
-
-                /* The guest's devpts: the container's own does not exist
-                 * yet. The slave becomes its /dev/console too. */
-                if (agent_tty_open("/dev/pts/ptmx", &spec->process.console_size, &master, &tty_slave, &console,
-                                   err) < 0)
-                        goto fail;
-                if (fchown(tty_slave, spec->process.user.uid, spec->process.user.gid) < 0)
-                        rv_debug("chown the pty: %s", strerror(errno));
-                if (agent_stdio_attach_tty(a, &c->stdio, master, err) < 0) {
-                        close(master);
-                        goto fail;
-                }
-        }
         if (container_cgroup_setup(a, c, id, spec, err) < 0)
                 goto fail;
         if (agent_ns_clone_flags(spec, &flags, err) < 0)
@@ -374,11 +376,9 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                         .sync_fd = sync_pipe[1],
                         .start_fd = start_pipe[0],
                         .stdio = { child_stdio[0], child_stdio[1], child_stdio[2] },
-                        .console = console,
+                        .terminal = streams.terminal != 0,
                         .hook_state = hook_state,
                 };
-                if (tty_slave >= 0)
-                        args.stdio[0] = args.stdio[1] = args.stdio[2] = tty_slave;
                 agent_child_run(&args);
         }
         c->pid = pid;
@@ -390,15 +390,22 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         for (int i = 0; i < 3; i++)
                 if (child_stdio[i] >= 0)
                         close(child_stdio[i]);
-        /* The master reads EOF (EIO) only once every slave is closed. */
-        close(tty_slave);
-        tty_slave = -EBADF;
         close(sync_pipe[1]);
         close(start_pipe[0]);
         c->sync_fd = sync_pipe[0];
         c->start_fd = start_pipe[1];
 
         r = sync_read(c->sync_fd, SETUP_TIMEOUT_MS, &msg, err);
+        /* A terminal: the init made it in the container's devpts, as runc
+         * does (`tty` names /dev/pts/N there); take the master. */
+        if (r > 0 && msg.kind == AGENT_SYNC_CONSOLE) {
+                if (take_console(a, c, pid, msg.errnum, err) < 0) {
+                        child_kill(pid);
+                        container_free(a, c);
+                        return -1;
+                }
+                r = sync_read(c->sync_fd, SETUP_TIMEOUT_MS, &msg, err);
+        }
         if (r == 0)
                 rv_error_setx(err, ECHILD, "container init exited during setup");
         else if (r > 0 && msg.kind != AGENT_SYNC_READY)

@@ -94,8 +94,8 @@ static int parse_access(const char *access, int32_t *ret, struct rv_error **err)
                 case 'r': bits |= BPF_DEVCG_ACC_READ; break;
                 case 'w': bits |= BPF_DEVCG_ACC_WRITE; break;
                 case 'm': bits |= BPF_DEVCG_ACC_MKNOD; break;
-                default:
-                        return rv_error_setx(err, EINVAL, "device rule access `%s`: unknown letter `%c`", access, *c);
+                /* runc's devices.Permissions counts r, w and m only. */
+                default: break;
                 }
         }
         *ret = bits;

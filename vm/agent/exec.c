@@ -525,8 +525,8 @@ int agent_exec_process(struct agent *a, const struct json_value *params, struct 
         if (streams.terminal != 0) {
                 if (open_exec_tty(c->pid, &p.process.console_size, &p.master, &p.slave, err) < 0)
                         goto out;
-                /* The process owns its tty, as under runc. */
-                if (fchown(p.slave, p.process.user.uid, p.process.user.gid) < 0)
+                /* The process owns its tty, group tty, as under runc. */
+                if (fchown(p.slave, p.process.user.uid, AGENT_TTY_GID) < 0)
                         rv_debug("exec `%s`: chown the pty: %s", exec_id, strerror(errno));
         }
         if (pipe2(p.report, O_CLOEXEC) < 0) {

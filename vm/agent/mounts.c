@@ -492,6 +492,75 @@ out:
         return r;
 }
 
+/* runc mounts every tmpfs, and /dev, read-write first: the devices and
+ * submounts under them need it. agent_rootfs_finalize makes them
+ * read-only afterwards. */
+static bool is_dev(const char *dest)
+{
+        while (*dest == '/')
+                dest++;
+        if (strncmp(dest, "dev", 3) != 0)
+                return false;
+        for (dest += 3; *dest == '/'; dest++)
+                ;
+        return *dest == '\0';
+}
+
+static bool ro_delayed(const struct spec_mount *m, const char *type)
+{
+        return strcmp(type, "tmpfs") == 0 || (m->destination != NULL && is_dev(m->destination));
+}
+
+static int remount_delayed_ro(const struct spec_mount *m, struct rv_error **err)
+{
+        struct agent_mount_opts o = { 0 };
+        const char *type = m->type != NULL ? m->type : "none";
+        int r = 0;
+
+        if (agent_mount_opts_parse(m->options, &o, err) < 0)
+                return -1;
+        if ((o.flags & MS_RDONLY) && !(o.flags & MS_BIND) && strcmp(type, "bind") != 0 &&
+            strcmp(type, "rbind") != 0 && !o.tmpcopyup && ro_delayed(m, type) &&
+            mount("", m->destination, "", (o.flags & ~(MS_REC | MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)) |
+                  MS_REMOUNT | MS_RDONLY, "") < 0)
+                r = rv_error_set(err, errno, "remount `%s` read-only", m->destination);
+        agent_mount_opts_clear(&o);
+        return r;
+}
+
+/* runc refuses to mount proc or sysfs through a symlink (or on a file):
+ * the destination must be an ordinary directory, or not exist yet. */
+static int check_ordinary_dir(int rootfd, const char *type, const char *dest, struct rv_error **err)
+{
+        _cleanup_free_ char *copy = strdup(dest);
+        _cleanup_close_ int parent = -EBADF;
+        const char *name;
+        char *slash;
+        struct stat st;
+
+        if (copy == NULL)
+                return rv_error_set(err, ENOMEM, "mount `%s`", dest);
+        while ((slash = strrchr(copy, '/')) != NULL && slash[1] == '\0' && slash != copy)
+                *slash = '\0';
+        slash = strrchr(copy, '/');
+        name = slash + 1;
+        *slash = '\0';
+        if (name[0] == '\0')
+                return 0;
+        parent = agent_path_open_in_root(rootfd, copy[0] != '\0' ? copy : "/", false, true, err);
+        if (parent < 0) {
+                if ((*err)->status != ENOENT)
+                        return -1;
+                rv_error_release(err);
+                return 0;
+        }
+        if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : rv_error_set(err, errno, "stat `%s`", dest);
+        if (!S_ISDIR(st.st_mode))
+                return rv_error_setx(err, ENOTDIR, "filesystem \"%s\" must be mounted on ordinary directory", type);
+        return 0;
+}
+
 static int mount_one(int rootfd, const struct spec_mount *m, struct rv_error **err)
 {
         struct agent_mount_opts o = { 0 };
@@ -503,6 +572,9 @@ static int mount_one(int rootfd, const struct spec_mount *m, struct rv_error **e
         if (m->destination == NULL || m->destination[0] != '/')
                 return rv_error_setx(err, EINVAL, "destination `%s` is not absolute",
                                     m->destination ? m->destination : "");
+        if ((strcmp(type, "proc") == 0 || strcmp(type, "sysfs") == 0) &&
+            check_ordinary_dir(rootfd, type, m->destination, err) < 0)
+                return rv_error_wrap(err, "error mounting \"%s\" to rootfs at \"%s\"", type, m->destination);
         if (agent_mount_opts_parse(m->options, &o, err) < 0)
                 return -1;
         if ((o.flags & MS_BIND) || strcmp(type, "bind") == 0 || strcmp(type, "rbind") == 0) {
@@ -520,7 +592,7 @@ static int mount_one(int rootfd, const struct spec_mount *m, struct rv_error **e
                 } else if (dst >= 0) {
                         fd_path(target, dst);
                         r = mount(m->source != NULL ? m->source : type, target, type,
-                                  o.flags & ~MS_REMOUNT, o.data);
+                                  o.flags & ~(MS_REMOUNT | (ro_delayed(m, type) ? MS_RDONLY : 0)), o.data);
                         if (r < 0 && (errno == EPERM || errno == EBUSY) &&
                             (strcmp(type, "sysfs") == 0 || strcmp(type, "cgroup2") == 0)) {
                                 /* In a user namespace that owns neither the
@@ -558,7 +630,7 @@ static unsigned long root_propagation(const struct spec_config *c, struct rv_err
         return f->flag;
 }
 
-static bool dev_is_bind_mounted(const struct spec_config *c)
+bool agent_dev_is_bind_mounted(const struct spec_config *c)
 {
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const struct spec_mount *m = &c->mounts[i];
@@ -573,10 +645,10 @@ static bool dev_is_bind_mounted(const struct spec_config *c)
         return false;
 }
 
-int agent_rootfs_prepare(const struct spec_config *c, const char *console, struct rv_error **err)
+int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err)
 {
         _cleanup_free_ char *parent = NULL;
-        _cleanup_close_ int rootfd = -EBADF, devfd = -EBADF;
+        _cleanup_close_ int rootfd = -EBADF, devfd = -EBADF, oldroot = -EBADF;
         const char *root = c->root.path;
         unsigned long prop;
 
@@ -603,7 +675,7 @@ int agent_rootfs_prepare(const struct spec_config *c, const char *console, struc
                 if (mount_one(rootfd, &c->mounts[i], err) < 0)
                         return -1;
 
-        if (!dev_is_bind_mounted(c)) {
+        if (!agent_dev_is_bind_mounted(c)) {
                 devfd = agent_path_open_in_root(rootfd, "/dev", true, true, err);
                 if (devfd < 0)
                         return -1;
@@ -611,16 +683,21 @@ int agent_rootfs_prepare(const struct spec_config *c, const char *console, struc
                         return rv_error_wrap(err, "default devices");
                 if (agent_devices_create_spec(rootfd, c, err) < 0)
                         return -1;
-                if (console != NULL && agent_devices_bind_console(devfd, console, err) < 0)
-                        return -1;
         }
 
+        oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (oldroot < 0)
+                return rv_error_set(err, errno, "open `/`");
         if (fchdir(rootfd) < 0)
                 return rv_error_set(err, errno, "chdir into the rootfs");
         if (syscall(SYS_pivot_root, ".", ".") < 0)
                 return rv_error_set(err, errno, "pivot_root");
-        /* The old root is now under the new one at "."; detach it without
-         * its unmount propagating anywhere. */
+        /* The old root is now stacked on the new one; detach it without
+         * its unmount propagating anywhere. From the old root's own
+         * directory, as runc does: "." in the new root's would make the
+         * container's mounts slaves too, losing their propagation. */
+        if (fchdir(oldroot) < 0)
+                return rv_error_set(err, errno, "chdir into the old root");
         if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
                 return rv_error_set(err, errno, "make the old root a slave");
         if (umount2(".", MNT_DETACH) < 0)
@@ -690,6 +767,9 @@ int agent_rootfs_finalize(const struct spec_config *c, struct rv_error **err)
                         return -1;
         for (char **p = c->linux_.masked_paths; p != NULL && *p != NULL; p++)
                 if (mask_path(*p, err) < 0)
+                        return -1;
+        for (size_t i = 0; i < c->n_mounts; i++)
+                if (remount_delayed_ro(&c->mounts[i], err) < 0)
                         return -1;
         if (c->root.readonly &&
             mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | statvfs_flags("/"), NULL) < 0 &&

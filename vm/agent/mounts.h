@@ -26,9 +26,10 @@ int agent_mount_opts_parse(char *const *options, struct agent_mount_opts *ret, s
 void agent_mount_opts_clear(struct agent_mount_opts *o);
 
 /* Everything up to and including pivot_root; afterwards the cwd is the
- * container's /. console: the guest path of the process's terminal (a pty
- * slave), bound onto the container's /dev/console; NULL without one. */
-int agent_rootfs_prepare(const struct spec_config *c, const char *console, struct rv_error **err);
+ * container's /. */
+int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err);
+/* /dev comes from a bind mount: runvm creates no devices in it. */
+bool agent_dev_is_bind_mounted(const struct spec_config *c);
 /* After pivot_root: sysctls, read-only and masked paths, root read-only. */
 int agent_rootfs_finalize(const struct spec_config *c, struct rv_error **err);
 

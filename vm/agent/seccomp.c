@@ -2,19 +2,31 @@
 #include "vm/agent/seccomp.h"
 
 #include <ctype.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <errno.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/log.h"
 #include "spec/config.h"
+#include "vm/agent/seccomp-enosys.h"
+
+#define MAX_ARCHS 16
 
 struct agent_seccomp {
         scmp_filter_ctx ctx;
+        uint32_t archs[MAX_ARCHS];
+        size_t n_archs;
+        unsigned int load_flags;        /* SECCOMP_FILTER_FLAG_* */
+        struct sock_filter *prog;       /* what is loaded: see seccomp-enosys.c */
+        size_t prog_len;
 };
 
 /* libseccomp returns -errno. */
@@ -91,19 +103,24 @@ static int arch_parse(const char *name, uint32_t *ret, struct rv_error **err)
         return 0;
 }
 
-static int flags_apply(scmp_filter_ctx ctx, char **flags, struct rv_error **err)
+static int flags_apply(struct agent_seccomp *sf, char **flags, struct rv_error **err)
 {
+        scmp_filter_ctx ctx = sf->ctx;
+
         for (char **f = flags; f != NULL && *f != NULL; f++) {
                 enum scmp_filter_attr attr;
                 int r;
 
-                if (strcmp(*f, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
+                if (strcmp(*f, "SECCOMP_FILTER_FLAG_TSYNC") == 0) {
                         attr = SCMP_FLTATR_CTL_TSYNC;
-                else if (strcmp(*f, "SECCOMP_FILTER_FLAG_LOG") == 0)
+                        sf->load_flags |= SECCOMP_FILTER_FLAG_TSYNC;
+                } else if (strcmp(*f, "SECCOMP_FILTER_FLAG_LOG") == 0) {
                         attr = SCMP_FLTATR_CTL_LOG;
-                else if (strcmp(*f, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
+                        sf->load_flags |= SECCOMP_FILTER_FLAG_LOG;
+                } else if (strcmp(*f, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0) {
                         attr = SCMP_FLTATR_CTL_SSB;
-                else
+                        sf->load_flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+                } else
                         return rv_error_setx(err, EINVAL, "seccomp flag \"%s\" not yet supported by runvm", *f);
                 r = seccomp_attr_set(ctx, attr, 1);
                 if (r < 0)
@@ -202,8 +219,10 @@ int agent_seccomp_prepare(const struct spec_seccomp *s, struct agent_seccomp **r
                 scmp_error(err, r, "clear the no_new_privs attribute", NULL);
                 goto fail;
         }
+        f->archs[f->n_archs++] = seccomp_arch_native();
         for (char **a = s->architectures; a != NULL && *a != NULL; a++) {
                 uint32_t arch;
+
 
                 if (arch_parse(*a, &arch, err) < 0) {
                         rv_error_wrap(err, "`linux.seccomp.architectures`");
@@ -214,12 +233,17 @@ int agent_seccomp_prepare(const struct spec_seccomp *s, struct agent_seccomp **r
                         scmp_error(err, r, "add architecture", *a);
                         goto fail;
                 }
+                if (r == 0 && f->n_archs < MAX_ARCHS)
+                        f->archs[f->n_archs++] = arch;
         }
-        if (flags_apply(f->ctx, s->flags, err) < 0)
+        if (flags_apply(f, s->flags, err) < 0)
                 goto fail;
         for (size_t i = 0; i < s->n_syscalls; i++)
                 if (rule_add(f->ctx, &s->syscalls[i], i, def_action, err) < 0)
                         goto fail;
+        if (agent_seccomp_enosys_program(f->ctx, s, def_action, f->archs, f->n_archs, &f->prog, &f->prog_len,
+                                         err) < 0)
+                goto fail;
         *ret = f;
         return 0;
 fail:
@@ -233,9 +257,11 @@ int agent_seccomp_load(struct agent_seccomp *f, struct rv_error **err)
 
         if (f == NULL)
                 return 0;
-        r = seccomp_load(f->ctx);
-        if (r < 0)
-                return scmp_error(err, r, "load the filter", NULL);
+        struct sock_fprog prog = { .len = (unsigned short) f->prog_len, .filter = f->prog };
+        r = (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->load_flags, &prog);
+        /* TSYNC reports a thread it could not synchronise as a positive tid. */
+        if (r != 0)
+                return rv_error_set(err, r < 0 ? errno : ESRCH, "seccomp: load the filter");
         return 0;
 }
 
@@ -244,5 +270,6 @@ void agent_seccomp_free(struct agent_seccomp *f)
         if (f == NULL)
                 return;
         seccomp_release(f->ctx);
+        free(f->prog);
         free(f);
 }

@@ -4,6 +4,9 @@
  * process gets the slave as stdin, stdout, stderr and controlling tty. */
 #pragma once
 
+/* The group of a container's terminals: runc mounts devpts with gid=5. */
+#define AGENT_TTY_GID 5
+
 #include <stdint.h>
 
 struct rv_error;

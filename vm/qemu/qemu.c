@@ -49,7 +49,7 @@ int vm_kernel_cmdline(const struct vm_params *p, char **ret, struct rv_error **e
         if (!p->kvm && p->tsc_khz > 0 && asprintf(&tsc, " tsc_early_khz=%u", p->tsc_khz) < 0)
                 return rv_error_set(err, ENOMEM, "kernel command line");
         if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check pci=off "
-                     "nokaslr lsm=capability 8250.nr_uarts=1 random.trust_cpu=on%s%s%s%s",
+                     "nokaslr lsm=capability,landlock secretmem.enable=1 8250.nr_uarts=1 random.trust_cpu=on%s%s%s%s",
                      p->debug ? "runvm.debug=1" : "quiet", tsc ? tsc : "",
                      p->extra_cmdline && *p->extra_cmdline ? " " : "",
                      p->extra_cmdline ? p->extra_cmdline : "", "") < 0)
@@ -69,7 +69,8 @@ static int make_target(const char *path, bool is_dir)
 {
         if (is_dir)
                 return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
-        int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        /* Read-only: the file may be in a parent share already read-only. */
+        int fd = open(path, O_CREAT | O_RDONLY | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -1;
         close(fd);
@@ -129,9 +130,10 @@ static int virtiofsd_setup(void *data, char *msg, size_t size)
         }
         for (size_t i = 0; i < s->n_shares; i++) {
                 const struct vm_share *sh = &s->shares[i];
-                /* names may have one level of directory: "mounts/3" */
-                const char *slash = strchr(sh->name, '/');
-                if (slash) {
+                /* A name is the source's path in its filesystem
+                 * ("tmp/data", see translate.c): make its parents. Shares
+                 * come parents first; a parent share holds the path. */
+                for (const char *slash = strchr(sh->name, '/'); slash; slash = strchr(slash + 1, '/')) {
                         snprintf(path, sizeof(path), "%s/%.*s", s->shared_dir,
                                  (int) (slash - sh->name), sh->name);
                         if (mkdir(path, 0755) < 0 && errno != EEXIST) {
@@ -246,12 +248,15 @@ static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, in
          * seccomp filter); no CAP_MKNOD (a guest cannot make host device
          * nodes) nor CAP_SETFCAP; every guest xattr lives under
          * user.virtiofs. on the host, so the guest can neither set nor see
-         * the host's security.*, trusted.* or system.* attributes. */
+         * the host's security.*, trusted.* or system.* attributes.
+         * No announce_submounts: the guest would then show a share as a
+         * mount of its own with root "/" (and only once it happened to be
+         * looked up twice), where runc's mountinfo shows the source's path
+         * in its filesystem, which the share layout gives (translate.c). */
         char *argv[] = {
                 (char *) p->virtiofsd_path, fdopt, "-o", src, "-o", "cache=auto",
                 "-o", "sandbox=namespace", "-o", "modcaps=-mknod:-setfcap",
-                "-o", "xattrmap=:prefix:all::user.virtiofs.::bad:all:::",
-                "-o", "announce_submounts", "-o",
+                "-o", "xattrmap=:prefix:all::user.virtiofs.::bad:all:::", "-o",
                 p->debug ? "log_level=debug" : "log_level=warn", NULL,
         };
         struct rv_spawn s = {
@@ -316,6 +321,8 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
         ARG("-accel"); ARG(p->kvm ? "kvm" : "tcg");
         ARG("-cpu"); ARG(p->kvm ? "host" : "max");
         ARG("-smp"); ARG(smp);
+        /* vCPU threads named "CPU N/..." (affinity.c pins them). */
+        ARG("-name"); ARG("runvm,debug-threads=on");
         ARG("-m"); ARG(mem);
         ARG("-object"); ARG(memobj);
         ARG("-nodefaults"); ARG("-no-user-config"); ARG("-nographic"); ARG("-no-reboot");

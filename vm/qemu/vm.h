@@ -20,7 +20,7 @@ enum { VM_LOG_CONSOLE, VM_LOG_QEMU, VM_LOG_VIRTIOFSD, VM_N_LOGS };
 /* A host file or directory exposed to the guest as shared/<name>. */
 struct vm_share {
         const char *source;             /* host path (for messages) */
-        const char *name;               /* e.g. "rootfs", "mounts/3" */
+        const char *name;               /* e.g. "rootfs", "tmp/data" (translate.c) */
         bool is_dir;
         bool readonly;                  /* recursively, on the host */
         bool recursive;                 /* rbind: the source's submounts too */
