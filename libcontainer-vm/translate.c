@@ -237,6 +237,18 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                 bool reuse = false;
                 if (share_name(p, src, i, &name, &reuse, err) < 0)
                         return -1;
+                /* bind and rbind of one source export different trees: a
+                 * share of its own for the second. */
+                for (size_t k = 0; reuse && k < p->n_shares; k++) {
+                        if (strcmp(p->shares[k].name, name) != 0 ||
+                            p->shares[k].recursive == mount_is_recursive(m))
+                                continue;
+                        free(name);
+                        name = NULL;
+                        reuse = false;
+                        if (asprintf(&name, FALLBACK_DIR "/%zu", i) < 0)
+                                return rv_error_set(err, ENOMEM, "mounts");
+                }
                 if (asprintf(&guest, GUEST_SHARED_DIR "/%s", name) < 0) {
                         free(name);
                         return rv_error_set(err, ENOMEM, "mounts");
