@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "libcontainer-vm/console.h"
 
+#include "libcontainer-vm/base/text.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,9 +43,6 @@ char *console_explaining_line(const char *text, size_t len)
                 return NULL;
         if (best_len > LINE_MAX_QUOTED)
                 best_len = LINE_MAX_QUOTED;
-        char *out = strndup(best, best_len);
-        for (char *p = out; p && *p; p++)
-                if ((unsigned char) *p < 0x20)
-                        *p = ' ';       /* never a raw control character into a terminal */
-        return out;
+        /* Never a raw control character (C1 included) into a terminal. */
+        return rv_text_sanitize(strndup(best, best_len));
 }

@@ -82,14 +82,15 @@ void ctl_request_clear(struct ctl_request *r)
         r->n_fds = 0;
 }
 
-/* Reads the header together with any fds sent alongside it. */
-static int recv_header(int fd, struct ctl_request *r, struct rv_error **err)
+/* Reads what is there of the header, with any fds sent alongside it. */
+static int recv_header(struct ctl_conn *c, struct rv_error **err)
 {
         union {
                 char buf[CMSG_SPACE(sizeof(int) * CTL_MAX_FDS)];
                 struct cmsghdr align;
         } control;
-        struct iovec iov = { &r->h, sizeof(r->h) };
+        struct ctl_request *r = &c->req;
+        struct iovec iov = { (char *) &r->h + c->header_got, sizeof(r->h) - c->header_got };
         struct msghdr msg = {
                 .msg_iov = &iov, .msg_iovlen = 1,
                 .msg_control = control.buf, .msg_controllen = sizeof(control.buf),
@@ -97,13 +98,15 @@ static int recv_header(int fd, struct ctl_request *r, struct rv_error **err)
         ssize_t n;
 
         do
-                n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+                n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
         while (n < 0 && errno == EINTR);
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+        if (n < 0 && errno == EAGAIN)
+                return 0;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); n > 0 && cm; cm = CMSG_NXTHDR(&msg, cm)) {
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
                         continue;
-                size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                int *fds = (int *) CMSG_DATA(c);
+                size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                int *fds = (int *) CMSG_DATA(cm);
                 for (size_t i = 0; i < count; i++) {
                         if (r->n_fds < CTL_MAX_FDS)
                                 r->fds[r->n_fds++] = fds[i];
@@ -111,57 +114,117 @@ static int recv_header(int fd, struct ctl_request *r, struct rv_error **err)
                                 close(fds[i]);
                 }
         }
-        if (n != (ssize_t) sizeof(r->h))
+        if (n <= 0)
                 return rv_error_set(err, n < 0 ? errno : EPROTO, "read ctl request");
         if (msg.msg_flags & MSG_CTRUNC)
                 return rv_error_setx(err, EPROTO, "ctl request: too many fds");
+        c->header_got += (size_t) n;
         return 0;
 }
 
-int ctl_accept(int listen_fd, struct ctl_request *ret, struct rv_error **err)
+struct ctl_conn *ctl_conn_accept(int listen_fd, struct rv_error **err)
 {
-        _cleanup_close_ int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        struct ctl_request r = { .n_fds = 0 };
+        _cleanup_close_ int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         struct ucred cred;
         socklen_t len = sizeof(cred);
 
-        if (fd < 0)
-                return rv_error_set(err, errno, "accept ctl client");
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-                return rv_error_set(err, errno, "ctl peer credentials");
-        if (cred.uid != 0 && cred.uid != geteuid())
-                return rv_error_setx(err, EPERM, "ctl peer uid %u refused", (unsigned) cred.uid);
-        /* A request is sent at once: a peer that trickles is refused. */
-        set_timeout(fd, 2000);
-        if (recv_header(fd, &r, err) < 0) {
-                ctl_request_clear(&r);
-                return -1;
+        if (fd < 0) {
+                rv_error_set(err, errno, "accept ctl client");
+                return NULL;
         }
-        if (r.h.command == 0 || r.h.command >= _CTL_COMMAND_MAX || r.h.length > CTL_PAYLOAD_MAX) {
-                ctl_request_clear(&r);
-                return rv_error_setx(err, EPROTO, "bad ctl request (command %u, %u bytes)",
-                                     r.h.command, r.h.length);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+                rv_error_set(err, errno, "ctl peer credentials");
+                return NULL;
         }
-        if (r.h.length > 0) {
-                r.payload = malloc(r.h.length + 1);
-                if (r.payload == NULL || rv_read_all(fd, r.payload, r.h.length) != (ssize_t) r.h.length) {
-                        ctl_request_clear(&r);
-                        return rv_error_setx(err, EPROTO, "read ctl request payload");
+        if (cred.uid != 0 && cred.uid != geteuid()) {
+                rv_error_setx(err, EPERM, "ctl peer uid %u refused", (unsigned) cred.uid);
+                return NULL;
+        }
+        struct ctl_conn *c = calloc(1, sizeof(*c));
+        if (c == NULL) {
+                rv_error_set(err, ENOMEM, "accept ctl client");
+                return NULL;
+        }
+        c->fd = TAKE_FD(fd);
+        c->deadline_ms = rv_now_ms() + CTL_REQUEST_DEADLINE_MS;
+        return c;
+}
+
+int ctl_conn_read(struct ctl_conn *c, struct rv_error **err)
+{
+        struct ctl_request *r = &c->req;
+
+        if (c->header_got < sizeof(r->h)) {
+                if (recv_header(c, err) < 0)
+                        return -1;
+                if (c->header_got < sizeof(r->h))
+                        return 0;
+                if (r->h.command == 0 || r->h.command >= _CTL_COMMAND_MAX || r->h.length > CTL_PAYLOAD_MAX)
+                        return rv_error_setx(err, EPROTO, "bad ctl request (command %u, %u bytes)",
+                                             r->h.command, r->h.length);
+                if (r->h.length > 0) {
+                        r->payload = malloc(r->h.length + 1);
+                        if (r->payload == NULL)
+                                return rv_error_set(err, ENOMEM, "ctl request payload");
+                        r->payload[r->h.length] = '\0';
                 }
-                r.payload[r.h.length] = '\0';
         }
-        /* Replies may come much later (exec); the monitor never blocks on them. */
-        set_timeout(fd, 2000);
-        *ret = r;
-        return TAKE_FD(fd);
+        while (c->payload_got < r->h.length) {
+                ssize_t n = recv(c->fd, r->payload + c->payload_got, r->h.length - c->payload_got,
+                                 MSG_DONTWAIT);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return 0;
+                if (n <= 0)
+                        return rv_error_setx(err, EPROTO, "read ctl request payload");
+                c->payload_got += (size_t) n;
+        }
+        return 1;
+}
+
+void ctl_conn_free(struct ctl_conn *c)
+{
+        if (c == NULL)
+                return;
+        ctl_request_clear(&c->req);
+        if (c->fd >= 0)
+                close(c->fd);
+        free(c);
+}
+
+/* The monitor's client fds are non-blocking: a client that does not read
+ * gets REPLY_WAIT_MS in all to take a reply, then loses it. */
+#define REPLY_WAIT_MS 200
+
+static int send_bounded(int fd, const char *p, size_t len, int64_t deadline)
+{
+        while (len > 0) {
+                ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN) {
+                        int64_t left = deadline - rv_now_ms();
+                        struct pollfd pfd = { fd, POLLOUT, 0 };
+                        if (left <= 0 || poll(&pfd, 1, (int) left) <= 0)
+                                return -EAGAIN;
+                        continue;
+                }
+                if (n < 0)
+                        return -errno;
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
 }
 
 int ctl_send_reply(int client_fd, int status, const void *payload, size_t len)
 {
         struct reply_header h = { .status = status, .length = (uint32_t) len };
-        int r = rv_write_all(client_fd, &h, sizeof(h));
+        int64_t deadline = rv_now_ms() + REPLY_WAIT_MS;
+        int r = send_bounded(client_fd, (const char *) &h, sizeof(h), deadline);
         if (r == 0 && len > 0)
-                r = rv_write_all(client_fd, payload, len);
+                r = send_bounded(client_fd, payload, len, deadline);
         return r;
 }
 

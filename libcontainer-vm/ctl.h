@@ -10,6 +10,7 @@
  * command says so (exec: the exit status follows later). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,9 +59,29 @@ const char *ctl_command_name(uint32_t command);
 
 /* Listens on dirfd/ctl.sock (non-blocking, close-on-exec). */
 int ctl_listen(int dirfd, struct rv_error **err);
-/* Accepts one client and reads its request (bounded wait). Returns the
- * client fd, or -1 with *err set for a bad or unauthorized peer. */
-int ctl_accept(int listen_fd, struct ctl_request *ret, struct rv_error **err);
+/* A client whose request is read as it arrives, never blocking the
+ * monitor: a peer that trickles bytes holds only its own connection, and
+ * only until its deadline. The fd stays non-blocking: replies that do not
+ * fit at once fail rather than stall (ctl_send_reply). */
+struct ctl_conn {
+        int fd;
+        struct ctl_request req;
+        size_t header_got, payload_got;
+        int64_t deadline_ms;            /* rv_now_ms() by which the request is whole */
+        struct ctl_conn *next;
+};
+
+/* A request must be whole this long after the connection was accepted. */
+#define CTL_REQUEST_DEADLINE_MS 5000
+
+/* Accepts one client and checks its credentials. Returns NULL with *err
+ * set for an unauthorized peer or when nothing was pending. */
+struct ctl_conn *ctl_conn_accept(int listen_fd, struct rv_error **err);
+/* Reads what arrived. 1: c->req is whole; 0: more to come; -1: a bad
+ * request or a peer gone (*err set). */
+int ctl_conn_read(struct ctl_conn *c, struct rv_error **err);
+/* Closes the fd unless taken (fd = -1) and frees the request. */
+void ctl_conn_free(struct ctl_conn *c);
 void ctl_request_clear(struct ctl_request *r);
 /* status 0 with payload, or -errno with the error text as payload. */
 int ctl_send_reply(int client_fd, int status, const void *payload, size_t len);

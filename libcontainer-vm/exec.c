@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "libcontainer-vm/base/cleanup.h"
@@ -97,27 +98,48 @@ static int parse_id(const char *s, uint32_t *ret)
         return 0;
 }
 
+/* The container's files are written by the guest: big enough for any
+ * real passwd, small enough that reading one costs nothing. */
+#define ACCOUNT_FILE_MAX (4u << 20)
+
 /* Looks name up in the container's /etc/passwd or /etc/group, read through
- * the rootfs with RESOLVE_IN_ROOT so no symlink leads out of it. */
+ * the rootfs with RESOLVE_IN_ROOT so no symlink leads out of it. The file
+ * is the guest's: opened without blocking (a fifo there must not hang
+ * exec), a regular file only, read up to ACCOUNT_FILE_MAX. */
 static int lookup_name(const char *rootfs, const char *file, const char *name, uint32_t *ret_id,
                        uint32_t *ret_gid, struct rv_error **err)
 {
         _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         _cleanup_close_ int fd = -EBADF;
         _cleanup_fclose_ FILE *f = NULL;
-        struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        struct open_how how = {
+                .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
         char line[4096];
+        size_t total = 0;
+        struct stat st;
 
         if (rootfd < 0)
                 return rv_error_set(err, errno, "rootfs `%s`", rootfs);
         fd = (int) syscall(SYS_openat2, rootfd, file, &how, sizeof(how));
         if (fd < 0)
                 return rv_error_set(err, errno, "unable to find user %s: open %s", name, file);
+        if (fstat(fd, &st) < 0)
+                return rv_error_set(err, errno, "unable to find user %s: stat %s", name, file);
+        if (!S_ISREG(st.st_mode))
+                return rv_error_setx(err, EINVAL, "unable to find user %s: the container's %s is not a "
+                                     "regular file", name, file);
+        if (st.st_size > ACCOUNT_FILE_MAX)
+                return rv_error_setx(err, EFBIG, "unable to find user %s: the container's %s is larger "
+                                     "than %u bytes", name, file, ACCOUNT_FILE_MAX);
         f = fdopen(fd, "r");
         if (f == NULL)
                 return rv_error_set(err, errno, "read %s", file);
         fd = -EBADF;
-        while (fgets(line, sizeof(line), f)) {
+        /* It may grow while it is read: the cap holds for what is read. */
+        while (total < ACCOUNT_FILE_MAX && fgets(line, sizeof(line), f)) {
+                total += strlen(line);
                 char *fields[4] = { 0 };
                 char *save = NULL, *p = line;
                 for (int i = 0; i < 4; i++) {
@@ -349,6 +371,10 @@ static int payload_json(const struct spec_process *p, char **ret, struct rv_erro
         json_write_object_begin(w);
         json_write_key(w, "process");
         spec_process_write(w, p);
+        /* The monitor's pid namespace cannot name this process: it is
+         * told (for `ps`, which lists the exec monitors' host pids). */
+        json_write_key(w, "client_pid");
+        json_write_int64(w, getpid());
         json_write_object_end(w);
         return json_writer_finish(w, ret, NULL, err);
 }

@@ -4,13 +4,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -106,6 +109,73 @@ static char **annotations_copy(const struct spec_config *c)
         return v;
 }
 
+/* Pid 1 of the monitor's pid namespace: it reaps orphans and lives until
+ * the monitor lets go of keep (by exiting, however it exits). */
+_Noreturn static void pidns_init(int keep)
+{
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        char c;
+
+        prctl(PR_SET_NAME, "runvm-pidns");
+        /* The caller's stdio (conmon's pipes) is not ours to hold. */
+        if (null >= 0)
+                for (int fd = 0; fd <= 2; fd++)
+                        dup2(null, fd);
+        if (keep > 3)
+                close_range(3, (unsigned) keep - 1, 0);
+        close_range((unsigned) keep + 1, ~0u, 0);
+        signal(SIGCHLD, SIG_IGN);       /* orphans are reaped by the kernel */
+        while (read(keep, &c, 1) < 0 && errno == EINTR)
+                ;
+        _exit(0);
+}
+
+/* The monitor lives in a pid namespace of its own (monitor-ns.h), as its
+ * pid 2: a tiny init holds the namespace (pid 1 could not die by the
+ * container's signal), the monitor stays this process's child (run and
+ * conmon wait for it), and this process's later children (poststop
+ * hooks of a foreground run) stay in the caller's namespace. */
+static pid_t fork_monitor(void)
+{
+        _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        int keep[2];
+
+        if (own < 0 || pipe2(keep, O_CLOEXEC) < 0)
+                return -1;
+        if (unshare(CLONE_NEWPID) < 0) {
+                int saved = errno;
+                close(keep[0]);
+                close(keep[1]);
+                errno = saved;
+                return -1;
+        }
+        pid_t init = fork(), pid = -1;
+        if (init == 0) {
+                close(keep[1]);
+                pidns_init(keep[0]);
+        }
+        if (init > 0) {
+                pid = fork();
+                if (pid == 0) {
+                        close(keep[0]);
+                        return 0;               /* the monitor holds keep[1] for life */
+                }
+        }
+        int saved = errno;
+        close(keep[0]);
+        close(keep[1]);
+        if (setns(own, CLONE_NEWPID) < 0 && pid > 0) {
+                saved = errno;
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                pid = -1;
+        }
+        if (init > 0 && pid < 0)
+                waitpid(init, NULL, 0);         /* it saw EOF on keep */
+        errno = saved;
+        return pid;
+}
+
 /* Validates, makes the state dir, forks the monitor and waits for its
  * verdict. On failure nothing is left: the monitor cleaned up its VM, and
  * the state dir is removed here. */
@@ -179,8 +249,10 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 prepared_clear(&p);
                 return -1;
         }
-        if (pipe2(sync, O_CLOEXEC) < 0) {
-                rv_error_set(err, errno, "pipe");
+        /* Messages both ways: the monitor asks this process to run the
+         * runtime's hooks (in the caller's namespaces, as runc does). */
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
+                rv_error_set(err, errno, "socketpair");
                 goto out;
         }
         if (pipe2(go, O_CLOEXEC) < 0) {
@@ -189,7 +261,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 close(sync[1]);
                 goto out;
         }
-        pid = fork();
+        pid = fork_monitor();
         if (pid < 0) {
                 rv_error_set(err, errno, "fork the monitor");
                 close(sync[0]);
@@ -229,7 +301,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 goto out;
         }
         close(go[1]);
-        r = monitor_wait_created(sync[0], err);
+        r = monitor_wait_created(sync[0], &p.spec->hooks, o->bundle, err);
         close(sync[0]);
         if (r < 0) {
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)

@@ -11,6 +11,7 @@
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/log.h"
+#include "libcontainer-vm/base/proc.h"
 #include "libcontainer-vm/monitor-internal.h"
 #include "libcontainer-vm/state.h"
 #include "spec/config.h"
@@ -171,24 +172,94 @@ static const ctl_handler handlers[_CTL_COMMAND_MAX] = {
         [CTL_EVENTS] = ctl_events,
 };
 
+static void dispatch(struct monitor *m, int fd, struct ctl_request *req)
+{
+        if (m->exited)
+                reply_error(fd, ESRCH, "container not running");
+        else if (handlers[req->h.command] == NULL)
+                reply_error(fd, ENOSYS, "unsupported ctl command");
+        else
+                handlers[req->h.command](m, fd, req);
+}
+
+static void conn_unlink(struct monitor *m, struct ctl_conn *c)
+{
+        for (struct ctl_conn **p = &m->conns; *p; p = &(*p)->next) {
+                if (*p == c) {
+                        *p = c->next;
+                        m->n_conns--;
+                        return;
+                }
+        }
+}
+
+void monitor_ctl_conn_event(struct monitor *m, struct ctl_conn *c)
+{
+        struct rv_error *tmp_err = NULL;
+        int r = ctl_conn_read(c, &tmp_err);
+
+        if (r == 0)
+                return;
+        conn_unlink(m, c);
+        if (r < 0) {
+                rv_debug("ctl: %s", tmp_err->msg);
+                rv_error_release(&tmp_err);
+        } else {
+                int fd = c->fd;
+                c->fd = -1;             /* the handler owns it: it replies and closes */
+                dispatch(m, fd, &c->req);
+        }
+        ctl_conn_free(c);
+}
+
 void monitor_handle_ctl(struct monitor *m)
 {
         struct rv_error *tmp_err = NULL;
-        struct ctl_request req;
-        int fd = ctl_accept(m->ctl_fd, &req, &tmp_err);
+        struct ctl_conn *c = ctl_conn_accept(m->ctl_fd, &tmp_err);
 
-        if (fd < 0) {
-                rv_debug("ctl: %s", tmp_err->msg);
+        if (c == NULL) {
+                rv_debug("ctl: %s", tmp_err ? tmp_err->msg : "accept");
                 rv_error_release(&tmp_err);
                 return;
         }
-        if (m->exited)
-                reply_error(fd, ESRCH, "container not running");
-        else if (handlers[req.h.command] == NULL)
-                reply_error(fd, ENOSYS, "unsupported ctl command");
-        else
-                handlers[req.h.command](m, fd, &req);
-        ctl_request_clear(&req);
+        if (m->n_conns >= MAX_CTL_CONNS) {
+                rv_debug("ctl: %d requests still arriving: refusing another", MAX_CTL_CONNS);
+                reply_error(c->fd, EBUSY, "too many ctl connections");
+                c->fd = -1;
+                ctl_conn_free(c);
+                return;
+        }
+        c->next = m->conns;
+        m->conns = c;
+        m->n_conns++;
+        /* Most requests are whole already. */
+        monitor_ctl_conn_event(m, c);
+}
+
+int monitor_ctl_expire(struct monitor *m)
+{
+        int64_t now = rv_now_ms(), next = -1;
+
+        for (struct ctl_conn *c = m->conns, *n; c; c = n) {
+                n = c->next;
+                if (c->deadline_ms <= now) {
+                        rv_debug("ctl: request not whole after %d ms: dropped", CTL_REQUEST_DEADLINE_MS);
+                        conn_unlink(m, c);
+                        ctl_conn_free(c);
+                } else if (next < 0 || c->deadline_ms - now < next) {
+                        next = c->deadline_ms - now;
+                }
+        }
+        return (int) next;
+}
+
+void monitor_ctl_close_conns(struct monitor *m)
+{
+        while (m->conns) {
+                struct ctl_conn *c = m->conns;
+                conn_unlink(m, c);
+                ctl_conn_free(c);
+        }
 }
 
 /* --- answers from the guest ------------------------------------------------- */
@@ -221,7 +292,7 @@ static void write_ps(struct json_writer *w, const struct json_value *result, con
         json_write_object_begin(w);
         json_write_key(w, "host_pids");
         json_write_array_begin(w);
-        json_write_int64(w, getpid());
+        json_write_int64(w, m->ns.host_pid);
         for (const struct exec_session *e = m->execs; e; e = e->next)
                 if (e->client_fd >= 0 && e->client_pid > 0)
                         json_write_int64(w, e->client_pid);

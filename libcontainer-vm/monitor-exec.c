@@ -81,6 +81,11 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
         bool terminal = (req->h.flags & CTL_FLAG_TERMINAL) != 0;
         uint32_t id;
 
+        if (monitor_pending_full(m)) {
+                ctl_send_error(fd, -EAGAIN, "too many requests in flight");
+                close(fd);
+                return;
+        }
         if (strcmp(m->o->state->status, "paused") == 0 && !(req->h.flags & CTL_FLAG_IGNORE_PAUSED)) {
                 ctl_send_error(fd, -EBUSY, "cannot exec in a paused container (use --ignore-paused)");
                 close(fd);
@@ -105,6 +110,13 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
         e->io.in.fd = e->io.out.fd = e->io.err.fd = -1;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
                 e->client_pid = cred.pid;
+        /* 0: the client is outside the monitor's pid namespace (always, as
+         * the monitor is pid 1 of its own); it said who it is. */
+        const struct json_value *cp = json_get(v, "client_pid");
+        int64_t client_pid;
+        if (e->client_pid <= 0 && cp && json_read_int64(cp, "client_pid", &client_pid, NULL) == 0 &&
+            client_pid > 0 && client_pid <= INT32_MAX)
+                e->client_pid = (pid_t) client_pid;
         e->next = m->execs;
         m->execs = e;
         /* The fds are the client's own stdio: the session takes them over. */
@@ -237,6 +249,19 @@ void monitor_exec_client_event(struct monitor *m, struct exec_session *e)
                 struct exec_resize r = { e, (uint16_t) ((uint32_t) h.arg >> 16), (uint16_t) (h.arg & 0xffff) };
                 monitor_forward(m, -1, PENDING_NONE, "resize_tty", fill_exec_resize, &r);
         }
+}
+
+void monitor_exec_abandon(struct monitor *m, struct exec_session *e)
+{
+        struct exec_signal s = { e, SIGKILL };
+        uint32_t id;
+        struct rv_error *tmp_err = NULL;
+
+        /* No entry waits for the answer: a late one is dropped as unknown. */
+        if (monitor_send_request(m, "signal_process", &id, fill_exec_signal, &s, &tmp_err) < 0)
+                rv_debug("kill abandoned exec %s: %s", e->exec_id, tmp_err->msg);
+        rv_error_release(&tmp_err);
+        session_free(m, e);
 }
 
 void monitor_exec_reap(struct monitor *m, bool force)

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "libcontainer-vm/ctl.h"
+#include "libcontainer-vm/monitor-ns.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/stdio.h"
 #include "vm/channel/channel.h"
@@ -23,6 +24,11 @@ struct netns_watch;
 #define REQUEST_TIMEOUT_MS 30000
 #define DRAIN_TIMEOUT_MS 10000
 #define MAX_PENDING 64
+/* A ctl-driven request the guest has not answered by then fails with
+ * ETIMEDOUT; below the CLI's own 30 s, so the caller learns why. */
+#define PENDING_TIMEOUT_MS 25000
+/* Connections whose request is still arriving; more are refused. */
+#define MAX_CTL_CONNS 32
 
 /* One process's stdio relayed between host fds and guest streams. A
  * terminal is one stream: `in` and `out` share it, `err` is unused. */
@@ -51,6 +57,7 @@ struct pending {
         enum pending_kind kind;
         int client_fd;                  /* ctl client waiting, or -1 */
         struct exec_session *exec;      /* PENDING_EXEC */
+        int64_t deadline_ms;            /* a guest that has not answered by then never will */
 };
 
 struct exec_session {
@@ -78,6 +85,8 @@ struct monitor {
         uint32_t next_id;
         struct pending pending[MAX_PENDING];
         size_t n_pending;
+        struct ctl_conn *conns;         /* requests still arriving */
+        size_t n_conns;
         struct proc_io init;
         int tty_fd;                     /* where the init's window size is read, or -1 */
         struct exec_session *execs;
@@ -87,6 +96,7 @@ struct monitor {
         bool exited;
         int exit_code, exit_signal;
         bool vm_gone;
+        struct monitor_ns ns;           /* host pid, mount namespaces (monitor-ns.h) */
         const char *helper_gone;        /* a helper of the VM (virtiofsd) that exited */
         struct netconf *netconf;        /* the namespace as scanned, for the guest */
         struct netns_nic *nics;         /* its interfaces, wired to TAPs */
@@ -102,7 +112,14 @@ void monitor_save_state(struct monitor *m, const char *status);
 int monitor_send_request(struct monitor *m, const char *method, uint32_t *ret_id,
                          void (*fill)(struct json_writer *, const void *), const void *data,
                          struct rv_error **err);
+/* Capacity is checked before a request is sent: a request the guest acts
+ * on always has its entry. */
+bool monitor_pending_full(const struct monitor *m);
+/* Never fails after !monitor_pending_full(m). */
 struct pending *monitor_pending_add(struct monitor *m, uint32_t id, enum pending_kind kind, int client_fd);
+/* Answers ETIMEDOUT for requests past their deadline; returns the time
+ * (ms) until the next deadline, -1 when none. */
+int monitor_pending_expire(struct monitor *m);
 /* Sends a request and queues the answer for client_fd (closed on failure). */
 void monitor_forward(struct monitor *m, int client_fd, enum pending_kind kind, const char *method,
                      void (*fill)(struct json_writer *, const void *), const void *data);
@@ -142,7 +159,12 @@ bool proc_io_drained(const struct proc_io *io);
 void proc_io_close(struct monitor *m, struct proc_io *io);
 
 /* monitor-ctl.c */
+/* Accepts a client; its request is read by monitor_ctl_conn_event. */
 void monitor_handle_ctl(struct monitor *m);
+void monitor_ctl_conn_event(struct monitor *m, struct ctl_conn *c);
+/* Drops connections past their deadline; returns ms until the next, or -1. */
+int monitor_ctl_expire(struct monitor *m);
+void monitor_ctl_close_conns(struct monitor *m);
 /* Answers a client whose request the guest answered. */
 void monitor_reply_client(struct monitor *m, const struct pending *p, const struct channel_message *msg);
 void monitor_notify_subscribers(struct monitor *m, const char *event_json);
@@ -157,4 +179,7 @@ void monitor_exec_exited(struct monitor *m, const char *exec_id, const struct js
 void monitor_exec_client_event(struct monitor *m, struct exec_session *e);
 /* Finishes sessions whose process exited and whose output is written. */
 void monitor_exec_reap(struct monitor *m, bool force);
+/* The guest never answered the exec request: the session goes, and the
+ * process is killed in case it started after all. */
+void monitor_exec_abandon(struct monitor *m, struct exec_session *e);
 struct exec_session *monitor_exec_find(struct monitor *m, const char *exec_id);

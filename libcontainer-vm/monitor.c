@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,15 +48,29 @@ DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
 
 /* --- reporting to create ------------------------------------------------ */
 
+/* On the sync socket (SOCK_SEQPACKET: one message per send): the
+ * monitor's final verdict, or a request to run hooks answered with a
+ * sync_msg of its own. */
+enum sync_kind { SYNC_VERDICT = 0, SYNC_HOOKS = 1 };
+
 struct sync_msg {
+        int32_t kind;
         int32_t status;
         char message[4096];
 };
 
+struct sync_hooks_request {
+        int32_t kind;                   /* SYNC_HOOKS */
+        char phase[32];
+        char state_json[];              /* the rest of the message, NUL-terminated */
+};
+
+#define SYNC_MAX (256u << 10)
+
 /* Fails when create is gone (EPIPE: SIGPIPE is ignored). */
 static int sync_report(int fd, int status, const char *message)
 {
-        struct sync_msg m = { .status = status };
+        struct sync_msg m = { .kind = SYNC_VERDICT, .status = status };
         if (fd < 0)
                 return 0;
         if (message)
@@ -66,12 +81,12 @@ static int sync_report(int fd, int status, const char *message)
 /* The rule for a monitor whose create died (docs/ARCHITECTURE.md): until
  * create has its verdict, create's death is the create's failure: the
  * monitor tears down what it started and records `stopped` with the
- * reason; delete removes the rest. The write end of the sync pipe reports
- * POLLERR once create (its only reader) is gone. */
+ * reason; delete removes the rest. The sync socket reports POLLHUP (or
+ * POLLERR) once create, its peer, is gone. */
 static bool creator_gone(const struct monitor *m)
 {
         struct pollfd pfd = { m->o->sync_fd, 0, 0 };
-        return m->o->sync_fd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR);
+        return m->o->sync_fd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
 }
 
 #define CREATOR_GONE_MSG "create exited before the container was created"
@@ -83,16 +98,92 @@ static int check_creator(struct monitor *m, struct rv_error **err)
         return 0;
 }
 
-int monitor_wait_created(int sync_fd, struct rv_error **err)
+static const struct spec_hook_list *hooks_for(const struct spec_hooks *h, const char *phase)
 {
-        struct sync_msg m;
-        ssize_t n = rv_read_all(sync_fd, &m, sizeof(m));
+        if (strcmp(phase, "prestart") == 0)
+                return &h->prestart;
+        if (strcmp(phase, "createRuntime") == 0)
+                return &h->create_runtime;
+        if (strcmp(phase, "createContainer") == 0)
+                return &h->create_container;
+        if (strcmp(phase, "poststart") == 0)
+                return &h->poststart;
+        return NULL;
+}
 
-        if (n != (ssize_t) sizeof(m))
+static void answer_hooks(int fd, const struct spec_hooks *hooks, const char *bundle,
+                         const struct sync_hooks_request *req)
+{
+        struct sync_msg reply = { .kind = SYNC_HOOKS };
+        const struct spec_hook_list *l = hooks_for(hooks, req->phase);
+        struct rv_error *tmp_err = NULL;
+
+        if (l == NULL) {
+                reply.status = EINVAL;
+                snprintf(reply.message, sizeof(reply.message), "unknown hook phase `%.31s`", req->phase);
+        } else if (hooks_run(l, req->phase, req->state_json, bundle, &tmp_err) < 0) {
+                reply.status = tmp_err->status > 0 ? tmp_err->status : EIO;
+                snprintf(reply.message, sizeof(reply.message), "%s", tmp_err->msg);
+        }
+        rv_error_release(&tmp_err);
+        send(fd, &reply, sizeof(reply), MSG_NOSIGNAL);
+}
+
+int monitor_wait_created(int sync_fd, const struct spec_hooks *hooks, const char *bundle,
+                         struct rv_error **err)
+{
+        _cleanup_free_ char *buf = malloc(SYNC_MAX + 1);
+
+        if (buf == NULL)
+                return rv_error_set(err, ENOMEM, "wait for the monitor");
+        for (;;) {
+                ssize_t n = recv(sync_fd, buf, SYNC_MAX, 0);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n == (ssize_t) sizeof(struct sync_msg) && ((struct sync_msg *) buf)->kind == SYNC_VERDICT) {
+                        struct sync_msg *m = (struct sync_msg *) buf;
+                        m->message[sizeof(m->message) - 1] = '\0';
+                        if (m->status != 0)
+                                return rv_error_setx(err, m->status > 0 ? m->status : EIO, "%s", m->message);
+                        return 0;
+                }
+                if (n > (ssize_t) sizeof(struct sync_hooks_request) &&
+                    ((struct sync_hooks_request *) buf)->kind == SYNC_HOOKS) {
+                        struct sync_hooks_request *req = (struct sync_hooks_request *) buf;
+                        buf[n] = '\0';
+                        req->phase[sizeof(req->phase) - 1] = '\0';
+                        answer_hooks(sync_fd, hooks, bundle, req);
+                        continue;
+                }
                 return rv_error_setx(err, EIO, "the monitor exited before the container was created");
-        m.message[sizeof(m.message) - 1] = '\0';
-        if (m.status != 0)
-                return rv_error_setx(err, m.status > 0 ? m.status : EIO, "%s", m.message);
+        }
+}
+
+/* Runs hooks through create (monitor_wait_created), in the caller's pid,
+ * mount and network namespaces: the monitor's are the container's. */
+static int sync_run_hooks(int fd, const char *phase, const char *json, struct rv_error **err)
+{
+        size_t len = strlen(json);
+        size_t size = sizeof(struct sync_hooks_request) + len + 1;
+        _cleanup_free_ struct sync_hooks_request *req = calloc(1, size);
+        struct sync_msg reply;
+
+        if (req == NULL || size > SYNC_MAX)
+                return rv_error_set(err, req ? E2BIG : ENOMEM, "%s hooks", phase);
+        req->kind = SYNC_HOOKS;
+        snprintf(req->phase, sizeof(req->phase), "%s", phase);
+        memcpy(req->state_json, json, len + 1);
+        if (send(fd, req, size, MSG_NOSIGNAL) != (ssize_t) size)
+                return rv_error_set(err, errno, "%s hooks: ask the runtime", phase);
+        ssize_t n;
+        do
+                n = recv(fd, &reply, sizeof(reply), 0);
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t) sizeof(reply))
+                return rv_error_setx(err, EIO, "%s hooks: the runtime went away", phase);
+        reply.message[sizeof(reply.message) - 1] = '\0';
+        if (reply.status != 0)
+                return rv_error_setx(err, reply.status, "%s", reply.message);
         return 0;
 }
 
@@ -126,8 +217,9 @@ static int monitor_record_vm(struct monitor *m, struct rv_error **err)
         struct container_state *st = m->o->state;
 
         state_clear_procs(st);
-        if (state_add_proc(st, "virtiofsd", m->vm.virtiofsd_pid, err) < 0 ||
-            state_add_proc(st, "qemu", m->vm.qemu_pid, err) < 0 ||
+        /* As the host numbers them: /proc is still the host's here. */
+        if (state_add_proc(st, "virtiofsd", rv_pidfd_proc_pid(m->vm.virtiofsd_pidfd), err) < 0 ||
+            state_add_proc(st, "qemu", rv_pidfd_proc_pid(m->vm.qemu_pidfd), err) < 0 ||
             state_save(m->o->dir->dirfd, st, err) < 0)
                 return rv_error_wrap(err, "record the VM");
         return 0;
@@ -140,6 +232,7 @@ static char *console_line(struct monitor *m)
         size_t len = 0;
         struct rv_error *tmp_err = NULL;
 
+        vm_pump_logs(&m->vm);           /* what is in flight first */
         if (rv_read_file_at(m->o->dir->dirfd, "console.log", 8 << 20, &text, &len, &tmp_err) < 0) {
                 rv_error_release(&tmp_err);
                 return NULL;
@@ -179,12 +272,48 @@ static int wrap_guest_error(struct monitor *m, struct rv_error **err)
         return -1;
 }
 
+bool monitor_pending_full(const struct monitor *m)
+{
+        return m->n_pending >= MAX_PENDING;
+}
+
 struct pending *monitor_pending_add(struct monitor *m, uint32_t id, enum pending_kind kind, int client_fd)
 {
+        int timeout_ms = PENDING_TIMEOUT_MS;
+
         if (m->n_pending == MAX_PENDING)
                 return NULL;
-        m->pending[m->n_pending] = (struct pending) { .id = id, .kind = kind, .client_fd = client_fd };
+        /* start runs the startContainer hooks in the guest first. */
+        if (kind == PENDING_START)
+                timeout_ms += (int) spec_hooks_max_ms(&m->o->guest_spec->hooks.start_container);
+        m->pending[m->n_pending] = (struct pending) {
+                .id = id, .kind = kind, .client_fd = client_fd, .deadline_ms = rv_now_ms() + timeout_ms,
+        };
         return &m->pending[m->n_pending++];
+}
+
+int monitor_pending_expire(struct monitor *m)
+{
+        int64_t now = rv_now_ms(), next = -1;
+
+        for (size_t i = 0; i < m->n_pending;) {
+                struct pending p = m->pending[i];
+                if (p.deadline_ms > now) {
+                        if (next < 0 || p.deadline_ms - now < next)
+                                next = p.deadline_ms - now;
+                        i++;
+                        continue;
+                }
+                m->pending[i] = m->pending[--m->n_pending];
+                rv_log(RV_LOG_WARNING, "request %u: no answer from the guest in time", p.id);
+                if (p.kind == PENDING_EXEC)
+                        monitor_exec_abandon(m, p.exec);
+                if (p.client_fd >= 0) {
+                        ctl_send_error(p.client_fd, -ETIMEDOUT, "no answer from the guest in time");
+                        close(p.client_fd);
+                }
+        }
+        return next > INT32_MAX ? INT32_MAX : (int) next;
 }
 
 static bool pending_take(struct monitor *m, uint32_t id, struct pending *ret)
@@ -229,7 +358,8 @@ void monitor_forward(struct monitor *m, int client_fd, enum pending_kind kind, c
         struct rv_error *tmp_err = NULL;
         uint32_t id;
 
-        if (monitor_send_request(m, method, &id, fill, data, &tmp_err) < 0 ||
+        if (monitor_pending_full(m) ||
+            monitor_send_request(m, method, &id, fill, data, &tmp_err) < 0 ||
             monitor_pending_add(m, id, kind, client_fd) == NULL) {
                 if (client_fd >= 0) {
                         ctl_send_error(client_fd, -EIO, tmp_err ? tmp_err->msg : "too many requests in flight");
@@ -415,6 +545,7 @@ static int handle_control(struct monitor *m, const struct channel_frame *f, stru
 
         if (channel_message_parse(f, &msg, err) < 0)
                 return -1;
+        channel_message_sanitize(&msg);
         if (msg.type == CHANNEL_EVENT) {
                 if (strcmp(msg.event, "process_exited") == 0) {
                         handle_exit_event(m, msg.body);
@@ -499,6 +630,7 @@ static void handle_signals(struct monitor *m)
 
 enum watch_kind {
         W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_HELPER, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER, W_NETNS,
+        W_LOG, W_CTL_CONN,
 };
 
 struct watch {
@@ -552,6 +684,8 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         watch(ws, m->sigfd, POLLIN, W_SIGNAL, NULL);
         watch(ws, m->ctl_fd, POLLIN, W_CTL, NULL);
         watch(ws, m->vm.qemu_pidfd, POLLIN, W_QEMU, NULL);
+        for (size_t i = 0; i < VM_N_LOGS; i++)
+                watch(ws, m->vm.logs[i].fd, POLLIN, W_LOG, &m->vm.logs[i]);
         /* The VM cannot work without its helpers: losing one is its death. */
         watch(ws, m->vm.virtiofsd_pidfd, POLLIN, W_HELPER, "virtiofsd");
         watch(ws, monitor_net_watch_fd(m), POLLIN, W_NETNS, NULL);
@@ -562,10 +696,18 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         }
         for (struct subscriber *s = m->subscribers; s; s = s->next)
                 watch(ws, s->fd, POLLIN, W_SUBSCRIBER, s);
+        for (struct ctl_conn *c = m->conns; c; c = c->next)
+                watch(ws, c->fd, POLLIN, W_CTL_CONN, c);
 
         /* Exec sessions that wait for their output to drain need a tick. */
         if (timeout_ms < 0 && m->execs)
                 timeout_ms = 1000;
+        /* So do requests with a deadline. */
+        int next = monitor_ctl_expire(m), next_pending = monitor_pending_expire(m);
+        if (next < 0 || (next_pending >= 0 && next_pending < next))
+                next = next_pending;
+        if (next >= 0 && (timeout_ms < 0 || next < timeout_ms))
+                timeout_ms = next;
         int r = poll(ws->pfd, ws->n, timeout_ms);
         if (r < 0)
                 return errno == EINTR ? 0 : rv_error_set(err, errno, "poll");
@@ -609,6 +751,13 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                 }
                 case W_QEMU:
                         m->vm_gone = true;
+                        break;
+                case W_LOG:
+                        vmlog_pump(ws->w[i].ptr);
+                        break;
+                case W_CTL_CONN:
+                        /* may free the connection: nothing else watches it */
+                        monitor_ctl_conn_event(m, ws->w[i].ptr);
                         break;
                 case W_HELPER:
                         m->helper_gone = ws->w[i].ptr;
@@ -685,6 +834,7 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                         }
                         if (channel_message_parse(&f, ret, err) < 0)
                                 return -1;
+                        channel_message_sanitize(ret);
                         if (ret->type == CHANNEL_RESPONSE && ret->id == id)
                                 return 0;
                         if (ret->type == CHANNEL_EVENT && strcmp(ret->event, "process_exited") == 0)
@@ -700,18 +850,19 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                 /* QEMU exiting, or pausing itself on an internal error, ends
                  * the wait at once: never sit out the deadline on a dead VM.
                  * So do virtiofsd's death and create's (the rule in
-                 * docs/ARCHITECTURE.md). */
-                struct pollfd pfd[5] = {
+                 * docs/ARCHITECTURE.md); a console or helper log nobody
+                 * reads would stall the guest. */
+                struct pollfd pfd[3 + VM_WATCH_MAX] = {
                         { channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), 0 },
                 };
-                int vmfds[2];
+                int vmfds[VM_WATCH_MAX];
                 size_t n_vm = vm_watch_fds(&m->vm, vmfds);
                 for (size_t i = 0; i < n_vm; i++)
                         pfd[1 + i] = (struct pollfd) { vmfds[i], POLLIN, 0 };
                 pfd[1 + n_vm] = (struct pollfd) { m->vm.virtiofsd_pidfd, POLLIN, 0 };
                 pfd[2 + n_vm] = (struct pollfd) { m->o->sync_fd, 0, 0 };
                 r = poll(pfd, 3 + n_vm, (int) left);
-                if (r > 0 && (pfd[2 + n_vm].revents & POLLERR))
+                if (r > 0 && (pfd[2 + n_vm].revents & (POLLERR | POLLHUP)))
                         return rv_error_setx(err, ECANCELED, CREATOR_GONE_MSG);
                 if (r > 0 && pfd[1 + n_vm].revents) {
                         m->vm_gone = true;
@@ -791,7 +942,7 @@ static struct spec_state hook_state(const struct monitor *m, const char *status)
 {
         return (struct spec_state) {
                 .id = m->o->state->id, .status = status,
-                .pid = strcmp(status, "stopped") != 0 ? getpid() : 0,
+                .pid = strcmp(status, "stopped") != 0 ? m->ns.host_pid : 0,
                 .bundle = m->o->state->bundle,
                 .annotations = m->o->guest_spec->annotations,
                 .n_annotations = m->o->guest_spec->n_annotations,
@@ -809,6 +960,8 @@ static int run_hooks(struct monitor *m, const struct spec_hook_list *l, const ch
                 return 0;
         if (hooks_state_json(&s, &json, err) < 0)
                 return -1;
+        if (m->o->sync_fd >= 0)
+                return sync_run_hooks(m->o->sync_fd, phase, json, err);
         return hooks_run(l, phase, json, m->o->state->bundle, err);
 }
 
@@ -866,6 +1019,9 @@ static int boot(struct monitor *m, struct rv_error **err)
         }
         rv_debug("booting with %s (%s%s), %u MiB, %u vcpus", p.kvm ? "KVM" : "TCG", accel.reason,
                  accel.cached ? ", cached" : "", p.memory_mib, p.vcpus);
+        /* The monitor's pid is unique among running VMs, and so is this id. */
+        p.qemu_uid = p.qemu_gid = VM_QEMU_ID_BASE + (unsigned) m->ns.host_pid;
+        p.share_trees = m->ns.vfs_trees;
         if (vm_start(&p, &m->vm, err) < 0)
                 return -1;
         monitor_net_vm_started(m);
@@ -874,8 +1030,12 @@ static int boot(struct monitor *m, struct rv_error **err)
         m->o->state->kvm = p.kvm;
         m->o->state->memory_mib = p.memory_mib;
         m->o->state->vcpus = p.vcpus;
-        m->o->state->qemu_pid = m->vm.qemu_pid;
-        m->o->state->virtiofsd_pid = m->vm.virtiofsd_pid;
+        /* The monitor's children as the host numbers them (delete waits
+         * for these): /proc is still the host's here. */
+        m->o->state->qemu_pid = rv_pidfd_proc_pid(m->vm.qemu_pidfd);
+        m->o->state->virtiofsd_pid = rv_pidfd_proc_pid(m->vm.virtiofsd_pidfd);
+        if (m->o->state->qemu_pid <= 0 || m->o->state->virtiofsd_pid <= 0)
+                return rv_error_setx(err, ESRCH, "boot: the VM's processes are gone");
         if (monitor_record_vm(m, err) < 0)
                 return -1;
         m->ch = channel_new(m->vm.agent_fd);
@@ -948,7 +1108,19 @@ int monitor_reboot(struct monitor *m, struct rv_error **err)
         vm_destroy(&m->vm);
         m->vm_gone = false;
         monitor_net_teardown(m);
-        if (monitor_net_setup(m, err) < 0 || boot(m, err) < 0 || monitor_net_configure(m, err) < 0)
+        /* QEMU and virtiofsd start from the host's view of the files. */
+        if (monitor_ns_rearm(&m->ns, err) < 0 || monitor_ns_to_host(&m->ns, err) < 0)
+                return -1;
+        int r = monitor_net_setup(m, err) < 0 || boot(m, err) < 0 ? -1 : 0;
+        struct rv_error *ns_err = NULL;
+        if (monitor_ns_to_view(&m->ns, &ns_err) < 0) {
+                if (r == 0) {
+                        *err = ns_err;
+                        return -1;
+                }
+                rv_error_release(&ns_err);
+        }
+        if (r < 0 || monitor_net_configure(m, err) < 0)
                 return -1;
         for (size_t i = 0; i < ARRAY_SIZE(streams); i++)
                 if (streams[i] && !channel_stream_is_open(m->ch, streams[i]) &&
@@ -1006,6 +1178,7 @@ static void finish(struct monitor *m)
                 }
         }
         m->n_pending = 0;
+        monitor_ctl_close_conns(m);
         if (m->ctl_fd >= 0) {
                 close(m->ctl_fd);
                 unlinkat(m->o->dir->dirfd, CTL_SOCKET, 0);
@@ -1071,6 +1244,12 @@ static int setup_signals(struct monitor *m, struct rv_error **err)
 
 static void monitor_fail(struct monitor *m, struct rv_error *err)
 {
+        struct rv_error *ns_err = NULL;
+
+        /* Hooks and the state dir's paths are the host's. */
+        if (monitor_ns_to_host(&m->ns, &ns_err) < 0)
+                rv_warn("%s", ns_err->msg);
+        rv_error_release(&ns_err);
         rv_log(RV_LOG_ERROR, "%s", err->msg);
         if (m->ctl_fd >= 0)
                 unlinkat(m->o->dir->dirfd, CTL_SOCKET, 0);
@@ -1098,9 +1277,9 @@ _Noreturn void monitor_main(struct monitor_options *o)
         struct monitor m = {
                 .o = o, .vm = VM_INIT, .sigfd = -1, .ctl_fd = -1, .tty_fd = -1,
                 .init = { .in = { .fd = -1 }, .out = { .fd = -1 }, .err = { .fd = -1 } },
+                .ns = MONITOR_NS_INIT,
         };
         struct rv_error *err = NULL;
-        uint64_t start_time = 0;
 
         /* The lock belongs to the create command, which releases it when
          * it exits; a copy here would hold it for the container's life. */
@@ -1118,12 +1297,14 @@ _Noreturn void monitor_main(struct monitor_options *o)
         }
 
         /* create recorded this pid and start time before it let us go. */
-        o->state->monitor_pid = getpid();
-        rv_proc_start_time(getpid(), &o->state->monitor_start_time);
+        o->state->monitor_pid = rv_proc_self_pid();     /* the host's: /proc is still its */
+        rv_proc_start_time(o->state->monitor_pid, &o->state->monitor_start_time);
 
         const struct spec_hooks *hooks = &o->guest_spec->hooks;
         if (setup_signals(&m, &err) < 0 || join_network(o->plan, &err) < 0 ||
+            monitor_ns_prepare(&m.ns, o->plan, &err) < 0 ||
             enter_host_cgroup(&m, &err) < 0 ||
+            monitor_ns_unshare(&m.ns, o->guest_spec, &err) < 0 ||
             save_poststop(&m, &err) < 0 || check_creator(&m, &err) < 0 ||
             run_hooks(&m, &hooks->prestart, "prestart", "creating", &err) < 0 ||
             run_hooks(&m, &hooks->create_runtime, "createRuntime", "creating", &err) < 0 ||
@@ -1131,16 +1312,19 @@ _Noreturn void monitor_main(struct monitor_options *o)
             boot(&m, &err) < 0 || check_creator(&m, &err) < 0 || monitor_net_configure(&m, &err) < 0 ||
             run_hooks(&m, &hooks->create_container, "createContainer", "creating", &err) < 0 ||
             check_creator(&m, &err) < 0 || create_container(&m, &err) < 0 ||
-            (m.ctl_fd = ctl_listen(o->dir->dirfd, &err)) < 0) {
+            (m.ctl_fd = ctl_listen(o->dir->dirfd, &err)) < 0 ||
+            monitor_ns_enter_view(&m.ns, o->plan, o->guest_spec, o->dir->path, &err) < 0) {
                 monitor_fail(&m, err);
                 _exit(1);
         }
-        rv_proc_start_time(getpid(), &start_time);
-        o->state->monitor_pid = getpid();
-        o->state->monitor_start_time = start_time;
-        /* runc runs poststart here, in create, before start (CONTRACT.md §5). */
+        o->state->monitor_pid = m.ns.host_pid;
+        o->state->monitor_start_time = m.ns.host_start_time;
+        /* runc runs poststart here, in create, before start (CONTRACT.md §5),
+         * in the runtime's (the host's) namespaces. */
         if (monitor_record(&m, "created", &err) < 0 ||
-            run_hooks(&m, &hooks->poststart, "poststart", "created", &err) < 0) {
+            monitor_ns_to_host(&m.ns, &err) < 0 ||
+            run_hooks(&m, &hooks->poststart, "poststart", "created", &err) < 0 ||
+            monitor_ns_to_view(&m.ns, &err) < 0) {
                 monitor_fail(&m, err);
                 _exit(1);
         }
@@ -1180,5 +1364,6 @@ _Noreturn void monitor_main(struct monitor_options *o)
                 }
         }
         finish(&m);
+        monitor_ns_clear(&m.ns);
         rv_exit_like(m.exit_code, m.exit_signal);
 }

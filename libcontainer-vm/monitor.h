@@ -39,7 +39,12 @@ _Noreturn void monitor_main(struct monitor_options *o);
 
 /* In create/run: waits for the monitor's verdict on sync_fd. On failure
  * the monitor has already torn everything down; its message is in *err. */
-int monitor_wait_created(int sync_fd, struct rv_error **err);
+/* Meanwhile it runs the hooks the monitor asks for (prestart,
+ * createRuntime, createContainer, poststart): here, in the caller's
+ * namespaces, as runc runs them. */
+struct spec_hooks;
+int monitor_wait_created(int sync_fd, const struct spec_hooks *hooks, const char *bundle,
+                         struct rv_error **err);
 
 #include <signal.h>
 /* The signals the monitor (and a foreground run) take for the container. */

@@ -8,13 +8,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/fs.h"
 #include "libcontainer-vm/config.h"
+#include "libcontainer-vm/mountpoint.h"
 #include "libcontainer-vm/share-layout.h"
 #include "libcontainer-vm/translate-check.h"
 #include "spec/config.h"
@@ -40,12 +43,21 @@ static bool mount_is_readonly(const struct spec_mount *m)
 {
         bool ro = false;
         for (char **o = m->options; o && *o; o++) {
-                if (strcmp(*o, "ro") == 0)
+                if (strcmp(*o, "ro") == 0 || strcmp(*o, "rro") == 0)
                         ro = true;
                 else if (strcmp(*o, "rw") == 0)
                         ro = false;
         }
         return ro;
+}
+
+/* runc: "rbind" recurses, a plain "bind" (option or type) does not. */
+static bool mount_is_recursive(const struct spec_mount *m)
+{
+        for (char **o = m->options; o && *o; o++)
+                if (strcmp(*o, "rbind") == 0)
+                        return true;
+        return false;
 }
 
 static char *bundle_path(const char *bundle, const char *path)
@@ -58,18 +70,38 @@ static char *bundle_path(const char *bundle, const char *path)
         return out;
 }
 
+/* Takes source, name and fd (also on failure). */
 static int add_share(struct vm_plan *p, char *source, char *name, bool is_dir, bool readonly,
-                     struct rv_error **err)
+                     bool recursive, int fd, struct rv_error **err)
 {
         struct vm_share *n = realloc(p->shares, (p->n_shares + 1) * sizeof(*n));
         if (n == NULL) {
                 free(source);
                 free(name);
+                close(fd);
                 return rv_error_set(err, ENOMEM, "plan shares");
         }
         p->shares = n;
-        p->shares[p->n_shares++] = (struct vm_share) { source, name, is_dir, readonly };
+        p->shares[p->n_shares++] = (struct vm_share) {
+                .source = source, .name = name, .is_dir = is_dir, .readonly = readonly,
+                .recursive = recursive, .fd = fd,
+        };
         return 0;
+}
+
+/* The one resolution of a share's path: later steps use the fd. */
+static int open_source(const char *path, struct stat *ret_st)
+{
+        int fd = open(path, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        if (fstat(fd, ret_st) < 0) {
+                int saved = errno;
+                close(fd);
+                errno = saved;
+                return -1;
+        }
+        return fd;
 }
 
 static int plan_rootfs(struct spec_config *c, const char *bundle, struct vm_plan *p,
@@ -86,7 +118,10 @@ static int plan_rootfs(struct spec_config *c, const char *bundle, struct vm_plan
         p->rootfs = realpath(path, NULL);
         if (p->rootfs == NULL)
                 return rv_error_set(err, errno, "rootfs `%s`", path);
-        if (stat(p->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
+        _cleanup_close_ int fd = open_source(p->rootfs, &st);
+        if (fd < 0)
+                return rv_error_set(err, errno, "rootfs `%s`", path);
+        if (!S_ISDIR(st.st_mode))
                 return rv_error_set(err, ENOTDIR, "rootfs `%s`", path);
         char *guest = strdup(GUEST_SHARED_DIR "/rootfs");
         char *src = strdup(p->rootfs), *name = strdup("rootfs");
@@ -96,9 +131,9 @@ static int plan_rootfs(struct spec_config *c, const char *bundle, struct vm_plan
         }
         free(c->root.path);
         c->root.path = guest;
-        /* root.readonly is applied in the guest, where the agent can still
-         * prepare the rootfs before making it read-only. */
-        return add_share(p, src, name, true, false, err);
+        /* root.readonly: the guest gets the rootfs read-only from the host
+         * too (a guest kernel cannot write it); mount points are made here. */
+        return add_share(p, src, name, true, c->root.readonly, true, TAKE_FD(fd), err);
 }
 
 /* Is the share laid out at `inner` (source inner_src) exactly what the
@@ -188,7 +223,8 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                 src = bundle_path(bundle, m->source);
                 if (src == NULL)
                         return rv_error_set(err, ENOMEM, "mounts");
-                if (stat(src, &st) < 0)
+                _cleanup_close_ int fd = open_source(src, &st);
+                if (fd < 0)
                         return rv_error_set(err, errno, "`mounts[%zu]`: bind source `%s`", i, src);
                 if (S_ISBLK(st.st_mode))
                         return rv_error_setx(err, ENOTSUP, "`mounts[%zu]`: bind mount of block device `%s` "
@@ -201,6 +237,18 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                 bool reuse = false;
                 if (share_name(p, src, i, &name, &reuse, err) < 0)
                         return -1;
+                /* bind and rbind of one source export different trees: a
+                 * share of its own for the second. */
+                for (size_t k = 0; reuse && k < p->n_shares; k++) {
+                        if (strcmp(p->shares[k].name, name) != 0 ||
+                            p->shares[k].recursive == mount_is_recursive(m))
+                                continue;
+                        free(name);
+                        name = NULL;
+                        reuse = false;
+                        if (asprintf(&name, FALLBACK_DIR "/%zu", i) < 0)
+                                return rv_error_set(err, ENOMEM, "mounts");
+                }
                 if (asprintf(&guest, GUEST_SHARED_DIR "/%s", name) < 0) {
                         free(name);
                         return rv_error_set(err, ENOMEM, "mounts");
@@ -209,20 +257,61 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                 m->source = guest;
                 if (reuse) {
                         /* One share for both: read-only only if both are
-                         * (the guest makes each mount read-only itself). */
-                        for (size_t k = 0; k < p->n_shares; k++)
-                                if (strcmp(p->shares[k].name, name) == 0 && !mount_is_readonly(m))
+                         * (the guest makes each mount read-only itself);
+                         * recursive if either is. */
+                        for (size_t k = 0; k < p->n_shares; k++) {
+                                if (strcmp(p->shares[k].name, name) != 0)
+                                        continue;
+                                if (!mount_is_readonly(m))
                                         p->shares[k].readonly = false;
+                                if (mount_is_recursive(m))
+                                        p->shares[k].recursive = true;
+                        }
                         free(name);
                         continue;
                 }
-                if (add_share(p, TAKE_PTR(src), name, S_ISDIR(st.st_mode), mount_is_readonly(m), err) < 0)
+                if (add_share(p, TAKE_PTR(src), name, S_ISDIR(st.st_mode), mount_is_readonly(m),
+                              mount_is_recursive(m), TAKE_FD(fd), err) < 0)
                         return -1;
         }
         /* Parents before what is laid out inside them (virtiofsd mounts
          * the shares in order). */
         qsort(p->shares, p->n_shares, sizeof(*p->shares), share_depth_cmp);
         return 0;
+}
+
+size_t vm_plan_rootfs_index(const struct vm_plan *p)
+{
+        for (size_t i = 0; i < p->n_shares; i++)
+                if (strcmp(p->shares[i].name, "rootfs") == 0)
+                        return i;
+        return 0;
+}
+
+int vm_plan_share_of(const struct vm_plan *p, const char *guest_source)
+{
+        const char *prefix = GUEST_SHARED_DIR "/";
+
+        if (guest_source == NULL || strncmp(guest_source, prefix, strlen(prefix)) != 0)
+                return -1;
+        for (size_t i = 0; i < p->n_shares; i++)
+                if (strcmp(p->shares[i].name, guest_source + strlen(prefix)) == 0)
+                        return (int) i;
+        return -1;
+}
+
+struct mountpoint_data {
+        const struct vm_plan *plan;
+        const struct spec_config *spec;
+};
+
+/* A bind mount's mount point is what its share is; anything else is a dir. */
+static bool mountpoint_is_dir(size_t i, const void *data)
+{
+        const struct mountpoint_data *d = data;
+        int k = vm_plan_share_of(d->plan, d->spec->mounts[i].source);
+
+        return k < 0 || d->plan->shares[k].is_dir;
 }
 
 static int plan_namespaces(struct spec_config *c, struct vm_plan *p, struct rv_error **err)
@@ -232,6 +321,15 @@ static int plan_namespaces(struct spec_config *c, struct vm_plan *p, struct rv_e
         if (net == NULL)
                 return rv_error_setx(err, ENOTSUP, "`linux.namespaces`: the host network namespace cannot "
                                     "be shared with a VM; give the container a network namespace");
+        /* The guest has its own kernel: sharing the host's pid, ipc or uts
+         * namespace cannot be honoured, and silently giving the guest's
+         * view would mislead whoever asked for the host's. */
+        static const char *const own[] = { "pid", "ipc", "uts" };
+        for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+                if (spec_config_namespace(c, own[i]) == NULL)
+                        return rv_error_setx(err, ENOTSUP, "`linux.namespaces`: the host %s namespace "
+                                            "cannot be shared with a VM; give the container a %s namespace",
+                                            own[i], own[i]);
         if (net->path && *net->path) {
                 p->netns_path = strdup(net->path);
                 if (p->netns_path == NULL)
@@ -335,7 +433,10 @@ int translate_spec(struct spec_config *c, const char *bundle, const struct runvm
         }
         if (translate_check_host(c, bundle, err) < 0 || plan_namespaces(c, &p, err) < 0 ||
             plan_sizes(c, cfg, &p, err) < 0 || plan_rootfs(c, bundle, &p, err) < 0 ||
-            plan_mounts(c, bundle, &p, err) < 0 || translate_check_guest_spec(c, err) < 0) {
+            plan_mounts(c, bundle, &p, err) < 0 || translate_check_guest_spec(c, err) < 0 ||
+            (c->root.readonly &&
+             mountpoints_prepare(p.shares[vm_plan_rootfs_index(&p)].fd, c, mountpoint_is_dir,
+                                 &(struct mountpoint_data) { &p, c }, err) < 0)) {
                 vm_plan_clear(&p);
                 return -1;
         }
@@ -352,6 +453,8 @@ void vm_plan_clear(struct vm_plan *p)
         for (size_t i = 0; i < p->n_shares; i++) {
                 free((char *) p->shares[i].source);
                 free((char *) p->shares[i].name);
+                if (p->shares[i].fd >= 0)
+                        close(p->shares[i].fd);
         }
         free(p->shares);
         free(p->rootfs);

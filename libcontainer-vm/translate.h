@@ -31,3 +31,7 @@ struct vm_plan {
 int translate_spec(struct spec_config *c, const char *bundle, const struct runvm_config *cfg,
                    struct vm_plan *ret, struct rv_error **err);
 void vm_plan_clear(struct vm_plan *p);
+/* The index of the rootfs share. */
+size_t vm_plan_rootfs_index(const struct vm_plan *p);
+/* The share a guest spec mount source (GUEST_SHARED_DIR/NAME) names, or -1. */
+int vm_plan_share_of(const struct vm_plan *p, const char *guest_source);

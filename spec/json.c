@@ -225,6 +225,25 @@ int json_parse(const char *text, size_t len, struct json_value **ret, struct rv_
         return 0;
 }
 
+void json_value_map_strings(struct json_value *v, void (*fn)(char *s))
+{
+        yajl_val y = Y(v);
+
+        if (y == NULL)
+                return;
+        if (YAJL_IS_STRING(y)) {
+                fn(y->u.string);
+        } else if (YAJL_IS_OBJECT(y)) {
+                for (size_t i = 0; i < y->u.object.len; i++) {
+                        fn((char *) y->u.object.keys[i]);
+                        json_value_map_strings((struct json_value *) y->u.object.values[i], fn);
+                }
+        } else if (YAJL_IS_ARRAY(y)) {
+                for (size_t i = 0; i < y->u.array.len; i++)
+                        json_value_map_strings((struct json_value *) y->u.array.values[i], fn);
+        }
+}
+
 void json_value_free(struct json_value *root)
 {
         if (root)

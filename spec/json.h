@@ -17,6 +17,9 @@ struct json_writer;
 bool json_find_nul(const char *text, size_t len, char *path, size_t path_size);
 int json_parse(const char *text, size_t len, struct json_value **ret, struct rv_error **err);
 void json_value_free(struct json_value *root);     /* the root only */
+/* Calls fn on every string and object key of the tree, in place: fn may
+ * rewrite bytes but never lengthen a string. */
+void json_value_map_strings(struct json_value *v, void (*fn)(char *s));
 
 bool json_is_object(const struct json_value *v);
 bool json_is_array(const struct json_value *v);

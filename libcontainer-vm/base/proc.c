@@ -131,3 +131,30 @@ _Noreturn void rv_exit_like(int code, int sig)
         }
         _exit(code);
 }
+
+pid_t rv_pidfd_proc_pid(int pidfd)
+{
+        char path[64], line[256];
+        pid_t pid = -ENOENT;
+
+        snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+        FILE *f = fopen(path, "re");
+        if (f == NULL)
+                return -errno;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "Pid: %d", &pid) == 1)
+                        break;
+        fclose(f);
+        return pid > 0 ? pid : -ESRCH;
+}
+
+pid_t rv_proc_self_pid(void)
+{
+        char buf[32];
+        ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+
+        if (n <= 0)
+                return n < 0 ? -errno : -ENOENT;
+        buf[n] = '\0';
+        return (pid_t) strtol(buf, NULL, 10);
+}

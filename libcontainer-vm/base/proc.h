@@ -11,6 +11,12 @@ int rv_proc_start_time(pid_t pid, uint64_t *ret_start_time);
 /* The process exists and is the one that started at start_time (0: any). */
 bool rv_proc_alive(pid_t pid, uint64_t start_time);
 int rv_pidfd_open(pid_t pid);
+/* The pid of the process behind pidfd as the /proc mounted at /proc
+ * numbers it ("Pid:" of its fdinfo): the host's pid while /proc is the
+ * host's, whatever pid namespace the caller is in. -errno on failure. */
+pid_t rv_pidfd_proc_pid(int pidfd);
+/* The caller's own pid as /proc numbers it (readlink /proc/self). */
+pid_t rv_proc_self_pid(void);
 /* Returns -1 with errno set on failure, as kill(2). */
 int rv_pidfd_send_signal(int pidfd, int sig);
 /* Waits until pidfd becomes readable (process exited) or timeout_ms passes.

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +41,26 @@ static int child_dup_stdio(int from, int to)
         return dup2(from, to) < 0 ? -1 : 0;
 }
 
+/* The bounding set first (that needs CAP_SETPCAP), then groups, gid and
+ * uid: leaving uid 0 with all ids clears the permitted, effective and
+ * ambient sets. */
+static int drop_privileges(const struct rv_spawn *s, int errfd)
+{
+        for (int cap = 0; prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; cap++)
+                ;
+        if (errno != EINVAL)
+                child_fail(errfd, "drop the capability bounding set", errno);
+        if (setgroups(s->n_groups, s->groups) < 0)
+                child_fail(errfd, "set supplementary groups", errno);
+        if (setresgid(s->gid, s->gid, s->gid) < 0)
+                child_fail(errfd, "set gid", errno);
+        if (setresuid(s->uid, s->uid, s->uid) < 0)
+                child_fail(errfd, "set uid", errno);
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                child_fail(errfd, "set no_new_privs", errno);
+        return 0;
+}
+
 _Noreturn static void child_run(const struct rv_spawn *s, int errfd, pid_t parent)
 {
         sigset_t all;
@@ -62,6 +84,11 @@ _Noreturn static void child_run(const struct rv_spawn *s, int errfd, pid_t paren
         if (child_dup_stdio(s->stdin_fd, 0) < 0 || child_dup_stdio(s->stdout_fd, 1) < 0 ||
             child_dup_stdio(s->stderr_fd, 2) < 0)
                 child_fail(errfd, "set up stdio", errno);
+        /* Whatever the caller left open without CLOEXEC (conmon's or a
+         * shim's pipes, a stray fd of a hook's parent) must not outlive
+         * the container in a helper: only stdio and pass_fds cross exec. */
+        if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+                child_fail(errfd, "mark fds close-on-exec", errno);
         for (size_t i = 0; i < s->n_pass_fds; i++)
                 if (fcntl(s->pass_fds[i], F_SETFD, 0) < 0)
                         child_fail(errfd, "pass fd", errno);
@@ -69,6 +96,15 @@ _Noreturn static void child_run(const struct rv_spawn *s, int errfd, pid_t paren
                 child_fail(errfd, "chdir", errno);
         if (s->setup && s->setup(s->setup_data, msg, sizeof(msg)) < 0)
                 child_fail(errfd, msg, errno);
+        if (s->uid > 0 && drop_privileges(s, errfd) < 0)
+                _exit(127);
+        /* A change of credentials clears the parent death signal. */
+        if (s->pdeathsig && s->uid > 0) {
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                        child_fail(errfd, "set parent death signal", errno);
+                if (getppid() != parent)
+                        _exit(127);
+        }
         const char *path = s->path ? s->path : s->argv[0];
         if (s->envp)
                 execve(path, s->argv, s->envp);

@@ -22,6 +22,13 @@ struct rv_spawn {
          * message in msg (size msg_size) on failure. */
         int (*setup)(void *data, char *msg, size_t msg_size);
         void *setup_data;
+        /* uid > 0: after setup, the child becomes uid/gid with groups as
+         * its only supplementary groups, loses every capability (bounding
+         * set included) and gets no_new_privs, so exec cannot regain any. */
+        uid_t uid;
+        gid_t gid;
+        const gid_t *groups;
+        size_t n_groups;
 };
 
 /* On success the child has exec'ed: *ret_pid and a pidfd (O_CLOEXEC) are

@@ -158,3 +158,28 @@ server_stop() {
 	assert_success
 	assert_output from-server
 }
+
+@test "podman cp in and out of a running container hits the container's files; podman top shows no host process" {
+	is_runvm || skip "runvm only: the monitor's namespaces"
+	run -0 pm --runtime "$(realpath "$RUNVM")" run -d --network none $(ulimit_args) --name sec-cp "$IMAGE" sleep 600
+	echo "${lines[-1]}" >"$BATS_TEST_TMPDIR/cid"
+	rm -f /tmp/sec-cp-in
+	echo copied-in >"$BATS_TEST_TMPDIR/in"
+	run -0 pm cp "$BATS_TEST_TMPDIR/in" sec-cp:/tmp/sec-cp-in
+	[ ! -e /tmp/sec-cp-in ]
+	run -0 pm exec sec-cp cat /tmp/sec-cp-in
+	assert_output copied-in
+	run -0 pm exec sec-cp hostname
+	local name=$output
+	[ "$name" != "$(hostname)" ]
+	run -0 pm cp sec-cp:/etc/hostname "$BATS_TEST_TMPDIR/hostname"
+	run -0 cat "$BATS_TEST_TMPDIR/hostname"
+	[ "$output" != "$(cat /etc/hostname)" ]
+	# The VM's processes only: its init, the monitor, QEMU, virtiofsd.
+	run -0 pm top sec-cp comm
+	echo "$output"
+	[ "${#lines[@]}" -ge 3 ]
+	run grep -cvE '^(COMMAND|runvm-pidns|runvm-monitor|qemu-system-x86|virtiofsd) *$' <<<"$output"
+	assert_output 0
+	run -0 pm rm --force --time 0 sec-cp
+}

@@ -12,6 +12,9 @@ REAL_QEMU=/usr/bin/qemu-system-x86_64
 
 setup() {
 	runvm_setup
+	# QEMU runs as an unprivileged uid of its own (docs/SECURITY.md): the
+	# fake QEMUs below must be reachable by it.
+	chmod o+x "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" "$BATS_TEST_TMPDIR"
 	is_runvm || skip "runvm's accelerator choice"
 	CONF=$BATS_TEST_TMPDIR/runvm.conf
 	: >"$CONF"
@@ -77,6 +80,10 @@ working_kvm_qemu() {
 	exec $REAL_QEMU "\${args[@]}"
 	EOS
 	chmod +x "$w"
+	# QEMU runs as an unprivileged uid of its own (docs/SECURITY.md): it
+	# records in a file it may write.
+	: >"$BATS_TEST_TMPDIR/asked"
+	chmod 666 "$BATS_TEST_TMPDIR/asked"
 	echo "$w"
 }
 

@@ -50,7 +50,7 @@ static int plan(const char *resources, unsigned max_vcpus, struct vm_plan *ret, 
         snprintf(text, sizeof(text),
                  "{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"rootfs\"},"
                  " \"process\": {\"args\": [\"true\"], \"cwd\": \"/\"},"
-                 " \"linux\": {\"namespaces\": [{\"type\": \"network\"}], \"resources\": %s}}", resources);
+                 " \"linux\": {\"namespaces\": [{\"type\": \"network\"}, {\"type\": \"pid\"}, {\"type\": \"ipc\"}, {\"type\": \"uts\"}], \"resources\": %s}}", resources);
         assert_int_equal(spec_config_parse(text, strlen(text), &c, err), 0);
         int r = translate_spec(c, bundle, &cfg, ret, err);
         spec_config_free(c);

@@ -10,6 +10,7 @@
 
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
+#include "libcontainer-vm/base/text.h"
 #include "spec/json.h"
 
 /* errno values travel as the Linux numbers: positive, below 4096 (the
@@ -170,6 +171,17 @@ int channel_message_parse(const struct channel_frame *f, struct channel_message 
         m.root = root;
         *ret = m;
         return 0;
+}
+
+static void sanitize_string(char *s)
+{
+        rv_text_sanitize(s);
+}
+
+void channel_message_sanitize(struct channel_message *m)
+{
+        /* method, event and error point into the tree: done with it. */
+        json_value_map_strings(m->root, sanitize_string);
 }
 
 void channel_message_clear(struct channel_message *m)

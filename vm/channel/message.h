@@ -32,6 +32,10 @@ struct channel_message {
 int channel_message_parse(const struct channel_frame *f, struct channel_message *ret,
                           struct rv_error **err);
 void channel_message_clear(struct channel_message *m);
+/* The host's side of the boundary: every string in a message from the
+ * guest loses its control characters (rv_text_sanitize) before anything
+ * can print, log or forward it. */
+void channel_message_sanitize(struct channel_message *m);
 
 void channel_message_begin_request(struct json_writer *w, uint32_t id, const char *method);
 void channel_message_begin_response(struct json_writer *w, uint32_t id);

@@ -216,8 +216,8 @@ static int await_hello(struct vm *vm, struct channel *ch, int timeout_ms, struct
         int64_t start = rv_now_ms(), deadline = start + timeout_ms;
 
         for (;;) {
-                struct pollfd pfd[3] = { { channel_fd(ch), POLLIN, 0 } };
-                int vmfds[2];
+                struct pollfd pfd[1 + VM_WATCH_MAX] = { { channel_fd(ch), POLLIN, 0 } };
+                int vmfds[VM_WATCH_MAX];
                 size_t n = vm_watch_fds(vm, vmfds);
 
                 if (channel_flush(ch, &e) < 0)

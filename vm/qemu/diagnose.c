@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "libcontainer-vm/base/text.h"
+
 #define REASON_MAX 300
 
 /* The rest of the line that starts at p, printable, at most REASON_MAX. */
@@ -17,9 +19,9 @@ static char *line_from(const char *p)
         char *s = strndup(p, n);
         if (s == NULL)
                 return NULL;
-        for (char *c = s; *c; c++)
-                if ((unsigned char) *c < 0x20 || (unsigned char) *c == 0x7f)
-                        *c = '?';
+        /* The console is the guest's: no control character (C1 included)
+         * reaches the caller's terminal. */
+        rv_text_sanitize(s);
         /* Trailing blanks say nothing. */
         for (size_t len = strlen(s); len > 0 && s[len - 1] == ' '; len--)
                 s[len - 1] = '\0';

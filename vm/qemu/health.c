@@ -50,14 +50,23 @@ static char *read_part(const char *dir, const char *name, size_t max, bool tail)
         return buf;
 }
 
-size_t vm_watch_fds(const struct vm *vm, int fds[2])
+size_t vm_watch_fds(const struct vm *vm, int fds[VM_WATCH_MAX])
 {
         size_t n = 0;
         if (vm->qemu_pidfd >= 0)
                 fds[n++] = vm->qemu_pidfd;
         if (vm->qmp.fd >= 0)
                 fds[n++] = vm->qmp.fd;
+        for (size_t i = 0; i < VM_N_LOGS; i++)
+                if (vm->logs[i].fd >= 0)
+                        fds[n++] = vm->logs[i].fd;
         return n;
+}
+
+void vm_pump_logs(struct vm *vm)
+{
+        for (size_t i = 0; i < VM_N_LOGS; i++)
+                vmlog_pump(&vm->logs[i]);
 }
 
 static int failed(struct vm *vm, const char *run_state, struct rv_error **err)
@@ -97,6 +106,7 @@ int vm_check(struct vm *vm, struct rv_error **err)
         _cleanup_free_ char *state = NULL;
         struct rv_error *tmp_err = NULL;
 
+        vm_pump_logs(vm);
         if (reap_if_exited(vm, 0))
                 return failed(vm, NULL, err);
         if (vm->qmp.fd < 0)
@@ -126,6 +136,7 @@ char *vm_stuck_reason(struct vm *vm)
         _cleanup_free_ char *state = NULL, *qlog = NULL, *console = NULL;
         struct rv_error *tmp_err = NULL;
 
+        vm_pump_logs(vm);
         if (vm->qmp.fd >= 0 && vm->qemu_pid > 0 &&
             qmp_query_status(&vm->qmp, STATUS_TIMEOUT_MS, &state, &tmp_err) < 0)
                 rv_error_release(&tmp_err);

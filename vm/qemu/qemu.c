@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,30 +21,14 @@
 #include "libcontainer-vm/base/cleanup.h"
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/log.h"
+#include "libcontainer-vm/base/proc.h"
 #include "libcontainer-vm/base/spawn.h"
 #include "vm/qemu/qmp.h"
+#include "vm/qemu/virtiofsd-filter.h"
 
 #define SHARED_DIR "shared"
 #define MAX_ARGS (64 + 4 * VM_MAX_NICS)
-#define MAX_PASS_FDS (3 + 2 * VM_MAX_NICS)
-
-/* QEMU option values split on ','; a literal comma is written twice. */
-static char *qemu_escape(const char *s)
-{
-        size_t n = strlen(s), commas = 0;
-        for (const char *p = s; *p; p++)
-                commas += *p == ',';
-        char *out = malloc(n + commas + 1), *q = out;
-        if (out == NULL)
-                return NULL;
-        for (const char *p = s; *p; p++) {
-                *q++ = *p;
-                if (*p == ',')
-                        *q++ = ',';
-        }
-        *q = '\0';
-        return out;
-}
+#define MAX_PASS_FDS (6 + 2 * VM_MAX_NICS)
 
 /* An fd that can never collide with stdio numbers in a child. */
 static int fd_above_stdio(int fd)
@@ -77,27 +63,59 @@ struct virtiofsd_setup {
         const char *shared_dir;
         const struct vm_share *shares;
         size_t n_shares;
+        int *trees;                     /* vm_share_clone() of each share */
 };
 
 static int make_target(const char *path, bool is_dir)
 {
         if (is_dir)
                 return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
-        int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        /* Read-only: the file may be in a parent share already read-only. */
+        int fd = open(path, O_CREAT | O_RDONLY | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -1;
         close(fd);
         return 0;
 }
 
+/* A detached copy of the share's tree, taken from its fd (never its
+ * path) while still in the monitor's mount namespace, with the
+ * share's attributes: read-only recursively (submounts included) when
+ * asked, never a device node the host would honour. */
+int vm_share_clone(const struct vm_share *sh)
+{
+        unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH;
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID };
+
+        if (sh->fd < 0) {
+                errno = EBADF;
+                return -1;
+        }
+        if (sh->recursive)
+                flags |= AT_RECURSIVE;
+        int tree = open_tree(sh->fd, "", flags);
+        if (tree < 0)
+                return -1;
+        if (sh->readonly)
+                attr.attr_set |= MOUNT_ATTR_RDONLY;
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+                int saved = errno;
+                close(tree);
+                errno = saved;
+                return -1;
+        }
+        return tree;
+}
+
 /* Runs in virtiofsd's child before exec: the shared dir is a tmpfs in a
- * private mount namespace holding one bind mount per share, so exactly the
+ * private mount namespace holding one mount per share, so exactly the
  * shares are visible to the guest and every mount vanishes with the
  * process: nothing can leak on the host. */
 static int virtiofsd_setup(void *data, char *msg, size_t size)
 {
         const struct virtiofsd_setup *s = data;
         char path[4096];
+        int *trees = s->trees;
 
         if (unshare(CLONE_NEWNS) < 0) {
                 snprintf(msg, size, "unshare mount namespace");
@@ -129,15 +147,17 @@ static int virtiofsd_setup(void *data, char *msg, size_t size)
                         snprintf(msg, size, "create `%s`", path);
                         return -1;
                 }
-                if (mount(sh->source, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
-                        snprintf(msg, size, "bind `%s`", sh->source);
+                if (move_mount(trees[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                        snprintf(msg, size, "mount `%s`", sh->source);
                         return -1;
                 }
-                if (sh->readonly &&
-                    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
-                        snprintf(msg, size, "make `%s` read-only", sh->source);
-                        return -1;
-                }
+                close(trees[i]);
+                trees[i] = -1;
+        }
+        /* Last: from here to virtiofsd's end, no file it makes is setuid. */
+        if (virtiofsd_filter_install() < 0) {
+                snprintf(msg, size, "install the virtiofsd filter");
+                return -1;
         }
         return 0;
 }
@@ -165,35 +185,79 @@ static int vhost_user_socket_pair(int *ret_listen, int *ret_client, struct rv_er
         return 0;
 }
 
-static int open_log(const char *state_dir, const char *name, struct rv_error **err)
+/* A pipe for a helper's stdout and stderr: the helper gets the write end,
+ * the VM's bounded log the non-blocking read end. A file the helper wrote
+ * itself would grow without bound with whatever a guest makes it log. */
+static int log_pipe(struct vm *vm, int which, const char *name, int *ret_write, struct rv_error **err)
 {
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", state_dir, name);
-        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd < 0)
+        int fds[2];
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return rv_error_set(err, errno, "log pipe");
+        if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0) {
+                int saved = errno;
+                close(fds[0]);
+                close(fds[1]);
+                return rv_error_set(err, saved, "log pipe");
+        }
+        *ret_write = fd_above_stdio(fds[1]);
+        return vmlog_open(&vm->logs[which], vm->log_dirfd, name, VMLOG_HELPER_MAX,
+                          fd_above_stdio(fds[0]), err);
+}
+
+/* QEMU opens -kernel and -initrd by name after it lost every privilege:
+ * it gets /proc/self/fd/N of a file the monitor opened. Reopening a
+ * magic link still checks the file's mode, so a file only root can read
+ * is handed over as a sealed in-memory copy. */
+static int open_boot_file(const char *path, struct rv_error **err)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        struct stat st;
+
+        if (fd < 0 || fstat(fd, &st) < 0)
                 return rv_error_set(err, errno, "open `%s`", path);
-        return fd_above_stdio(fd);
+        if (!S_ISREG(st.st_mode))
+                return rv_error_setx(err, EINVAL, "`%s`: not a regular file", path);
+        if (st.st_mode & S_IROTH)
+                return fd_above_stdio(TAKE_FD(fd));
+        _cleanup_close_ int mfd = memfd_create("runvm-boot-file", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (mfd < 0)
+                return rv_error_set(err, errno, "copy `%s`", path);
+        for (off_t off = 0; off < st.st_size;) {
+                ssize_t n = sendfile(mfd, fd, &off, (size_t) (st.st_size - off));
+                if (n <= 0)
+                        return rv_error_set(err, n < 0 ? errno : EIO, "copy `%s`", path);
+        }
+        if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+                return rv_error_set(err, errno, "seal the copy of `%s`", path);
+        return fd_above_stdio(TAKE_FD(mfd));
 }
 
 static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, int listen_fd,
                            struct vm *vm, struct rv_error **err)
 {
-        _cleanup_close_ int logfd = open_log(p->state_dir, "virtiofsd.log", err);
+        _cleanup_close_ int logfd = -EBADF;
         _cleanup_free_ char *fdopt = NULL, *src = NULL;
-        struct virtiofsd_setup setup = { shared_dir, p->shares, p->n_shares };
+        struct virtiofsd_setup setup = { shared_dir, p->shares, p->n_shares, p->share_trees };
 
-        if (logfd < 0)
+        if (log_pipe(vm, VM_LOG_VIRTIOFSD, "virtiofsd.log", &logfd, err) < 0)
                 return -1;
         if (asprintf(&fdopt, "--fd=%d", listen_fd) < 0 ||
             asprintf(&src, "source=%s", shared_dir) < 0)
                 return rv_error_set(err, ENOMEM, "virtiofsd arguments");
-        /* No announce_submounts: the guest would then show a share as a
+        /* Its namespace sandbox (pivot_root into the shared dir, its own
+         * seccomp filter); no CAP_MKNOD (a guest cannot make host device
+         * nodes) nor CAP_SETFCAP; every guest xattr lives under
+         * user.virtiofs. on the host, so the guest can neither set nor see
+         * the host's security.*, trusted.* or system.* attributes.
+         * No announce_submounts: the guest would then show a share as a
          * mount of its own with root "/" (and only once it happened to be
          * looked up twice), where runc's mountinfo shows the source's path
          * in its filesystem, which the share layout gives (translate.c). */
         char *argv[] = {
                 (char *) p->virtiofsd_path, fdopt, "-o", src, "-o", "cache=auto",
-                "-o", "xattr", "-o",
+                "-o", "sandbox=namespace", "-o", "modcaps=-mknod:-setfcap",
+                "-o", "xattrmap=:prefix:all::user.virtiofs.::bad:all:::", "-o",
                 p->debug ? "log_level=debug" : "log_level=warn", NULL,
         };
         struct rv_spawn s = {
@@ -251,28 +315,44 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
                       struct vm *vm, struct rv_error **err)
 {
         _cleanup_(nic_strs_free) struct nic_strs nic_strs = { { NULL } };
-        /* No virtiofsd (vfs_fd -1) for a probe boot. */
-        int fds[MAX_PASS_FDS] = { agent_fd, qmp_fd, vfs_fd };
-        size_t n_fds = vfs_fd >= 0 ? 3 : 2;
-        _cleanup_close_ int logfd = open_log(p->state_dir, "qemu.log", err);
+        _cleanup_close_ int logfd = -EBADF, console = -EBADF, kernel_fd = -EBADF, initrd_fd = -EBADF;
         _cleanup_free_ char *cmdline = NULL, *mem = NULL, *memobj = NULL, *smp = NULL,
-                            *kernel = NULL, *initrd = NULL, *serial = NULL, *state = NULL,
+                            *kernel = NULL, *initrd = NULL, *console_chr = NULL,
                             *agent_chr = NULL, *vfs_chr = NULL, *qmp_chr = NULL;
         const char *argv[MAX_ARGS];
         size_t n = 0;
+        int con_pair[2];
 
-        if (logfd < 0)
-                return -1;
+        /* The caller's host pid is unique while it runs: so is this id. */
+        pid_t self = rv_proc_self_pid();
+        uid_t uid = p->qemu_uid ? p->qemu_uid : VM_QEMU_ID_BASE + (uid_t) (self > 0 ? self : getpid());
+        gid_t gid = p->qemu_gid ? p->qemu_gid : (gid_t) uid;
         if (vm_kernel_cmdline(p, &cmdline, err) < 0)
                 return -1;
-        state = qemu_escape(p->state_dir);
-        kernel = qemu_escape(p->kernel);
-        initrd = qemu_escape(p->initrd);
-        if (state == NULL || kernel == NULL || initrd == NULL ||
+        if ((kernel_fd = open_boot_file(p->kernel, err)) < 0 ||
+            (initrd_fd = open_boot_file(p->initrd, err)) < 0)
+                return rv_error_wrap(err, "start qemu");
+        if (log_pipe(vm, VM_LOG_QEMU, "qemu.log", &logfd, err) < 0)
+                return -1;
+        /* The console reaches the caller, who bounds what is kept. */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con_pair) < 0)
+                return rv_error_set(err, errno, "console socketpair");
+        int con = fd_above_stdio(con_pair[0]);
+        console = fd_above_stdio(con_pair[1]);
+        if (con < 0 || console < 0 || fcntl(con, F_SETFL, O_NONBLOCK) < 0) {
+                if (con >= 0)
+                        close(con);
+                return rv_error_set(err, errno, "console socketpair");
+        }
+        if (vmlog_open(&vm->logs[VM_LOG_CONSOLE], vm->log_dirfd, "console.log", VMLOG_CONSOLE_MAX,
+                       con, err) < 0)
+                return -1;
+        if (asprintf(&kernel, "/proc/self/fd/%d", kernel_fd) < 0 ||
+            asprintf(&initrd, "/proc/self/fd/%d", initrd_fd) < 0 ||
             asprintf(&mem, "%uM", p->memory_mib) < 0 ||
             asprintf(&memobj, "memory-backend-memfd,id=mem,size=%uM,share=on", p->memory_mib) < 0 ||
             asprintf(&smp, "%u", p->vcpus) < 0 ||
-            asprintf(&serial, "file:%s/console.log", state) < 0 ||
+            asprintf(&console_chr, "socket,id=console,fd=%d", console) < 0 ||
             asprintf(&agent_chr, "socket,id=agent,fd=%d", agent_fd) < 0 ||
             asprintf(&vfs_chr, "socket,id=vfs,fd=%d", vfs_fd) < 0 ||
             asprintf(&qmp_chr, "socket,id=qmp,fd=%d", qmp_fd) < 0)
@@ -294,7 +374,8 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
         ARG("-kernel"); ARG(kernel);
         ARG("-initrd"); ARG(initrd);
         ARG("-append"); ARG(cmdline);
-        ARG("-serial"); ARG(serial);
+        ARG("-chardev"); ARG(console_chr);
+        ARG("-serial"); ARG("chardev:console");
         ARG("-device"); ARG("virtio-serial-device,max_ports=2");
         ARG("-chardev"); ARG(agent_chr);
         ARG("-device"); ARG("virtserialport,chardev=agent,name=runvm.agent");
@@ -305,6 +386,15 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
         ARG("-device"); ARG("virtio-rng-device");
         ARG("-chardev"); ARG(qmp_chr);
         ARG("-mon"); ARG("chardev=qmp,mode=control");
+        /* Everything QEMU needs is open by now: what an escape from device
+         * emulation could still do is what this filter and an unprivileged
+         * uid without capabilities allow. */
+        ARG("-sandbox"); ARG("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+        int fds[MAX_PASS_FDS] = { agent_fd, qmp_fd, console, kernel_fd, initrd_fd };
+        size_t n_fds = 5;
+        /* No virtiofsd (vfs_fd -1) for a probe boot. */
+        if (vfs_fd >= 0)
+                fds[n_fds++] = vfs_fd;
         if (nic_args(p, argv, &n, fds, &n_fds, &nic_strs, err) < 0)
                 return -1;
         ARG(NULL);
@@ -321,10 +411,17 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
                         rv_debug("qemu: %s", line);
                 }
         }
+        /* /dev/kvm is the one file QEMU opens itself: through its group. */
+        gid_t groups[1];
+        size_t n_groups = 0;
+        struct stat kvm;
+        if (p->kvm && stat("/dev/kvm", &kvm) == 0 && kvm.st_gid != 0)
+                groups[n_groups++] = kvm.st_gid;
         struct rv_spawn s = {
                 .argv = (char *const *) argv, .stdin_fd = -1, .stdout_fd = logfd,
                 .stderr_fd = logfd, .pass_fds = fds, .n_pass_fds = n_fds,
-                .pdeathsig = true,
+                .pdeathsig = true, .uid = uid, .gid = gid,
+                .groups = groups, .n_groups = n_groups,
         };
         if (rv_spawn_start(&s, &vm->qemu_pid, &vm->qemu_pidfd, err) < 0)
                 return rv_error_wrap(err, "start qemu");
@@ -341,18 +438,33 @@ int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err)
         vm.log_dir = strdup(p->state_dir);
         if (vm.log_dir == NULL)
                 return rv_error_set(err, ENOMEM, "start vm");
+        vm.log_dirfd = open(p->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (vm.log_dirfd < 0) {
+                int saved = errno;
+                vm_destroy(&vm);
+                return rv_error_set(err, saved, "open `%s`", p->state_dir);
+        }
         if (p->virtiofsd_path) {
-                if (asprintf(&shared_dir, "%s/" SHARED_DIR, p->state_dir) < 0) {
-                        vm_destroy(&vm);
-                        return rv_error_set(err, ENOMEM, "start vm");
+                int r = 0;
+                for (size_t i = 0; r == 0 && i < p->n_shares; i++)
+                        if (p->share_trees == NULL || p->share_trees[i] < 0)
+                                r = rv_error_setx(err, EINVAL, "start vm: share `%s` has no mount to export",
+                                                  p->shares[i].source);
+                if (r == 0 && asprintf(&shared_dir, "%s/" SHARED_DIR, p->state_dir) < 0)
+                        r = rv_error_set(err, ENOMEM, "start vm");
+                if (r == 0 && mkdir(shared_dir, 0700) < 0 && errno != EEXIST)
+                        r = rv_error_set(err, errno, "mkdir `%s`", shared_dir);
+                if (r == 0)
+                        r = vhost_user_socket_pair(&vfs_listen, &vfs_client, err);
+                if (r == 0)
+                        r = start_virtiofsd(p, shared_dir, vfs_listen, &vm, err);
+                /* virtiofsd has them (or failed): the caller's copies go. */
+                for (size_t i = 0; p->share_trees && i < p->n_shares; i++) {
+                        if (p->share_trees[i] >= 0)
+                                close(p->share_trees[i]);
+                        p->share_trees[i] = -1;
                 }
-                if (mkdir(shared_dir, 0700) < 0 && errno != EEXIST) {
-                        int saved = errno;
-                        vm_destroy(&vm);
-                        return rv_error_set(err, saved, "mkdir `%s`", shared_dir);
-                }
-                if (vhost_user_socket_pair(&vfs_listen, &vfs_client, err) < 0 ||
-                    start_virtiofsd(p, shared_dir, vfs_listen, &vm, err) < 0) {
+                if (r < 0) {
                         vm_destroy(&vm);
                         return -1;
                 }
@@ -394,6 +506,15 @@ void vm_destroy(struct vm *vm)
         vm->qmp_fd = -1;
         qmp_clear(&vm->qmp);
         vm->qmp.fd = -1;
+        /* The writers are gone: what they wrote last ends at EOF. */
+        for (size_t i = 0; i < VM_N_LOGS; i++) {
+                for (int turns = 0; vm->logs[i].fd >= 0 && turns < 64; turns++)
+                        vmlog_pump(&vm->logs[i]);
+                vmlog_close(&vm->logs[i]);
+        }
+        if (vm->log_dirfd >= 0)
+                close(vm->log_dirfd);
+        vm->log_dirfd = -1;
         free(vm->log_dir);
         vm->log_dir = NULL;
 }

@@ -11,15 +11,22 @@
 #include <sys/types.h>
 
 #include "vm/qemu/qmp.h"
+#include "vm/qemu/vmlog.h"
 
 struct rv_error;
 
+enum { VM_LOG_CONSOLE, VM_LOG_QEMU, VM_LOG_VIRTIOFSD, VM_N_LOGS };
+
 /* A host file or directory exposed to the guest as shared/<name>. */
 struct vm_share {
-        const char *source;             /* host path */
+        const char *source;             /* host path (for messages) */
         const char *name;               /* e.g. "rootfs", "tmp/data" (translate.c) */
         bool is_dir;
-        bool readonly;
+        bool readonly;                  /* recursively, on the host */
+        bool recursive;                 /* rbind: the source's submounts too */
+        /* O_PATH fd opened when the spec was checked: what is exported,
+         * whatever happens to the path afterwards (hooks run between). */
+        int fd;
 };
 
 /* A virtio-net NIC backed by a TAP the caller opened (IFF_VNET_HDR, so
@@ -47,9 +54,24 @@ struct vm_params {
         size_t n_shares;
         const struct vm_nic *nics;
         size_t n_nics;                  /* at most VM_MAX_NICS */
+        /* vm_share_clone() of each share, made while the caller was still
+         * in the mount namespace its fds come from; virtiofsd mounts these
+         * (and they are closed by vm_start, whatever happens). */
+        int *share_trees;
         const char *extra_cmdline;      /* appended to the kernel command line */
         bool debug;
+        /* QEMU runs as this uid/gid, without capabilities, with
+         * no_new_privs and its seccomp sandbox (docs/SECURITY.md); 0:
+         * VM_QEMU_ID_BASE + the caller's pid on the host. */
+        uid_t qemu_uid;
+        gid_t qemu_gid;
 };
+
+/* QEMU's uid and gid are VM_QEMU_ID_BASE + the monitor's (host) pid: one
+ * per running VM, never shared by two, no account to create. The range
+ * [VM_QEMU_ID_BASE, VM_QEMU_ID_BASE + 2^22) lies above the ranges Debian,
+ * systemd and subuid allocators hand out. */
+#define VM_QEMU_ID_BASE 0x7F000000u
 
 struct vm {
         pid_t qemu_pid;
@@ -61,11 +83,22 @@ struct vm {
         struct qmp qmp;                 /* on qmp_fd; negotiated while the guest boots */
         char *log_dir;                  /* holds qemu.log and console.log */
         int qemu_status;                /* wait status, once QEMU was reaped */
+        /* The guest's serial console, QEMU's and virtiofsd's stderr arrive
+         * on fds and are kept in log_dir bounded (vmlog.h): whoever waits
+         * on the VM polls them (vm_watch_fds) and pumps them (vm_check). */
+        int log_dirfd;
+        struct vmlog logs[VM_N_LOGS];
 };
 
 #define VM_INIT { .qemu_pid = 0, .qemu_pidfd = -1, .virtiofsd_pid = 0, \
                   .virtiofsd_pidfd = -1, .agent_fd = -1, \
-                  .qmp_fd = -1, .qmp = { .fd = -1 } }
+                  .qmp_fd = -1, .qmp = { .fd = -1 }, .log_dirfd = -1, \
+                  .logs = { VMLOG_INIT, VMLOG_INIT, VMLOG_INIT } }
+
+/* A detached copy of the share's tree (open_tree from its fd, never its
+ * path): recursive for an rbind, read-only throughout when asked, nodev
+ * and nosuid. Returns the tree's fd, or -1 with errno set. */
+int vm_share_clone(const struct vm_share *sh);
 
 /* Starts virtiofsd, then QEMU. On failure nothing is left running. */
 int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err);
@@ -76,9 +109,14 @@ void vm_destroy(struct vm *vm);
 void vm_stop(struct vm *vm, int timeout_ms);
 
 /* While the guest boots, besides the agent channel, these fds tell that
- * something happened to the VM (QEMU exited, QMP has events): poll them
- * and call vm_check when one is readable. Returns how many (at most 2). */
-size_t vm_watch_fds(const struct vm *vm, int fds[2]);
+ * something happened to the VM (QEMU exited, QMP has events, output to
+ * keep): poll them and call vm_check when one is readable. Returns how
+ * many (at most VM_WATCH_MAX). */
+#define VM_WATCH_MAX (2 + VM_N_LOGS)
+size_t vm_watch_fds(const struct vm *vm, int fds[VM_WATCH_MAX]);
+/* Copies what the console, QEMU and virtiofsd wrote into their bounded
+ * logs; never blocks. vm_check does it first. */
+void vm_pump_logs(struct vm *vm);
 /* 0 while the VM runs; -1 with a one-line reason in *err once QEMU exited
  * (it is reaped), paused itself on an internal error, or the guest
  * panicked. Never waits more than a second. */
