@@ -1025,7 +1025,11 @@ static int boot(struct monitor *m, struct rv_error **err)
         if (vm_start(&p, &m->vm, err) < 0)
                 return -1;
         monitor_net_vm_started(m);
-        if (vm_pin_vcpus(m->vm.qemu_pid, plan->cpus, p.vcpus, cfg->boot_timeout_ms, err) < 0)
+        /* The monitor has a pid namespace of its own; /proc here is the host's. */
+        pid_t qemu_proc_pid = rv_pidfd_proc_pid(m->vm.qemu_pidfd);
+        if (plan->cpus && qemu_proc_pid < 0)
+                return rv_error_set(err, -qemu_proc_pid, "find qemu in /proc");
+        if (vm_pin_vcpus(qemu_proc_pid, plan->cpus, p.vcpus, cfg->boot_timeout_ms, err) < 0)
                 return -1;
         m->o->state->kvm = p.kvm;
         m->o->state->memory_mib = p.memory_mib;

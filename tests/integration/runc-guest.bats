@@ -294,7 +294,7 @@ syscall_bin() {
 
 @test "mountinfo of bind mounts: root fields and propagation tags as runc shows them" {
 	local src=$BATS_TEST_TMPDIR/src
-	mkdir -p "$src/sub"
+	mkdir -p "$src/sub" "$src/sub2"
 	echo f >"$src/file"
 	# Root field and the optional fields (peer group numbers differ between
 	# any two mount namespaces: keep the tags' names). runvm's binds are
@@ -307,7 +307,7 @@ syscall_bin() {
 		{\"destination\": \"/mnt/b\", \"type\": \"bind\", \"source\": \"$src/sub\", \"options\": [\"bind\", \"ro\", \"rprivate\"]},
 		{\"destination\": \"/mnt/c\", \"type\": \"bind\", \"source\": \"$src\", \"options\": [\"rbind\", \"ro\"]},
 		{\"destination\": \"/mnt/f\", \"type\": \"bind\", \"source\": \"$src/file\", \"options\": [\"bind\"]},
-		{\"destination\": \"/mnt/p\", \"type\": \"bind\", \"source\": \"$src/sub\", \"options\": [\"rbind\", \"rslave\"]}]"
+		{\"destination\": \"/mnt/p\", \"type\": \"bind\", \"source\": \"$src/sub2\", \"options\": [\"rbind\", \"rslave\"]}]"
 	both mi
 	assert_success
 	# The root is the source's path in its host filesystem, not a share name.

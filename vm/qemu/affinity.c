@@ -70,6 +70,32 @@ bad:
 }
 
 /* The vCPU index of a QEMU thread named "CPU N/TCG" or "CPU N/KVM". */
+/* The thread's id in the caller's pid namespace (the last NSpid entry:
+ * QEMU runs in the monitor's), which is what sched_setaffinity takes;
+ * /proc may number it otherwise (the host's /proc). */
+static pid_t caller_tid(pid_t pid, const char *tid)
+{
+        char path[96], line[256];
+        pid_t id = (pid_t) atoi(tid);
+
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int) pid, tid);
+        FILE *f = fopen(path, "re");
+        if (f == NULL)
+                return id;
+        while (fgets(line, sizeof(line), f)) {
+                if (strncmp(line, "NSpid:", 6) != 0)
+                        continue;
+                char *last = strrchr(line, '\t');
+                if (last == NULL)
+                        last = strrchr(line, ' ');
+                if (last)
+                        id = (pid_t) atoi(last + 1);
+                break;
+        }
+        fclose(f);
+        return id;
+}
+
 static int vcpu_index(pid_t pid, const char *tid, unsigned *ret)
 {
         char path[320], comm[32];
@@ -113,7 +139,7 @@ static int pin_found(pid_t pid, const cpu_set_t *set, struct rv_error **err)
                         CPU_SET(idx, &one);
                 else
                         one = *set;
-                if (sched_setaffinity((pid_t) atoi(de->d_name), sizeof(one), &one) < 0)
+                if (sched_setaffinity(caller_tid(pid, de->d_name), sizeof(one), &one) < 0)
                         return rv_error_set(err, errno, "pin vCPU %u of qemu %d", idx, (int) pid);
                 found++;
         }

@@ -14,7 +14,7 @@ struct rv_error;
  * empty list is an error. */
 int vm_cpuset_parse(const char *list, cpu_set_t *ret, unsigned *ret_highest, struct rv_error **err);
 
-/* Pins QEMU's vCPU threads (named "CPU N/..." with debug-threads=on):
+/* qemu_pid: QEMU as /proc numbers it (rv_pidfd_proc_pid). Pins QEMU's vCPU threads (named "CPU N/..." with debug-threads=on):
  * vCPU N to host CPU N when the set has it, to the whole set otherwise.
  * Waits (bounded) for the n_vcpus threads to exist. */
 int vm_pin_vcpus(pid_t qemu_pid, const char *cpus, unsigned n_vcpus, int timeout_ms, struct rv_error **err);
