@@ -68,6 +68,7 @@ done
 mapfile -d '' qemu_argv <"/proc/$qemu_pid/cmdline"
 timeout 30 "$RUNVM" --root "$root" delete --force "$idle_id" >/dev/null 2>&1
 
+check_json=$("$RUNVM" --root "$root" check --format json)
 # Bare boot: the same argv without what is bound to inherited fds or to the
 # state dir; the serial console to a file; the agent told to halt.
 bare=("${qemu_argv[0]}")
@@ -79,6 +80,9 @@ while [ $i -lt ${#qemu_argv[@]} ]; do
 	-device)
 		case "$val" in *chardev=* | vhost-user-fs*) i=$((i + 2)); continue ;; esac ;;
 	-append) val="$val runvm.halt=1" ;;
+	# runvm hands QEMU its kernel and initrd as fds: the bare boot opens the files.
+	-kernel) val=$(jq -r .kernel.path <<<"$check_json") ;;
+	-initrd) val=$(jq -r .initrd.path <<<"$check_json") ;;
 	-*) ;;
 	*) bare+=("$opt"); i=$((i + 1)); continue ;;
 	esac
