@@ -333,6 +333,45 @@ check_leaks() {
 	return $rc
 }
 
+# --- runc, the reference ------------------------------------------------
+
+RUNC=${RUNC:-/usr/sbin/runc}
+
+# have_runc: runc is installed and is not itself the runtime under test.
+have_runc() { [ -x "$RUNC" ] && [ "$RUNVM_NAME" != runc ]; }
+is_runc_under_test() { [ "$RUNVM_NAME" = runc ]; }
+
+# runc_cmd ARGS...: any runc command with this test's own root; sets
+# $runc_status and $runc_output (stdout and stderr). Through a file: a
+# detached container keeps runc's stdio open.
+runc_cmd() {
+	timeout -k 5 60 "$RUNC" --root "$BATS_TEST_TMPDIR/runc" "$@" >"$BATS_TEST_TMPDIR/runc.out" 2>&1 </dev/null 3>&- &&
+		runc_status=0 || runc_status=$?
+	runc_output=$(cat "$BATS_TEST_TMPDIR/runc.out")
+	echo "\$ runc $*"
+	echo "$runc_output"
+	echo "(runc status $runc_status)"
+}
+
+# runc_run ID: $BUNDLE under runc in the foreground, under a unique ID (runc
+# may leave a cgroup behind a killed container); sets $runc_status,
+# $runc_output without runc's own log lines (not the container's) and
+# $runc_log with them.
+runc_run() {
+	timeout -k 5 60 "$RUNC" --root "$BATS_TEST_TMPDIR/runc" run --bundle "$BUNDLE" "$1-$BATS_TEST_NUMBER-$RANDOM" \
+		>"$BATS_TEST_TMPDIR/runc.out" 2>&1 </dev/null 3>&- && runc_status=0 || runc_status=$?
+	runc_output=$(grep -v '^time="' "$BATS_TEST_TMPDIR/runc.out" || true)
+	runc_log=$(grep '^time="' "$BATS_TEST_TMPDIR/runc.out" || true)
+	echo "runc output: $runc_output"
+	echo "runc log: $runc_log"
+	echo "(runc status $runc_status)"
+}
+
+# runc_cleanup ID: a runc container of this test gone, whatever it did.
+runc_cleanup() {
+	timeout -k 5 30 "$RUNC" --root "$BATS_TEST_TMPDIR/runc" delete --force "$1" >/dev/null 2>&1 </dev/null 3>&- || true
+}
+
 # --- bats hooks (a test file may override and call these) --------------
 
 runvm_setup_file() {

@@ -6,20 +6,6 @@
 
 load helpers
 
-RUNC=${RUNC:-/usr/sbin/runc}
-
-# runc_run ID: the same bundle under runc (a unique ID: runc may leave a
-# cgroup behind a killed container); sets $runc_status, $runc_output
-# without runc's own log lines, which are not the container's.
-runc_run() {
-	runc_output=$(timeout -k 5 60 "$RUNC" --root "$BATS_TEST_TMPDIR/runc" run --bundle "$BUNDLE" "$1-$BATS_TEST_NUMBER-$RANDOM" \
-		2>&1 </dev/null 3>&-) && runc_status=0 || runc_status=$?
-	runc_output=$(grep -v '^time="' <<<"$runc_output" || true)
-	echo "runc output: $runc_output"
-	echo "(runc status $runc_status)"
-}
-have_runc() { [ -x "$RUNC" ] && [ "$RUNVM_NAME" != runc ]; }
-
 # Per-mount options and type of each mount point named, from mountinfo.
 MOUNTS_SCRIPT='for m in / /proc /dev /dev/pts /dev/shm /dev/mqueue /sys /sys/fs/cgroup /mnt/t /mnt/ro /mnt/bind /mnt/rro /opt/copy; do
 	awk -v m="$m" '"'"'$5 == m { for (i = 7; $i != "-"; i++) ; o = $6; print m, $(i+1), o }'"'"' /proc/self/mountinfo | tail -1

@@ -7,23 +7,6 @@
 
 load helpers
 
-RUNC=${RUNC:-/usr/sbin/runc}
-
-# runc_run ID: the same bundle under runc; sets $runc_status, $runc_output.
-# runc_run ID: the same bundle under runc (a unique ID: runc may leave a
-# cgroup behind a killed container); sets $runc_status, $runc_output
-# without runc's own log lines, which are not the container's.
-runc_run() {
-	runc_output=$(timeout -k 5 60 "$RUNC" --root "$BATS_TEST_TMPDIR/runc" run --bundle "$BUNDLE" "$1-$BATS_TEST_NUMBER-$RANDOM" \
-		2>&1 </dev/null 3>&-) && runc_status=0 || runc_status=$?
-	runc_output=$(grep -v '^time="' <<<"$runc_output" || true)
-	echo "runc output: $runc_output"
-	echo "(runc status $runc_status)"
-}
-
-have_runc() { [ -x "$RUNC" ] && ! is_runc_under_test; }
-is_runc_under_test() { [ "$RUNVM_NAME" = runc ]; }
-
 @test "process: user, groups, umask, caps, NoNewPrivs, rlimits, oom_score_adj, env, cwd as runc" {
 	set_args sh -c 'grep -E "^(Cap|NoNewPrivs)" /proc/self/status; id; umask
 		ulimit -Sn; ulimit -Hn; ulimit -c; ulimit -u; ulimit -l; ulimit -s

@@ -6,27 +6,6 @@
 
 load helpers
 
-RUNC=${RUNC:-/usr/sbin/runc}
-
-have_runc() { [ -x "$RUNC" ] && [ "$RUNVM_NAME" != runc ]; }
-
-# runc_cmd ARGS...: runc with its own root; sets $runc_status, $runc_output
-# (stdout and stderr).
-# Through a file: a detached container keeps runc's stdio open.
-runc_cmd() {
-	timeout -k 5 60 "$RUNC" --root "$BATS_TEST_TMPDIR/runc" "$@" >"$BATS_TEST_TMPDIR/runc.out" 2>&1 </dev/null 3>&- &&
-		runc_status=0 || runc_status=$?
-	runc_output=$(cat "$BATS_TEST_TMPDIR/runc.out")
-	echo "\$ runc $*"
-	echo "$runc_output"
-	echo "(runc status $runc_status)"
-}
-
-# runc_cleanup ID: a runc container of this test gone, whatever it did.
-runc_cleanup() {
-	timeout -k 5 30 "$RUNC" --root "$BATS_TEST_TMPDIR/runc" delete --force "$1" >/dev/null 2>&1 </dev/null 3>&- || true
-}
-
 # runc_stopped ID: a runc container that ran `true` and is stopped.
 runc_stopped() {
 	runc_cmd run -d --bundle "$BUNDLE" "$1"

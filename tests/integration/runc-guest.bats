@@ -6,36 +6,6 @@
 
 load helpers
 
-RUNC=${RUNC:-/usr/sbin/runc}
-
-have_runc() { [ -x "$RUNC" ] && [ "$RUNVM_NAME" != runc ]; }
-
-# runc_run ID: $BUNDLE under runc, in the foreground; sets $runc_status,
-# $runc_output (runc's own log lines dropped: they are not the container's).
-runc_run() {
-	timeout -k 5 60 "$RUNC" --root "$BATS_TEST_TMPDIR/runc" run --bundle "$BUNDLE" "$1-$BATS_TEST_NUMBER-$RANDOM" \
-		>"$BATS_TEST_TMPDIR/runc.out" 2>&1 </dev/null 3>&- && runc_status=0 || runc_status=$?
-	runc_output=$(grep -v '^time="' "$BATS_TEST_TMPDIR/runc.out" || true)
-	runc_log=$(grep '^time="' "$BATS_TEST_TMPDIR/runc.out" || true)
-	echo "runc output: $runc_output"
-	echo "runc log: $runc_log"
-	echo "(runc status $runc_status)"
-}
-
-# runc_cmd ARGS...: any runc command with this test's root.
-runc_cmd() {
-	timeout -k 5 60 "$RUNC" --root "$BATS_TEST_TMPDIR/runc" "$@" >"$BATS_TEST_TMPDIR/runc.out" 2>&1 </dev/null 3>&- &&
-		runc_status=0 || runc_status=$?
-	runc_output=$(cat "$BATS_TEST_TMPDIR/runc.out")
-	echo "\$ runc $*"
-	echo "$runc_output"
-	echo "(runc status $runc_status)"
-}
-
-runc_cleanup() {
-	timeout -k 5 30 "$RUNC" --root "$BATS_TEST_TMPDIR/runc" delete --force "$1" >/dev/null 2>&1 </dev/null 3>&- || true
-}
-
 # both ID: runvm then runc on $BUNDLE; outputs and statuses must match.
 both() {
 	runvm run --bundle "$BUNDLE" "$1"
