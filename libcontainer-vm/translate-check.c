@@ -16,6 +16,7 @@
 #include "libcontainer-vm/base/error.h"
 #include "libcontainer-vm/base/log.h"
 #include "spec/config.h"
+#include "spec/features.h"
 #include "spec/json.h"
 #include "vm/channel/channel.h"
 
@@ -110,26 +111,6 @@ static int check_cwd(const struct spec_config *c, const char *bundle, struct rv_
         return 0;
 }
 
-static const char *const known_caps[] = {
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-        "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-        "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-        "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-        "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-        "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-        "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-        "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-};
-
-static bool cap_known(const char *name)
-{
-        for (size_t i = 0; i < ARRAY_SIZE(known_caps); i++)
-                if (strcmp(name, known_caps[i]) == 0)
-                        return true;
-        return false;
-}
-
 /* One warning for every unknown name in every set, as runc prints it. */
 static void warn_unknown_caps(const struct spec_capabilities *caps)
 {
@@ -144,7 +125,7 @@ static void warn_unknown_caps(const struct spec_capabilities *caps)
                 return;
         for (size_t s = 0; s < ARRAY_SIZE(sets); s++) {
                 for (char *const *p = sets[s]; p && *p; p++) {
-                        bool seen = cap_known(*p);
+                        bool seen = spec_capability_known(*p);
                         for (size_t t = 0; t <= s && !seen; t++)
                                 for (char *const *q = sets[t]; q && *q && q != p && !seen; q++)
                                         seen = strcmp(*q, *p) == 0;

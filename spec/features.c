@@ -14,6 +14,7 @@
 #include "spec/features.h"
 
 #include <stdbool.h>
+#include <string.h>
 #include <stddef.h>
 
 #include "libcontainer-vm/base/cleanup.h"
@@ -72,6 +73,14 @@ static const char *const capabilities[] = {
         "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
         "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 };
+
+bool spec_capability_known(const char *name)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(capabilities); i++)
+                if (strcmp(name, capabilities[i]) == 0)
+                        return true;
+        return false;
+}
 
 static const char *const seccomp_actions[] = {
         "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
