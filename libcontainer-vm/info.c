@@ -169,23 +169,12 @@ void container_info_list_free(struct container_info **v, size_t n)
 static void write_nics(struct json_writer *w, const void *data)
 {
         const struct netns_record *rec = data;
-        char mac[18];
 
         json_write_key(w, "nics");
         json_write_array_begin(w);
         for (size_t k = 0; k < rec->n_nics; k++) {
-                const struct netns_nic *n = &rec->nics[k];
-                snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1], n->mac[2],
-                         n->mac[3], n->mac[4], n->mac[5]);
                 json_write_object_begin(w);
-                json_write_key(w, "name");
-                json_write_string(w, n->name);
-                json_write_key(w, "tap");
-                json_write_string(w, n->tap);
-                json_write_key(w, "mac");
-                json_write_string(w, mac);
-                json_write_key(w, "mtu");
-                json_write_uint64(w, n->mtu);
+                netns_nic_write_fields(w, &rec->nics[k]);
                 json_write_object_end(w);
         }
         json_write_array_end(w);

@@ -76,6 +76,8 @@ int netns_record_cleanup(const struct netns_record *rec, struct rv_error **err);
 void netns_record_free(struct netns_record *rec);
 /* {"netns": PATH, "nics": [{"name","tap","mac","mtu","ingress_created"}]} */
 void netns_record_write(struct json_writer *w, const struct netns_record *rec);
+/* What a NIC shows (state, check): name, tap, mac, mtu, into an open object. */
+void netns_nic_write_fields(struct json_writer *w, const struct netns_nic *n);
 int netns_record_parse(const struct json_value *v, struct netns_record **ret, struct rv_error **err);
 
 /* For `runvm check`: whether this host can make TAPs and redirect with tc,

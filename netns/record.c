@@ -30,10 +30,22 @@ void netns_record_free(struct netns_record *rec)
         free(rec);
 }
 
-void netns_record_write(struct json_writer *w, const struct netns_record *rec)
+void netns_nic_write_fields(struct json_writer *w, const struct netns_nic *n)
 {
         char mac[18];
 
+        json_write_key(w, "name");
+        json_write_string(w, n->name);
+        json_write_key(w, "tap");
+        json_write_string(w, n->tap);
+        json_write_key(w, "mac");
+        json_write_string(w, netconf_mac_str(n->mac, mac, sizeof(mac)));
+        json_write_key(w, "mtu");
+        json_write_uint64(w, n->mtu);
+}
+
+void netns_record_write(struct json_writer *w, const struct netns_record *rec)
+{
         json_write_object_begin(w);
         json_write_key(w, "netns");
         json_write_string(w, rec->netns_path);
@@ -42,14 +54,7 @@ void netns_record_write(struct json_writer *w, const struct netns_record *rec)
         for (size_t i = 0; i < rec->n_nics; i++) {
                 const struct netns_nic *n = &rec->nics[i];
                 json_write_object_begin(w);
-                json_write_key(w, "name");
-                json_write_string(w, n->name);
-                json_write_key(w, "tap");
-                json_write_string(w, n->tap);
-                json_write_key(w, "mac");
-                json_write_string(w, netconf_mac_str(n->mac, mac, sizeof(mac)));
-                json_write_key(w, "mtu");
-                json_write_uint64(w, n->mtu);
+                netns_nic_write_fields(w, n);
                 json_write_key(w, "ingress_created");
                 json_write_bool(w, n->ingress_created);
                 json_write_object_end(w);
