@@ -189,9 +189,10 @@ assert_probe_left_nothing() {
 	assert_line --index 1 --partial "kvm verdict: probed now"
 	runvm check --format json
 	[ "$(jq -r .kvm.cached <<<"$output")" = true ]
-	# The cache is keyed on the host's boot, QEMU, the kernel and the initramfs.
+	# The cache is keyed on the host's boot, /dev/kvm, QEMU, the kernel and the initramfs.
 	run head -n1 "$ROOT/@host/kvm-verdict"
 	assert_output --partial "boot=$(cat /proc/sys/kernel/random/boot_id)"
+	assert_output --partial " kvm=$(printf '%d:%d' "0x$(stat -c %t /dev/kvm)" "0x$(stat -c %T /dev/kvm)"):"
 	assert_output --partial "qemu=$w:"
 	assert_output --partial " kernel="
 	assert_output --partial " initrd="

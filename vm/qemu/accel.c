@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "libcontainer-vm/base/cleanup.h"
@@ -86,7 +87,8 @@ static int file_key(FILE *out, const char *what, const char *path)
 }
 
 /* Everything that could change the verdict, as one line. */
-static int cache_key(const struct vm_kvm_probe *p, char **ret, struct vm_kvm_verdict *v)
+static int cache_key(const struct vm_kvm_probe *p, const struct stat *kvm, char **ret,
+                     struct vm_kvm_verdict *v)
 {
         _cleanup_free_ char *boot_id = NULL;
         char *text = NULL;
@@ -103,7 +105,9 @@ static int cache_key(const struct vm_kvm_probe *p, char **ret, struct vm_kvm_ver
         out = open_memstream(&text, &len);
         if (out == NULL)
                 return -ENOMEM;
-        fprintf(out, "v1 runvm=%s boot=%s", RUNVM_VERSION, boot_id ? boot_id : "unknown");
+        fprintf(out, "v1 runvm=%s boot=%s kvm=%u:%u:%o:%u:%u", RUNVM_VERSION, boot_id ? boot_id : "unknown",
+                major(kvm->st_rdev), minor(kvm->st_rdev), (unsigned) kvm->st_mode, (unsigned) kvm->st_uid,
+                (unsigned) kvm->st_gid);
         const char *paths[][2] = { { "qemu", p->qemu_path }, { "kernel", p->kernel }, { "initrd", p->initrd } };
         for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
                 int r = file_key(out, paths[i][0], paths[i][1]);
@@ -295,12 +299,16 @@ int vm_kvm_probe(const struct vm_kvm_probe *p, struct vm_kvm_verdict *ret, struc
         _cleanup_free_ char *key = NULL, *dir = NULL;
         _cleanup_close_ int dirfd = -EBADF, lockfd = -EBADF;
         struct vm_kvm_verdict v = { 0 };
+        struct stat kvm;
 
-        if (!device_ok(&v)) {
+        /* The device's identity is part of the key, so a cached verdict
+         * needs no open and no KVM_CREATE_VM on the create path. */
+        if (stat("/dev/kvm", &kvm) < 0) {
+                verdict(&v, false, errno == ENOENT ? "no /dev/kvm" : "/dev/kvm: %s", strerror(errno));
                 *ret = v;
                 return 0;
         }
-        int r = cache_key(p, &key, &v);
+        int r = cache_key(p, &kvm, &key, &v);
         if (r == -ENOMEM)
                 return rv_error_set(err, ENOMEM, "probe KVM");
         if (r < 0) {
@@ -311,6 +319,10 @@ int vm_kvm_probe(const struct vm_kvm_probe *p, struct vm_kvm_verdict *ret, struc
                 dirfd = open(p->cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (dirfd < 0)
                         return rv_error_set(err, errno, "open `%s`", p->cache_dir);
+                if (!p->reprobe && cache_read(dirfd, key, &v)) {
+                        *ret = v;
+                        return 0;
+                }
                 /* One probe at a time: the others wait for its verdict. */
                 lockfd = openat(dirfd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
                 int64_t lock_deadline = rv_now_ms() + p->timeout_ms + 10000;
@@ -320,6 +332,11 @@ int vm_kvm_probe(const struct vm_kvm_probe *p, struct vm_kvm_verdict *ret, struc
                         *ret = v;
                         return 0;
                 }
+        }
+        /* Device failures are cheap to find again: never cached. */
+        if (!device_ok(&v)) {
+                *ret = v;
+                return 0;
         }
         /* Under the lock, a probe dir is a killed probe's: its QEMU died
          * with it (PR_SET_PDEATHSIG); the dir is all that is left. */

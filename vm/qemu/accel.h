@@ -4,8 +4,8 @@
  * with an internal error. The answer is a real boot of the guest kernel
  * and initramfs under KVM (the agent in probe mode) that must say hello
  * before a short deadline. The verdict is cached under the state root,
- * keyed on what could change it: the host's boot, QEMU, the kernel, the
- * initramfs and runvm itself. */
+ * keyed on what could change it: the host's boot, /dev/kvm, QEMU, the
+ * kernel, the initramfs and runvm itself. */
 #pragma once
 
 #include <stdbool.h>
