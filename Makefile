@@ -13,7 +13,7 @@ CPPFLAGS += -D_GNU_SOURCE -I. -DRUNVM_VERSION='"$(VERSION)"' -DRUNVM_COMMIT='"$(
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP
 
 # Code linked into both the host binary and the guest agent.
-COMMON_SRC := $(wildcard libcontainer-vm/base/*.c) $(wildcard spec/*.c) $(wildcard vm/channel/*.c)
+COMMON_SRC := $(wildcard base/*.c) $(wildcard spec/*.c) $(wildcard vm/channel/*.c)
 # Host only.
 HOST_SRC   := $(wildcard libcontainer-vm/*.c) $(wildcard vm/qemu/*.c) \
               $(wildcard hooks/*.c) $(wildcard netns/*.c)

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
 #include "libcontainer-vm/config.h"
 #include "vm/qemu/accel.h"
 

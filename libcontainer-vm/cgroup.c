@@ -14,10 +14,10 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
-#include "libcontainer-vm/base/proc.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "base/proc.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 

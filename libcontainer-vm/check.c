@@ -11,8 +11,8 @@
 #include <linux/magic.h>
 
 #include "libcontainer-vm/accel.h"
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "libcontainer-vm/config.h"
 #include "netns/netns.h"
 #include "spec/json.h"

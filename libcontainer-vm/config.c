@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 
 #define SYSTEM_CONFIG "/etc/runvm/runvm.conf"
 

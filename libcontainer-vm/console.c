@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "libcontainer-vm/console.h"
 
-#include "libcontainer-vm/base/text.h"
+#include "base/text.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "libcontainer-vm/base/log.h"
+#include "base/log.h"
 
 struct rv_error;
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "libcontainer-vm/state.h"
 #include "netns/netns.h"
 #include "spec/config.h"

@@ -8,10 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/log.h"
-#include "libcontainer-vm/base/proc.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/proc.h"
 #include "libcontainer-vm/monitor-internal.h"
 #include "libcontainer-vm/state.h"
 #include "spec/config.h"

@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #include "hooks/hooks.h"
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
-#include "libcontainer-vm/base/log.h"
-#include "libcontainer-vm/base/proc.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/proc.h"
 #include "libcontainer-vm/accel.h"
 #include "libcontainer-vm/cgroup.h"
 #include "libcontainer-vm/config.h"

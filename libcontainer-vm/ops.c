@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/proc.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/proc.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/state.h"
 #include "spec/json.h"

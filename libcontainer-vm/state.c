@@ -13,10 +13,10 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
-#include "libcontainer-vm/base/proc.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "base/proc.h"
 #include "netns/netns.h"
 #include "spec/json.h"
 

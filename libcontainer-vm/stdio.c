@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/log.h"
+#include "base/error.h"
+#include "base/log.h"
 #include "vm/channel/channel.h"
 
 /* Regular files never block; sockets take per-call MSG_DONTWAIT; anything

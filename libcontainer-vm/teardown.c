@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/log.h"
-#include "libcontainer-vm/base/proc.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/proc.h"
 #include "libcontainer-vm/cgroup.h"
 #include "libcontainer-vm/state.h"
 #include "netns/netns.h"

@@ -13,9 +13,9 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/mountpoint.h"
 #include "libcontainer-vm/share-layout.h"

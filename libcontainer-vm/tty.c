@@ -11,8 +11,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 
 static int send_master(const char *path, int fd, struct rv_error **err)
 {

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 
 int cli_container_id(const struct cli_flags_result *f, const char **ret, struct rv_error **err)
 {

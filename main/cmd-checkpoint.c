@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* runvm checkpoint / restore: refused. A container's state lives in its
  * VM's memory and devices; runvm has no way to save and restore it. */
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 #include "main/cli.h"
 
 int cmd_checkpoint(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* runvm create [-b DIR] [--console-socket P] [--pid-file P] [--no-pivot]
  *              [--no-new-keyring] [--preserve-fds N] ID */
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "main/cli.h"
 
 static const struct cli_flag flags[] = {

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 #include "main/cli.h"
 
 static const struct cli_flag flags[] = {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* runvm features: the runtime-spec features document, as `runc features`. */
-#include "libcontainer-vm/base/cleanup.h"
+#include "base/cleanup.h"
 #include "main/cli.h"
 #include "spec/features.h"
 

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "main/cli.h"
 #include "main/table.h"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* runvm run [create's flags] [-d] [--keep] [--no-subreaper] ID: exits with
  * the container's status in the foreground. */
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "main/cli.h"
 
 static const struct cli_flag flags[] = {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* runvm state ID: the indented state document, no trailing newline. */
-#include "libcontainer-vm/base/cleanup.h"
+#include "base/cleanup.h"
 #include "main/cli.h"
 
 DEFINE_CLEANUP_FUNC(struct container_info *, container_info_free)

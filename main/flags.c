@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 
 static const struct cli_flag help_flag = {
         "help", "h", CLI_FLAG_BOOL, "show help", NULL,

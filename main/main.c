@@ -8,9 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/log.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/log.h"
 #include "main/cli.h"
 #include "main/flags.h"
 #include "main/help.h"

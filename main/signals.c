@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <strings.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 
 /* The names Go's unix.SignalNum knows on Linux, plus glibc's aliases. */
 static const struct { const char *name; int num; } signal_names[] = {

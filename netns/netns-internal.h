@@ -5,7 +5,7 @@
 #include <netlink/netlink.h>
 #include <netlink/cache.h>
 
-#include "libcontainer-vm/base/cleanup.h"
+#include "base/cleanup.h"
 
 struct rv_error;
 

@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/log.h"
+#include "base/error.h"
+#include "base/log.h"
 #include "spec/json.h"
 #include "vm/channel/netconf.h"
 

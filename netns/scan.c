@@ -23,9 +23,9 @@
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
 
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/log.h"
-#include "libcontainer-vm/base/proc.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/proc.h"
 #include "vm/channel/netconf.h"
 
 DEFINE_CLEANUP_FUNC(struct netconf *, netconf_free)

@@ -24,8 +24,8 @@
 #include <netlink/route/qdisc.h>
 #include <netlink/route/tc.h>
 
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/log.h"
+#include "base/error.h"
+#include "base/log.h"
 #include "vm/channel/netconf.h"
 
 DEFINE_CLEANUP_FUNC(struct rtnl_qdisc *, rtnl_qdisc_put)

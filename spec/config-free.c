@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcontainer-vm/base/cleanup.h"
+#include "base/cleanup.h"
 #include "spec/config.h"
 #include "spec/spec-internal.h"
 

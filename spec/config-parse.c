@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
 #include "spec/config.h"
 #include "spec/json.h"
 #include "spec/spec-internal.h"

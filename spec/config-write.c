@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 #include "spec/config.h"
 #include "spec/json.h"
 #include "spec/spec-internal.h"

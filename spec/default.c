@@ -13,8 +13,8 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "spec/config.h"
 #include "spec/spec-internal.h"
 

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <stddef.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "spec/config.h"
 #include "spec/json.h"
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "spec/config.h"
 #include "spec/spec-internal.h"
 

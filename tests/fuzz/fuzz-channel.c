@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 #include "vm/channel/channel-internal.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 #include "spec/json.h"
 #include "vm/qemu/qmp.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 #include "spec/config.h"
 #include "spec/json.h"
 

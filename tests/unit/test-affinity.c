@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 #include "vm/qemu/affinity.h"
 
 static void test_lists(void **state)

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 #include "vm/channel/channel-internal.h"
 #include "vm/channel/channel.h"
 

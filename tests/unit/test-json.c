@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 #include "spec/json.h"
 #include "spec/spec-internal.h"
 

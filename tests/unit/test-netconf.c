@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 #include "netns/netns.h"
 #include "spec/json.h"
 #include "vm/channel/netconf.h"

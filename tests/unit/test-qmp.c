@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 #include "vm/qemu/qmp.h"
 #include "tests/unit/fake-qemu.h"
 

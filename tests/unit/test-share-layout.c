@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 #include "libcontainer-vm/share-layout.h"
 
 static const char mountinfo[] =

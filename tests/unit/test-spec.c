@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "libcontainer-vm/base/error.h"
+#include "base/error.h"
 #include "spec/config.h"
 #include "spec/json.h"
 #include "spec/spec-internal.h"

@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
-#include "libcontainer-vm/base/proc.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "base/proc.h"
 #include "libcontainer-vm/container.h"
 #include "libcontainer-vm/state.h"
 

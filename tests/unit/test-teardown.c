@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/proc.h"
+#include "base/error.h"
+#include "base/proc.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/teardown.h"
 

@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
+#include "base/error.h"
+#include "base/fs.h"
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/translate.h"
 #include "spec/config.h"

@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/proc.h"
+#include "base/error.h"
+#include "base/proc.h"
 #include "vm/qemu/diagnose.h"
 #include "vm/qemu/vm.h"
 #include "tests/unit/fake-qemu.h"

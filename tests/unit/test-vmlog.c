@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
-#include "libcontainer-vm/base/text.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "base/text.h"
 #include "vm/qemu/vmlog.h"
 
 static void sanitized(const char *in, const char *want)

@@ -8,9 +8,9 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/log.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/log.h"
 #include "spec/config.h"
 
 static int cap_free_ptr(cap_t c) { return cap_free(c); }

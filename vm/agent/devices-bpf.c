@@ -9,8 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "spec/config.h"
 
 /* The program sees a struct bpf_cgroup_dev_ctx in R1; the prologue puts

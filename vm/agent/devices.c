@@ -12,8 +12,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "spec/config.h"
 #include "vm/agent/mounts.h"
 

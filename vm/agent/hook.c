@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "spec/config.h"
 #include "spec/json.h"
 

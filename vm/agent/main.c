@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/log.h"
+#include "base/error.h"
+#include "base/log.h"
 #include "vm/agent/init.h"
 #include "vm/agent/modules.h"
 #include "vm/agent/power.h"

@@ -24,10 +24,10 @@
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
-#include "libcontainer-vm/base/log.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "base/log.h"
 #include "spec/json.h"
 #include "vm/channel/netconf.h"
 

@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/log.h"
-#include "libcontainer-vm/base/proc.h"
+#include "base/log.h"
+#include "base/proc.h"
 
 void agent_power_off(void)
 {

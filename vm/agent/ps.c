@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/fs.h"
+#include "base/cleanup.h"
+#include "base/fs.h"
 #include "spec/json.h"
 
 struct ps_row {

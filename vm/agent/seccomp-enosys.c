@@ -17,9 +17,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/log.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/log.h"
 #include "spec/config.h"
 
 #define X32_SYSCALL_BIT 0x40000000u

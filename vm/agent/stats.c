@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
 #include "spec/json.h"
 #include "vm/agent/cgroup.h"
 

@@ -11,10 +11,10 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
-#include "libcontainer-vm/base/log.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "base/log.h"
 #include "spec/config.h"
 #include "spec/json.h"
 

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "vm/channel/channel-internal.h"
 
 /* An idle output queue above this is given back (a big create_container

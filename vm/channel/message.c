@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/text.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/text.h"
 #include "spec/json.h"
 
 /* errno values travel as the Linux numbers: positive, below 4096 (the

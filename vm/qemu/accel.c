@@ -16,11 +16,11 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
-#include "libcontainer-vm/base/log.h"
-#include "libcontainer-vm/base/proc.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/proc.h"
 #include "spec/json.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"

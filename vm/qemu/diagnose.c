@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "libcontainer-vm/base/text.h"
+#include "base/text.h"
 
 #define REASON_MAX 300
 

@@ -11,12 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
-#include "libcontainer-vm/base/log.h"
-#include "libcontainer-vm/base/proc.h"
-#include "libcontainer-vm/base/spawn.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/proc.h"
+#include "base/spawn.h"
 #include "vm/qemu/diagnose.h"
 
 #define LOG_HEAD_MAX (64u << 10)        /* QEMU's own errors come first */

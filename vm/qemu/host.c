@@ -11,9 +11,9 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
 
 static uint64_t monotonic_raw_ns(void)
 {

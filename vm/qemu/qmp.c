@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
-#include "libcontainer-vm/base/error.h"
-#include "libcontainer-vm/base/fs.h"
-#include "libcontainer-vm/base/proc.h"
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "base/proc.h"
 #include "spec/json.h"
 
 DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)

@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "libcontainer-vm/base/cleanup.h"
+#include "base/cleanup.h"
 
 #ifndef __NR_fchmodat2
 #define __NR_fchmodat2 452
