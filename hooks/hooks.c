@@ -32,9 +32,6 @@
 #define DRAIN_GRACE_MS 1000
 #define POSTSTOP_FILE_MAX (4 << 20)
 
-DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
-
 struct capture {
         int fd;
         char buf[CAPTURE_MAX + 1];

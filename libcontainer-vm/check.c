@@ -19,8 +19,6 @@
 #include "vm/qemu/accel.h"
 #include "vm/qemu/vm.h"
 
-DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-
 struct host_facts {
         struct runvm_accel_choice accel;
         uint32_t tsc_khz;

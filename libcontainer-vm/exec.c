@@ -33,11 +33,6 @@
 
 #define EXEC_START_TIMEOUT_MS 60000
 
-DEFINE_CLEANUP_FUNC(struct spec_config *, spec_config_free)
-DEFINE_CLEANUP_FUNC(struct container_state *, container_state_free)
-DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
-
 /* --- the process ------------------------------------------------------------ */
 
 static int strv_add(char ***v, const char *s)

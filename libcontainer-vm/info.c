@@ -20,9 +20,6 @@
 #include "spec/json.h"
 #include "spec/state.h"
 
-DEFINE_CLEANUP_FUNC(struct container_state *, container_state_free)
-DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-
 static char *dup_or_empty(const char *s)
 {
         return strdup(s ? s : "");

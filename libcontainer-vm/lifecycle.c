@@ -37,9 +37,6 @@
 #define CTL_TIMEOUT_MS 30000
 #define MONITOR_EXIT_TIMEOUT_MS 15000
 
-DEFINE_CLEANUP_FUNC(struct spec_config *, spec_config_free)
-DEFINE_CLEANUP_FUNC(struct container_state *, container_state_free)
-
 bool container_id_is_valid(const char *id)
 {
         if (id == NULL || *id == '\0' || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)

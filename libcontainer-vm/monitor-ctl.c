@@ -17,9 +17,6 @@
 #include "spec/config.h"
 #include "spec/json.h"
 
-DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
-
 static void reply_error(int fd, int errnum, const char *msg)
 {
         ctl_send_error(fd, -errnum, msg);

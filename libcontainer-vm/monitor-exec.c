@@ -23,8 +23,6 @@
 #include "libcontainer-vm/state.h"
 #include "spec/json.h"
 
-DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
-
 void monitor_exec_exit_status(const struct json_value *data, int *ret_code, int *ret_signal);
 
 struct exec_request {

@@ -21,8 +21,6 @@
 #include "spec/json.h"
 #include "vm/channel/netconf.h"
 
-DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-
 static int record_nics(struct monitor *m, struct rv_error **err)
 {
         struct netns_record *rec = calloc(1, sizeof(*rec));

@@ -44,8 +44,6 @@
 #include "vm/qemu/affinity.h"
 #include "vm/qemu/vm.h"
 
-DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-
 /* --- reporting to create ------------------------------------------------ */
 
 /* On the sync socket (SOCK_SEQPACKET: one message per send): the

@@ -20,10 +20,6 @@
 
 #define OPS_TIMEOUT_MS 30000
 
-DEFINE_CLEANUP_FUNC(struct container_state *, container_state_free)
-DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
-DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-
 /* runc's words when a command finds the container not running. */
 enum not_running_text { NOT_RUNNING, NOT_PAUSED, ID_NOT_RUNNING };
 

@@ -24,9 +24,6 @@
 #define LOCK_FILE "lock"
 #define STATE_MAX STATE_FILE_MAX
 
-DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
-DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-
 static int lock_dir(struct state_dir *d, struct rv_error **err)
 {
         d->lockfd = openat(d->dirfd, LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -405,8 +402,6 @@ static int read_state(const struct json_value *root, struct container_state *s, 
                 return rv_error_setx(err, EINVAL, "`state.json` lacks id or status");
         return 0;
 }
-
-DEFINE_CLEANUP_FUNC(struct container_state *, container_state_free)
 
 int state_load(int dirfd, struct container_state **ret, struct rv_error **err)
 {

@@ -4,6 +4,7 @@
  * the container. state and list only read files. */
 #pragma once
 
+#include "base/cleanup.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -81,6 +82,7 @@ int state_dir_remove(const char *root, const char *id, struct rv_error **err);
 int state_save(int dirfd, const struct container_state *s, struct rv_error **err);
 int state_load(int dirfd, struct container_state **ret, struct rv_error **err);
 void container_state_free(struct container_state *s);
+DEFINE_CLEANUP_FUNC(struct container_state *, container_state_free)
 /* Records a process (its start time read now) / a resource for delete. */
 int state_add_proc(struct container_state *s, const char *name, pid_t pid, struct rv_error **err);
 void state_clear_procs(struct container_state *s);

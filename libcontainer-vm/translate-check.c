@@ -20,8 +20,6 @@
 #include "spec/json.h"
 #include "vm/channel/channel.h"
 
-DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-
 /* Room in a control message for what surrounds the spec (stdio, hook state). */
 #define GUEST_SPEC_MAX (CHANNEL_MAX_CONTROL_PAYLOAD - (64u << 10))
 

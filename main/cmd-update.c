@@ -15,9 +15,6 @@
 #include "spec/config.h"
 #include "spec/json.h"
 
-DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
-
 static const struct cli_flag flags[] = {
         { "resources", "r", CLI_FLAG_STRING,
           "path to a file containing the resources to update or '-' to read from the standard input", NULL },

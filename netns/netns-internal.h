@@ -5,12 +5,10 @@
 #include <netlink/netlink.h>
 #include <netlink/cache.h>
 
+#include "base/nl-cleanup.h"
 #include "base/cleanup.h"
 
 struct rv_error;
-
-DEFINE_CLEANUP_FUNC(struct nl_sock *, nl_socket_free)
-DEFINE_CLEANUP_FUNC(struct nl_cache *, nl_cache_free)
 
 /* A NETLINK_ROUTE socket connected in the current network namespace. */
 struct nl_sock *netns_nl_open(struct rv_error **err);

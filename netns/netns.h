@@ -20,6 +20,7 @@
  * filter on the engine's interfaces, which the record lets delete remove. */
 #pragma once
 
+#include "base/cleanup.h"
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -74,6 +75,7 @@ void netns_nics_free(struct netns_nic *nics, size_t n);
  * no longer exists is success: nothing of runvm's can be left in it. */
 int netns_record_cleanup(const struct netns_record *rec, struct rv_error **err);
 void netns_record_free(struct netns_record *rec);
+DEFINE_CLEANUP_FUNC(struct netns_record *, netns_record_free)
 /* {"netns": PATH, "nics": [{"name","tap","mac","mtu","ingress_created"}]} */
 void netns_record_write(struct json_writer *w, const struct netns_record *rec);
 /* What a NIC shows (state, check): name, tap, mac, mtu, into an open object. */

@@ -19,8 +19,6 @@
 #include "spec/json.h"
 #include "vm/channel/netconf.h"
 
-DEFINE_CLEANUP_FUNC(struct netns_record *, netns_record_free)
-
 void netns_record_free(struct netns_record *rec)
 {
         if (rec == NULL)

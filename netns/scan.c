@@ -28,8 +28,6 @@
 #include "base/proc.h"
 #include "vm/channel/netconf.h"
 
-DEFINE_CLEANUP_FUNC(struct netconf *, netconf_free)
-
 /* How long a gateway with no neighbour entry yet is given to answer. */
 #define NEIGH_RESOLVE_MS 1500
 

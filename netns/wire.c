@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* TAPs and tc redirects between the engine's interfaces and the VM. */
+#include "base/nl-cleanup.h"
 #include "netns/netns.h"
 #include "netns/netns-internal.h"
 
@@ -27,11 +28,6 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "vm/channel/netconf.h"
-
-DEFINE_CLEANUP_FUNC(struct rtnl_qdisc *, rtnl_qdisc_put)
-DEFINE_CLEANUP_FUNC(struct rtnl_cls *, rtnl_cls_put)
-DEFINE_CLEANUP_FUNC(struct rtnl_act *, rtnl_act_put)
-DEFINE_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put)
 
 #define INGRESS_HANDLE TC_HANDLE(0xffff, 0)
 

@@ -21,8 +21,6 @@
 
 typedef const struct json_value jv;
 
-static void json_value_freep(struct json_value **v) { json_value_free(*v); *v = NULL; }
-static void spec_config_freep(struct spec_config **c) { spec_config_free(*c); *c = NULL; }
 
 /* Member `key`, or NULL when absent or null. */
 static jv *member(jv *obj, const char *key)

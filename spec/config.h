@@ -11,6 +11,7 @@
  * NULL-terminated (char **). */
 #pragma once
 
+#include "base/cleanup.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -235,6 +236,7 @@ int spec_config_parse_file(const char *path, struct spec_config **ret, struct rv
 int spec_config_parse(const char *text, size_t len, struct spec_config **ret, struct rv_error **err);
 int spec_config_from_json(const struct json_value *v, struct spec_config **ret, struct rv_error **err);
 void spec_config_free(struct spec_config *c);
+DEFINE_CLEANUP_FUNC(struct spec_config *, spec_config_free)
 
 /* Semantic checks beyond types (paths absolute where they must be, known
  * namespace types, no duplicate namespaces, ...). */

@@ -39,8 +39,6 @@
 #define RUNVM_COMMIT "unknown"
 #endif
 
-DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-
 static const char *const hooks[] = {
         "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
 };

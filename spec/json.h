@@ -3,6 +3,7 @@
  * and a generator. Everything outside spec/ uses this, never yajl. */
 #pragma once
 
+#include "base/cleanup.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@ struct json_writer;
 bool json_find_nul(const char *text, size_t len, char *path, size_t path_size);
 int json_parse(const char *text, size_t len, struct json_value **ret, struct rv_error **err);
 void json_value_free(struct json_value *root);     /* the root only */
+DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
 /* Calls fn on every string and object key of the tree, in place: fn may
  * rewrite bytes but never lengthen a string. */
 void json_value_map_strings(struct json_value *v, void (*fn)(char *s));
@@ -55,6 +57,7 @@ int json_read_strv(const struct json_value *v, const char *path, char ***ret, st
  * json_writer_finish(NULL, ...) fails with ENOMEM, so callers check once. */
 struct json_writer *json_writer_new(const char *indent);
 void json_writer_free(struct json_writer *w);
+DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
 void json_write_object_begin(struct json_writer *w);
 void json_write_object_end(struct json_writer *w);
 void json_write_array_begin(struct json_writer *w);

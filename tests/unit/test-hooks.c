@@ -25,7 +25,7 @@
 #include "spec/state.h"
 
 static char dir[256];
-static int dirfd = -1;
+static int tmp_dirfd = -1;
 
 static const char state_json[] =
         "{\"ociVersion\":\"1.2.0\",\"id\":\"c1\",\"status\":\"creating\",\"pid\":42,"
@@ -35,8 +35,8 @@ static int setup(void **state)
 {
         snprintf(dir, sizeof(dir), "/tmp/runvm-test-hooks-XXXXXX");
         assert_non_null(mkdtemp(dir));
-        dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        assert_true(dirfd >= 0);
+        tmp_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(tmp_dirfd >= 0);
         return 0;
 }
 
@@ -46,7 +46,7 @@ static int teardown(void **state)
         char parent[] = "/tmp";
         int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-        close(dirfd);
+        close(tmp_dirfd);
         rv_rm_rf_at(pfd, dir + strlen("/tmp/"), &err);
         rv_error_release(&err);
         close(pfd);
@@ -89,7 +89,7 @@ static char *read_back(const char *name)
         char *text = NULL;
         size_t len;
 
-        if (rv_read_file_at(dirfd, name, 1 << 20, &text, &len, &err) < 0) {
+        if (rv_read_file_at(tmp_dirfd, name, 1 << 20, &text, &len, &err) < 0) {
                 rv_error_release(&err);
                 return NULL;
         }
@@ -281,21 +281,21 @@ static void test_poststop_saved(void **state)
         struct spec_hook_list l = { &h, 1 }, empty = { NULL, 0 };
 
         /* Nothing saved: nothing to run. */
-        assert_int_equal(hooks_poststop_save(dirfd, &empty, &s, &err), 0);
-        assert_int_equal(faccessat(dirfd, HOOKS_POSTSTOP_FILE, F_OK, 0), -1);
-        assert_int_equal(hooks_poststop_run_saved(dirfd, dir, &err), 0);
+        assert_int_equal(hooks_poststop_save(tmp_dirfd, &empty, &s, &err), 0);
+        assert_int_equal(faccessat(tmp_dirfd, HOOKS_POSTSTOP_FILE, F_OK, 0), -1);
+        assert_int_equal(hooks_poststop_run_saved(tmp_dirfd, dir, &err), 0);
 
-        assert_int_equal(hooks_poststop_save(dirfd, &l, &s, &err), 0);
+        assert_int_equal(hooks_poststop_save(tmp_dirfd, &l, &s, &err), 0);
         hook_clear(&h);
-        assert_int_equal(hooks_poststop_run_saved(dirfd, dir, &err), 0);
+        assert_int_equal(hooks_poststop_run_saved(tmp_dirfd, dir, &err), 0);
         assert_null(err);
         char *text = read_back("poststop");
         assert_string_equal(text, "{\"ociVersion\":\"" SPEC_OCI_VERSION "\",\"id\":\"c1\","
                             "\"status\":\"stopped\",\"bundle\":\"/b\",\"annotations\":{\"a.b\":\"c\"}}1\n");
         free(text);
         /* Run once only. */
-        assert_int_equal(faccessat(dirfd, HOOKS_POSTSTOP_FILE, F_OK, 0), -1);
-        assert_int_equal(hooks_poststop_run_saved(dirfd, dir, &err), 0);
+        assert_int_equal(faccessat(tmp_dirfd, HOOKS_POSTSTOP_FILE, F_OK, 0), -1);
+        assert_int_equal(hooks_poststop_run_saved(tmp_dirfd, dir, &err), 0);
 }
 
 static void test_poststop_failure(void **state)
@@ -305,9 +305,9 @@ static void test_poststop_failure(void **state)
         struct spec_hook h = sh_hook("exit 7", NULL, 0);
         struct spec_hook_list l = { &h, 1 };
 
-        assert_int_equal(hooks_poststop_save(dirfd, &l, &s, &err), 0);
+        assert_int_equal(hooks_poststop_save(tmp_dirfd, &l, &s, &err), 0);
         hook_clear(&h);
-        assert_int_equal(hooks_poststop_run_saved(dirfd, NULL, &err), -1);
+        assert_int_equal(hooks_poststop_run_saved(tmp_dirfd, NULL, &err), -1);
         assert_string_equal(err->msg, "error running poststop hook #0: error running hook: "
                             "exit status 7, stdout: , stderr: ");
         rv_error_release(&err);

@@ -40,8 +40,6 @@
 #define DRAIN_TIMEOUT_MS 2000
 #define REAP_TIMEOUT_MS 2000
 
-DEFINE_CLEANUP_FUNC(struct spec_config *, spec_config_free)
-
 struct agent_container *agent_container_find(struct agent *a, const char *id)
 {
         for (struct agent_container *c = a->containers; c != NULL; c = c->next)

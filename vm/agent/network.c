@@ -2,6 +2,7 @@
 /* The guest's network: the container's namespace as the host scanned it
  * (vm/channel/netconf.h), applied before the container starts. The VM is
  * the container's network namespace, so this is what the container sees. */
+#include "base/nl-cleanup.h"
 #include "vm/agent/network.h"
 
 #include <errno.h>
@@ -30,16 +31,6 @@
 #include "base/log.h"
 #include "spec/json.h"
 #include "vm/channel/netconf.h"
-
-DEFINE_CLEANUP_FUNC(struct nl_sock *, nl_socket_free)
-DEFINE_CLEANUP_FUNC(struct nl_cache *, nl_cache_free)
-DEFINE_CLEANUP_FUNC(struct nl_addr *, nl_addr_put)
-DEFINE_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put)
-DEFINE_CLEANUP_FUNC(struct rtnl_addr *, rtnl_addr_put)
-DEFINE_CLEANUP_FUNC(struct rtnl_route *, rtnl_route_put)
-DEFINE_CLEANUP_FUNC(struct rtnl_rule *, rtnl_rule_put)
-DEFINE_CLEANUP_FUNC(struct rtnl_neigh *, rtnl_neigh_put)
-DEFINE_CLEANUP_FUNC(struct netconf *, netconf_free)
 
 /* libnl's -NLE_* as an errno, for the host to report. */
 static int nl_errno(int nlerr)

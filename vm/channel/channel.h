@@ -17,6 +17,7 @@
  * Everything read is untrusted: lengths, types and streams are checked. */
 #pragma once
 
+#include "base/cleanup.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,6 +72,7 @@ struct channel;
 /* Takes ownership of fd and makes it non-blocking. */
 struct channel *channel_new(int fd);
 void channel_free(struct channel *ch);
+DEFINE_CLEANUP_FUNC(struct channel *, channel_free)
 int channel_fd(const struct channel *ch);
 
 /* Registers a data stream on this side. Both sides must open a stream id

@@ -12,8 +12,6 @@
 #include "base/error.h"
 #include "spec/json.h"
 
-DEFINE_CLEANUP_FUNC(struct netconf *, netconf_free)
-
 struct netconf *netconf_new(void)
 {
         return calloc(1, sizeof(struct netconf));

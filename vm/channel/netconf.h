@@ -9,6 +9,7 @@
  * guest, with the same limits. */
 #pragma once
 
+#include "base/cleanup.h"
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -92,6 +93,7 @@ struct netconf {
 
 struct netconf *netconf_new(void);
 void netconf_free(struct netconf *c);
+DEFINE_CLEANUP_FUNC(struct netconf *, netconf_free)
 
 /* Appends a route (routes are the one list with no small bound). */
 int netconf_add_route(struct netconf *c, const struct netconf_route *r, struct rv_error **err);

@@ -33,8 +33,6 @@
 #define LOCK_FILE "kvm-verdict.lock"
 #define PROBE_DIR_PREFIX "kvm-probe."
 
-DEFINE_CLEANUP_FUNC(struct json_writer *, json_writer_free)
-
 /* Sets the verdict; returns 0 so a probe step can end with it. */
 static int verdict(struct vm_kvm_verdict *v, bool usable, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -196,8 +194,6 @@ static int hello_answered(struct channel *ch, struct rv_error **err)
         }
         return r < 0 ? -1 : 0;
 }
-
-DEFINE_CLEANUP_FUNC(struct channel *, channel_free)
 
 /* The channel failed or closed: QEMU is most likely on its way out, and
  * its exit (or run state) says why better than the socket does. */

@@ -14,8 +14,6 @@
 #include "base/proc.h"
 #include "spec/json.h"
 
-DEFINE_CLEANUP_FUNC(struct json_value *, json_value_free)
-
 int qmp_splitter_feed(struct qmp_splitter *s, const char *data, size_t len, struct rv_error **err)
 {
         if (s->len + len > QMP_LINE_MAX * 2) {
