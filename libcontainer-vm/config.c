@@ -86,6 +86,15 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
                 return set_string(&c->initrd, value);
         if (strcmp(key, "kernel_params") == 0)
                 return set_string(&c->kernel_params, value);
+        if (strcmp(key, "privileged_host_devices") == 0) {
+                if (strcmp(value, "true") == 0)
+                        c->privileged_host_devices = true;
+                else if (strcmp(value, "false") == 0)
+                        c->privileged_host_devices = false;
+                else
+                        return -1;
+                return 0;
+        }
         if (strcmp(key, "accel") == 0) {
                 if (strcmp(value, "auto") == 0)
                         c->accel = RUNVM_ACCEL_AUTO;

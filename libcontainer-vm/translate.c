@@ -20,6 +20,7 @@
 #include "libcontainer-vm/mountpoint.h"
 #include "libcontainer-vm/share-layout.h"
 #include "libcontainer-vm/translate-check.h"
+#include "libcontainer-vm/translate-disks.h"
 #include "spec/config.h"
 #include "vm/qemu/affinity.h"
 
@@ -227,8 +228,7 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                 if (fd < 0)
                         return rv_error_set(err, errno, "`mounts[%zu]`: bind source `%s`", i, src);
                 if (S_ISBLK(st.st_mode))
-                        return rv_error_setx(err, ENOTSUP, "`mounts[%zu]`: bind mount of block device `%s` "
-                                            "is not supported yet", i, src);
+                        continue;       /* a disk (translate-disks.c) */
                 if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
                         return rv_error_setx(err, ENOTSUP, "`mounts[%zu]`: bind source `%s` is a %s: only "
                                             "files and directories can be shared into a VM", i, src,
@@ -423,17 +423,11 @@ int translate_spec(struct spec_config *c, const char *bundle, const struct runvm
         struct vm_plan p = { 0 };
 
         /* Character devices and fifos are made in the guest from the
-         * guest's drivers; a block device would need its host disk. */
-        for (size_t i = 0; i < c->linux_.n_devices; i++) {
-                if (strcmp(c->linux_.devices[i].type, "b") == 0) {
-                        vm_plan_clear(&p);
-                        return rv_error_setx(err, ENOTSUP, "`linux.devices[%zu]`: block device `%s` cannot "
-                                             "be passed to the VM yet", i, c->linux_.devices[i].path);
-                }
-        }
+         * guest's drivers; block devices are the host's, as disks. */
         if (translate_check_host(c, bundle, err) < 0 || plan_namespaces(c, &p, err) < 0 ||
             plan_sizes(c, cfg, &p, err) < 0 || plan_rootfs(c, bundle, &p, err) < 0 ||
-            plan_mounts(c, bundle, &p, err) < 0 || translate_check_guest_spec(c, err) < 0 ||
+            plan_mounts(c, bundle, &p, err) < 0 || translate_disks(c, cfg, &p, err) < 0 ||
+            translate_check_guest_spec(c, err) < 0 ||
             (c->root.readonly &&
              mountpoints_prepare(p.shares[vm_plan_rootfs_index(&p)].fd, c, mountpoint_is_dir,
                                  &(struct mountpoint_data) { &p, c }, err) < 0)) {
@@ -457,6 +451,13 @@ void vm_plan_clear(struct vm_plan *p)
                         close(p->shares[i].fd);
         }
         free(p->shares);
+        for (size_t i = 0; i < p->n_disks; i++) {
+                free((char *) p->disks[i].id);
+                free((char *) p->disks[i].source);
+                if (p->disks[i].fd >= 0)
+                        close(p->disks[i].fd);
+        }
+        free(p->disks);
         free(p->rootfs);
         free(p->netns_path);
         free(p->cpus);

@@ -25,6 +25,7 @@
 #include "base/proc.h"
 #include "spec/config.h"
 #include "spec/json.h"
+#include "vm/agent/blockdev.h"
 #include "vm/agent/cgroup.h"
 #include "vm/agent/child.h"
 #include "vm/agent/exec.h"
@@ -351,7 +352,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                                                                   : "a terminal stream needs `process.terminal`");
                 goto fail;
         }
-        if (container_cgroup_setup(a, c, id, spec, err) < 0)
+        if (agent_blockdev_prepare(spec, id, err) < 0 || container_cgroup_setup(a, c, id, spec, err) < 0)
                 goto fail;
         if (agent_ns_clone_flags(spec, &flags, err) < 0)
                 goto fail;
