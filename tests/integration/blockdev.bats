@@ -177,6 +177,24 @@ ro_case() {
 	fi
 }
 
+@test "blockdev: in a user namespace, where mknod is refused, the disk's node is bound at the path" {
+	local img dev
+	img=$(ext4_image userns)
+	dev=$(attach "$img")
+	use_disk "$dev" rm
+	update_config '.mounts |= map(select(.destination != "/data"))
+		| .linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	# The node keeps its owner (the guest's root, unmapped here), as a
+	# bind of the host's node does under runc.
+	set_args sh -c 'stat -c "%F %u" /dev/vmdrvblk; head -c1 /dev/vmdrvblk >/dev/null 2>&1 || echo refused'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_line "block special file 65534"
+	assert_line refused
+}
+
 @test "blockdev: rules that allow every device (--privileged) get no host block device unless configured" {
 	local img dev maj min
 	img=$(ext4_image priv)

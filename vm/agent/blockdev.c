@@ -132,12 +132,13 @@ static int make_nodes(const struct disks *ds, struct rv_error **err)
 {
         struct stat st, run;
 
-        if (rv_mkdir_p(GUEST_DISKS_DIR, 0700, err) < 0)
+        /* 0755: a container in a user namespace binds nodes from here. */
+        if (rv_mkdir_p(GUEST_DISKS_DIR, 0755, err) < 0)
                 return -1;
         if (stat(GUEST_DISKS_DIR, &st) < 0 || stat("/run", &run) < 0)
                 return rv_error_set(err, errno, "stat `%s`", GUEST_DISKS_DIR);
         if (st.st_dev == run.st_dev &&
-            mount("runvm-disks", GUEST_DISKS_DIR, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0700") < 0)
+            mount("runvm-disks", GUEST_DISKS_DIR, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") < 0)
                 return rv_error_set(err, errno, "mount `%s`", GUEST_DISKS_DIR);
         for (size_t i = 0; i < ds->n; i++) {
                 char path[PATH_MAX];
