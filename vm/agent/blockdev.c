@@ -307,6 +307,14 @@ static int stage_mount(struct spec_mount *m, const char *id, size_t idx, struct 
         return 0;
 }
 
+int agent_blockdev_map_rules(struct spec_resources *r, struct rv_error **err)
+{
+        struct disks ds;
+
+        scan(&ds);
+        return map_rules(r, &ds, err);
+}
+
 int agent_blockdev_prepare(struct spec_config *c, const char *id, struct rv_error **err)
 {
         struct disks ds;

@@ -11,5 +11,8 @@
 
 struct rv_error;
 struct spec_config;
+struct spec_resources;
 
 int agent_blockdev_prepare(struct spec_config *c, const char *id, struct rv_error **err);
+/* The device rules of an update, the same way. */
+int agent_blockdev_map_rules(struct spec_resources *r, struct rv_error **err);
