@@ -19,6 +19,7 @@
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/translate.h"
 #include "spec/config.h"
+#include "spec/mount.h"
 #include "vm/channel/disks.h"
 #include "vm/vm.h"
 
@@ -133,28 +134,6 @@ static char *host_node(unsigned major, unsigned minor)
         return node;
 }
 
-static bool mount_is_bind(const struct spec_mount *m)
-{
-        if (m->type && strcmp(m->type, "bind") == 0)
-                return true;
-        for (char **o = m->options; o && *o; o++)
-                if (strcmp(*o, "bind") == 0 || strcmp(*o, "rbind") == 0)
-                        return true;
-        return false;
-}
-
-static bool mount_has_ro(const struct spec_mount *m)
-{
-        bool ro = false;
-        for (char **o = m->options; o && *o; o++) {
-                if (strcmp(*o, "ro") == 0)
-                        ro = true;
-                else if (strcmp(*o, "rw") == 0)
-                        ro = false;
-        }
-        return ro;
-}
-
 /* A mount's source is a block device: its number. */
 static bool mount_block_source(const struct spec_mount *m, dev_t *ret)
 {
@@ -198,7 +177,7 @@ static int collect(struct spec_config *c, bool host_devices, struct wants *ws, s
                 struct want *w = want_for(ws, dev, err);
                 if (w == NULL)
                         return -1;
-                if (mount_has_ro(m))
+                if (spec_mount_is_readonly(m))
                         w->mount_ro = true;
                 /* The path the spec gave wins over sysfs's name for it. */
                 free(w->host_path);
@@ -286,7 +265,7 @@ static int rewrite_mount(struct spec_mount *m, const struct vm_disk *d, struct r
                 return rv_error_set(err, ENOMEM, "block mounts");
         free(m->source);
         m->source = guest;
-        if (!d->readonly || mount_is_bind(m))
+        if (!d->readonly || spec_mount_is_bind(m))
                 return 0;
         if (add_option(m, "ro") < 0 ||
             (m->type && strcmp(m->type, "xfs") == 0 && add_option(m, "norecovery") < 0) ||

@@ -22,6 +22,7 @@
 #include "libcontainer-vm/translate-check.h"
 #include "libcontainer-vm/translate-disks.h"
 #include "spec/config.h"
+#include "spec/mount.h"
 #include "vm/qemu/affinity.h"
 
 #define MIB (1024ll * 1024ll)
@@ -29,28 +30,6 @@
 
 /* Shares whose natural place is taken live here ("mounts/3" style). */
 #define FALLBACK_DIR ".runvm-mounts"
-
-static bool mount_is_bind(const struct spec_mount *m)
-{
-        if (m->type && strcmp(m->type, "bind") == 0)
-                return true;
-        for (char **o = m->options; o && *o; o++)
-                if (strcmp(*o, "bind") == 0 || strcmp(*o, "rbind") == 0)
-                        return true;
-        return false;
-}
-
-static bool mount_is_readonly(const struct spec_mount *m)
-{
-        bool ro = false;
-        for (char **o = m->options; o && *o; o++) {
-                if (strcmp(*o, "ro") == 0 || strcmp(*o, "rro") == 0)
-                        ro = true;
-                else if (strcmp(*o, "rw") == 0)
-                        ro = false;
-        }
-        return ro;
-}
 
 /* runc: "rbind" recurses, a plain "bind" (option or type) does not. */
 static bool mount_is_recursive(const struct spec_mount *m)
@@ -217,7 +196,7 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                 struct stat st;
                 char *guest = NULL, *name = NULL;
 
-                if (!mount_is_bind(m))
+                if (!spec_mount_is_bind(m))
                         continue;
                 if (m->source == NULL)
                         return rv_error_setx(err, EINVAL, "`mounts[%zu].source`: required for a bind mount", i);
@@ -262,7 +241,7 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                         for (size_t k = 0; k < p->n_shares; k++) {
                                 if (strcmp(p->shares[k].name, name) != 0)
                                         continue;
-                                if (!mount_is_readonly(m))
+                                if (!spec_mount_is_readonly(m))
                                         p->shares[k].readonly = false;
                                 if (mount_is_recursive(m))
                                         p->shares[k].recursive = true;
@@ -270,7 +249,7 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                         free(name);
                         continue;
                 }
-                if (add_share(p, TAKE_PTR(src), name, S_ISDIR(st.st_mode), mount_is_readonly(m),
+                if (add_share(p, TAKE_PTR(src), name, S_ISDIR(st.st_mode), spec_mount_is_readonly(m),
                               mount_is_recursive(m), TAKE_FD(fd), err) < 0)
                         return -1;
         }

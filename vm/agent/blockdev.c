@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/proc.h"
 #include "spec/config.h"
+#include "spec/mount.h"
 #include "vm/agent/mounts.h"
 #include "vm/channel/disks.h"
 
@@ -257,16 +258,6 @@ static bool bind_keeps(const char *opt)
         return false;
 }
 
-static bool mount_is_bind(const struct spec_mount *m)
-{
-        if (m->type && strcmp(m->type, "bind") == 0)
-                return true;
-        for (char **o = m->options; o && *o; o++)
-                if (strcmp(*o, "bind") == 0 || strcmp(*o, "rbind") == 0)
-                        return true;
-        return false;
-}
-
 static int stage_mount(struct spec_mount *m, const char *id, size_t idx, struct rv_error **err)
 {
         _cleanup_(agent_mount_opts_clear) struct agent_mount_opts o = { 0 };
@@ -330,7 +321,7 @@ int agent_blockdev_prepare(struct spec_config *c, const char *id, struct rv_erro
         for (size_t i = 0; i < c->n_mounts; i++) {
                 struct spec_mount *m = &c->mounts[i];
                 const char *serial = disk_source(m);
-                if (serial == NULL || mount_is_bind(m))
+                if (serial == NULL || spec_mount_is_bind(m))
                         continue;
                 if (find_serial(&ds, serial) == NULL)
                         return rv_error_setx(err, ENODEV, "`mounts[%zu]`: disk `%s` is not in the VM", i, serial);
