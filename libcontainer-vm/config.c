@@ -167,10 +167,12 @@ static int load_file(struct runvm_config *c, const char *path, bool must_exist, 
                 char *key = trim(s), *value = trim(eq + 1);
                 errno = 0;
                 if (apply_key(c, key, value) < 0) {
+                        char names[256];
+                        vm_driver_names(names, sizeof(names));
                         if (strcmp(key, "hypervisor") == 0)
                                 return rv_error_setx(err, EINVAL, "`%s` line %d: unknown hypervisor `%s` for "
                                                      "key `hypervisor` (this runvm has: %s)", path, lineno,
-                                                     value, vm_driver_names());
+                                                     value, names);
                         return rv_error_setx(err, EINVAL, "`%s` line %d: %s `%s`", path, lineno,
                                             errno == ENOENT ? "unknown key" : "invalid value for",
                                             key);
