@@ -8,6 +8,10 @@
 struct rv_error;
 struct vm_driver;
 
+/* `tcg_tb_size_mib`'s default (docs/PERFORMANCE.md, 2026-12-01 "Files
+ * and memory"): 0 leaves QEMU's own. */
+#define RUNVM_TCG_TB_SIZE_MIB 0
+
 enum runvm_accel { RUNVM_ACCEL_AUTO, RUNVM_ACCEL_KVM, RUNVM_ACCEL_TCG };
 
 struct runvm_config {
@@ -23,6 +27,7 @@ struct runvm_config {
         int boot_timeout_ms;            /* until the agent says hello */
         int kvm_probe_timeout_ms;       /* the KVM probe boot's deadline */
         int shutdown_timeout_ms;        /* guest power-off before QEMU is killed */
+        unsigned tcg_tb_size_mib;       /* TCG's translation cache; 0: QEMU's own default */
         char *kernel_params;            /* appended to the guest command line */
         /* A container whose device rules allow every device (podman
          * --privileged) gets the host block devices it lists. */

@@ -997,6 +997,7 @@ static int boot(struct monitor *m, struct rv_error **err)
                 .memory_mib = plan->memory_mib, .vcpus = plan->vcpus,
                 .state_dir = m->o->dir->path, .cpus = plan->cpus, .pin_timeout_ms = cfg->boot_timeout_ms,
                 .extra_cmdline = cfg->kernel_params, .debug = m->o->ctx->debug,
+                .tcg_tb_size_mib = cfg->tcg_tb_size_mib,
         };
 
         if (access(cfg->kernel, R_OK) < 0)

@@ -161,7 +161,13 @@ int qemu_argv_build(const struct vm_config *c, const struct qemu_devices *d, con
 
         push(&b, "%s", c->vmm_path);
         push(&b, "-M"); push(&b, "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem");
-        push(&b, "-accel"); push(&b, "%s", c->kvm ? "kvm" : "tcg");
+        /* The translation cache is QEMU's anonymous memory, touched as
+         * code is translated: a cap bounds what an idle guest keeps. */
+        if (c->kvm || c->tcg_tb_size_mib == 0) {
+                push(&b, "-accel"); push(&b, "%s", c->kvm ? "kvm" : "tcg");
+        } else {
+                push(&b, "-accel"); push(&b, "tcg,tb-size=%u", c->tcg_tb_size_mib);
+        }
         push(&b, "-cpu"); push(&b, "%s", c->kvm ? "host" : "max");
         push(&b, "-smp"); push(&b, "%u", c->vcpus);
         /* vCPU threads named "CPU N/..." (affinity.c pins them). */
