@@ -9,7 +9,8 @@
 load helpers
 
 # The container's view of a bind mount, printed every 0.1 s until told to stop.
-WATCH='echo from-guest >/mnt/b/guest-made && echo guest-wrote
+WATCH='echo "read-ahead $(cat /sys/class/bdi/0:$(stat -c %d /mnt/b)/read_ahead_kb 2>&1)"
+echo from-guest >/mnt/b/guest-made && echo guest-wrote
 while [ ! -e /mnt/b/stop ]; do
 	echo "content=$(cat /mnt/b/file) new=$(cat /mnt/b/new 2>/dev/null) gone=$([ -e /mnt/b/gone ] && echo no || echo yes)"
 	sleep 0.1
@@ -25,6 +26,8 @@ done'
 	run_detached ct
 	out=$BATS_TEST_TMPDIR/ct.out
 	wait_for_grep "^guest-wrote$" "$out"
+	# The agent's read-ahead for the share: 1 MiB, one virtiofsd request.
+	! is_runvm || grep -qx "read-ahead 1024" "$out"
 	# Written by the guest, seen by the host without any sync.
 	[ "$(cat "$src/guest-made")" = from-guest ]
 	wait_for_grep "^content=before new= gone=no$" "$out"
