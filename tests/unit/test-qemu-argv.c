@@ -133,6 +133,25 @@ static void test_kvm_machine_without_virtiofs(void **unused)
         qemu_argv_clear(&a);
 }
 
+/* The translation cache cap is TCG's alone; 0 leaves QEMU's default. */
+static void test_tcg_tb_size(void **unused)
+{
+        struct vm_config c = config(false);
+        struct qemu_devices d = { 0 };
+        struct qemu_argv a = { 0 };
+
+        c.tcg_tb_size_mib = 16;
+        build(&c, &d, &fds, &a);
+        assert_string_equal(value_of(&a, "-accel", 0), "tcg,tb-size=16");
+        assert_null(value_of(&a, "-accel", 1));
+        qemu_argv_clear(&a);
+        c = config(true);
+        c.tcg_tb_size_mib = 16;
+        build(&c, &d, &fds, &a);
+        assert_string_equal(value_of(&a, "-accel", 0), "kvm");
+        qemu_argv_clear(&a);
+}
+
 static void test_nics(void **unused)
 {
         struct vm_config c = config(false);
@@ -214,6 +233,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_tcg_machine),
                 cmocka_unit_test(test_kvm_machine_without_virtiofs),
+                cmocka_unit_test(test_tcg_tb_size),
                 cmocka_unit_test(test_nics),
                 cmocka_unit_test(test_disks_readonly_and_writable),
                 cmocka_unit_test(test_bad_devices_refused),
