@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/proc.h"
+#include "libcontainer-vm/cgroup-limits.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
@@ -128,7 +129,32 @@ static char *hierarchy_controllers(const char *mountpoint)
         return NULL;
 }
 
-static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid_t pid, char ***dirs,
+/* v2: a cgroup has the controllers its parent's subtree_control lists.
+ * Enabled from the top down to dir's parent, each alone: one the parent
+ * lacks (or a populated, non-root ancestor refusing) leaves the others;
+ * what is missing shows as missing files (cgroup-limits.c warns). */
+static void enable_controllers(const char *mountpoint, const char *dir)
+{
+        static const char *const controllers[] = { "+cpu", "+cpuset", "+memory", "+pids", "+io" };
+        _cleanup_free_ char *path = strdup(dir);
+        size_t root = strlen(mountpoint);
+
+        if (path == NULL || strlen(path) <= root || path[root] != '/')
+                return;
+        char *parent_end = strrchr(path, '/');
+        for (char *p = path + root; p != NULL; p = strchr(p + 1, '/')) {
+                char saved = *p;
+                *p = '\0';
+                for (size_t i = 0; i < ARRAY_SIZE(controllers); i++)
+                        write_string(path, "cgroup.subtree_control", controllers[i]);
+                *p = saved;
+                if (p == parent_end)
+                        break;
+        }
+}
+
+static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid_t pid,
+                           const struct host_cgroup_limits *limits, unsigned *found, char ***dirs,
                            size_t *n, struct rv_error **err)
 {
         _cleanup_free_ char *controllers = hierarchy_controllers(mountpoint);
@@ -159,8 +185,13 @@ static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid
          * each remove it, and the last one's delete succeeds (as runc's). */
         if (dirs_add(dirs, n, dir) < 0)
                 return rv_error_set(err, ENOMEM, "host cgroup");
+        if (strcmp(controllers, "") == 0)
+                enable_controllers(mountpoint, dir);
         if (strstr(controllers, "cpuset"))
                 cpuset_inherit(dir);
+        /* Before the first task: the monitor is bounded from its start. */
+        if (limits != NULL && host_cgroup_apply_dir(dir, limits, found, err) < 0)
+                return -1;
         snprintf(pidbuf, sizeof(pidbuf), "%d", (int) pid);
         int r = write_string(dir, "cgroup.procs", pidbuf);
         if (r < 0)
@@ -168,12 +199,13 @@ static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid
         return 0;
 }
 
-int host_cgroup_enter(const char *cgroups_path, const char *id, pid_t pid, char ***ret_dirs,
-                      struct rv_error **err)
+int host_cgroup_enter(const char *cgroups_path, const char *id, pid_t pid,
+                      const struct host_cgroup_limits *limits, char ***ret_dirs, struct rv_error **err)
 {
         _cleanup_closedir_ DIR *d = NULL;
         char **dirs = NULL;
         size_t n = 0;
+        unsigned found = 0;
         struct statfs fs;
         struct dirent *de;
 
@@ -188,8 +220,10 @@ int host_cgroup_enter(const char *cgroups_path, const char *id, pid_t pid, char 
                 return rv_error_setx(err, EINVAL, "`linux.cgroupsPath` `%s`: expected a cgroupfs path "
                                      "(the systemd driver's slice:prefix:name form is not supported)", cgroups_path);
         if (statfs(CGROUP_ROOT, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
-                if (enter_hierarchy(CGROUP_ROOT, cgroups_path, pid, &dirs, &n, err) < 0)
+                if (enter_hierarchy(CGROUP_ROOT, cgroups_path, pid, limits, &found, &dirs, &n, err) < 0)
                         goto fail;
+                if (limits != NULL)
+                        host_cgroup_warn_missing(limits, found);
                 *ret_dirs = dirs;
                 return 0;
         }
@@ -205,9 +239,11 @@ int host_cgroup_enter(const char *cgroups_path, const char *id, pid_t pid, char 
                 /* cpu -> cpu,cpuacct style links name the same hierarchy */
                 if (lstat(mnt, &st) < 0 || !S_ISDIR(st.st_mode))
                         continue;
-                if (enter_hierarchy(mnt, cgroups_path, pid, &dirs, &n, err) < 0)
+                if (enter_hierarchy(mnt, cgroups_path, pid, limits, &found, &dirs, &n, err) < 0)
                         goto fail;
         }
+        if (limits != NULL)
+                host_cgroup_warn_missing(limits, found);
         *ret_dirs = dirs;
         return 0;
 fail:

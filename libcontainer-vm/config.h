@@ -7,6 +7,9 @@
 
 struct rv_error;
 
+/* No VM is smaller: the guest kernel and agent need about 60 MiB. */
+#define VM_MIN_MEMORY_MIB 128u
+
 enum runvm_accel { RUNVM_ACCEL_AUTO, RUNVM_ACCEL_KVM, RUNVM_ACCEL_TCG };
 
 struct runvm_config {
@@ -17,6 +20,8 @@ struct runvm_config {
         enum runvm_accel accel;
         unsigned default_memory_mib;    /* VM memory when the spec sets no limit */
         unsigned base_memory_mib;       /* added to a memory limit for the guest itself */
+        unsigned overhead_memory_mib;   /* QEMU + virtiofsd + monitor, for the host cgroup */
+        unsigned default_vcpus;         /* without a quota or cpuset; 0: max_vcpus */
         unsigned max_vcpus;
         int boot_timeout_ms;            /* until the agent says hello */
         int kvm_probe_timeout_ms;       /* the KVM probe boot's deadline */

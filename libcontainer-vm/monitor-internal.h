@@ -168,6 +168,8 @@ void monitor_ctl_close_conns(struct monitor *m);
 /* Answers a client whose request the guest answered. */
 void monitor_reply_client(struct monitor *m, const struct pending *p, const struct channel_message *msg);
 void monitor_notify_subscribers(struct monitor *m, const char *event_json);
+/* The guest OOM-killed in the container (monitor-oom.c). */
+void monitor_oom(struct monitor *m);
 void monitor_close_subscribers(struct monitor *m);
 
 /* monitor-exec.c */

@@ -27,6 +27,7 @@
 #include "base/proc.h"
 #include "libcontainer-vm/accel.h"
 #include "libcontainer-vm/cgroup.h"
+#include "libcontainer-vm/cgroup-limits.h"
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/console.h"
 #include "libcontainer-vm/container.h"
@@ -548,9 +549,7 @@ static int handle_control(struct monitor *m, const struct channel_frame *f, stru
                 if (strcmp(msg.event, "process_exited") == 0) {
                         handle_exit_event(m, msg.body);
                 } else if (strcmp(msg.event, "oom") == 0) {
-                        char line[512];
-                        snprintf(line, sizeof(line), "{\"type\":\"oom\",\"id\":\"%s\"}", m->o->state->id);
-                        monitor_notify_subscribers(m, line);
+                        monitor_oom(m);
                 } else {
                         rv_debug("guest event `%s` ignored", msg.event);
                 }
@@ -1220,8 +1219,12 @@ void monitor_signal_set(sigset_t *set)
 static int enter_host_cgroup(struct monitor *m, struct rv_error **err)
 {
         char **dirs = NULL;
+        struct host_cgroup_limits limits;
 
-        if (host_cgroup_enter(m->o->guest_spec->linux_.cgroups_path, m->o->state->id, getpid(), &dirs, err) < 0)
+        host_cgroup_limits_from(&m->o->guest_spec->linux_.resources, m->o->plan->memory_mib,
+                                m->o->cfg->overhead_memory_mib, m->o->plan->vcpus, &limits);
+        if (host_cgroup_enter(m->o->guest_spec->linux_.cgroups_path, m->o->state->id, getpid(), &limits,
+                              &dirs, err) < 0)
                 return -1;
         rv_strv_free(m->o->state->cgroup_dirs);
         m->o->state->cgroup_dirs = dirs;

@@ -28,6 +28,8 @@
 
 #define SHARED_DIR "shared"
 #define MAX_ARGS (64 + 4 * VM_MAX_NICS)
+/* MiB; docs/RESOURCES.md counts it in overhead_memory_mib. */
+#define VM_TCG_TB_MIB "128"
 #define MAX_PASS_FDS (6 + 2 * VM_MAX_NICS)
 
 /* An fd that can never collide with stdio numbers in a child. */
@@ -361,7 +363,9 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
 #define ARG(x) argv[n++] = (x)
         ARG(p->qemu_path);
         ARG("-M"); ARG("microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem");
-        ARG("-accel"); ARG(p->kvm ? "kvm" : "tcg");
+        /* TCG's translation cache is anonymous memory the host cgroup
+         * counts (1 GiB by default): bounded, as the VM's overhead is. */
+        ARG("-accel"); ARG(p->kvm ? "kvm" : "tcg,tb-size=" VM_TCG_TB_MIB);
         ARG("-cpu"); ARG(p->kvm ? "host" : "max");
         ARG("-smp"); ARG(smp);
         /* vCPU threads named "CPU N/..." (affinity.c pins them). */
@@ -384,6 +388,11 @@ static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int q
                 ARG("-device"); ARG("vhost-user-fs-device,chardev=vfs,queue-size=1024,tag=runvm");
         }
         ARG("-device"); ARG("virtio-rng-device");
+        /* Pages the guest frees go back to the host (free page reporting;
+         * the memfd's holes are punched): a VM sized for a big default
+         * costs what it uses. deflate-on-oom: a guest under OOM gets back
+         * what an inflated balloon holds before it kills. */
+        ARG("-device"); ARG("virtio-balloon-device,free-page-reporting=on,deflate-on-oom=on");
         ARG("-chardev"); ARG(qmp_chr);
         ARG("-mon"); ARG("chardev=qmp,mode=control");
         /* Everything QEMU needs is open by now: what an escape from device
