@@ -153,7 +153,24 @@ static void enable_controllers(const char *mountpoint, const char *dir)
         }
 }
 
-static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid_t pid,
+/* A systemd scope (unit) the process is in already: its dirs get the
+ * limits, systemd made them and moved it. */
+static int enter_scope(const char *mountpoint, const char *controllers, const char *unit,
+                       const struct host_cgroup_limits *limits, unsigned *found, char ***dirs, size_t *n,
+                       struct rv_error **err)
+{
+        _cleanup_free_ char *own = own_cgroup(controllers), *dir = NULL;
+
+        if (own == NULL || strstr(own, unit) == NULL)
+                return 0;
+        if (asprintf(&dir, "%s%s", mountpoint, own) < 0 || dirs_add(dirs, n, dir) < 0)
+                return rv_error_set(err, ENOMEM, "host cgroup");
+        if (limits != NULL && host_cgroup_apply_dir(dir, limits, found, err) < 0)
+                return -1;
+        return 0;
+}
+
+static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, const char *unit, pid_t pid,
                            const struct host_cgroup_limits *limits, unsigned *found, char ***dirs,
                            size_t *n, struct rv_error **err)
 {
@@ -163,6 +180,8 @@ static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid
 
         if (controllers == NULL)
                 return 0;               /* not a cgroup mount */
+        if (unit != NULL)
+                return enter_scope(mountpoint, controllers, unit, limits, found, dirs, n, err);
         if (cgroups_path[0] == '/')
                 own = strdup("");
         else if ((own = own_cgroup(controllers)) && strcmp(own, "/") == 0)
@@ -199,9 +218,10 @@ static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid
         return 0;
 }
 
-int host_cgroup_enter(const char *cgroups_path, const char *id, pid_t pid,
+int host_cgroup_enter(const char *cgroups_path, const char *id, bool systemd, pid_t pid,
                       const struct host_cgroup_limits *limits, char ***ret_dirs, struct rv_error **err)
 {
+        _cleanup_free_ char *unit = NULL;
         _cleanup_closedir_ DIR *d = NULL;
         char **dirs = NULL;
         size_t n = 0;
@@ -210,17 +230,20 @@ int host_cgroup_enter(const char *cgroups_path, const char *id, pid_t pid,
         struct dirent *de;
 
         *ret_dirs = NULL;
+        if (systemd && host_cgroup_systemd_enter(cgroups_path, id, pid, &unit, err) < 0)
+                return -1;
         /* runc's cgroupfs default: a cgroup named after the container,
          * relative to runc's own. */
-        if (cgroups_path == NULL || cgroups_path[0] == '\0')
+        if (!systemd && (cgroups_path == NULL || cgroups_path[0] == '\0'))
                 cgroups_path = id;
         if (cgroups_path == NULL || cgroups_path[0] == '\0')
                 return 0;
-        if (strstr(cgroups_path, "..") || strchr(cgroups_path, ':'))
+        if (!systemd && (strstr(cgroups_path, "..") || strchr(cgroups_path, ':')))
                 return rv_error_setx(err, EINVAL, "`linux.cgroupsPath` `%s`: expected a cgroupfs path "
-                                     "(the systemd driver's slice:prefix:name form is not supported)", cgroups_path);
+                                     "(slice:prefix:name is the systemd driver's: --systemd-cgroup)",
+                                     cgroups_path);
         if (statfs(CGROUP_ROOT, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
-                if (enter_hierarchy(CGROUP_ROOT, cgroups_path, pid, limits, &found, &dirs, &n, err) < 0)
+                if (enter_hierarchy(CGROUP_ROOT, cgroups_path, unit, pid, limits, &found, &dirs, &n, err) < 0)
                         goto fail;
                 if (limits != NULL)
                         host_cgroup_warn_missing(limits, found);
@@ -239,7 +262,7 @@ int host_cgroup_enter(const char *cgroups_path, const char *id, pid_t pid,
                 /* cpu -> cpu,cpuacct style links name the same hierarchy */
                 if (lstat(mnt, &st) < 0 || !S_ISDIR(st.st_mode))
                         continue;
-                if (enter_hierarchy(mnt, cgroups_path, pid, limits, &found, &dirs, &n, err) < 0)
+                if (enter_hierarchy(mnt, cgroups_path, unit, pid, limits, &found, &dirs, &n, err) < 0)
                         goto fail;
         }
         if (limits != NULL)

@@ -175,7 +175,7 @@ int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
                 /* QEMU, virtiofsd and the monitor besides the guest's RAM,
                  * measured under TCG (docs/RESOURCES.md): the host cgroup's
                  * memory limit is the VM's size plus this. */
-                .overhead_memory_mib = 192,
+                .overhead_memory_mib = 256,
                 /* 0: the host's online CPUs, what a runc container sees. */
                 .default_vcpus = 0,
                 .max_vcpus = (unsigned) sysconf(_SC_NPROCESSORS_ONLN),

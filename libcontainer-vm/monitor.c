@@ -1223,8 +1223,8 @@ static int enter_host_cgroup(struct monitor *m, struct rv_error **err)
 
         host_cgroup_limits_from(&m->o->guest_spec->linux_.resources, m->o->plan->memory_mib,
                                 m->o->cfg->overhead_memory_mib, m->o->plan->vcpus, &limits);
-        if (host_cgroup_enter(m->o->guest_spec->linux_.cgroups_path, m->o->state->id, getpid(), &limits,
-                              &dirs, err) < 0)
+        if (host_cgroup_enter(m->o->guest_spec->linux_.cgroups_path, m->o->state->id, m->o->ctx->systemd_cgroup,
+                              getpid(), &limits, &dirs, err) < 0)
                 return -1;
         rv_strv_free(m->o->state->cgroup_dirs);
         m->o->state->cgroup_dirs = dirs;
