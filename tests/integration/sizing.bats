@@ -64,6 +64,9 @@ vm_field() { jq -r ".$2" "$ROOT/$1/state.json"; }
 	runvm create --bundle "$BUNDLE" ct
 	assert_success
 	assert_equal "$(vm_field ct memory_mib)" 2048
+	# `runvm state` shows it too.
+	run -0 jq -c .vm <<<"$(__runvm state ct)"
+	assert_output "{\"memory_mib\":2048,\"vcpus\":$(nproc)}"
 	runvm delete --force ct
 	assert_success
 }
