@@ -2,7 +2,7 @@
 /* The guest OOM-killed a process of the container: `runvm events`
  * subscribers hear it (runc's {"type":"oom"} with what the VM had, so a
  * container without a limit learns that the VM's size was the bound), and
- * the host cgroup shows it (cgroup-oom.c). */
+ * conmon-based callers learn it (cgroup-oom.c). */
 #include <inttypes.h>
 
 #include "base/cleanup.h"
@@ -46,9 +46,9 @@ void monitor_oom(struct monitor *m)
         else
                 rv_warn("out of memory: the container has no memory limit and its VM has %u MiB "
                         "(default_memory_mib, or org.runvm.vm.memory_mib)", m->o->state->memory_mib);
-        /* The cgroup dirs and the bundle are host paths. */
+        /* The bundle is a host path. */
         if (monitor_ns_to_host(&m->ns, &tmp_err) < 0 ||
-            host_cgroup_reflect_oom(m->o->state->cgroup_dirs, m->o->state->bundle, &tmp_err) < 0)
+            host_cgroup_reflect_oom(m->o->state->bundle, &tmp_err) < 0)
                 rv_warn("%s", tmp_err->msg);
         rv_error_release(&tmp_err);
         if (monitor_ns_to_view(&m->ns, &tmp_err) < 0)
