@@ -105,15 +105,17 @@ static int write_i64_max(const char *dir, const char *file, int64_t v, const cha
         return write_file(dir, file, buf, err);
 }
 
-/* v1's cfs files: a new period with the old quota may be refused (the
- * parent's bandwidth), so the order follows runc's: quota -1 first when
- * lowering to unlimited, the period, then the quota. */
+/* v1's cfs files: a new period meeting the old quota may be refused (a
+ * parent's bandwidth), so an unlimited quota goes first, a limited one
+ * after the period (runc's order). */
 static int apply_cpu_v1(const char *dir, const struct host_cgroup_limits *l, struct rv_error **err)
 {
         if (l->has_cpu_quota) {
+                if (l->cpu_quota < 0 && write_file(dir, "cpu.cfs_quota_us", "-1", err) < 0)
+                        return -1;
                 if (l->cpu_period > 0 && write_u64(dir, "cpu.cfs_period_us", l->cpu_period, err) < 0)
                         return -1;
-                if (l->cpu_quota != 0 && write_i64_max(dir, "cpu.cfs_quota_us", l->cpu_quota, "-1", err) < 0)
+                if (l->cpu_quota > 0 && write_i64_max(dir, "cpu.cfs_quota_us", l->cpu_quota, "-1", err) < 0)
                         return -1;
         }
         if (l->cpu_shares > 0 && write_u64(dir, "cpu.shares", l->cpu_shares, err) < 0)
