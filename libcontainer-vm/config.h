@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 struct rv_error;
+struct vm_driver;
 
 /* No VM is smaller: the guest kernel and agent need about 60 MiB. */
 #define VM_MIN_MEMORY_MIB 128u
@@ -13,6 +14,7 @@ struct rv_error;
 enum runvm_accel { RUNVM_ACCEL_AUTO, RUNVM_ACCEL_KVM, RUNVM_ACCEL_TCG };
 
 struct runvm_config {
+        const struct vm_driver *driver; /* `hypervisor`: what runs the VM (vm/vm.h) */
         char *qemu_path;
         char *virtiofsd_path;
         char *kernel;

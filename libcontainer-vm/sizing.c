@@ -117,7 +117,7 @@ static int plan_vcpus(const struct spec_config *c, const struct runvm_config *cf
 int vm_size_plan(const struct spec_config *c, const struct runvm_config *cfg, uint64_t host_memory_mib,
                  unsigned *ret_memory_mib, unsigned *ret_vcpus, struct rv_error **err)
 {
-        unsigned mib, vcpus;
+        unsigned mib = 0, vcpus = 0;
 
         if (plan_memory(c, cfg, host_memory_mib, &mib, err) < 0 || plan_vcpus(c, cfg, &vcpus, err) < 0)
                 return -1;
