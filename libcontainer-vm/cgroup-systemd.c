@@ -143,7 +143,11 @@ int host_cgroup_systemd_enter(const char *cgroups_path, const char *id, pid_t pi
                                      "paths (without --systemd-cgroup)", unit);
         if (access(BUSCTL, X_OK) < 0)
                 return rv_error_set(err, errno, "--systemd-cgroup: `" BUSCTL "`");
-        if (start_scope(slice, unit, pid, err) < 0 || wait_moved(unit, err) < 0)
+        /* systemd reads PIDs in its (the host's) pid namespace; the caller
+         * may already be in one of its own. */
+        pid_t host = rv_proc_self_pid();
+        if (start_scope(slice, unit, host > 0 && pid == getpid() ? host : pid, err) < 0 ||
+            wait_moved(unit, err) < 0)
                 return -1;
         *ret_unit = TAKE_PTR(unit);
         return 0;
