@@ -109,6 +109,7 @@ limits='{"memory": {"limit": 67108864}, "cpu": {"quota": 150000, "period": 10000
 	assert_equal "$(cpu_period "$p")" 200000
 	assert_equal "$(host_value "$p" pids pids.max pids.max)" 1000
 	assert_equal "$(host_value "$p" cpuset cpuset.cpus cpuset.cpus)" 1
+	assert_equal "$(host_value "$p" cpu cpu.shares cpu.weight)" "$(is_v2 && echo 10 || echo 256)"
 	runvm exec ct cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpuset.cpus
 	assert_output $'50000 200000\n1000\n1'
 	# The VM does not grow: the host's memory limit stays.

@@ -169,3 +169,30 @@ vm_field() { jq -r ".$2" "$ROOT/$1/state.json"; }
 	assert_failure 1
 	assert_output --partial 'above the memory limit'
 }
+
+@test "runvm.conf: default_memory_mib, default_vcpus and overhead_memory_mib; a bad value names the key" {
+	local conf=$BATS_TEST_TMPDIR/runvm.conf p="/runvm-sizing-$$-$BATS_TEST_NUMBER/ct"
+	printf 'default_memory_mib = 512\ndefault_vcpus = 1\noverhead_memory_mib = 100\n' >"$conf"
+	set_args true
+	RUNVM_CONFIG=$conf runvm create --bundle "$BUNDLE" ct
+	assert_success
+	assert_equal "$(vm_field ct memory_mib)" 512
+	assert_equal "$(vm_field ct vcpus)" 1
+	RUNVM_CONFIG=$conf runvm delete --force ct
+	# The host cgroup's memory limit: the VM (64 + 64 MiB) + the overhead.
+	update_config ".linux.resources.memory = {\"limit\": 67108864} | .linux.cgroupsPath = \"$p\""
+	RUNVM_CONFIG=$conf runvm create --bundle "$BUNDLE" ct
+	assert_success
+	if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+		assert_equal "$(cat "/sys/fs/cgroup$p/memory.max")" $(((128 + 100) * 1024 * 1024))
+	else
+		assert_equal "$(cat "/sys/fs/cgroup/memory$p/memory.limit_in_bytes")" $(((128 + 100) * 1024 * 1024))
+	fi
+	RUNVM_CONFIG=$conf runvm delete --force ct
+	rmdir /sys/fs/cgroup/*"$(dirname "$p")" /sys/fs/cgroup"$(dirname "$p")" 2>/dev/null || true
+	# The old name still works; a value under 128 MiB does not.
+	printf 'memory_mib = 64\n' >"$conf"
+	RUNVM_CONFIG=$conf runvm create --bundle "$BUNDLE" ct
+	assert_failure 1
+	assert_output --partial "\`$conf\` line 1: invalid value for \`memory_mib\`"
+}
