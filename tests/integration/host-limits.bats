@@ -35,6 +35,15 @@ remove_parent() {
 	rmdir /sys/fs/cgroup/*"$parent" /sys/fs/cgroup"$parent" 2>/dev/null || true
 }
 
+# A failed test leaves no parent cgroup behind either.
+teardown() {
+	runvm_teardown
+	local p
+	p=$(cgpath)
+	rmdir /sys/fs/cgroup/*"$p-runc" /sys/fs/cgroup"$p-runc" 2>/dev/null || true
+	remove_parent "$p"
+}
+
 limits='{"memory": {"limit": 67108864}, "cpu": {"quota": 150000, "period": 100000, "shares": 512, "cpus": "0,1"}, "pids": {"limit": 500}}'
 
 @test "host cgroup files show the limits: memory as the VM needs, cpu, cpuset, pids as the container's" {

@@ -7,6 +7,13 @@
 
 load helpers
 
+# The one test with a cgroupsPath leaves no parent cgroup, even failed.
+teardown() {
+	runvm_teardown
+	rmdir /sys/fs/cgroup/*"/runvm-sizing-$$-$BATS_TEST_NUMBER" "/sys/fs/cgroup/runvm-sizing-$$-$BATS_TEST_NUMBER" \
+		2>/dev/null || true
+}
+
 vm_field() { jq -r ".$2" "$ROOT/$1/state.json"; }
 
 @test "an allocation far over the memory limit is OOM-killed (137), as with runc" {
