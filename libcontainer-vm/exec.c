@@ -477,15 +477,10 @@ int container_exec(const struct runvm_context *ctx, const struct container_exec_
                 return -1;
         if (state_load(dir.dirfd, &st, err) < 0)
                 goto out;
-        const char *status = container_state_status(st);
-        if (strcmp(status, "stopped") == 0 || strcmp(status, "creating") == 0) {
-                rv_error_setx(err, ESRCH, "cannot exec in a stopped container");
+        enum container_status status = container_state_status(st);
+        if (!(status == CONTAINER_PAUSED && o->ignore_paused) &&
+            container_status_check(status, CONTAINER_OP_EXEC, err) < 0)
                 goto out;
-        }
-        if (strcmp(status, "paused") == 0 && !o->ignore_paused) {
-                rv_error_setx(err, EBUSY, "cannot exec in a paused container (use --ignore-paused to override)");
-                goto out;
-        }
         if (build_process(o, st, &p, err) < 0)
                 goto out;
         if (p.terminal && o->detach && o->console_socket == NULL) {

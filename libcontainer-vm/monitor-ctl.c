@@ -23,22 +23,29 @@ static void reply_error(int fd, int errnum, const char *msg)
         close(fd);
 }
 
-static const char *status(const struct monitor *m)
+static enum container_status status(const struct monitor *m)
 {
         return m->o->state->status;
 }
 
+/* The same table the CLI checked before it asked. */
+static bool refused(const struct monitor *m, int fd, enum container_op op)
+{
+        struct rv_error *err = NULL;
+
+        if (container_status_check(status(m), op, &err) == 0)
+                return false;
+        reply_error(fd, err->status, err->msg);
+        rv_error_release(&err);
+        return true;
+}
+
 static void ctl_start(struct monitor *m, int fd, struct ctl_request *req)
 {
-        if (strcmp(status(m), "created") != 0) {
-                reply_error(fd, EINVAL, strcmp(status(m), "running") == 0
-                            ? "cannot start an already running container"
-                            : strcmp(status(m), "paused") == 0
-                            ? "cannot start a container in the paused state"
-                            : "cannot start a container in this state");
-                return;
-        }
         struct rv_error *err = NULL;
+
+        if (refused(m, fd, CONTAINER_OP_START))
+                return;
         if (monitor_net_before_start(m, &err) < 0) {
                 /* The guest is gone or out of date: the container ends here. */
                 rv_log(RV_LOG_ERROR, "%s", err->msg);
@@ -49,35 +56,31 @@ static void ctl_start(struct monitor *m, int fd, struct ctl_request *req)
                 m->vm_gone = true;
                 return;
         }
-        monitor_forward(m, fd, PENDING_START, "start_container", NULL, NULL);
+        monitor_forward(m, fd, PENDING_START, PROTO_START_CONTAINER, NULL, NULL);
 }
 
 static void ctl_kill(struct monitor *m, int fd, struct ctl_request *req)
 {
-        monitor_forward(m, fd, PENDING_REPLY, "signal_process", monitor_fill_signal, &req->h);
+        monitor_forward(m, fd, PENDING_REPLY, PROTO_SIGNAL_PROCESS, monitor_fill_signal, &req->h);
 }
 
 static void ctl_ps(struct monitor *m, int fd, struct ctl_request *req)
 {
-        monitor_forward(m, fd, PENDING_PS, "list_processes", NULL, NULL);
+        monitor_forward(m, fd, PENDING_PS, PROTO_LIST_PROCESSES, NULL, NULL);
 }
 
 static void ctl_pause(struct monitor *m, int fd, struct ctl_request *req)
 {
-        if (strcmp(status(m), "running") != 0 && strcmp(status(m), "created") != 0) {
-                reply_error(fd, EINVAL, "container not running");
+        if (refused(m, fd, CONTAINER_OP_PAUSE))
                 return;
-        }
-        monitor_forward(m, fd, PENDING_PAUSE, "pause_container", NULL, NULL);
+        monitor_forward(m, fd, PENDING_PAUSE, PROTO_PAUSE_CONTAINER, NULL, NULL);
 }
 
 static void ctl_resume(struct monitor *m, int fd, struct ctl_request *req)
 {
-        if (strcmp(status(m), "paused") != 0) {
-                reply_error(fd, EINVAL, "container not paused");
+        if (refused(m, fd, CONTAINER_OP_RESUME))
                 return;
-        }
-        monitor_forward(m, fd, PENDING_RESUME, "resume_container", NULL, NULL);
+        monitor_forward(m, fd, PENDING_RESUME, PROTO_RESUME_CONTAINER, NULL, NULL);
 }
 
 static void fill_resources(struct json_writer *w, const void *data)
@@ -110,12 +113,12 @@ static void ctl_update(struct monitor *m, int fd, struct ctl_request *req)
                 reply_error(fd, EINVAL, msg);
                 return;
         }
-        monitor_forward(m, fd, PENDING_REPLY, "update_resources", fill_resources, v);
+        monitor_forward(m, fd, PENDING_REPLY, PROTO_UPDATE_RESOURCES, fill_resources, v);
 }
 
 static void ctl_stats(struct monitor *m, int fd, struct ctl_request *req)
 {
-        monitor_forward(m, fd, PENDING_REPLY_RESULT, "stats", NULL, NULL);
+        monitor_forward(m, fd, PENDING_REPLY_RESULT, PROTO_STATS, NULL, NULL);
 }
 
 static void ctl_events(struct monitor *m, int fd, struct ctl_request *req)
@@ -302,26 +305,25 @@ static void write_ps(struct json_writer *w, const struct json_value *result, con
         json_write_object_end(w);
 }
 
-void monitor_reply_client(struct monitor *m, const struct pending *p, const struct channel_message *msg)
+void monitor_reply_client(struct monitor *m, const struct agent_request *p, const struct channel_message *msg)
 {
         int fd = p->client_fd;
 
         if (p->kind == PENDING_EXEC) {
-                monitor_exec_started(m, p->exec, msg, fd);
+                monitor_exec_started(m, p->ptr, msg, fd);
                 return;
         }
         if (msg->error == NULL) {
                 switch (p->kind) {
                 case PENDING_START:
-                        monitor_save_state(m, "running");
+                        monitor_save_state(m, CONTAINER_RUNNING);
                         break;
                 case PENDING_PAUSE:
-                        free(m->status_before_pause);
-                        m->status_before_pause = strdup(status(m));
-                        monitor_save_state(m, "paused");
+                        m->status_before_pause = status(m);
+                        monitor_save_state(m, CONTAINER_PAUSED);
                         break;
                 case PENDING_RESUME:
-                        monitor_save_state(m, m->status_before_pause ? m->status_before_pause : "running");
+                        monitor_save_state(m, m->status_before_pause);
                         break;
                 default:
                         break;

@@ -77,15 +77,16 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
         struct ucred cred;
         socklen_t len = sizeof(cred);
         bool terminal = (req->h.flags & CTL_FLAG_TERMINAL) != 0;
-        uint32_t id;
 
         if (monitor_pending_full(m)) {
                 ctl_send_error(fd, -EAGAIN, "too many requests in flight");
                 close(fd);
                 return;
         }
-        if (strcmp(m->o->state->status, "paused") == 0 && !(req->h.flags & CTL_FLAG_IGNORE_PAUSED)) {
-                ctl_send_error(fd, -EBUSY, "cannot exec in a paused container (use --ignore-paused)");
+        bool ignore_paused = m->o->state->status == CONTAINER_PAUSED && (req->h.flags & CTL_FLAG_IGNORE_PAUSED);
+        if (!ignore_paused && container_status_check(m->o->state->status, CONTAINER_OP_EXEC, &tmp_err) < 0) {
+                ctl_send_error(fd, -tmp_err->status, tmp_err->msg);
+                rv_error_release(&tmp_err);
                 close(fd);
                 return;
         }
@@ -134,16 +135,12 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
                 return;
         }
         struct exec_request r = { e, process, (req->h.flags & CTL_FLAG_IGNORE_PAUSED) != 0 };
-        struct pending *p = NULL;
-        if (monitor_send_request(m, "exec_process", &id, fill_exec, &r, &tmp_err) < 0 ||
-            (p = monitor_pending_add(m, id, PENDING_EXEC, fd)) == NULL) {
-                ctl_send_error(fd, -EIO, tmp_err ? tmp_err->msg : "too many requests in flight");
+        if (monitor_request(m, PROTO_EXEC_PROCESS, fill_exec, &r, PENDING_EXEC, fd, e, &tmp_err) < 0) {
+                ctl_send_error(fd, -EIO, tmp_err->msg);
                 rv_error_release(&tmp_err);
                 close(fd);
                 session_free(m, e);
-                return;
         }
-        p->exec = e;
 }
 
 void monitor_exec_started(struct monitor *m, struct exec_session *e, const struct channel_message *msg,
@@ -234,7 +231,7 @@ void monitor_exec_client_event(struct monitor *m, struct exec_session *e)
                 e->client_fd = -1;
                 if (e->started && !e->exited) {
                         struct exec_signal s = { e, SIGKILL };
-                        monitor_forward(m, -1, PENDING_NONE, "signal_process", fill_exec_signal, &s);
+                        monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, fill_exec_signal, &s);
                 }
                 return;
         }
@@ -242,21 +239,20 @@ void monitor_exec_client_event(struct monitor *m, struct exec_session *e)
                 return;
         if (h.command == CTL_KILL) {
                 struct exec_signal s = { e, h.arg };
-                monitor_forward(m, -1, PENDING_NONE, "signal_process", fill_exec_signal, &s);
+                monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, fill_exec_signal, &s);
         } else if (h.command == CTL_RESIZE) {
                 struct exec_resize r = { e, (uint16_t) ((uint32_t) h.arg >> 16), (uint16_t) (h.arg & 0xffff) };
-                monitor_forward(m, -1, PENDING_NONE, "resize_tty", fill_exec_resize, &r);
+                monitor_forward(m, -1, PENDING_NONE, PROTO_RESIZE_TTY, fill_exec_resize, &r);
         }
 }
 
 void monitor_exec_abandon(struct monitor *m, struct exec_session *e)
 {
         struct exec_signal s = { e, SIGKILL };
-        uint32_t id;
         struct rv_error *tmp_err = NULL;
 
         /* No entry waits for the answer: a late one is dropped as unknown. */
-        if (monitor_send_request(m, "signal_process", &id, fill_exec_signal, &s, &tmp_err) < 0)
+        if (monitor_send_request(m, PROTO_SIGNAL_PROCESS, fill_exec_signal, &s, &tmp_err) < 0)
                 rv_debug("kill abandoned exec %s: %s", e->exec_id, tmp_err->msg);
         rv_error_release(&tmp_err);
         session_free(m, e);

@@ -7,9 +7,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "libcontainer-vm/agent-client.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor-ns.h"
 #include "libcontainer-vm/monitor.h"
+#include "libcontainer-vm/status.h"
 #include "libcontainer-vm/stdio.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
@@ -48,16 +50,7 @@ enum pending_kind {
         PENDING_EXEC,
         PENDING_PS,
         PENDING_NONE,           /* nobody waits (forwarded signals, resizes) */
-};
-
-struct exec_session;
-
-struct pending {
-        uint32_t id;
-        enum pending_kind kind;
-        int client_fd;                  /* ctl client waiting, or -1 */
-        struct exec_session *exec;      /* PENDING_EXEC */
-        int64_t deadline_ms;            /* a guest that has not answered by then never will */
+        PENDING_CALL,           /* monitor_call waits (ptr: its struct call) */
 };
 
 struct exec_session {
@@ -82,9 +75,7 @@ struct monitor {
         struct channel *ch;
         int sigfd;
         int ctl_fd;
-        uint32_t next_id;
-        struct pending pending[MAX_PENDING];
-        size_t n_pending;
+        struct agent_client *agent;     /* requests on ch, their answers, events */
         struct ctl_conn *conns;         /* requests still arriving */
         size_t n_conns;
         struct proc_io init;
@@ -92,7 +83,7 @@ struct monitor {
         struct exec_session *execs;
         unsigned next_exec;
         struct subscriber *subscribers;
-        char *status_before_pause;
+        enum container_status status_before_pause;
         bool exited;
         int exit_code, exit_signal;
         bool vm_gone;
@@ -108,28 +99,26 @@ struct monitor {
 };
 
 /* monitor.c */
-void monitor_save_state(struct monitor *m, const char *status);
-int monitor_send_request(struct monitor *m, const char *method, uint32_t *ret_id,
-                         void (*fill)(struct json_writer *, const void *), const void *data,
+extern const struct agent_client_ops monitor_agent_ops;
+void monitor_save_state(struct monitor *m, enum container_status status);
+/* A request nobody waits for (its answer is dropped). */
+int monitor_send_request(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
                          struct rv_error **err);
-/* Capacity is checked before a request is sent: a request the guest acts
- * on always has its entry. */
 bool monitor_pending_full(const struct monitor *m);
-/* Never fails after !monitor_pending_full(m). */
-struct pending *monitor_pending_add(struct monitor *m, uint32_t id, enum pending_kind kind, int client_fd);
-/* Answers ETIMEDOUT for requests past their deadline; returns the time
- * (ms) until the next deadline, -1 when none. */
-int monitor_pending_expire(struct monitor *m);
+/* A request whose answer goes to monitor_reply_client with kind,
+ * client_fd and ptr (the agent client's table: capacity checked first). */
+int monitor_request(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
+                    enum pending_kind kind, int client_fd, void *ptr, struct rv_error **err);
 /* Sends a request and queues the answer for client_fd (closed on failure). */
-void monitor_forward(struct monitor *m, int client_fd, enum pending_kind kind, const char *method,
-                     void (*fill)(struct json_writer *, const void *), const void *data);
+void monitor_forward(struct monitor *m, int client_fd, enum pending_kind kind, enum proto_method method,
+                     agent_fill_fn fill, const void *data);
 /* Lowest stream id not in use. */
 uint32_t monitor_stream_alloc(struct monitor *m);
 void monitor_fill_signal(struct json_writer *w, const void *header);
 
 /* Sends a request and runs the loop until its answer (bounded). */
-int monitor_call(struct monitor *m, const char *method, void (*fill)(struct json_writer *, const void *),
-                 const void *data, int timeout_ms, struct rv_error **err);
+int monitor_call(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
+                 int timeout_ms, struct rv_error **err);
 
 /* A new VM for the container, not started yet, with the network as it
  * is now (boot, configure_network, create_container again). */
@@ -166,7 +155,7 @@ void monitor_ctl_conn_event(struct monitor *m, struct ctl_conn *c);
 int monitor_ctl_expire(struct monitor *m);
 void monitor_ctl_close_conns(struct monitor *m);
 /* Answers a client whose request the guest answered. */
-void monitor_reply_client(struct monitor *m, const struct pending *p, const struct channel_message *msg);
+void monitor_reply_client(struct monitor *m, const struct agent_request *p, const struct channel_message *msg);
 void monitor_notify_subscribers(struct monitor *m, const char *event_json);
 void monitor_close_subscribers(struct monitor *m);
 

@@ -96,7 +96,7 @@ int monitor_net_configure(struct monitor *m, struct rv_error **err)
 {
         if (m->netconf == NULL)
                 return rv_error_setx(err, EINVAL, "configure the guest's network: the namespace was not scanned");
-        if (monitor_call(m, "configure_network", fill_network, m->netconf, REQUEST_TIMEOUT_MS, err) < 0)
+        if (monitor_call(m, PROTO_CONFIGURE_NETWORK, fill_network, m->netconf, REQUEST_TIMEOUT_MS, err) < 0)
                 return rv_error_wrap(err, "configure the guest's network");
         return 0;
 }
@@ -108,7 +108,7 @@ static void report_change(void *data, const char *interface, const char *change)
         _cleanup_free_ char *line = NULL;
         struct rv_error *tmp_err = NULL;
         /* Before start nothing has run: the change is followed at start. */
-        bool follow = strcmp(m->o->state->status, "created") == 0 && !m->execs;
+        bool follow = m->o->state->status == CONTAINER_CREATED && !m->execs;
 
         if (follow) {
                 m->net_changed = true;

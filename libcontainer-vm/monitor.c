@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "base/proc.h"
 #include "libcontainer-vm/accel.h"
+#include "libcontainer-vm/agent-client.h"
 #include "libcontainer-vm/cgroup.h"
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/console.h"
@@ -187,19 +188,20 @@ static int sync_run_hooks(int fd, const char *phase, const char *json, struct rv
 
 /* --- helpers ------------------------------------------------------------ */
 
-/* Records status; a create depends on it (a full state root fails it). */
-static int monitor_record(struct monitor *m, const char *status, struct rv_error **err)
+/* Records status (only as the transition table allows); a create
+ * depends on it (a full state root fails it). */
+static int monitor_record(struct monitor *m, enum container_status status, struct rv_error **err)
 {
-        /* status may be the current one: copy before freeing. */
-        char *copy = strdup(status);
-        if (copy == NULL)
-                return rv_error_set(err, ENOMEM, "save state");
-        free(m->o->state->status);
-        m->o->state->status = copy;
+        enum container_status now = m->o->state->status;
+
+        if (!container_status_can_become(now, status))
+                return rv_error_setx(err, EINVAL, "save state: a %s container cannot become %s",
+                                     container_status_name(now), container_status_name(status));
+        m->o->state->status = status;
         return state_save(m->o->dir->dirfd, m->o->state, err);
 }
 
-void monitor_save_state(struct monitor *m, const char *status)
+void monitor_save_state(struct monitor *m, enum container_status status)
 {
         struct rv_error *tmp_err = NULL;
 
@@ -272,97 +274,42 @@ static int wrap_guest_error(struct monitor *m, struct rv_error **err)
 
 bool monitor_pending_full(const struct monitor *m)
 {
-        return m->n_pending >= MAX_PENDING;
+        return agent_client_full(m->agent);
 }
 
-struct pending *monitor_pending_add(struct monitor *m, uint32_t id, enum pending_kind kind, int client_fd)
+static int pending_timeout_ms(const struct monitor *m, enum pending_kind kind)
 {
         int timeout_ms = PENDING_TIMEOUT_MS;
 
-        if (m->n_pending == MAX_PENDING)
-                return NULL;
         /* start runs the startContainer hooks in the guest first. */
         if (kind == PENDING_START)
                 timeout_ms += (int) spec_hooks_max_ms(&m->o->guest_spec->hooks.start_container);
-        m->pending[m->n_pending] = (struct pending) {
-                .id = id, .kind = kind, .client_fd = client_fd, .deadline_ms = rv_now_ms() + timeout_ms,
-        };
-        return &m->pending[m->n_pending++];
+        return timeout_ms;
 }
 
-int monitor_pending_expire(struct monitor *m)
+int monitor_request(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
+                    enum pending_kind kind, int client_fd, void *ptr, struct rv_error **err)
 {
-        int64_t now = rv_now_ms(), next = -1;
+        struct agent_request tag = { .kind = kind, .client_fd = client_fd, .ptr = ptr };
 
-        for (size_t i = 0; i < m->n_pending;) {
-                struct pending p = m->pending[i];
-                if (p.deadline_ms > now) {
-                        if (next < 0 || p.deadline_ms - now < next)
-                                next = p.deadline_ms - now;
-                        i++;
-                        continue;
-                }
-                m->pending[i] = m->pending[--m->n_pending];
-                rv_log(RV_LOG_WARNING, "request %u: no answer from the guest in time", p.id);
-                if (p.kind == PENDING_EXEC)
-                        monitor_exec_abandon(m, p.exec);
-                if (p.client_fd >= 0) {
-                        ctl_send_error(p.client_fd, -ETIMEDOUT, "no answer from the guest in time");
-                        close(p.client_fd);
-                }
-        }
-        return next > INT32_MAX ? INT32_MAX : (int) next;
+        return agent_client_request(m->agent, method, fill, data, &tag, pending_timeout_ms(m, kind), NULL, err);
 }
 
-static bool pending_take(struct monitor *m, uint32_t id, struct pending *ret)
-{
-        for (size_t i = 0; i < m->n_pending; i++) {
-                if (m->pending[i].id == id) {
-                        *ret = m->pending[i];
-                        m->pending[i] = m->pending[--m->n_pending];
-                        return true;
-                }
-        }
-        return false;
-}
-
-/* Sends a request whose params are {"id": ...} plus what fill writes. */
-int monitor_send_request(struct monitor *m, const char *method, uint32_t *ret_id,
-                         void (*fill)(struct json_writer *, const void *), const void *data,
+int monitor_send_request(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
                          struct rv_error **err)
 {
-        _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
-        uint32_t id = ++m->next_id;
-
-        if (w == NULL)
-                return rv_error_set(err, ENOMEM, "%s", method);
-        channel_message_begin_request(w, id, method);
-        json_write_object_begin(w);
-        json_write_key(w, "id");
-        json_write_string(w, m->o->state->id);
-        if (fill)
-                fill(w, data);
-        json_write_object_end(w);
-        channel_message_end(w);
-        if (channel_send_message(m->ch, CHANNEL_REQUEST, w, err) < 0)
-                return rv_error_wrap(err, "send %s", method);
-        *ret_id = id;
-        return 0;
+        return agent_client_request(m->agent, method, fill, data, NULL, 0, NULL, err);
 }
 
-void monitor_forward(struct monitor *m, int client_fd, enum pending_kind kind, const char *method,
-                     void (*fill)(struct json_writer *, const void *), const void *data)
+void monitor_forward(struct monitor *m, int client_fd, enum pending_kind kind, enum proto_method method,
+                     agent_fill_fn fill, const void *data)
 {
         struct rv_error *tmp_err = NULL;
-        uint32_t id;
 
-        if (monitor_pending_full(m) ||
-            monitor_send_request(m, method, &id, fill, data, &tmp_err) < 0 ||
-            monitor_pending_add(m, id, kind, client_fd) == NULL) {
-                if (client_fd >= 0) {
-                        ctl_send_error(client_fd, -EIO, tmp_err ? tmp_err->msg : "too many requests in flight");
-                        close(client_fd);
-                }
+        if (monitor_request(m, method, fill, data, kind, client_fd, NULL, &tmp_err) < 0 && client_fd >= 0) {
+                ctl_send_error(client_fd, -EIO, tmp_err->status == EAGAIN ? "too many requests in flight"
+                               : tmp_err->msg);
+                close(client_fd);
         }
         rv_error_release(&tmp_err);
 }
@@ -536,57 +483,81 @@ void monitor_exec_exit_status(const struct json_value *data, int *ret_code, int 
         read_exit(data, ret_code, ret_signal);
 }
 
-static int handle_control(struct monitor *m, const struct channel_frame *f, struct rv_error **err)
-{
-        struct channel_message msg;
-        struct pending p;
+/* A synchronous call's answer (monitor_call). */
+struct call {
+        bool done;
+        struct rv_error *err;
+        int (*check)(const struct json_value *result, struct rv_error **err);
+};
 
-        if (channel_message_parse(f, &msg, err) < 0)
-                return -1;
-        channel_message_sanitize(&msg);
-        if (msg.type == CHANNEL_EVENT) {
-                if (strcmp(msg.event, "process_exited") == 0) {
-                        handle_exit_event(m, msg.body);
-                } else if (strcmp(msg.event, "oom") == 0) {
-                        char line[512];
-                        snprintf(line, sizeof(line), "{\"type\":\"oom\",\"id\":\"%s\"}", m->o->state->id);
-                        monitor_notify_subscribers(m, line);
-                } else {
-                        rv_debug("guest event `%s` ignored", msg.event);
-                }
-        } else if (msg.type == CHANNEL_RESPONSE && pending_take(m, msg.id, &p)) {
-                if (msg.error)
-                        rv_debug("request %u failed: %s", msg.id, msg.error);
-                monitor_reply_client(m, &p, &msg);
-        } else {
-                rv_debug("unexpected control frame type %d id %u", msg.type, msg.id);
-        }
-        channel_message_clear(&msg);
-        return 0;
+static void answer_call(struct call *c, const struct channel_message *msg, const struct rv_error *failure)
+{
+        c->done = true;
+        if (msg == NULL)
+                rv_error_setx(&c->err, failure->status, "%s", failure->msg);
+        else if (msg->error)
+                rv_error_setx(&c->err, msg->error_errno > 0 ? msg->error_errno : EIO, "%s", msg->error);
+        else if (c->check)
+                c->check(msg->body, &c->err);
 }
 
-static int pump_channel(struct monitor *m, struct rv_error **err)
+static void on_answer(void *ctx, const struct agent_request *req, const struct channel_message *msg,
+                      const struct rv_error *failure)
 {
-        struct channel_frame f;
-        int r;
+        struct monitor *m = ctx;
 
-        while ((r = channel_next(m->ch, &f, err)) > 0) {
-                if (f.stream == CHANNEL_STREAM_CONTROL)
-                        r = handle_control(m, &f, err);
-                else
-                        r = handle_data(m, &f, err);
-                if (r < 0)
-                        return -1;
+        if (req->kind == PENDING_CALL) {
+                answer_call(req->ptr, msg, failure);
+                return;
         }
-        return r;
+        if (msg) {
+                monitor_reply_client(m, req, msg);
+                return;
+        }
+        /* No answer will come. An exec the guest may yet start is killed;
+         * one whose container is going is reaped with it. */
+        if (req->kind == PENDING_EXEC && failure->status == ETIMEDOUT)
+                monitor_exec_abandon(m, req->ptr);
+        if (req->client_fd >= 0) {
+                ctl_send_error(req->client_fd, -failure->status, failure->msg);
+                close(req->client_fd);
+        }
 }
+
+static void on_event(void *ctx, enum proto_event ev, const struct channel_message *msg)
+{
+        struct monitor *m = ctx;
+
+        switch (ev) {
+        case PROTO_EVENT_PROCESS_EXITED:
+                handle_exit_event(m, msg->body);
+                break;
+        case PROTO_EVENT_OOM: {
+                char line[512];
+                snprintf(line, sizeof(line), "{\"type\":\"oom\",\"id\":\"%s\"}", m->o->state->id);
+                monitor_notify_subscribers(m, line);
+                break;
+        }
+        case _PROTO_EVENT_MAX:
+                break;
+        }
+}
+
+static int on_data(void *ctx, const struct channel_frame *f, struct rv_error **err)
+{
+        return handle_data(ctx, f, err);
+}
+
+const struct agent_client_ops monitor_agent_ops = {
+        .answer = on_answer, .event = on_event, .data = on_data,
+};
 
 static void forward_signal(struct monitor *m, int sig)
 {
         struct ctl_header h = { .command = CTL_KILL, .arg = sig };
 
         if (!m->exited)
-                monitor_forward(m, -1, PENDING_NONE, "signal_process", monitor_fill_signal, &h);
+                monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, monitor_fill_signal, &h);
 }
 
 struct tty_size {
@@ -609,7 +580,7 @@ static void resize_terminal(struct monitor *m)
 
         if (m->exited || m->tty_fd < 0 || tty_get_size(m->tty_fd, &sz.height, &sz.width) < 0)
                 return;
-        monitor_forward(m, -1, PENDING_NONE, "resize_tty", fill_size, &sz);
+        monitor_forward(m, -1, PENDING_NONE, PROTO_RESIZE_TTY, fill_size, &sz);
 }
 
 static void handle_signals(struct monitor *m)
@@ -701,7 +672,7 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         if (timeout_ms < 0 && m->execs)
                 timeout_ms = 1000;
         /* So do requests with a deadline. */
-        int next = monitor_ctl_expire(m), next_pending = monitor_pending_expire(m);
+        int next = monitor_ctl_expire(m), next_pending = agent_client_expire(m->agent, rv_now_ms());
         if (next < 0 || (next_pending >= 0 && next_pending < next))
                 next = next_pending;
         if (next >= 0 && (timeout_ms < 0 || next < timeout_ms))
@@ -722,7 +693,7 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                                 r = channel_receive(m->ch, err);
                                 if (r < 0)
                                         return rv_error_wrap(err, "agent channel");
-                                if (pump_channel(m, err) < 0)
+                                if (agent_client_pump(m->agent, err) < 0)
                                         return rv_error_wrap(err, "agent channel");
                                 hangup = r == 1;
                         }
@@ -812,44 +783,34 @@ static int vm_lost(struct monitor *m, const char *what, struct rv_error **err)
         return rv_error_wrap(err, "%s", what);
 }
 
-/* Runs the loop until the response to request id arrives. */
-static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const char *what,
-                         struct channel_message *ret, struct rv_error **err)
+#define NO_ANSWER "no answer from the guest in time"
+
+/* Sends a request and waits for its answer, up to timeout_ms: the
+ * client's one dispatch handles whatever else arrives meanwhile. QEMU
+ * exiting, or pausing itself on an internal error, ends the wait at once:
+ * never sit out the deadline on a dead VM. So do virtiofsd's death and
+ * create's (the rule in docs/ARCHITECTURE.md); a console or helper log
+ * nobody reads would stall the guest. */
+static int call_checked(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
+                        int timeout_ms, int (*check)(const struct json_value *, struct rv_error **),
+                        struct rv_error **err)
 {
-        int64_t deadline = rv_now_ms() + timeout_ms;
+        const char *what = proto_method_name(method);
+        struct call c = { .check = check };
+        struct agent_request tag = { .kind = PENDING_CALL, .client_fd = -1, .ptr = &c };
+        uint32_t id;
+        int r = -1;
 
-        for (;;) {
-                struct channel_frame f;
-                int r;
-
-                if (channel_flush(m->ch, err) < 0)
-                        return vm_lost(m, what, err);
-                while ((r = channel_next(m->ch, &f, err)) > 0) {
-                        if (f.stream != CHANNEL_STREAM_CONTROL) {
-                                if (handle_data(m, &f, err) < 0)
-                                        return -1;
-                                continue;
-                        }
-                        if (channel_message_parse(&f, ret, err) < 0)
-                                return -1;
-                        channel_message_sanitize(ret);
-                        if (ret->type == CHANNEL_RESPONSE && ret->id == id)
-                                return 0;
-                        if (ret->type == CHANNEL_EVENT && strcmp(ret->event, "process_exited") == 0)
-                                handle_exit_event(m, ret->body);
-                        channel_message_clear(ret);
+        if (agent_client_request(m->agent, method, fill, data, &tag, timeout_ms, &id, err) < 0)
+                return -1;
+        while (!c.done) {
+                if (channel_flush(m->ch, err) < 0) {
+                        r = vm_lost(m, what, err);
+                        goto out;
                 }
-                if (r < 0)
-                        return -1;
-                int64_t left = deadline - rv_now_ms();
-                if (left <= 0)
-                        return rv_error_setx(err, ETIMEDOUT, "%s: no answer from the guest after %d ms",
-                                             what, timeout_ms);
-                /* QEMU exiting, or pausing itself on an internal error, ends
-                 * the wait at once: never sit out the deadline on a dead VM.
-                 * So do virtiofsd's death and create's (the rule in
-                 * docs/ARCHITECTURE.md); a console or helper log nobody
-                 * reads would stall the guest. */
+                int left = agent_client_expire(m->agent, rv_now_ms());
+                if (c.done)
+                        break;
                 struct pollfd pfd[3 + VM_WATCH_MAX] = {
                         { channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), 0 },
                 };
@@ -859,56 +820,59 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                         pfd[1 + i] = (struct pollfd) { vmfds[i], POLLIN, 0 };
                 pfd[1 + n_vm] = (struct pollfd) { m->vm.virtiofsd_pidfd, POLLIN, 0 };
                 pfd[2 + n_vm] = (struct pollfd) { m->o->sync_fd, 0, 0 };
-                r = poll(pfd, 3 + n_vm, (int) left);
-                if (r > 0 && (pfd[2 + n_vm].revents & (POLLERR | POLLHUP)))
-                        return rv_error_setx(err, ECANCELED, CREATOR_GONE_MSG);
-                if (r > 0 && pfd[1 + n_vm].revents) {
-                        m->vm_gone = true;
-                        return rv_error_setx(err, EIO, "%s: virtiofsd exited", what);
+                int n = poll(pfd, 3 + n_vm, left);
+                if (n > 0 && (pfd[2 + n_vm].revents & (POLLERR | POLLHUP))) {
+                        rv_error_setx(err, ECANCELED, CREATOR_GONE_MSG);
+                        goto out;
                 }
-                if (r < 0 && errno != EINTR)
-                        return rv_error_set(err, errno, "poll");
-                for (size_t i = 0; r > 0 && i < n_vm; i++) {
+                if (n > 0 && pfd[1 + n_vm].revents) {
+                        m->vm_gone = true;
+                        rv_error_setx(err, EIO, "%s: virtiofsd exited", what);
+                        goto out;
+                }
+                if (n < 0 && errno != EINTR) {
+                        rv_error_set(err, errno, "poll");
+                        goto out;
+                }
+                for (size_t i = 0; n > 0 && i < n_vm; i++) {
                         if (pfd[1 + i].revents && vm_check(&m->vm, err) < 0) {
                                 m->vm_gone = m->vm.qemu_pid == 0;
-                                return rv_error_wrap(err, "%s", what);
+                                rv_error_wrap(err, "%s", what);
+                                goto out;
                         }
                 }
-                if (r > 0 && pfd[0].revents) {
-                        r = channel_receive(m->ch, err);
-                        if (r < 0)
-                                return -1;
-                        if (r == 1) {
+                if (n > 0 && pfd[0].revents) {
+                        n = channel_receive(m->ch, err);
+                        if (n < 0 || agent_client_pump(m->agent, err) < 0)
+                                goto out;
+                        if (n == 1 && !c.done) {
                                 rv_error_setx(err, ECONNRESET, "the agent closed the channel");
-                                return vm_lost(m, what, err);
+                                r = vm_lost(m, what, err);
+                                goto out;
                         }
                 }
         }
-}
-
-static int call(struct monitor *m, const char *method, void (*fill)(struct json_writer *, const void *),
-                const void *data, int timeout_ms, struct rv_error **err)
-{
-        struct channel_message msg;
-        uint32_t id;
-
-        if (monitor_send_request(m, method, &id, fill, data, err) < 0)
-                return -1;
-        if (wait_response(m, id, timeout_ms, method, &msg, err) < 0)
-                return -1;
-        if (msg.error) {
-                rv_error_setx(err, msg.error_errno > 0 ? msg.error_errno : EIO, "%s", msg.error);
-                channel_message_clear(&msg);
-                return -1;
+        if (c.err == NULL)
+                return 0;
+        if (c.err->status == ETIMEDOUT && strcmp(c.err->msg, NO_ANSWER) == 0) {
+                rv_error_release(&c.err);
+                return rv_error_setx(err, ETIMEDOUT, "%s: no answer from the guest after %d ms", what,
+                                     timeout_ms);
         }
-        channel_message_clear(&msg);
-        return 0;
+        *err = c.err;
+        return -1;
+out:
+        /* The entry points into this frame: it goes with it. */
+        if (!c.done)
+                agent_client_cancel(m->agent, id);
+        rv_error_release(&c.err);
+        return r;
 }
 
-int monitor_call(struct monitor *m, const char *method, void (*fill)(struct json_writer *, const void *),
-                 const void *data, int timeout_ms, struct rv_error **err)
+int monitor_call(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
+                 int timeout_ms, struct rv_error **err)
 {
-        return call(m, method, fill, data, timeout_ms, err);
+        return call_checked(m, method, fill, data, timeout_ms, NULL, err);
 }
 
 /* --- boot and create ------------------------------------------------------ */
@@ -936,11 +900,11 @@ static void fill_hello(struct json_writer *w, const void *data)
 
 /* The state hooks read (CONTRACT.md §5): pid = the monitor, the pid
  * callers see; none once stopped. */
-static struct spec_state hook_state(const struct monitor *m, const char *status)
+static struct spec_state hook_state(const struct monitor *m, enum container_status status)
 {
         return (struct spec_state) {
-                .id = m->o->state->id, .status = status,
-                .pid = strcmp(status, "stopped") != 0 ? m->ns.host_pid : 0,
+                .id = m->o->state->id, .status = container_status_name(status),
+                .pid = status != CONTAINER_STOPPED ? m->ns.host_pid : 0,
                 .bundle = m->o->state->bundle,
                 .annotations = m->o->guest_spec->annotations,
                 .n_annotations = m->o->guest_spec->n_annotations,
@@ -949,7 +913,7 @@ static struct spec_state hook_state(const struct monitor *m, const char *status)
 
 /* Host hooks run in the bundle, as runc's do (it chdirs there). */
 static int run_hooks(struct monitor *m, const struct spec_hook_list *l, const char *phase,
-                     const char *status, struct rv_error **err)
+                     enum container_status status, struct rv_error **err)
 {
         _cleanup_free_ char *json = NULL;
         struct spec_state s = hook_state(m, status);
@@ -966,7 +930,7 @@ static int run_hooks(struct monitor *m, const struct spec_hook_list *l, const ch
 /* Kept in the state dir for delete, and for the failure path here. */
 static int save_poststop(struct monitor *m, struct rv_error **err)
 {
-        struct spec_state s = hook_state(m, "stopped");
+        struct spec_state s = hook_state(m, CONTAINER_STOPPED);
         return hooks_poststop_save(m->o->dir->dirfd, &m->o->guest_spec->hooks.poststop, &s, err);
 }
 
@@ -979,7 +943,7 @@ static void fill_create(struct json_writer *w, const void *data)
         proc_io_write_stdio(w, &m->init);
         /* For startContainer hooks, which the agent runs in the container. */
         if (m->o->guest_spec->hooks.start_container.n > 0) {
-                struct spec_state s = hook_state(m, "created");
+                struct spec_state s = hook_state(m, CONTAINER_CREATED);
                 json_write_key(w, "hook_state");
                 spec_state_write_hook(w, &s);
         }
@@ -1044,7 +1008,8 @@ static int boot(struct monitor *m, struct rv_error **err)
         if (m->ch == NULL)
                 return rv_error_set(err, ENOMEM, "channel");
         m->vm.agent_fd = -1;            /* the channel owns it now */
-        if (call(m, "hello", fill_hello, NULL, cfg->boot_timeout_ms, err) < 0)
+        agent_client_set_channel(m->agent, m->ch);
+        if (call_checked(m, PROTO_HELLO, fill_hello, NULL, cfg->boot_timeout_ms, proto_hello_check, err) < 0)
                 return wrap_guest_error(m, err);
         return 0;
 }
@@ -1094,7 +1059,7 @@ static int create_container(struct monitor *m, struct rv_error **err)
 {
         if (setup_stdio(m, err) < 0)
                 return rv_error_wrap(err, "container stdio");
-        return call(m, "create_container", fill_create, m, REQUEST_TIMEOUT_MS, err);
+        return monitor_call(m, PROTO_CREATE_CONTAINER, fill_create, m, REQUEST_TIMEOUT_MS, err);
 }
 
 /* The container's namespace changed between create and start (ctr --cni
@@ -1105,6 +1070,7 @@ int monitor_reboot(struct monitor *m, struct rv_error **err)
 {
         uint32_t streams[3] = { m->init.in.stream, m->init.out.stream, m->init.err.stream };
 
+        agent_client_set_channel(m->agent, NULL);
         channel_free(m->ch);
         m->ch = NULL;
         vm_destroy(&m->vm);
@@ -1130,7 +1096,7 @@ int monitor_reboot(struct monitor *m, struct rv_error **err)
                         return -1;
         /* Input already at its end is ended again for the new guest. */
         m->init.in.eof = false;
-        if (call(m, "create_container", fill_create, m, REQUEST_TIMEOUT_MS, err) < 0)
+        if (monitor_call(m, PROTO_CREATE_CONTAINER, fill_create, m, REQUEST_TIMEOUT_MS, err) < 0)
                 return -1;
         monitor_save_state(m, m->o->state->status);
         return 0;
@@ -1160,26 +1126,19 @@ static void drain_output(struct monitor *m)
 static void shutdown_vm(struct monitor *m)
 {
         struct rv_error *tmp_err = NULL;
-        uint32_t id;
 
-        if (m->ch && !m->vm_gone &&
-            monitor_send_request(m, "shutdown", &id, NULL, NULL, &tmp_err) == 0)
+        if (m->ch && !m->vm_gone && monitor_send_request(m, PROTO_SHUTDOWN, NULL, NULL, &tmp_err) == 0)
                 channel_flush(m->ch, &tmp_err);
         rv_error_release(&tmp_err);
         vm_stop(&m->vm, m->vm_gone ? 0 : m->o->cfg->shutdown_timeout_ms);
+        agent_client_set_channel(m->agent, NULL);
         channel_free(m->ch);
         m->ch = NULL;
 }
 
 static void finish(struct monitor *m)
 {
-        for (size_t i = 0; i < m->n_pending; i++) {
-                if (m->pending[i].client_fd >= 0) {
-                        ctl_send_error(m->pending[i].client_fd, -ESRCH, "container not running");
-                        close(m->pending[i].client_fd);
-                }
-        }
-        m->n_pending = 0;
+        agent_client_fail_all(m->agent, ESRCH, "container not running");
         monitor_ctl_close_conns(m);
         if (m->ctl_fd >= 0) {
                 close(m->ctl_fd);
@@ -1196,7 +1155,7 @@ static void finish(struct monitor *m)
         m->o->state->exit_signal = m->exit_signal;
         m->o->state->qemu_pid = m->o->state->virtiofsd_pid = 0;
         state_clear_procs(m->o->state);
-        monitor_save_state(m, "stopped");
+        monitor_save_state(m, CONTAINER_STOPPED);
         /* Only now: a caller whose `events` ended finds the container
          * stopped, as with runc. */
         monitor_close_subscribers(m);
@@ -1255,6 +1214,7 @@ static void monitor_fail(struct monitor *m, struct rv_error *err)
         rv_log(RV_LOG_ERROR, "%s", err->msg);
         if (m->ctl_fd >= 0)
                 unlinkat(m->o->dir->dirfd, CTL_SOCKET, 0);
+        agent_client_set_channel(m->agent, NULL);
         channel_free(m->ch);
         m->ch = NULL;
         vm_destroy(&m->vm);
@@ -1265,7 +1225,7 @@ static void monitor_fail(struct monitor *m, struct rv_error *err)
         m->o->state->qemu_pid = m->o->state->virtiofsd_pid = 0;
         state_clear_procs(m->o->state);
         state_set_reason(m->o->state, err->msg);
-        monitor_save_state(m, "stopped");
+        monitor_save_state(m, CONTAINER_STOPPED);
         sync_report(m->o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
         /* Torn down: poststop hooks run, as runc's do after a failed create. */
         struct rv_error *tmp_err = NULL;
@@ -1279,10 +1239,16 @@ _Noreturn void monitor_main(struct monitor_options *o)
         struct monitor m = {
                 .o = o, .vm = VM_INIT, .sigfd = -1, .ctl_fd = -1, .tty_fd = -1,
                 .init = { .in = { .fd = -1 }, .out = { .fd = -1 }, .err = { .fd = -1 } },
-                .ns = MONITOR_NS_INIT,
+                .ns = MONITOR_NS_INIT, .status_before_pause = CONTAINER_RUNNING,
         };
         struct rv_error *err = NULL;
 
+        m.agent = agent_client_new(o->state->id, MAX_PENDING, &monitor_agent_ops, &m);
+        if (m.agent == NULL) {
+                rv_error_set(&err, ENOMEM, "agent client");
+                monitor_fail(&m, err);
+                _exit(1);
+        }
         /* The lock belongs to the create command, which releases it when
          * it exits; a copy here would hold it for the container's life. */
         if (o->dir->lockfd >= 0)
@@ -1308,11 +1274,11 @@ _Noreturn void monitor_main(struct monitor_options *o)
             enter_host_cgroup(&m, &err) < 0 ||
             monitor_ns_unshare(&m.ns, o->guest_spec, &err) < 0 ||
             save_poststop(&m, &err) < 0 || check_creator(&m, &err) < 0 ||
-            run_hooks(&m, &hooks->prestart, "prestart", "creating", &err) < 0 ||
-            run_hooks(&m, &hooks->create_runtime, "createRuntime", "creating", &err) < 0 ||
+            run_hooks(&m, &hooks->prestart, "prestart", CONTAINER_CREATING, &err) < 0 ||
+            run_hooks(&m, &hooks->create_runtime, "createRuntime", CONTAINER_CREATING, &err) < 0 ||
             check_creator(&m, &err) < 0 || monitor_net_setup(&m, &err) < 0 ||
             boot(&m, &err) < 0 || check_creator(&m, &err) < 0 || monitor_net_configure(&m, &err) < 0 ||
-            run_hooks(&m, &hooks->create_container, "createContainer", "creating", &err) < 0 ||
+            run_hooks(&m, &hooks->create_container, "createContainer", CONTAINER_CREATING, &err) < 0 ||
             check_creator(&m, &err) < 0 || create_container(&m, &err) < 0 ||
             (m.ctl_fd = ctl_listen(o->dir->dirfd, &err)) < 0 ||
             monitor_ns_enter_view(&m.ns, o->plan, o->guest_spec, o->dir->path, &err) < 0) {
@@ -1323,17 +1289,17 @@ _Noreturn void monitor_main(struct monitor_options *o)
         o->state->monitor_start_time = m.ns.host_start_time;
         /* runc runs poststart here, in create, before start (CONTRACT.md §5),
          * in the runtime's (the host's) namespaces. */
-        if (monitor_record(&m, "created", &err) < 0 ||
+        if (monitor_record(&m, CONTAINER_CREATED, &err) < 0 ||
             monitor_ns_to_host(&m.ns, &err) < 0 ||
-            run_hooks(&m, &hooks->poststart, "poststart", "created", &err) < 0 ||
+            run_hooks(&m, &hooks->poststart, "poststart", CONTAINER_CREATED, &err) < 0 ||
             monitor_ns_to_view(&m.ns, &err) < 0) {
                 monitor_fail(&m, err);
                 _exit(1);
         }
         if (o->autostart) {
                 int timeout_ms = REQUEST_TIMEOUT_MS + (int) spec_hooks_max_ms(&hooks->start_container);
-                if (call(&m, "start_container", NULL, NULL, timeout_ms, &err) < 0 ||
-                    monitor_record(&m, "running", &err) < 0) {
+                if (monitor_call(&m, PROTO_START_CONTAINER, NULL, NULL, timeout_ms, &err) < 0 ||
+                    monitor_record(&m, CONTAINER_RUNNING, &err) < 0) {
                         monitor_fail(&m, err);
                         _exit(1);
                 }
@@ -1346,7 +1312,7 @@ _Noreturn void monitor_main(struct monitor_options *o)
                 m.exit_signal = SIGKILL;
                 finish(&m);
                 state_set_reason(o->state, err->msg);
-                monitor_save_state(&m, "stopped");
+                monitor_save_state(&m, CONTAINER_STOPPED);
                 _exit(1);
         }
         close(o->sync_fd);

@@ -24,6 +24,7 @@
 #include "vm/agent/power.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
+#include "vm/channel/protocol.h"
 
 #define AGENT_VERSION RUNVM_VERSION
 #define SHUTDOWN_FLUSH_TIMEOUT_MS 2000
@@ -98,7 +99,7 @@ static void flush_bounded(struct agent *a, int timeout_ms)
         }
 }
 
-static int handle_hello(struct agent *a, const struct json_value *params, struct json_writer *w,
+static int agent_serve_hello(struct agent *a, const struct json_value *params, struct json_writer *w,
                         struct rv_error **err)
 {
         const struct json_value *v = json_get(params, "version");
@@ -108,16 +109,17 @@ static int handle_hello(struct agent *a, const struct json_value *params, struct
         if (v != NULL) {
                 if (json_read_int64(v, "version", &version, err) < 0)
                         return -1;
-                if (version != CHANNEL_PROTOCOL_VERSION)
+                if (version != PROTO_VERSION)
                         return rv_error_setx(err, EPROTONOSUPPORT,
                                              "protocol version %lld is not supported (the agent speaks %d)",
-                                             (long long) version, CHANNEL_PROTOCOL_VERSION);
+                                             (long long) version, PROTO_VERSION);
         }
         if (uname(&u) < 0)
                 return rv_error_set(err, errno, "uname");
         json_write_object_begin(w);
         json_write_key(w, "version");
-        json_write_int64(w, CHANNEL_PROTOCOL_VERSION);
+        json_write_int64(w, PROTO_VERSION);
+        proto_hello_write_capabilities(w);
         json_write_key(w, "agent");
         json_write_string(w, AGENT_VERSION);
         json_write_key(w, "kernel");
@@ -128,7 +130,7 @@ static int handle_hello(struct agent *a, const struct json_value *params, struct
         return 0;
 }
 
-static int handle_shutdown(struct agent *a, const struct json_value *params, struct json_writer *w,
+static int agent_serve_shutdown(struct agent *a, const struct json_value *params, struct json_writer *w,
                            struct rv_error **err)
 {
         json_write_object_begin(w);
@@ -139,23 +141,10 @@ static int handle_shutdown(struct agent *a, const struct json_value *params, str
 typedef int (*agent_method_fn)(struct agent *a, const struct json_value *params, struct json_writer *w,
                                struct rv_error **err);
 
-static const struct {
-        const char *name;
-        agent_method_fn fn;
-} methods[] = {
-        { "hello", handle_hello },
-        { "configure_network", agent_network_configure },
-        { "create_container", agent_container_create },
-        { "start_container", agent_container_start },
-        { "signal_process", agent_container_signal },
-        { "exec_process", agent_exec_process },
-        { "resize_tty", agent_container_resize_tty },
-        { "list_processes", agent_container_list_processes },
-        { "stats", agent_container_stats },
-        { "pause_container", agent_container_pause },
-        { "resume_container", agent_container_resume },
-        { "update_resources", agent_container_update },
-        { "shutdown", handle_shutdown },
+/* Built from the protocol's table: every method has its handler here. */
+static const agent_method_fn methods[_PROTO_METHOD_MAX] = {
+#define PROTO_METHOD(id, name, handler) [PROTO_##id] = handler,
+#include "vm/channel/protocol.def"
 };
 
 uint32_t agent_request_id(struct agent *a)
@@ -213,12 +202,10 @@ static void handle_request(struct agent *a, const struct channel_message *m)
 {
         _cleanup_error_ struct rv_error *err = NULL;
         struct json_writer *w;
-        agent_method_fn fn = NULL;
+        int method = proto_method_lookup(m->method);
+        agent_method_fn fn = method >= 0 ? methods[method] : NULL;
         int r;
 
-        for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
-                if (strcmp(methods[i].name, m->method) == 0)
-                        fn = methods[i].fn;
         rv_debug("request %u `%s`", m->id, m->method);
         w = json_writer_new(NULL);
         if (w == NULL) {
@@ -248,7 +235,7 @@ static void handle_request(struct agent *a, const struct channel_message *m)
         }
         send_response(a, w);
         json_writer_free(w);
-        if (r == 0 && fn == handle_shutdown) {
+        if (r == 0 && method == PROTO_SHUTDOWN) {
                 rv_debug("shutdown: powering off");
                 flush_bounded(a, SHUTDOWN_FLUSH_TIMEOUT_MS);
                 agent_power_off();
