@@ -135,14 +135,44 @@ static void ctl_events(struct monitor *m, int fd, struct ctl_request *req)
         ctl_send_reply(fd, 0, NULL, 0);
 }
 
+static void subscriber_drop(struct monitor *m, struct subscriber *s)
+{
+        monitor_unwatch(m, &s->w);
+        if (s->fd >= 0)
+                close(s->fd);
+        s->fd = -1;
+}
+
 void monitor_notify_subscribers(struct monitor *m, const char *event_json)
 {
         for (struct subscriber *s = m->subscribers; s; s = s->next) {
                 /* A subscriber that cannot take a line at once is dropped
                  * rather than allowed to stall the monitor. */
-                if (s->fd >= 0 && ctl_send_reply(s->fd, 0, event_json, strlen(event_json)) < 0) {
-                        close(s->fd);
-                        s->fd = -1;
+                if (s->fd >= 0 && ctl_send_reply(s->fd, 0, event_json, strlen(event_json)) < 0)
+                        subscriber_drop(m, s);
+        }
+}
+
+int monitor_on_subscriber(void *ctx, struct loop_watch *w, uint32_t revents, struct rv_error **err)
+{
+        struct subscriber *s = w->data;
+        char c;
+
+        /* An events client never writes: readable means gone. */
+        if (read(s->fd, &c, 1) <= 0)
+                subscriber_drop(ctx, s);
+        return 0;
+}
+
+void monitor_reap_subscribers(struct monitor *m)
+{
+        for (struct subscriber **p = &m->subscribers; *p;) {
+                if ((*p)->fd < 0) {
+                        struct subscriber *dead = *p;
+                        *p = dead->next;
+                        free(dead);
+                } else {
+                        p = &(*p)->next;
                 }
         }
 }
@@ -152,8 +182,7 @@ void monitor_close_subscribers(struct monitor *m)
         while (m->subscribers) {
                 struct subscriber *s = m->subscribers;
                 m->subscribers = s->next;
-                if (s->fd >= 0)
-                        close(s->fd);
+                subscriber_drop(m, s);
                 free(s);
         }
 }
@@ -184,6 +213,7 @@ static void dispatch(struct monitor *m, int fd, struct ctl_request *req)
 
 static void conn_unlink(struct monitor *m, struct ctl_conn *c)
 {
+        monitor_unwatch(m, &c->watch);
         for (struct ctl_conn **p = &m->conns; *p; p = &(*p)->next) {
                 if (*p == c) {
                         *p = c->next;

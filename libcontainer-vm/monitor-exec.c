@@ -55,6 +55,7 @@ static void session_free(struct monitor *m, struct exec_session *e)
                 }
         }
         proc_io_close(m, &e->io);
+        monitor_unwatch(m, &e->w_client);
         if (e->client_fd >= 0)
                 close(e->client_fd);
         free(e);
@@ -226,6 +227,7 @@ void monitor_exec_client_event(struct monitor *m, struct exec_session *e)
                 return;
         if (n != (ssize_t) sizeof(h)) {
                 /* The client is gone: so is its process. */
+                monitor_unwatch(m, &e->w_client);
                 if (e->client_fd >= 0)
                         close(e->client_fd);
                 e->client_fd = -1;

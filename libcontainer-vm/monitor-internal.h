@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/loop.h"
 #include "libcontainer-vm/agent-client.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor-ns.h"
@@ -38,6 +39,7 @@ struct proc_io {
         bool terminal;
         struct stdio_source in;
         struct stdio_sink out, err;
+        struct loop_watch w_in, w_out, w_err;   /* in the monitor's loop */
 };
 
 /* What to do with the guest's answer to a request. */
@@ -61,11 +63,13 @@ struct exec_session {
         bool started, exited;
         int exit_code, exit_signal;
         int64_t exited_at;
+        struct loop_watch w_client;
         struct exec_session *next;
 };
 
 struct subscriber {
         int fd;                         /* an `events` client */
+        struct loop_watch w;
         struct subscriber *next;
 };
 
@@ -76,6 +80,9 @@ struct monitor {
         int sigfd;
         int ctl_fd;
         struct agent_client *agent;     /* requests on ch, their answers, events */
+        struct loop loop;
+        struct loop_watch w_channel, w_signal, w_ctl, w_qemu, w_helper, w_netns, w_logs[VM_N_LOGS];
+        bool channel_hangup;            /* this turn */
         struct ctl_conn *conns;         /* requests still arriving */
         size_t n_conns;
         struct proc_io init;
@@ -100,6 +107,8 @@ struct monitor {
 
 /* monitor.c */
 extern const struct agent_client_ops monitor_agent_ops;
+/* Takes w out of the loop: before its fd is closed. */
+void monitor_unwatch(struct monitor *m, struct loop_watch *w);
 void monitor_save_state(struct monitor *m, enum container_status status);
 /* A request nobody waits for (its answer is dropped). */
 int monitor_send_request(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
@@ -158,6 +167,10 @@ void monitor_ctl_close_conns(struct monitor *m);
 void monitor_reply_client(struct monitor *m, const struct agent_request *p, const struct channel_message *msg);
 void monitor_notify_subscribers(struct monitor *m, const char *event_json);
 void monitor_close_subscribers(struct monitor *m);
+/* An events client's fd is readable: it left. */
+int monitor_on_subscriber(void *ctx, struct loop_watch *w, uint32_t revents, struct rv_error **err);
+/* Frees the subscribers that left (after a turn). */
+void monitor_reap_subscribers(struct monitor *m);
 
 /* monitor-exec.c */
 void monitor_exec_start(struct monitor *m, int client_fd, struct ctl_request *req);

@@ -150,6 +150,7 @@ void monitor_net_watch_event(struct monitor *m)
 
         if (r < 0) {
                 rv_warn("network: watching the namespace failed: %s; later changes go unreported", strerror(-r));
+                monitor_unwatch(m, &m->w_netns);
                 netns_watch_free(m->net_watch);
                 m->net_watch = NULL;
         }
@@ -174,6 +175,7 @@ int monitor_net_before_start(struct monitor *m, struct rv_error **err)
 
 void monitor_net_teardown(struct monitor *m)
 {
+        monitor_unwatch(m, &m->w_netns);
         netns_watch_free(m->net_watch);
         m->net_watch = NULL;
         if (m->n_nics > 0) {

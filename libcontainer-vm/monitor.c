@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/loop.h"
 #include "base/proc.h"
 #include "libcontainer-vm/accel.h"
 #include "libcontainer-vm/agent-client.h"
@@ -407,6 +409,10 @@ bool proc_io_drained(const struct proc_io *io)
 void proc_io_close(struct monitor *m, struct proc_io *io)
 {
         int fds[3] = { io->in.fd, io->out.fd, io->err.fd };
+
+        monitor_unwatch(m, &io->w_in);
+        monitor_unwatch(m, &io->w_out);
+        monitor_unwatch(m, &io->w_err);
         uint32_t streams[3] = { io->in.stream, io->out.stream, io->err.stream };
 
         for (int i = 0; i < 3; i++) {
@@ -597,41 +603,169 @@ static void handle_signals(struct monitor *m)
 
 /* --- the event loop ------------------------------------------------------- */
 
-enum watch_kind {
-        W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_HELPER, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER, W_NETNS,
-        W_LOG, W_CTL_CONN,
-};
-
-struct watch {
-        enum watch_kind kind;
-        void *ptr;
-};
-
-#define MAX_WATCHES 512
-
-struct watch_set {
-        struct pollfd pfd[MAX_WATCHES];
-        struct watch w[MAX_WATCHES];
-        size_t n;
-};
-
-static void watch(struct watch_set *ws, int fd, short events, enum watch_kind kind, void *ptr)
+/* Each turn the watches follow the state (what may be read or written
+ * now); base/loop only talks to epoll when that changed. A watch's fd
+ * stays the same until its owner removes it, before closing the fd. */
+static int watch_fd(struct monitor *m, struct loop_watch *w, int fd, uint32_t events, loop_fn fn, void *data,
+                    struct rv_error **err)
 {
-        if (fd < 0 || ws->n == MAX_WATCHES)
-                return;
-        ws->pfd[ws->n] = (struct pollfd) { fd, events, 0 };
-        ws->w[ws->n] = (struct watch) { kind, ptr };
-        ws->n++;
+        if (w->events == 0) {
+                if (fd < 0 || events == 0)
+                        return 0;
+                w->fd = fd;
+                w->fn = fn;
+                w->data = data;
+        }
+        return loop_watch_set(&m->loop, w, fd >= 0 ? events : 0, err);
 }
 
-static void watch_io(struct monitor *m, struct watch_set *ws, struct proc_io *io)
+static int on_channel(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
 {
-        if (io->in.fd >= 0 && stdio_source_want_read(&io->in, m->ch))
-                watch(ws, io->in.fd, POLLIN, W_SOURCE, &io->in);
-        if (stdio_sink_want_write(&io->out))
-                watch(ws, io->out.fd, POLLOUT, W_SINK, &io->out);
-        if (stdio_sink_want_write(&io->err))
-                watch(ws, io->err.fd, POLLOUT, W_SINK, &io->err);
+        struct monitor *m = ctx;
+
+        if (!(rev & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                return 0;
+        int r = channel_receive(m->ch, err);
+        if (r < 0 || agent_client_pump(m->agent, err) < 0)
+                return rv_error_wrap(err, "agent channel");
+        m->channel_hangup = r == 1;
+        return 0;
+}
+
+static int on_signal(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        handle_signals(ctx);
+        return 0;
+}
+
+static int on_ctl(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        monitor_handle_ctl(ctx);
+        return 0;
+}
+
+static int on_qemu(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        struct monitor *m = ctx;
+
+        m->vm_gone = true;
+        return 0;
+}
+
+static int on_log(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        vmlog_pump(w->data);
+        return 0;
+}
+
+/* The VM cannot work without its helpers: losing one is its death. */
+static int on_helper(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        struct monitor *m = ctx;
+
+        m->helper_gone = w->data;
+        return 0;
+}
+
+static int on_netns(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        monitor_net_watch_event(ctx);
+        return 0;
+}
+
+static int on_source(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        struct monitor *m = ctx;
+        struct proc_io *io = w->data;
+
+        /* A terminal's one fd: writable is for the sink, flushed below. */
+        if (!(rev & (EPOLLIN | EPOLLHUP | EPOLLERR)) || io->in.fd < 0)
+                return 0;
+        return stdio_source_pump(&io->in, m->ch, err);
+}
+
+static int on_sink(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        return 0;               /* flushed after every turn */
+}
+
+static int on_exec_client(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        monitor_exec_client_event(ctx, w->data);
+        return 0;
+}
+
+static int on_ctl_conn(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        /* may free the connection, which removes its watch first */
+        monitor_ctl_conn_event(ctx, w->data);
+        return 0;
+}
+
+static int watch_io(struct monitor *m, struct proc_io *io, struct rv_error **err)
+{
+        uint32_t in = io->in.fd >= 0 && stdio_source_want_read(&io->in, m->ch) ? EPOLLIN : 0;
+        uint32_t out = stdio_sink_want_write(&io->out) ? EPOLLOUT : 0;
+        uint32_t errout = stdio_sink_want_write(&io->err) ? EPOLLOUT : 0;
+
+        /* One fd for both directions is one watch (epoll keys on the fd). */
+        if (io->in.fd >= 0 && io->in.fd == io->out.fd)
+                return watch_fd(m, &io->w_in, io->in.fd, in | out, on_source, io, err);
+        if (watch_fd(m, &io->w_in, io->in.fd, in, on_source, io, err) < 0 ||
+            watch_fd(m, &io->w_out, io->out.fd, out, on_sink, io, err) < 0 ||
+            watch_fd(m, &io->w_err, io->err.fd, errout, on_sink, io, err) < 0)
+                return -1;
+        return 0;
+}
+
+void monitor_unwatch(struct monitor *m, struct loop_watch *w)
+{
+        loop_watch_remove(&m->loop, w);
+}
+
+static int watch_all(struct monitor *m, struct rv_error **err)
+{
+        uint32_t ch_events = EPOLLIN | (channel_want_write(m->ch) ? EPOLLOUT : 0);
+
+        if (watch_fd(m, &m->w_channel, channel_fd(m->ch), ch_events, on_channel, NULL, err) < 0 ||
+            watch_fd(m, &m->w_signal, m->sigfd, EPOLLIN, on_signal, NULL, err) < 0 ||
+            watch_fd(m, &m->w_ctl, m->ctl_fd, EPOLLIN, on_ctl, NULL, err) < 0 ||
+            watch_fd(m, &m->w_qemu, m->vm.qemu_pidfd, EPOLLIN, on_qemu, NULL, err) < 0 ||
+            watch_fd(m, &m->w_helper, m->vm.virtiofsd_pidfd, EPOLLIN, on_helper, "virtiofsd", err) < 0 ||
+            watch_fd(m, &m->w_netns, monitor_net_watch_fd(m), EPOLLIN, on_netns, NULL, err) < 0 ||
+            watch_io(m, &m->init, err) < 0)
+                return -1;
+        for (size_t i = 0; i < VM_N_LOGS; i++)
+                if (watch_fd(m, &m->w_logs[i], m->vm.logs[i].fd, EPOLLIN, on_log, &m->vm.logs[i], err) < 0)
+                        return -1;
+        for (struct exec_session *e = m->execs; e; e = e->next)
+                if (watch_io(m, &e->io, err) < 0 ||
+                    watch_fd(m, &e->w_client, e->client_fd, EPOLLIN, on_exec_client, e, err) < 0)
+                        return -1;
+        for (struct subscriber *s = m->subscribers; s; s = s->next)
+                if (watch_fd(m, &s->w, s->fd, EPOLLIN, monitor_on_subscriber, s, err) < 0)
+                        return -1;
+        for (struct ctl_conn *c = m->conns; c; c = c->next)
+                if (watch_fd(m, &c->watch, c->fd, EPOLLIN, on_ctl_conn, c, err) < 0)
+                        return -1;
+        return 0;
+}
+
+/* Before the VM's fds close (reboot, shutdown, failure). */
+static void unwatch_vm(struct monitor *m)
+{
+        loop_watch_remove(&m->loop, &m->w_qemu);
+        loop_watch_remove(&m->loop, &m->w_helper);
+        for (size_t i = 0; i < VM_N_LOGS; i++)
+                loop_watch_remove(&m->loop, &m->w_logs[i]);
+}
+
+static void close_channel(struct monitor *m)
+{
+        loop_watch_remove(&m->loop, &m->w_channel);
+        agent_client_set_channel(m->agent, NULL);
+        channel_free(m->ch);
+        m->ch = NULL;
 }
 
 static int flush_io(struct monitor *m, struct proc_io *io, struct rv_error **err)
@@ -643,31 +777,9 @@ static int flush_io(struct monitor *m, struct proc_io *io, struct rv_error **err
  * Returns -1 when the channel or the VM failed. */
 static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
 {
-        struct watch_set *ws = calloc(1, sizeof(*ws));
-        _cleanup_free_ struct watch_set *owned = ws;
-        bool hangup = false;
-
-        if (ws == NULL)
-                return rv_error_set(err, ENOMEM, "loop");
-        watch(ws, channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), W_CHANNEL, NULL);
-        watch(ws, m->sigfd, POLLIN, W_SIGNAL, NULL);
-        watch(ws, m->ctl_fd, POLLIN, W_CTL, NULL);
-        watch(ws, m->vm.qemu_pidfd, POLLIN, W_QEMU, NULL);
-        for (size_t i = 0; i < VM_N_LOGS; i++)
-                watch(ws, m->vm.logs[i].fd, POLLIN, W_LOG, &m->vm.logs[i]);
-        /* The VM cannot work without its helpers: losing one is its death. */
-        watch(ws, m->vm.virtiofsd_pidfd, POLLIN, W_HELPER, "virtiofsd");
-        watch(ws, monitor_net_watch_fd(m), POLLIN, W_NETNS, NULL);
-        watch_io(m, ws, &m->init);
-        for (struct exec_session *e = m->execs; e; e = e->next) {
-                watch_io(m, ws, &e->io);
-                watch(ws, e->client_fd, POLLIN, W_EXEC_CLIENT, e);
-        }
-        for (struct subscriber *s = m->subscribers; s; s = s->next)
-                watch(ws, s->fd, POLLIN, W_SUBSCRIBER, s);
-        for (struct ctl_conn *c = m->conns; c; c = c->next)
-                watch(ws, c->fd, POLLIN, W_CTL_CONN, c);
-
+        m->channel_hangup = false;
+        if (watch_all(m, err) < 0)
+                return -1;
         /* Exec sessions that wait for their output to drain need a tick. */
         if (timeout_ms < 0 && m->execs)
                 timeout_ms = 1000;
@@ -677,77 +789,9 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                 next = next_pending;
         if (next >= 0 && (timeout_ms < 0 || next < timeout_ms))
                 timeout_ms = next;
-        int r = poll(ws->pfd, ws->n, timeout_ms);
-        if (r < 0)
-                return errno == EINTR ? 0 : rv_error_set(err, errno, "poll");
-        for (size_t i = 0; i < ws->n; i++) {
-                short rev = ws->pfd[i].revents;
-                if (rev == 0)
-                        continue;
-                switch (ws->w[i].kind) {
-                case W_SIGNAL:
-                        handle_signals(m);
-                        break;
-                case W_CHANNEL:
-                        if (rev & (POLLIN | POLLHUP | POLLERR)) {
-                                r = channel_receive(m->ch, err);
-                                if (r < 0)
-                                        return rv_error_wrap(err, "agent channel");
-                                if (agent_client_pump(m->agent, err) < 0)
-                                        return rv_error_wrap(err, "agent channel");
-                                hangup = r == 1;
-                        }
-                        break;
-                case W_SOURCE:
-                        if (stdio_source_pump(ws->w[i].ptr, m->ch, err) < 0)
-                                return -1;
-                        break;
-                case W_CTL:
-                        monitor_handle_ctl(m);
-                        break;
-                case W_EXEC_CLIENT:
-                        monitor_exec_client_event(m, ws->w[i].ptr);
-                        break;
-                case W_SUBSCRIBER: {
-                        /* An events client never writes: readable means gone. */
-                        struct subscriber *s = ws->w[i].ptr;
-                        char c;
-                        if (read(s->fd, &c, 1) <= 0) {
-                                close(s->fd);
-                                s->fd = -1;
-                        }
-                        break;
-                }
-                case W_QEMU:
-                        m->vm_gone = true;
-                        break;
-                case W_LOG:
-                        vmlog_pump(ws->w[i].ptr);
-                        break;
-                case W_CTL_CONN:
-                        /* may free the connection: nothing else watches it */
-                        monitor_ctl_conn_event(m, ws->w[i].ptr);
-                        break;
-                case W_HELPER:
-                        m->helper_gone = ws->w[i].ptr;
-                        break;
-                case W_NETNS:
-                        monitor_net_watch_event(m);
-                        break;
-                case W_SINK:
-                        break;
-                }
-        }
-        /* Subscribers whose client left. */
-        for (struct subscriber **p = &m->subscribers; *p;) {
-                if ((*p)->fd < 0) {
-                        struct subscriber *dead = *p;
-                        *p = dead->next;
-                        free(dead);
-                } else {
-                        p = &(*p)->next;
-                }
-        }
+        if (loop_run_once(&m->loop, timeout_ms, m, err) < 0)
+                return -1;
+        monitor_reap_subscribers(m);
         if (flush_io(m, &m->init, err) < 0)
                 return -1;
         for (struct exec_session *e = m->execs; e; e = e->next)
@@ -756,7 +800,7 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         monitor_exec_reap(m, false);
         if (channel_flush(m->ch, err) < 0)
                 return rv_error_wrap(err, "agent channel");
-        if (hangup && !m->exited)
+        if (m->channel_hangup && !m->exited)
                 return rv_error_setx(err, ECONNRESET, "the agent closed the channel");
         if (m->vm_gone && !m->exited)
                 return rv_error_setx(err, EIO, "the VM exited");
@@ -785,6 +829,49 @@ static int vm_lost(struct monitor *m, const char *what, struct rv_error **err)
 
 #define NO_ANSWER "no answer from the guest in time"
 
+/* A synchronous call's own small loop: the channel, the VM and create. */
+struct call_wait {
+        struct monitor *m;
+        const char *what;
+        bool hangup;
+};
+
+static int wait_on_channel(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        struct call_wait *cw = ctx;
+        int n = channel_receive(cw->m->ch, err);
+
+        if (n < 0 || agent_client_pump(cw->m->agent, err) < 0)
+                return -1;
+        cw->hangup = n == 1;
+        return 0;
+}
+
+static int wait_on_vm(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        struct call_wait *cw = ctx;
+
+        if (vm_check(&cw->m->vm, err) == 0)
+                return 0;
+        cw->m->vm_gone = cw->m->vm.qemu_pid == 0;
+        return rv_error_wrap(err, "%s", cw->what);
+}
+
+static int wait_on_helper(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        struct call_wait *cw = ctx;
+
+        cw->m->vm_gone = true;
+        return rv_error_setx(err, EIO, "%s: virtiofsd exited", cw->what);
+}
+
+static int wait_on_creator(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+{
+        if (rev & (EPOLLERR | EPOLLHUP))
+                return rv_error_setx(err, ECANCELED, CREATOR_GONE_MSG);
+        return 0;
+}
+
 /* Sends a request and waits for its answer, up to timeout_ms: the
  * client's one dispatch handles whatever else arrives meanwhile. QEMU
  * exiting, or pausing itself on an internal error, ends the wait at once:
@@ -795,68 +882,59 @@ static int call_checked(struct monitor *m, enum proto_method method, agent_fill_
                         int timeout_ms, int (*check)(const struct json_value *, struct rv_error **),
                         struct rv_error **err)
 {
-        const char *what = proto_method_name(method);
+        struct call_wait cw = { .m = m, .what = proto_method_name(method) };
         struct call c = { .check = check };
         struct agent_request tag = { .kind = PENDING_CALL, .client_fd = -1, .ptr = &c };
+        struct loop l = LOOP_INIT;
+        struct loop_watch ch = LOOP_WATCH_INIT(wait_on_channel, NULL);
+        struct loop_watch helper = LOOP_WATCH_INIT(wait_on_helper, NULL);
+        struct loop_watch creator = LOOP_WATCH_INIT(wait_on_creator, NULL);
+        struct loop_watch vmw[VM_WATCH_MAX];
+        int vmfds[VM_WATCH_MAX];
+        size_t n_vm = vm_watch_fds(&m->vm, vmfds);
         uint32_t id;
         int r = -1;
 
-        if (agent_client_request(m->agent, method, fill, data, &tag, timeout_ms, &id, err) < 0)
+        if (loop_init(&l, err) < 0)
                 return -1;
+        ch.fd = channel_fd(m->ch);
+        helper.fd = m->vm.virtiofsd_pidfd;
+        creator.fd = m->o->sync_fd;
+        for (size_t i = 0; i < n_vm; i++) {
+                vmw[i] = (struct loop_watch) LOOP_WATCH_INIT(wait_on_vm, NULL);
+                vmw[i].fd = vmfds[i];
+                if (loop_watch_set(&l, &vmw[i], EPOLLIN, err) < 0)
+                        goto fail;
+        }
+        /* create's end reports only its hang-up: RDHUP asks for no more. */
+        if ((helper.fd >= 0 && loop_watch_set(&l, &helper, EPOLLIN, err) < 0) ||
+            (creator.fd >= 0 && loop_watch_set(&l, &creator, EPOLLRDHUP, err) < 0))
+                goto fail;
+        if (agent_client_request(m->agent, method, fill, data, &tag, timeout_ms, &id, err) < 0)
+                goto fail;
         while (!c.done) {
                 if (channel_flush(m->ch, err) < 0) {
-                        r = vm_lost(m, what, err);
+                        r = vm_lost(m, cw.what, err);
                         goto out;
                 }
                 int left = agent_client_expire(m->agent, rv_now_ms());
                 if (c.done)
                         break;
-                struct pollfd pfd[3 + VM_WATCH_MAX] = {
-                        { channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), 0 },
-                };
-                int vmfds[VM_WATCH_MAX];
-                size_t n_vm = vm_watch_fds(&m->vm, vmfds);
-                for (size_t i = 0; i < n_vm; i++)
-                        pfd[1 + i] = (struct pollfd) { vmfds[i], POLLIN, 0 };
-                pfd[1 + n_vm] = (struct pollfd) { m->vm.virtiofsd_pidfd, POLLIN, 0 };
-                pfd[2 + n_vm] = (struct pollfd) { m->o->sync_fd, 0, 0 };
-                int n = poll(pfd, 3 + n_vm, left);
-                if (n > 0 && (pfd[2 + n_vm].revents & (POLLERR | POLLHUP))) {
-                        rv_error_setx(err, ECANCELED, CREATOR_GONE_MSG);
+                uint32_t events = EPOLLIN | (channel_want_write(m->ch) ? EPOLLOUT : 0);
+                if (loop_watch_set(&l, &ch, events, err) < 0 || loop_run_once(&l, left, &cw, err) < 0)
                         goto out;
-                }
-                if (n > 0 && pfd[1 + n_vm].revents) {
-                        m->vm_gone = true;
-                        rv_error_setx(err, EIO, "%s: virtiofsd exited", what);
+                if (cw.hangup && !c.done) {
+                        rv_error_setx(err, ECONNRESET, "the agent closed the channel");
+                        r = vm_lost(m, cw.what, err);
                         goto out;
-                }
-                if (n < 0 && errno != EINTR) {
-                        rv_error_set(err, errno, "poll");
-                        goto out;
-                }
-                for (size_t i = 0; n > 0 && i < n_vm; i++) {
-                        if (pfd[1 + i].revents && vm_check(&m->vm, err) < 0) {
-                                m->vm_gone = m->vm.qemu_pid == 0;
-                                rv_error_wrap(err, "%s", what);
-                                goto out;
-                        }
-                }
-                if (n > 0 && pfd[0].revents) {
-                        n = channel_receive(m->ch, err);
-                        if (n < 0 || agent_client_pump(m->agent, err) < 0)
-                                goto out;
-                        if (n == 1 && !c.done) {
-                                rv_error_setx(err, ECONNRESET, "the agent closed the channel");
-                                r = vm_lost(m, what, err);
-                                goto out;
-                        }
                 }
         }
+        loop_fini(&l);
         if (c.err == NULL)
                 return 0;
         if (c.err->status == ETIMEDOUT && strcmp(c.err->msg, NO_ANSWER) == 0) {
                 rv_error_release(&c.err);
-                return rv_error_setx(err, ETIMEDOUT, "%s: no answer from the guest after %d ms", what,
+                return rv_error_setx(err, ETIMEDOUT, "%s: no answer from the guest after %d ms", cw.what,
                                      timeout_ms);
         }
         *err = c.err;
@@ -866,6 +944,8 @@ out:
         if (!c.done)
                 agent_client_cancel(m->agent, id);
         rv_error_release(&c.err);
+fail:
+        loop_fini(&l);
         return r;
 }
 
@@ -1014,20 +1094,6 @@ static int boot(struct monitor *m, struct rv_error **err)
         return 0;
 }
 
-/* The caller's stdio is not the container's when it has a console: let
- * go of it, so a caller waiting for EOF on it is not held up. */
-static int release_stdio(struct rv_error **err)
-{
-        _cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-        if (null < 0)
-                return rv_error_set(err, errno, "open /dev/null");
-        for (int fd = 0; fd <= 2; fd++)
-                if (dup2(null, fd) < 0)
-                        return rv_error_set(err, errno, "release stdio");
-        return 0;
-}
-
 static int setup_stdio(struct monitor *m, struct rv_error **err)
 {
         switch (m->o->tty) {
@@ -1038,7 +1104,7 @@ static int setup_stdio(struct monitor *m, struct rv_error **err)
                                        size->has ? (uint16_t) size->width : 0, &slave, err) < 0)
                         return -1;
                 m->tty_fd = slave;
-                if (tty_make_controlling(slave, err) < 0 || release_stdio(err) < 0)
+                if (tty_make_controlling(slave, err) < 0 || stdio_release(err) < 0)
                         return -1;
                 return proc_io_open(m, &m->init, true, &slave, 1, true, err);
         }
@@ -1070,9 +1136,8 @@ int monitor_reboot(struct monitor *m, struct rv_error **err)
 {
         uint32_t streams[3] = { m->init.in.stream, m->init.out.stream, m->init.err.stream };
 
-        agent_client_set_channel(m->agent, NULL);
-        channel_free(m->ch);
-        m->ch = NULL;
+        close_channel(m);
+        unwatch_vm(m);
         vm_destroy(&m->vm);
         m->vm_gone = false;
         monitor_net_teardown(m);
@@ -1130,10 +1195,9 @@ static void shutdown_vm(struct monitor *m)
         if (m->ch && !m->vm_gone && monitor_send_request(m, PROTO_SHUTDOWN, NULL, NULL, &tmp_err) == 0)
                 channel_flush(m->ch, &tmp_err);
         rv_error_release(&tmp_err);
+        unwatch_vm(m);
         vm_stop(&m->vm, m->vm_gone ? 0 : m->o->cfg->shutdown_timeout_ms);
-        agent_client_set_channel(m->agent, NULL);
-        channel_free(m->ch);
-        m->ch = NULL;
+        close_channel(m);
 }
 
 static void finish(struct monitor *m)
@@ -1141,6 +1205,7 @@ static void finish(struct monitor *m)
         agent_client_fail_all(m->agent, ESRCH, "container not running");
         monitor_ctl_close_conns(m);
         if (m->ctl_fd >= 0) {
+                monitor_unwatch(m, &m->w_ctl);
                 close(m->ctl_fd);
                 unlinkat(m->o->dir->dirfd, CTL_SOCKET, 0);
                 m->ctl_fd = -1;
@@ -1214,9 +1279,8 @@ static void monitor_fail(struct monitor *m, struct rv_error *err)
         rv_log(RV_LOG_ERROR, "%s", err->msg);
         if (m->ctl_fd >= 0)
                 unlinkat(m->o->dir->dirfd, CTL_SOCKET, 0);
-        agent_client_set_channel(m->agent, NULL);
-        channel_free(m->ch);
-        m->ch = NULL;
+        close_channel(m);
+        unwatch_vm(m);
         vm_destroy(&m->vm);
         monitor_net_teardown(m);
         /* Torn down before create hears of it, and recorded, so that a
@@ -1244,8 +1308,9 @@ _Noreturn void monitor_main(struct monitor_options *o)
         struct rv_error *err = NULL;
 
         m.agent = agent_client_new(o->state->id, MAX_PENDING, &monitor_agent_ops, &m);
-        if (m.agent == NULL) {
+        if (m.agent == NULL)
                 rv_error_set(&err, ENOMEM, "agent client");
+        if (m.agent == NULL || loop_init(&m.loop, &err) < 0) {
                 monitor_fail(&m, err);
                 _exit(1);
         }

@@ -33,17 +33,12 @@
 
 void agent_watch_set(struct agent *a, struct agent_watch *w, uint32_t events)
 {
-        struct epoll_event ev = { .events = events, .data.ptr = w };
-        int op;
+        _cleanup_error_ struct rv_error *err = NULL;
 
-        if (w->fd < 0 || events == w->events)
+        if (w->fd < 0)
                 return;
-        op = w->events == 0 ? EPOLL_CTL_ADD : events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-        if (epoll_ctl(a->epfd, op, w->fd, &ev) < 0) {
-                rv_warn("epoll_ctl fd %d: %s", w->fd, strerror(errno));
-                return;
-        }
-        w->events = events;
+        if (loop_fd_set(&a->loop, w->fd, &w->events, events, w, &err) < 0)
+                rv_warn("%s", err->msg);
 }
 
 void agent_watch_close(struct agent *a, struct agent_watch *w)
@@ -324,10 +319,18 @@ static void sigchld_handler(struct agent *a, struct agent_watch *w, uint32_t rev
         }
 }
 
+static int dispatch(void *ctx, void *ptr, uint32_t revents, struct rv_error **err)
+{
+        struct agent_watch *w = ptr;
+
+        w->handler(ctx, w, revents);
+        return 0;
+}
+
 void agent_serve(int port_fd, bool debug, int64_t ready_ms)
 {
         struct agent a = { .debug = debug, .ready_ms = ready_ms };
-        struct epoll_event events[16];
+        _cleanup_error_ struct rv_error *err = NULL;
         sigset_t mask;
         int sfd;
 
@@ -339,9 +342,8 @@ void agent_serve(int port_fd, bool debug, int64_t ready_ms)
         sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
         if (sfd < 0)
                 agent_power_fatal(errno, "signalfd");
-        a.epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (a.epfd < 0)
-                agent_power_fatal(errno, "epoll_create1");
+        if (loop_init(&a.loop, &err) < 0)
+                agent_power_fatal(err->status, err->msg);
         a.channel = channel_new(port_fd);
         if (a.channel == NULL)
                 agent_power_fatal(ENOMEM, "channel");
@@ -353,7 +355,7 @@ void agent_serve(int port_fd, bool debug, int64_t ready_ms)
         sigchld_handler(&a, &a.sigchld, EPOLLIN);
 
         for (;;) {
-                int timeout = -1, n;
+                int timeout = -1;
 
                 agent_containers_tick(&a, &timeout);
                 flush(&a);
@@ -361,17 +363,11 @@ void agent_serve(int port_fd, bool debug, int64_t ready_ms)
                 port_arm(&a);
                 if (!a.connected && (timeout < 0 || timeout > DISCONNECTED_POLL_MS))
                         timeout = DISCONNECTED_POLL_MS;
-                n = epoll_wait(a.epfd, events, ARRAY_SIZE(events), timeout);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        agent_power_fatal(errno, "epoll_wait");
-                }
+                int n = loop_wait(&a.loop, timeout, dispatch, &a, &err);
+                if (n < 0)
+                        agent_power_fatal(err->status, err->msg);
+                /* Disconnected, the port may never wake us: look again. */
                 if (n == 0 && !a.connected)
                         port_handler(&a, &a.port, 0);
-                for (int i = 0; i < n; i++) {
-                        struct agent_watch *w = events[i].data.ptr;
-                        w->handler(&a, w, events[i].events);
-                }
         }
 }
