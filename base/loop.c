@@ -48,7 +48,13 @@ int loop_fd_set(struct loop *l, int fd, uint32_t *registered, uint32_t events, v
         }
         if (fd < 0)
                 return rv_error_setx(err, EBADF, "watch: no fd");
-        if (epoll_ctl(l->epfd, *registered == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) < 0)
+        int op = *registered == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+        int r = epoll_ctl(l->epfd, op, fd, &ev);
+        /* A registration that outlived a closed fd of the same number
+         * (another process holds the file; see loop_watch_forget). */
+        if (r < 0 && errno == EEXIST && op == EPOLL_CTL_ADD)
+                r = epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+        if (r < 0)
                 return rv_error_set(err, errno, "watch fd %d", fd);
         *registered = events;
         return 0;
@@ -122,6 +128,14 @@ int loop_watch_set(struct loop *l, struct loop_watch *w, uint32_t events, struct
 void loop_watch_remove(struct loop *l, struct loop_watch *w)
 {
         loop_watch_set(l, w, 0, NULL);
+}
+
+void loop_watch_forget(struct loop *l, struct loop_watch *w)
+{
+        if (w->always_ready)
+                ready_unlink(l, w);
+        w->events = 0;
+        batch_forget(l, w);
 }
 
 static int watch_dispatch(void *ctx, void *ptr, uint32_t revents, struct rv_error **err)

@@ -53,6 +53,9 @@ void loop_fini(struct loop *l);
 int loop_watch_set(struct loop *l, struct loop_watch *w, uint32_t events, struct rv_error **err);
 /* Same as events 0; never fails. Call it before closing w->fd. */
 void loop_watch_remove(struct loop *l, struct loop_watch *w);
+/* For an fd someone else closed already: forgets the registration
+ * without asking epoll (the number may be another file's by now). */
+void loop_watch_forget(struct loop *l, struct loop_watch *w);
 
 /* Waits up to timeout_ms (-1: no limit) and calls each ready watch's
  * handler with ctx. 0 after a turn (also on timeout or EINTR); -1 when

@@ -13,6 +13,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "vm/vm.h"
 
 #define SYSTEM_CONFIG "/etc/runvm/runvm.conf"
 
@@ -68,6 +69,13 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
 {
         unsigned u;
 
+        if (strcmp(key, "hypervisor") == 0) {
+                const struct vm_driver *d = vm_driver_find(value);
+                if (d == NULL)
+                        return -1;
+                c->driver = d;
+                return 0;
+        }
         if (strcmp(key, "qemu") == 0)
                 return set_string(&c->qemu_path, value);
         if (strcmp(key, "virtiofsd") == 0)
@@ -149,10 +157,15 @@ static int load_file(struct runvm_config *c, const char *path, bool must_exist, 
                 *eq = '\0';
                 char *key = trim(s), *value = trim(eq + 1);
                 errno = 0;
-                if (apply_key(c, key, value) < 0)
+                if (apply_key(c, key, value) < 0) {
+                        if (strcmp(key, "hypervisor") == 0)
+                                return rv_error_setx(err, EINVAL, "`%s` line %d: unknown hypervisor `%s` for "
+                                                     "key `hypervisor` (this runvm has: %s)", path, lineno,
+                                                     value, vm_driver_names());
                         return rv_error_setx(err, EINVAL, "`%s` line %d: %s `%s`", path, lineno,
                                             errno == ENOENT ? "unknown key" : "invalid value for",
                                             key);
+                }
         }
         return 0;
 }
@@ -174,6 +187,7 @@ int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
         };
         const char *env = getenv("RUNVM_CONFIG");
 
+        c.driver = vm_driver_find("qemu");
         c.qemu_path = strdup("/usr/bin/qemu-system-x86_64");
         c.virtiofsd_path = strdup("/usr/lib/qemu/virtiofsd");
         /* The purpose-built kernel (everything built in, boots ~3x faster)

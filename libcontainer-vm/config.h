@@ -6,10 +6,12 @@
 #include <stdbool.h>
 
 struct rv_error;
+struct vm_driver;
 
 enum runvm_accel { RUNVM_ACCEL_AUTO, RUNVM_ACCEL_KVM, RUNVM_ACCEL_TCG };
 
 struct runvm_config {
+        const struct vm_driver *driver; /* `hypervisor`: what runs the VM (vm/vm.h) */
         char *qemu_path;
         char *virtiofsd_path;
         char *kernel;

@@ -57,6 +57,10 @@ void monitor_call_answered(struct monitor_call *c, const struct channel_message 
  * else the agent sends meanwhile. */
 int monitor_call(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
                  int timeout_ms, struct rv_error **err);
+/* The same, the answer's result also passed through check. */
+int monitor_call_checked(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
+                         int timeout_ms, int (*check)(const struct json_value *, struct rv_error **),
+                         struct rv_error **err);
 
 /* signal_process's params from a ctl header (signal, all). */
 void monitor_fill_signal(struct json_writer *w, const void *header);

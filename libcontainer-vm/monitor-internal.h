@@ -19,7 +19,7 @@
 #include "libcontainer-vm/stdio.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
-#include "vm/qemu/vm.h"
+#include "vm/vm.h"
 
 struct json_writer;
 struct json_value;
@@ -35,14 +35,15 @@ struct monitor_execs;
 
 struct monitor {
         struct monitor_options *o;
-        struct vm vm;
+        struct vm *vm;
         struct channel *ch;
         int sigfd;
         struct monitor_ctl *ctl;        /* ctl.sock (monitor-ctl.c) */
         struct agent_client *agent;     /* requests on ch, their answers, events */
         struct loop loop;
-        struct loop_watch w_channel, w_signal, w_qemu, w_helper, w_netns, w_logs[VM_N_LOGS];
+        struct loop_watch w_channel, w_signal, w_netns, w_vm[VM_WATCH_MAX];
         bool channel_hangup;            /* this turn */
+        bool vm_event;                  /* this turn: vm_check after it */
         struct proc_io init;
         struct proc_io_streams streams; /* the stream ids init and exec sessions hold */
         int tty_fd;                     /* where the init's window size is read, or -1 */
@@ -53,7 +54,6 @@ struct monitor {
         int exit_code, exit_signal;
         bool vm_gone;
         struct monitor_ns ns;           /* host pid, mount namespaces (monitor-ns.h) */
-        const char *helper_gone;        /* a helper of the VM (virtiofsd) that exited */
         struct netconf *netconf;        /* the namespace as scanned, for the guest */
         struct netns_nic *nics;         /* its interfaces, wired to TAPs */
         size_t n_nics;

@@ -30,7 +30,7 @@
 #include "libcontainer-vm/tty.h"
 #include "spec/json.h"
 #include "vm/channel/message.h"
-#include "vm/qemu/vmlog.h"
+#include "vm/vm.h"
 
 /* --- what the agent sends -------------------------------------------------- */
 
@@ -198,26 +198,46 @@ static int on_signal(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_er
         return 0;
 }
 
-static int on_qemu(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+/* The VM's exit fd: it is gone. Any other of its fds: something to look
+ * at after the turn (a helper's death, QMP events, output to keep). */
+static int on_vm(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
 {
         struct monitor *m = ctx;
 
-        m->vm_gone = true;
+        if (m->vm && w->fd == vm_exit_fd(m->vm))
+                m->vm_gone = true;
+        else
+                m->vm_event = true;
         return 0;
 }
 
-static int on_log(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
+/* The driver may close one of its fds inside vm_check (a log at its
+ * end): that registration went with the fd; the rest are kept. */
+static int watch_vm(struct monitor *m, struct rv_error **err)
 {
-        vmlog_pump(w->data);
-        return 0;
-}
+        int fds[VM_WATCH_MAX];
+        size_t n = m->vm ? vm_watch_fds(m->vm, fds) : 0;
 
-/* The VM cannot work without its helpers: losing one is its death. */
-static int on_helper(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
-{
-        struct monitor *m = ctx;
-
-        m->helper_gone = w->data;
+        for (size_t i = 0; i < VM_WATCH_MAX; i++) {
+                bool still = false;
+                for (size_t j = 0; j < n && m->w_vm[i].events; j++)
+                        still |= fds[j] == m->w_vm[i].fd;
+                if (m->w_vm[i].events && !still)
+                        loop_watch_forget(&m->loop, &m->w_vm[i]);
+        }
+        for (size_t j = 0; j < n; j++) {
+                size_t free_slot = VM_WATCH_MAX;
+                bool have = false;
+                for (size_t i = 0; i < VM_WATCH_MAX; i++) {
+                        have |= m->w_vm[i].events && m->w_vm[i].fd == fds[j];
+                        if (m->w_vm[i].events == 0 && free_slot == VM_WATCH_MAX)
+                                free_slot = i;
+                }
+                if (have || free_slot == VM_WATCH_MAX)
+                        continue;
+                if (watch_fd(m, &m->w_vm[free_slot], fds[j], EPOLLIN, on_vm, NULL, err) < 0)
+                        return -1;
+        }
         return 0;
 }
 
@@ -233,25 +253,19 @@ static int watch_all(struct monitor *m, struct rv_error **err)
 
         if (watch_fd(m, &m->w_channel, channel_fd(m->ch), ch_events, on_channel, NULL, err) < 0 ||
             watch_fd(m, &m->w_signal, m->sigfd, EPOLLIN, on_signal, NULL, err) < 0 ||
-            watch_fd(m, &m->w_qemu, m->vm.qemu_pidfd, EPOLLIN, on_qemu, NULL, err) < 0 ||
-            watch_fd(m, &m->w_helper, m->vm.virtiofsd_pidfd, EPOLLIN, on_helper, "virtiofsd", err) < 0 ||
+            watch_vm(m, err) < 0 ||
             watch_fd(m, &m->w_netns, monitor_net_watch_fd(m), EPOLLIN, on_netns, NULL, err) < 0 ||
             proc_io_watch(&m->init, &m->loop, err) < 0 || monitor_exec_watch(m, err) < 0 ||
             monitor_ctl_watch(m, err) < 0 || monitor_events_watch(m, err) < 0)
                 return -1;
-        for (size_t i = 0; i < VM_N_LOGS; i++)
-                if (watch_fd(m, &m->w_logs[i], m->vm.logs[i].fd, EPOLLIN, on_log, &m->vm.logs[i], err) < 0)
-                        return -1;
         return 0;
 }
 
 /* Before the VM's fds close (reboot, shutdown, failure). */
 void monitor_loop_unwatch_vm(struct monitor *m)
 {
-        loop_watch_remove(&m->loop, &m->w_qemu);
-        loop_watch_remove(&m->loop, &m->w_helper);
-        for (size_t i = 0; i < VM_N_LOGS; i++)
-                loop_watch_remove(&m->loop, &m->w_logs[i]);
+        for (size_t i = 0; i < VM_WATCH_MAX; i++)
+                loop_watch_remove(&m->loop, &m->w_vm[i]);
 }
 
 void monitor_loop_unwatch_channel(struct monitor *m)
@@ -264,6 +278,7 @@ void monitor_loop_unwatch_channel(struct monitor *m)
 int monitor_loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
 {
         m->channel_hangup = false;
+        m->vm_event = false;
         if (watch_all(m, err) < 0)
                 return -1;
         /* Exec sessions that wait for their output to drain need a tick. */
@@ -289,9 +304,13 @@ int monitor_loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                 return rv_error_setx(err, ECONNRESET, "the agent closed the channel");
         if (m->vm_gone && !m->exited)
                 return rv_error_setx(err, EIO, "the VM exited");
-        if (m->helper_gone && !m->exited) {
-                m->vm_gone = true;      /* no clean shutdown without its files */
-                return rv_error_setx(err, EIO, "%s exited", m->helper_gone);
+        /* Output to keep, or a helper's death (no clean shutdown without
+         * its files). */
+        if (m->vm_event && vm_check(m->vm, err) < 0) {
+                m->vm_gone = !vm_alive(m->vm);
+                if (!m->exited)
+                        return -1;
+                rv_error_release(err);
         }
         return 0;
 }

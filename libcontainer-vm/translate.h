@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vm/qemu/vm.h"
+#include "vm/vm.h"
 
 struct rv_error;
 struct spec_config;
