@@ -11,7 +11,6 @@
 
 #include "base/loop.h"
 #include "libcontainer-vm/agent-client.h"
-#include "libcontainer-vm/monitor-agent.h"
 #include "libcontainer-vm/monitor-io.h"
 #include "libcontainer-vm/monitor-ns.h"
 #include "libcontainer-vm/monitor.h"
