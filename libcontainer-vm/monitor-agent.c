@@ -62,15 +62,6 @@ void monitor_forward(struct monitor *m, int client_fd, enum pending_kind kind, e
         rv_error_release(&tmp_err);
 }
 
-void monitor_fill_signal(struct json_writer *w, const void *data)
-{
-        const struct ctl_header *h = data;
-        json_write_key(w, "signal");
-        json_write_int64(w, h->arg);
-        json_write_key(w, "all");
-        json_write_bool(w, (h->flags & CTL_FLAG_ALL) != 0);
-}
-
 void monitor_read_exit(const struct json_value *data, int *ret_code, int *ret_signal)
 {
         const struct json_value *v;

@@ -62,7 +62,5 @@ int monitor_call_checked(struct monitor *m, enum proto_method method, agent_fill
                          int timeout_ms, int (*check)(const struct json_value *, struct rv_error **),
                          struct rv_error **err);
 
-/* signal_process's params from a ctl header (signal, all). */
-void monitor_fill_signal(struct json_writer *w, const void *header);
 /* process_exited's data: exit code or signal (255, 0 when unreadable). */
 void monitor_read_exit(const struct json_value *data, int *ret_code, int *ret_signal);

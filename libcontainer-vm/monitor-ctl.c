@@ -94,7 +94,9 @@ static void ctl_start(struct monitor *m, int fd, struct ctl_request *req)
 
 static void ctl_kill(struct monitor *m, int fd, struct ctl_request *req)
 {
-        monitor_forward(m, fd, PENDING_REPLY, PROTO_SIGNAL_PROCESS, monitor_fill_signal, &req->h);
+        struct proto_signal s = { .signal = req->h.arg, .all = (req->h.flags & CTL_FLAG_ALL) != 0 };
+
+        monitor_forward(m, fd, PENDING_REPLY, PROTO_SIGNAL_PROCESS, proto_write_signal, &s);
 }
 
 static void ctl_ps(struct monitor *m, int fd, struct ctl_request *req)

@@ -211,38 +211,6 @@ void monitor_exec_exited(struct monitor *m, const char *exec_id, const struct js
         monitor_read_exit(data, &e->exit_code, &e->exit_signal);
 }
 
-struct exec_signal {
-        const struct exec_session *e;
-        int signal;
-};
-
-static void fill_exec_signal(struct json_writer *w, const void *data)
-{
-        const struct exec_signal *s = data;
-        json_write_key(w, "exec_id");
-        json_write_string(w, s->e->exec_id);
-        json_write_key(w, "signal");
-        json_write_int64(w, s->signal);
-        json_write_key(w, "all");
-        json_write_bool(w, false);
-}
-
-struct exec_resize {
-        const struct exec_session *e;
-        uint16_t height, width;
-};
-
-static void fill_exec_resize(struct json_writer *w, const void *data)
-{
-        const struct exec_resize *r = data;
-        json_write_key(w, "exec_id");
-        json_write_string(w, r->e->exec_id);
-        json_write_key(w, "height");
-        json_write_int64(w, r->height);
-        json_write_key(w, "width");
-        json_write_int64(w, r->width);
-}
-
 static void client_event(struct monitor *m, struct exec_session *e)
 {
         struct ctl_header h;
@@ -259,29 +227,29 @@ static void client_event(struct monitor *m, struct exec_session *e)
                         close(e->client_fd);
                 e->client_fd = -1;
                 if (e->started && !e->exited) {
-                        struct exec_signal s = { e, SIGKILL };
-                        monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, fill_exec_signal, &s);
+                        struct proto_signal s = { .exec_id = e->exec_id, .signal = SIGKILL };
+                        monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, proto_write_signal, &s);
                 }
                 return;
         }
         if (e->exited)
                 return;
         if (h.command == CTL_KILL) {
-                struct exec_signal s = { e, h.arg };
-                monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, fill_exec_signal, &s);
+                struct proto_signal s = { .exec_id = e->exec_id, .signal = h.arg };
+                monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, proto_write_signal, &s);
         } else if (h.command == CTL_RESIZE) {
-                struct exec_resize r = { e, (uint16_t) ((uint32_t) h.arg >> 16), (uint16_t) (h.arg & 0xffff) };
-                monitor_forward(m, -1, PENDING_NONE, PROTO_RESIZE_TTY, fill_exec_resize, &r);
+                struct proto_resize r = { e->exec_id, (uint16_t) ((uint32_t) h.arg >> 16), (uint16_t) (h.arg & 0xffff) };
+                monitor_forward(m, -1, PENDING_NONE, PROTO_RESIZE_TTY, proto_write_resize, &r);
         }
 }
 
 void monitor_exec_abandon(struct monitor *m, struct exec_session *e)
 {
-        struct exec_signal s = { e, SIGKILL };
+        struct proto_signal s = { .exec_id = e->exec_id, .signal = SIGKILL };
         struct rv_error *tmp_err = NULL;
 
         /* No entry waits for the answer: a late one is dropped as unknown. */
-        if (monitor_send_request(m, PROTO_SIGNAL_PROCESS, fill_exec_signal, &s, &tmp_err) < 0)
+        if (monitor_send_request(m, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &tmp_err) < 0)
                 rv_debug("kill abandoned exec %s: %s", e->exec_id, tmp_err->msg);
         rv_error_release(&tmp_err);
         session_free(m, e);

@@ -120,33 +120,20 @@ const struct agent_client_ops monitor_agent_ops = {
 
 static void forward_signal(struct monitor *m, int sig)
 {
-        struct ctl_header h = { .command = CTL_KILL, .arg = sig };
+        struct proto_signal s = { .signal = sig };
 
         if (!m->exited)
-                monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, monitor_fill_signal, &h);
-}
-
-struct tty_size {
-        uint16_t height, width;
-};
-
-static void fill_size(struct json_writer *w, const void *data)
-{
-        const struct tty_size *sz = data;
-        json_write_key(w, "height");
-        json_write_int64(w, sz->height);
-        json_write_key(w, "width");
-        json_write_int64(w, sz->width);
+                monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, proto_write_signal, &s);
 }
 
 /* The caller resized its end of the terminal: tell the guest's pty. */
 static void resize_terminal(struct monitor *m)
 {
-        struct tty_size sz;
+        struct proto_resize sz = { 0 };
 
         if (m->exited || m->tty_fd < 0 || tty_get_size(m->tty_fd, &sz.height, &sz.width) < 0)
                 return;
-        monitor_forward(m, -1, PENDING_NONE, PROTO_RESIZE_TTY, fill_size, &sz);
+        monitor_forward(m, -1, PENDING_NONE, PROTO_RESIZE_TTY, proto_write_resize, &sz);
 }
 
 static void handle_signals(struct monitor *m)

@@ -116,12 +116,6 @@ void monitor_vm_close_channel(struct monitor *m)
         m->init.ch = NULL;
 }
 
-static void fill_hello(struct json_writer *w, const void *data)
-{
-        json_write_key(w, "version");
-        json_write_int64(w, CHANNEL_PROTOCOL_VERSION);
-}
-
 static void fill_create(struct json_writer *w, const void *data)
 {
         const struct monitor *m = data;
@@ -196,7 +190,7 @@ int monitor_vm_boot(struct monitor *m, struct rv_error **err)
                 return rv_error_set(err, ENOMEM, "channel");
         agent_fd = -EBADF;              /* the channel owns it now */
         agent_client_set_channel(m->agent, m->ch);
-        if (monitor_call_checked(m, PROTO_HELLO, fill_hello, NULL, cfg->boot_timeout_ms, proto_hello_check, err) < 0)
+        if (monitor_call_checked(m, PROTO_HELLO, proto_write_hello, NULL, cfg->boot_timeout_ms, proto_hello_check, err) < 0)
                 return wrap_guest_error(m, err);
         return 0;
 }

@@ -144,6 +144,44 @@ static void test_doc_lists_the_table(void **state)
         expect_same(names, n, "event", _PROTO_EVENT_MAX, proto_event_lookup);
 }
 
+static char *params_text(void (*agent_fill)(struct json_writer *, const void *), const void *data)
+{
+        _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
+        char *text = NULL;
+        struct rv_error *err = NULL;
+
+        json_write_object_begin(w);
+        agent_fill(w, data);
+        json_write_object_end(w);
+        assert_int_equal(json_writer_finish(w, &text, NULL, &err), 0);
+        return text;
+}
+
+static void test_param_writers(void **state)
+{
+        struct proto_signal init_kill = { .signal = 15, .all = true };
+        struct proto_signal exec_kill = { .exec_id = "e2", .signal = 9 };
+        struct proto_resize init_size = { .height = 24, .width = 80 };
+        struct proto_resize exec_size = { .exec_id = "e3", .height = 40, .width = 120 };
+        char *t;
+
+        t = params_text(proto_write_signal, &init_kill);
+        assert_string_equal(t, "{\"signal\":15,\"all\":true}");
+        free(t);
+        t = params_text(proto_write_signal, &exec_kill);
+        assert_string_equal(t, "{\"exec_id\":\"e2\",\"signal\":9,\"all\":false}");
+        free(t);
+        t = params_text(proto_write_resize, &init_size);
+        assert_string_equal(t, "{\"height\":24,\"width\":80}");
+        free(t);
+        t = params_text(proto_write_resize, &exec_size);
+        assert_string_equal(t, "{\"exec_id\":\"e3\",\"height\":40,\"width\":120}");
+        free(t);
+        t = params_text(proto_write_hello, NULL);
+        assert_string_equal(t, "{\"version\":1}");
+        free(t);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -151,6 +189,7 @@ int main(void)
                 cmocka_unit_test(test_hello_own_capabilities),
                 cmocka_unit_test(test_hello_mismatch),
                 cmocka_unit_test(test_doc_lists_the_table),
+                cmocka_unit_test(test_param_writers),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,3 +88,37 @@ int proto_hello_check(const struct json_value *result, struct rv_error **err)
                                              "not match this runvm", method_names[i]);
         return 0;
 }
+
+void proto_write_signal(struct json_writer *w, const void *params)
+{
+        const struct proto_signal *s = params;
+
+        if (s->exec_id) {
+                json_write_key(w, "exec_id");
+                json_write_string(w, s->exec_id);
+        }
+        json_write_key(w, "signal");
+        json_write_int64(w, s->signal);
+        json_write_key(w, "all");
+        json_write_bool(w, s->all);
+}
+
+void proto_write_resize(struct json_writer *w, const void *params)
+{
+        const struct proto_resize *r = params;
+
+        if (r->exec_id) {
+                json_write_key(w, "exec_id");
+                json_write_string(w, r->exec_id);
+        }
+        json_write_key(w, "height");
+        json_write_int64(w, r->height);
+        json_write_key(w, "width");
+        json_write_int64(w, r->width);
+}
+
+void proto_write_hello(struct json_writer *w, const void *params)
+{
+        json_write_key(w, "version");
+        json_write_int64(w, PROTO_VERSION);
+}

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "vm/channel/channel.h"
 
@@ -39,3 +40,22 @@ void proto_hello_write_capabilities(struct json_writer *w);
 /* The host's check of that result: the same version, and every method of
  * the table served. One error naming what differs. */
 int proto_hello_check(const struct json_value *result, struct rv_error **err);
+
+/* Parameters the host writes in more than one place, one writer each
+ * (shaped like the host's fill functions: params is the struct). They
+ * write into the params object, after the container's "id". */
+struct proto_signal {                   /* signal_process */
+        const char *exec_id;            /* NULL: the container's init */
+        int signal;
+        bool all;                       /* every process of the container */
+};
+void proto_write_signal(struct json_writer *w, const void *params);
+
+struct proto_resize {                   /* resize_tty */
+        const char *exec_id;            /* NULL: the container's init */
+        uint16_t height, width;
+};
+void proto_write_resize(struct json_writer *w, const void *params);
+
+/* hello's params: the version this side speaks (params unused). */
+void proto_write_hello(struct json_writer *w, const void *params);
