@@ -86,6 +86,15 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
                 return set_string(&c->initrd, value);
         if (strcmp(key, "kernel_params") == 0)
                 return set_string(&c->kernel_params, value);
+        if (strcmp(key, "privileged_host_devices") == 0) {
+                if (strcmp(value, "true") == 0)
+                        c->privileged_host_devices = true;
+                else if (strcmp(value, "false") == 0)
+                        c->privileged_host_devices = false;
+                else
+                        return -1;
+                return 0;
+        }
         if (strcmp(key, "accel") == 0) {
                 if (strcmp(value, "auto") == 0)
                         c->accel = RUNVM_ACCEL_AUTO;
@@ -158,10 +167,12 @@ static int load_file(struct runvm_config *c, const char *path, bool must_exist, 
                 char *key = trim(s), *value = trim(eq + 1);
                 errno = 0;
                 if (apply_key(c, key, value) < 0) {
+                        char names[256];
+                        vm_driver_names(names, sizeof(names));
                         if (strcmp(key, "hypervisor") == 0)
                                 return rv_error_setx(err, EINVAL, "`%s` line %d: unknown hypervisor `%s` for "
                                                      "key `hypervisor` (this runvm has: %s)", path, lineno,
-                                                     value, vm_driver_names());
+                                                     value, names);
                         return rv_error_setx(err, EINVAL, "`%s` line %d: %s `%s`", path, lineno,
                                             errno == ENOENT ? "unknown key" : "invalid value for",
                                             key);

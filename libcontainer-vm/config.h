@@ -24,6 +24,9 @@ struct runvm_config {
         int kvm_probe_timeout_ms;       /* the KVM probe boot's deadline */
         int shutdown_timeout_ms;        /* guest power-off before QEMU is killed */
         char *kernel_params;            /* appended to the guest command line */
+        /* A container whose device rules allow every device (podman
+         * --privileged) gets the host block devices it lists. */
+        bool privileged_host_devices;
 };
 
 int runvm_config_load(struct runvm_config *ret, struct rv_error **err);

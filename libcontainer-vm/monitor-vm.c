@@ -176,6 +176,9 @@ int monitor_vm_boot(struct monitor *m, struct rv_error **err)
         for (size_t i = 0; i < m->n_vm_nics; i++)
                 if (vm_add_nic(m->vm, &m->vm_nics[i], err) < 0)
                         return -1;
+        for (size_t i = 0; i < plan->n_disks; i++)
+                if (vm_add_disk(m->vm, &plan->disks[i], err) < 0)
+                        return -1;
         if (vm_start(m->vm, err) < 0)
                 return -1;
         monitor_net_vm_started(m);

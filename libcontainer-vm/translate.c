@@ -20,7 +20,9 @@
 #include "libcontainer-vm/mountpoint.h"
 #include "libcontainer-vm/share-layout.h"
 #include "libcontainer-vm/translate-check.h"
+#include "libcontainer-vm/translate-disks.h"
 #include "spec/config.h"
+#include "spec/mount.h"
 #include "vm/qemu/affinity.h"
 
 #define MIB (1024ll * 1024ll)
@@ -28,28 +30,6 @@
 
 /* Shares whose natural place is taken live here ("mounts/3" style). */
 #define FALLBACK_DIR ".runvm-mounts"
-
-static bool mount_is_bind(const struct spec_mount *m)
-{
-        if (m->type && strcmp(m->type, "bind") == 0)
-                return true;
-        for (char **o = m->options; o && *o; o++)
-                if (strcmp(*o, "bind") == 0 || strcmp(*o, "rbind") == 0)
-                        return true;
-        return false;
-}
-
-static bool mount_is_readonly(const struct spec_mount *m)
-{
-        bool ro = false;
-        for (char **o = m->options; o && *o; o++) {
-                if (strcmp(*o, "ro") == 0 || strcmp(*o, "rro") == 0)
-                        ro = true;
-                else if (strcmp(*o, "rw") == 0)
-                        ro = false;
-        }
-        return ro;
-}
 
 /* runc: "rbind" recurses, a plain "bind" (option or type) does not. */
 static bool mount_is_recursive(const struct spec_mount *m)
@@ -216,7 +196,7 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                 struct stat st;
                 char *guest = NULL, *name = NULL;
 
-                if (!mount_is_bind(m))
+                if (!spec_mount_is_bind(m))
                         continue;
                 if (m->source == NULL)
                         return rv_error_setx(err, EINVAL, "`mounts[%zu].source`: required for a bind mount", i);
@@ -227,8 +207,7 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                 if (fd < 0)
                         return rv_error_set(err, errno, "`mounts[%zu]`: bind source `%s`", i, src);
                 if (S_ISBLK(st.st_mode))
-                        return rv_error_setx(err, ENOTSUP, "`mounts[%zu]`: bind mount of block device `%s` "
-                                            "is not supported yet", i, src);
+                        continue;       /* a disk (translate-disks.c) */
                 if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
                         return rv_error_setx(err, ENOTSUP, "`mounts[%zu]`: bind source `%s` is a %s: only "
                                             "files and directories can be shared into a VM", i, src,
@@ -262,7 +241,7 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                         for (size_t k = 0; k < p->n_shares; k++) {
                                 if (strcmp(p->shares[k].name, name) != 0)
                                         continue;
-                                if (!mount_is_readonly(m))
+                                if (!spec_mount_is_readonly(m))
                                         p->shares[k].readonly = false;
                                 if (mount_is_recursive(m))
                                         p->shares[k].recursive = true;
@@ -270,7 +249,7 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                         free(name);
                         continue;
                 }
-                if (add_share(p, TAKE_PTR(src), name, S_ISDIR(st.st_mode), mount_is_readonly(m),
+                if (add_share(p, TAKE_PTR(src), name, S_ISDIR(st.st_mode), spec_mount_is_readonly(m),
                               mount_is_recursive(m), TAKE_FD(fd), err) < 0)
                         return -1;
         }
@@ -423,17 +402,11 @@ int translate_spec(struct spec_config *c, const char *bundle, const struct runvm
         struct vm_plan p = { 0 };
 
         /* Character devices and fifos are made in the guest from the
-         * guest's drivers; a block device would need its host disk. */
-        for (size_t i = 0; i < c->linux_.n_devices; i++) {
-                if (strcmp(c->linux_.devices[i].type, "b") == 0) {
-                        vm_plan_clear(&p);
-                        return rv_error_setx(err, ENOTSUP, "`linux.devices[%zu]`: block device `%s` cannot "
-                                             "be passed to the VM yet", i, c->linux_.devices[i].path);
-                }
-        }
+         * guest's drivers; block devices are the host's, as disks. */
         if (translate_check_host(c, bundle, err) < 0 || plan_namespaces(c, &p, err) < 0 ||
             plan_sizes(c, cfg, &p, err) < 0 || plan_rootfs(c, bundle, &p, err) < 0 ||
-            plan_mounts(c, bundle, &p, err) < 0 || translate_check_guest_spec(c, err) < 0 ||
+            plan_mounts(c, bundle, &p, err) < 0 || translate_disks(c, cfg, &p, err) < 0 ||
+            translate_check_guest_spec(c, err) < 0 ||
             (c->root.readonly &&
              mountpoints_prepare(p.shares[vm_plan_rootfs_index(&p)].fd, c, mountpoint_is_dir,
                                  &(struct mountpoint_data) { &p, c }, err) < 0)) {
@@ -457,6 +430,13 @@ void vm_plan_clear(struct vm_plan *p)
                         close(p->shares[i].fd);
         }
         free(p->shares);
+        for (size_t i = 0; i < p->n_disks; i++) {
+                free((char *) p->disks[i].id);
+                free((char *) p->disks[i].source);
+                if (p->disks[i].fd >= 0)
+                        close(p->disks[i].fd);
+        }
+        free(p->disks);
         free(p->rootfs);
         free(p->netns_path);
         free(p->cpus);

@@ -3,7 +3,9 @@
 #include "vm/vm-driver.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
 
@@ -22,9 +24,13 @@ const char *vm_driver_name(const struct vm_driver *d)
         return d->name;
 }
 
-const char *vm_driver_names(void)
+void vm_driver_names(char *buf, size_t size)
 {
-        return "qemu";
+        size_t len = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]) && len < size; i++)
+                len += (size_t) snprintf(buf + len, size - len, "%s%s", i ? ", " : "", drivers[i]->name);
 }
 
 int vm_probe(const struct vm_driver *d, const struct vm_probe *p, struct vm_probe_verdict *ret,

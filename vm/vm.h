@@ -120,10 +120,10 @@ struct vm_probe_verdict {
 };
 
 /* The drivers there are, by runvm.conf's name; NULL when none is called
- * so. vm_driver_names: "qemu" (for messages). */
+ * so. vm_driver_names: their names, ", " between (for messages). */
 const struct vm_driver *vm_driver_find(const char *name);
 const char *vm_driver_name(const struct vm_driver *d);
-const char *vm_driver_names(void);
+void vm_driver_names(char *buf, size_t size);
 
 /* *ret says whether acceleration can run the guest, and why. Returns -1
  * only when the question cannot be asked (out of memory); the

@@ -62,11 +62,9 @@ for p in $pids; do
 	pss_total=$((pss_total + ${kb:-0}))
 	pss_rows+=("$name:${kb:-0}")
 done
-qemu_pid=
-for p in $pids; do
-	case "$(cat "/proc/$p/comm" 2>/dev/null)" in qemu-system*) qemu_pid=$p ;; esac
-done
-[ -n "$qemu_pid" ] || { echo "bench: no QEMU under monitor $monitor" >&2; exit 1; }
+# The VM driver's processes, as state.json records them for delete.
+qemu_pid=$(jq -r '(.processes // [])[] | select(.name == "qemu") | .pid' "$root/$idle_id/state.json")
+[ -n "$qemu_pid" ] || { echo "bench: state.json of $idle_id records no qemu" >&2; exit 1; }
 mapfile -d '' qemu_argv <"/proc/$qemu_pid/cmdline"
 timeout 30 "$RUNVM" --root "$root" delete --force "$idle_id" >/dev/null 2>&1
 

@@ -25,6 +25,7 @@
 #include "base/proc.h"
 #include "spec/config.h"
 #include "spec/json.h"
+#include "vm/agent/blockdev.h"
 #include "vm/agent/cgroup.h"
 #include "vm/agent/child.h"
 #include "vm/agent/exec.h"
@@ -351,7 +352,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                                                                   : "a terminal stream needs `process.terminal`");
                 goto fail;
         }
-        if (container_cgroup_setup(a, c, id, spec, err) < 0)
+        if (agent_blockdev_prepare(spec, id, err) < 0 || container_cgroup_setup(a, c, id, spec, err) < 0)
                 goto fail;
         if (agent_ns_clone_flags(spec, &flags, err) < 0)
                 goto fail;
@@ -768,7 +769,7 @@ int agent_container_update(struct agent *a, const struct json_value *params, str
         if (spec_resources_from_json(v, "resources", &r, err) < 0)
                 return -1;
         r.has = true;
-        ret = agent_cgroup_apply(&c->cgroup, &r, err);
+        ret = agent_blockdev_map_rules(&r, err) < 0 ? -1 : agent_cgroup_apply(&c->cgroup, &r, err);
         spec_resources_clear(&r);
         if (ret < 0)
                 return rv_error_wrap(err, "update");
