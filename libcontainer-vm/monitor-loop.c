@@ -248,18 +248,6 @@ static int watch_all(struct monitor *m, struct rv_error **err)
         return 0;
 }
 
-/* Before the VM's fds close (reboot, shutdown, failure). */
-void monitor_loop_unwatch_vm(struct monitor *m)
-{
-        for (size_t i = 0; i < VM_WATCH_MAX; i++)
-                loop_watch_remove(&m->loop, &m->w_vm[i]);
-}
-
-void monitor_loop_unwatch_channel(struct monitor *m)
-{
-        loop_watch_remove(&m->loop, &m->w_channel);
-}
-
 /* One turn of the loop: wait up to timeout_ms, handle what is ready.
  * Returns -1 when the channel or the VM failed. */
 int monitor_loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)

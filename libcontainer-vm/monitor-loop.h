@@ -13,6 +13,3 @@ extern const struct agent_client_ops monitor_agent_ops;
 /* One turn: waits up to timeout_ms (-1: until something happens or a
  * deadline), handles what is ready. -1 when the channel or the VM failed. */
 int monitor_loop_once(struct monitor *m, int timeout_ms, struct rv_error **err);
-/* Before the VM's fds / the channel close (reboot, shutdown, failure). */
-void monitor_loop_unwatch_vm(struct monitor *m);
-void monitor_loop_unwatch_channel(struct monitor *m);

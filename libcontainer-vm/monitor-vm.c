@@ -26,7 +26,6 @@
 #include "libcontainer-vm/monitor-agent.h"
 #include "libcontainer-vm/monitor-internal.h"
 #include "libcontainer-vm/monitor-io.h"
-#include "libcontainer-vm/monitor-loop.h"
 #include "libcontainer-vm/monitor-net.h"
 #include "libcontainer-vm/monitor-state.h"
 #include "libcontainer-vm/monitor-sync.h"
@@ -107,9 +106,17 @@ static int wrap_guest_error(struct monitor *m, struct rv_error **err)
         return -1;
 }
 
+/* The loop registers the VM's fds and the channel's; they leave it
+ * before they close. */
+static void unwatch_vm(struct monitor *m)
+{
+        for (size_t i = 0; i < VM_WATCH_MAX; i++)
+                loop_watch_remove(&m->loop, &m->w_vm[i]);
+}
+
 void monitor_vm_close_channel(struct monitor *m)
 {
-        monitor_loop_unwatch_channel(m);
+        loop_watch_remove(&m->loop, &m->w_channel);
         agent_client_set_channel(m->agent, NULL);
         channel_free(m->ch);
         m->ch = NULL;
@@ -210,7 +217,7 @@ int monitor_vm_create_container(struct monitor *m, struct rv_error **err)
 int monitor_reboot(struct monitor *m, struct rv_error **err)
 {
         monitor_vm_close_channel(m);
-        monitor_loop_unwatch_vm(m);
+        unwatch_vm(m);
         vm_destroy(&m->vm);
         m->vm_gone = false;
         monitor_net_teardown(m);
@@ -243,7 +250,7 @@ void monitor_vm_shutdown(struct monitor *m)
         if (m->ch && !m->vm_gone && monitor_send_request(m, PROTO_SHUTDOWN, NULL, NULL, &tmp_err) == 0)
                 channel_flush(m->ch, &tmp_err);
         rv_error_release(&tmp_err);
-        monitor_loop_unwatch_vm(m);
+        unwatch_vm(m);
         vm_stop(&m->vm, m->vm_gone ? 0 : m->o->cfg->shutdown_timeout_ms);
         monitor_vm_close_channel(m);
 }
@@ -251,6 +258,6 @@ void monitor_vm_shutdown(struct monitor *m)
 void monitor_vm_destroy(struct monitor *m)
 {
         monitor_vm_close_channel(m);
-        monitor_loop_unwatch_vm(m);
+        unwatch_vm(m);
         vm_destroy(&m->vm);
 }
