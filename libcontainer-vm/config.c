@@ -106,10 +106,15 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
                         return -1;
                 return 0;
         }
-        if (strcmp(key, "memory_mib") == 0)
-                return parse_uint(value, 64, 1u << 20, &c->default_memory_mib);
+        /* memory_mib: the key's name before default_vcpus had a sibling. */
+        if (strcmp(key, "default_memory_mib") == 0 || strcmp(key, "memory_mib") == 0)
+                return parse_uint(value, VM_MIN_MEMORY_MIB, 1u << 22, &c->default_memory_mib);
         if (strcmp(key, "base_memory_mib") == 0)
                 return parse_uint(value, 0, 1u << 20, &c->base_memory_mib);
+        if (strcmp(key, "overhead_memory_mib") == 0)
+                return parse_uint(value, 0, 1u << 20, &c->overhead_memory_mib);
+        if (strcmp(key, "default_vcpus") == 0)
+                return parse_uint(value, 0, 512, &c->default_vcpus);
         if (strcmp(key, "max_vcpus") == 0)
                 return parse_uint(value, 1, 512, &c->max_vcpus);
         if (strcmp(key, "boot_timeout_ms") == 0) {
@@ -131,7 +136,8 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
                 return 0;
         }
         if (strcmp(key, "tcg_tb_size_mib") == 0)
-                return parse_uint(value, 0, 4096, &c->tcg_tb_size_mib);
+                /* Never QEMU's unbounded default: overhead_memory_mib must cover it. */
+                return parse_uint(value, 1, 1024, &c->tcg_tb_size_mib);
         errno = ENOENT;
         return -1;
 }
@@ -187,8 +193,18 @@ int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
 {
         struct runvm_config c = {
                 .accel = RUNVM_ACCEL_AUTO,
-                .default_memory_mib = 256,
+                /* Untouched guest memory costs the host nothing, and freed
+                 * pages go back (free page reporting): big enough that an
+                 * ordinary program does not fail, as Kata's 2048. The
+                 * guest's memmap for it is 32 MiB. */
+                .default_memory_mib = 2048,
                 .base_memory_mib = 64,
+                /* QEMU, virtiofsd and the monitor besides the guest's RAM,
+                 * measured under TCG (docs/RESOURCES.md): the host cgroup's
+                 * memory limit is the VM's size plus this. */
+                .overhead_memory_mib = 256,
+                /* 0: the host's online CPUs, what a runc container sees. */
+                .default_vcpus = 0,
                 .max_vcpus = (unsigned) sysconf(_SC_NPROCESSORS_ONLN),
                 /* A TCG guest on a loaded 2-core host can take several
                  * seconds to boot; a hung one must still fail in bounded time. */

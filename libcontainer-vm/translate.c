@@ -19,14 +19,13 @@
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/mountpoint.h"
 #include "libcontainer-vm/share-layout.h"
+#include "libcontainer-vm/sizing.h"
 #include "libcontainer-vm/translate-check.h"
 #include "libcontainer-vm/translate-disks.h"
 #include "spec/config.h"
 #include "spec/mount.h"
-#include "vm/qemu/affinity.h"
 
 #define MIB (1024ll * 1024ll)
-#define MIN_VM_MEMORY_MIB 128u
 
 /* Shares whose natural place is taken live here ("mounts/3" style). */
 #define FALLBACK_DIR ".runvm-mounts"
@@ -340,58 +339,17 @@ static uint64_t host_memory_mib(void)
         return (uint64_t) si.totalram * si.mem_unit / (uint64_t) MIB;
 }
 
+/* cpu.cpus is written in the guest as given (sizing.c gives the VM a vCPU
+ * for the highest CPU it names); the vCPU threads run on those host CPUs. */
 static int plan_sizes(const struct spec_config *c, const struct runvm_config *cfg, struct vm_plan *p,
                       struct rv_error **err)
 {
-        const struct spec_memory *mem = &c->linux_.resources.memory;
-        const struct spec_cpu *cpu = &c->linux_.resources.cpu;
-        uint64_t host = host_memory_mib();
-
-        p->memory_mib = cfg->default_memory_mib;
-        if (mem->has_limit && mem->limit > 0) {
-                /* In MiB, rounded up, without overflow near INT64_MAX. */
-                uint64_t mib = (uint64_t) mem->limit / MIB + ((uint64_t) mem->limit % MIB != 0);
-                mib += cfg->base_memory_mib;
-                if (mib > host || mib > UINT32_MAX)
-                        return rv_error_setx(err, ENOMEM, "`linux.resources.memory.limit`: %lld bytes needs a "
-                                             "%llu MiB VM; the host has only %llu MiB", (long long) mem->limit,
-                                             (unsigned long long) mib, (unsigned long long) host);
-                p->memory_mib = (unsigned) mib;
-        }
-        if (p->memory_mib < MIN_VM_MEMORY_MIB)
-                p->memory_mib = MIN_VM_MEMORY_MIB;
-        /* More vCPUs than max_vcpus (the host's CPUs) cannot run a quota
-         * faster: clamped, never wrapped. */
-        unsigned max = cfg->max_vcpus > 0 ? cfg->max_vcpus : 1;
-        p->vcpus = 1;
-        if (cpu->has_quota && cpu->quota > 0) {
-                uint64_t period = cpu->has_period && cpu->period > 0 ? cpu->period : 100000;
-                uint64_t n = (uint64_t) cpu->quota / period + ((uint64_t) cpu->quota % period != 0);
-                p->vcpus = n > max ? max : n < 1 ? 1 : (unsigned) n;
-        }
-        if (p->vcpus > max)
-                p->vcpus = max;
-        return 0;
-}
-
-/* cpu.cpus is written in the guest as given: the VM needs a vCPU for the
- * highest CPU it names, and the vCPU threads run on those host CPUs. */
-static int plan_cpuset(const struct spec_config *c, const struct runvm_config *cfg, struct vm_plan *p,
-                       struct rv_error **err)
-{
         const char *cpus = c->linux_.resources.cpu.cpus;
-        unsigned highest;
-        cpu_set_t set;
 
+        if (vm_size_plan(c, cfg, host_memory_mib(), &p->memory_mib, &p->vcpus, err) < 0)
+                return -1;
         if (cpus == NULL || cpus[0] == '\0')
                 return 0;
-        if (vm_cpuset_parse(cpus, &set, &highest, err) < 0)
-                return rv_error_wrap(err, "`linux.resources.cpu.cpus`");
-        if (cfg->max_vcpus > 0 && highest >= cfg->max_vcpus)
-                return rv_error_setx(err, ERANGE, "`linux.resources.cpu.cpus` `%s`: CPU %u is beyond this host's "
-                                     "%u CPUs", cpus, highest, cfg->max_vcpus);
-        if (p->vcpus < highest + 1)
-                p->vcpus = highest + 1;
         p->cpus = strdup(cpus);
         return p->cpus != NULL ? 0 : rv_error_set(err, ENOMEM, "cpuset");
 }
@@ -410,10 +368,6 @@ int translate_spec(struct spec_config *c, const char *bundle, const struct runvm
             (c->root.readonly &&
              mountpoints_prepare(p.shares[vm_plan_rootfs_index(&p)].fd, c, mountpoint_is_dir,
                                  &(struct mountpoint_data) { &p, c }, err) < 0)) {
-                vm_plan_clear(&p);
-                return -1;
-        }
-        if (plan_cpuset(c, cfg, &p, err) < 0) {
                 vm_plan_clear(&p);
                 return -1;
         }

@@ -263,3 +263,45 @@ read refused"
 		assert_line present
 	fi
 }
+
+# --- the VM sized like the container (docs/RESOURCES.md) -------------------
+
+@test "podman --memory 64m: a 200 MB allocation exits 137 with OOMKilled=true" {
+	run pm --runtime "$(realpath "$RUNVM")" run --name sizing-oom --network none --memory 64m $(ulimit_args) \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" sh -c 'dd if=/dev/zero of=/dev/null bs=200M count=1'
+	echo "$output"
+	assert_equal "$status" 137
+	run -0 pm inspect --format '{{.State.OOMKilled}} {{.State.ExitCode}}' sizing-oom
+	assert_output "true 137"
+}
+
+@test "podman without limits: 1 GiB allocates" {
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none $(ulimit_args) \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" sh -c 'dd if=/dev/zero of=/dev/null bs=1G count=1 2>/dev/null; echo "dd $?"'
+	echo "$output"
+	assert_success
+	assert_output "dd 0"
+}
+
+@test "podman --cpuset-cpus 0,1 and --cpus 2: two CPUs in the container" {
+	[ "$(nproc)" -ge 2 ] || skip "needs 2 host CPUs"
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none --cpuset-cpus 0,1 $(ulimit_args) \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" nproc
+	echo "$output"
+	assert_success
+	assert_output 2
+	rm -f "$BATS_TEST_TMPDIR/cid"
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none --cpus 2 $(ulimit_args) \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" nproc
+	echo "$output"
+	assert_success
+	assert_output 2
+}
+
+@test "podman --cpus 1: one vCPU" {
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none --cpus 1 $(ulimit_args) \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" nproc
+	echo "$output"
+	assert_success
+	assert_output 1
+}

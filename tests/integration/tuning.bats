@@ -52,7 +52,7 @@ done'
 @test "tcg_tb_size_mib: a bad value is one error line naming the key" {
 	is_runvm || skip "runvm's configuration"
 	conf=$BATS_TEST_TMPDIR/runvm.conf
-	for bad in abc -1 4097 "8 MiB"; do
+	for bad in abc -1 0 1025 "8 MiB"; do
 		echo "tcg_tb_size_mib = $bad" >"$conf"
 		RUNVM_CONFIG=$conf runvm check
 		assert_failure

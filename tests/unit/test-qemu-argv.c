@@ -82,7 +82,10 @@ static void test_tcg_machine(void **unused)
         build(&c, &d, &fds, &a);
         assert_string_equal(a.argv[0], "/usr/bin/qemu-system-x86_64");
         assert_string_equal(value_of(&a, "-M", 0), "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem");
-        assert_string_equal(value_of(&a, "-accel", 0), "tcg");
+        /* The translation cache bounded: overhead_memory_mib counts it. */
+        assert_string_equal(value_of(&a, "-accel", 0), "tcg,tb-size=128");
+        /* Freed guest pages go back to the host. */
+        assert_true(has_pair(&a, "-device", "virtio-balloon-device,free-page-reporting=on,deflate-on-oom=on"));
         assert_string_equal(value_of(&a, "-cpu", 0), "max");
         assert_string_equal(value_of(&a, "-smp", 0), "3");
         assert_string_equal(value_of(&a, "-m", 0), "512M");

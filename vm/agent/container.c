@@ -249,6 +249,22 @@ static void send_oom(struct agent *a, struct agent_container *c)
         json_writer_free(w);
 }
 
+/* Sends an oom event when memory.events counts a kill not yet told. */
+static void oom_check(struct agent *a, struct agent_container *c)
+{
+        _cleanup_error_ struct rv_error *tmp = NULL;
+        uint64_t kills;
+
+        if (c->cgroup.name == NULL ||
+            agent_cgroup_read_key(&c->cgroup, "memory.events", "oom_kill", &kills, &tmp) < 0)
+                return;
+        if (kills > c->oom_kills) {
+                rv_debug("container `%s`: oom_kill %llu", c->id, (unsigned long long) kills);
+                send_oom(a, c);
+        }
+        c->oom_kills = kills;
+}
+
 void agent_containers_oom_handler(struct agent *a, struct agent_watch *w, uint32_t revents)
 {
         char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -260,18 +276,9 @@ void agent_containers_oom_handler(struct agent *a, struct agent_watch *w, uint32
 
                         p += sizeof(*ev) + ev->len;
                         for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
-                                _cleanup_error_ struct rv_error *tmp = NULL;
-                                uint64_t kills;
-
                                 if (c->oom_wd != ev->wd)
                                         continue;
-                                if (agent_cgroup_read_key(&c->cgroup, "memory.events", "oom_kill", &kills, &tmp) < 0)
-                                        break;
-                                if (kills > c->oom_kills) {
-                                        rv_debug("container `%s`: oom_kill %llu", c->id, (unsigned long long) kills);
-                                        send_oom(a, c);
-                                }
-                                c->oom_kills = kills;
+                                oom_check(a, c);
                                 break;
                         }
                 }
@@ -583,6 +590,9 @@ static void report_exit(struct agent *a, struct agent_container *c)
         agent_stdio_release(a, &c->stdio);
         /* The host may power the VM off as soon as it has the event. */
         sync();
+        /* An OOM kill before the exit, whichever the agent noticed first:
+         * the host reflects it before it hears the container is gone. */
+        oom_check(a, c);
         agent_send_process_exited(a, c->id, NULL, c->pid, c->status);
         c->reported = true;
 }

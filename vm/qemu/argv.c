@@ -161,8 +161,10 @@ int qemu_argv_build(const struct vm_config *c, const struct qemu_devices *d, con
 
         push(&b, "%s", c->vmm_path);
         push(&b, "-M"); push(&b, "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem");
-        /* The translation cache is QEMU's anonymous memory, touched as
-         * code is translated: a cap bounds what an idle guest keeps. */
+        /* TCG's translation cache is anonymous memory, touched as code is
+         * translated, that the host cgroup counts (QEMU's own cap is
+         * 1 GiB): `tcg_tb_size_mib` bounds what a guest keeps, within
+         * overhead_memory_mib (docs/RESOURCES.md, docs/PERFORMANCE.md). */
         if (c->kvm || c->tcg_tb_size_mib == 0) {
                 push(&b, "-accel"); push(&b, "%s", c->kvm ? "kvm" : "tcg");
         } else {
@@ -190,6 +192,11 @@ int qemu_argv_build(const struct vm_config *c, const struct qemu_devices *d, con
                 push(&b, "-device"); push(&b, "vhost-user-fs-device,chardev=vfs,queue-size=1024,tag=runvm");
         }
         push(&b, "-device"); push(&b, "virtio-rng-device");
+        /* Pages the guest frees go back to the host (free page reporting;
+         * the memfd's holes are punched): a VM sized for a big default
+         * costs what it uses. deflate-on-oom: a guest under OOM gets back
+         * what an inflated balloon holds before it kills. */
+        push(&b, "-device"); push(&b, "virtio-balloon-device,free-page-reporting=on,deflate-on-oom=on");
         push(&b, "-chardev"); push(&b, "socket,id=qmp,fd=%d", fds->qmp);
         push(&b, "-mon"); push(&b, "chardev=qmp,mode=control");
         /* Everything QEMU needs is open by now: what an escape from device
