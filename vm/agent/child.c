@@ -19,9 +19,9 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "hooks/run.h"
 #include "spec/config.h"
 #include "vm/agent/devices.h"
-#include "vm/agent/hook.h"
 #include "vm/agent/mounts.h"
 #include "vm/agent/tty.h"
 #include "vm/agent/userns.h"
@@ -190,9 +190,12 @@ void agent_child_run(const struct agent_child_args *a)
         if (n != 1)
                 _exit(1);       /* the agent gave up on this container */
         /* runc loads the filter before startContainer hooks: they run
-         * under it. */
+         * under it, as the process's user, in its cwd, and a hook without
+         * an env of its own gets the process's (runc's init has made its
+         * environment process.env by then). */
         if (agent_process_seccomp(&x, &err) == 0 &&
-            agent_hooks_run("startContainer", &a->spec->hooks.start_container, a->hook_state, &err) == 0)
+            hooks_run_env(&a->spec->hooks.start_container, "startContainer",
+                          a->hook_state != NULL ? a->hook_state : "{}", NULL, x.envp, &err) == 0)
                 agent_process_exec(&x, &err);
         sync_send(a->sync_fd, AGENT_SYNC_ERROR, err->status, err->msg);
         _exit(err->status == ENOENT ? 127 : 126);

@@ -30,7 +30,6 @@
 #include "vm/agent/exec.h"
 #include "vm/agent/ps.h"
 #include "vm/agent/tty.h"
-#include "vm/agent/hook.h"
 #include "vm/agent/userns.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
@@ -279,6 +278,22 @@ void agent_containers_oom_handler(struct agent *a, struct agent_watch *w, uint32
 
 /* Copies the pty master the init holds as fd `fd` (it keeps it open
  * until execve) and relays it as the container's terminal. */
+/* create_container's "hook_state" object as JSON text (*ret NULL when v
+ * is absent): startContainer hooks read it on stdin. */
+static int hook_state_text(const struct json_value *v, char **ret, struct rv_error **err)
+{
+        _cleanup_(json_writer_freep) struct json_writer *w = NULL;
+
+        *ret = NULL;
+        if (v == NULL || json_is_null(v))
+                return 0;
+        if (!json_is_object(v))
+                return rv_error_setx(err, EINVAL, "`hook_state`: expected an object");
+        w = json_writer_new(NULL);
+        json_write_value(w, v);
+        return json_writer_finish(w, ret, NULL, err);
+}
+
 static int take_console(struct agent *a, struct agent_container *c, pid_t pid, int fd, struct rv_error **err)
 {
         _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
@@ -356,7 +371,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         if (agent_ns_clone_flags(spec, &flags, err) < 0)
                 goto fail;
         log_unenforced(spec);
-        if (agent_hook_state_text(json_get(params, "hook_state"), &hook_state, err) < 0)
+        if (hook_state_text(json_get(params, "hook_state"), &hook_state, err) < 0)
                 goto fail;
         if (pipe2(sync_pipe, O_CLOEXEC) < 0 || pipe2(start_pipe, O_CLOEXEC) < 0) {
                 rv_error_set(err, errno, "pipe");
