@@ -22,7 +22,7 @@
 #include "hooks/run.h"
 #include "spec/config.h"
 #include "vm/agent/devices.h"
-#include "vm/agent/mounts.h"
+#include "vm/agent/rootfs.h"
 #include "vm/agent/tty.h"
 #include "vm/agent/userns.h"
 

@@ -15,7 +15,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "spec/config.h"
-#include "vm/agent/mounts.h"
+#include "vm/agent/rootpath.h"
 
 struct default_device {
         const char *name;
