@@ -26,7 +26,6 @@
 #include "spec/json.h"
 #include "vm/agent/cgroup.h"
 #include "vm/agent/child.h"
-#include "vm/agent/exec.h"
 #include "vm/agent/userns.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
@@ -157,11 +156,12 @@ static int error_from_report(const struct agent_sync_msg *msg, struct rv_error *
         return rv_error_setx(err, msg->errnum, "%s", msg->msg);
 }
 
+/* Frees a container that create gave up on: it never joined the list,
+ * so nothing was exec'ed in it (exec_process finds listed ones only). */
 static void container_free(struct agent *a, struct agent_container *c)
 {
         if (c == NULL)
                 return;
-        agent_execs_free(a, c);
         if (c->oom_wd >= 0 && a->inotify.fd >= 0)
                 inotify_rm_watch(a->inotify.fd, c->oom_wd);
         agent_cgroup_destroy(&c->cgroup);
