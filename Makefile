@@ -115,7 +115,7 @@ soak: all
 	  INTEGRATION_TIMEOUT=$${INTEGRATION_TIMEOUT:-14400} tests/run-integration.sh tests/integration/faults.bats
 
 unit: $(UNIT_BIN) $(FUZZ_BIN)
-	tests/run-unit.sh $(UNIT_BIN) $(FUZZ_BIN)
+	tests/run-unit.sh $(UNIT_BIN) $(FUZZ_BIN) tests/lint/layout.sh
 
 integration: all
 	tests/run-integration.sh

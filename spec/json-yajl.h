@@ -5,7 +5,7 @@
 
 #include <yajl/yajl_tree.h>
 
-#include "spec/json.h"
+struct json_value;
 
 static inline yajl_val Y(const struct json_value *v) { return (yajl_val) v; }
 static inline const struct json_value *J(yajl_val v) { return (const struct json_value *) v; }
