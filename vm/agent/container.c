@@ -26,6 +26,7 @@
 #include "spec/json.h"
 #include "vm/agent/cgroup.h"
 #include "vm/agent/child.h"
+#include "vm/agent/timing.h"
 #include "vm/agent/userns.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
@@ -186,15 +187,18 @@ static void close_pair(int fds[2])
 /* The container's own cgroup, with linux.resources, before its init
  * exists: the init is cloned straight into it. */
 static int container_cgroup_setup(struct agent *a, struct agent_container *c, const char *id,
-                                  const struct spec_config *spec, struct rv_error **err)
+                                  const struct spec_config *spec, struct agent_timer *timer,
+                                  struct rv_error **err)
 {
         if (!a->cgroups_ready) {
                 if (agent_cgroup_enable_controllers(err) < 0)
                         return -1;
                 a->cgroups_ready = true;
+                agent_timer_step(timer, "cgroup controllers");
         }
         if (agent_cgroup_create(id, &c->cgroup, err) < 0)
                 return -1;
+        agent_timer_step(timer, "cgroup mkdir");
         if (agent_cgroup_apply(&c->cgroup, &spec->linux_.resources, err) < 0)
                 return rv_error_wrap(err, "linux.resources");
         return 0;
@@ -315,6 +319,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         struct agent_stdio_streams streams;
         struct agent_container *c;
         struct agent_sync_msg msg;
+        struct agent_timer timer;
         unsigned long flags = 0;
         int sync_pipe[2] = { -1, -1 }, start_pipe[2] = { -1, -1 }, child_stdio[3] = { -1, -1, -1 };
         const char *id;
@@ -345,6 +350,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 rv_error_set(err, ENOMEM, "create");
                 goto fail;
         }
+        agent_timer_start(&timer);
         if (json_get(params, "spec") == NULL) {
                 rv_error_setx(err, EINVAL, "`spec`: missing");
                 goto fail;
@@ -362,8 +368,10 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                                                                   : "a terminal stream needs `process.terminal`");
                 goto fail;
         }
-        if (container_cgroup_setup(a, c, id, spec, err) < 0)
+        agent_timer_step(&timer, "spec");
+        if (container_cgroup_setup(a, c, id, spec, &timer, err) < 0)
                 goto fail;
+        agent_timer_step(&timer, "cgroup resources");
         if (agent_ns_clone_flags(spec, &flags, err) < 0)
                 goto fail;
         log_unenforced(spec);
@@ -376,6 +384,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
 
         /* fork() with namespaces: the child continues here as the
          * container's init (PID 1 of its namespace). */
+        agent_timer_step(&timer, "pipes");
         pid = agent_cgroup_clone(&c->cgroup, flags, err);
         if (pid < 0)
                 goto fail;
@@ -387,6 +396,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                         .stdio = { child_stdio[0], child_stdio[1], child_stdio[2] },
                         .terminal = streams.terminal != 0,
                         .hook_state = hook_state,
+                        .timer = &timer,
                 };
                 agent_child_run(&args);
         }
@@ -403,6 +413,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         close(start_pipe[0]);
         c->sync_fd = sync_pipe[0];
         c->start_fd = start_pipe[1];
+        agent_timer_step(&timer, "clone, id maps");
 
         r = sync_read(c->sync_fd, SETUP_TIMEOUT_MS, &msg, err);
         /* A terminal: the init made it in the container's devpts, as runc
@@ -431,6 +442,14 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int) pid);
                 if (stat(path, &st) == 0)
                         c->pidns = st.st_ino;
+        }
+        agent_timer_step(&timer, "init set-up");
+        if (timer.on) {
+                char steps[1024];
+
+                agent_timer_format(&timer, steps, sizeof(steps));
+                rv_debug("timing: create `%s`: %.1f ms: %s; in the init: %s", c->id, agent_timer_total_ms(&timer),
+                         steps, msg.msg);
         }
         c->state = AGENT_CONTAINER_CREATED;
         c->spec = TAKE_PTR(spec);

@@ -18,6 +18,7 @@
 #include "vm/agent/mount-opts.h"
 #include "vm/agent/mounts.h"
 #include "vm/agent/rootpath.h"
+#include "vm/agent/timing.h"
 
 
 bool agent_dev_is_bind_mounted(const struct spec_config *c)
@@ -35,7 +36,7 @@ bool agent_dev_is_bind_mounted(const struct spec_config *c)
         return false;
 }
 
-int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err)
+int agent_rootfs_prepare(const struct spec_config *c, struct agent_timer *timer, struct rv_error **err)
 {
         _cleanup_free_ char *parent = NULL;
         _cleanup_close_ int rootfd = -EBADF, devfd = -EBADF, oldroot = -EBADF;
@@ -61,9 +62,11 @@ int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err)
         if (rootfd < 0)
                 return rv_error_set(err, errno, "open the rootfs `%s`", root);
 
+        agent_timer_step(timer, "rootfs bound");
         for (size_t i = 0; i < c->n_mounts; i++)
                 if (agent_mount_one(rootfd, &c->mounts[i], err) < 0)
                         return -1;
+        agent_timer_step(timer, "mounts");
 
         if (!agent_dev_is_bind_mounted(c)) {
                 devfd = agent_path_open_in_root(rootfd, "/dev", true, true, err);
@@ -73,6 +76,7 @@ int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err)
                         return rv_error_wrap(err, "default devices");
                 if (agent_devices_create_spec(rootfd, c, err) < 0)
                         return -1;
+                agent_timer_step(timer, "devices");
         }
 
         oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -97,6 +101,7 @@ int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err)
         if (c->linux_.rootfs_propagation != NULL && c->linux_.rootfs_propagation[0] != '\0' &&
             mount(NULL, "/", NULL, prop, NULL) < 0)
                 return rv_error_set(err, errno, "set the propagation of the container's `/`");
+        agent_timer_step(timer, "pivot_root");
         return 0;
 }
 
@@ -147,17 +152,20 @@ static int sysctl_write(const char *key, const char *value, struct rv_error **er
         return 0;
 }
 
-int agent_rootfs_finalize(const struct spec_config *c, struct rv_error **err)
+int agent_rootfs_finalize(const struct spec_config *c, struct agent_timer *timer, struct rv_error **err)
 {
         for (size_t i = 0; i < c->linux_.n_sysctl; i++)
                 if (sysctl_write(c->linux_.sysctl[i].key, c->linux_.sysctl[i].value, err) < 0)
                         return -1;
+        agent_timer_step(timer, "sysctls");
         for (char **p = c->linux_.readonly_paths; p != NULL && *p != NULL; p++)
                 if (readonly_path(*p, err) < 0)
                         return -1;
+        agent_timer_step(timer, "readonly paths");
         for (char **p = c->linux_.masked_paths; p != NULL && *p != NULL; p++)
                 if (mask_path(*p, err) < 0)
                         return -1;
+        agent_timer_step(timer, "masked paths");
         for (size_t i = 0; i < c->n_mounts; i++)
                 if (agent_mount_remount_delayed_ro(&c->mounts[i], err) < 0)
                         return -1;
@@ -165,5 +173,6 @@ int agent_rootfs_finalize(const struct spec_config *c, struct rv_error **err)
             mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | agent_mount_statvfs_flags("/"), NULL) < 0 &&
             mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
                 return rv_error_set(err, errno, "remount `/` read-only");
+        agent_timer_step(timer, "read-only remounts");
         return 0;
 }

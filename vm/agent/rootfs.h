@@ -7,13 +7,14 @@
 
 #include <stdbool.h>
 
+struct agent_timer;
 struct rv_error;
 struct spec_config;
 
 /* Everything up to and including pivot_root; afterwards the cwd is the
- * container's /. */
-int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err);
+ * container's /. timer (may be NULL) times its steps. */
+int agent_rootfs_prepare(const struct spec_config *c, struct agent_timer *timer, struct rv_error **err);
 /* /dev comes from a bind mount: runvm creates no devices in it. */
 bool agent_dev_is_bind_mounted(const struct spec_config *c);
 /* After pivot_root: sysctls, read-only and masked paths, root read-only. */
-int agent_rootfs_finalize(const struct spec_config *c, struct rv_error **err);
+int agent_rootfs_finalize(const struct spec_config *c, struct agent_timer *timer, struct rv_error **err);
