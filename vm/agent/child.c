@@ -166,12 +166,12 @@ static int child_setup(const struct agent_child_args *a, struct agent_exec *ret_
         /* runc creates a missing cwd, before / may become read-only. */
         if (rv_mkdir_p(cwd, 0755, err) < 0)
                 return rv_error_wrap(err, "create cwd");
-        agent_timer_step(a->timer, "terminal, hostname, cwd");
+        agent_timer_step(a->timer, "terminal+hostname+cwd");
         if (agent_rootfs_finalize(c, a->timer, err) < 0)
                 return -1;
-        if (agent_process_apply(c, p, true, ret_exec, err) < 0)
+        if (agent_process_apply(c, p, true, a->timer, ret_exec, err) < 0)
                 return -1;
-        agent_timer_step(a->timer, "process, executable");
+        agent_timer_step(a->timer, "executable");
         return 0;
 }
 

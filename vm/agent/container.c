@@ -26,6 +26,7 @@
 #include "spec/json.h"
 #include "vm/agent/cgroup.h"
 #include "vm/agent/child.h"
+#include "vm/agent/init.h"
 #include "vm/agent/timing.h"
 #include "vm/agent/userns.h"
 #include "vm/channel/channel.h"
@@ -413,7 +414,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         close(start_pipe[0]);
         c->sync_fd = sync_pipe[0];
         c->start_fd = start_pipe[1];
-        agent_timer_step(&timer, "clone, id maps");
+        agent_timer_step(&timer, "clone+id maps");
 
         r = sync_read(c->sync_fd, SETUP_TIMEOUT_MS, &msg, err);
         /* A terminal: the init made it in the container's devpts, as runc
@@ -448,8 +449,8 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 char steps[1024];
 
                 agent_timer_format(&timer, steps, sizeof(steps));
-                rv_debug("timing: create `%s`: %.1f ms: %s; in the init: %s", c->id, agent_timer_total_ms(&timer),
-                         steps, msg.msg);
+                rv_log(RV_LOG_INFO, "timing: create `%s`: %.1f ms (done at %lld ms): %s; in the init: %s", c->id,
+                         agent_timer_total_ms(&timer), (long long) agent_uptime_ms(), steps, msg.msg);
         }
         c->state = AGENT_CONTAINER_CREATED;
         c->spec = TAKE_PTR(spec);

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "base/log.h"
 
 static int64_t now_ns(void)
 {
@@ -14,9 +13,17 @@ static int64_t now_ns(void)
         return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Parsed configuration (the kernel command line), set once at boot. */
+static bool timing_enabled;
+
+void agent_timing_enable(void)
+{
+        timing_enabled = true;
+}
+
 void agent_timer_start(struct agent_timer *t)
 {
-        *t = (struct agent_timer) { .on = rv_log_debug_enabled() };
+        *t = (struct agent_timer) { .on = timing_enabled };
         if (t->on)
                 t->start_ns = t->last_ns = now_ns();
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The steps of a container's set-up, timed with CLOCK_MONOTONIC when
- * debug logging is on (runvm --debug puts runvm.debug=1 on the guest's
- * command line). Steps are only recorded while they run (a console line
- * costs milliseconds under TCG) and logged as one line at the end:
+ * runvm --debug put runvm.debug=1 on the guest's command line, or
+ * runvm.timing=1 did (`kernel_params` in runvm.conf: timing without the
+ * debug log, whose console lines cost milliseconds each under TCG). Steps
+ * are only recorded while they run and logged as one line at the end:
  * "timing: create `c1`: 41.2 ms: spec 1.1, cgroup 3.0, ...". The
  * container's init records its own steps in its forked copy and hands
  * them over as text in its READY report. docs/PERFORMANCE.md has the
@@ -16,11 +17,14 @@
 #define AGENT_TIMER_STEPS 24
 
 struct agent_timer {
-        bool on;                        /* debug logging was on at the start */
+        bool on;                        /* timing was enabled at the start */
         int64_t start_ns, last_ns;
         size_t n;
         struct { const char *name; int64_t ns; } steps[AGENT_TIMER_STEPS];
 };
+
+/* Once at boot, from the command line: timers record from now on. */
+void agent_timing_enable(void);
 
 void agent_timer_start(struct agent_timer *t);
 /* Records the time since the previous step under name (a string literal).
