@@ -51,11 +51,17 @@ int agent_rootfs_prepare(const struct spec_config *c, struct agent_timer *timer,
                 return -1;
         if (mount(NULL, "/", NULL, prop, NULL) < 0)
                 return rv_error_set(err, errno, "set the propagation of `/`");
-        /* pivot_root refuses a new root whose parent mount is shared. */
-        if (agent_mount_parent_point(root, &parent, err) < 0)
-                return -1;
-        if (mount(NULL, parent, NULL, MS_PRIVATE, NULL) < 0)
-                return rv_error_set(err, errno, "make `%s` private", parent);
+        /* pivot_root refuses a new root whose parent mount is shared, and
+         * the rootfs bind must not propagate out. After a recursive slave,
+         * private or unbindable `/` (rslave is the default) no mount here
+         * is shared: the parent need not be found (reading mountinfo costs
+         * ~20 ms under TCG). */
+        if (!(prop & MS_REC) || (prop & MS_SHARED)) {
+                if (agent_mount_parent_point(root, &parent, err) < 0)
+                        return -1;
+                if (mount(NULL, parent, NULL, MS_PRIVATE, NULL) < 0)
+                        return rv_error_set(err, errno, "make `%s` private", parent);
+        }
         if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return rv_error_set(err, errno, "bind the rootfs `%s`", root);
         rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
