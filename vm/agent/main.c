@@ -13,7 +13,6 @@
 #include "vm/agent/power.h"
 #include "vm/agent/serve.h"
 #include "vm/agent/timing.h"
-#include "vm/agent/warm.h"
 
 #define PORT_TIMEOUT_MS 10000
 
@@ -45,10 +44,6 @@ int main(void)
         if (agent_init_reroot(&err) < 0 || agent_init_mounts(&err) < 0)
                 fatal(&err);
         rv_debug("boot: mounts done at %lld ms", (long long) agent_uptime_ms());
-        /* As early as cgroup2 is mounted: it runs while the agent waits
-         * for virtio-fs and the host. Not for halt or the KVM probe. */
-        if (!opts.halt && !opts.probe)
-                agent_warm_start();
         if (opts.halt) {
                 rv_log(RV_LOG_INFO, "runvm-agent: up at %lld ms, halting (runvm.halt=1)",
                        (long long) agent_uptime_ms());
