@@ -15,7 +15,7 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP
 # Code linked into both the host binary and the guest agent.
 COMMON_SRC := $(wildcard base/*.c) $(wildcard spec/*.c) $(wildcard vm/channel/*.c) hooks/run.c
 # Host only.
-HOST_SRC   := $(wildcard libcontainer-vm/*.c) $(wildcard vm/qemu/*.c) \
+HOST_SRC   := $(wildcard libcontainer-vm/*.c) $(wildcard vm/*.c) $(wildcard vm/qemu/*.c) \
               $(filter-out hooks/run.c,$(wildcard hooks/*.c)) $(wildcard netns/*.c)
 MAIN_SRC   := $(wildcard main/*.c)
 AGENT_SRC  := $(wildcard vm/agent/*.c)

@@ -11,7 +11,7 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "libcontainer-vm/config.h"
-#include "vm/qemu/accel.h"
+#include "vm/vm.h"
 
 int runvm_host_cache_dir(const char *root, char **ret, struct rv_error **err)
 {
@@ -33,7 +33,7 @@ int runvm_accel_choose(const struct runvm_config *cfg, const char *root, bool re
 {
         _cleanup_free_ char *cache = NULL;
         struct runvm_accel_choice c = { 0 };
-        struct vm_kvm_verdict v = { 0 };
+        struct vm_probe_verdict v = { 0 };
 
         if (cfg->accel == RUNVM_ACCEL_TCG) {
                 snprintf(c.reason, sizeof(c.reason), "accel = tcg in the configuration");
@@ -42,11 +42,11 @@ int runvm_accel_choose(const struct runvm_config *cfg, const char *root, bool re
         }
         if (runvm_host_cache_dir(root, &cache, err) < 0)
                 return -1;
-        struct vm_kvm_probe p = {
-                .qemu_path = cfg->qemu_path, .kernel = cfg->kernel, .initrd = cfg->initrd,
+        struct vm_probe p = {
+                .vmm_path = cfg->qemu_path, .kernel = cfg->kernel, .initrd = cfg->initrd,
                 .cache_dir = cache, .timeout_ms = cfg->kvm_probe_timeout_ms, .reprobe = reprobe,
         };
-        if (vm_kvm_probe(&p, &v, err) < 0)
+        if (vm_probe(cfg->driver, &p, &v, err) < 0)
                 return -1;
         c.probed = true;
         c.cached = v.cached;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Which accelerator a container's VM gets: `accel` from runvm.conf
- * against the host's KVM verdict (vm/qemu/accel.h). One rule for the
+ * against the host's KVM verdict (the driver's probe, vm/qemu/accel.h). One rule for the
  * monitor and `runvm check`. */
 #pragma once
 

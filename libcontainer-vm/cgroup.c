@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/proc.h"
+#include "libcontainer-vm/cgroup-limits.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
@@ -128,7 +129,49 @@ static char *hierarchy_controllers(const char *mountpoint)
         return NULL;
 }
 
-static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid_t pid, char ***dirs,
+/* v2: a cgroup has the controllers its parent's subtree_control lists.
+ * Enabled from the top down to dir's parent, each alone: one the parent
+ * lacks (or a populated, non-root ancestor refusing) leaves the others;
+ * what is missing shows as missing files (cgroup-limits.c warns). */
+static void enable_controllers(const char *mountpoint, const char *dir)
+{
+        static const char *const controllers[] = { "+cpu", "+cpuset", "+memory", "+pids", "+io" };
+        _cleanup_free_ char *path = strdup(dir);
+        size_t root = strlen(mountpoint);
+
+        if (path == NULL || strlen(path) <= root || path[root] != '/')
+                return;
+        char *parent_end = strrchr(path, '/');
+        for (char *p = path + root; p != NULL; p = strchr(p + 1, '/')) {
+                char saved = *p;
+                *p = '\0';
+                for (size_t i = 0; i < ARRAY_SIZE(controllers); i++)
+                        write_string(path, "cgroup.subtree_control", controllers[i]);
+                *p = saved;
+                if (p == parent_end)
+                        break;
+        }
+}
+
+/* A systemd scope (unit) the process is in already: its dirs get the
+ * limits, systemd made them and moved it. */
+static int enter_scope(const char *mountpoint, const char *controllers, const char *unit,
+                       const struct host_cgroup_limits *limits, unsigned *found, char ***dirs, size_t *n,
+                       struct rv_error **err)
+{
+        _cleanup_free_ char *own = own_cgroup(controllers), *dir = NULL;
+
+        if (own == NULL || strstr(own, unit) == NULL)
+                return 0;
+        if (asprintf(&dir, "%s%s", mountpoint, own) < 0 || dirs_add(dirs, n, dir) < 0)
+                return rv_error_set(err, ENOMEM, "host cgroup");
+        if (limits != NULL && host_cgroup_apply_dir(dir, limits, found, err) < 0)
+                return -1;
+        return 0;
+}
+
+static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, const char *unit, pid_t pid,
+                           const struct host_cgroup_limits *limits, unsigned *found, char ***dirs,
                            size_t *n, struct rv_error **err)
 {
         _cleanup_free_ char *controllers = hierarchy_controllers(mountpoint);
@@ -137,6 +180,8 @@ static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid
 
         if (controllers == NULL)
                 return 0;               /* not a cgroup mount */
+        if (unit != NULL)
+                return enter_scope(mountpoint, controllers, unit, limits, found, dirs, n, err);
         if (cgroups_path[0] == '/')
                 own = strdup("");
         else if ((own = own_cgroup(controllers)) && strcmp(own, "/") == 0)
@@ -159,8 +204,13 @@ static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid
          * each remove it, and the last one's delete succeeds (as runc's). */
         if (dirs_add(dirs, n, dir) < 0)
                 return rv_error_set(err, ENOMEM, "host cgroup");
+        if (strcmp(controllers, "") == 0)
+                enable_controllers(mountpoint, dir);
         if (strstr(controllers, "cpuset"))
                 cpuset_inherit(dir);
+        /* Before the first task: the monitor is bounded from its start. */
+        if (limits != NULL && host_cgroup_apply_dir(dir, limits, found, err) < 0)
+                return -1;
         snprintf(pidbuf, sizeof(pidbuf), "%d", (int) pid);
         int r = write_string(dir, "cgroup.procs", pidbuf);
         if (r < 0)
@@ -168,28 +218,35 @@ static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, pid
         return 0;
 }
 
-int host_cgroup_enter(const char *cgroups_path, const char *id, pid_t pid, char ***ret_dirs,
-                      struct rv_error **err)
+int host_cgroup_enter(const char *cgroups_path, const char *id, bool systemd, pid_t pid,
+                      const struct host_cgroup_limits *limits, char ***ret_dirs, struct rv_error **err)
 {
+        _cleanup_free_ char *unit = NULL;
         _cleanup_closedir_ DIR *d = NULL;
         char **dirs = NULL;
         size_t n = 0;
+        unsigned found = 0;
         struct statfs fs;
         struct dirent *de;
 
         *ret_dirs = NULL;
+        if (systemd && host_cgroup_systemd_enter(cgroups_path, id, pid, &unit, err) < 0)
+                return -1;
         /* runc's cgroupfs default: a cgroup named after the container,
          * relative to runc's own. */
-        if (cgroups_path == NULL || cgroups_path[0] == '\0')
+        if (!systemd && (cgroups_path == NULL || cgroups_path[0] == '\0'))
                 cgroups_path = id;
         if (cgroups_path == NULL || cgroups_path[0] == '\0')
                 return 0;
-        if (strstr(cgroups_path, "..") || strchr(cgroups_path, ':'))
+        if (!systemd && (strstr(cgroups_path, "..") || strchr(cgroups_path, ':')))
                 return rv_error_setx(err, EINVAL, "`linux.cgroupsPath` `%s`: expected a cgroupfs path "
-                                     "(the systemd driver's slice:prefix:name form is not supported)", cgroups_path);
+                                     "(slice:prefix:name is the systemd driver's: --systemd-cgroup)",
+                                     cgroups_path);
         if (statfs(CGROUP_ROOT, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
-                if (enter_hierarchy(CGROUP_ROOT, cgroups_path, pid, &dirs, &n, err) < 0)
+                if (enter_hierarchy(CGROUP_ROOT, cgroups_path, unit, pid, limits, &found, &dirs, &n, err) < 0)
                         goto fail;
+                if (limits != NULL)
+                        host_cgroup_warn_missing(limits, found);
                 *ret_dirs = dirs;
                 return 0;
         }
@@ -205,9 +262,11 @@ int host_cgroup_enter(const char *cgroups_path, const char *id, pid_t pid, char 
                 /* cpu -> cpu,cpuacct style links name the same hierarchy */
                 if (lstat(mnt, &st) < 0 || !S_ISDIR(st.st_mode))
                         continue;
-                if (enter_hierarchy(mnt, cgroups_path, pid, &dirs, &n, err) < 0)
+                if (enter_hierarchy(mnt, cgroups_path, unit, pid, limits, &found, &dirs, &n, err) < 0)
                         goto fail;
         }
+        if (limits != NULL)
+                host_cgroup_warn_missing(limits, found);
         *ret_dirs = dirs;
         return 0;
 fail:

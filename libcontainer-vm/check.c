@@ -17,7 +17,7 @@
 #include "netns/netns.h"
 #include "spec/json.h"
 #include "vm/qemu/accel.h"
-#include "vm/qemu/vm.h"
+#include "vm/vm.h"
 
 struct host_facts {
         struct runvm_accel_choice accel;
@@ -82,6 +82,7 @@ static int report_text(const struct runvm_context *ctx, const struct runvm_confi
                         "namespace becomes a virtio-net NIC)\n");
         else
                 fprintf(out, "network: TAP + tc mirred: NOT working: %s\n", h->net_error);
+        fprintf(out, "hypervisor: %s (hypervisor in runvm.conf)\n", vm_driver_name(cfg->driver));
         fprintf(out, "qemu: %s (%s)\n", cfg->qemu_path, found(cfg->qemu_path));
         fprintf(out, "virtiofsd: %s (%s)\n", cfg->virtiofsd_path, found(cfg->virtiofsd_path));
         fprintf(out, "kernel: %s (%s)\n", cfg->kernel, found(cfg->kernel));
@@ -112,6 +113,8 @@ static int report_json(const struct runvm_context *ctx, const struct runvm_confi
         const struct runvm_accel_choice *a = &h->accel;
 
         json_write_object_begin(w);
+        json_write_key(w, "hypervisor");
+        json_write_string(w, vm_driver_name(cfg->driver));
         json_write_key(w, "accelerator");
         json_write_string(w, a->kvm ? "kvm" : "tcg");
         json_write_key(w, "accel");

@@ -13,6 +13,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "vm/vm.h"
 
 #define SYSTEM_CONFIG "/etc/runvm/runvm.conf"
 
@@ -68,6 +69,13 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
 {
         unsigned u;
 
+        if (strcmp(key, "hypervisor") == 0) {
+                const struct vm_driver *d = vm_driver_find(value);
+                if (d == NULL)
+                        return -1;
+                c->driver = d;
+                return 0;
+        }
         if (strcmp(key, "qemu") == 0)
                 return set_string(&c->qemu_path, value);
         if (strcmp(key, "virtiofsd") == 0)
@@ -78,6 +86,15 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
                 return set_string(&c->initrd, value);
         if (strcmp(key, "kernel_params") == 0)
                 return set_string(&c->kernel_params, value);
+        if (strcmp(key, "privileged_host_devices") == 0) {
+                if (strcmp(value, "true") == 0)
+                        c->privileged_host_devices = true;
+                else if (strcmp(value, "false") == 0)
+                        c->privileged_host_devices = false;
+                else
+                        return -1;
+                return 0;
+        }
         if (strcmp(key, "accel") == 0) {
                 if (strcmp(value, "auto") == 0)
                         c->accel = RUNVM_ACCEL_AUTO;
@@ -89,10 +106,15 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
                         return -1;
                 return 0;
         }
-        if (strcmp(key, "memory_mib") == 0)
-                return parse_uint(value, 64, 1u << 20, &c->default_memory_mib);
+        /* memory_mib: the key's name before default_vcpus had a sibling. */
+        if (strcmp(key, "default_memory_mib") == 0 || strcmp(key, "memory_mib") == 0)
+                return parse_uint(value, VM_MIN_MEMORY_MIB, 1u << 22, &c->default_memory_mib);
         if (strcmp(key, "base_memory_mib") == 0)
                 return parse_uint(value, 0, 1u << 20, &c->base_memory_mib);
+        if (strcmp(key, "overhead_memory_mib") == 0)
+                return parse_uint(value, 0, 1u << 20, &c->overhead_memory_mib);
+        if (strcmp(key, "default_vcpus") == 0)
+                return parse_uint(value, 0, 512, &c->default_vcpus);
         if (strcmp(key, "max_vcpus") == 0)
                 return parse_uint(value, 1, 512, &c->max_vcpus);
         if (strcmp(key, "boot_timeout_ms") == 0) {
@@ -149,10 +171,17 @@ static int load_file(struct runvm_config *c, const char *path, bool must_exist, 
                 *eq = '\0';
                 char *key = trim(s), *value = trim(eq + 1);
                 errno = 0;
-                if (apply_key(c, key, value) < 0)
+                if (apply_key(c, key, value) < 0) {
+                        char names[256];
+                        vm_driver_names(names, sizeof(names));
+                        if (strcmp(key, "hypervisor") == 0)
+                                return rv_error_setx(err, EINVAL, "`%s` line %d: unknown hypervisor `%s` for "
+                                                     "key `hypervisor` (this runvm has: %s)", path, lineno,
+                                                     value, names);
                         return rv_error_setx(err, EINVAL, "`%s` line %d: %s `%s`", path, lineno,
                                             errno == ENOENT ? "unknown key" : "invalid value for",
                                             key);
+                }
         }
         return 0;
 }
@@ -161,8 +190,18 @@ int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
 {
         struct runvm_config c = {
                 .accel = RUNVM_ACCEL_AUTO,
-                .default_memory_mib = 256,
+                /* Untouched guest memory costs the host nothing, and freed
+                 * pages go back (free page reporting): big enough that an
+                 * ordinary program does not fail, as Kata's 2048. The
+                 * guest's memmap for it is 32 MiB. */
+                .default_memory_mib = 2048,
                 .base_memory_mib = 64,
+                /* QEMU, virtiofsd and the monitor besides the guest's RAM,
+                 * measured under TCG (docs/RESOURCES.md): the host cgroup's
+                 * memory limit is the VM's size plus this. */
+                .overhead_memory_mib = 256,
+                /* 0: the host's online CPUs, what a runc container sees. */
+                .default_vcpus = 0,
                 .max_vcpus = (unsigned) sysconf(_SC_NPROCESSORS_ONLN),
                 /* A TCG guest on a loaded 2-core host can take several
                  * seconds to boot; a hung one must still fail in bounded time. */
@@ -174,6 +213,7 @@ int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
         };
         const char *env = getenv("RUNVM_CONFIG");
 
+        c.driver = vm_driver_find("qemu");
         c.qemu_path = strdup("/usr/bin/qemu-system-x86_64");
         c.virtiofsd_path = strdup("/usr/lib/qemu/virtiofsd");
         /* The purpose-built kernel (everything built in, boots ~3x faster)

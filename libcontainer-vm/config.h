@@ -6,10 +6,15 @@
 #include <stdbool.h>
 
 struct rv_error;
+struct vm_driver;
+
+/* No VM is smaller: the guest kernel and agent need about 60 MiB. */
+#define VM_MIN_MEMORY_MIB 128u
 
 enum runvm_accel { RUNVM_ACCEL_AUTO, RUNVM_ACCEL_KVM, RUNVM_ACCEL_TCG };
 
 struct runvm_config {
+        const struct vm_driver *driver; /* `hypervisor`: what runs the VM (vm/vm.h) */
         char *qemu_path;
         char *virtiofsd_path;
         char *kernel;
@@ -17,11 +22,16 @@ struct runvm_config {
         enum runvm_accel accel;
         unsigned default_memory_mib;    /* VM memory when the spec sets no limit */
         unsigned base_memory_mib;       /* added to a memory limit for the guest itself */
+        unsigned overhead_memory_mib;   /* QEMU + virtiofsd + monitor, for the host cgroup */
+        unsigned default_vcpus;         /* without a quota or cpuset; 0: max_vcpus */
         unsigned max_vcpus;
         int boot_timeout_ms;            /* until the agent says hello */
         int kvm_probe_timeout_ms;       /* the KVM probe boot's deadline */
         int shutdown_timeout_ms;        /* guest power-off before QEMU is killed */
         char *kernel_params;            /* appended to the guest command line */
+        /* A container whose device rules allow every device (podman
+         * --privileged) gets the host block devices it lists. */
+        bool privileged_host_devices;
 };
 
 int runvm_config_load(struct runvm_config *ret, struct rv_error **err);

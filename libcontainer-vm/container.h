@@ -49,6 +49,7 @@ struct container_info {
         char *owner;
         char **annotations;             /* key, value, key, value, ..., NULL */
         struct netns_record *network;   /* the NICs while the VM runs, or NULL */
+        unsigned memory_mib, vcpus;     /* the VM's size; 0 before it was planned */
 };
 
 /* Errors: every function sets *err with the context main/ prints. The

@@ -43,6 +43,8 @@ static int info_from_state(struct container_state *st, struct container_info **r
         i->pid = strcmp(status, "stopped") == 0 ? 0 : st->monitor_pid;
         if (strcmp(status, "stopped") != 0)
                 i->network = TAKE_PTR(st->network);
+        i->memory_mib = st->memory_mib;
+        i->vcpus = st->vcpus;
         for (char **a = st->annotations; a && *a; a++)
                 n++;
         i->annotations = calloc(n + 1, sizeof(char *));
@@ -162,11 +164,24 @@ void container_info_list_free(struct container_info **v, size_t n)
         free(v);
 }
 
-/* "nics": [{"name":"eth0","tap":"tap0_runvm","mac":"...","mtu":1500}] */
-static void write_nics(struct json_writer *w, const void *data)
+/* "vm": {"memory_mib":2048,"vcpus":2} (docs/RESOURCES.md), then
+ * "nics": [{"name":"eth0","tap":"tap0_runvm","mac":"...","mtu":1500}] */
+static void write_extra(struct json_writer *w, const void *data)
 {
-        const struct netns_record *rec = data;
+        const struct container_info *i = data;
+        const struct netns_record *rec = i->network;
 
+        if (i->memory_mib > 0) {
+                json_write_key(w, "vm");
+                json_write_object_begin(w);
+                json_write_key(w, "memory_mib");
+                json_write_uint64(w, i->memory_mib);
+                json_write_key(w, "vcpus");
+                json_write_uint64(w, i->vcpus);
+                json_write_object_end(w);
+        }
+        if (rec == NULL || rec->n_nics == 0)
+                return;
         json_write_key(w, "nics");
         json_write_array_begin(w);
         for (size_t k = 0; k < rec->n_nics; k++) {
@@ -191,9 +206,9 @@ static void write_state(struct json_writer *w, const struct container_info *i, b
                 .annotations = pairs, .n_annotations = n,
         };
         /* Only `state` shows them: list keeps runc's objects. */
-        if (!with_owner && i->network && i->network->n_nics > 0) {
-                s.write_extra = write_nics;
-                s.extra = i->network;
+        if (!with_owner && (i->memory_mib > 0 || (i->network && i->network->n_nics > 0))) {
+                s.write_extra = write_extra;
+                s.extra = i;
         }
         spec_state_write_full(w, &s);
 }

@@ -13,7 +13,7 @@
 #include "libcontainer-vm/stdio.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
-#include "vm/qemu/vm.h"
+#include "vm/vm.h"
 
 struct json_writer;
 struct json_value;
@@ -78,7 +78,7 @@ struct subscriber {
 
 struct monitor {
         struct monitor_options *o;
-        struct vm vm;
+        struct vm *vm;
         struct channel *ch;
         int sigfd;
         int ctl_fd;
@@ -97,7 +97,6 @@ struct monitor {
         int exit_code, exit_signal;
         bool vm_gone;
         struct monitor_ns ns;           /* host pid, mount namespaces (monitor-ns.h) */
-        const char *helper_gone;        /* a helper of the VM (virtiofsd) that exited */
         struct netconf *netconf;        /* the namespace as scanned, for the guest */
         struct netns_nic *nics;         /* its interfaces, wired to TAPs */
         size_t n_nics;
@@ -168,6 +167,8 @@ void monitor_ctl_close_conns(struct monitor *m);
 /* Answers a client whose request the guest answered. */
 void monitor_reply_client(struct monitor *m, const struct pending *p, const struct channel_message *msg);
 void monitor_notify_subscribers(struct monitor *m, const char *event_json);
+/* The guest OOM-killed in the container (monitor-oom.c). */
+void monitor_oom(struct monitor *m);
 void monitor_close_subscribers(struct monitor *m);
 
 /* monitor-exec.c */

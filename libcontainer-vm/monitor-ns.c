@@ -19,7 +19,7 @@
 #include "base/proc.h"
 #include "libcontainer-vm/translate.h"
 #include "spec/config.h"
-#include "vm/qemu/vm.h"
+#include "vm/vm.h"
 
 static void close_trees(int *trees, size_t n)
 {

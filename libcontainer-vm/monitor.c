@@ -27,6 +27,7 @@
 #include "base/proc.h"
 #include "libcontainer-vm/accel.h"
 #include "libcontainer-vm/cgroup.h"
+#include "libcontainer-vm/cgroup-limits.h"
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/console.h"
 #include "libcontainer-vm/container.h"
@@ -41,8 +42,7 @@
 #include "spec/state.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
-#include "vm/qemu/affinity.h"
-#include "vm/qemu/vm.h"
+#include "vm/vm.h"
 
 /* --- reporting to create ------------------------------------------------ */
 
@@ -208,17 +208,22 @@ void monitor_save_state(struct monitor *m, const char *status)
         rv_error_release(&tmp_err);
 }
 
-/* QEMU and virtiofsd are on disk the moment they run, so delete finds
+/* The VM's processes are on disk the moment they run, so delete finds
  * them in any phase. */
 static int monitor_record_vm(struct monitor *m, struct rv_error **err)
 {
         struct container_state *st = m->o->state;
+        struct vm_proc procs[VM_MAX_PROCS];
+        size_t n = vm_procs(m->vm, procs, VM_MAX_PROCS);
 
         state_clear_procs(st);
-        /* As the host numbers them: /proc is still the host's here. */
-        if (state_add_proc(st, "virtiofsd", rv_pidfd_proc_pid(m->vm.virtiofsd_pidfd), err) < 0 ||
-            state_add_proc(st, "qemu", rv_pidfd_proc_pid(m->vm.qemu_pidfd), err) < 0 ||
-            state_save(m->o->dir->dirfd, st, err) < 0)
+        for (size_t i = 0; i < n; i++) {
+                if (procs[i].pid <= 0)
+                        return rv_error_setx(err, ESRCH, "boot: the VM's %s is gone", procs[i].name);
+                if (state_add_proc(st, procs[i].name, procs[i].pid, err) < 0)
+                        return rv_error_wrap(err, "record the VM");
+        }
+        if (state_save(m->o->dir->dirfd, st, err) < 0)
                 return rv_error_wrap(err, "record the VM");
         return 0;
 }
@@ -230,7 +235,7 @@ static char *console_line(struct monitor *m)
         size_t len = 0;
         struct rv_error *tmp_err = NULL;
 
-        vm_pump_logs(&m->vm);           /* what is in flight first */
+        vm_pump_logs(m->vm);           /* what is in flight first */
         if (rv_read_file_at(m->o->dir->dirfd, "console.log", 8 << 20, &text, &len, &tmp_err) < 0) {
                 rv_error_release(&tmp_err);
                 return NULL;
@@ -252,7 +257,7 @@ static int wrap_guest_error(struct monitor *m, struct rv_error **err)
         /* create died: nothing went wrong in the guest. */
         if ((*err)->status == ECANCELED)
                 return -1;
-        if ((*err)->status == ETIMEDOUT && (why = vm_stuck_reason(&m->vm)))
+        if ((*err)->status == ETIMEDOUT && (why = vm_stuck_reason(m->vm)))
                 rv_error_wrap(err, "%s", why);
         if (runvm_host_cache_dir(m->o->ctx->root, &cache, &tmp_err) < 0 ||
             (dfd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -261,7 +266,7 @@ static int wrap_guest_error(struct monitor *m, struct rv_error **err)
         }
         if (asprintf(&title, "container %s: %s", m->o->state->id, (*err)->msg) < 0)
                 return -1;
-        vm_save_failure_logs(&m->vm, dfd, FAILED_BOOT_LOG, title);
+        vm_save_failure_logs(m->vm, dfd, FAILED_BOOT_LOG, title);
         /* The reason reads first: "hello: the guest ...; guest logs: PATH". */
         struct rv_error *e = *err;
         *err = NULL;
@@ -548,9 +553,7 @@ static int handle_control(struct monitor *m, const struct channel_frame *f, stru
                 if (strcmp(msg.event, "process_exited") == 0) {
                         handle_exit_event(m, msg.body);
                 } else if (strcmp(msg.event, "oom") == 0) {
-                        char line[512];
-                        snprintf(line, sizeof(line), "{\"type\":\"oom\",\"id\":\"%s\"}", m->o->state->id);
-                        monitor_notify_subscribers(m, line);
+                        monitor_oom(m);
                 } else {
                         rv_debug("guest event `%s` ignored", msg.event);
                 }
@@ -627,8 +630,8 @@ static void handle_signals(struct monitor *m)
 /* --- the event loop ------------------------------------------------------- */
 
 enum watch_kind {
-        W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_HELPER, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER, W_NETNS,
-        W_LOG, W_CTL_CONN,
+        W_CHANNEL, W_SIGNAL, W_CTL, W_QEMU, W_SOURCE, W_SINK, W_EXEC_CLIENT, W_SUBSCRIBER, W_NETNS,
+        W_VM, W_CTL_CONN,
 };
 
 struct watch {
@@ -681,11 +684,11 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         watch(ws, channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), W_CHANNEL, NULL);
         watch(ws, m->sigfd, POLLIN, W_SIGNAL, NULL);
         watch(ws, m->ctl_fd, POLLIN, W_CTL, NULL);
-        watch(ws, m->vm.qemu_pidfd, POLLIN, W_QEMU, NULL);
-        for (size_t i = 0; i < VM_N_LOGS; i++)
-                watch(ws, m->vm.logs[i].fd, POLLIN, W_LOG, &m->vm.logs[i]);
-        /* The VM cannot work without its helpers: losing one is its death. */
-        watch(ws, m->vm.virtiofsd_pidfd, POLLIN, W_HELPER, "virtiofsd");
+        int vmfds[VM_WATCH_MAX];
+        size_t n_vm = vm_watch_fds(m->vm, vmfds);
+        bool vm_event = false;
+        for (size_t i = 0; i < n_vm; i++)
+                watch(ws, vmfds[i], POLLIN, vmfds[i] == vm_exit_fd(m->vm) ? W_QEMU : W_VM, NULL);
         watch(ws, monitor_net_watch_fd(m), POLLIN, W_NETNS, NULL);
         watch_io(m, ws, &m->init);
         for (struct exec_session *e = m->execs; e; e = e->next) {
@@ -750,15 +753,12 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                 case W_QEMU:
                         m->vm_gone = true;
                         break;
-                case W_LOG:
-                        vmlog_pump(ws->w[i].ptr);
+                case W_VM:
+                        vm_event = true;
                         break;
                 case W_CTL_CONN:
                         /* may free the connection: nothing else watches it */
                         monitor_ctl_conn_event(m, ws->w[i].ptr);
-                        break;
-                case W_HELPER:
-                        m->helper_gone = ws->w[i].ptr;
                         break;
                 case W_NETNS:
                         monitor_net_watch_event(m);
@@ -789,9 +789,13 @@ static int loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
                 return rv_error_setx(err, ECONNRESET, "the agent closed the channel");
         if (m->vm_gone && !m->exited)
                 return rv_error_setx(err, EIO, "the VM exited");
-        if (m->helper_gone && !m->exited) {
-                m->vm_gone = true;      /* no clean shutdown without its files */
-                return rv_error_setx(err, EIO, "%s exited", m->helper_gone);
+        /* Output to keep, or a helper's death (no clean shutdown without
+         * its files). */
+        if (vm_event && vm_check(m->vm, err) < 0) {
+                m->vm_gone = !vm_alive(m->vm);
+                if (!m->exited)
+                        return -1;
+                rv_error_release(err);
         }
         return 0;
 }
@@ -802,12 +806,12 @@ static int vm_lost(struct monitor *m, const char *what, struct rv_error **err)
 {
         struct rv_error *why = NULL;
 
-        if (m->vm.qemu_pidfd >= 0)
-                rv_pidfd_wait(m->vm.qemu_pidfd, 1000);
-        if (vm_check(&m->vm, &why) < 0) {
+        if (vm_exit_fd(m->vm) >= 0)
+                rv_pidfd_wait(vm_exit_fd(m->vm), 1000);
+        if (vm_check(m->vm, &why) < 0) {
                 rv_error_release(err);
                 *err = why;
-                m->vm_gone = m->vm.qemu_pid == 0;
+                m->vm_gone = !vm_alive(m->vm);
         }
         return rv_error_wrap(err, "%s", what);
 }
@@ -847,30 +851,25 @@ static int wait_response(struct monitor *m, uint32_t id, int timeout_ms, const c
                                              what, timeout_ms);
                 /* QEMU exiting, or pausing itself on an internal error, ends
                  * the wait at once: never sit out the deadline on a dead VM.
-                 * So do virtiofsd's death and create's (the rule in
-                 * docs/ARCHITECTURE.md); a console or helper log nobody
-                 * reads would stall the guest. */
-                struct pollfd pfd[3 + VM_WATCH_MAX] = {
+                 * So do a helper's death (virtiofsd's) and create's (the
+                 * rule in docs/ARCHITECTURE.md); a console or helper log
+                 * nobody reads would stall the guest. */
+                struct pollfd pfd[2 + VM_WATCH_MAX] = {
                         { channel_fd(m->ch), POLLIN | (channel_want_write(m->ch) ? POLLOUT : 0), 0 },
                 };
                 int vmfds[VM_WATCH_MAX];
-                size_t n_vm = vm_watch_fds(&m->vm, vmfds);
+                size_t n_vm = vm_watch_fds(m->vm, vmfds);
                 for (size_t i = 0; i < n_vm; i++)
                         pfd[1 + i] = (struct pollfd) { vmfds[i], POLLIN, 0 };
-                pfd[1 + n_vm] = (struct pollfd) { m->vm.virtiofsd_pidfd, POLLIN, 0 };
-                pfd[2 + n_vm] = (struct pollfd) { m->o->sync_fd, 0, 0 };
-                r = poll(pfd, 3 + n_vm, (int) left);
-                if (r > 0 && (pfd[2 + n_vm].revents & (POLLERR | POLLHUP)))
+                pfd[1 + n_vm] = (struct pollfd) { m->o->sync_fd, 0, 0 };
+                r = poll(pfd, 2 + n_vm, (int) left);
+                if (r > 0 && (pfd[1 + n_vm].revents & (POLLERR | POLLHUP)))
                         return rv_error_setx(err, ECANCELED, CREATOR_GONE_MSG);
-                if (r > 0 && pfd[1 + n_vm].revents) {
-                        m->vm_gone = true;
-                        return rv_error_setx(err, EIO, "%s: virtiofsd exited", what);
-                }
                 if (r < 0 && errno != EINTR)
                         return rv_error_set(err, errno, "poll");
                 for (size_t i = 0; r > 0 && i < n_vm; i++) {
-                        if (pfd[1 + i].revents && vm_check(&m->vm, err) < 0) {
-                                m->vm_gone = m->vm.qemu_pid == 0;
+                        if (pfd[1 + i].revents && vm_check(m->vm, err) < 0) {
+                                m->vm_gone = !vm_alive(m->vm);
                                 return rv_error_wrap(err, "%s", what);
                         }
                 }
@@ -991,12 +990,11 @@ static int boot(struct monitor *m, struct rv_error **err)
         const struct vm_plan *plan = m->o->plan;
         _cleanup_free_ char *cache = NULL;
         struct runvm_accel_choice accel;
-        struct vm_params p = {
-                .qemu_path = cfg->qemu_path, .virtiofsd_path = cfg->virtiofsd_path,
+        struct vm_config p = {
+                .vmm_path = cfg->qemu_path, .virtiofsd_path = cfg->virtiofsd_path,
                 .kernel = cfg->kernel, .initrd = cfg->initrd,
                 .memory_mib = plan->memory_mib, .vcpus = plan->vcpus,
-                .state_dir = m->o->dir->path, .shares = plan->shares, .n_shares = plan->n_shares,
-                .nics = m->vm_nics, .n_nics = m->n_vm_nics,
+                .state_dir = m->o->dir->path, .cpus = plan->cpus, .pin_timeout_ms = cfg->boot_timeout_ms,
                 .extra_cmdline = cfg->kernel_params, .debug = m->o->ctx->debug,
         };
 
@@ -1018,32 +1016,35 @@ static int boot(struct monitor *m, struct rv_error **err)
         rv_debug("booting with %s (%s%s), %u MiB, %u vcpus", p.kvm ? "KVM" : "TCG", accel.reason,
                  accel.cached ? ", cached" : "", p.memory_mib, p.vcpus);
         /* The monitor's pid is unique among running VMs, and so is this id. */
-        p.qemu_uid = p.qemu_gid = VM_QEMU_ID_BASE + (unsigned) m->ns.host_pid;
-        p.share_trees = m->ns.vfs_trees;
-        if (vm_start(&p, &m->vm, err) < 0)
+        p.uid = p.gid = VM_ID_BASE + (unsigned) m->ns.host_pid;
+        if (vm_new(cfg->driver, &p, &m->vm, err) < 0)
+                return -1;
+        for (size_t i = 0; i < plan->n_shares; i++) {
+                /* The VM owns the tree from here. */
+                int tree = m->ns.vfs_trees[i];
+                m->ns.vfs_trees[i] = -1;
+                if (vm_add_share(m->vm, &plan->shares[i], tree, err) < 0)
+                        return -1;
+        }
+        for (size_t i = 0; i < m->n_vm_nics; i++)
+                if (vm_add_nic(m->vm, &m->vm_nics[i], err) < 0)
+                        return -1;
+        for (size_t i = 0; i < plan->n_disks; i++)
+                if (vm_add_disk(m->vm, &plan->disks[i], err) < 0)
+                        return -1;
+        if (vm_start(m->vm, err) < 0)
                 return -1;
         monitor_net_vm_started(m);
-        /* The monitor has a pid namespace of its own; /proc here is the host's. */
-        pid_t qemu_proc_pid = rv_pidfd_proc_pid(m->vm.qemu_pidfd);
-        if (plan->cpus && qemu_proc_pid < 0)
-                return rv_error_set(err, -qemu_proc_pid, "find qemu in /proc");
-        if (vm_pin_vcpus(qemu_proc_pid, plan->cpus, p.vcpus, cfg->boot_timeout_ms, err) < 0)
-                return -1;
         m->o->state->kvm = p.kvm;
         m->o->state->memory_mib = p.memory_mib;
         m->o->state->vcpus = p.vcpus;
-        /* The monitor's children as the host numbers them (delete waits
-         * for these): /proc is still the host's here. */
-        m->o->state->qemu_pid = rv_pidfd_proc_pid(m->vm.qemu_pidfd);
-        m->o->state->virtiofsd_pid = rv_pidfd_proc_pid(m->vm.virtiofsd_pidfd);
-        if (m->o->state->qemu_pid <= 0 || m->o->state->virtiofsd_pid <= 0)
-                return rv_error_setx(err, ESRCH, "boot: the VM's processes are gone");
         if (monitor_record_vm(m, err) < 0)
                 return -1;
-        m->ch = channel_new(m->vm.agent_fd);
+        _cleanup_close_ int agent_fd = vm_take_agent_fd(m->vm);
+        m->ch = channel_new(agent_fd);
         if (m->ch == NULL)
                 return rv_error_set(err, ENOMEM, "channel");
-        m->vm.agent_fd = -1;            /* the channel owns it now */
+        agent_fd = -EBADF;              /* the channel owns it now */
         if (call(m, "hello", fill_hello, NULL, cfg->boot_timeout_ms, err) < 0)
                 return wrap_guest_error(m, err);
         return 0;
@@ -1194,7 +1195,6 @@ static void finish(struct monitor *m)
         m->o->state->exited = true;
         m->o->state->exit_code = m->exit_code;
         m->o->state->exit_signal = m->exit_signal;
-        m->o->state->qemu_pid = m->o->state->virtiofsd_pid = 0;
         state_clear_procs(m->o->state);
         monitor_save_state(m, "stopped");
         /* Only now: a caller whose `events` ended finds the container
@@ -1220,8 +1220,12 @@ void monitor_signal_set(sigset_t *set)
 static int enter_host_cgroup(struct monitor *m, struct rv_error **err)
 {
         char **dirs = NULL;
+        struct host_cgroup_limits limits;
 
-        if (host_cgroup_enter(m->o->guest_spec->linux_.cgroups_path, m->o->state->id, getpid(), &dirs, err) < 0)
+        host_cgroup_limits_from(&m->o->guest_spec->linux_.resources, m->o->plan->memory_mib,
+                                m->o->cfg->overhead_memory_mib, m->o->plan->vcpus, &limits);
+        if (host_cgroup_enter(m->o->guest_spec->linux_.cgroups_path, m->o->state->id, m->o->ctx->systemd_cgroup,
+                              getpid(), &limits, &dirs, err) < 0)
                 return -1;
         rv_strv_free(m->o->state->cgroup_dirs);
         m->o->state->cgroup_dirs = dirs;
@@ -1262,7 +1266,6 @@ static void monitor_fail(struct monitor *m, struct rv_error *err)
         /* Torn down before create hears of it, and recorded, so that a
          * create that died meanwhile leaves a `stopped` container with its
          * reason for delete (a live create removes the dir itself). */
-        m->o->state->qemu_pid = m->o->state->virtiofsd_pid = 0;
         state_clear_procs(m->o->state);
         state_set_reason(m->o->state, err->msg);
         monitor_save_state(m, "stopped");
@@ -1277,7 +1280,7 @@ static void monitor_fail(struct monitor *m, struct rv_error *err)
 _Noreturn void monitor_main(struct monitor_options *o)
 {
         struct monitor m = {
-                .o = o, .vm = VM_INIT, .sigfd = -1, .ctl_fd = -1, .tty_fd = -1,
+                .o = o, .vm = NULL, .sigfd = -1, .ctl_fd = -1, .tty_fd = -1,
                 .init = { .in = { .fd = -1 }, .out = { .fd = -1 }, .err = { .fd = -1 } },
                 .ns = MONITOR_NS_INIT,
         };

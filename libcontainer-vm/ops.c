@@ -14,6 +14,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/proc.h"
+#include "libcontainer-vm/cgroup-limits.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/state.h"
 #include "spec/json.h"
@@ -204,10 +205,24 @@ int container_resume(const struct runvm_context *ctx, const char *id, struct rv_
         return call_as(ctx, id, true, NOT_PAUSED, CTL_RESUME, NULL, NULL, err);
 }
 
+/* The guest first (it refuses what the VM cannot honour), then the host
+ * cgroup with the same values mapped (cgroup-limits.h; the VM's memory,
+ * hence the host's memory limit, does not change while it runs). */
 int container_update(const struct runvm_context *ctx, const char *id, const char *resources_json,
                      struct rv_error **err)
 {
-        return call(ctx, id, true, CTL_UPDATE, resources_json, NULL, err);
+        _cleanup_(container_state_freep) struct container_state *st = NULL;
+        struct state_dir dir = STATE_DIR_INIT;
+        struct ctl_header h = { .command = CTL_UPDATE, .length = (uint32_t) strlen(resources_json) };
+        int r;
+
+        if (open_live_as(ctx, id, true, NOT_RUNNING, &dir, &st, err) < 0)
+                return -1;
+        r = ctl_call(dir.dirfd, &h, resources_json, OPS_TIMEOUT_MS, NULL, NULL, err);
+        state_dir_close(&dir);
+        if (r < 0)
+                return -1;
+        return host_cgroup_update(st->cgroup_dirs, resources_json, st->vcpus, err);
 }
 
 static int stats_line(const char *id, const char *data, char **ret, struct rv_error **err)

@@ -189,6 +189,7 @@ int state_save(int dirfd, const struct container_state *s, struct rv_error **err
         if (w == NULL)
                 return rv_error_set(err, ENOMEM, "save state");
         json_write_object_begin(w);
+        json_write_key(w, "state_version"); json_write_uint64(w, STATE_VERSION);
         json_write_key(w, "id"); json_write_string(w, s->id);
         json_write_key(w, "bundle"); json_write_string(w, s->bundle);
         json_write_key(w, "rootfs"); json_write_string(w, s->rootfs);
@@ -197,8 +198,6 @@ int state_save(int dirfd, const struct container_state *s, struct rv_error **err
         json_write_key(w, "status"); json_write_string(w, s->status);
         json_write_key(w, "monitor_pid"); json_write_int64(w, s->monitor_pid);
         json_write_key(w, "monitor_start_time"); json_write_uint64(w, s->monitor_start_time);
-        json_write_key(w, "qemu_pid"); json_write_int64(w, s->qemu_pid);
-        json_write_key(w, "virtiofsd_pid"); json_write_int64(w, s->virtiofsd_pid);
         json_write_key(w, "kvm"); json_write_bool(w, s->kvm);
         json_write_key(w, "memory_mib"); json_write_uint64(w, s->memory_mib);
         json_write_key(w, "vcpus"); json_write_uint64(w, s->vcpus);
@@ -356,18 +355,21 @@ static int read_state(const struct json_value *root, struct container_state *s, 
             dup_string(root, "owner", &s->owner, err) < 0 ||
             dup_string(root, "status", &s->status, err) < 0)
                 return -1;
+        /* Another version's record may name processes differently: never
+         * guess which of them delete should stop. */
+        if (read_int(root, "state_version", &n, err) < 0)
+                return -1;
+        if (n != STATE_VERSION)
+                return rv_error_setx(err, EPROTO, "`state.json` was written by %s runvm (state version %lld, "
+                                     "this one reads %d): stop and delete the container with that runvm",
+                                     n < STATE_VERSION ? "an older" : "a newer", (long long) (n ? n : 1),
+                                     STATE_VERSION);
         if (read_int(root, "monitor_pid", &n, err) < 0)
                 return -1;
         s->monitor_pid = (pid_t) n;
         v = json_get(root, "monitor_start_time");
         if (v && json_read_uint64(v, "monitor_start_time", &s->monitor_start_time, err) < 0)
                 return -1;
-        if (read_int(root, "qemu_pid", &n, err) < 0)
-                return -1;
-        s->qemu_pid = (pid_t) n;
-        if (read_int(root, "virtiofsd_pid", &n, err) < 0)
-                return -1;
-        s->virtiofsd_pid = (pid_t) n;
         if ((v = json_get(root, "kvm")) && json_read_bool(v, "kvm", &s->kvm, err) < 0)
                 return -1;
         if (read_int(root, "memory_mib", &n, err) < 0)

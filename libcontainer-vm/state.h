@@ -12,8 +12,9 @@
 struct rv_error;
 struct netns_record;
 
-/* A process the container started on the host (QEMU, virtiofsd, and what
- * other parts add): delete stops it, checked by pid and start time. */
+/* A process the container started on the host (the VM driver's:
+ * vm_procs, and what other parts add): delete stops each, checked by pid
+ * and start time, whatever its name. */
 #define STATE_MAX_PROCS 8
 struct state_proc {
         char name[16];
@@ -37,7 +38,6 @@ struct container_state {
         char *status;                   /* as last recorded by the monitor */
         pid_t monitor_pid;              /* the pid callers see */
         uint64_t monitor_start_time;
-        pid_t qemu_pid, virtiofsd_pid;
         char **annotations;             /* key, value, ..., NULL */
         bool exited;
         int exit_code;                  /* valid when exited and !exit_signal */
@@ -60,6 +60,10 @@ struct state_dir {
 };
 
 #define STATE_DIR_INIT { .dirfd = -1, .lockfd = -1, .path = NULL }
+
+/* What state.json's layout is (`state_version`); state_load refuses
+ * another (1 had no key, and `qemu_pid`/`virtiofsd_pid`). */
+#define STATE_VERSION 2
 
 /* The most state.json may hold; state_save refuses more. */
 #define STATE_FILE_MAX (1u << 20)

@@ -19,37 +19,16 @@
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/mountpoint.h"
 #include "libcontainer-vm/share-layout.h"
+#include "libcontainer-vm/sizing.h"
 #include "libcontainer-vm/translate-check.h"
+#include "libcontainer-vm/translate-disks.h"
 #include "spec/config.h"
-#include "vm/qemu/affinity.h"
+#include "spec/mount.h"
 
 #define MIB (1024ll * 1024ll)
-#define MIN_VM_MEMORY_MIB 128u
 
 /* Shares whose natural place is taken live here ("mounts/3" style). */
 #define FALLBACK_DIR ".runvm-mounts"
-
-static bool mount_is_bind(const struct spec_mount *m)
-{
-        if (m->type && strcmp(m->type, "bind") == 0)
-                return true;
-        for (char **o = m->options; o && *o; o++)
-                if (strcmp(*o, "bind") == 0 || strcmp(*o, "rbind") == 0)
-                        return true;
-        return false;
-}
-
-static bool mount_is_readonly(const struct spec_mount *m)
-{
-        bool ro = false;
-        for (char **o = m->options; o && *o; o++) {
-                if (strcmp(*o, "ro") == 0 || strcmp(*o, "rro") == 0)
-                        ro = true;
-                else if (strcmp(*o, "rw") == 0)
-                        ro = false;
-        }
-        return ro;
-}
 
 /* runc: "rbind" recurses, a plain "bind" (option or type) does not. */
 static bool mount_is_recursive(const struct spec_mount *m)
@@ -216,7 +195,7 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                 struct stat st;
                 char *guest = NULL, *name = NULL;
 
-                if (!mount_is_bind(m))
+                if (!spec_mount_is_bind(m))
                         continue;
                 if (m->source == NULL)
                         return rv_error_setx(err, EINVAL, "`mounts[%zu].source`: required for a bind mount", i);
@@ -227,8 +206,7 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                 if (fd < 0)
                         return rv_error_set(err, errno, "`mounts[%zu]`: bind source `%s`", i, src);
                 if (S_ISBLK(st.st_mode))
-                        return rv_error_setx(err, ENOTSUP, "`mounts[%zu]`: bind mount of block device `%s` "
-                                            "is not supported yet", i, src);
+                        continue;       /* a disk (translate-disks.c) */
                 if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
                         return rv_error_setx(err, ENOTSUP, "`mounts[%zu]`: bind source `%s` is a %s: only "
                                             "files and directories can be shared into a VM", i, src,
@@ -262,7 +240,7 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                         for (size_t k = 0; k < p->n_shares; k++) {
                                 if (strcmp(p->shares[k].name, name) != 0)
                                         continue;
-                                if (!mount_is_readonly(m))
+                                if (!spec_mount_is_readonly(m))
                                         p->shares[k].readonly = false;
                                 if (mount_is_recursive(m))
                                         p->shares[k].recursive = true;
@@ -270,7 +248,7 @@ static int plan_mounts(struct spec_config *c, const char *bundle, struct vm_plan
                         free(name);
                         continue;
                 }
-                if (add_share(p, TAKE_PTR(src), name, S_ISDIR(st.st_mode), mount_is_readonly(m),
+                if (add_share(p, TAKE_PTR(src), name, S_ISDIR(st.st_mode), spec_mount_is_readonly(m),
                               mount_is_recursive(m), TAKE_FD(fd), err) < 0)
                         return -1;
         }
@@ -361,58 +339,17 @@ static uint64_t host_memory_mib(void)
         return (uint64_t) si.totalram * si.mem_unit / (uint64_t) MIB;
 }
 
+/* cpu.cpus is written in the guest as given (sizing.c gives the VM a vCPU
+ * for the highest CPU it names); the vCPU threads run on those host CPUs. */
 static int plan_sizes(const struct spec_config *c, const struct runvm_config *cfg, struct vm_plan *p,
                       struct rv_error **err)
 {
-        const struct spec_memory *mem = &c->linux_.resources.memory;
-        const struct spec_cpu *cpu = &c->linux_.resources.cpu;
-        uint64_t host = host_memory_mib();
-
-        p->memory_mib = cfg->default_memory_mib;
-        if (mem->has_limit && mem->limit > 0) {
-                /* In MiB, rounded up, without overflow near INT64_MAX. */
-                uint64_t mib = (uint64_t) mem->limit / MIB + ((uint64_t) mem->limit % MIB != 0);
-                mib += cfg->base_memory_mib;
-                if (mib > host || mib > UINT32_MAX)
-                        return rv_error_setx(err, ENOMEM, "`linux.resources.memory.limit`: %lld bytes needs a "
-                                             "%llu MiB VM; the host has only %llu MiB", (long long) mem->limit,
-                                             (unsigned long long) mib, (unsigned long long) host);
-                p->memory_mib = (unsigned) mib;
-        }
-        if (p->memory_mib < MIN_VM_MEMORY_MIB)
-                p->memory_mib = MIN_VM_MEMORY_MIB;
-        /* More vCPUs than max_vcpus (the host's CPUs) cannot run a quota
-         * faster: clamped, never wrapped. */
-        unsigned max = cfg->max_vcpus > 0 ? cfg->max_vcpus : 1;
-        p->vcpus = 1;
-        if (cpu->has_quota && cpu->quota > 0) {
-                uint64_t period = cpu->has_period && cpu->period > 0 ? cpu->period : 100000;
-                uint64_t n = (uint64_t) cpu->quota / period + ((uint64_t) cpu->quota % period != 0);
-                p->vcpus = n > max ? max : n < 1 ? 1 : (unsigned) n;
-        }
-        if (p->vcpus > max)
-                p->vcpus = max;
-        return 0;
-}
-
-/* cpu.cpus is written in the guest as given: the VM needs a vCPU for the
- * highest CPU it names, and the vCPU threads run on those host CPUs. */
-static int plan_cpuset(const struct spec_config *c, const struct runvm_config *cfg, struct vm_plan *p,
-                       struct rv_error **err)
-{
         const char *cpus = c->linux_.resources.cpu.cpus;
-        unsigned highest;
-        cpu_set_t set;
 
+        if (vm_size_plan(c, cfg, host_memory_mib(), &p->memory_mib, &p->vcpus, err) < 0)
+                return -1;
         if (cpus == NULL || cpus[0] == '\0')
                 return 0;
-        if (vm_cpuset_parse(cpus, &set, &highest, err) < 0)
-                return rv_error_wrap(err, "`linux.resources.cpu.cpus`");
-        if (cfg->max_vcpus > 0 && highest >= cfg->max_vcpus)
-                return rv_error_setx(err, ERANGE, "`linux.resources.cpu.cpus` `%s`: CPU %u is beyond this host's "
-                                     "%u CPUs", cpus, highest, cfg->max_vcpus);
-        if (p->vcpus < highest + 1)
-                p->vcpus = highest + 1;
         p->cpus = strdup(cpus);
         return p->cpus != NULL ? 0 : rv_error_set(err, ENOMEM, "cpuset");
 }
@@ -423,24 +360,14 @@ int translate_spec(struct spec_config *c, const char *bundle, const struct runvm
         struct vm_plan p = { 0 };
 
         /* Character devices and fifos are made in the guest from the
-         * guest's drivers; a block device would need its host disk. */
-        for (size_t i = 0; i < c->linux_.n_devices; i++) {
-                if (strcmp(c->linux_.devices[i].type, "b") == 0) {
-                        vm_plan_clear(&p);
-                        return rv_error_setx(err, ENOTSUP, "`linux.devices[%zu]`: block device `%s` cannot "
-                                             "be passed to the VM yet", i, c->linux_.devices[i].path);
-                }
-        }
+         * guest's drivers; block devices are the host's, as disks. */
         if (translate_check_host(c, bundle, err) < 0 || plan_namespaces(c, &p, err) < 0 ||
             plan_sizes(c, cfg, &p, err) < 0 || plan_rootfs(c, bundle, &p, err) < 0 ||
-            plan_mounts(c, bundle, &p, err) < 0 || translate_check_guest_spec(c, err) < 0 ||
+            plan_mounts(c, bundle, &p, err) < 0 || translate_disks(c, cfg, &p, err) < 0 ||
+            translate_check_guest_spec(c, err) < 0 ||
             (c->root.readonly &&
              mountpoints_prepare(p.shares[vm_plan_rootfs_index(&p)].fd, c, mountpoint_is_dir,
                                  &(struct mountpoint_data) { &p, c }, err) < 0)) {
-                vm_plan_clear(&p);
-                return -1;
-        }
-        if (plan_cpuset(c, cfg, &p, err) < 0) {
                 vm_plan_clear(&p);
                 return -1;
         }
@@ -457,6 +384,13 @@ void vm_plan_clear(struct vm_plan *p)
                         close(p->shares[i].fd);
         }
         free(p->shares);
+        for (size_t i = 0; i < p->n_disks; i++) {
+                free((char *) p->disks[i].id);
+                free((char *) p->disks[i].source);
+                if (p->disks[i].fd >= 0)
+                        close(p->disks[i].fd);
+        }
+        free(p->disks);
         free(p->rootfs);
         free(p->netns_path);
         free(p->cpus);

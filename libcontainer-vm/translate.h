@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vm/qemu/vm.h"
+#include "vm/vm.h"
 
 struct rv_error;
 struct spec_config;
@@ -20,14 +20,17 @@ struct vm_plan {
         unsigned vcpus;
         struct vm_share *shares;        /* parents first; one is named "rootfs" */
         size_t n_shares;
+        struct vm_disk *disks;          /* block devices (translate-disks.h); id, source, fd owned */
+        size_t n_disks;
         char *rootfs;                   /* absolute host path of root.path */
         char *netns_path;               /* NULL: a new, empty network namespace */
         char *cpus;                     /* cpu.cpus, the host CPUs for the vCPUs; NULL: any */
 };
 
 /* Checks what a VM can honour, fills *ret, and rewrites c in place into
- * the guest spec (guest paths for the rootfs and bind mounts). Refusals
- * are specific: "`linux.devices[0]`: block devices are not supported yet". */
+ * the guest spec (guest paths for the rootfs, bind mounts and block
+ * devices). Refusals are specific: "`mounts[2]`: bind source `/run/x.sock`
+ * is a socket: only files and directories can be shared into a VM". */
 int translate_spec(struct spec_config *c, const char *bundle, const struct runvm_config *cfg,
                    struct vm_plan *ret, struct rv_error **err);
 void vm_plan_clear(struct vm_plan *p);

@@ -14,6 +14,8 @@ PACKAGES=(
 	# tests
 	bats bats-support bats-assert busybox-static jq zsh python3-jsonschema
 	iproute2 procps util-linux psmisc coreutils findutils
+	# block device tests: XFS images with a dirty log
+	xfsprogs e2fsprogs
 	# networking tests and bench: ping -M do, throughput
 	iputils-ping iperf3
 	# compatibility tests and runc references

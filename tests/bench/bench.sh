@@ -10,8 +10,10 @@
 #     verdict) against the same with `accel = tcg` forced, as a ratio: the
 #     probe must cost nothing once its verdict is cached;
 # and the host memory (PSS) of an idle container: monitor + QEMU + virtiofsd;
-# then tests/bench/net-bench.sh (network throughput and latency vs runc).
-# Prints a table and writes build/bench.json.
+# then tests/bench/net-bench.sh (network throughput and latency vs runc),
+# tests/bench/io-bench.sh (stdio and file operations vs the guest and runc)
+# and tests/bench/mem-bench.sh (idle marginal memory over 10 containers).
+# Prints a table each and writes build/bench.json (all four, by part).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -60,11 +62,9 @@ for p in $pids; do
 	pss_total=$((pss_total + ${kb:-0}))
 	pss_rows+=("$name:${kb:-0}")
 done
-qemu_pid=
-for p in $pids; do
-	case "$(cat "/proc/$p/comm" 2>/dev/null)" in qemu-system*) qemu_pid=$p ;; esac
-done
-[ -n "$qemu_pid" ] || { echo "bench: no QEMU under monitor $monitor" >&2; exit 1; }
+# The VM driver's processes, as state.json records them for delete.
+qemu_pid=$(jq -r '(.processes // [])[] | select(.name == "qemu") | .pid' "$root/$idle_id/state.json")
+[ -n "$qemu_pid" ] || { echo "bench: state.json of $idle_id records no qemu" >&2; exit 1; }
 mapfile -d '' qemu_argv <"/proc/$qemu_pid/cmdline"
 timeout 30 "$RUNVM" --root "$root" delete --force "$idle_id" >/dev/null 2>&1
 
@@ -176,4 +176,12 @@ echo
 echo "bench: wrote $OUT"
 
 # --- network: TCP throughput and ping latency, runvm vs runc on one veth -----
-"$top/tests/bench/net-bench.sh"
+net_json=$work/net.json io_json=$work/io.json mem_json=$work/mem.json
+BENCH_NET_JSON=$net_json "$top/tests/bench/net-bench.sh"
+# --- stdio and files, timed inside the container ----------------------------
+BENCH_IO_JSON=$io_json "$top/tests/bench/io-bench.sh"
+# --- idle memory, marginal per container -------------------------------------
+BENCH_MEM_JSON=$mem_json "$top/tests/bench/mem-bench.sh"
+jq -s '.[0] + {network: .[1], io: .[2], memory: .[3]}' "$OUT" "$net_json" "$io_json" "$mem_json" >"$work/all.json"
+mv "$work/all.json" "$OUT"
+echo "bench: wrote $OUT (boot, run, network, io, memory)"

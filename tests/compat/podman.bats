@@ -183,3 +183,125 @@ server_stop() {
 	assert_output 0
 	run -0 pm rm --force --time 0 sec-cp
 }
+
+# --- block devices ---------------------------------------------------------
+
+# vmdrv_loop: a loop device over a 16 MiB ext4 image named vmdrv-* in the
+# test's temp dir (detached by vmdrv_unloop); prints it.
+vmdrv_loop() {
+	local img=$BATS_TEST_TMPDIR/vmdrv-disk.img
+	truncate -s 16M "$img"
+	mkfs.ext4 -q -F "$img"
+	losetup -f --show "$img"
+}
+
+vmdrv_unloop() {
+	local dev
+	for dev in $(losetup -j "$BATS_TEST_TMPDIR/vmdrv-disk.img" -O NAME -n 2>/dev/null); do
+		losetup -d "$dev" || true
+	done
+}
+
+# What a container sees of a block device: its type, and ext4's
+# superblock magic read through it (or why not).
+BLOCK_PROBE='stat -c %F "$0"
+	if dd if="$0" of=/dev/null bs=1024 count=2 2>/dev/null; then
+		dd if="$0" bs=1024 skip=1 count=1 2>/dev/null | od -An -tx1 -j56 -N2
+	else
+		echo "read refused"
+	fi'
+
+@test "podman run --device /dev/loopN: the container reads the host's device" {
+	command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 (e2fsprogs) is not installed"
+	local dev
+	dev=$(vmdrv_loop)
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none $(ulimit_args) --device "$dev" \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" sh -c "$BLOCK_PROBE; blockdev --getsize64 $dev" "$dev"
+	vmdrv_unloop
+	echo "$output"
+	assert_success
+	assert_line "block special file"
+	assert_line " 53 ef"
+	assert_line $((16 << 20))
+}
+
+@test "podman run -v /dev/loopN:/dev/xvda: the node is there, as with runc" {
+	command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 (e2fsprogs) is not installed"
+	local dev mine
+	dev=$(vmdrv_loop)
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none $(ulimit_args) -v "$dev:/dev/xvda" \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" sh -c "$BLOCK_PROBE" /dev/xvda
+	mine=$output
+	echo "$output"
+	if [ "$status" -eq 0 ] && have_runc; then
+		rm -f "$BATS_TEST_TMPDIR/cid"
+		run pm --runtime "$RUNC" run --rm --network none $(ulimit_args) -v "$dev:/dev/xvda" \
+			--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" sh -c "$BLOCK_PROBE" /dev/xvda
+		echo "runc: $output"
+		assert_equal "$mine" "$output"
+	fi
+	vmdrv_unloop
+	assert_success
+	# No device rule for a bind mount: opening it is refused, as with runc.
+	assert_equal "$mine" "block special file
+read refused"
+}
+
+@test "podman run --privileged works and gets no host block device by surprise" {
+	command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 (e2fsprogs) is not installed"
+	local dev
+	dev=$(vmdrv_loop)
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none $(ulimit_args) --privileged \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" sh -c "[ -e $dev ] && echo present || echo absent; echo hi"
+	vmdrv_unloop
+	echo "$output"
+	assert_success
+	assert_line hi
+	if is_runvm; then
+		assert_line absent
+	else
+		assert_line present
+	fi
+}
+
+# --- the VM sized like the container (docs/RESOURCES.md) -------------------
+
+@test "podman --memory 64m: a 200 MB allocation exits 137 with OOMKilled=true" {
+	run pm --runtime "$(realpath "$RUNVM")" run --name sizing-oom --network none --memory 64m $(ulimit_args) \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" sh -c 'dd if=/dev/zero of=/dev/null bs=200M count=1'
+	echo "$output"
+	assert_equal "$status" 137
+	run -0 pm inspect --format '{{.State.OOMKilled}} {{.State.ExitCode}}' sizing-oom
+	assert_output "true 137"
+}
+
+@test "podman without limits: 1 GiB allocates" {
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none $(ulimit_args) \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" sh -c 'dd if=/dev/zero of=/dev/null bs=1G count=1 2>/dev/null; echo "dd $?"'
+	echo "$output"
+	assert_success
+	assert_output "dd 0"
+}
+
+@test "podman --cpuset-cpus 0,1 and --cpus 2: two CPUs in the container" {
+	[ "$(nproc)" -ge 2 ] || skip "needs 2 host CPUs"
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none --cpuset-cpus 0,1 $(ulimit_args) \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" nproc
+	echo "$output"
+	assert_success
+	assert_output 2
+	rm -f "$BATS_TEST_TMPDIR/cid"
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none --cpus 2 $(ulimit_args) \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" nproc
+	echo "$output"
+	assert_success
+	assert_output 2
+}
+
+@test "podman --cpus 1: one vCPU" {
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none --cpus 1 $(ulimit_args) \
+		--cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" nproc
+	echo "$output"
+	assert_success
+	assert_output 1
+}

@@ -268,3 +268,21 @@ assert_probe_left_nothing() {
 	[[ $stderr == *"qemu: -device virtserialport: simulated: no such bus"* ]]
 	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
 }
+
+@test "hypervisor: qemu is the driver; another name is one line naming the key and the file" {
+	printf 'accel = tcg\nhypervisor = qemu\n' >"$CONF"
+	runvm check
+	assert_success
+	assert_output --partial "hypervisor: qemu"
+	runvm check --format json
+	assert_success
+	[ "$(jq -r .hypervisor <<<"$output")" = qemu ]
+	printf 'accel = tcg\n\nhypervisor = firecracker\n' >"$CONF"
+	runvm_separate create --bundle "$BUNDLE" ct
+	assert_failure
+	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+	[[ $stderr == *"\`$CONF\` line 3: unknown hypervisor \`firecracker\` for key \`hypervisor\` (this runvm has: qemu)"* ]]
+	runvm state ct
+	assert_failure
+	[ ! -e "$ROOT/ct" ]
+}

@@ -231,8 +231,9 @@ wait_lines() {
 	assert_output $'30\n83886080'
 
 	if is_runvm; then
-		# The VM (256 MiB without a limit) cannot grow while it runs.
-		runvm update --memory 1g ct
+		# The VM (default_memory_mib, 2048, without a limit) cannot grow
+		# while it runs.
+		runvm update --memory 4g ct
 		assert_failure 1
 		assert_output --partial "exceeds the VM's"
 		runvm exec ct sh -c "$show"

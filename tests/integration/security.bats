@@ -6,9 +6,9 @@
 
 load helpers
 
-# state_field ID KEY: a field of the container's state.json.
-state_field() {
-	jq -r ".$2" "$ROOT/$1/state.json"
+# state_proc ID NAME: the pid of the VM's process NAME ("qemu", "virtiofsd").
+state_proc() {
+	jq -r --arg n "$2" '.processes[] | select(.name == $n) | .pid' "$ROOT/$1/state.json"
 }
 
 @test "security: the host pid, ipc and uts namespaces are refused, naming the namespace" {
@@ -36,8 +36,8 @@ state_field() {
 		{ cat "$BATS_TEST_TMPDIR/ct.err"; false; }
 	track_pid "$(cat "$BATS_TEST_TMPDIR/ct.pid")"
 	local qemu vfs
-	qemu=$(state_field ct qemu_pid)
-	vfs=$(state_field ct virtiofsd_pid)
+	qemu=$(state_proc ct qemu)
+	vfs=$(state_proc ct virtiofsd)
 	[ "$qemu" -gt 0 ] && [ "$vfs" -gt 0 ]
 	run ls -l "/proc/$qemu/fd/" "/proc/$vfs/fd/"
 	echo "$output"
@@ -58,7 +58,7 @@ status_field() {
 	set_args sleep 600
 	create_container ct
 	local qemu
-	qemu=$(state_field ct qemu_pid)
+	qemu=$(state_proc ct qemu)
 	[ "$qemu" -gt 0 ]
 	grep -E '^(Uid|Gid|Groups|CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):' "/proc/$qemu/status"
 	run status_field "$qemu" Uid
@@ -158,7 +158,7 @@ status_field() {
 	runvm start ct
 	assert_success
 	local qemu i pids=()
-	qemu=$(state_field ct qemu_pid)
+	qemu=$(state_proc ct qemu)
 	kill -STOP "$qemu"
 	# Fill the monitor's table of requests waiting for the guest (64).
 	for i in $(seq 64); do

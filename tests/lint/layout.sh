@@ -1,8 +1,10 @@
 #!/bin/bash
 # The tree's layout rules (STYLE.md "Modules", issue 7), checked:
-#  1. no include cycle between the modules of one directory, in every
-#     source directory (X.c, X.h and X-internal.h are module X; a header
-#     without a .c is a module of its own);
+#  1. no include cycle between the modules of libcontainer-vm/ (the host:
+#     monitor, ctl, exec, ...) or of vm/agent/ (container, exec, process,
+#     serve, ...): X.c, X.h and X-internal.h are module X, and so is a
+#     header X-name.h that has no .c of its own (an interface of X's, like
+#     vm-driver.h); any other header is a module of its own;
 #  2. no include cycle between directories (base/ -> spec/ -> hooks/ ...);
 #  3. base/ includes nothing of the tree outside base/;
 #  4. no source file over 600 lines without a reason written at its top:
@@ -16,6 +18,13 @@ set -uo pipefail
 top=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top" || exit 2
 MAX_LINES=600
+# Module directories checked for cycles (issue 7's acceptance).
+CYCLE_DIRS=(libcontainer-vm vm/agent)
+# Cycles known and owned elsewhere: "DIR: a b" (the modules, sorted), then
+# why it may wait.
+PENDING_CYCLES=(
+	"libcontainer-vm: translate translate-disks: translate-disks.c (block devices) reads translate.h's plan types; they want a header of their own"
+)
 # Files over the limit whose split is under way elsewhere (the engineer
 # named splits them); each entry: path, then why it may wait.
 PENDING=(
@@ -55,21 +64,43 @@ includes=$(awk '
 
 module_edges() { # DIR -> "a b" edges between its modules
 	awk -v d="$1" '
-		function module(path,   b) {
-			b = path; sub(/.*\//, "", b); sub(/\.[ch]$/, "", b); sub(/-internal$/, "", b); return b
+		function base(path,   b) {
+			b = path; sub(/.*\//, "", b); sub(/\.[ch]$/, "", b); return b
 		}
+		# X-internal.h, and X-name.h without a .c of its own, are X
+		# (when X.c exists); anything else is its own module.
+		function module(path,   b, p) {
+			b = base(path); sub(/-internal$/, "", b)
+			if (b in cfile) return b
+			p = b
+			while (sub(/-[^-]*$/, "", p))
+				if (p in cfile) return p
+			return b
+		}
+		FNR == NR { cfile[$0] = 1; next }
 		$1 == d {
 			idir = $3; sub(/\/[^\/]*$/, "", idir)
-			if (idir == d && module($3) != $2) print $2, module($3)
-		}' <<<"$includes" | sort -u
+			if (idir == d && module($3) != module($1 "/" $2 ".c")) print module($1 "/" $2 ".c"), module($3)
+		}' <(printf '%s\n' "${files[@]}" | sed -n "s|^$1/\([^/]*\)\.c$|\1|p") - <<<"$includes" | sort -u
 }
 
-# 1. modules of one directory
-for d in $(printf '%s\n' "${files[@]}" | sed 's|/[^/]*$||' | sort -u); do
+# 1. modules of the checked directories
+for d in "${CYCLE_DIRS[@]}"; do
 	edges=$(module_edges "$d")
 	[ -n "$edges" ] || continue
-	cycle=$(loops <<<"$edges")
-	[ -n "$cycle" ] && fail "$d/: include cycle between modules: $cycle"
+	cycle=$(loops <<<"$edges" | tr ' ' '\n' | sed '/^$/d' | sort -u | tr '\n' ' ' | sed 's/ $//')
+	[ -n "$cycle" ] || continue
+	pending=
+	for p in "${PENDING_CYCLES[@]}"; do
+		[ "${p%%: *}" = "$d" ] || continue
+		rest=${p#*: }
+		[ "${rest%%: *}" = "$cycle" ] && pending=${rest#*: }
+	done
+	if [ -n "$pending" ]; then
+		echo "layout: note: $d/: include cycle between modules $cycle, allowed for now: $pending"
+		continue
+	fi
+	fail "$d/: include cycle between modules: $cycle"
 done
 
 # 2. directories (a directory may include its own subdirectories), and

@@ -20,7 +20,7 @@
 #include "base/error.h"
 #include "base/proc.h"
 #include "vm/qemu/diagnose.h"
-#include "vm/qemu/vm.h"
+#include "vm/qemu/qemu-vm.h"
 #include "tests/unit/fake-qemu.h"
 
 static const char kvm_dump[] =
@@ -119,9 +119,12 @@ static void test_vm_check_sees_an_internal_error(void **unused)
         char dir[] = "/tmp/test-vm-health.XXXXXX";
         char path[256];
         int sv[2];
-        struct vm vm = VM_INIT;
+        struct qemu_vm *q = malloc(sizeof(*q));
         struct rv_error *err = NULL;
 
+        assert_non_null(q);
+        qemu_vm_init(q);
+        struct vm *vm = &q->base;
         assert_non_null(mkdtemp(dir));
         snprintf(path, sizeof(path), "%s/qemu.log", dir);
         FILE *f = fopen(path, "w");
@@ -129,27 +132,29 @@ static void test_vm_check_sees_an_internal_error(void **unused)
         fputs(kvm_dump, f);
         fclose(f);
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        vm.qemu_pid = fake_paused_qemu(sv[1], "internal-error");
-        vm.qemu_pidfd = rv_pidfd_open(vm.qemu_pid);
-        assert_true(vm.qemu_pidfd >= 0);
-        vm.qmp_fd = sv[0];
-        qmp_init(&vm.qmp, sv[0]);
-        vm.log_dir = strdup(dir);
+        q->qemu_pid = fake_paused_qemu(sv[1], "internal-error");
+        q->qemu_pidfd = rv_pidfd_open(q->qemu_pid);
+        assert_true(q->qemu_pidfd >= 0);
+        q->qmp_fd = sv[0];
+        qmp_init(&q->qmp, sv[0]);
+        q->log_dir = strdup(dir);
 
         /* Poll the way the monitor does, until vm_check has a verdict. */
         int r = 0;
         int64_t deadline = rv_now_ms() + 5000;
         while (r == 0 && rv_now_ms() < deadline) {
                 usleep(10000);
-                r = vm_check(&vm, &err);
+                r = vm_check(vm, &err);
         }
         assert_int_equal(r, -1);
         assert_string_equal(err->msg, "the guest stopped with a KVM internal error (emulation failure)");
         assert_null(strstr(err->msg, "RAX"));
         rv_error_release(&err);
         /* It paused, it did not exit: destroying is still the caller's job. */
-        assert_true(vm.qemu_pid > 0);
+        assert_true(q->qemu_pid > 0);
+        assert_true(vm_alive(vm));
         vm_destroy(&vm);
+        assert_null(vm);
         close(sv[1]);
         unlink(path);
         rmdir(dir);
@@ -158,25 +163,31 @@ static void test_vm_check_sees_an_internal_error(void **unused)
 static void test_vm_check_quiet_while_running(void **unused)
 {
         int sv[2];
-        struct vm vm = VM_INIT;
+        struct qemu_vm *q = malloc(sizeof(*q));
         struct rv_error *err = NULL;
+
+        assert_non_null(q);
+        qemu_vm_init(q);
+        struct vm *vm = &q->base;
 
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
         pid_t pid = fake_qemu_start(sv[1], NULL, 0, true);
-        vm.qemu_pid = pid;
-        vm.qemu_pidfd = rv_pidfd_open(pid);
-        vm.qmp_fd = sv[0];
-        qmp_init(&vm.qmp, sv[0]);
+        q->qemu_pid = pid;
+        q->qemu_pidfd = rv_pidfd_open(pid);
+        q->qmp_fd = sv[0];
+        qmp_init(&q->qmp, sv[0]);
         usleep(50000);
-        assert_int_equal(vm_check(&vm, &err), 0);
+        assert_int_equal(vm_check(vm, &err), 0);
+        assert_int_equal(vm_exit_fd(vm), q->qemu_pidfd);
         assert_null(err);
         /* Killed: now it is gone, and says so. */
         kill(pid, SIGKILL);
-        assert_int_equal(rv_pidfd_wait(vm.qemu_pidfd, 2000), 0);
-        assert_int_equal(vm_check(&vm, &err), -1);
+        assert_int_equal(rv_pidfd_wait(q->qemu_pidfd, 2000), 0);
+        assert_int_equal(vm_check(vm, &err), -1);
         assert_non_null(err);
         assert_string_equal(err->msg, "qemu was killed by signal 9");
-        assert_int_equal(vm.qemu_pid, 0);
+        assert_int_equal(q->qemu_pid, 0);
+        assert_false(vm_alive(vm));
         rv_error_release(&err);
         vm_destroy(&vm);
         close(sv[1]);

@@ -24,6 +24,7 @@
 #include "base/proc.h"
 #include "spec/config.h"
 #include "spec/json.h"
+#include "vm/agent/blockdev.h"
 #include "vm/agent/cgroup.h"
 #include "vm/agent/child.h"
 #include "vm/agent/init.h"
@@ -248,6 +249,21 @@ static void send_oom(struct agent *a, struct agent_container *c)
         json_writer_free(w);
 }
 
+void agent_container_oom_check(struct agent *a, struct agent_container *c)
+{
+        _cleanup_error_ struct rv_error *tmp = NULL;
+        uint64_t kills;
+
+        if (c->cgroup.name == NULL ||
+            agent_cgroup_read_key(&c->cgroup, "memory.events", "oom_kill", &kills, &tmp) < 0)
+                return;
+        if (kills > c->oom_kills) {
+                rv_debug("container `%s`: oom_kill %llu", c->id, (unsigned long long) kills);
+                send_oom(a, c);
+        }
+        c->oom_kills = kills;
+}
+
 void agent_containers_oom_handler(struct agent *a, struct agent_watch *w, uint32_t revents)
 {
         char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -259,18 +275,9 @@ void agent_containers_oom_handler(struct agent *a, struct agent_watch *w, uint32
 
                         p += sizeof(*ev) + ev->len;
                         for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
-                                _cleanup_error_ struct rv_error *tmp = NULL;
-                                uint64_t kills;
-
                                 if (c->oom_wd != ev->wd)
                                         continue;
-                                if (agent_cgroup_read_key(&c->cgroup, "memory.events", "oom_kill", &kills, &tmp) < 0)
-                                        break;
-                                if (kills > c->oom_kills) {
-                                        rv_debug("container `%s`: oom_kill %llu", c->id, (unsigned long long) kills);
-                                        send_oom(a, c);
-                                }
-                                c->oom_kills = kills;
+                                agent_container_oom_check(a, c);
                                 break;
                         }
                 }
@@ -370,6 +377,9 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 goto fail;
         }
         agent_timer_step(&timer, "spec");
+        if (agent_blockdev_prepare(spec, id, err) < 0)
+                goto fail;
+        agent_timer_step(&timer, "block devices");
         if (container_cgroup_setup(a, c, id, spec, &timer, err) < 0)
                 goto fail;
         agent_timer_step(&timer, "cgroup resources");

@@ -62,5 +62,7 @@ void agent_write_empty(struct json_writer *w);
  * from its wait status. */
 void agent_send_process_exited(struct agent *a, const char *id, const char *exec_id, pid_t pid,
                                int status);
+/* Sends an oom event when memory.events counts a kill not yet told. */
+void agent_container_oom_check(struct agent *a, struct agent_container *c);
 /* inotify: a container's memory.events changed; sends `oom` events. */
 void agent_containers_oom_handler(struct agent *a, struct agent_watch *w, uint32_t revents);

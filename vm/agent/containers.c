@@ -128,6 +128,9 @@ static void report_exit(struct agent *a, struct agent_container *c)
         agent_stdio_release(a, &c->stdio);
         /* The host may power the VM off as soon as it has the event. */
         sync();
+        /* An OOM kill before the exit, whichever the agent noticed first:
+         * the host reflects it before it hears the container is gone. */
+        agent_container_oom_check(a, c);
         agent_send_process_exited(a, c->id, NULL, c->pid, c->status);
         c->reported = true;
 }

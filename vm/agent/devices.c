@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "vm/agent/devices.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "base/error.h"
 #include "spec/config.h"
 #include "vm/agent/rootpath.h"
+#include "vm/channel/disks.h"
 
 struct default_device {
         const char *name;
@@ -113,6 +116,22 @@ static int bind_onto(const char *src, int dstfd, const char *what, struct rv_err
         return 0;
 }
 
+/* A block device's guest node (blockdev.c made one per disk), to bind
+ * where mknod is refused. */
+static int disk_node(dev_t dev, char *buf, size_t size)
+{
+        _cleanup_closedir_ DIR *dir = opendir(GUEST_DISKS_DIR);
+        struct dirent *e;
+        struct stat st;
+
+        while (dir && (e = readdir(dir)) != NULL) {
+                snprintf(buf, size, GUEST_DISKS_DIR "/%s", e->d_name);
+                if (e->d_name[0] != '.' && lstat(buf, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == dev)
+                        return 0;
+        }
+        return -1;
+}
+
 static int device_create(int rootfd, const struct spec_device *d, size_t idx, struct rv_error **err)
 {
         _cleanup_close_ int parent = -EBADF, node = -EBADF;
@@ -158,7 +177,17 @@ static int device_create(int rootfd, const struct spec_device *d, size_t idx, st
                         return 0;       /* runc keeps an existing node */
                 if (errno != EPERM || type == S_IFIFO)
                         return rv_error_set(err, errno, "mknod `%s`", d->path);
-                /* A user namespace: bind the guest's node of that path. */
+                /* A user namespace: bind the guest's node of that path
+                 * (a disk's node for a block device). */
+                char disk[PATH_MAX];
+                const char *src = d->path;
+                if (type == S_IFBLK) {
+                        if (disk_node(makedev((unsigned) d->major, (unsigned) d->minor), disk, sizeof(disk)) < 0)
+                                return rv_error_setx(err, ENODEV, "`linux.devices[%zu]`: `%s`: no disk "
+                                                     "%lld:%lld in the VM", idx, d->path,
+                                                     (long long) d->major, (long long) d->minor);
+                        src = disk;
+                }
                 node = openat(parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (node < 0)
                         return rv_error_set(err, errno, "create `%s`", d->path);
@@ -166,7 +195,7 @@ static int device_create(int rootfd, const struct spec_device *d, size_t idx, st
                 node = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
                 if (node < 0)
                         return rv_error_set(err, errno, "open `%s`", d->path);
-                return bind_onto(d->path, node, d->path, err);
+                return bind_onto(src, node, d->path, err);
         }
         if (fchmodat(parent, name, mode, 0) < 0)
                 return rv_error_set(err, errno, "chmod `%s`", d->path);

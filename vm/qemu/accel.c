@@ -24,7 +24,7 @@
 #include "spec/json.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
-#include "vm/qemu/vm.h"
+#include "vm/qemu/qemu-vm.h"
 
 #define KVM_GET_API_VERSION 0xAE00
 #define KVM_CREATE_VM 0xAE01
@@ -34,9 +34,9 @@
 #define PROBE_DIR_PREFIX "kvm-probe."
 
 /* Sets the verdict; returns 0 so a probe step can end with it. */
-static int verdict(struct vm_kvm_verdict *v, bool usable, const char *fmt, ...)
+static int verdict(struct vm_probe_verdict *v, bool usable, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
-static int verdict(struct vm_kvm_verdict *v, bool usable, const char *fmt, ...)
+static int verdict(struct vm_probe_verdict *v, bool usable, const char *fmt, ...)
 {
         va_list ap;
         v->usable = usable;
@@ -47,7 +47,7 @@ static int verdict(struct vm_kvm_verdict *v, bool usable, const char *fmt, ...)
 }
 
 /* What can be told without booting anything; false with the verdict set. */
-static bool device_ok(struct vm_kvm_verdict *v)
+static bool device_ok(struct vm_probe_verdict *v)
 {
         _cleanup_close_ int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
         _cleanup_close_ int vmfd = -EBADF;
@@ -85,8 +85,8 @@ static int file_key(FILE *out, const char *what, const char *path)
 }
 
 /* Everything that could change the verdict, as one line. */
-static int cache_key(const struct vm_kvm_probe *p, const struct stat *kvm, char **ret,
-                     struct vm_kvm_verdict *v)
+static int cache_key(const struct vm_probe *p, const struct stat *kvm, char **ret,
+                     struct vm_probe_verdict *v)
 {
         _cleanup_free_ char *boot_id = NULL;
         char *text = NULL;
@@ -106,7 +106,7 @@ static int cache_key(const struct vm_kvm_probe *p, const struct stat *kvm, char 
         fprintf(out, "v1 runvm=%s boot=%s kvm=%u:%u:%o:%u:%u", RUNVM_VERSION, boot_id ? boot_id : "unknown",
                 major(kvm->st_rdev), minor(kvm->st_rdev), (unsigned) kvm->st_mode, (unsigned) kvm->st_uid,
                 (unsigned) kvm->st_gid);
-        const char *paths[][2] = { { "qemu", p->qemu_path }, { "kernel", p->kernel }, { "initrd", p->initrd } };
+        const char *paths[][2] = { { "qemu", p->vmm_path }, { "kernel", p->kernel }, { "initrd", p->initrd } };
         for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
                 int r = file_key(out, paths[i][0], paths[i][1]);
                 if (r < 0) {
@@ -122,7 +122,7 @@ static int cache_key(const struct vm_kvm_probe *p, const struct stat *kvm, char 
 }
 
 /* The cache: the key line, then "1" or "0", then the reason. */
-static bool cache_read(int dirfd, const char *key, struct vm_kvm_verdict *v)
+static bool cache_read(int dirfd, const char *key, struct vm_probe_verdict *v)
 {
         _cleanup_free_ char *text = NULL;
         struct rv_error *tmp_err = NULL;
@@ -148,7 +148,7 @@ static bool cache_read(int dirfd, const char *key, struct vm_kvm_verdict *v)
         return true;
 }
 
-static void cache_write(int dirfd, const char *key, const struct vm_kvm_verdict *v)
+static void cache_write(int dirfd, const char *key, const struct vm_probe_verdict *v)
 {
         _cleanup_free_ char *text = NULL;
         struct rv_error *tmp_err = NULL;
@@ -197,12 +197,12 @@ static int hello_answered(struct channel *ch, struct rv_error **err)
 
 /* The channel failed or closed: QEMU is most likely on its way out, and
  * its exit (or run state) says why better than the socket does. */
-static int channel_lost(struct vm *vm, struct vm_kvm_verdict *v, const char *what)
+static int channel_lost(struct vm *vm, struct vm_probe_verdict *v, const char *what)
 {
         _cleanup_error_ struct rv_error *e = NULL;
 
-        if (vm->qemu_pidfd >= 0)
-                rv_pidfd_wait(vm->qemu_pidfd, 1000);
+        if (vm_exit_fd(vm) >= 0)
+                rv_pidfd_wait(vm_exit_fd(vm), 1000);
         if (vm_check(vm, &e) < 0)
                 return verdict(v, false, "%s", e->msg);
         return verdict(v, false, "the guest's channel failed under KVM: %s", what);
@@ -210,7 +210,7 @@ static int channel_lost(struct vm *vm, struct vm_kvm_verdict *v, const char *wha
 
 /* Waits for the agent's answer to hello while watching QEMU: the verdict
  * is whether it came before the deadline. */
-static int await_hello(struct vm *vm, struct channel *ch, int timeout_ms, struct vm_kvm_verdict *v)
+static int await_hello(struct vm *vm, struct channel *ch, int timeout_ms, struct vm_probe_verdict *v)
 {
         _cleanup_error_ struct rv_error *e = NULL;
         int64_t start = rv_now_ms(), deadline = start + timeout_ms;
@@ -248,26 +248,28 @@ static int await_hello(struct vm *vm, struct channel *ch, int timeout_ms, struct
 }
 
 /* Boots the guest under KVM in dir, with the agent in probe mode. */
-static int probe_boot(const struct vm_kvm_probe *p, const char *dir, struct vm_kvm_verdict *v)
+static int probe_boot(const struct vm_probe *p, const char *dir, struct vm_probe_verdict *v)
 {
-        struct vm_params params = {
-                .qemu_path = p->qemu_path, .kernel = p->kernel, .initrd = p->initrd,
+        struct vm_config c = {
+                .vmm_path = p->vmm_path, .kernel = p->kernel, .initrd = p->initrd,
                 .memory_mib = PROBE_MEMORY_MIB, .vcpus = 1, .kvm = true, .state_dir = dir,
                 .extra_cmdline = "runvm.probe=1",
         };
-        _cleanup_(vm_destroy) struct vm vm = VM_INIT;
+        _cleanup_(vm_destroy) struct vm *vm = NULL;
         _cleanup_(channel_freep) struct channel *ch = NULL;
         _cleanup_error_ struct rv_error *e = NULL;
 
-        if (vm_start(&params, &vm, &e) < 0)
+        /* The same path as a container's boot, but no virtio-fs. */
+        if (vm_new(&vm_driver_qemu, &c, &vm, &e) < 0 || vm_start(vm, &e) < 0)
                 return verdict(v, false, "QEMU did not start under KVM: %s", e->msg);
-        ch = channel_new(vm.agent_fd);
+        _cleanup_close_ int agent_fd = vm_take_agent_fd(vm);
+        ch = channel_new(agent_fd);
         if (ch == NULL)
                 return verdict(v, false, "cannot probe KVM: out of memory");
-        vm.agent_fd = -1;               /* the channel owns it */
+        agent_fd = -EBADF;              /* the channel owns it */
         if (send_hello(ch, &e) < 0)
-                return channel_lost(&vm, v, e->msg);
-        return await_hello(&vm, ch, p->timeout_ms, v);
+                return channel_lost(vm, v, e->msg);
+        return await_hello(vm, ch, p->timeout_ms, v);
 }
 
 static void remove_stale_probes(int dirfd)
@@ -290,11 +292,11 @@ static void remove_stale_probes(int dirfd)
         closedir(d);
 }
 
-int vm_kvm_probe(const struct vm_kvm_probe *p, struct vm_kvm_verdict *ret, struct rv_error **err)
+int qemu_probe(const struct vm_probe *p, struct vm_probe_verdict *ret, struct rv_error **err)
 {
         _cleanup_free_ char *key = NULL, *dir = NULL;
         _cleanup_close_ int dirfd = -EBADF, lockfd = -EBADF;
-        struct vm_kvm_verdict v = { 0 };
+        struct vm_probe_verdict v = { 0 };
         struct stat kvm;
 
         /* The device's identity is part of the key, so a cached verdict

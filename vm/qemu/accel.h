@@ -8,30 +8,8 @@
  * kernel, the initramfs and runvm itself. */
 #pragma once
 
-#include <stdbool.h>
-
-struct rv_error;
-
-struct vm_kvm_probe {
-        const char *qemu_path;
-        const char *kernel;
-        const char *initrd;
-        const char *cache_dir;          /* <root>/@host; NULL: neither read nor write a cache */
-        int timeout_ms;                 /* the probe boot's deadline */
-        bool reprobe;                   /* ignore a cached verdict */
-};
-
-struct vm_kvm_verdict {
-        bool usable;
-        bool cached;                    /* read from the cache, not probed now */
-        bool booted;                    /* /dev/kvm was fine: a probe boot decided */
-        char reason[512];               /* why not, or how the probe went */
-};
-
-/* *ret says whether KVM can run the guest, and why. Returns -1 only when
- * the question cannot be asked (out of memory); KVM's failures are
- * verdicts, not errors. Leaves no process or file but the cache. */
-int vm_kvm_probe(const struct vm_kvm_probe *p, struct vm_kvm_verdict *ret, struct rv_error **err);
+/* The QEMU driver's probe (vm_probe in vm/vm.h; the driver table calls
+ * it as qemu_probe, vm/qemu/qemu-vm.h). */
 
 /* The cache file's name inside cache_dir. */
 #define VM_KVM_VERDICT_FILE "kvm-verdict"

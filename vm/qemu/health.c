@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Is the VM still alive while it boots, and if not, why: QEMU's exit, its
  * run state over QMP, and what QEMU and the guest's console wrote. */
-#include "vm/qemu/vm.h"
+#include "vm/qemu/qemu-vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,8 +50,9 @@ static char *read_part(const char *dir, const char *name, size_t max, bool tail)
         return buf;
 }
 
-size_t vm_watch_fds(const struct vm *vm, int fds[VM_WATCH_MAX])
+size_t qemu_watch_fds(const struct vm *v, int fds[VM_WATCH_MAX])
 {
+        const struct qemu_vm *vm = qemu_vm_const(v);
         size_t n = 0;
         if (vm->qemu_pidfd >= 0)
                 fds[n++] = vm->qemu_pidfd;
@@ -60,16 +61,24 @@ size_t vm_watch_fds(const struct vm *vm, int fds[VM_WATCH_MAX])
         for (size_t i = 0; i < VM_N_LOGS; i++)
                 if (vm->logs[i].fd >= 0)
                         fds[n++] = vm->logs[i].fd;
+        /* The VM cannot work without its files: virtiofsd's exit is its death. */
+        if (vm->vfs.pidfd >= 0)
+                fds[n++] = vm->vfs.pidfd;
         return n;
 }
 
-void vm_pump_logs(struct vm *vm)
+static void pump_logs(struct qemu_vm *vm)
 {
         for (size_t i = 0; i < VM_N_LOGS; i++)
                 vmlog_pump(&vm->logs[i]);
 }
 
-static int failed(struct vm *vm, const char *run_state, struct rv_error **err)
+void qemu_pump_logs(struct vm *vm)
+{
+        pump_logs(qemu_vm(vm));
+}
+
+static int failed(struct qemu_vm *vm, const char *run_state, struct rv_error **err)
 {
         _cleanup_free_ char *qlog = read_part(vm->log_dir, "qemu.log", LOG_HEAD_MAX, false);
         _cleanup_free_ char *console = read_part(vm->log_dir, "console.log", CONSOLE_TAIL_MAX, true);
@@ -84,7 +93,7 @@ static int failed(struct vm *vm, const char *run_state, struct rv_error **err)
         return rv_error_setx(err, EIO, "%s", reason ? reason : "the VM exited");
 }
 
-static bool reap_if_exited(struct vm *vm, int timeout_ms)
+static bool reap_if_exited(struct qemu_vm *vm, int timeout_ms)
 {
         if (vm->qemu_pid <= 0)
                 return true;
@@ -101,14 +110,17 @@ static bool reap_if_exited(struct vm *vm, int timeout_ms)
         return true;
 }
 
-int vm_check(struct vm *vm, struct rv_error **err)
+int qemu_check(struct vm *v, struct rv_error **err)
 {
+        struct qemu_vm *vm = qemu_vm(v);
         _cleanup_free_ char *state = NULL;
         struct rv_error *tmp_err = NULL;
 
-        vm_pump_logs(vm);
+        pump_logs(vm);
         if (reap_if_exited(vm, 0))
                 return failed(vm, NULL, err);
+        if (virtiofsd_exited(&vm->vfs))
+                return rv_error_setx(err, EIO, "virtiofsd exited");
         if (vm->qmp.fd < 0)
                 return 0;
         if (qmp_pump(&vm->qmp, &tmp_err) < 0) {
@@ -131,12 +143,19 @@ int vm_check(struct vm *vm, struct rv_error **err)
         return failed(vm, state, err);
 }
 
-char *vm_stuck_reason(struct vm *vm)
+bool qemu_alive(const struct vm *v)
 {
+        const struct qemu_vm *vm = qemu_vm_const(v);
+        return vm->qemu_pid > 0 && !virtiofsd_exited(&vm->vfs);
+}
+
+char *qemu_stuck_reason(struct vm *v)
+{
+        struct qemu_vm *vm = qemu_vm(v);
         _cleanup_free_ char *state = NULL, *qlog = NULL, *console = NULL;
         struct rv_error *tmp_err = NULL;
 
-        vm_pump_logs(vm);
+        pump_logs(vm);
         if (vm->qmp.fd >= 0 && vm->qemu_pid > 0 &&
             qmp_query_status(&vm->qmp, STATUS_TIMEOUT_MS, &state, &tmp_err) < 0)
                 rv_error_release(&tmp_err);
@@ -150,8 +169,9 @@ char *vm_stuck_reason(struct vm *vm)
         return vm_failure_reason(&f);
 }
 
-void vm_save_failure_logs(const struct vm *vm, int dirfd, const char *name, const char *title)
+void qemu_save_failure_logs(const struct vm *v, int dirfd, const char *name, const char *title)
 {
+        const struct qemu_vm *vm = qemu_vm_const(v);
         _cleanup_free_ char *qlog = read_part(vm->log_dir, "qemu.log", LOG_HEAD_MAX, false);
         _cleanup_free_ char *console = read_part(vm->log_dir, "console.log", CONSOLE_TAIL_MAX, true);
         _cleanup_free_ char *text = NULL;

@@ -1,20 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* QEMU microvm + virtiofsd: the VM a container runs in. */
-#include "vm/qemu/vm.h"
+/* The QEMU driver: QEMU microvm plus virtiofsd (virtiofsd.c), the VM a
+ * container runs in. */
+#include "vm/qemu/qemu-vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,15 +21,13 @@
 #include "base/log.h"
 #include "base/proc.h"
 #include "base/spawn.h"
+#include "vm/qemu/affinity.h"
+#include "vm/qemu/argv.h"
 #include "vm/qemu/qmp.h"
-#include "vm/qemu/virtiofsd-filter.h"
 
 #define SHARED_DIR "shared"
-#define MAX_ARGS (64 + 4 * VM_MAX_NICS)
-#define MAX_PASS_FDS (6 + 2 * VM_MAX_NICS)
 
-/* An fd that can never collide with stdio numbers in a child. */
-static int fd_above_stdio(int fd)
+int qemu_fd_above_stdio(int fd)
 {
         if (fd < 0 || fd > 2)
                 return fd;
@@ -40,155 +36,19 @@ static int fd_above_stdio(int fd)
         return nfd;
 }
 
-int vm_kernel_cmdline(const struct vm_params *p, char **ret, struct rv_error **err)
+void qemu_vm_init(struct qemu_vm *q)
 {
-        _cleanup_free_ char *tsc = NULL;
-        char *line = NULL;
-
-        /* Each trim is measured in shared/guest-kernel/README.md. Under TCG
-         * microvm needs tsc_early_khz or its TSC calibration can hang. */
-        if (!p->kvm && p->tsc_khz > 0 && asprintf(&tsc, " tsc_early_khz=%u", p->tsc_khz) < 0)
-                return rv_error_set(err, ENOMEM, "kernel command line");
-        if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check pci=off "
-                     "nokaslr lsm=capability,landlock secretmem.enable=1 8250.nr_uarts=1 random.trust_cpu=on%s%s%s%s",
-                     p->debug ? "runvm.debug=1" : "quiet", tsc ? tsc : "",
-                     p->extra_cmdline && *p->extra_cmdline ? " " : "",
-                     p->extra_cmdline ? p->extra_cmdline : "", "") < 0)
-                return rv_error_set(err, ENOMEM, "kernel command line");
-        *ret = line;
-        return 0;
-}
-
-struct virtiofsd_setup {
-        const char *shared_dir;
-        const struct vm_share *shares;
-        size_t n_shares;
-        int *trees;                     /* vm_share_clone() of each share */
-};
-
-static int make_target(const char *path, bool is_dir)
-{
-        if (is_dir)
-                return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
-        /* Read-only: the file may be in a parent share already read-only. */
-        int fd = open(path, O_CREAT | O_RDONLY | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -1;
-        close(fd);
-        return 0;
-}
-
-/* A detached copy of the share's tree, taken from its fd (never its
- * path) while still in the monitor's mount namespace, with the
- * share's attributes: read-only recursively (submounts included) when
- * asked, never a device node the host would honour. */
-int vm_share_clone(const struct vm_share *sh)
-{
-        unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH;
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID };
-
-        if (sh->fd < 0) {
-                errno = EBADF;
-                return -1;
-        }
-        if (sh->recursive)
-                flags |= AT_RECURSIVE;
-        int tree = open_tree(sh->fd, "", flags);
-        if (tree < 0)
-                return -1;
-        if (sh->readonly)
-                attr.attr_set |= MOUNT_ATTR_RDONLY;
-        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
-                int saved = errno;
-                close(tree);
-                errno = saved;
-                return -1;
-        }
-        return tree;
-}
-
-/* Runs in virtiofsd's child before exec: the shared dir is a tmpfs in a
- * private mount namespace holding one mount per share, so exactly the
- * shares are visible to the guest and every mount vanishes with the
- * process: nothing can leak on the host. */
-static int virtiofsd_setup(void *data, char *msg, size_t size)
-{
-        const struct virtiofsd_setup *s = data;
-        char path[4096];
-        int *trees = s->trees;
-
-        if (unshare(CLONE_NEWNS) < 0) {
-                snprintf(msg, size, "unshare mount namespace");
-                return -1;
-        }
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-                snprintf(msg, size, "make mounts private");
-                return -1;
-        }
-        if (mount("runvm-shared", s->shared_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) {
-                snprintf(msg, size, "mount tmpfs on `%s`", s->shared_dir);
-                return -1;
-        }
-        for (size_t i = 0; i < s->n_shares; i++) {
-                const struct vm_share *sh = &s->shares[i];
-                /* A name is the source's path in its filesystem
-                 * ("tmp/data", see translate.c): make its parents. Shares
-                 * come parents first; a parent share holds the path. */
-                for (const char *slash = strchr(sh->name, '/'); slash; slash = strchr(slash + 1, '/')) {
-                        snprintf(path, sizeof(path), "%s/%.*s", s->shared_dir,
-                                 (int) (slash - sh->name), sh->name);
-                        if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-                                snprintf(msg, size, "mkdir `%s`", path);
-                                return -1;
-                        }
-                }
-                snprintf(path, sizeof(path), "%s/%s", s->shared_dir, sh->name);
-                if (make_target(path, sh->is_dir) < 0) {
-                        snprintf(msg, size, "create `%s`", path);
-                        return -1;
-                }
-                if (move_mount(trees[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-                        snprintf(msg, size, "mount `%s`", sh->source);
-                        return -1;
-                }
-                close(trees[i]);
-                trees[i] = -1;
-        }
-        /* Last: from here to virtiofsd's end, no file it makes is setuid. */
-        if (virtiofsd_filter_install() < 0) {
-                snprintf(msg, size, "install the virtiofsd filter");
-                return -1;
-        }
-        return 0;
-}
-
-/* A listening socket with a kernel-chosen abstract name and a client
- * already connected to it: virtiofsd accepts on the one, QEMU gets the
- * other, and no socket path exists anywhere. */
-static int vhost_user_socket_pair(int *ret_listen, int *ret_client, struct rv_error **err)
-{
-        _cleanup_close_ int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        _cleanup_close_ int cfd = -EBADF;
-        struct sockaddr_un addr = { .sun_family = AF_UNIX };
-        socklen_t len = sizeof(addr);
-
-        if (lfd < 0)
-                return rv_error_set(err, errno, "socket");
-        if (bind(lfd, (struct sockaddr *) &addr, sizeof(sa_family_t)) < 0 || listen(lfd, 1) < 0 ||
-            getsockname(lfd, (struct sockaddr *) &addr, &len) < 0)
-                return rv_error_set(err, errno, "listen for virtiofsd");
-        cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (cfd < 0 || connect(cfd, (struct sockaddr *) &addr, len) < 0)
-                return rv_error_set(err, errno, "connect to virtiofsd socket");
-        *ret_listen = fd_above_stdio(TAKE_FD(lfd));
-        *ret_client = fd_above_stdio(TAKE_FD(cfd));
-        return 0;
+        *q = (struct qemu_vm) {
+                .base = { .driver = &vm_driver_qemu }, .vfs = VIRTIOFSD_INIT, .qemu_pidfd = -1,
+                .agent_fd = -1, .qmp_fd = -1, .qmp = { .fd = -1 }, .log_dirfd = -1,
+                .logs = { VMLOG_INIT, VMLOG_INIT, VMLOG_INIT },
+        };
 }
 
 /* A pipe for a helper's stdout and stderr: the helper gets the write end,
  * the VM's bounded log the non-blocking read end. A file the helper wrote
  * itself would grow without bound with whatever a guest makes it log. */
-static int log_pipe(struct vm *vm, int which, const char *name, int *ret_write, struct rv_error **err)
+int qemu_log_pipe(struct qemu_vm *q, int which, const char *name, int *ret_write, struct rv_error **err)
 {
         int fds[2];
 
@@ -200,9 +60,9 @@ static int log_pipe(struct vm *vm, int which, const char *name, int *ret_write, 
                 close(fds[1]);
                 return rv_error_set(err, saved, "log pipe");
         }
-        *ret_write = fd_above_stdio(fds[1]);
-        return vmlog_open(&vm->logs[which], vm->log_dirfd, name, VMLOG_HELPER_MAX,
-                          fd_above_stdio(fds[0]), err);
+        *ret_write = qemu_fd_above_stdio(fds[1]);
+        return vmlog_open(&q->logs[which], q->log_dirfd, name, VMLOG_HELPER_MAX,
+                          qemu_fd_above_stdio(fds[0]), err);
 }
 
 /* QEMU opens -kernel and -initrd by name after it lost every privilege:
@@ -219,7 +79,7 @@ static int open_boot_file(const char *path, struct rv_error **err)
         if (!S_ISREG(st.st_mode))
                 return rv_error_setx(err, EINVAL, "`%s`: not a regular file", path);
         if (st.st_mode & S_IROTH)
-                return fd_above_stdio(TAKE_FD(fd));
+                return qemu_fd_above_stdio(TAKE_FD(fd));
         _cleanup_close_ int mfd = memfd_create("runvm-boot-file", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (mfd < 0)
                 return rv_error_set(err, errno, "copy `%s`", path);
@@ -230,315 +90,351 @@ static int open_boot_file(const char *path, struct rv_error **err)
         }
         if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
                 return rv_error_set(err, errno, "seal the copy of `%s`", path);
-        return fd_above_stdio(TAKE_FD(mfd));
+        return qemu_fd_above_stdio(TAKE_FD(mfd));
 }
 
-static int start_virtiofsd(const struct vm_params *p, const char *shared_dir, int listen_fd,
-                           struct vm *vm, struct rv_error **err)
+static int qemu_create(const struct vm_config *c, struct vm **ret, struct rv_error **err)
 {
-        _cleanup_close_ int logfd = -EBADF;
-        _cleanup_free_ char *fdopt = NULL, *src = NULL;
-        struct virtiofsd_setup setup = { shared_dir, p->shares, p->n_shares, p->share_trees };
+        struct qemu_vm *q = malloc(sizeof(*q));
 
-        if (log_pipe(vm, VM_LOG_VIRTIOFSD, "virtiofsd.log", &logfd, err) < 0)
-                return -1;
-        if (asprintf(&fdopt, "--fd=%d", listen_fd) < 0 ||
-            asprintf(&src, "source=%s", shared_dir) < 0)
-                return rv_error_set(err, ENOMEM, "virtiofsd arguments");
-        /* Its namespace sandbox (pivot_root into the shared dir, its own
-         * seccomp filter); no CAP_MKNOD (a guest cannot make host device
-         * nodes) nor CAP_SETFCAP; every guest xattr lives under
-         * user.virtiofs. on the host, so the guest can neither set nor see
-         * the host's security.*, trusted.* or system.* attributes.
-         * No announce_submounts: the guest would then show a share as a
-         * mount of its own with root "/" (and only once it happened to be
-         * looked up twice), where runc's mountinfo shows the source's path
-         * in its filesystem, which the share layout gives (translate.c). */
-        char *argv[] = {
-                (char *) p->virtiofsd_path, fdopt, "-o", src, "-o", "cache=auto",
-                "-o", "sandbox=namespace", "-o", "modcaps=-mknod:-setfcap",
-                "-o", "xattrmap=:prefix:all::user.virtiofs.::bad:all:::", "-o",
-                p->debug ? "log_level=debug" : "log_level=warn", NULL,
-        };
-        struct rv_spawn s = {
-                .argv = argv, .stdin_fd = -1, .stdout_fd = logfd, .stderr_fd = logfd,
-                .pass_fds = &listen_fd, .n_pass_fds = 1, .pdeathsig = true,
-                .setup = virtiofsd_setup, .setup_data = &setup,
-        };
-        if (rv_spawn_start(&s, &vm->virtiofsd_pid, &vm->virtiofsd_pidfd, err) < 0)
-                return rv_error_wrap(err, "start virtiofsd");
+        if (q == NULL)
+                return rv_error_set(err, ENOMEM, "vm");
+        qemu_vm_init(q);
+        q->cfg = *c;
+        *ret = &q->base;
         return 0;
 }
 
-/* The option strings of the NICs, freed together. */
-struct nic_strs {
-        char *s[2 * VM_MAX_NICS];
-};
-
-static void nic_strs_free(struct nic_strs *ns)
+static int qemu_add_share(struct vm *vm, const struct vm_share *sh, int tree, struct rv_error **err)
 {
-        for (size_t i = 0; i < ARRAY_SIZE(ns->s); i++)
-                free(ns->s[i]);
-}
+        struct qemu_vm *q = qemu_vm(vm);
 
-/* -netdev tap,fd=N + -device virtio-net-device per NIC; the fds QEMU needs
- * are appended to fds. */
-static int nic_args(const struct vm_params *p, const char **argv, size_t *n, int *fds, size_t *n_fds,
-                    struct nic_strs *ns, struct rv_error **err)
-{
-        size_t k = 0;
-
-        if (p->n_nics > VM_MAX_NICS)
-                return rv_error_setx(err, E2BIG, "more than %d NICs", VM_MAX_NICS);
-        for (size_t i = 0; i < p->n_nics; i++) {
-                const struct vm_nic *nic = &p->nics[i];
-                char vhost[64] = "vhost=off";
-                if (nic->vhost_fd >= 0) {
-                        snprintf(vhost, sizeof(vhost), "vhost=on,vhostfd=%d", nic->vhost_fd);
-                        fds[(*n_fds)++] = nic->vhost_fd;
-                }
-                fds[(*n_fds)++] = nic->tap_fd;
-                if (asprintf(&ns->s[k++], "tap,id=net%zu,fd=%d,%s", i, nic->tap_fd, vhost) < 0 ||
-                    asprintf(&ns->s[k++], "virtio-net-device,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x,"
-                             "host_mtu=%u", i, nic->mac[0], nic->mac[1], nic->mac[2], nic->mac[3],
-                             nic->mac[4], nic->mac[5], nic->mtu) < 0)
-                        return rv_error_set(err, ENOMEM, "qemu arguments");
-                argv[(*n)++] = "-netdev";
-                argv[(*n)++] = ns->s[k - 2];
-                argv[(*n)++] = "-device";
-                argv[(*n)++] = ns->s[k - 1];
+        /* microvm has no hot-plug bus; virtiofsd's shared dir is fixed
+         * once it runs. */
+        if (vm->started) {
+                if (tree >= 0)
+                        close(tree);
+                return rv_error_setx(err, EOPNOTSUPP, "share `%s`: the VM is running and QEMU microvm "
+                                     "cannot add a device to it", sh->source);
         }
+        if (q->cfg.virtiofsd_path == NULL) {
+                if (tree >= 0)
+                        close(tree);
+                return rv_error_setx(err, EINVAL, "share `%s`: this VM has no virtio-fs", sh->source);
+        }
+        return virtiofsd_add(&q->vfs, sh, tree, err);
+}
+
+static int qemu_add_disk(struct vm *vm, const struct vm_disk *d, struct rv_error **err)
+{
+        struct qemu_vm *q = qemu_vm(vm);
+
+        /* Cold-plug only: microvm's virtio-mmio slots are fixed at boot
+         * (a q35 machine would take blockdev-add + device_add over QMP). */
+        if (vm->started)
+                return rv_error_setx(err, EOPNOTSUPP, "disk `%s`: the VM is running and QEMU microvm "
+                                     "cannot add a device to it", d->source);
+        if (q->n_disks == VM_MAX_DISKS)
+                return rv_error_setx(err, E2BIG, "disk `%s`: more than %d disks", d->source, VM_MAX_DISKS);
+        struct vm_disk *n = realloc(q->disks, (q->n_disks + 1) * sizeof(*n));
+        if (n == NULL)
+                return rv_error_set(err, ENOMEM, "disk `%s`", d->source);
+        q->disks = n;
+        int fd = qemu_fd_above_stdio(fcntl(d->fd, F_DUPFD_CLOEXEC, 3));
+        if (fd < 0)
+                return rv_error_set(err, errno, "disk `%s`", d->source);
+        n[q->n_disks] = *d;
+        n[q->n_disks++].fd = fd;
         return 0;
 }
 
-static int start_qemu(const struct vm_params *p, int vfs_fd, int agent_fd, int qmp_fd,
-                      struct vm *vm, struct rv_error **err)
+static int dup_or_none(int fd)
 {
-        _cleanup_(nic_strs_free) struct nic_strs nic_strs = { { NULL } };
+        return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+static int qemu_add_nic(struct vm *vm, const struct vm_nic *nic, struct rv_error **err)
+{
+        struct qemu_vm *q = qemu_vm(vm);
+
+        if (vm->started)
+                return rv_error_setx(err, EOPNOTSUPP, "NIC: the VM is running and QEMU microvm "
+                                     "cannot add a device to it");
+        if (q->n_nics == VM_MAX_NICS)
+                return rv_error_setx(err, E2BIG, "more than %d NICs", VM_MAX_NICS);
+        struct vm_nic *n = realloc(q->nics, (q->n_nics + 1) * sizeof(*n));
+        if (n == NULL)
+                return rv_error_set(err, ENOMEM, "NIC");
+        q->nics = n;
+        struct vm_nic copy = *nic;
+        copy.tap_fd = dup_or_none(nic->tap_fd);
+        copy.vhost_fd = dup_or_none(nic->vhost_fd);
+        if ((nic->tap_fd >= 0 && copy.tap_fd < 0) || (nic->vhost_fd >= 0 && copy.vhost_fd < 0)) {
+                int saved = errno;
+                if (copy.tap_fd >= 0)
+                        close(copy.tap_fd);
+                return rv_error_set(err, saved, "NIC");
+        }
+        n[q->n_nics++] = copy;
+        return 0;
+}
+
+static void debug_argv(char *const *argv)
+{
+        _cleanup_free_ char *line = NULL;
+        size_t len = 0;
+
+        if (!rv_log_debug_enabled())
+                return;
+        FILE *f = open_memstream(&line, &len);
+        if (f == NULL)
+                return;
+        for (size_t i = 0; argv[i]; i++)
+                fprintf(f, "%s'%s'", i ? " " : "", argv[i]);
+        fclose(f);
+        rv_debug("qemu: %s", line);
+}
+
+static int start_qemu(struct qemu_vm *q, int vfs_fd, int agent_fd, int qmp_fd, struct rv_error **err)
+{
+        const struct vm_config *c = &q->cfg;
+        _cleanup_(qemu_argv_clear) struct qemu_argv a = { 0 };
         _cleanup_close_ int logfd = -EBADF, console = -EBADF, kernel_fd = -EBADF, initrd_fd = -EBADF;
-        _cleanup_free_ char *cmdline = NULL, *mem = NULL, *memobj = NULL, *smp = NULL,
-                            *kernel = NULL, *initrd = NULL, *console_chr = NULL,
-                            *agent_chr = NULL, *vfs_chr = NULL, *qmp_chr = NULL;
-        const char *argv[MAX_ARGS];
-        size_t n = 0;
         int con_pair[2];
 
         /* The caller's host pid is unique while it runs: so is this id. */
         pid_t self = rv_proc_self_pid();
-        uid_t uid = p->qemu_uid ? p->qemu_uid : VM_QEMU_ID_BASE + (uid_t) (self > 0 ? self : getpid());
-        gid_t gid = p->qemu_gid ? p->qemu_gid : (gid_t) uid;
-        if (vm_kernel_cmdline(p, &cmdline, err) < 0)
-                return -1;
-        if ((kernel_fd = open_boot_file(p->kernel, err)) < 0 ||
-            (initrd_fd = open_boot_file(p->initrd, err)) < 0)
+        uid_t uid = c->uid ? c->uid : VM_ID_BASE + (uid_t) (self > 0 ? self : getpid());
+        gid_t gid = c->gid ? c->gid : (gid_t) uid;
+        if ((kernel_fd = open_boot_file(c->kernel, err)) < 0 ||
+            (initrd_fd = open_boot_file(c->initrd, err)) < 0)
                 return rv_error_wrap(err, "start qemu");
-        if (log_pipe(vm, VM_LOG_QEMU, "qemu.log", &logfd, err) < 0)
+        if (qemu_log_pipe(q, VM_LOG_QEMU, "qemu.log", &logfd, err) < 0)
                 return -1;
         /* The console reaches the caller, who bounds what is kept. */
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con_pair) < 0)
                 return rv_error_set(err, errno, "console socketpair");
-        int con = fd_above_stdio(con_pair[0]);
-        console = fd_above_stdio(con_pair[1]);
+        int con = qemu_fd_above_stdio(con_pair[0]);
+        console = qemu_fd_above_stdio(con_pair[1]);
         if (con < 0 || console < 0 || fcntl(con, F_SETFL, O_NONBLOCK) < 0) {
                 if (con >= 0)
                         close(con);
                 return rv_error_set(err, errno, "console socketpair");
         }
-        if (vmlog_open(&vm->logs[VM_LOG_CONSOLE], vm->log_dirfd, "console.log", VMLOG_CONSOLE_MAX,
+        if (vmlog_open(&q->logs[VM_LOG_CONSOLE], q->log_dirfd, "console.log", VMLOG_CONSOLE_MAX,
                        con, err) < 0)
                 return -1;
-        if (asprintf(&kernel, "/proc/self/fd/%d", kernel_fd) < 0 ||
-            asprintf(&initrd, "/proc/self/fd/%d", initrd_fd) < 0 ||
-            asprintf(&mem, "%uM", p->memory_mib) < 0 ||
-            asprintf(&memobj, "memory-backend-memfd,id=mem,size=%uM,share=on", p->memory_mib) < 0 ||
-            asprintf(&smp, "%u", p->vcpus) < 0 ||
-            asprintf(&console_chr, "socket,id=console,fd=%d", console) < 0 ||
-            asprintf(&agent_chr, "socket,id=agent,fd=%d", agent_fd) < 0 ||
-            asprintf(&vfs_chr, "socket,id=vfs,fd=%d", vfs_fd) < 0 ||
-            asprintf(&qmp_chr, "socket,id=qmp,fd=%d", qmp_fd) < 0)
-                return rv_error_set(err, ENOMEM, "qemu arguments");
-
-#define ARG(x) argv[n++] = (x)
-        ARG(p->qemu_path);
-        ARG("-M"); ARG("microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem");
-        ARG("-accel"); ARG(p->kvm ? "kvm" : "tcg");
-        ARG("-cpu"); ARG(p->kvm ? "host" : "max");
-        ARG("-smp"); ARG(smp);
-        /* vCPU threads named "CPU N/..." (affinity.c pins them). */
-        ARG("-name"); ARG("runvm,debug-threads=on");
-        ARG("-m"); ARG(mem);
-        ARG("-object"); ARG(memobj);
-        ARG("-nodefaults"); ARG("-no-user-config"); ARG("-nographic"); ARG("-no-reboot");
-        /* virtiofsd refuses legacy virtio devices. */
-        ARG("-global"); ARG("virtio-mmio.force-legacy=false");
-        ARG("-kernel"); ARG(kernel);
-        ARG("-initrd"); ARG(initrd);
-        ARG("-append"); ARG(cmdline);
-        ARG("-chardev"); ARG(console_chr);
-        ARG("-serial"); ARG("chardev:console");
-        ARG("-device"); ARG("virtio-serial-device,max_ports=2");
-        ARG("-chardev"); ARG(agent_chr);
-        ARG("-device"); ARG("virtserialport,chardev=agent,name=runvm.agent");
-        if (vfs_fd >= 0) {
-                ARG("-chardev"); ARG(vfs_chr);
-                ARG("-device"); ARG("vhost-user-fs-device,chardev=vfs,queue-size=1024,tag=runvm");
-        }
-        ARG("-device"); ARG("virtio-rng-device");
-        ARG("-chardev"); ARG(qmp_chr);
-        ARG("-mon"); ARG("chardev=qmp,mode=control");
-        /* Everything QEMU needs is open by now: what an escape from device
-         * emulation could still do is what this filter and an unprivileged
-         * uid without capabilities allow. */
-        ARG("-sandbox"); ARG("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
-        int fds[MAX_PASS_FDS] = { agent_fd, qmp_fd, console, kernel_fd, initrd_fd };
-        size_t n_fds = 5;
-        /* No virtiofsd (vfs_fd -1) for a probe boot. */
-        if (vfs_fd >= 0)
-                fds[n_fds++] = vfs_fd;
-        if (nic_args(p, argv, &n, fds, &n_fds, &nic_strs, err) < 0)
+        struct qemu_fds fds = {
+                .console = console, .agent = agent_fd, .qmp = qmp_fd, .vfs = vfs_fd,
+                .kernel = kernel_fd, .initrd = initrd_fd,
+        };
+        struct qemu_devices devs = { q->nics, q->n_nics, q->disks, q->n_disks };
+        if (qemu_argv_build(c, &devs, &fds, &a, err) < 0)
                 return -1;
-        ARG(NULL);
-#undef ARG
-
-        if (rv_log_debug_enabled()) {
-                _cleanup_free_ char *line = NULL;
-                size_t len = 0;
-                FILE *f = open_memstream(&line, &len);
-                if (f) {
-                        for (size_t i = 0; argv[i]; i++)
-                                fprintf(f, "%s'%s'", i ? " " : "", argv[i]);
-                        fclose(f);
-                        rv_debug("qemu: %s", line);
-                }
-        }
+        debug_argv(a.argv);
         /* /dev/kvm is the one file QEMU opens itself: through its group. */
         gid_t groups[1];
         size_t n_groups = 0;
         struct stat kvm;
-        if (p->kvm && stat("/dev/kvm", &kvm) == 0 && kvm.st_gid != 0)
+        if (c->kvm && stat("/dev/kvm", &kvm) == 0 && kvm.st_gid != 0)
                 groups[n_groups++] = kvm.st_gid;
         struct rv_spawn s = {
-                .argv = (char *const *) argv, .stdin_fd = -1, .stdout_fd = logfd,
-                .stderr_fd = logfd, .pass_fds = fds, .n_pass_fds = n_fds,
+                .argv = a.argv, .stdin_fd = -1, .stdout_fd = logfd,
+                .stderr_fd = logfd, .pass_fds = a.fds, .n_pass_fds = a.n_fds,
                 .pdeathsig = true, .uid = uid, .gid = gid,
                 .groups = groups, .n_groups = n_groups,
         };
-        if (rv_spawn_start(&s, &vm->qemu_pid, &vm->qemu_pidfd, err) < 0)
+        if (rv_spawn_start(&s, &q->qemu_pid, &q->qemu_pidfd, err) < 0)
                 return rv_error_wrap(err, "start qemu");
         return 0;
 }
 
-int vm_start(const struct vm_params *p, struct vm *ret, struct rv_error **err)
+static int start_virtiofsd(struct qemu_vm *q, int *ret_client, struct rv_error **err)
 {
-        _cleanup_close_ int vfs_listen = -EBADF, vfs_client = -EBADF;
+        _cleanup_close_ int vfs_listen = -EBADF, logfd = -EBADF;
         _cleanup_free_ char *shared_dir = NULL;
-        struct vm vm = VM_INIT;
+
+        if (asprintf(&shared_dir, "%s/" SHARED_DIR, q->cfg.state_dir) < 0)
+                return rv_error_set(err, ENOMEM, "start vm");
+        if (virtiofsd_socket_pair(&vfs_listen, ret_client, err) < 0 ||
+            qemu_log_pipe(q, VM_LOG_VIRTIOFSD, "virtiofsd.log", &logfd, err) < 0)
+                return -1;
+        return virtiofsd_start(&q->vfs, q->cfg.virtiofsd_path, shared_dir, vfs_listen, logfd,
+                               q->cfg.debug, err);
+}
+
+static int start_all(struct qemu_vm *q, struct rv_error **err)
+{
+        _cleanup_close_ int vfs_client = -EBADF, guest_end = -EBADF, qmp_qemu_end = -EBADF;
         int pair[2], qmp_pair[2];
 
-        vm.log_dir = strdup(p->state_dir);
-        if (vm.log_dir == NULL)
+        q->log_dir = strdup(q->cfg.state_dir);
+        if (q->log_dir == NULL)
                 return rv_error_set(err, ENOMEM, "start vm");
-        vm.log_dirfd = open(p->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (vm.log_dirfd < 0) {
-                int saved = errno;
-                vm_destroy(&vm);
-                return rv_error_set(err, saved, "open `%s`", p->state_dir);
-        }
-        if (p->virtiofsd_path) {
-                int r = 0;
-                for (size_t i = 0; r == 0 && i < p->n_shares; i++)
-                        if (p->share_trees == NULL || p->share_trees[i] < 0)
-                                r = rv_error_setx(err, EINVAL, "start vm: share `%s` has no mount to export",
-                                                  p->shares[i].source);
-                if (r == 0 && asprintf(&shared_dir, "%s/" SHARED_DIR, p->state_dir) < 0)
-                        r = rv_error_set(err, ENOMEM, "start vm");
-                if (r == 0 && mkdir(shared_dir, 0700) < 0 && errno != EEXIST)
-                        r = rv_error_set(err, errno, "mkdir `%s`", shared_dir);
-                if (r == 0)
-                        r = vhost_user_socket_pair(&vfs_listen, &vfs_client, err);
-                if (r == 0)
-                        r = start_virtiofsd(p, shared_dir, vfs_listen, &vm, err);
-                /* virtiofsd has them (or failed): the caller's copies go. */
-                for (size_t i = 0; p->share_trees && i < p->n_shares; i++) {
-                        if (p->share_trees[i] >= 0)
-                                close(p->share_trees[i]);
-                        p->share_trees[i] = -1;
-                }
-                if (r < 0) {
-                        vm_destroy(&vm);
-                        return -1;
-                }
-        }
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
-                int saved = errno;
-                vm_destroy(&vm);
-                return rv_error_set(err, saved, "socketpair");
-        }
-        vm.agent_fd = fd_above_stdio(pair[0]);
-        _cleanup_close_ int guest_end = fd_above_stdio(pair[1]);
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp_pair) < 0) {
-                int saved = errno;
-                vm_destroy(&vm);
-                return rv_error_set(err, saved, "socketpair");
-        }
-        vm.qmp_fd = fd_above_stdio(qmp_pair[0]);
-        qmp_init(&vm.qmp, vm.qmp_fd);
-        _cleanup_close_ int qmp_qemu_end = fd_above_stdio(qmp_pair[1]);
-        if (start_qemu(p, vfs_client, guest_end, qmp_qemu_end, &vm, err) < 0) {
-                vm_destroy(&vm);
+        q->log_dirfd = open(q->cfg.state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (q->log_dirfd < 0)
+                return rv_error_set(err, errno, "open `%s`", q->cfg.state_dir);
+        if (q->cfg.virtiofsd_path && start_virtiofsd(q, &vfs_client, err) < 0)
                 return -1;
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+                return rv_error_set(err, errno, "socketpair");
+        q->agent_fd = qemu_fd_above_stdio(pair[0]);
+        guest_end = qemu_fd_above_stdio(pair[1]);
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp_pair) < 0)
+                return rv_error_set(err, errno, "socketpair");
+        q->qmp_fd = qemu_fd_above_stdio(qmp_pair[0]);
+        qmp_init(&q->qmp, q->qmp_fd);
+        qmp_qemu_end = qemu_fd_above_stdio(qmp_pair[1]);
+        if (start_qemu(q, vfs_client, guest_end, qmp_qemu_end, err) < 0)
+                return -1;
+        /* QEMU has its copies of the devices' fds. */
+        for (size_t i = 0; i < q->n_nics; i++) {
+                if (q->nics[i].tap_fd >= 0)
+                        close(q->nics[i].tap_fd);
+                if (q->nics[i].vhost_fd >= 0)
+                        close(q->nics[i].vhost_fd);
+                q->nics[i].tap_fd = q->nics[i].vhost_fd = -1;
         }
-        *ret = vm;
+        for (size_t i = 0; i < q->n_disks; i++) {
+                if (q->disks[i].fd >= 0)
+                        close(q->disks[i].fd);
+                q->disks[i].fd = -1;
+        }
+        if (q->cfg.cpus) {
+                /* vm_start's caller has a pid namespace of its own; /proc is the host's. */
+                pid_t pid = rv_pidfd_proc_pid(q->qemu_pidfd);
+                if (pid < 0)
+                        return rv_error_set(err, -pid, "find qemu in /proc");
+                if (vm_pin_vcpus(pid, q->cfg.cpus, q->cfg.vcpus, q->cfg.pin_timeout_ms, err) < 0)
+                        return -1;
+        }
         return 0;
 }
 
-void vm_destroy(struct vm *vm)
+static int qemu_start(struct vm *vm, struct rv_error **err)
 {
-        rv_spawn_kill(vm->qemu_pid, &vm->qemu_pidfd);
-        vm->qemu_pid = 0;
-        rv_spawn_kill(vm->virtiofsd_pid, &vm->virtiofsd_pidfd);
-        vm->virtiofsd_pid = 0;
-        if (vm->agent_fd >= 0)
-                close(vm->agent_fd);
-        vm->agent_fd = -1;
-        if (vm->qmp_fd >= 0)
-                close(vm->qmp_fd);
-        vm->qmp_fd = -1;
-        qmp_clear(&vm->qmp);
-        vm->qmp.fd = -1;
-        /* The writers are gone: what they wrote last ends at EOF. */
-        for (size_t i = 0; i < VM_N_LOGS; i++) {
-                for (int turns = 0; vm->logs[i].fd >= 0 && turns < 64; turns++)
-                        vmlog_pump(&vm->logs[i]);
-                vmlog_close(&vm->logs[i]);
-        }
-        if (vm->log_dirfd >= 0)
-                close(vm->log_dirfd);
-        vm->log_dirfd = -1;
-        free(vm->log_dir);
-        vm->log_dir = NULL;
+        struct qemu_vm *q = qemu_vm(vm);
+
+        if (start_all(q, err) == 0)
+                return 0;
+        rv_spawn_kill(q->qemu_pid, &q->qemu_pidfd);
+        q->qemu_pid = 0;
+        virtiofsd_clear(&q->vfs);
+        return -1;
 }
 
-static bool reaped(struct vm *vm, int timeout_ms)
+static int qemu_take_agent_fd(struct vm *vm)
 {
-        if (vm->qemu_pid <= 0 || rv_spawn_wait(vm->qemu_pid, vm->qemu_pidfd, timeout_ms) < 0)
-                return vm->qemu_pid <= 0;
-        close(vm->qemu_pidfd);
-        vm->qemu_pidfd = -1;
-        vm->qemu_pid = 0;
+        struct qemu_vm *q = qemu_vm(vm);
+        return TAKE_FD(q->agent_fd);
+}
+
+static void add_proc(struct vm_proc *ret, size_t max, size_t *n, const char *name, int pidfd)
+{
+        if (*n >= max || pidfd < 0)
+                return;
+        struct vm_proc *p = &ret[(*n)++];
+        snprintf(p->name, sizeof(p->name), "%s", name);
+        /* As the host numbers it: the caller's pid namespace is not. */
+        p->pid = rv_pidfd_proc_pid(pidfd);
+        if (p->pid <= 0 || rv_proc_start_time(p->pid, &p->start_time) < 0) {
+                p->pid = 0;
+                p->start_time = 0;
+        }
+}
+
+static size_t qemu_procs(const struct vm *vm, struct vm_proc *ret, size_t max)
+{
+        const struct qemu_vm *q = qemu_vm_const(vm);
+        size_t n = 0;
+
+        add_proc(ret, max, &n, "virtiofsd", q->vfs.pidfd);
+        add_proc(ret, max, &n, "qemu", q->qemu_pidfd);
+        return n;
+}
+
+static int qemu_exit_fd(const struct vm *vm)
+{
+        return qemu_vm_const(vm)->qemu_pidfd;
+}
+
+static void qemu_destroy(struct vm *vm)
+{
+        struct qemu_vm *q = qemu_vm(vm);
+
+        rv_spawn_kill(q->qemu_pid, &q->qemu_pidfd);
+        q->qemu_pid = 0;
+        virtiofsd_clear(&q->vfs);
+        if (q->agent_fd >= 0)
+                close(q->agent_fd);
+        if (q->qmp_fd >= 0)
+                close(q->qmp_fd);
+        qmp_clear(&q->qmp);
+        for (size_t i = 0; i < q->n_nics; i++) {
+                if (q->nics[i].tap_fd >= 0)
+                        close(q->nics[i].tap_fd);
+                if (q->nics[i].vhost_fd >= 0)
+                        close(q->nics[i].vhost_fd);
+        }
+        free(q->nics);
+        for (size_t i = 0; i < q->n_disks; i++)
+                if (q->disks[i].fd >= 0)
+                        close(q->disks[i].fd);
+        free(q->disks);
+        /* The writers are gone: what they wrote last ends at EOF. */
+        for (size_t i = 0; i < VM_N_LOGS; i++) {
+                for (int turns = 0; q->logs[i].fd >= 0 && turns < 64; turns++)
+                        vmlog_pump(&q->logs[i]);
+                vmlog_close(&q->logs[i]);
+        }
+        if (q->log_dirfd >= 0)
+                close(q->log_dirfd);
+        free(q->log_dir);
+        free(q);
+}
+
+static bool reaped(struct qemu_vm *q, int timeout_ms)
+{
+        if (q->qemu_pid <= 0 || rv_spawn_wait(q->qemu_pid, q->qemu_pidfd, timeout_ms) < 0)
+                return q->qemu_pid <= 0;
+        close(q->qemu_pidfd);
+        q->qemu_pidfd = -1;
+        q->qemu_pid = 0;
         return true;
 }
 
-void vm_stop(struct vm *vm, int timeout_ms)
+static void qemu_stop(struct vm *vm, int timeout_ms)
 {
-        if (!reaped(vm, timeout_ms) && vm->qmp.fd >= 0) {
+        struct qemu_vm *q = qemu_vm(vm);
+
+        if (!reaped(q, timeout_ms) && q->qmp.fd >= 0) {
                 struct rv_error *tmp_err = NULL;
 
                 /* The guest did not power off: ask QEMU itself, then force. */
-                if (qmp_execute(&vm->qmp, "quit", 1000, &tmp_err) < 0)
+                if (qmp_execute(&q->qmp, "quit", 1000, &tmp_err) < 0)
                         rv_debug("qemu quit: %s", tmp_err->msg);
                 rv_error_release(&tmp_err);
-                reaped(vm, 1000);
+                reaped(q, 1000);
         }
-        vm_destroy(vm);
 }
+
+const struct vm_driver vm_driver_qemu = {
+        .name = "qemu",
+        .probe = qemu_probe,
+        .create = qemu_create,
+        .add_share = qemu_add_share,
+        .add_disk = qemu_add_disk,
+        .add_nic = qemu_add_nic,
+        .start = qemu_start,
+        .take_agent_fd = qemu_take_agent_fd,
+        .procs = qemu_procs,
+        .exit_fd = qemu_exit_fd,
+        .watch_fds = qemu_watch_fds,
+        .check = qemu_check,
+        .alive = qemu_alive,
+        .pump_logs = qemu_pump_logs,
+        .stuck_reason = qemu_stuck_reason,
+        .save_failure_logs = qemu_save_failure_logs,
+        .stop = qemu_stop,
+        .destroy = qemu_destroy,
+};

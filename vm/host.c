@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the host offers a VM: the TSC frequency (KVM: accel.c). */
-#include "vm/qemu/vm.h"
+/* What the host offers a VM: the TSC frequency (KVM: vm/qemu/accel.c). */
+#include "vm/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "vm/qemu/argv.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+
+int qemu_kernel_cmdline(const struct vm_config *c, char **ret, struct rv_error **err)
+{
+        _cleanup_free_ char *tsc = NULL;
+        char *line = NULL;
+
+        /* Each trim is measured in shared/guest-kernel/README.md. Under TCG
+         * microvm needs tsc_early_khz or its TSC calibration can hang. */
+        if (!c->kvm && c->tsc_khz > 0 && asprintf(&tsc, " tsc_early_khz=%u", c->tsc_khz) < 0)
+                return rv_error_set(err, ENOMEM, "kernel command line");
+        if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check pci=off "
+                     "nokaslr lsm=capability,landlock secretmem.enable=1 8250.nr_uarts=1 random.trust_cpu=on%s%s%s",
+                     c->debug ? "runvm.debug=1" : "quiet", tsc ? tsc : "",
+                     c->extra_cmdline && *c->extra_cmdline ? " " : "",
+                     c->extra_cmdline ? c->extra_cmdline : "") < 0)
+                return rv_error_set(err, ENOMEM, "kernel command line");
+        *ret = line;
+        return 0;
+}
+
+void qemu_argv_clear(struct qemu_argv *a)
+{
+        for (size_t i = 0; a->argv && i < a->n; i++)
+                free(a->argv[i]);
+        free(a->argv);
+        free(a->fds);
+        *a = (struct qemu_argv) { 0 };
+}
+
+struct builder {
+        struct qemu_argv a;
+        size_t cap, cap_fds;
+        bool oom;
+};
+
+static void push(struct builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void push(struct builder *b, const char *fmt, ...)
+{
+        va_list ap;
+        char *s = NULL;
+
+        if (b->oom)
+                return;
+        if (b->a.n + 2 > b->cap) {
+                size_t cap = b->cap ? 2 * b->cap : 64;
+                char **v = realloc(b->a.argv, cap * sizeof(*v));
+                if (v == NULL) {
+                        b->oom = true;
+                        return;
+                }
+                b->a.argv = v;
+                b->cap = cap;
+        }
+        va_start(ap, fmt);
+        int r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                b->oom = true;
+                return;
+        }
+        b->a.argv[b->a.n++] = s;
+        b->a.argv[b->a.n] = NULL;
+}
+
+static void pass_fd(struct builder *b, int fd)
+{
+        if (b->oom)
+                return;
+        if (b->a.n_fds == b->cap_fds) {
+                size_t cap = b->cap_fds ? 2 * b->cap_fds : 16;
+                int *v = realloc(b->a.fds, cap * sizeof(*v));
+                if (v == NULL) {
+                        b->oom = true;
+                        return;
+                }
+                b->a.fds = v;
+                b->cap_fds = cap;
+        }
+        b->a.fds[b->a.n_fds++] = fd;
+}
+
+/* -netdev tap,fd=N + -device virtio-net-device per NIC. */
+static void nic_args(struct builder *b, const struct qemu_devices *d)
+{
+        for (size_t i = 0; i < d->n_nics; i++) {
+                const struct vm_nic *nic = &d->nics[i];
+                char vhost[64] = "vhost=off";
+                if (nic->vhost_fd >= 0) {
+                        snprintf(vhost, sizeof(vhost), "vhost=on,vhostfd=%d", nic->vhost_fd);
+                        pass_fd(b, nic->vhost_fd);
+                }
+                pass_fd(b, nic->tap_fd);
+                push(b, "-netdev");
+                push(b, "tap,id=net%zu,fd=%d,%s", i, nic->tap_fd, vhost);
+                push(b, "-device");
+                push(b, "virtio-net-device,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x,host_mtu=%u", i,
+                     nic->mac[0], nic->mac[1], nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5], nic->mtu);
+        }
+}
+
+/* Each disk's fd goes into an fdset QEMU opens as /dev/fdset/N: QEMU
+ * itself may open nothing (no uid of its own can, and its sandbox would
+ * not let it anyway). A read-only disk is read-only at every layer (the
+ * guest sees VIRTIO_BLK_F_RO) and takes no lock and shares with every
+ * other reader and writer (force-share): an image other VMs use too is
+ * not refused, and it is never attached share-rw. */
+static void disk_args(struct builder *b, const struct qemu_devices *d)
+{
+        for (size_t i = 0; i < d->n_disks; i++) {
+                const struct vm_disk *k = &d->disks[i];
+                pass_fd(b, k->fd);
+                push(b, "-add-fd");
+                push(b, "fd=%d,set=%zu", k->fd, i + 1);
+                push(b, "-blockdev");
+                push(b, "driver=%s,node-name=disk%zu,filename=/dev/fdset/%zu,%s", k->is_block ? "host_device" : "file",
+                     i, i + 1, k->readonly ? "read-only=on,force-share=on,locking=off" : "read-only=off");
+                push(b, "-device");
+                push(b, "virtio-blk-device,drive=disk%zu,serial=%s", i, k->id);
+        }
+}
+
+static bool disk_id_ok(const char *id)
+{
+        size_t n = id ? strlen(id) : 0;
+        if (n == 0 || n > VM_DISK_ID_MAX)
+                return false;
+        for (const char *p = id; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
+                        return false;
+        return true;
+}
+
+int qemu_argv_build(const struct vm_config *c, const struct qemu_devices *d, const struct qemu_fds *fds,
+                    struct qemu_argv *ret, struct rv_error **err)
+{
+        _cleanup_free_ char *cmdline = NULL;
+        struct builder b = { { 0 } };
+
+        if (d->n_nics > VM_MAX_NICS)
+                return rv_error_setx(err, E2BIG, "more than %d NICs", VM_MAX_NICS);
+        if (d->n_disks > VM_MAX_DISKS)
+                return rv_error_setx(err, E2BIG, "more than %d disks", VM_MAX_DISKS);
+        for (size_t i = 0; i < d->n_disks; i++)
+                if (!disk_id_ok(d->disks[i].id))
+                        return rv_error_setx(err, EINVAL, "disk `%s`: its id `%s` is not 1 to %d letters, digits or -",
+                                             d->disks[i].source, d->disks[i].id ? d->disks[i].id : "",
+                                             VM_DISK_ID_MAX);
+        if (qemu_kernel_cmdline(c, &cmdline, err) < 0)
+                return -1;
+
+        push(&b, "%s", c->vmm_path);
+        push(&b, "-M"); push(&b, "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem");
+        /* TCG's translation cache is anonymous memory the host cgroup
+         * counts (1 GiB by default): bounded, as the VM's overhead is
+         * (docs/RESOURCES.md, overhead_memory_mib). */
+        push(&b, "-accel"); push(&b, "%s", c->kvm ? "kvm" : "tcg,tb-size=128");
+        push(&b, "-cpu"); push(&b, "%s", c->kvm ? "host" : "max");
+        push(&b, "-smp"); push(&b, "%u", c->vcpus);
+        /* vCPU threads named "CPU N/..." (affinity.c pins them). */
+        push(&b, "-name"); push(&b, "runvm,debug-threads=on");
+        push(&b, "-m"); push(&b, "%uM", c->memory_mib);
+        push(&b, "-object"); push(&b, "memory-backend-memfd,id=mem,size=%uM,share=on", c->memory_mib);
+        push(&b, "-nodefaults"); push(&b, "-no-user-config"); push(&b, "-nographic"); push(&b, "-no-reboot");
+        /* virtiofsd refuses legacy virtio devices. */
+        push(&b, "-global"); push(&b, "virtio-mmio.force-legacy=false");
+        push(&b, "-kernel"); push(&b, "/proc/self/fd/%d", fds->kernel);
+        push(&b, "-initrd"); push(&b, "/proc/self/fd/%d", fds->initrd);
+        push(&b, "-append"); push(&b, "%s", cmdline);
+        push(&b, "-chardev"); push(&b, "socket,id=console,fd=%d", fds->console);
+        push(&b, "-serial"); push(&b, "chardev:console");
+        push(&b, "-device"); push(&b, "virtio-serial-device,max_ports=2");
+        push(&b, "-chardev"); push(&b, "socket,id=agent,fd=%d", fds->agent);
+        push(&b, "-device"); push(&b, "virtserialport,chardev=agent,name=runvm.agent");
+        if (fds->vfs >= 0) {
+                push(&b, "-chardev"); push(&b, "socket,id=vfs,fd=%d", fds->vfs);
+                push(&b, "-device"); push(&b, "vhost-user-fs-device,chardev=vfs,queue-size=1024,tag=runvm");
+        }
+        push(&b, "-device"); push(&b, "virtio-rng-device");
+        /* Pages the guest frees go back to the host (free page reporting;
+         * the memfd's holes are punched): a VM sized for a big default
+         * costs what it uses. deflate-on-oom: a guest under OOM gets back
+         * what an inflated balloon holds before it kills. */
+        push(&b, "-device"); push(&b, "virtio-balloon-device,free-page-reporting=on,deflate-on-oom=on");
+        push(&b, "-chardev"); push(&b, "socket,id=qmp,fd=%d", fds->qmp);
+        push(&b, "-mon"); push(&b, "chardev=qmp,mode=control");
+        /* Everything QEMU needs is open by now: what an escape from device
+         * emulation could still do is what this filter and an unprivileged
+         * uid without capabilities allow. */
+        push(&b, "-sandbox"); push(&b, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+        pass_fd(&b, fds->agent);
+        pass_fd(&b, fds->qmp);
+        pass_fd(&b, fds->console);
+        pass_fd(&b, fds->kernel);
+        pass_fd(&b, fds->initrd);
+        /* No virtiofsd (vfs -1) for a probe boot. */
+        if (fds->vfs >= 0)
+                pass_fd(&b, fds->vfs);
+        nic_args(&b, d);
+        disk_args(&b, d);
+        if (b.oom) {
+                qemu_argv_clear(&b.a);
+                return rv_error_set(err, ENOMEM, "qemu arguments");
+        }
+        *ret = b.a;
+        return 0;
+}
