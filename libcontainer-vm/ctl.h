@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/loop.h"
+
 struct rv_error;
 
 #define CTL_SOCKET "ctl.sock"
@@ -65,6 +67,7 @@ int ctl_listen(int dirfd, struct rv_error **err);
  * fit at once fail rather than stall (ctl_send_reply). */
 struct ctl_conn {
         int fd;
+        struct loop_watch watch;        /* in the monitor's loop while the request arrives */
         struct ctl_request req;
         size_t header_got, payload_got;
         int64_t deadline_ms;            /* rv_now_ms() by which the request is whole */

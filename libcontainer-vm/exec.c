@@ -27,6 +27,7 @@
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/state.h"
+#include "libcontainer-vm/stdio.h"
 #include "libcontainer-vm/tty.h"
 #include "spec/config.h"
 #include "spec/json.h"
@@ -343,17 +344,6 @@ static int session_start(struct session *s, int dirfd, const char *payload, cons
         return ctl_read_reply(s->ctl_fd, ignore_paused ? -1 : EXEC_START_TIMEOUT_MS, NULL, NULL, err);
 }
 
-static int release_stdio(void)
-{
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null < 0)
-                return -1;
-        for (int fd = 0; fd <= 2; fd++)
-                dup2(null, fd);
-        close(null);
-        return 0;
-}
-
 struct start_report {
         int32_t status;
         char message[2048];
@@ -438,8 +428,12 @@ static int run_session(int dirfd, struct spec_process *p, const struct container
         rv_debug("exec: process started%s", o->detach ? " (detached)" : "");
         /* The monitor holds the process's stdio now; a detached exec monitor
          * must not keep the caller's pipes open. */
-        if (report_fd >= 0)
-                release_stdio();
+        if (report_fd >= 0) {
+                struct rv_error *tmp_err = NULL;
+                if (stdio_release(&tmp_err) < 0)
+                        rv_debug("exec: %s", tmp_err->msg);
+                rv_error_release(&tmp_err);
+        }
         if (p->terminal && o->console_socket == NULL && s.tty_fd >= 0) {
                 struct rv_error *tmp_err = NULL;
                 if (tty_set_raw(s.tty_fd, &saved, &raw, &tmp_err) < 0)
@@ -477,15 +471,10 @@ int container_exec(const struct runvm_context *ctx, const struct container_exec_
                 return -1;
         if (state_load(dir.dirfd, &st, err) < 0)
                 goto out;
-        const char *status = container_state_status(st);
-        if (strcmp(status, "stopped") == 0 || strcmp(status, "creating") == 0) {
-                rv_error_setx(err, ESRCH, "cannot exec in a stopped container");
+        enum container_status status = container_state_status(st);
+        if (!(status == CONTAINER_PAUSED && o->ignore_paused) &&
+            container_status_check(status, CONTAINER_OP_EXEC, err) < 0)
                 goto out;
-        }
-        if (strcmp(status, "paused") == 0 && !o->ignore_paused) {
-                rv_error_setx(err, EBUSY, "cannot exec in a paused container (use --ignore-paused to override)");
-                goto out;
-        }
         if (build_process(o, st, &p, err) < 0)
                 goto out;
         if (p.terminal && o->detach && o->console_socket == NULL) {

@@ -33,15 +33,15 @@ static int info_from_state(struct container_state *st, struct container_info **r
 
         if (i == NULL)
                 return rv_error_set(err, ENOMEM, "container info");
-        const char *status = container_state_status(st);
+        enum container_status status = container_state_status(st);
         i->id = dup_or_empty(st->id);
-        i->status = dup_or_empty(status);
+        i->status = dup_or_empty(container_status_name(status));
         i->bundle = dup_or_empty(st->bundle);
         i->rootfs = dup_or_empty(st->rootfs);
         i->created = dup_or_empty(st->created);
         i->owner = dup_or_empty(st->owner);
-        i->pid = strcmp(status, "stopped") == 0 ? 0 : st->monitor_pid;
-        if (strcmp(status, "stopped") != 0)
+        i->pid = status == CONTAINER_STOPPED ? 0 : st->monitor_pid;
+        if (status != CONTAINER_STOPPED)
                 i->network = TAKE_PTR(st->network);
         i->memory_mib = st->memory_mib;
         i->vcpus = st->vcpus;

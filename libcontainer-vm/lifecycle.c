@@ -230,21 +230,19 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         st.rootfs = p.plan.rootfs;
         st.created = created;
         st.owner = "";
-        st.status = strdup("creating");
+        st.status = CONTAINER_CREATING;
         /* Until the monitor is forked, the creating process answers for
          * the container: alive means "creating", gone means it died
          * half-way ("stopped", and delete finishes the job). */
         st.monitor_pid = getpid();
         rv_proc_start_time(st.monitor_pid, &st.monitor_start_time);
         st.annotations = annotations_copy(p.spec);
-        if (st.status == NULL || st.annotations == NULL) {
-                free(st.status);
+        if (st.annotations == NULL) {
                 rv_strv_free(st.annotations);
                 prepared_clear(&p);
                 return rv_error_set(err, ENOMEM, "state");
         }
         if (state_dir_create(ctx->root, o->id, &st, &dir, err) < 0) {
-                free(st.status);
                 rv_strv_free(st.annotations);
                 prepared_clear(&p);
                 return -1;
@@ -335,7 +333,6 @@ out:
                 container_state_free(left);
                 rv_error_release(&tmp_err);
         }
-        free(st.status);
         rv_strv_free(st.annotations);
         state_dir_close(&dir);
         prepared_clear(&p);
@@ -387,16 +384,9 @@ int container_start(const struct runvm_context *ctx, const char *id, struct rv_e
 
         if (load_locked(ctx, id, &dir, &st, err) < 0)
                 return -1;
-        const char *status = container_state_status(st);
-        if (strcmp(status, "created") != 0) {
+        if (container_status_check(container_state_status(st), CONTAINER_OP_START, err) < 0) {
                 state_dir_close(&dir);
-                if (strcmp(status, "stopped") == 0)
-                        return rv_error_setx(err, EINVAL, "cannot start a container that has stopped");
-                if (strcmp(status, "running") == 0)
-                        return rv_error_setx(err, EINVAL, "cannot start an already running container");
-                if (strcmp(status, "paused") == 0)
-                        return rv_error_setx(err, EINVAL, "cannot start a container in the paused state");
-                return rv_error_setx(err, EINVAL, "cannot start a container in the %s state", status);
+                return -1;
         }
         r = ctl_call(dir.dirfd, &req, NULL, start_timeout_ms(st->bundle), NULL, NULL, err);
         state_dir_close(&dir);
@@ -419,14 +409,14 @@ int container_kill(const struct runvm_context *ctx, const char *id, int signal, 
         }
         /* runc signals whatever is left in a stopped container's cgroup
          * with --all and succeeds: nothing runs in a stopped VM. */
-        if (all && strcmp(container_state_status(st), "stopped") == 0) {
+        enum container_status status = container_state_status(st);
+        if (all && status == CONTAINER_STOPPED) {
                 state_dir_close(&dir);
                 return 0;
         }
-        if (strcmp(container_state_status(st), "stopped") == 0 ||
-            strcmp(container_state_status(st), "creating") == 0) {
+        if (container_status_check(status, CONTAINER_OP_SIGNAL, err) < 0) {
                 state_dir_close(&dir);
-                return rv_error_setx(err, ESRCH, "container not running");
+                return -1;
         }
         /* Signal 0 asks whether the container is alive, as kill(2) does. */
         if (signal == 0) {
@@ -483,16 +473,16 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
                 }
                 rv_error_release(err);
         } else {
-                const char *status = container_state_status(st);
-                if (strcmp(status, "stopped") != 0) {
-                        if (!force && strcmp(status, "created") != 0) {
+                enum container_status status = container_state_status(st);
+                if (status != CONTAINER_STOPPED) {
+                        if (!force && !container_status_allows(status, CONTAINER_OP_DELETE)) {
                                 state_dir_close(&dir);
                                 return rv_error_setx(err, EBUSY, "cannot delete container %s that is not stopped: %s",
-                                                    id, status);
+                                                    id, container_status_name(status));
                         }
                         /* A creating monitor has no ctl.sock yet and a create
                          * that died is tearing itself down: teardown kills it. */
-                        if (strcmp(status, "creating") != 0) {
+                        if (status != CONTAINER_CREATING) {
                                 struct ctl_header req = { .command = CTL_KILL, .arg = SIGKILL, .flags = CTL_FLAG_ALL };
                                 struct rv_error *tmp_err = NULL;
                                 if (ctl_call(dir.dirfd, &req, NULL, CTL_TIMEOUT_MS, NULL, NULL, &tmp_err) < 0)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,10 +13,37 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/proc.h"
+#include "libcontainer-vm/ctl.h"
+#include "libcontainer-vm/monitor-ctl.h"
+#include "libcontainer-vm/monitor-agent.h"
+#include "libcontainer-vm/monitor-events.h"
+#include "libcontainer-vm/monitor-exec.h"
 #include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-net.h"
+#include "libcontainer-vm/monitor-vm.h"
+#include "libcontainer-vm/monitor-state.h"
 #include "libcontainer-vm/state.h"
 #include "spec/config.h"
 #include "spec/json.h"
+
+/* Connections whose request is still arriving; more are refused. */
+#define MAX_CTL_CONNS 32
+
+struct monitor_ctl {
+        int fd;                         /* ctl.sock, -1 until it listens */
+        struct loop_watch w;
+        struct ctl_conn *conns;         /* requests still arriving */
+        size_t n_conns;
+};
+
+struct monitor_ctl *monitor_ctl_new(void)
+{
+        struct monitor_ctl *c = calloc(1, sizeof(*c));
+
+        if (c)
+                c->fd = -1;
+        return c;
+}
 
 static void reply_error(int fd, int errnum, const char *msg)
 {
@@ -23,23 +51,35 @@ static void reply_error(int fd, int errnum, const char *msg)
         close(fd);
 }
 
-static const char *status(const struct monitor *m)
+static enum container_status status(const struct monitor *m)
 {
         return m->o->state->status;
 }
 
+/* The same table the CLI checked before it asked. */
+static bool refused(const struct monitor *m, int fd, enum container_op op)
+{
+        struct rv_error *err = NULL;
+
+        if (container_status_check(status(m), op, &err) == 0)
+                return false;
+        reply_error(fd, err->status, err->msg);
+        rv_error_release(&err);
+        return true;
+}
+
 static void ctl_start(struct monitor *m, int fd, struct ctl_request *req)
 {
-        if (strcmp(status(m), "created") != 0) {
-                reply_error(fd, EINVAL, strcmp(status(m), "running") == 0
-                            ? "cannot start an already running container"
-                            : strcmp(status(m), "paused") == 0
-                            ? "cannot start a container in the paused state"
-                            : "cannot start a container in this state");
-                return;
-        }
         struct rv_error *err = NULL;
-        if (monitor_net_before_start(m, &err) < 0) {
+
+        if (refused(m, fd, CONTAINER_OP_START))
+                return;
+        int r = monitor_net_before_start(m, &err);
+        if (r > 0 && monitor_reboot(m, &err) < 0) {
+                rv_error_wrap(&err, "network changed before start: rebuild the VM");
+                r = -1;
+        }
+        if (r < 0) {
                 /* The guest is gone or out of date: the container ends here. */
                 rv_log(RV_LOG_ERROR, "%s", err->msg);
                 reply_error(fd, err->status > 0 ? err->status : EIO, err->msg);
@@ -49,35 +89,33 @@ static void ctl_start(struct monitor *m, int fd, struct ctl_request *req)
                 m->vm_gone = true;
                 return;
         }
-        monitor_forward(m, fd, PENDING_START, "start_container", NULL, NULL);
+        monitor_forward(m, fd, PENDING_START, PROTO_START_CONTAINER, NULL, NULL);
 }
 
 static void ctl_kill(struct monitor *m, int fd, struct ctl_request *req)
 {
-        monitor_forward(m, fd, PENDING_REPLY, "signal_process", monitor_fill_signal, &req->h);
+        struct proto_signal s = { .signal = req->h.arg, .all = (req->h.flags & CTL_FLAG_ALL) != 0 };
+
+        monitor_forward(m, fd, PENDING_REPLY, PROTO_SIGNAL_PROCESS, proto_write_signal, &s);
 }
 
 static void ctl_ps(struct monitor *m, int fd, struct ctl_request *req)
 {
-        monitor_forward(m, fd, PENDING_PS, "list_processes", NULL, NULL);
+        monitor_forward(m, fd, PENDING_PS, PROTO_LIST_PROCESSES, NULL, NULL);
 }
 
 static void ctl_pause(struct monitor *m, int fd, struct ctl_request *req)
 {
-        if (strcmp(status(m), "running") != 0 && strcmp(status(m), "created") != 0) {
-                reply_error(fd, EINVAL, "container not running");
+        if (refused(m, fd, CONTAINER_OP_PAUSE))
                 return;
-        }
-        monitor_forward(m, fd, PENDING_PAUSE, "pause_container", NULL, NULL);
+        monitor_forward(m, fd, PENDING_PAUSE, PROTO_PAUSE_CONTAINER, NULL, NULL);
 }
 
 static void ctl_resume(struct monitor *m, int fd, struct ctl_request *req)
 {
-        if (strcmp(status(m), "paused") != 0) {
-                reply_error(fd, EINVAL, "container not paused");
+        if (refused(m, fd, CONTAINER_OP_RESUME))
                 return;
-        }
-        monitor_forward(m, fd, PENDING_RESUME, "resume_container", NULL, NULL);
+        monitor_forward(m, fd, PENDING_RESUME, PROTO_RESUME_CONTAINER, NULL, NULL);
 }
 
 static void fill_resources(struct json_writer *w, const void *data)
@@ -110,49 +148,21 @@ static void ctl_update(struct monitor *m, int fd, struct ctl_request *req)
                 reply_error(fd, EINVAL, msg);
                 return;
         }
-        monitor_forward(m, fd, PENDING_REPLY, "update_resources", fill_resources, v);
+        monitor_forward(m, fd, PENDING_REPLY, PROTO_UPDATE_RESOURCES, fill_resources, v);
 }
 
 static void ctl_stats(struct monitor *m, int fd, struct ctl_request *req)
 {
-        monitor_forward(m, fd, PENDING_REPLY_RESULT, "stats", NULL, NULL);
+        monitor_forward(m, fd, PENDING_REPLY_RESULT, PROTO_STATS, NULL, NULL);
 }
 
 static void ctl_events(struct monitor *m, int fd, struct ctl_request *req)
 {
-        struct subscriber *s = calloc(1, sizeof(*s));
-
-        if (s == NULL) {
+        if (monitor_events_subscribe(m, fd) < 0) {
                 reply_error(fd, ENOMEM, "events: out of memory");
                 return;
         }
-        s->fd = fd;
-        s->next = m->subscribers;
-        m->subscribers = s;
         ctl_send_reply(fd, 0, NULL, 0);
-}
-
-void monitor_notify_subscribers(struct monitor *m, const char *event_json)
-{
-        for (struct subscriber *s = m->subscribers; s; s = s->next) {
-                /* A subscriber that cannot take a line at once is dropped
-                 * rather than allowed to stall the monitor. */
-                if (s->fd >= 0 && ctl_send_reply(s->fd, 0, event_json, strlen(event_json)) < 0) {
-                        close(s->fd);
-                        s->fd = -1;
-                }
-        }
-}
-
-void monitor_close_subscribers(struct monitor *m)
-{
-        while (m->subscribers) {
-                struct subscriber *s = m->subscribers;
-                m->subscribers = s->next;
-                if (s->fd >= 0)
-                        close(s->fd);
-                free(s);
-        }
 }
 
 typedef void (*ctl_handler)(struct monitor *m, int client_fd, struct ctl_request *req);
@@ -181,16 +191,17 @@ static void dispatch(struct monitor *m, int fd, struct ctl_request *req)
 
 static void conn_unlink(struct monitor *m, struct ctl_conn *c)
 {
-        for (struct ctl_conn **p = &m->conns; *p; p = &(*p)->next) {
+        loop_watch_remove(&m->loop, &c->watch);
+        for (struct ctl_conn **p = &m->ctl->conns; *p; p = &(*p)->next) {
                 if (*p == c) {
                         *p = c->next;
-                        m->n_conns--;
+                        m->ctl->n_conns--;
                         return;
                 }
         }
 }
 
-void monitor_ctl_conn_event(struct monitor *m, struct ctl_conn *c)
+static void conn_event(struct monitor *m, struct ctl_conn *c)
 {
         struct rv_error *tmp_err = NULL;
         int r = ctl_conn_read(c, &tmp_err);
@@ -209,35 +220,35 @@ void monitor_ctl_conn_event(struct monitor *m, struct ctl_conn *c)
         ctl_conn_free(c);
 }
 
-void monitor_handle_ctl(struct monitor *m)
+static void handle_accept(struct monitor *m)
 {
         struct rv_error *tmp_err = NULL;
-        struct ctl_conn *c = ctl_conn_accept(m->ctl_fd, &tmp_err);
+        struct ctl_conn *c = ctl_conn_accept(m->ctl->fd, &tmp_err);
 
         if (c == NULL) {
                 rv_debug("ctl: %s", tmp_err ? tmp_err->msg : "accept");
                 rv_error_release(&tmp_err);
                 return;
         }
-        if (m->n_conns >= MAX_CTL_CONNS) {
+        if (m->ctl->n_conns >= MAX_CTL_CONNS) {
                 rv_debug("ctl: %d requests still arriving: refusing another", MAX_CTL_CONNS);
                 reply_error(c->fd, EBUSY, "too many ctl connections");
                 c->fd = -1;
                 ctl_conn_free(c);
                 return;
         }
-        c->next = m->conns;
-        m->conns = c;
-        m->n_conns++;
+        c->next = m->ctl->conns;
+        m->ctl->conns = c;
+        m->ctl->n_conns++;
         /* Most requests are whole already. */
-        monitor_ctl_conn_event(m, c);
+        conn_event(m, c);
 }
 
 int monitor_ctl_expire(struct monitor *m)
 {
         int64_t now = rv_now_ms(), next = -1;
 
-        for (struct ctl_conn *c = m->conns, *n; c; c = n) {
+        for (struct ctl_conn *c = m->ctl->conns, *n; c; c = n) {
                 n = c->next;
                 if (c->deadline_ms <= now) {
                         rv_debug("ctl: request not whole after %d ms: dropped", CTL_REQUEST_DEADLINE_MS);
@@ -250,10 +261,10 @@ int monitor_ctl_expire(struct monitor *m)
         return (int) next;
 }
 
-void monitor_ctl_close_conns(struct monitor *m)
+static void close_conns(struct monitor *m)
 {
-        while (m->conns) {
-                struct ctl_conn *c = m->conns;
+        while (m->ctl->conns) {
+                struct ctl_conn *c = m->ctl->conns;
                 conn_unlink(m, c);
                 ctl_conn_free(c);
         }
@@ -290,9 +301,7 @@ static void write_ps(struct json_writer *w, const struct json_value *result, con
         json_write_key(w, "host_pids");
         json_write_array_begin(w);
         json_write_int64(w, m->ns.host_pid);
-        for (const struct exec_session *e = m->execs; e; e = e->next)
-                if (e->client_fd >= 0 && e->client_pid > 0)
-                        json_write_int64(w, e->client_pid);
+        monitor_exec_write_client_pids(m, w);
         json_write_array_end(w);
         json_write_key(w, "processes");
         if (procs)
@@ -302,26 +311,25 @@ static void write_ps(struct json_writer *w, const struct json_value *result, con
         json_write_object_end(w);
 }
 
-void monitor_reply_client(struct monitor *m, const struct pending *p, const struct channel_message *msg)
+void monitor_reply_client(struct monitor *m, const struct agent_request *p, const struct channel_message *msg)
 {
         int fd = p->client_fd;
 
         if (p->kind == PENDING_EXEC) {
-                monitor_exec_started(m, p->exec, msg, fd);
+                monitor_exec_started(m, p->ptr, msg, fd);
                 return;
         }
         if (msg->error == NULL) {
                 switch (p->kind) {
                 case PENDING_START:
-                        monitor_save_state(m, "running");
+                        monitor_save_state(m, CONTAINER_RUNNING);
                         break;
                 case PENDING_PAUSE:
-                        free(m->status_before_pause);
-                        m->status_before_pause = strdup(status(m));
-                        monitor_save_state(m, "paused");
+                        m->status_before_pause = status(m);
+                        monitor_save_state(m, CONTAINER_PAUSED);
                         break;
                 case PENDING_RESUME:
-                        monitor_save_state(m, m->status_before_pause ? m->status_before_pause : "running");
+                        monitor_save_state(m, m->status_before_pause);
                         break;
                 default:
                         break;
@@ -343,4 +351,63 @@ void monitor_reply_client(struct monitor *m, const struct pending *p, const stru
                 ctl_send_reply(fd, 0, NULL, 0);
         }
         close(fd);
+}
+
+/* --- in the loop ------------------------------------------------------------ */
+
+static int on_listen(void *ctx, struct loop_watch *w, uint32_t revents, struct rv_error **err)
+{
+        handle_accept(ctx);
+        return 0;
+}
+
+static int on_conn(void *ctx, struct loop_watch *w, uint32_t revents, struct rv_error **err)
+{
+        /* may free the connection, which removes its watch first */
+        conn_event(ctx, w->data);
+        return 0;
+}
+
+static int watch(struct monitor *m, struct loop_watch *w, int fd, loop_fn fn, void *data, struct rv_error **err)
+{
+        if (fd < 0 || w->events)
+                return 0;
+        *w = (struct loop_watch) LOOP_WATCH_INIT(fn, data);
+        w->fd = fd;
+        return loop_watch_set(&m->loop, w, EPOLLIN, err);
+}
+
+int monitor_ctl_listen(struct monitor *m, struct rv_error **err)
+{
+        m->ctl->fd = ctl_listen(m->o->dir->dirfd, err);
+        return m->ctl->fd < 0 ? -1 : 0;
+}
+
+int monitor_ctl_watch(struct monitor *m, struct rv_error **err)
+{
+        struct monitor_ctl *ctl = m->ctl;
+
+        if (watch(m, &ctl->w, ctl->fd, on_listen, NULL, err) < 0)
+                return -1;
+        for (struct ctl_conn *c = ctl->conns; c; c = c->next)
+                if (watch(m, &c->watch, c->fd, on_conn, c, err) < 0)
+                        return -1;
+        return 0;
+}
+
+void monitor_ctl_close(struct monitor *m)
+{
+        close_conns(m);
+        if (m->ctl->fd >= 0) {
+                loop_watch_remove(&m->loop, &m->ctl->w);
+                close(m->ctl->fd);
+                unlinkat(m->o->dir->dirfd, CTL_SOCKET, 0);
+                m->ctl->fd = -1;
+        }
+}
+
+void monitor_ctl_unlink(struct monitor *m)
+{
+        if (m->ctl && m->ctl->fd >= 0)
+                unlinkat(m->o->dir->dirfd, CTL_SOCKET, 0);
 }

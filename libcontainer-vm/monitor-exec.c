@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,11 +20,35 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/proc.h"
+#include "libcontainer-vm/ctl.h"
+#include "libcontainer-vm/monitor-exec.h"
+#include "libcontainer-vm/monitor-agent.h"
 #include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-io.h"
 #include "libcontainer-vm/state.h"
 #include "spec/json.h"
 
-void monitor_exec_exit_status(const struct json_value *data, int *ret_code, int *ret_signal);
+struct exec_session {
+        char exec_id[16];
+        int client_fd;                  /* the exec client's connection, -1 once gone */
+        pid_t client_pid;               /* the exec client (what `ps` reports) */
+        struct proc_io io;
+        bool started, exited;
+        int exit_code, exit_signal;
+        int64_t exited_at;
+        struct loop_watch w_client;
+        struct exec_session *next;
+};
+
+struct monitor_execs {
+        struct exec_session *list;
+        unsigned next;                  /* the last exec id's number */
+};
+
+struct monitor_execs *monitor_execs_new(void)
+{
+        return calloc(1, sizeof(struct monitor_execs));
+}
 
 struct exec_request {
         const struct exec_session *e;
@@ -48,21 +73,22 @@ static void fill_exec(struct json_writer *w, const void *data)
 
 static void session_free(struct monitor *m, struct exec_session *e)
 {
-        for (struct exec_session **p = &m->execs; *p; p = &(*p)->next) {
+        for (struct exec_session **p = &m->execs->list; *p; p = &(*p)->next) {
                 if (*p == e) {
                         *p = e->next;
                         break;
                 }
         }
-        proc_io_close(m, &e->io);
+        proc_io_close(&e->io, &m->loop, &m->streams);
+        loop_watch_remove(&m->loop, &e->w_client);
         if (e->client_fd >= 0)
                 close(e->client_fd);
         free(e);
 }
 
-struct exec_session *monitor_exec_find(struct monitor *m, const char *exec_id)
+static struct exec_session *find(struct monitor *m, const char *exec_id)
 {
-        for (struct exec_session *e = m->execs; e; e = e->next)
+        for (struct exec_session *e = m->execs->list; e; e = e->next)
                 if (exec_id && strcmp(e->exec_id, exec_id) == 0)
                         return e;
         return NULL;
@@ -77,15 +103,16 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
         struct ucred cred;
         socklen_t len = sizeof(cred);
         bool terminal = (req->h.flags & CTL_FLAG_TERMINAL) != 0;
-        uint32_t id;
 
         if (monitor_pending_full(m)) {
                 ctl_send_error(fd, -EAGAIN, "too many requests in flight");
                 close(fd);
                 return;
         }
-        if (strcmp(m->o->state->status, "paused") == 0 && !(req->h.flags & CTL_FLAG_IGNORE_PAUSED)) {
-                ctl_send_error(fd, -EBUSY, "cannot exec in a paused container (use --ignore-paused)");
+        bool ignore_paused = m->o->state->status == CONTAINER_PAUSED && (req->h.flags & CTL_FLAG_IGNORE_PAUSED);
+        if (!ignore_paused && container_status_check(m->o->state->status, CONTAINER_OP_EXEC, &tmp_err) < 0) {
+                ctl_send_error(fd, -tmp_err->status, tmp_err->msg);
+                rv_error_release(&tmp_err);
                 close(fd);
                 return;
         }
@@ -103,7 +130,7 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
                 close(fd);
                 return;
         }
-        snprintf(e->exec_id, sizeof(e->exec_id), "e%u", ++m->next_exec);
+        snprintf(e->exec_id, sizeof(e->exec_id), "e%u", ++m->execs->next);
         e->client_fd = -1;
         e->io.in.fd = e->io.out.fd = e->io.err.fd = -1;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
@@ -115,14 +142,14 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
         if (e->client_pid <= 0 && cp && json_read_int64(cp, "client_pid", &client_pid, NULL) == 0 &&
             client_pid > 0 && client_pid <= INT32_MAX)
                 e->client_pid = (pid_t) client_pid;
-        e->next = m->execs;
-        m->execs = e;
+        e->next = m->execs->list;
+        m->execs->list = e;
         /* The fds are the client's own stdio: the session takes them over. */
         int fds[CTL_MAX_FDS];
         size_t n_fds = req->n_fds;
         memcpy(fds, req->fds, sizeof(fds));
         req->n_fds = 0;
-        if (proc_io_open(m, &e->io, terminal, fds, n_fds, false, &tmp_err) < 0) {
+        if (proc_io_open(&e->io, m->ch, &m->streams, terminal, fds, n_fds, false, &tmp_err) < 0) {
                 ctl_send_error(fd, -(tmp_err->status ? tmp_err->status : EIO), tmp_err->msg);
                 rv_error_release(&tmp_err);
                 close(fd);
@@ -134,17 +161,15 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
                 return;
         }
         struct exec_request r = { e, process, (req->h.flags & CTL_FLAG_IGNORE_PAUSED) != 0 };
-        struct pending *p = NULL;
-        if (monitor_send_request(m, "exec_process", &id, fill_exec, &r, &tmp_err) < 0 ||
-            (p = monitor_pending_add(m, id, PENDING_EXEC, fd)) == NULL) {
-                ctl_send_error(fd, -EIO, tmp_err ? tmp_err->msg : "too many requests in flight");
+        if (monitor_request(m, PROTO_EXEC_PROCESS, fill_exec, &r, PENDING_EXEC, fd, e, &tmp_err) < 0) {
+                ctl_send_error(fd, -EIO, tmp_err->msg);
                 rv_error_release(&tmp_err);
                 close(fd);
                 session_free(m, e);
-                return;
         }
-        p->exec = e;
 }
+
+static void client_event(struct monitor *m, struct exec_session *e);
 
 void monitor_exec_started(struct monitor *m, struct exec_session *e, const struct channel_message *msg,
                           int fd)
@@ -170,12 +195,12 @@ void monitor_exec_started(struct monitor *m, struct exec_session *e, const struc
         e->started = true;
         e->client_fd = fd;
         if (fd < 0)
-                monitor_exec_client_event(m, e);
+                client_event(m, e);
 }
 
 void monitor_exec_exited(struct monitor *m, const char *exec_id, const struct json_value *data)
 {
-        struct exec_session *e = monitor_exec_find(m, exec_id);
+        struct exec_session *e = find(m, exec_id);
 
         if (e == NULL) {
                 rv_debug("exit of unknown exec `%s`", exec_id ? exec_id : "?");
@@ -183,42 +208,10 @@ void monitor_exec_exited(struct monitor *m, const char *exec_id, const struct js
         }
         e->exited = true;
         e->exited_at = rv_now_ms();
-        monitor_exec_exit_status(data, &e->exit_code, &e->exit_signal);
+        monitor_read_exit(data, &e->exit_code, &e->exit_signal);
 }
 
-struct exec_signal {
-        const struct exec_session *e;
-        int signal;
-};
-
-static void fill_exec_signal(struct json_writer *w, const void *data)
-{
-        const struct exec_signal *s = data;
-        json_write_key(w, "exec_id");
-        json_write_string(w, s->e->exec_id);
-        json_write_key(w, "signal");
-        json_write_int64(w, s->signal);
-        json_write_key(w, "all");
-        json_write_bool(w, false);
-}
-
-struct exec_resize {
-        const struct exec_session *e;
-        uint16_t height, width;
-};
-
-static void fill_exec_resize(struct json_writer *w, const void *data)
-{
-        const struct exec_resize *r = data;
-        json_write_key(w, "exec_id");
-        json_write_string(w, r->e->exec_id);
-        json_write_key(w, "height");
-        json_write_int64(w, r->height);
-        json_write_key(w, "width");
-        json_write_int64(w, r->width);
-}
-
-void monitor_exec_client_event(struct monitor *m, struct exec_session *e)
+static void client_event(struct monitor *m, struct exec_session *e)
 {
         struct ctl_header h;
         ssize_t n = -1;
@@ -229,34 +222,34 @@ void monitor_exec_client_event(struct monitor *m, struct exec_session *e)
                 return;
         if (n != (ssize_t) sizeof(h)) {
                 /* The client is gone: so is its process. */
+                loop_watch_remove(&m->loop, &e->w_client);
                 if (e->client_fd >= 0)
                         close(e->client_fd);
                 e->client_fd = -1;
                 if (e->started && !e->exited) {
-                        struct exec_signal s = { e, SIGKILL };
-                        monitor_forward(m, -1, PENDING_NONE, "signal_process", fill_exec_signal, &s);
+                        struct proto_signal s = { .exec_id = e->exec_id, .signal = SIGKILL };
+                        monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, proto_write_signal, &s);
                 }
                 return;
         }
         if (e->exited)
                 return;
         if (h.command == CTL_KILL) {
-                struct exec_signal s = { e, h.arg };
-                monitor_forward(m, -1, PENDING_NONE, "signal_process", fill_exec_signal, &s);
+                struct proto_signal s = { .exec_id = e->exec_id, .signal = h.arg };
+                monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, proto_write_signal, &s);
         } else if (h.command == CTL_RESIZE) {
-                struct exec_resize r = { e, (uint16_t) ((uint32_t) h.arg >> 16), (uint16_t) (h.arg & 0xffff) };
-                monitor_forward(m, -1, PENDING_NONE, "resize_tty", fill_exec_resize, &r);
+                struct proto_resize r = { e->exec_id, (uint16_t) ((uint32_t) h.arg >> 16), (uint16_t) (h.arg & 0xffff) };
+                monitor_forward(m, -1, PENDING_NONE, PROTO_RESIZE_TTY, proto_write_resize, &r);
         }
 }
 
 void monitor_exec_abandon(struct monitor *m, struct exec_session *e)
 {
-        struct exec_signal s = { e, SIGKILL };
-        uint32_t id;
+        struct proto_signal s = { .exec_id = e->exec_id, .signal = SIGKILL };
         struct rv_error *tmp_err = NULL;
 
         /* No entry waits for the answer: a late one is dropped as unknown. */
-        if (monitor_send_request(m, "signal_process", &id, fill_exec_signal, &s, &tmp_err) < 0)
+        if (monitor_send_request(m, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &tmp_err) < 0)
                 rv_debug("kill abandoned exec %s: %s", e->exec_id, tmp_err->msg);
         rv_error_release(&tmp_err);
         session_free(m, e);
@@ -266,7 +259,7 @@ void monitor_exec_reap(struct monitor *m, bool force)
 {
         int64_t now = rv_now_ms();
 
-        for (struct exec_session *e = m->execs, *next; e; e = next) {
+        for (struct exec_session *e = m->execs->list, *next; e; e = next) {
                 next = e->next;
                 if (!e->started && !force)
                         continue;
@@ -285,4 +278,54 @@ void monitor_exec_reap(struct monitor *m, bool force)
                 }
                 session_free(m, e);
         }
+}
+
+static int on_client(void *ctx, struct loop_watch *w, uint32_t revents, struct rv_error **err)
+{
+        client_event(ctx, w->data);
+        return 0;
+}
+
+int monitor_exec_watch(struct monitor *m, struct rv_error **err)
+{
+        for (struct exec_session *e = m->execs->list; e; e = e->next) {
+                if (proc_io_watch(&e->io, &m->loop, err) < 0)
+                        return -1;
+                if (e->client_fd >= 0 && e->w_client.events == 0) {
+                        e->w_client = (struct loop_watch) LOOP_WATCH_INIT(on_client, e);
+                        e->w_client.fd = e->client_fd;
+                        if (loop_watch_set(&m->loop, &e->w_client, EPOLLIN, err) < 0)
+                                return -1;
+                }
+        }
+        return 0;
+}
+
+int monitor_exec_flush(struct monitor *m, struct rv_error **err)
+{
+        for (struct exec_session *e = m->execs->list; e; e = e->next)
+                if (proc_io_flush(&e->io, err) < 0)
+                        return -1;
+        return 0;
+}
+
+struct stdio_sink *monitor_exec_sink(struct monitor *m, uint32_t stream)
+{
+        struct stdio_sink *s = NULL;
+
+        for (struct exec_session *e = m->execs->list; s == NULL && e; e = e->next)
+                s = proc_io_sink(&e->io, stream);
+        return s;
+}
+
+bool monitor_exec_any(const struct monitor *m)
+{
+        return m->execs->list != NULL;
+}
+
+void monitor_exec_write_client_pids(const struct monitor *m, struct json_writer *w)
+{
+        for (const struct exec_session *e = m->execs->list; e; e = e->next)
+                if (e->client_fd >= 0 && e->client_pid > 0)
+                        json_write_int64(w, e->client_pid);
 }

@@ -2,7 +2,12 @@
 /* The monitor's part of networking: the container's namespace mirrored
  * before the VM boots (netns/), the guest configured before the container
  * is created, changes after that reported, everything undone at the end. */
+#include "libcontainer-vm/monitor-net.h"
+#include "libcontainer-vm/monitor-agent.h"
+#include "libcontainer-vm/monitor-events.h"
+#include "libcontainer-vm/monitor-exec.h"
 #include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,7 +101,7 @@ int monitor_net_configure(struct monitor *m, struct rv_error **err)
 {
         if (m->netconf == NULL)
                 return rv_error_setx(err, EINVAL, "configure the guest's network: the namespace was not scanned");
-        if (monitor_call(m, "configure_network", fill_network, m->netconf, REQUEST_TIMEOUT_MS, err) < 0)
+        if (monitor_call(m, PROTO_CONFIGURE_NETWORK, fill_network, m->netconf, REQUEST_TIMEOUT_MS, err) < 0)
                 return rv_error_wrap(err, "configure the guest's network");
         return 0;
 }
@@ -108,7 +113,7 @@ static void report_change(void *data, const char *interface, const char *change)
         _cleanup_free_ char *line = NULL;
         struct rv_error *tmp_err = NULL;
         /* Before start nothing has run: the change is followed at start. */
-        bool follow = strcmp(m->o->state->status, "created") == 0 && !m->execs;
+        bool follow = m->o->state->status == CONTAINER_CREATED && !monitor_exec_any(m);
 
         if (follow) {
                 m->net_changed = true;
@@ -135,7 +140,7 @@ static void report_change(void *data, const char *interface, const char *change)
         json_write_object_end(w);
         json_write_object_end(w);
         if (json_writer_finish(w, &line, NULL, &tmp_err) == 0)
-                monitor_notify_subscribers(m, line);
+                monitor_events_publish(m, line);
         rv_error_release(&tmp_err);
 }
 
@@ -150,6 +155,7 @@ void monitor_net_watch_event(struct monitor *m)
 
         if (r < 0) {
                 rv_warn("network: watching the namespace failed: %s; later changes go unreported", strerror(-r));
+                loop_watch_remove(&m->loop, &m->w_netns);
                 netns_watch_free(m->net_watch);
                 m->net_watch = NULL;
         }
@@ -163,17 +169,16 @@ int monitor_net_before_start(struct monitor *m, struct rv_error **err)
         if (!m->net_changed)
                 return 0;
         m->net_changed = false;
-        if (m->execs)
+        if (monitor_exec_any(m))
                 return rv_error_setx(err, EBUSY, "the container's network namespace changed after create and "
                                      "processes run in it: the VM cannot be rebuilt with the new network");
         rv_debug("network: the namespace changed since create: rebuilding the VM");
-        if (monitor_reboot(m, err) < 0)
-                return rv_error_wrap(err, "network changed before start: rebuild the VM");
-        return 0;
+        return 1;
 }
 
 void monitor_net_teardown(struct monitor *m)
 {
+        loop_watch_remove(&m->loop, &m->w_netns);
         netns_watch_free(m->net_watch);
         m->net_watch = NULL;
         if (m->n_nics > 0) {

@@ -9,7 +9,9 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "libcontainer-vm/cgroup-oom.h"
+#include "libcontainer-vm/monitor-events.h"
 #include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-oom.h"
 #include "libcontainer-vm/state.h"
 #include "spec/config.h"
 #include "spec/json.h"
@@ -39,7 +41,7 @@ void monitor_oom(struct monitor *m)
         json_write_object_end(w);
         json_write_object_end(w);
         if (json_writer_finish(w, &line, NULL, &tmp_err) == 0)
-                monitor_notify_subscribers(m, line);
+                monitor_events_publish(m, line);
         rv_error_release(&tmp_err);
         if (limited)
                 rv_log(RV_LOG_INFO, "out of memory: the container's limit is %" PRId64 " bytes", mem->limit);

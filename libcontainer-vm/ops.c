@@ -45,8 +45,7 @@ static int open_live_as(const struct runvm_context *ctx, const char *id, bool lo
                 state_dir_close(dir);
                 return -1;
         }
-        const char *status = container_state_status(*ret_state);
-        if (strcmp(status, "stopped") == 0 || strcmp(status, "creating") == 0) {
+        if (!container_status_allows(container_state_status(*ret_state), CONTAINER_OP_SIGNAL)) {
                 state_dir_close(dir);
                 return not_running(id, t, err);
         }
@@ -92,7 +91,7 @@ static int ps_query(const struct runvm_context *ctx, const char *id, struct json
                 state_dir_close(&dir);
                 return -1;
         }
-        bool stopped = strcmp(container_state_status(st), "stopped") == 0;
+        bool stopped = container_state_status(st) == CONTAINER_STOPPED;
         state_dir_close(&dir);
         if (stopped)
                 return 0;

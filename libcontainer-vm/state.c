@@ -195,7 +195,7 @@ int state_save(int dirfd, const struct container_state *s, struct rv_error **err
         json_write_key(w, "rootfs"); json_write_string(w, s->rootfs);
         json_write_key(w, "created"); json_write_string(w, s->created);
         json_write_key(w, "owner"); json_write_string(w, s->owner ? s->owner : "");
-        json_write_key(w, "status"); json_write_string(w, s->status);
+        json_write_key(w, "status"); json_write_string(w, container_status_name(s->status));
         json_write_key(w, "monitor_pid"); json_write_int64(w, s->monitor_pid);
         json_write_key(w, "monitor_start_time"); json_write_uint64(w, s->monitor_start_time);
         json_write_key(w, "kvm"); json_write_bool(w, s->kvm);
@@ -347,14 +347,17 @@ static int read_resources(const struct json_value *v, struct container_state *s,
 static int read_state(const struct json_value *root, struct container_state *s, struct rv_error **err)
 {
         const struct json_value *v;
+        _cleanup_free_ char *status = NULL;
         int64_t n;
 
         if (dup_string(root, "id", &s->id, err) < 0 || dup_string(root, "bundle", &s->bundle, err) < 0 ||
             dup_string(root, "rootfs", &s->rootfs, err) < 0 ||
             dup_string(root, "created", &s->created, err) < 0 ||
             dup_string(root, "owner", &s->owner, err) < 0 ||
-            dup_string(root, "status", &s->status, err) < 0)
+            dup_string(root, "status", &status, err) < 0)
                 return -1;
+        if (status && container_status_from_name(status, &s->status) < 0)
+                return rv_error_setx(err, EINVAL, "`state.json`: unknown status `%s`", status);
         /* Another version's record may name processes differently: never
          * guess which of them delete should stop. */
         if (read_int(root, "state_version", &n, err) < 0)
@@ -400,7 +403,7 @@ static int read_state(const struct json_value *root, struct container_state *s, 
                 return -1;
         if ((v = json_get(root, "network")) && netns_record_parse(v, &s->network, err) < 0)
                 return -1;
-        if (s->id == NULL || s->status == NULL)
+        if (s->id == NULL || status == NULL)
                 return rv_error_setx(err, EINVAL, "`state.json` lacks id or status");
         return 0;
 }
@@ -439,7 +442,6 @@ void container_state_free(struct container_state *s)
         free(s->rootfs);
         free(s->created);
         free(s->owner);
-        free(s->status);
         rv_strv_free(s->annotations);
         rv_strv_free(s->cgroup_dirs);
         for (size_t i = 0; i < s->n_resources; i++) {
@@ -500,9 +502,9 @@ bool container_state_monitor_alive(const struct container_state *s)
         return s->monitor_pid > 0 && rv_proc_alive(s->monitor_pid, s->monitor_start_time);
 }
 
-const char *container_state_status(const struct container_state *s)
+enum container_status container_state_status(const struct container_state *s)
 {
-        if (strcmp(s->status, "stopped") == 0 || !container_state_monitor_alive(s))
-                return "stopped";
+        if (s->status == CONTAINER_STOPPED || !container_state_monitor_alive(s))
+                return CONTAINER_STOPPED;
         return s->status;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "base/cleanup.h"
+#include "libcontainer-vm/status.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,7 +36,7 @@ struct container_state {
         char *rootfs;
         char *created;                  /* RFC 3339 with nanoseconds */
         char *owner;
-        char *status;                   /* as last recorded by the monitor */
+        enum container_status status;   /* as last recorded by the monitor */
         pid_t monitor_pid;              /* the pid callers see */
         uint64_t monitor_start_time;
         char **annotations;             /* key, value, ..., NULL */
@@ -95,6 +96,6 @@ int state_add_resource(struct container_state *s, const char *kind, const char *
 void state_set_reason(struct container_state *s, const char *reason);
 
 /* The status callers see: what the monitor recorded while it lives,
- * "stopped" once it is gone (checked by pid and start time). */
-const char *container_state_status(const struct container_state *s);
+ * stopped once it is gone (checked by pid and start time). */
+enum container_status container_state_status(const struct container_state *s);
 bool container_state_monitor_alive(const struct container_state *s);

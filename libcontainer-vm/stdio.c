@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "vm/channel/channel.h"
@@ -193,5 +194,17 @@ int stdio_reopen_tty(int fd, struct rv_error **err)
                 return rv_error_set(err, saved, "reopen the terminal");
         }
         close(nfd);
+        return 0;
+}
+
+int stdio_release(struct rv_error **err)
+{
+        _cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+        if (null < 0)
+                return rv_error_set(err, errno, "open /dev/null");
+        for (int fd = 0; fd <= 2; fd++)
+                if (dup2(null, fd) < 0)
+                        return rv_error_set(err, errno, "release stdio");
         return 0;
 }

@@ -44,6 +44,11 @@ bool stdio_sink_want_write(const struct stdio_sink *s);
 /* EOF received and everything written (or dropped). */
 bool stdio_sink_done(const struct stdio_sink *s);
 
+/* Points fds 0, 1 and 2 at /dev/null: a process that no longer relays
+ * the caller's stdio (it has a console, or the monitor took it over) lets
+ * go of it, so a caller waiting for EOF there is not held up. */
+int stdio_release(struct rv_error **err);
+
 int stdio_source_init(struct stdio_source *s, int fd, uint32_t stream, bool owned, struct rv_error **err);
 /* A terminal fd serving both directions: one description of our own,
  * read-write and non-blocking, at the same fd number (then init both

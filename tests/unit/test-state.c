@@ -109,7 +109,7 @@ static void test_save_load_round_trip(void **unused)
         char *ann[] = { "a.b", "1", "org.runvm.vm.memory_mib", "512", NULL };
         struct container_state st = {
                 .id = "rt", .bundle = "/b", .rootfs = "/b/rootfs",
-                .created = "2026-11-23T16:18:34.123456789Z", .owner = "", .status = "created",
+                .created = "2026-11-23T16:18:34.123456789Z", .owner = "", .status = CONTAINER_CREATED,
                 .monitor_pid = 1234, .monitor_start_time = 99,
                 .annotations = ann, .exited = true, .exit_signal = 9, .kvm = false,
                 .memory_mib = 256, .vcpus = 2,
@@ -124,7 +124,7 @@ static void test_save_load_round_trip(void **unused)
         assert_string_equal(got->bundle, "/b");
         assert_string_equal(got->rootfs, "/b/rootfs");
         assert_string_equal(got->created, st.created);
-        assert_string_equal(got->status, "created");
+        assert_int_equal(got->status, CONTAINER_CREATED);
         assert_int_equal(got->monitor_pid, 1234);
         assert_int_equal(got->monitor_start_time, 99);
         assert_true(got->exited);
@@ -182,7 +182,7 @@ static void test_old_state_version_is_an_error(void **unused)
 static void test_status_follows_monitor(void **unused)
 {
         uint64_t start;
-        struct container_state st = { .status = "running" };
+        struct container_state st = { .status = CONTAINER_RUNNING };
         pid_t child = fork();
 
         if (child == 0) {
@@ -192,19 +192,19 @@ static void test_status_follows_monitor(void **unused)
         assert_int_equal(rv_proc_start_time(child, &start), 0);
         st.monitor_pid = child;
         st.monitor_start_time = start;
-        assert_string_equal(container_state_status(&st), "running");
+        assert_int_equal(container_state_status(&st), CONTAINER_RUNNING);
         /* Same pid, other start time: a recycled pid is not our monitor. */
         st.monitor_start_time = start + 1;
-        assert_string_equal(container_state_status(&st), "stopped");
+        assert_int_equal(container_state_status(&st), CONTAINER_STOPPED);
         st.monitor_start_time = start;
         kill(child, SIGKILL);
         /* A zombie has exited already. */
         usleep(100000);
-        assert_string_equal(container_state_status(&st), "stopped");
+        assert_int_equal(container_state_status(&st), CONTAINER_STOPPED);
         waitpid(child, NULL, 0);
-        assert_string_equal(container_state_status(&st), "stopped");
-        st.status = "stopped";
-        assert_string_equal(container_state_status(&st), "stopped");
+        assert_int_equal(container_state_status(&st), CONTAINER_STOPPED);
+        st.status = CONTAINER_STOPPED;
+        assert_int_equal(container_state_status(&st), CONTAINER_STOPPED);
 }
 
 /* Field 22 of /proc/PID/stat, counted independently of the code under test. */
@@ -321,7 +321,7 @@ static void test_create_races_delete(void **unused)
         for (int i = 0; i < 3000 && lost == 0; i++) {
                 struct state_dir d = STATE_DIR_INIT;
                 struct container_state st = { .id = "race", .bundle = "/b", .rootfs = "/r",
-                                              .created = "t", .owner = "", .status = "creating" };
+                                              .created = "t", .owner = "", .status = CONTAINER_CREATING };
                 struct stat sb;
                 if (STATE_DIR_CREATE_WITH(root, "race", &st, &d, &err) < 0) {
                         rv_error_release(&err);
@@ -352,7 +352,7 @@ static void test_save_refuses_unreadable_size(void **unused)
         char *ann[] = { "big", value, NULL };
         struct container_state st = {
                 .id = "big", .bundle = "/b", .rootfs = "/r", .created = "t", .owner = "",
-                .status = "created",
+                .status = CONTAINER_CREATED,
         };
 
         assert_non_null(value);
@@ -368,7 +368,7 @@ static void test_save_refuses_unreadable_size(void **unused)
         rv_error_release(&err);
         /* What was there stays readable. */
         assert_int_equal(state_load(d.dirfd, &got, &err), 0);
-        assert_string_equal(got->status, "created");
+        assert_int_equal(got->status, CONTAINER_CREATED);
         container_state_free(got);
         state_dir_close(&d);
         free(value);
@@ -381,7 +381,7 @@ static void test_records_round_trip(void **unused)
         struct rv_error *err = NULL;
         struct container_state *got = NULL;
         struct container_state st = {
-                .id = "rec", .bundle = "/b", .rootfs = "/r", .created = "t", .owner = "", .status = "stopped",
+                .id = "rec", .bundle = "/b", .rootfs = "/r", .created = "t", .owner = "", .status = CONTAINER_STOPPED,
         };
 
         assert_int_equal(state_add_proc(&st, "qemu", getpid(), &err), 0);

@@ -44,7 +44,7 @@ static bool died(pid_t pid)
 
 static void test_kills_monitor_and_recorded_processes(void **unused)
 {
-        struct container_state st = { .status = "creating" };
+        struct container_state st = { .status = CONTAINER_CREATING };
         struct rv_error *err = NULL;
         pid_t mon = sleeper(), qemu = sleeper(), vfs = sleeper();
 
@@ -62,7 +62,7 @@ static void test_kills_monitor_and_recorded_processes(void **unused)
 
 static void test_spares_a_reused_pid(void **unused)
 {
-        struct container_state st = { .status = "running" };
+        struct container_state st = { .status = CONTAINER_RUNNING };
         struct rv_error *err = NULL;
         pid_t other = sleeper();
 
@@ -77,7 +77,7 @@ static void test_spares_a_reused_pid(void **unused)
 
 static void test_never_kills_the_caller(void **unused)
 {
-        struct container_state st = { .status = "creating", .monitor_pid = getpid() };
+        struct container_state st = { .status = CONTAINER_CREATING, .monitor_pid = getpid() };
         struct rv_error *err = NULL;
 
         assert_int_equal(rv_proc_start_time(getpid(), &st.monitor_start_time), 0);
@@ -86,7 +86,7 @@ static void test_never_kills_the_caller(void **unused)
 
 static void test_unknown_resource_kind_only_warns(void **unused)
 {
-        struct container_state st = { .status = "stopped" };
+        struct container_state st = { .status = CONTAINER_STOPPED };
         struct rv_error *err = NULL;
 
         assert_int_equal(state_add_resource(&st, "no-such-kind", "x", &err), 0);

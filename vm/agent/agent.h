@@ -7,14 +7,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/loop.h"
+
 struct agent;
 struct channel;
 struct json_value;
 struct json_writer;
 struct rv_error;
 
-/* An fd in the event loop. The handler finds its owner with container_of;
- * events is what is registered now (0: not in the epoll set). */
+/* An fd in the event loop (base/loop.h). The handler finds its owner
+ * with container_of; events is what is registered now (0: not in the
+ * loop). */
 struct agent_watch {
         int fd;
         uint32_t events;
@@ -24,7 +27,7 @@ struct agent_watch {
 struct agent_container;
 
 struct agent {
-        int epfd;
+        struct loop loop;
         struct channel *channel;
         struct agent_watch port;        /* the channel's fd (edge-triggered) */
         struct agent_watch sigchld;     /* signalfd */

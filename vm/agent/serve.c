@@ -26,6 +26,7 @@
 #include "vm/agent/power.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
+#include "vm/channel/protocol.h"
 
 #define AGENT_VERSION RUNVM_VERSION
 #define SHUTDOWN_FLUSH_TIMEOUT_MS 2000
@@ -34,17 +35,12 @@
 
 void agent_watch_set(struct agent *a, struct agent_watch *w, uint32_t events)
 {
-        struct epoll_event ev = { .events = events, .data.ptr = w };
-        int op;
+        _cleanup_error_ struct rv_error *err = NULL;
 
-        if (w->fd < 0 || events == w->events)
+        if (w->fd < 0)
                 return;
-        op = w->events == 0 ? EPOLL_CTL_ADD : events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-        if (epoll_ctl(a->epfd, op, w->fd, &ev) < 0) {
-                rv_warn("epoll_ctl fd %d: %s", w->fd, strerror(errno));
-                return;
-        }
-        w->events = events;
+        if (loop_fd_set(&a->loop, w->fd, &w->events, events, w, &err) < 0)
+                rv_warn("%s", err->msg);
 }
 
 void agent_watch_close(struct agent *a, struct agent_watch *w)
@@ -100,7 +96,7 @@ static void flush_bounded(struct agent *a, int timeout_ms)
         }
 }
 
-static int handle_hello(struct agent *a, const struct json_value *params, struct json_writer *w,
+static int agent_serve_hello(struct agent *a, const struct json_value *params, struct json_writer *w,
                         struct rv_error **err)
 {
         const struct json_value *v = json_get(params, "version");
@@ -110,16 +106,17 @@ static int handle_hello(struct agent *a, const struct json_value *params, struct
         if (v != NULL) {
                 if (json_read_int64(v, "version", &version, err) < 0)
                         return -1;
-                if (version != CHANNEL_PROTOCOL_VERSION)
+                if (version != PROTO_VERSION)
                         return rv_error_setx(err, EPROTONOSUPPORT,
                                              "protocol version %lld is not supported (the agent speaks %d)",
-                                             (long long) version, CHANNEL_PROTOCOL_VERSION);
+                                             (long long) version, PROTO_VERSION);
         }
         if (uname(&u) < 0)
                 return rv_error_set(err, errno, "uname");
         json_write_object_begin(w);
         json_write_key(w, "version");
-        json_write_int64(w, CHANNEL_PROTOCOL_VERSION);
+        json_write_int64(w, PROTO_VERSION);
+        proto_hello_write_capabilities(w);
         json_write_key(w, "agent");
         json_write_string(w, AGENT_VERSION);
         json_write_key(w, "kernel");
@@ -130,7 +127,7 @@ static int handle_hello(struct agent *a, const struct json_value *params, struct
         return 0;
 }
 
-static int handle_shutdown(struct agent *a, const struct json_value *params, struct json_writer *w,
+static int agent_serve_shutdown(struct agent *a, const struct json_value *params, struct json_writer *w,
                            struct rv_error **err)
 {
         json_write_object_begin(w);
@@ -141,23 +138,10 @@ static int handle_shutdown(struct agent *a, const struct json_value *params, str
 typedef int (*agent_method_fn)(struct agent *a, const struct json_value *params, struct json_writer *w,
                                struct rv_error **err);
 
-static const struct {
-        const char *name;
-        agent_method_fn fn;
-} methods[] = {
-        { "hello", handle_hello },
-        { "configure_network", agent_network_configure },
-        { "create_container", agent_container_create },
-        { "start_container", agent_container_start },
-        { "signal_process", agent_container_signal },
-        { "exec_process", agent_exec_process },
-        { "resize_tty", agent_container_resize_tty },
-        { "list_processes", agent_container_list_processes },
-        { "stats", agent_container_stats },
-        { "pause_container", agent_container_pause },
-        { "resume_container", agent_container_resume },
-        { "update_resources", agent_container_update },
-        { "shutdown", handle_shutdown },
+/* Built from the protocol's table: every method has its handler here. */
+static const agent_method_fn methods[_PROTO_METHOD_MAX] = {
+#define PROTO_METHOD(id, name, handler) [PROTO_##id] = handler,
+#include "vm/channel/protocol.def"
 };
 
 uint32_t agent_request_id(struct agent *a)
@@ -215,12 +199,10 @@ static void handle_request(struct agent *a, const struct channel_message *m)
 {
         _cleanup_error_ struct rv_error *err = NULL;
         struct json_writer *w;
-        agent_method_fn fn = NULL;
+        int method = proto_method_lookup(m->method);
+        agent_method_fn fn = method >= 0 ? methods[method] : NULL;
         int r;
 
-        for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
-                if (strcmp(methods[i].name, m->method) == 0)
-                        fn = methods[i].fn;
         rv_debug("request %u `%s`", m->id, m->method);
         w = json_writer_new(NULL);
         if (w == NULL) {
@@ -250,7 +232,7 @@ static void handle_request(struct agent *a, const struct channel_message *m)
         }
         send_response(a, w);
         json_writer_free(w);
-        if (r == 0 && fn == handle_shutdown) {
+        if (r == 0 && method == PROTO_SHUTDOWN) {
                 rv_debug("shutdown: powering off");
                 flush_bounded(a, SHUTDOWN_FLUSH_TIMEOUT_MS);
                 agent_power_off();
@@ -339,10 +321,18 @@ static void sigchld_handler(struct agent *a, struct agent_watch *w, uint32_t rev
         }
 }
 
+static int dispatch(void *ctx, void *ptr, uint32_t revents, struct rv_error **err)
+{
+        struct agent_watch *w = ptr;
+
+        w->handler(ctx, w, revents);
+        return 0;
+}
+
 void agent_serve(int port_fd, bool debug, int64_t ready_ms)
 {
         struct agent a = { .debug = debug, .ready_ms = ready_ms };
-        struct epoll_event events[16];
+        _cleanup_error_ struct rv_error *err = NULL;
         sigset_t mask;
         int sfd;
 
@@ -354,9 +344,8 @@ void agent_serve(int port_fd, bool debug, int64_t ready_ms)
         sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
         if (sfd < 0)
                 agent_power_fatal(errno, "signalfd");
-        a.epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (a.epfd < 0)
-                agent_power_fatal(errno, "epoll_create1");
+        if (loop_init(&a.loop, &err) < 0)
+                agent_power_fatal(err->status, err->msg);
         a.channel = channel_new(port_fd);
         if (a.channel == NULL)
                 agent_power_fatal(ENOMEM, "channel");
@@ -368,7 +357,7 @@ void agent_serve(int port_fd, bool debug, int64_t ready_ms)
         sigchld_handler(&a, &a.sigchld, EPOLLIN);
 
         for (;;) {
-                int timeout = -1, n;
+                int timeout = -1;
 
                 agent_containers_tick(&a, &timeout);
                 flush(&a);
@@ -376,17 +365,11 @@ void agent_serve(int port_fd, bool debug, int64_t ready_ms)
                 port_arm(&a);
                 if (!a.connected && (timeout < 0 || timeout > DISCONNECTED_POLL_MS))
                         timeout = DISCONNECTED_POLL_MS;
-                n = epoll_wait(a.epfd, events, ARRAY_SIZE(events), timeout);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        agent_power_fatal(errno, "epoll_wait");
-                }
+                int n = loop_wait(&a.loop, timeout, dispatch, &a, &err);
+                if (n < 0)
+                        agent_power_fatal(err->status, err->msg);
+                /* Disconnected, the port may never wake us: look again. */
                 if (n == 0 && !a.connected)
                         port_handler(&a, &a.port, 0);
-                for (int i = 0; i < n; i++) {
-                        struct agent_watch *w = events[i].data.ptr;
-                        w->handler(&a, w, events[i].events);
-                }
         }
 }

@@ -24,6 +24,7 @@
 #include "spec/json.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
+#include "vm/channel/protocol.h"
 #include "vm/qemu/qemu-vm.h"
 
 #define KVM_GET_API_VERSION 0xAE00
@@ -166,7 +167,7 @@ static int send_hello(struct channel *ch, struct rv_error **err)
 
         if (w == NULL)
                 return rv_error_set(err, ENOMEM, "hello");
-        channel_message_begin_request(w, 1, "hello");
+        channel_message_begin_request(w, 1, proto_method_name(PROTO_HELLO));
         json_write_object_begin(w);
         json_write_key(w, "version");
         json_write_int64(w, CHANNEL_PROTOCOL_VERSION);

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The monitor's VM (monitor-vm.c): assembled from the plan through the
+ * driver interface, booted, the container created in it, rebuilt,
+ * stopped. */
+#pragma once
+
+struct monitor;
+struct rv_error;
+
+/* A new VM, started, recorded in state.json, its agent answering
+ * `hello` (checked: version, capabilities). */
+int monitor_vm_boot(struct monitor *m, struct rv_error **err);
+/* create_container in the guest, with the init's stdio. */
+int monitor_vm_create_container(struct monitor *m, struct rv_error **err);
+/* A new VM for the container, not started yet, with the network as it
+ * is now (boot, configure_network, create_container again). */
+int monitor_reboot(struct monitor *m, struct rv_error **err);
+/* Asks the guest to power off, then stops the VM (at once when it is
+ * gone already); the channel goes with it. */
+void monitor_vm_shutdown(struct monitor *m);
+/* A failure: the VM is killed, the channel closed. */
+void monitor_vm_destroy(struct monitor *m);
+void monitor_vm_close_channel(struct monitor *m);
+/* The console line that explains a failure, if one does (malloc'ed). */
+char *monitor_vm_console_line(struct monitor *m);
