@@ -56,6 +56,8 @@ static void parse_cmdline(const char *cmdline, struct agent_boot_options *opts)
                         opts->debug = true;
                 else if (len == strlen("runvm.probe=1") && strncmp(p, "runvm.probe=1", len) == 0)
                         opts->probe = true;
+                else if (len == strlen("runvm.timing=1") && strncmp(p, "runvm.timing=1", len) == 0)
+                        opts->timing = true;
                 p += len;
         }
 }
