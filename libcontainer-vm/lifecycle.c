@@ -31,6 +31,7 @@
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor.h"
+#include "libcontainer-vm/monitor-sync.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/teardown.h"
 #include "libcontainer-vm/translate.h"

@@ -24,7 +24,7 @@
 #include "libcontainer-vm/container.h"
 #include "libcontainer-vm/console.h"
 #include "libcontainer-vm/monitor-agent.h"
-#include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-io.h"
 #include "libcontainer-vm/monitor-net.h"
 #include "libcontainer-vm/monitor-state.h"
