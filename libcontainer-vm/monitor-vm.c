@@ -162,6 +162,8 @@ int monitor_vm_boot(struct monitor *m, struct rv_error **err)
         if (accel.refused)
                 return rv_error_setx(err, ENODEV, "accel = kvm, but KVM cannot run the guest: %s", accel.reason);
         p.kvm = accel.kvm;
+        if (!p.kvm && plan->vcpus_follow_accel)
+                p.vcpus = 1;
         if (!p.kvm) {
                 if (runvm_host_cache_dir(m->o->ctx->root, &cache, err) < 0)
                         return -1;

@@ -125,3 +125,12 @@ int vm_size_plan(const struct spec_config *c, const struct runvm_config *cfg, ui
         *ret_vcpus = vcpus;
         return 0;
 }
+
+bool vm_size_vcpus_follow_accel(const struct spec_config *c, const struct runvm_config *cfg)
+{
+        const struct spec_cpu *cpu = &c->linux_.resources.cpu;
+
+        return cfg->default_vcpus == 0 && !(cpu->has_quota && cpu->quota > 0) &&
+               (cpu->cpus == NULL || cpu->cpus[0] == '\0') &&
+               spec_config_annotation(c, VM_ANNOTATION_VCPUS) == NULL;
+}

@@ -8,6 +8,7 @@
  * the computed values, within the same bounds. Pure: unit-tested. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct rv_error;
@@ -21,3 +22,9 @@ struct runvm_config;
  * *ret_memory_mib and *ret_vcpus. */
 int vm_size_plan(const struct spec_config *c, const struct runvm_config *cfg, uint64_t host_memory_mib,
                  unsigned *ret_memory_mib, unsigned *ret_vcpus, struct rv_error **err);
+/* Nothing asked for a vCPU count (no quota, no cpu.cpus, no annotation)
+ * and default_vcpus is 0: the host's CPUs under KVM, but one under TCG,
+ * where each vCPU is a host thread emulating a CPU and bringing up the
+ * second costs more of the boot than it gives an ordinary container
+ * (docs/RESOURCES.md). */
+bool vm_size_vcpus_follow_accel(const struct spec_config *c, const struct runvm_config *cfg);

@@ -348,6 +348,7 @@ static int plan_sizes(const struct spec_config *c, const struct runvm_config *cf
 
         if (vm_size_plan(c, cfg, host_memory_mib(), &p->memory_mib, &p->vcpus, err) < 0)
                 return -1;
+        p->vcpus_follow_accel = vm_size_vcpus_follow_accel(c, cfg);
         if (cpus == NULL || cpus[0] == '\0')
                 return 0;
         p->cpus = strdup(cpus);

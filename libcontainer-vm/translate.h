@@ -18,6 +18,7 @@ struct runvm_config;
 struct vm_plan {
         unsigned memory_mib;
         unsigned vcpus;
+        bool vcpus_follow_accel;        /* the default: one under TCG (sizing.h) */
         struct vm_share *shares;        /* parents first; one is named "rootfs" */
         size_t n_shares;
         struct vm_disk *disks;          /* block devices (translate-disks.h); id, source, fd owned */

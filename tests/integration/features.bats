@@ -53,10 +53,10 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 	# The network namespace is the VM; the host's cannot be shared.
 	run -0 jq -r '.linux.namespaces | index("network") != null' <<<"$doc"
 	assert_output true
-	# Mount options: exactly the names vm/agent/mounts.c accepts.
+	# Mount options: exactly the names vm/agent/mount-opts.c accepts.
 	local agent
-	agent=$( { sed -n 's/^ *{ "\([a-z]*\)", \(true\|false\), .*/\1/p' "$TESTS_TOP/vm/agent/mounts.c"
-		grep -q '"tmpcopyup"' "$TESTS_TOP/vm/agent/mounts.c" && echo tmpcopyup; } | sort -u | tr '\n' ' ')
+	agent=$( { sed -n 's/^ *{ "\([a-z]*\)", \(true\|false\), .*/\1/p' "$TESTS_TOP/vm/agent/mount-opts.c"
+		grep -q '"tmpcopyup"' "$TESTS_TOP/vm/agent/mount-opts.c" && echo tmpcopyup; } | sort -u | tr '\n' ' ')
 	run -0 jq -r '.mountOptions | sort | join(" ")' <<<"$doc"
 	assert_output "${agent% }"
 	# Every seccomp action and operator advertised is one spec/ accepts.

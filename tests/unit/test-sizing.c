@@ -2,6 +2,7 @@
 /* sizing: the VM's memory and vCPUs from the container's resources, the
  * configuration and the org.runvm.vm.* annotations. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,39 @@ static int size(const char *resources, const char *annotations, const struct run
         int r = vm_size_plan(sc, c ? c : &cfg, 8192, mib, vcpus, err);
         spec_config_free(sc);
         return r;
+}
+
+/* Whether vm_size_vcpus_follow_accel says the default applies. */
+static bool follows(const char *resources, const char *annotations, const struct runvm_config *c)
+{
+        char text[2048];
+        struct spec_config *sc = NULL;
+        struct rv_error *err = NULL;
+
+        snprintf(text, sizeof(text),
+                 "{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"rootfs\"},"
+                 " \"process\": {\"args\": [\"true\"], \"cwd\": \"/\"}, \"annotations\": %s,"
+                 " \"linux\": {\"resources\": %s}}", annotations, resources);
+        assert_int_equal(spec_config_parse(text, strlen(text), &sc, &err), 0);
+        bool r = vm_size_vcpus_follow_accel(sc, c ? c : &cfg);
+        spec_config_free(sc);
+        return r;
+}
+
+/* Only a count nobody asked for is one under TCG. */
+static void test_vcpus_follow_accel(void **unused)
+{
+        (void) unused;
+        struct runvm_config two = cfg;
+        two.default_vcpus = 2;
+
+        assert_true(follows("{}", "{}", NULL));
+        assert_false(follows("{}", "{}", &two));
+        assert_false(follows("{\"cpu\": {\"quota\": 200000, \"period\": 100000}}", "{}", NULL));
+        assert_false(follows("{\"cpu\": {\"cpus\": \"0\"}}", "{}", NULL));
+        assert_false(follows("{}", "{\"org.runvm.vm.vcpus\": \"2\"}", NULL));
+        /* A quota of -1 is "no quota". */
+        assert_true(follows("{\"cpu\": {\"quota\": -1}}", "{}", NULL));
 }
 
 static void test_memory(void **unused)
@@ -136,6 +170,7 @@ int main(void)
                 cmocka_unit_test(test_memory_annotation),
                 cmocka_unit_test(test_vcpus),
                 cmocka_unit_test(test_vcpus_annotation),
+                cmocka_unit_test(test_vcpus_follow_accel),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
