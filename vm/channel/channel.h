@@ -24,11 +24,15 @@
 
 struct rv_error;
 
-#define CHANNEL_PROTOCOL_VERSION 1
+/* 2: the initial credit went from 256 KiB to 1 MiB (a peer of version 1
+ * would see DATA beyond what it granted). */
+#define CHANNEL_PROTOCOL_VERSION 2
 #define CHANNEL_HEADER_SIZE 9u
 #define CHANNEL_STREAM_CONTROL 0u
 #define CHANNEL_MAX_CONTROL_PAYLOAD (4u << 20)   /* a guest spec may be large */
 #define CHANNEL_MAX_DATA_PAYLOAD (64u << 10)
+/* A window large enough that the round trip of a CREDIT under TCG never
+ * idles the stream (docs/PERFORMANCE.md, stdio). */
 #define CHANNEL_INITIAL_CREDIT (1u << 20)
 #define CHANNEL_MAX_STREAMS 1024u
 
