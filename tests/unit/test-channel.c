@@ -459,10 +459,15 @@ static void test_data_reserve_commit(void **state)
         assert_int_equal(channel_data_commit(p.a, 1, 5, &err), 0);
         assert_int_equal(channel_pending_bytes(p.a), CHANNEL_HEADER_SIZE + 5);
         assert_int_equal(channel_stream_send_credit(p.a, 1), CHANNEL_INITIAL_CREDIT - 5);
+        /* Another call in between voids the room (it may have moved). */
+        assert_non_null(channel_data_reserve(p.a, 1, &len, &err));
+        assert_int_equal(channel_send_credit(p.a, 1, 1, &err), 0);
+        expect_errno(channel_data_commit(p.a, 1, 1, &err), &err, EPROTO);
+        assert_int_equal(channel_pending_bytes(p.a), 2 * CHANNEL_HEADER_SIZE + 5 + 4);
         /* Nothing used, nothing queued. */
         assert_non_null(channel_data_reserve(p.a, 1, &len, &err));
         assert_int_equal(channel_data_commit(p.a, 1, 0, &err), 0);
-        assert_int_equal(channel_pending_bytes(p.a), CHANNEL_HEADER_SIZE + 5);
+        assert_int_equal(channel_pending_bytes(p.a), 2 * CHANNEL_HEADER_SIZE + 5 + 4);
         pump(p.a, p.b);
         assert_int_equal(next(p.b, &f), 1);
         assert_int_equal(f.type, CHANNEL_DATA);

@@ -282,6 +282,7 @@ static int make_pipe(int fds[2], struct rv_error **err)
 {
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return rv_error_set(err, errno, "pipe");
+        /* Only faster: a lower pipe-max-size keeps the default 64 KiB. */
         (void) fcntl(fds[0], F_SETPIPE_SZ, STDIO_PIPE_SIZE);
         return 0;
 }

@@ -185,6 +185,9 @@ static int output_reserve(struct channel *ch, size_t more, struct rv_error **err
         size_t cap;
         uint8_t *out;
 
+        /* The queue may move: a channel_data_reserve room is void now. */
+        ch->reserved = 0;
+
         if (more <= ch->out_cap - ch->out_end)
                 return 0;
         if (ch->out_start > 0) {
@@ -355,6 +358,7 @@ int channel_send_control(struct channel *ch, enum channel_frame_type type, const
 
 int channel_flush(struct channel *ch, struct rv_error **err)
 {
+        ch->reserved = 0;       /* as in output_reserve */
         while (ch->out_start < ch->out_end) {
                 ssize_t n = write(ch->fd, ch->out + ch->out_start, ch->out_end - ch->out_start);
 

@@ -97,7 +97,8 @@ int channel_send_data(struct channel *ch, uint32_t stream, const void *data, siz
  * at most *len bytes (cut to the stream's credit and
  * CHANNEL_MAX_DATA_PAYLOAD); *len says how many fit. The caller reads
  * straight into it and commits what it used (0 commits nothing). No other
- * call on the channel may come in between: the room may move. NULL with
+ * call on the channel may come in between: the room may move (one that
+ * did voids it, and the commit fails with EPROTO). NULL with
  * *err set when the stream is not open, ended, out of credit or memory. */
 uint8_t *channel_data_reserve(struct channel *ch, uint32_t stream, size_t *len, struct rv_error **err);
 int channel_data_commit(struct channel *ch, uint32_t stream, size_t used, struct rv_error **err);
