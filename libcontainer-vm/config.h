@@ -33,7 +33,6 @@ struct runvm_config {
         unsigned max_vcpus;
         int boot_timeout_ms;            /* until the agent says hello */
         int kvm_probe_timeout_ms;       /* the KVM probe boot's deadline */
-        int shutdown_timeout_ms;        /* guest power-off before QEMU is killed */
         unsigned tcg_tb_size_mib;       /* TCG's translation cache, 1 to 1024 */
         char *kernel_params;            /* appended to the guest command line */
         /* A container whose device rules allow every device (podman

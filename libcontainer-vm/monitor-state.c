@@ -21,7 +21,9 @@ int monitor_record(struct monitor *m, enum container_status status, struct rv_er
 {
         enum container_status now = m->o->state->status;
 
-        if (!container_status_can_become(now, status))
+        /* The same status again only updates the record (what `stopped`
+         * still holds once the VM is gone). */
+        if (now != status && !container_status_can_become(now, status))
                 return rv_error_setx(err, EINVAL, "save state: a %s container cannot become %s",
                                      container_status_name(now), container_status_name(status));
         m->o->state->status = status;

@@ -111,6 +111,11 @@ static int create_container(struct monitor *m, struct rv_error **err)
 
 /* --- teardown ------------------------------------------------------------- */
 
+/* The container is stopped once its exit status is known and its output
+ * is out: recorded then, before the VM goes, so `state`, `events` and a
+ * waiting `delete` see it without waiting for the teardown. QEMU and
+ * virtiofsd stay in the record until they are gone, so a delete that
+ * comes meanwhile kills them (teardown.c) and leaves nothing behind. */
 static void finish(struct monitor *m)
 {
         agent_client_fail_all(m->agent, ESRCH, "container not running");
@@ -118,16 +123,17 @@ static void finish(struct monitor *m)
         proc_io_drain(&m->init, DRAIN_TIMEOUT_MS);
         /* Exec'ed processes die with the container's pid namespace. */
         monitor_exec_reap(m, true);
-        monitor_vm_shutdown(m);
-        monitor_net_teardown(m);
         m->o->state->exited = true;
         m->o->state->exit_code = m->exit_code;
         m->o->state->exit_signal = m->exit_signal;
-        state_clear_procs(m->o->state);
         monitor_save_state(m, CONTAINER_STOPPED);
         /* Only now: a caller whose `events` ended finds the container
          * stopped, as with runc. */
         monitor_events_close(m);
+        monitor_vm_shutdown(m);
+        monitor_net_teardown(m);
+        state_clear_procs(m->o->state);
+        monitor_save_state(m, CONTAINER_STOPPED);
 }
 
 /* --- entry ---------------------------------------------------------------- */

@@ -38,6 +38,33 @@ load helpers
 	assert_success
 }
 
+# The monitor records `stopped` with the exit status as soon as the agent
+# reported it, before the VM is gone (QEMU and virtiofsd still recorded):
+# a delete that comes at once kills what is left and leaves nothing.
+@test "delete the moment state says stopped leaves nothing behind" {
+	set_args sh -c 'exit 3'
+	create_container ct
+	local st=$ROOT/ct/state.json procs
+	procs=$(jq -r '.monitor_pid, ((.processes // [])[] | .pid)' "$st")
+	[ "$(wc -w <<<"$procs")" -ge 3 ] || fail "state.json records no VM processes: $procs"
+	for p in $procs; do track_pid "$p"; done
+	runvm start ct
+	assert_success
+	local deadline=$((SECONDS + WAIT_TIMEOUT))
+	until [ "$(jq -r .status "$st" 2>/dev/null)" = stopped ]; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "not stopped after ${WAIT_TIMEOUT}s"
+		sleep 0.01
+	done
+	run -0 jq -r '.exit.code' "$st"
+	assert_output 3
+	runvm delete ct
+	assert_success
+	for p in $procs; do
+		! pid_alive "$p" || fail "pid $p recorded by the container still runs after delete"
+	done
+	[ ! -e "$ROOT/ct" ] || fail "the state dir is still there"
+}
+
 # subreaper_run SCRIPT: runs SCRIPT under the subreaper helper, which then
 # waits for the pid in $BATS_TEST_TMPDIR/ct.pid; sets $status and $output.
 subreaper_run() {

@@ -424,6 +424,79 @@ static void test_data_roundtrip(void **state)
         pair_free(&p);
 }
 
+/* Reading straight into the queue: the frame is what channel_send_data
+ * would have queued, cut to the credit and the frame size; a commit is
+ * checked against its reservation. */
+static void test_data_reserve_commit(void **state)
+{
+        struct pair p;
+        struct rv_error *err = NULL;
+        struct channel_frame f;
+        size_t len;
+        uint8_t *buf;
+
+        pair_new(&p);
+        len = 8;
+        assert_null(channel_data_reserve(p.a, 1, &len, &err));         /* not open */
+        assert_int_equal(err->status, EPROTO);
+        rv_error_release(&err);
+        assert_int_equal(channel_stream_open(p.a, 1, &err), 0);
+        assert_int_equal(channel_stream_open(p.b, 1, &err), 0);
+
+        len = 3 * CHANNEL_MAX_DATA_PAYLOAD;
+        buf = channel_data_reserve(p.a, 1, &len, &err);
+        assert_non_null(buf);
+        assert_int_equal(len, CHANNEL_MAX_DATA_PAYLOAD);
+        memcpy(buf, "hello", 5);
+        expect_errno(channel_data_commit(p.a, 1, len + 1, &err), &err, EPROTO);
+        /* A failed commit dropped the reservation: reserve again. */
+        buf = channel_data_reserve(p.a, 1, &len, &err);
+        assert_non_null(buf);
+        memcpy(buf, "hello", 5);
+        expect_errno(channel_data_commit(p.a, 2, 5, &err), &err, EPROTO);   /* another stream */
+        buf = channel_data_reserve(p.a, 1, &len, &err);
+        memcpy(buf, "hello", 5);
+        assert_int_equal(channel_data_commit(p.a, 1, 5, &err), 0);
+        assert_int_equal(channel_pending_bytes(p.a), CHANNEL_HEADER_SIZE + 5);
+        assert_int_equal(channel_stream_send_credit(p.a, 1), CHANNEL_INITIAL_CREDIT - 5);
+        /* Another call in between voids the room (it may have moved). */
+        assert_non_null(channel_data_reserve(p.a, 1, &len, &err));
+        assert_int_equal(channel_send_credit(p.a, 1, 1, &err), 0);
+        expect_errno(channel_data_commit(p.a, 1, 1, &err), &err, EPROTO);
+        assert_int_equal(channel_pending_bytes(p.a), 2 * CHANNEL_HEADER_SIZE + 5 + 4);
+        /* Nothing used, nothing queued. */
+        assert_non_null(channel_data_reserve(p.a, 1, &len, &err));
+        assert_int_equal(channel_data_commit(p.a, 1, 0, &err), 0);
+        assert_int_equal(channel_pending_bytes(p.a), 2 * CHANNEL_HEADER_SIZE + 5 + 4);
+        pump(p.a, p.b);
+        assert_int_equal(next(p.b, &f), 1);
+        assert_int_equal(f.type, CHANNEL_DATA);
+        assert_int_equal(f.length, 5);
+        assert_memory_equal(f.payload, "hello", 5);
+
+        /* Cut to the credit; none left refuses. */
+        uint32_t left = channel_stream_send_credit(p.a, 1);
+        while (left > 0) {
+                len = SIZE_MAX;
+                assert_non_null(channel_data_reserve(p.a, 1, &len, &err));
+                assert_int_equal(len, left < CHANNEL_MAX_DATA_PAYLOAD ? left : CHANNEL_MAX_DATA_PAYLOAD);
+                assert_int_equal(channel_data_commit(p.a, 1, len, &err), 0);
+                left = channel_stream_send_credit(p.a, 1);
+        }
+        len = 1;
+        assert_null(channel_data_reserve(p.a, 1, &len, &err));
+        assert_int_equal(err->status, EPROTO);
+        rv_error_release(&err);
+        /* After EOF, no more. */
+        assert_int_equal(channel_stream_open(p.a, 2, &err), 0);
+        assert_int_equal(channel_send_eof(p.a, 2, &err), 0);
+        len = 1;
+        assert_null(channel_data_reserve(p.a, 2, &len, &err));
+        assert_int_equal(err->status, EPROTO);
+        rv_error_release(&err);
+        pair_free(&p);
+}
+
 static void test_send_beyond_credit(void **state)
 {
         struct pair p;
@@ -844,6 +917,7 @@ int main(void)
                 cmocka_unit_test(test_credit_overflow),
                 cmocka_unit_test(test_output_queue_survives_eagain),
                 cmocka_unit_test(test_hangup),
+                cmocka_unit_test(test_data_reserve_commit),
                 cmocka_unit_test(test_malformed_from_wire),
         };
 

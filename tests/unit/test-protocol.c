@@ -77,10 +77,12 @@ static void expect_hello_error(const char *text, int status, const char *needle)
 
 static void test_hello_mismatch(void **state)
 {
-        expect_hello_error("{\"version\":2,\"capabilities\":[]}", EPROTONOSUPPORT, "speaks protocol 2");
+        /* Version 1's agent: its smaller credit window would break streams. */
+        expect_hello_error("{\"version\":1,\"capabilities\":[]}", EPROTONOSUPPORT, "speaks protocol 1");
+        expect_hello_error("{\"version\":3,\"capabilities\":[]}", EPROTONOSUPPORT, "speaks protocol 3");
         expect_hello_error("{\"agent\":\"0.1.0\"}", EPROTO, "no protocol version");
-        expect_hello_error("{\"version\":1}", EPROTO, "no capabilities");
-        expect_hello_error("{\"version\":1,\"capabilities\":[\"hello\"]}", EPROTONOSUPPORT,
+        expect_hello_error("{\"version\":2}", EPROTO, "no capabilities");
+        expect_hello_error("{\"version\":2,\"capabilities\":[\"hello\"]}", EPROTONOSUPPORT,
                            "does not serve `configure_network`");
 }
 
@@ -178,7 +180,7 @@ static void test_param_writers(void **state)
         assert_string_equal(t, "{\"exec_id\":\"e3\",\"height\":40,\"width\":120}");
         free(t);
         t = params_text(proto_write_hello, NULL);
-        assert_string_equal(t, "{\"version\":1}");
+        assert_string_equal(t, "{\"version\":2}");
         free(t);
 }
 

@@ -43,6 +43,8 @@ struct channel {
         struct channel_decoder *decoder;
         uint8_t *out;
         size_t out_start, out_end, out_cap;
+        uint32_t reserved_stream;       /* channel_data_reserve's frame, until committed */
+        size_t reserved;
         uint8_t *scratch;       /* one read's worth, CHANNEL_READ_CHUNK bytes */
         bool failed;            /* channel_next saw a protocol error: sticky */
         char *failure;          /* its message (NULL if even that failed to allocate) */
@@ -183,6 +185,9 @@ static int output_reserve(struct channel *ch, size_t more, struct rv_error **err
         size_t cap;
         uint8_t *out;
 
+        /* The queue may move: a channel_data_reserve room is void now. */
+        ch->reserved = 0;
+
         if (more <= ch->out_cap - ch->out_end)
                 return 0;
         if (ch->out_start > 0) {
@@ -249,6 +254,53 @@ int channel_send_data(struct channel *ch, uint32_t stream, const void *data, siz
         return 0;
 }
 
+uint8_t *channel_data_reserve(struct channel *ch, uint32_t stream, size_t *len, struct rv_error **err)
+{
+        struct channel_stream *s = stream_get_open(ch, stream, "send data", err);
+        size_t n = *len;
+
+        ch->reserved = 0;
+        if (s == NULL)
+                return NULL;
+        if (s->eof_sent) {
+                rv_error_set(err, EPROTO, "channel: send data on stream %u after eof", stream);
+                return NULL;
+        }
+        if (n > s->send_credit)
+                n = s->send_credit;
+        if (n > CHANNEL_MAX_DATA_PAYLOAD)
+                n = CHANNEL_MAX_DATA_PAYLOAD;
+        if (n == 0) {
+                rv_error_set(err, EPROTO, "channel: send data on stream %u: no credit or no room asked",
+                             stream);
+                return NULL;
+        }
+        if (output_reserve(ch, CHANNEL_HEADER_SIZE + n, err) < 0)
+                return NULL;
+        ch->reserved_stream = stream;
+        ch->reserved = n;
+        *len = n;
+        return ch->out + ch->out_end + CHANNEL_HEADER_SIZE;
+}
+
+int channel_data_commit(struct channel *ch, uint32_t stream, size_t used, struct rv_error **err)
+{
+        size_t room = ch->reserved;
+        struct channel_stream *s;
+
+        ch->reserved = 0;
+        if (used == 0)
+                return 0;
+        if (stream != ch->reserved_stream || used > room)
+                return rv_error_setx(err, EPROTO, "channel: commit of %zu bytes on stream %u: %zu reserved on stream %u",
+                                     used, stream, room, ch->reserved_stream);
+        s = &ch->streams[stream];       /* checked open when reserved */
+        channel_header_encode(ch->out + ch->out_end, stream, CHANNEL_DATA, (uint32_t) used);
+        ch->out_end += CHANNEL_HEADER_SIZE + used;
+        s->send_credit -= (uint32_t) used;
+        return 0;
+}
+
 int channel_send_eof(struct channel *ch, uint32_t stream, struct rv_error **err)
 {
         struct channel_stream *s = stream_get_open(ch, stream, "send eof", err);
@@ -306,6 +358,7 @@ int channel_send_control(struct channel *ch, enum channel_frame_type type, const
 
 int channel_flush(struct channel *ch, struct rv_error **err)
 {
+        ch->reserved = 0;       /* as in output_reserve */
         while (ch->out_start < ch->out_end) {
                 ssize_t n = write(ch->fd, ch->out + ch->out_start, ch->out_end - ch->out_start);
 

@@ -24,12 +24,16 @@
 
 struct rv_error;
 
-#define CHANNEL_PROTOCOL_VERSION 1
+/* 2: the initial credit went from 256 KiB to 1 MiB (a peer of version 1
+ * would see DATA beyond what it granted). */
+#define CHANNEL_PROTOCOL_VERSION 2
 #define CHANNEL_HEADER_SIZE 9u
 #define CHANNEL_STREAM_CONTROL 0u
 #define CHANNEL_MAX_CONTROL_PAYLOAD (4u << 20)   /* a guest spec may be large */
 #define CHANNEL_MAX_DATA_PAYLOAD (64u << 10)
-#define CHANNEL_INITIAL_CREDIT (256u << 10)
+/* A window large enough that the round trip of a CREDIT under TCG never
+ * idles the stream (docs/PERFORMANCE.md, stdio). */
+#define CHANNEL_INITIAL_CREDIT (1u << 20)
 #define CHANNEL_MAX_STREAMS 1024u
 
 enum channel_frame_type {
@@ -89,6 +93,15 @@ uint32_t channel_stream_send_credit(const struct channel *ch, uint32_t stream);
  * of at most CHANNEL_MAX_DATA_PAYLOAD. */
 int channel_send_data(struct channel *ch, uint32_t stream, const void *data, size_t len,
                       struct rv_error **err);
+/* Sending without a copy: room in the output queue for one DATA frame of
+ * at most *len bytes (cut to the stream's credit and
+ * CHANNEL_MAX_DATA_PAYLOAD); *len says how many fit. The caller reads
+ * straight into it and commits what it used (0 commits nothing). No other
+ * call on the channel may come in between: the room may move (one that
+ * did voids it, and the commit fails with EPROTO). NULL with
+ * *err set when the stream is not open, ended, out of credit or memory. */
+uint8_t *channel_data_reserve(struct channel *ch, uint32_t stream, size_t *len, struct rv_error **err);
+int channel_data_commit(struct channel *ch, uint32_t stream, size_t used, struct rv_error **err);
 int channel_send_eof(struct channel *ch, uint32_t stream, struct rv_error **err);
 /* Gives the peer `bytes` more credit on a stream, once they are consumed. */
 int channel_send_credit(struct channel *ch, uint32_t stream, uint32_t bytes,
