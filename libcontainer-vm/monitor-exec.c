@@ -37,8 +37,21 @@ struct exec_session {
         int exit_code, exit_signal;
         int64_t exited_at;
         struct loop_watch w_client;
+        struct monitor *m;              /* for the session's own resizes */
         struct exec_session *next;
 };
+
+/* The size the session's pty has before its input goes on (monitor-io.h). */
+static void session_resized(void *ctx, uint16_t rows, uint16_t cols)
+{
+        struct exec_session *e = ctx;
+        struct proto_resize r = { e->exec_id, rows, cols };
+
+        if (e->started && !e->exited)
+                monitor_forward(e->m, -1, PENDING_NONE, PROTO_RESIZE_TTY, proto_write_resize, &r);
+        else
+                e->io.rows = e->io.cols = 0;    /* not told: again with the next input */
+}
 
 struct monitor_execs {
         struct exec_session *list;
@@ -149,6 +162,7 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
         size_t n_fds = req->n_fds;
         memcpy(fds, req->fds, sizeof(fds));
         req->n_fds = 0;
+        e->m = m;
         if (proc_io_open(&e->io, m->ch, &m->streams, terminal, fds, n_fds, false, &tmp_err) < 0) {
                 ctl_send_error(fd, -(tmp_err->status ? tmp_err->status : EIO), tmp_err->msg);
                 rv_error_release(&tmp_err);
@@ -159,6 +173,10 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
                         if (fcntl(fds[i], F_GETFD) >= 0)
                                 close(fds[i]);
                 return;
+        }
+        if (terminal) {
+                e->io.resized = session_resized;
+                e->io.resized_ctx = e;
         }
         struct exec_request r = { e, process, (req->h.flags & CTL_FLAG_IGNORE_PAUSED) != 0 };
         if (monitor_request(m, PROTO_EXEC_PROCESS, fill_exec, &r, PENDING_EXEC, fd, e, &tmp_err) < 0) {
@@ -239,6 +257,11 @@ static void client_event(struct monitor *m, struct exec_session *e)
                 monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, proto_write_signal, &s);
         } else if (h.command == CTL_RESIZE) {
                 struct proto_resize r = { e->exec_id, (uint16_t) ((uint32_t) h.arg >> 16), (uint16_t) (h.arg & 0xffff) };
+                /* Already told, when the input that followed it came first. */
+                if (r.height == e->io.rows && r.width == e->io.cols)
+                        return;
+                e->io.rows = r.height;
+                e->io.cols = r.width;
                 monitor_forward(m, -1, PENDING_NONE, PROTO_RESIZE_TTY, proto_write_resize, &r);
         }
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "libcontainer-vm/monitor-io.h"
+#include "libcontainer-vm/tty.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -113,6 +114,20 @@ bool proc_io_drained(const struct proc_io *io)
         return !stdio_sink_want_write(&io->out) && !stdio_sink_want_write(&io->err);
 }
 
+bool proc_io_check_size(struct proc_io *io)
+{
+        uint16_t rows, cols;
+
+        if (!io->terminal || io->in.fd < 0 || tty_get_size(io->in.fd, &rows, &cols) < 0 ||
+            (rows == io->rows && cols == io->cols) || rows == 0 || cols == 0)
+                return false;
+        io->rows = rows;
+        io->cols = cols;
+        if (io->resized)
+                io->resized(io->resized_ctx, rows, cols);
+        return true;
+}
+
 static int on_source(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_error **err)
 {
         struct proc_io *io = w->data;
@@ -120,6 +135,8 @@ static int on_source(void *ctx, struct loop_watch *w, uint32_t rev, struct rv_er
         /* A terminal's one fd: writable is for the sink, flushed after the turn. */
         if (!(rev & (EPOLLIN | EPOLLHUP | EPOLLERR)) || io->in.fd < 0)
                 return 0;
+        if (io->terminal && io->resized)
+                proc_io_check_size(io);
         return stdio_source_pump(&io->in, io->ch, err);
 }
 

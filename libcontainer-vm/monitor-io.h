@@ -22,9 +22,18 @@ struct proc_io_streams {
 };
 
 /* A terminal is one stream: `in` and `out` share it, `err` is unused. */
+/* A terminal's size as its input last left: told to the guest before
+ * the input that follows a resize (the resize's own way there, SIGWINCH
+ * to whoever holds the pty, can lose the race to the bytes typed after
+ * it). */
+typedef void (*proc_io_resized_fn)(void *ctx, uint16_t rows, uint16_t cols);
+
 struct proc_io {
         bool terminal;
         struct channel *ch;                     /* borrowed */
+        proc_io_resized_fn resized;             /* NULL: sizes arrive only as SIGWINCH */
+        void *resized_ctx;
+        uint16_t rows, cols;                    /* last told */
         struct stdio_source in;
         struct stdio_sink out, err;
         struct loop_watch w_in, w_out, w_err;
@@ -38,6 +47,9 @@ int proc_io_open(struct proc_io *io, struct channel *ch, struct proc_io_streams 
                  const int *fds, size_t n_fds, bool owned, struct rv_error **err);
 /* The same streams on a new channel (a rebuilt VM). */
 int proc_io_reopen(struct proc_io *io, struct channel *ch, struct rv_error **err);
+/* A terminal whose size changed since last told: records it, calls
+ * io->resized, returns true. */
+bool proc_io_check_size(struct proc_io *io);
 /* The request's "stdio" object. */
 void proc_io_write_stdio(struct json_writer *w, const struct proc_io *io);
 /* The sink of one of its streams, or NULL. */
