@@ -28,6 +28,7 @@
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor.h"
+#include "libcontainer-vm/pod-join.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/teardown.h"
 #include "libcontainer-vm/translate.h"
@@ -72,9 +73,10 @@ static void prepared_clear(struct prepared *p)
         vm_plan_clear(&p->plan);
 }
 
-static int prepare(const struct container_create_options *o, struct prepared *p, struct rv_error **err)
+static int prepare(const char *root, const struct container_create_options *o, struct prepared *p,
+                   struct rv_error **err)
 {
-        _cleanup_free_ char *config_path = NULL;
+        _cleanup_free_ char *config_path = NULL, *sandbox = NULL;
         struct stat st;
 
         if (stat(o->bundle, &st) < 0)
@@ -89,6 +91,14 @@ static int prepare(const struct container_create_options *o, struct prepared *p,
                 return -1;
         if (spec_config_validate(p->spec, err) < 0)
                 return rv_error_wrap(err, "config.json");
+        if (pod_join_resolve(root, p->spec, &sandbox, err) < 0)
+                return rv_error_wrap(err, "config.json");
+        /* The sandbox's VM cannot take a second container yet, and a VM
+         * of its own would mirror the same network namespace twice. */
+        if (sandbox)
+                return rv_error_setx(err, ENOTSUP, "config.json: `linux.namespaces`: the container belongs in "
+                                     "the VM of runvm container `%s` (its pod's sandbox): a container cannot "
+                                     "join a running VM yet", sandbox);
         if (translate_spec(p->spec, o->bundle, &p->cfg, &p->plan, err) < 0)
                 return rv_error_wrap(err, "config.json");
         return 0;
@@ -211,7 +221,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         /* Host fds cannot cross into a VM; socket activation needs them. */
         if (o->preserve_fds > 0)
                 return rv_error_setx(err, ENOTSUP, "--preserve-fds: file descriptors cannot be passed into a VM");
-        if (prepare(o, &p, err) < 0 || choose_tty(p.spec, o, detached, &tty, err) < 0) {
+        if (prepare(ctx->root, o, &p, err) < 0 || choose_tty(p.spec, o, detached, &tty, err) < 0) {
                 prepared_clear(&p);
                 return -1;
         }
