@@ -29,6 +29,7 @@
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/pod-join.h"
+#include "libcontainer-vm/pod-member.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/teardown.h"
 #include "libcontainer-vm/translate.h"
@@ -63,6 +64,7 @@ struct prepared {
         struct runvm_config cfg;
         struct spec_config *spec;       /* rewritten into the guest spec */
         struct vm_plan plan;
+        char *sandbox;                  /* a pod member: its sandbox container (pod-join.h) */
 };
 
 static void prepared_clear(struct prepared *p)
@@ -71,12 +73,15 @@ static void prepared_clear(struct prepared *p)
         spec_config_free(p->spec);
         p->spec = NULL;
         vm_plan_clear(&p->plan);
+        free(p->sandbox);
+        p->sandbox = NULL;
 }
 
 static int prepare(const char *root, const struct container_create_options *o, struct prepared *p,
                    struct rv_error **err)
 {
-        _cleanup_free_ char *config_path = NULL, *sandbox = NULL;
+        _cleanup_free_ char *config_path = NULL;
+        unsigned joined = 0;
         struct stat st;
 
         if (stat(o->bundle, &st) < 0)
@@ -91,15 +96,15 @@ static int prepare(const char *root, const struct container_create_options *o, s
                 return -1;
         if (spec_config_validate(p->spec, err) < 0)
                 return rv_error_wrap(err, "config.json");
-        if (pod_join_resolve(root, p->spec, &sandbox, err) < 0)
+        /* A pod's member runs in its sandbox's VM: a VM of its own would
+         * mirror the same network namespace twice. */
+        if (pod_join_resolve(root, p->spec, &p->sandbox, &joined, err) < 0)
                 return rv_error_wrap(err, "config.json");
-        /* The sandbox's VM cannot take a second container yet, and a VM
-         * of its own would mirror the same network namespace twice. */
-        if (sandbox)
-                return rv_error_setx(err, ENOTSUP, "config.json: `linux.namespaces`: the container belongs in "
-                                     "the VM of runvm container `%s` (its pod's sandbox): a container cannot "
-                                     "join a running VM yet", sandbox);
+        if (p->sandbox)
+                pod_member_strip_paths(p->spec, joined);
         if (translate_spec(p->spec, o->bundle, &p->cfg, &p->plan, err) < 0)
+                return rv_error_wrap(err, "config.json");
+        if (p->sandbox && pod_member_guest_spec(p->spec, &p->plan, p->sandbox, o->id, joined, err) < 0)
                 return rv_error_wrap(err, "config.json");
         return 0;
 }
@@ -289,6 +294,8 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                         .dir = &dir, .state = &st, .sync_fd = sync[1], .autostart = autostart,
                         .tty = tty, .console_socket = o->console_socket,
                 };
+                if (p.sandbox)
+                        pod_member_main(&mo, p.sandbox);
                 monitor_main(&mo);
         }
         close(sync[1]);

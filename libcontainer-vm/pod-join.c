@@ -221,7 +221,7 @@ static int load_candidates(const char *root, struct candidates *ret, struct rv_e
 }
 
 int pod_join_resolve(const char *root, const struct spec_config *spec, char **ret_sandbox,
-                     struct rv_error **err)
+                     unsigned *ret_joined, struct rv_error **err)
 {
         const struct spec_linux *l = &spec->linux_;
         struct pod_ns_ref refs[STATE_NS_COUNT * 2];
@@ -231,6 +231,7 @@ int pod_join_resolve(const char *root, const struct spec_config *spec, char **re
         int r;
 
         *ret_sandbox = NULL;
+        *ret_joined = 0;
         for (size_t i = 0; i < l->n_namespaces && n_refs < sizeof(refs) / sizeof(refs[0]); i++) {
                 const struct spec_namespace *ns = &l->namespaces[i];
                 int type = ns_from_name(ns->type);
@@ -252,6 +253,11 @@ int pod_join_resolve(const char *root, const struct spec_config *spec, char **re
         r = pod_join_decide(spec, refs, n_refs, c.v, c.n, &sandbox, err);
         if (r == 0 && sandbox && (*ret_sandbox = strdup(sandbox)) == NULL)
                 r = rv_error_set(err, ENOMEM, "pod");
+        for (size_t i = 0; r == 0 && sandbox && i < n_refs; i++) {
+                const struct container_state *h = find_ns(c.v, c.n, &refs[i]);
+                if (h && strcmp(h->id, sandbox) == 0)
+                        *ret_joined |= 1u << refs[i].type;
+        }
         candidates_clear(&c);
         return r;
 }

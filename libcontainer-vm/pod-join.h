@@ -43,10 +43,11 @@ int pod_join_decide(const struct spec_config *spec, const struct pod_ns_ref *ref
 /* Resolves the spec's namespace paths (their nsfs inodes; a path of the
  * wrong namespace type is an error) and reads the root's live containers,
  * then decides. *ret_sandbox: the sandbox container's id (caller frees),
- * or NULL. Reads nothing when the spec joins nothing and has no CRI
- * annotation. */
+ * or NULL; *ret_joined: which of its namespaces the spec joins (bits
+ * 1 << STATE_NS_*). Reads nothing when the spec joins nothing and has no
+ * CRI annotation. */
 int pod_join_resolve(const char *root, const struct spec_config *spec, char **ret_sandbox,
-                     struct rv_error **err);
+                     unsigned *ret_joined, struct rv_error **err);
 
 /* The monitor's own namespaces (/proc/self/ns/{net,ipc,uts}) into s, for
  * the containers that may join it. */

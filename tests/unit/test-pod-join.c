@@ -147,6 +147,7 @@ static void test_resolve(void **unused)
         struct state_dir dir = STATE_DIR_INIT;
         struct rv_error *err = NULL;
         char *sandbox = NULL;
+        unsigned joined = 0;
         struct spec_config *sc;
 
         assert_non_null(mkdtemp(root));
@@ -158,21 +159,22 @@ static void test_resolve(void **unused)
 
         sc = spec_with("[{\"type\": \"ipc\", \"path\": \"/proc/self/ns/ipc\"},"
                        " {\"type\": \"uts\", \"path\": \"/proc/self/ns/uts\"}]", "{}");
-        assert_int_equal(pod_join_resolve(root, sc, &sandbox, &err), 0);
+        assert_int_equal(pod_join_resolve(root, sc, &sandbox, &joined, &err), 0);
         assert_string_equal(sandbox, "infra");
+        assert_int_equal(joined, (1u << STATE_NS_IPC) | (1u << STATE_NS_UTS));
         free(sandbox);
         spec_config_free(sc);
 
         /* A path of another namespace type. */
         sc = spec_with("[{\"type\": \"ipc\", \"path\": \"/proc/self/ns/uts\"}]", "{}");
-        assert_int_equal(pod_join_resolve(root, sc, &sandbox, &err), -1);
+        assert_int_equal(pod_join_resolve(root, sc, &sandbox, &joined, &err), -1);
         assert_non_null(strstr(err->msg, "`linux.namespaces[0]`: `/proc/self/ns/uts` is not an ipc namespace"));
         rv_error_release(&err);
         spec_config_free(sc);
 
         /* A path that is no namespace: left to the later checks. */
         sc = spec_with("[{\"type\": \"ipc\", \"path\": \"/etc/hostname\"}]", "{}");
-        assert_int_equal(pod_join_resolve(root, sc, &sandbox, &err), 0);
+        assert_int_equal(pod_join_resolve(root, sc, &sandbox, &joined, &err), 0);
         assert_null(sandbox);
         spec_config_free(sc);
 
@@ -182,7 +184,7 @@ static void test_resolve(void **unused)
         assert_int_equal(state_save(dir.dirfd, &st, &err), 0);
         state_dir_close(&dir);
         sc = spec_with("[{\"type\": \"ipc\", \"path\": \"/proc/self/ns/ipc\"}]", "{}");
-        assert_int_equal(pod_join_resolve(root, sc, &sandbox, &err), 0);
+        assert_int_equal(pod_join_resolve(root, sc, &sandbox, &joined, &err), 0);
         assert_null(sandbox);
         spec_config_free(sc);
 
