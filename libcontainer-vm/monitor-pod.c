@@ -18,6 +18,7 @@
 #include "base/proc.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor-agent.h"
+#include "libcontainer-vm/monitor-exec.h"
 #include "libcontainer-vm/monitor-internal.h"
 #include "libcontainer-vm/monitor-io.h"
 #include "libcontainer-vm/state.h"
@@ -116,7 +117,20 @@ static void reply_result(int fd, int r, struct rv_error *err)
         ctl_send_error(fd, -e, e == ESRCH ? "container not running" : err->msg);
 }
 
-static void member_request(struct pod_member *mb, int fd, const struct ctl_request *req)
+static void member_command(struct pod_member *mb, int fd, const struct ctl_request *req);
+
+/* Takes fd: replies and closes it, or an exec session keeps it. */
+static void member_request(struct pod_member *mb, int fd, struct ctl_request *req)
+{
+        if (req->h.command == CTL_EXEC) {
+                monitor_exec_start_in(mb->m, fd, req, mb->id, mb->state->status);
+                return;
+        }
+        member_command(mb, fd, req);
+        close(fd);
+}
+
+static void member_command(struct pod_member *mb, int fd, const struct ctl_request *req)
 {
         struct rv_error *err = NULL;
         enum container_op op;
@@ -176,8 +190,11 @@ static int on_listen(void *ctx, struct loop_watch *w, uint32_t revents, struct r
                 struct pollfd p = { c->fd, POLLIN, 0 };
                 poll(&p, 1, (int) (deadline - rv_now_ms()));
         }
-        if (r == 1)
-                member_request(mb, c->fd, &c->req);
+        if (r == 1) {
+                int fd = c->fd;
+                c->fd = -1;
+                member_request(mb, fd, &c->req);
+        }
         else if (r < 0)
                 rv_debug("member `%s`: ctl: %s", mb->id, tmp_err->msg);
         rv_error_release(&tmp_err);
