@@ -3,9 +3,9 @@
 # "Pods"). A container whose spec joins, by path, the network, ipc or uts
 # namespace of a runvm container's monitor belongs in that container's
 # VM; so does one the CRI annotations put in that sandbox, and the two
-# rules must agree. A sandbox VM cannot take a second container yet: such
-# a container is refused in one line naming its sandbox, before anything
-# is made. A namespace that is no runvm container's keeps today's answers.
+# rules must agree. A member runs in the sandbox's running VM (no boot),
+# with its own state, stand-in pid, stdio and exit status. A namespace
+# that is no runvm container's keeps today's answers.
 
 load helpers
 
@@ -28,13 +28,21 @@ teardown() {
 	runvm_teardown
 }
 
-# member_joins TYPE=PATH...: the member's namespaces join these paths.
+# member_joins TYPE=PATH... [BUNDLE]: the member's namespaces join these paths.
 member_joins() {
-	local spec filter=
+	local spec filter= bundle=$MEMBER_BUNDLE
 	for spec in "$@"; do
 		filter+="${filter:+ | }(.linux.namespaces[] | select(.type == \"${spec%%=*}\")) |= (.path = \"${spec#*=}\")"
 	done
-	update_config "$filter" "$MEMBER_BUNDLE"
+	update_config "$filter" "$bundle"
+}
+
+# join_sandbox [BUNDLE]: the bundle joins the sandbox's network, ipc and uts, as podman's members do.
+join_sandbox() {
+	local bundle=${1:-$MEMBER_BUNDLE}
+	update_config "(.linux.namespaces[] | select(.type == \"network\")) |= (.path = \"/proc/$SANDBOX_PID/ns/net\") |
+		(.linux.namespaces[] | select(.type == \"ipc\")) |= (.path = \"/proc/$SANDBOX_PID/ns/ipc\") |
+		(.linux.namespaces[] | select(.type == \"uts\")) |= (.path = \"/proc/$SANDBOX_PID/ns/uts\")" "$bundle"
 }
 
 # member_create: `create` of the member, expected to fail; $output has why.
@@ -44,13 +52,34 @@ member_create() {
 	[ "${#lines[@]}" -eq 1 ] || fail "expected one error line"
 }
 
+# shm_bin BUNDLE: the static SysV shm helper, as /shm in the bundle's rootfs.
+shm_bin() {
+	local bin=$BATS_RUN_TMPDIR/shm
+	(
+		flock 9
+		[ -x "$bin" ] || cc -O2 -static -Wall -o "$bin" "$TESTS_TOP/tests/integration/shm.c" >&2
+	) 9>"$BATS_RUN_TMPDIR/shm.lock"
+	[ -x "$bin" ] || fail "cannot build the shm helper"
+	cp "$bin" "$1/rootfs/shm"
+}
+
 start_sandbox() {
 	is_runvm || skip "runvm only: the namespaces a monitor holds"
 	set_args sleep 1000
-	update_config '.annotations["io.kubernetes.cri-o.ContainerType"] = "sandbox" |
+	update_config '.hostname = "pods-host" |
+		.annotations["io.kubernetes.cri-o.ContainerType"] = "sandbox" |
 		.annotations["io.kubernetes.cri-o.SandboxID"] = "infra"'
 	run_detached infra
 	SANDBOX_PID=$(cat "$BATS_TEST_TMPDIR/infra.pid")
+}
+
+# start_member ID BUNDLE ARGS...: a member of the sandbox, running ARGS.
+start_member() {
+	local id=$1 bundle=$2
+	shift 2
+	update_config ".process.args = $(json_array "$@") | del(.hostname)" "$bundle"
+	join_sandbox "$bundle"
+	BUNDLE=$bundle run_detached "$id"
 }
 
 @test "pods: state.json records the network, ipc and uts namespaces the monitor holds" {
@@ -66,20 +95,110 @@ start_sandbox() {
 	[ "$(stat -L -c %i "/proc/$SANDBOX_PID/ns/ipc")" != "$(stat -L -c %i /proc/self/ns/ipc)" ]
 }
 
-@test "pods: joining a runvm container's namespaces by path names its sandbox, in one line, leaving nothing" {
+@test "pods: two members run at once in the sandbox's VM: one hostname, IPC, kernel and localhost; own exit codes" {
 	start_sandbox
-	# podman's way: the infra's pid.
-	member_joins ipc=/proc/$SANDBOX_PID/ns/ipc uts=/proc/$SANDBOX_PID/ns/uts
-	member_create
-	assert_output --partial "the container belongs in the VM of runvm container \`infra\` (its pod's sandbox)"
-	# The network namespace alone says the same: a second VM would mirror
-	# the sandbox's interfaces a second time.
 	setup_bundle "$BATS_TEST_TMPDIR/member2"
-	MEMBER_BUNDLE=$BUNDLE
-	member_joins network=/proc/$SANDBOX_PID/ns/net
-	member_create
-	assert_output --partial "runvm container \`infra\`"
-	# A path of the wrong type.
+	SECOND_BUNDLE=$BUNDLE
+	BUNDLE=$SANDBOX_BUNDLE
+	shm_bin "$MEMBER_BUNDLE"
+	shm_bin "$SECOND_BUNDLE"
+	start_member a "$MEMBER_BUNDLE" sh -c 'nc -l -p 7777; exit 5'
+	start_member b "$SECOND_BUNDLE" sh -c 'sleep 1000'
+	[ "$(container_status a)" = running ]
+	[ "$(container_status b)" = running ]
+	# Each member has its own stand-in pid, none of them the sandbox's.
+	local pa pb
+	pa=$(cat "$BATS_TEST_TMPDIR/a.pid")
+	pb=$(cat "$BATS_TEST_TMPDIR/b.pid")
+	[ "$pa" != "$pb" ] && [ "$pa" != "$SANDBOX_PID" ]
+	run -0 jq -r .pid < <(__runvm state a)
+	assert_output "$pa"
+
+	# One guest kernel (no second boot), one hostname.
+	local boot host
+	boot=$(__runvm exec infra cat /proc/sys/kernel/random/boot_id)
+	[ -n "$boot" ]
+	runvm exec a cat /proc/sys/kernel/random/boot_id
+	assert_success
+	assert_output "$boot"
+	runvm exec b cat /proc/sys/kernel/random/boot_id
+	assert_output "$boot"
+	runvm exec a hostname
+	assert_output pods-host
+	runvm exec b hostname
+	assert_output pods-host
+	# SysV IPC: a segment made in one is in the other.
+	runvm exec b /shm find 0x5eed
+	assert_failure
+	runvm exec a /shm make 0x5eed
+	assert_success
+	runvm exec b /shm find 0x5eed
+	assert_success
+	# Their own mount and pid namespaces.
+	runvm exec a sh -c 'echo a-only > /tmp/mark'
+	runvm exec b cat /tmp/mark
+	assert_failure
+	runvm exec b ps -o comm
+	refute_output --partial nc
+	# localhost: b talks to a's listener.
+	runvm exec b sh -c 'for i in $(seq 50); do echo hello-pod | nc -w 1 127.0.0.1 7777 && exit 0; sleep 0.2; done; exit 1'
+	assert_success
+	wait_for_status a stopped 30
+	grep -q hello-pod "$BATS_TEST_TMPDIR/a.out"
+	run -0 jq -r .exit.code "$ROOT/a/state.json"
+	assert_output 5
+	# exec's own status, kill's signal.
+	runvm exec b sh -c 'exit 7'
+	assert_equal "$status" 7
+	runvm kill b KILL
+	assert_success
+	wait_for_status b stopped 30
+	run -0 jq -r .exit.signal "$ROOT/b/state.json"
+	assert_output 9
+	# The sandbox lives on; its VM did not reboot.
+	[ "$(container_status infra)" = running ]
+	run -0 __runvm exec infra cat /proc/sys/kernel/random/boot_id
+	assert_output "$boot"
+	runvm delete a
+	assert_success
+	runvm delete b
+	assert_success
+}
+
+@test "pods: a member in the foreground exits with its own code; a member that cannot start leaves nothing" {
+	start_sandbox
+	update_config ".process.args = [\"sh\", \"-c\", \"echo from-member; exit 42\"] | del(.hostname)" "$MEMBER_BUNDLE"
+	join_sandbox
+	runvm run --bundle "$MEMBER_BUNDLE" fg
+	assert_equal "$status" 42
+	assert_output from-member
+	# A process that is not in the member's rootfs.
+	update_config '.process.args = ["/nonexistent"]' "$MEMBER_BUNDLE"
+	runvm run --bundle "$MEMBER_BUNDLE" fg2
+	assert_failure
+	run -0 jq -r '.[].id' < <(__runvm list --format json)
+	assert_output infra
+}
+
+@test "pods: killing the sandbox's QEMU stops every member, with the reason; delete --force leaves nothing" {
+	start_sandbox
+	start_member a "$MEMBER_BUNDLE" sleep 1000
+	local qemu
+	qemu=$(jq -r '.processes[] | select(.name == "qemu") | .pid' "$ROOT/infra/state.json")
+	[ -n "$qemu" ]
+	kill -KILL "$qemu"
+	wait_for_status a stopped 30
+	wait_for_status infra stopped 30
+	run -0 jq -r .reason "$ROOT/a/state.json"
+	assert_output --partial "the pod's sandbox VM (\`infra\`) exited"
+	runvm delete --force a
+	assert_success
+	runvm delete --force infra
+	assert_success
+}
+
+@test "pods: a path of another namespace type is refused in one line" {
+	start_sandbox
 	member_joins ipc=/proc/$SANDBOX_PID/ns/uts
 	member_create
 	assert_output --partial "/ns/uts\` is not an ipc namespace"
@@ -93,8 +212,6 @@ start_sandbox() {
 	member_joins network=/proc/$SANDBOX_PID/ns/net ipc=/proc/$SANDBOX_PID/ns/ipc
 	update_config '.annotations["io.kubernetes.cri-o.ContainerType"] = "container" |
 		.annotations["io.kubernetes.cri-o.SandboxID"] = "infra"' "$MEMBER_BUNDLE"
-	member_create
-	assert_output --partial "runvm container \`infra\` (its pod's sandbox)"
 	update_config '.annotations["io.kubernetes.cri-o.SandboxID"] = "elsewhere"' "$MEMBER_BUNDLE"
 	member_create
 	assert_output --partial "\`io.kubernetes.cri-o.SandboxID\` names sandbox \`elsewhere\`, which is no running runvm container in this --root"
