@@ -100,10 +100,15 @@ static int prepare(const char *root, const struct container_create_options *o, s
          * mirror the same network namespace twice. */
         if (pod_join_resolve(root, p->spec, &p->sandbox, &joined, err) < 0)
                 return rv_error_wrap(err, "config.json");
+        _cleanup_free_ char *ipcns = NULL, *utsns = NULL;
         if (p->sandbox)
                 pod_member_strip_paths(p->spec, joined);
+        else if (pod_sandbox_take_paths(p->spec, &ipcns, &utsns, err) < 0)
+                return rv_error_wrap(err, "config.json");
         if (translate_spec(p->spec, o->bundle, &p->cfg, &p->plan, err) < 0)
                 return rv_error_wrap(err, "config.json");
+        p->plan.ipcns_path = TAKE_PTR(ipcns);
+        p->plan.utsns_path = TAKE_PTR(utsns);
         if (p->sandbox && pod_member_guest_spec(p->spec, &p->plan, p->sandbox, o->id, joined, err) < 0)
                 return rv_error_wrap(err, "config.json");
         return 0;

@@ -247,7 +247,9 @@ _Noreturn void monitor_main(struct monitor_options *o)
         if (setup_signals(&m, &err) < 0 || join_network(o->plan, &err) < 0 ||
             monitor_ns_prepare(&m.ns, o->plan, &err) < 0 ||
             enter_host_cgroup(&m, &err) < 0 ||
-            monitor_ns_unshare(&m.ns, o->guest_spec, &err) < 0 || pod_record_namespaces(o->state, &err) < 0 ||
+            monitor_ns_unshare(&m.ns, o->guest_spec, &err) < 0 ||
+            pod_join_pinned(o->plan->ipcns_path, o->plan->utsns_path, &err) < 0 ||
+            pod_record_namespaces(o->state, &err) < 0 ||
             monitor_save_poststop(&m, &err) < 0 || monitor_sync_check(o->sync_fd, &err) < 0 ||
             monitor_run_hooks(&m, &hooks->prestart, "prestart", CONTAINER_CREATING, &err) < 0 ||
             monitor_run_hooks(&m, &hooks->create_runtime, "createRuntime", CONTAINER_CREATING, &err) < 0 ||

@@ -275,3 +275,49 @@ int pod_record_namespaces(struct container_state *s, struct rv_error **err)
         }
         return 0;
 }
+
+static bool is_cri_sandbox(const struct spec_config *spec)
+{
+        const char *a = spec_config_annotation(spec, POD_CRIO_TYPE), *b = spec_config_annotation(spec, POD_CRI_TYPE);
+        return (a && strcmp(a, "sandbox") == 0) || (b && strcmp(b, "sandbox") == 0);
+}
+
+int pod_sandbox_take_paths(struct spec_config *spec, char **ret_ipc, char **ret_uts, struct rv_error **err)
+{
+        *ret_ipc = *ret_uts = NULL;
+        if (!is_cri_sandbox(spec))
+                return 0;
+        for (size_t i = 0; i < spec->linux_.n_namespaces; i++) {
+                struct spec_namespace *ns = &spec->linux_.namespaces[i];
+                int type = ns_from_name(ns->type);
+                struct pod_ns_ref ref;
+
+                if ((type != STATE_NS_IPC && type != STATE_NS_UTS) || ns->path == NULL || ns->path[0] == '\0')
+                        continue;
+                int r = resolve_ref(ns, i, (enum state_ns) type, &ref, err);
+                if (r < 0)
+                        return -1;
+                if (r == 0)
+                        continue;       /* not a namespace: translate refuses it */
+                char **ret = type == STATE_NS_IPC ? ret_ipc : ret_uts;
+                free(*ret);
+                *ret = ns->path;
+                ns->path = NULL;
+        }
+        return 0;
+}
+
+static int join_path(const char *path, int flag, const char *what, struct rv_error **err)
+{
+        if (path == NULL)
+                return 0;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, flag) < 0)
+                return rv_error_set(err, errno, "join the pod's %s namespace `%s`", what, path);
+        return 0;
+}
+
+int pod_join_pinned(const char *ipc, const char *uts, struct rv_error **err)
+{
+        return join_path(ipc, CLONE_NEWIPC, "ipc", err) < 0 || join_path(uts, CLONE_NEWUTS, "uts", err) < 0 ? -1 : 0;
+}

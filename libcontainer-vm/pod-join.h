@@ -52,3 +52,14 @@ int pod_join_resolve(const char *root, const struct spec_config *spec, char **re
 /* The monitor's own namespaces (/proc/self/ns/{net,ipc,uts}) into s, for
  * the containers that may join it. */
 int pod_record_namespaces(struct container_state *s, struct rv_error **err);
+
+/* CRI-O pins a pod's ipc and uts namespaces on the host (pinns) and its
+ * sandbox joins them by path; the guest has its own anyway. For a
+ * container the CRI annotations call a sandbox, those paths are taken out
+ * of the spec (*ret_ipc, *ret_uts: the caller frees) and its monitor
+ * joins them (pod_join_pinned), so that the pod's members, which join
+ * the same paths, are found as its. */
+int pod_sandbox_take_paths(struct spec_config *spec, char **ret_ipc, char **ret_uts, struct rv_error **err);
+/* In the monitor, after its own namespaces were made: joins the pinned
+ * ones (NULL: none). */
+int pod_join_pinned(const char *ipc, const char *uts, struct rv_error **err);

@@ -393,6 +393,8 @@ void vm_plan_clear(struct vm_plan *p)
         free(p->disks);
         free(p->rootfs);
         free(p->netns_path);
+        free(p->ipcns_path);
+        free(p->utsns_path);
         free(p->cpus);
         memset(p, 0, sizeof(*p));
 }

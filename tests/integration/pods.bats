@@ -21,6 +21,10 @@ setup() {
 }
 
 teardown() {
+	if [ -n "${PINNED:-}" ]; then
+		umount "$PINNED/ipc" "$PINNED/uts" 2>/dev/null || true
+		ip netns del "pods-crio-$BATS_TEST_NUMBER" 2>/dev/null || true
+	fi
 	if [ -n "$OTHER_NS_PID" ]; then
 		kill -KILL "$OTHER_NS_PID" 2>/dev/null || true
 		wait "$OTHER_NS_PID" 2>/dev/null || true
@@ -248,4 +252,80 @@ start_member() {
 		.annotations["io.kubernetes.cri-o.SandboxID"] = "nosuchpod"' "$MEMBER_BUNDLE"
 	member_create
 	assert_output --partial "names sandbox \`nosuchpod\`, which is no running runvm container"
+}
+
+# conmon_create ID BUNDLE: what CRI-O runs for a container: conmon, which
+# runs `runvm create` and keeps the container's stdio and exit file.
+conmon_create() {
+	local id=$1 bundle=$2 deadline=$((SECONDS + 60))
+	mkdir -p "$BATS_TEST_TMPDIR/exits" "$BATS_TEST_TMPDIR/sock"
+	timeout 60 conmon --api-version 1 -c "$id" -n "$id" -u "$id" -r "$RUNVM" --runtime-arg "--root=$ROOT" \
+		-b "$bundle" -p "$bundle/pidfile" -P "$bundle/conmon-pidfile" -l "$bundle/ctr.log" \
+		--exit-dir "$BATS_TEST_TMPDIR/exits" --socket-dir-path "$BATS_TEST_TMPDIR/sock" \
+		--log-level info --syslog </dev/null >/dev/null 2>&1 3>&-
+	until [ -s "$bundle/pidfile" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "conmon: no pid file for $id"
+		sleep 0.2
+	done
+	track_pid "$(cat "$bundle/conmon-pidfile")"
+}
+
+@test "pods: CRI-O's calling sequence through conmon: sandbox, app container, exec --process, kill, delete" {
+	is_runvm || skip "runvm's pods"
+	command -v conmon >/dev/null || skip "conmon not installed"
+	# CRI-O pins the pod's namespaces first (pinns), and both containers
+	# join them by path.
+	PINNED=$BATS_TEST_TMPDIR/pinned
+	mkdir -p "$PINNED"
+	touch "$PINNED/ipc" "$PINNED/uts"
+	unshare --ipc="$PINNED/ipc" --uts="$PINNED/uts" hostname pods-crio
+	ip netns add "pods-crio-$BATS_TEST_NUMBER"
+	local joins="(.linux.namespaces[] | select(.type == \"network\")) |= (.path = \"/run/netns/pods-crio-$BATS_TEST_NUMBER\") |
+		(.linux.namespaces[] | select(.type == \"ipc\")) |= (.path = \"$PINNED/ipc\") |
+		(.linux.namespaces[] | select(.type == \"uts\")) |= (.path = \"$PINNED/uts\")"
+	update_config ".process.args = [\"sleep\", \"1000\"] | .hostname = \"pods-crio\" | $joins |
+		.annotations[\"io.kubernetes.cri-o.ContainerType\"] = \"sandbox\" |
+		.annotations[\"io.kubernetes.cri-o.SandboxID\"] = \"sb\""
+	update_config ".process.args = [\"sh\", \"-c\", \"echo app-out; sleep 1000\"] | del(.hostname) | $joins |
+		.annotations[\"io.kubernetes.cri-o.ContainerType\"] = \"container\" |
+		.annotations[\"io.kubernetes.cri-o.SandboxID\"] = \"sb\"" "$MEMBER_BUNDLE"
+
+	# RunPodSandbox: create, start.
+	conmon_create sb "$SANDBOX_BUNDLE"
+	runvm start sb
+	assert_success
+	# CreateContainer, StartContainer: the app joins the sandbox's VM.
+	conmon_create app "$MEMBER_BUNDLE"
+	[ "$(container_status app)" = created ]
+	runvm start app
+	assert_success
+	[ "$(container_status app)" = running ]
+	# ExecSync: exec --process, in the app, in the sandbox's kernel.
+	jq -n '{"args": ["sh", "-c", "hostname; cat /proc/sys/kernel/random/boot_id"], "cwd": "/", "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0}}' >"$BATS_TEST_TMPDIR/process.json"
+	runvm exec --process "$BATS_TEST_TMPDIR/process.json" app
+	assert_success
+	assert_line --index 0 pods-crio
+	local boot
+	boot=$(__runvm exec sb cat /proc/sys/kernel/random/boot_id)
+	assert_line --index 1 "$boot"
+	# StopContainer, RemoveContainer; then StopPodSandbox, RemovePodSandbox.
+	runvm kill app KILL
+	assert_success
+	wait_for_status app stopped 30
+	local deadline=$((SECONDS + 30))
+	until [ -s "$BATS_TEST_TMPDIR/exits/app" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "conmon wrote no exit file for app"
+		sleep 0.2
+	done
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/exits/app")" 137
+	grep -q app-out "$MEMBER_BUNDLE/ctr.log"
+	runvm delete app
+	assert_success
+	runvm kill sb KILL
+	assert_success
+	wait_for_status sb stopped 30
+	runvm delete sb
+	assert_success
+	run -0 __runvm list -q
+	assert_output ""
 }
