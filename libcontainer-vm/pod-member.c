@@ -21,6 +21,7 @@
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor-sync.h"
 #include "libcontainer-vm/monitor.h"
+#include "libcontainer-vm/pod-size.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
 #include "spec/config.h"
@@ -93,6 +94,19 @@ int pod_member_guest_spec(struct spec_config *guest, struct vm_plan *plan, const
                 }
         }
         return 0;
+}
+
+int pod_member_check(const char *root, const char *sandbox, const struct spec_config *spec,
+                     struct rv_error **err)
+{
+        struct state_dir dir = STATE_DIR_INIT;
+        _cleanup_(container_state_freep) struct container_state *s = NULL;
+
+        if (state_dir_open(root, sandbox, false, &dir, err) < 0)
+                return -1;
+        int r = state_load(dir.dirfd, &s, err);
+        state_dir_close(&dir);
+        return r < 0 ? -1 : pod_member_fits(spec, s, err);
 }
 
 /* --- the member's monitor --------------------------------------------------- */

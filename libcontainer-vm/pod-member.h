@@ -23,5 +23,8 @@ void pod_member_strip_paths(struct spec_config *spec, unsigned joined);
  * bring block devices (microvm cannot hot-plug them). */
 int pod_member_guest_spec(struct spec_config *guest, struct vm_plan *plan, const char *sandbox,
                           const char *id, unsigned joined, struct rv_error **err);
+/* The member's limits fit in its sandbox's VM (pod-size.h). */
+int pod_member_check(const char *root, const char *sandbox, const struct spec_config *spec,
+                     struct rv_error **err);
 /* In the forked child, as monitor_main: never returns. */
 _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox);

@@ -329,3 +329,35 @@ conmon_create() {
 	run -0 __runvm list -q
 	assert_output ""
 }
+
+@test "pods: the sandbox's VM is the pod's size; a member's limits apply in its guest cgroup; one too big is refused" {
+	is_runvm || skip "runvm's pods"
+	set_args sleep 1000
+	update_config '.annotations["io.kubernetes.cri.container-type"] = "sandbox" |
+		.annotations["io.kubernetes.cri.sandbox-id"] = "infra" |
+		.annotations["io.kubernetes.cri.sandbox-memory"] = "402653184" |
+		.annotations["io.kubernetes.cri.sandbox-cpu-quota"] = "100000" |
+		.annotations["io.kubernetes.cri.sandbox-cpu-period"] = "100000" |
+		.linux.resources.memory.limit = 8388608'
+	run_detached infra
+	SANDBOX_PID=$(cat "$BATS_TEST_TMPDIR/infra.pid")
+	run -0 jq -r '"\(.memory_mib) \(.vcpus)"' "$ROOT/infra/state.json"
+	assert_output "448 1"
+	# containerd's app container: its own limit, in its own guest cgroup.
+	update_config '.annotations["io.kubernetes.cri.container-type"] = "container" |
+		.annotations["io.kubernetes.cri.sandbox-id"] = "infra" |
+		.linux.resources.memory.limit = 67108864 |
+		.linux.namespaces |= (map(select(.type != "cgroup")) + [{"type": "cgroup"}])' "$MEMBER_BUNDLE"
+	start_member app "$MEMBER_BUNDLE" sleep 1000
+	runvm exec app cat /sys/fs/cgroup/memory.max
+	assert_success
+	assert_output 67108864
+	# More than the VM has.
+	setup_bundle "$BATS_TEST_TMPDIR/member2"
+	update_config '.linux.resources.memory.limit = 1073741824' "$BUNDLE"
+	join_sandbox "$BUNDLE"
+	runvm create --bundle "$BUNDLE" big
+	assert_failure
+	assert_output --partial "\`linux.resources.memory.limit\`: 1073741824 bytes is more than the pod's VM has (448 MiB, sandbox \`infra\`)"
+	BUNDLE=$SANDBOX_BUNDLE
+}
