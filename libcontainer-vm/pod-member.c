@@ -65,6 +65,16 @@ static int move_source(char **s, const char *id, struct rv_error **err)
 int pod_member_guest_spec(struct spec_config *guest, struct vm_plan *plan, const char *sandbox,
                           const char *id, unsigned joined, struct rv_error **err)
 {
+        const struct spec_hooks *h = &guest->hooks;
+
+        /* Not silently skipped: a member's own monitor runs no hooks yet. */
+        if (h->prestart.n || h->create_runtime.n || h->create_container.n || h->start_container.n ||
+            h->poststart.n || h->poststop.n)
+                return rv_error_setx(err, ENOTSUP, "`hooks`: a pod member's hooks are not run yet; its sandbox "
+                                     "`%s`'s are", sandbox);
+        if (guest->process.terminal)
+                return rv_error_setx(err, ENOTSUP, "`process.terminal`: a pod member with a terminal is not "
+                                     "supported yet (sandbox `%s`)", sandbox);
         if (plan->n_disks > 0)
                 return rv_error_setx(err, ENOTSUP, "`linux.devices`/`mounts`: block device `%s` cannot reach "
                                      "the pod's running VM (QEMU microvm cannot hot-plug a disk)",

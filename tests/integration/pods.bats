@@ -361,3 +361,17 @@ conmon_create() {
 	assert_output --partial "\`linux.resources.memory.limit\`: 1073741824 bytes is more than the pod's VM has (448 MiB, sandbox \`infra\`)"
 	BUNDLE=$SANDBOX_BUNDLE
 }
+
+@test "pods: what a member cannot bring yet is refused in one line: hooks, a terminal" {
+	start_sandbox
+	join_sandbox
+	update_config '.hooks = {"prestart": [{"path": "/bin/true"}]}' "$MEMBER_BUNDLE"
+	member_create
+	assert_output --partial "\`hooks\`: a pod member's hooks are not run yet"
+	update_config 'del(.hooks) | .process.terminal = true' "$MEMBER_BUNDLE"
+	runvm create --bundle "$MEMBER_BUNDLE" --console-socket "$BATS_TEST_TMPDIR/none.sock" member
+	assert_failure
+	assert_output --partial "\`process.terminal\`: a pod member with a terminal is not supported yet"
+	run -0 jq -r '.[].id' < <(__runvm list --format json)
+	assert_output infra
+}
