@@ -256,6 +256,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         st.monitor_pid = getpid();
         rv_proc_start_time(st.monitor_pid, &st.monitor_start_time);
         st.annotations = annotations_copy(p.spec);
+        st.sandbox = p.sandbox;
         if (st.annotations == NULL) {
                 rv_strv_free(st.annotations);
                 prepared_clear(&p);
@@ -495,6 +496,15 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
                 rv_error_release(err);
         } else {
                 enum container_status status = container_state_status(st);
+                /* Its VM is its members' too; with --force they end with it
+                 * (its monitor would wait for them: no waiting for it). */
+                bool members = pod_check_no_members(ctx->root, id, err) < 0;
+                if (members && !force) {
+                        state_dir_close(&dir);
+                        return -1;
+                }
+                if (members)
+                        rv_error_release(err);
                 if (status != CONTAINER_STOPPED) {
                         if (!force && !container_status_allows(status, CONTAINER_OP_DELETE)) {
                                 state_dir_close(&dir);
@@ -508,7 +518,7 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
                                 struct rv_error *tmp_err = NULL;
                                 if (ctl_call(dir.dirfd, &req, NULL, CTL_TIMEOUT_MS, NULL, NULL, &tmp_err) < 0)
                                         rv_debug("delete %s: kill: %s", id, tmp_err->msg);
-                                else
+                                else if (!members)
                                         wait_monitor(st);
                                 rv_error_release(&tmp_err);
                         }

@@ -78,6 +78,13 @@ static const struct container_state *find_ns(struct container_state *const *c, s
         return NULL;
 }
 
+/* A member's monitor holds its pod's namespaces: joining them is joining
+ * that pod. */
+static const char *pod_of(const struct container_state *s)
+{
+        return s->sandbox ? s->sandbox : s->id;
+}
+
 int pod_join_decide(const struct spec_config *spec, const struct pod_ns_ref *refs, size_t n_refs,
                     struct container_state *const *candidates, size_t n_candidates,
                     const char **ret_sandbox, struct rv_error **err)
@@ -92,12 +99,12 @@ int pod_join_decide(const struct spec_config *spec, const struct pod_ns_ref *ref
 
                 if (c == NULL)
                         continue;
-                if (by_ns && by_ns != c)
+                if (by_ns && strcmp(pod_of(by_ns), pod_of(c)) != 0)
                         return rv_error_setx(err, EINVAL, "`linux.namespaces[%zu]`: the %s namespace is runvm "
                                              "container `%s`'s, but `linux.namespaces[%zu]`'s is `%s`'s: "
                                              "a container joins one pod's VM",
-                                             refs[i].index, state_ns_name(refs[i].type), c->id,
-                                             by_ref->index, by_ns->id);
+                                             refs[i].index, state_ns_name(refs[i].type), pod_of(c),
+                                             by_ref->index, pod_of(by_ns));
                 by_ns = c;
                 by_ref = &refs[i];
         }
@@ -112,7 +119,7 @@ int pod_join_decide(const struct spec_config *spec, const struct pod_ns_ref *ref
         claim = crio ? crio : cri;
         claim_key = crio ? POD_CRIO_SANDBOX : POD_CRI_SANDBOX;
         if (claim == NULL) {
-                *ret_sandbox = by_ns ? by_ns->id : NULL;
+                *ret_sandbox = by_ns ? pod_of(by_ns) : NULL;
                 return 0;
         }
         if (claim[0] == '\0') {
@@ -120,7 +127,7 @@ int pod_join_decide(const struct spec_config *spec, const struct pod_ns_ref *ref
                         return rv_error_setx(err, EINVAL, "`annotations`: `%s` says the container is a sandbox, "
                                              "but `linux.namespaces[%zu]` joins the %s namespace of runvm "
                                              "container `%s`, another pod's", crio ? POD_CRIO_TYPE : POD_CRI_TYPE,
-                                             by_ref->index, state_ns_name(by_ref->type), by_ns->id);
+                                             by_ref->index, state_ns_name(by_ref->type), pod_of(by_ns));
                 return 0;
         }
         if (find_id(candidates, n_candidates, claim) == NULL)
@@ -130,12 +137,12 @@ int pod_join_decide(const struct spec_config *spec, const struct pod_ns_ref *ref
                 return rv_error_setx(err, EINVAL, "`annotations`: `%s` puts the container in sandbox `%s`, "
                                      "but `linux.namespaces` joins none of `%s`'s network, ipc or uts "
                                      "namespaces by path", claim_key, claim, claim);
-        if (strcmp(by_ns->id, claim) != 0)
+        if (strcmp(pod_of(by_ns), claim) != 0)
                 return rv_error_setx(err, EINVAL, "`annotations`: `%s` puts the container in sandbox `%s`, "
                                      "but `linux.namespaces[%zu]` joins the %s namespace of runvm container "
                                      "`%s`", claim_key, claim, by_ref->index, state_ns_name(by_ref->type),
-                                     by_ns->id);
-        *ret_sandbox = by_ns->id;
+                                     pod_of(by_ns));
+        *ret_sandbox = pod_of(by_ns);
         return 0;
 }
 
@@ -181,10 +188,21 @@ static bool holds_namespaces(const struct container_state *s)
         return false;
 }
 
+static bool is_member(const struct container_state *s)
+{
+        return s->sandbox != NULL;
+}
+
+static bool keep_candidate(const struct container_state *s, bool members)
+{
+        return members ? is_member(s) : holds_namespaces(s);
+}
+
+
 /* The root's containers whose monitor lives (a dead one's inodes may be
  * reused by new namespaces). Entries that vanish or cannot be read are
  * being created or deleted: not a pod to join. */
-static int load_candidates(const char *root, struct candidates *ret, struct rv_error **err)
+static int load_candidates(const char *root, bool members, struct candidates *ret, struct rv_error **err)
 {
         _cleanup_closedir_ DIR *d = opendir(root);
         struct dirent *de;
@@ -205,7 +223,7 @@ static int load_candidates(const char *root, struct candidates *ret, struct rv_e
                         continue;
                 }
                 state_dir_close(&dir);
-                if (!holds_namespaces(s) || !container_state_monitor_alive(s)) {
+                if (!keep_candidate(s, members) || !container_state_monitor_alive(s)) {
                         container_state_free(s);
                         continue;
                 }
@@ -246,7 +264,7 @@ int pod_join_resolve(const char *root, const struct spec_config *spec, char **re
         if (n_refs == 0 && spec_config_annotation(spec, POD_CRIO_TYPE) == NULL &&
             spec_config_annotation(spec, POD_CRI_TYPE) == NULL)
                 return 0;
-        if (load_candidates(root, &c, err) < 0) {
+        if (load_candidates(root, false, &c, err) < 0) {
                 candidates_clear(&c);
                 return -1;
         }
@@ -255,7 +273,7 @@ int pod_join_resolve(const char *root, const struct spec_config *spec, char **re
                 r = rv_error_set(err, ENOMEM, "pod");
         for (size_t i = 0; r == 0 && sandbox && i < n_refs; i++) {
                 const struct container_state *h = find_ns(c.v, c.n, &refs[i]);
-                if (h && strcmp(h->id, sandbox) == 0)
+                if (h && strcmp(pod_of(h), sandbox) == 0)
                         *ret_joined |= 1u << refs[i].type;
         }
         candidates_clear(&c);
@@ -320,4 +338,29 @@ static int join_path(const char *path, int flag, const char *what, struct rv_err
 int pod_join_pinned(const char *ipc, const char *uts, struct rv_error **err)
 {
         return join_path(ipc, CLONE_NEWIPC, "ipc", err) < 0 || join_path(uts, CLONE_NEWUTS, "uts", err) < 0 ? -1 : 0;
+}
+
+int pod_check_no_members(const char *root, const char *id, struct rv_error **err)
+{
+        struct candidates c = { 0 };
+        char names[512] = "";
+        size_t n = 0;
+
+        if (load_candidates(root, true, &c, err) < 0) {
+                candidates_clear(&c);
+                return -1;
+        }
+        for (size_t i = 0; i < c.n; i++) {
+                if (strcmp(c.v[i]->sandbox, id) != 0 || container_state_status(c.v[i]) == CONTAINER_STOPPED)
+                        continue;
+                size_t len = strlen(names);
+                snprintf(names + len, sizeof(names) - len, "%s`%s`", n ? ", " : "", c.v[i]->id);
+                n++;
+        }
+        candidates_clear(&c);
+        if (n == 0)
+                return 0;
+        return rv_error_setx(err, EBUSY, "cannot delete container %s: it is the sandbox of the running %s %s, "
+                             "whose VM it holds; delete %s first, or use --force", id,
+                             n > 1 ? "containers" : "container", names, n > 1 ? "them" : "it");
 }

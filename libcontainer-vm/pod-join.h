@@ -49,6 +49,10 @@ int pod_join_decide(const struct spec_config *spec, const struct pod_ns_ref *ref
 int pod_join_resolve(const char *root, const struct spec_config *spec, char **ret_sandbox,
                      unsigned *ret_joined, struct rv_error **err);
 
+/* Fails (EBUSY) when live containers of the root are members of sandbox
+ * id's pod, naming them: deleting it would end their VM. */
+int pod_check_no_members(const char *root, const char *id, struct rv_error **err);
+
 /* The monitor's own namespaces (/proc/self/ns/{net,ipc,uts}) into s, for
  * the containers that may join it. */
 int pod_record_namespaces(struct container_state *s, struct rv_error **err);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "libcontainer-vm/container.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor-sync.h"
+#include "libcontainer-vm/pod-join.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/pod-size.h"
 #include "libcontainer-vm/state.h"
@@ -194,6 +196,48 @@ out:
         return conn;
 }
 
+/* The member's pid stands for it on the host, and host tools act on that
+ * pid's namespaces (nsenter, podman inspect): its pod's, which the
+ * sandbox's monitor holds. Recorded, so that joining them joins the pod. */
+static int join_pod_namespaces(const struct monitor_options *o, const char *sandbox, struct rv_error **err)
+{
+        static const struct { const char *name; int flag; } kinds[] = {
+                { "net", CLONE_NEWNET }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
+        };
+        _cleanup_(container_state_freep) struct container_state *s = NULL;
+        struct state_dir dir = STATE_DIR_INIT;
+        char path[64];
+
+        if (state_dir_open(o->ctx->root, sandbox, false, &dir, err) < 0)
+                return -1;
+        int r = state_load(dir.dirfd, &s, err);
+        state_dir_close(&dir);
+        if (r < 0)
+                return -1;
+        int fds[3] = { -1, -1, -1 };
+        /* /proc is the host's here: host pids. The fds first, then the
+         * check that the pid is still the sandbox's monitor. */
+        for (size_t i = 0; i < 3; i++) {
+                snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int) s->monitor_pid, kinds[i].name);
+                fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+        }
+        r = fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0 && container_state_monitor_alive(s) ? 0 : -1;
+        if (r < 0)
+                rv_error_setx(err, ESRCH, "the pod's sandbox `%s` is not running", sandbox);
+        for (size_t i = 0; r == 0 && i < 3; i++)
+                if (setns(fds[i], kinds[i].flag) < 0)
+                        r = rv_error_set(err, errno, "join the %s namespace of the pod's sandbox `%s`",
+                                         kinds[i].name, sandbox);
+        for (size_t i = 0; i < 3; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+        if (r < 0)
+                return -1;
+        if (pod_record_namespaces(o->state, err) < 0 || state_save(o->dir->dirfd, o->state, err) < 0)
+                return -1;
+        return 0;
+}
+
 /* The sandbox's monitor went without an exit: its VM is gone. */
 _Noreturn static void sandbox_gone(const struct monitor_options *o, const char *sandbox)
 {
@@ -233,13 +277,16 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
                 rv_log_set_fd(logfd);
                 close(logfd);
         }
+        /* create recorded this pid and start time before it let us go. */
+        o->state->monitor_pid = rv_proc_self_pid();
+        rv_proc_start_time(o->state->monitor_pid, &o->state->monitor_start_time);
         monitor_signal_set(&set);
         signal(SIGPIPE, SIG_IGN);
         sigprocmask(SIG_BLOCK, &set, NULL);
         sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sigfd < 0)
                 rv_error_set(&err, errno, "signalfd");
-        if (err != NULL || (conn = hand_over(o, sandbox, &err)) < 0) {
+        if (err != NULL || join_pod_namespaces(o, sandbox, &err) < 0 || (conn = hand_over(o, sandbox, &err)) < 0) {
                 rv_log(RV_LOG_ERROR, "%s", err->msg);
                 monitor_sync_report(o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
                 _exit(1);

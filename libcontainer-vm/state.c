@@ -295,6 +295,9 @@ int state_save(int dirfd, const struct container_state *s, struct rv_error **err
                 netns_record_write(w, s->network);
         }
         write_namespaces(w, s);
+        if (s->sandbox) {
+                json_write_key(w, "sandbox"); json_write_string(w, s->sandbox);
+        }
         json_write_key(w, "annotations");
         json_write_object_begin(w);
         for (char **a = s->annotations; a && a[0] && a[1]; a += 2) {
@@ -454,6 +457,8 @@ static int read_state(const struct json_value *root, struct container_state *s, 
                 return -1;
         if ((v = json_get(root, "namespaces")) && read_namespaces(v, s, err) < 0)
                 return -1;
+        if (dup_string(root, "sandbox", &s->sandbox, err) < 0)
+                return -1;
         if (s->id == NULL || status == NULL)
                 return rv_error_setx(err, EINVAL, "`state.json` lacks id or status");
         return 0;
@@ -501,6 +506,7 @@ void container_state_free(struct container_state *s)
         }
         free(s->resources);
         free(s->reason);
+        free(s->sandbox);
         netns_record_free(s->network);
         free(s);
 }

@@ -63,6 +63,7 @@ struct container_state {
         char *reason;                   /* why it stopped, when not by its own exit */
         struct netns_record *network;   /* TAPs and redirects to undo; NULL: none */
         struct state_nsid ns[STATE_NS_COUNT];   /* the monitor's net, ipc, uts */
+        char *sandbox;                  /* a pod member: its sandbox container; NULL: none */
 };
 
 struct state_dir {

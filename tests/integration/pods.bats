@@ -375,3 +375,32 @@ conmon_create() {
 	run -0 jq -r '.[].id' < <(__runvm list --format json)
 	assert_output infra
 }
+
+@test "pods: a member's pid holds the pod's namespaces; the sandbox is not deleted under its members unless --force" {
+	start_sandbox
+	start_member a "$MEMBER_BUNDLE" sleep 1000
+	local pa boot
+	pa=$(cat "$BATS_TEST_TMPDIR/a.pid")
+	[ "$(stat -L -c %i "/proc/$pa/ns/net")" = "$(stat -L -c %i "/proc/$SANDBOX_PID/ns/net")" ]
+	[ "$(stat -L -c %i "/proc/$pa/ns/ipc")" = "$(stat -L -c %i "/proc/$SANDBOX_PID/ns/ipc")" ]
+	# Joining a member's namespaces is joining its pod.
+	setup_bundle "$BATS_TEST_TMPDIR/third"
+	update_config ".process.args = [\"sleep\", \"1000\"] | del(.hostname) |
+		(.linux.namespaces[] | select(.type == \"network\")) |= (.path = \"/proc/$pa/ns/net\") |
+		(.linux.namespaces[] | select(.type == \"ipc\")) |= (.path = \"/proc/$pa/ns/ipc\")"
+	run_detached c
+	BUNDLE=$SANDBOX_BUNDLE
+	boot=$(__runvm exec infra cat /proc/sys/kernel/random/boot_id)
+	runvm exec c cat /proc/sys/kernel/random/boot_id
+	assert_output "$boot"
+	runvm delete infra
+	assert_failure
+	assert_output --partial "cannot delete container infra: it is the sandbox of the running containers"
+	assert_output --partial "delete them first, or use --force"
+	runvm delete --force infra
+	assert_success
+	wait_for_status a stopped 30
+	wait_for_status c stopped 30
+	run -0 jq -r .reason "$ROOT/c/state.json"
+	assert_output --partial "the pod's sandbox VM (\`infra\`) exited"
+}

@@ -38,7 +38,10 @@ static struct spec_config *spec_with(const char *namespaces, const char *annotat
 /* Two sandboxes: "infra" holds net 10, ipc 11, uts 12; "other" 20, 21, 22. */
 static struct container_state infra = { .id = "infra", .ns = { { 4, 10 }, { 4, 11 }, { 4, 12 } } };
 static struct container_state other = { .id = "other", .ns = { { 4, 20 }, { 4, 21 }, { 4, 22 } } };
+/* A member of infra's pod: its monitor holds the pod's namespaces too. */
+static struct container_state member = { .id = "m1", .sandbox = "infra", .ns = { { 4, 10 }, { 4, 11 }, { 4, 12 } } };
 static struct container_state *const cands[] = { &infra, &other };
+static struct container_state *const with_member[] = { &member, &other };
 
 #define NS "[{\"type\": \"network\", \"path\": \"/x\"}, {\"type\": \"ipc\", \"path\": \"/y\"}, {\"type\": \"mount\"}]"
 
@@ -68,6 +71,11 @@ static void test_by_namespace(void **unused)
         struct pod_ns_ref wrong[] = { { STATE_NS_UTS, 0, { 4, 10 } }, { STATE_NS_NET, 1, { 5, 10 } } };
         assert_int_equal(decide(wrong, 2, "{}", &s, &err), 0);
         assert_null(s);
+        /* Through a member's pid: its pod. */
+        struct spec_config *sc = spec_with(NS, "{}");
+        assert_int_equal(pod_join_decide(sc, refs, 2, with_member, 2, &s, &err), 0);
+        assert_string_equal(s, "infra");
+        spec_config_free(sc);
         /* Nothing joined: a VM of its own. */
         assert_int_equal(decide(NULL, 0, "{}", &s, &err), 0);
         assert_null(s);
