@@ -13,10 +13,10 @@ CPPFLAGS += -D_GNU_SOURCE -I. -DRUNVM_VERSION='"$(VERSION)"' -DRUNVM_COMMIT='"$(
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS) -MMD -MP
 
 # Code linked into both the host binary and the guest agent.
-COMMON_SRC := $(wildcard base/*.c) $(wildcard spec/*.c) $(wildcard vm/channel/*.c)
+COMMON_SRC := $(wildcard base/*.c) $(wildcard spec/*.c) $(wildcard vm/channel/*.c) hooks/run.c
 # Host only.
 HOST_SRC   := $(wildcard libcontainer-vm/*.c) $(wildcard vm/*.c) $(wildcard vm/qemu/*.c) \
-              $(wildcard hooks/*.c) $(wildcard netns/*.c)
+              $(filter-out hooks/run.c,$(wildcard hooks/*.c)) $(wildcard netns/*.c)
 MAIN_SRC   := $(wildcard main/*.c)
 AGENT_SRC  := $(wildcard vm/agent/*.c)
 
@@ -115,7 +115,7 @@ soak: all
 	  INTEGRATION_TIMEOUT=$${INTEGRATION_TIMEOUT:-14400} tests/run-integration.sh tests/integration/faults.bats
 
 unit: $(UNIT_BIN) $(FUZZ_BIN)
-	tests/run-unit.sh $(UNIT_BIN) $(FUZZ_BIN)
+	tests/run-unit.sh $(UNIT_BIN) $(FUZZ_BIN) tests/lint/layout.sh
 
 integration: all
 	tests/run-integration.sh

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "spawn.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +43,43 @@ static int child_dup_stdio(int from, int to)
         if (from == to)
                 return fcntl(to, F_SETFD, 0);
         return dup2(from, to) < 0 ? -1 : 0;
+}
+
+/* close_range(2) may be missing or denied (a container's seccomp filter
+ * runs startContainer hooks): then each fd listed in /proc/self/fd, and
+ * without /proc every number below the fd limit, is marked instead. No
+ * allocation: this runs between fork and exec. */
+static int cloexec_from(int first)
+{
+        char buf[4096] __attribute__((aligned(8)));
+        struct rlimit rl;
+        long n, max = 65536;
+
+        if (close_range((unsigned) first, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
+                return 0;
+        if (errno != ENOSYS && errno != EPERM && errno != EACCES)
+                return -1;
+        int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+                while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+                        for (long off = 0; off < n;) {
+                                struct dirent64 *d = (struct dirent64 *) (buf + off);
+                                char *end;
+                                long fd = strtol(d->d_name, &end, 10);
+
+                                off += d->d_reclen;
+                                if (*end == '\0' && end != d->d_name && fd >= first && fd != dfd)
+                                        fcntl((int) fd, F_SETFD, FD_CLOEXEC);
+                        }
+                }
+                close(dfd);
+                return n < 0 ? -1 : 0;
+        }
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1u << 20))
+                max = (long) rl.rlim_cur;
+        for (long fd = first; fd < max; fd++)
+                fcntl((int) fd, F_SETFD, FD_CLOEXEC);      /* EBADF: not open */
+        return 0;
 }
 
 /* The bounding set first (that needs CAP_SETPCAP), then groups, gid and
@@ -87,7 +128,7 @@ _Noreturn static void child_run(const struct rv_spawn *s, int errfd, pid_t paren
         /* Whatever the caller left open without CLOEXEC (conmon's or a
          * shim's pipes, a stray fd of a hook's parent) must not outlive
          * the container in a helper: only stdio and pass_fds cross exec. */
-        if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+        if (cloexec_from(3) < 0)
                 child_fail(errfd, "mark fds close-on-exec", errno);
         for (size_t i = 0; i < s->n_pass_fds; i++)
                 if (fcntl(s->pass_fds[i], F_SETFD, 0) < 0)
@@ -142,6 +183,10 @@ int rv_spawn_start(const struct rv_spawn *s, pid_t *ret_pid, int *ret_pidfd,
                 buf[n] = '\0';
                 waitpid(pid, NULL, 0);
                 return rv_error_set(err, 0, "%s", buf);
+        }
+        if (ret_pidfd == NULL) {
+                *ret_pid = pid;
+                return 0;
         }
         int pidfd = rv_pidfd_open(pid);
         if (pidfd < 0) {

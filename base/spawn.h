@@ -32,7 +32,8 @@ struct rv_spawn {
 };
 
 /* On success the child has exec'ed: *ret_pid and a pidfd (O_CLOEXEC) are
- * returned. On failure nothing is left running. */
+ * returned (ret_pidfd NULL: none is opened; pidfd_open may be denied
+ * where the caller runs). On failure nothing is left running. */
 int rv_spawn_start(const struct rv_spawn *s, pid_t *ret_pid, int *ret_pidfd,
                    struct rv_error **err);
 /* SIGKILL (if still running) and reap; safe on pid <= 0. */

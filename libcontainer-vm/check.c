@@ -27,7 +27,37 @@ struct host_facts {
         bool net_ok;                    /* TAPs + tc mirred work (netns_host_probe) */
         char net_error[256];
         const char *cgroups;
+        int ksm_run;                    /* /sys/kernel/mm/ksm/run, -1: no KSM */
 };
+
+#define KSM_RUN "/sys/kernel/mm/ksm/run"
+
+static int ksm_state(void)
+{
+        _cleanup_fclose_ FILE *f = fopen(KSM_RUN, "re");
+        int v;
+
+        return f && fscanf(f, "%d", &v) == 1 ? v : -1;
+}
+
+/* KSM merges only private anonymous memory: the guest RAM is a shared
+ * memfd (vhost-user-fs maps it in virtiofsd), which it never merges,
+ * running or not. Said so that nobody enables it for runvm's sake. */
+static const char *ksm_text(int run)
+{
+        switch (run) {
+        case -1:
+                return "absent (no " KSM_RUN ")";
+        case 0:
+                return "off (" KSM_RUN " = 0; `echo 1 > " KSM_RUN "` starts it); it would not merge the "
+                       "guest memory: virtio-fs needs it shared (memfd), and KSM merges only private memory";
+        case 1:
+                return "running (" KSM_RUN " = 1); it does not merge the guest memory: virtio-fs needs it "
+                       "shared (memfd), and KSM merges only private memory";
+        default:
+                return "stopped, merged pages unmerged (" KSM_RUN " = 2; `echo 1 > " KSM_RUN "` starts it)";
+        }
+}
 
 static const char *accel_setting(enum runvm_accel a)
 {
@@ -77,6 +107,7 @@ static int report_text(const struct runvm_context *ctx, const struct runvm_confi
         }
         fprintf(out, "vhost-vsock: %s\n", h->vhost_vsock ? "available" : "absent (virtio-serial is used)");
         fprintf(out, "vhost-net: %s\n", h->vhost_net ? "available" : "absent");
+        fprintf(out, "ksm: %s\n", ksm_text(h->ksm_run));
         if (h->net_ok)
                 fprintf(out, "network: TAP + tc mirred: working (each interface of the container's network "
                         "namespace becomes a virtio-net NIC)\n");
@@ -143,6 +174,11 @@ static int report_json(const struct runvm_context *ctx, const struct runvm_confi
         json_write_bool(w, h->vhost_vsock);
         json_write_key(w, "vhost_net");
         json_write_bool(w, h->vhost_net);
+        json_write_key(w, "ksm_run");
+        if (h->ksm_run >= 0)
+                json_write_uint64(w, (uint64_t) h->ksm_run);
+        else
+                json_write_null(w);
         json_write_key(w, "network");
         json_write_object_begin(w);
         json_write_key(w, "tap_mirred");
@@ -202,6 +238,7 @@ int container_host_report(const struct runvm_context *ctx, bool json, bool repro
         }
         h.vhost_vsock = access("/dev/vhost-vsock", R_OK | W_OK) == 0;
         h.vhost_net = access("/dev/vhost-net", R_OK | W_OK) == 0;
+        h.ksm_run = ksm_state();
         h.net_ok = netns_host_probe(h.net_error, sizeof(h.net_error));
         if (statfs("/sys/fs/cgroup", &fs) == 0)
                 h.cgroups = fs.f_type == CGROUP2_SUPER_MAGIC ? "v2 (unified)" :

@@ -135,6 +135,9 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
                 c->shutdown_timeout_ms = (int) u;
                 return 0;
         }
+        if (strcmp(key, "tcg_tb_size_mib") == 0)
+                /* Never QEMU's unbounded default: overhead_memory_mib must cover it. */
+                return parse_uint(value, 1, 1024, &c->tcg_tb_size_mib);
         errno = ENOENT;
         return -1;
 }
@@ -210,6 +213,7 @@ int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
                  * even on a loaded host; the verdict is cached. */
                 .kvm_probe_timeout_ms = 10000,
                 .shutdown_timeout_ms = 2000,
+                .tcg_tb_size_mib = RUNVM_TCG_TB_SIZE_MIB,
         };
         const char *env = getenv("RUNVM_CONFIG");
 

@@ -8,6 +8,12 @@
 struct rv_error;
 struct vm_driver;
 
+/* `tcg_tb_size_mib`'s default: an idle container's QEMU keeps ~34 MiB of
+ * translated code with QEMU's own cap (1 GiB, and a busy one grows towards
+ * it); 16 MiB saves ~21 MiB per container for ~10% more CPU in a boot
+ * (docs/PERFORMANCE.md, 2026-12-01 "Files and memory"). */
+#define RUNVM_TCG_TB_SIZE_MIB 16
+
 /* No VM is smaller: the guest kernel and agent need about 60 MiB. */
 #define VM_MIN_MEMORY_MIB 128u
 
@@ -28,6 +34,7 @@ struct runvm_config {
         int boot_timeout_ms;            /* until the agent says hello */
         int kvm_probe_timeout_ms;       /* the KVM probe boot's deadline */
         int shutdown_timeout_ms;        /* guest power-off before QEMU is killed */
+        unsigned tcg_tb_size_mib;       /* TCG's translation cache, 1 to 1024 */
         char *kernel_params;            /* appended to the guest command line */
         /* A container whose device rules allow every device (podman
          * --privileged) gets the host block devices it lists. */

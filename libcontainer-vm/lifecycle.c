@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* create, start, run, kill, delete. */
+/* create, start, run, kill, delete.
+ * Over 600 lines: the five verbs share the locked state-dir load, the
+ * monitor's launch and the waits on it; apart, each would reach into the
+ * others' helpers. */
 #include "libcontainer-vm/container.h"
 
 #include <errno.h>
@@ -28,6 +31,7 @@
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor.h"
+#include "libcontainer-vm/monitor-sync.h"
 #include "libcontainer-vm/pod-join.h"
 #include "libcontainer-vm/pod-member.h"
 #include "libcontainer-vm/state.h"

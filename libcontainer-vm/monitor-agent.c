@@ -13,7 +13,7 @@
 #include "base/loop.h"
 #include "base/proc.h"
 #include "libcontainer-vm/ctl.h"
-#include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-sync.h"
 #include "spec/config.h"
 #include "spec/json.h"

@@ -11,7 +11,7 @@
 
 #include "base/loop.h"
 #include "libcontainer-vm/ctl.h"
-#include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-shared.h"
 
 struct subscriber {
         int fd;                         /* an `events` client */

@@ -24,7 +24,7 @@
 #include "libcontainer-vm/monitor-ctl.h"
 #include "libcontainer-vm/monitor-events.h"
 #include "libcontainer-vm/monitor-exec.h"
-#include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-io.h"
 #include "libcontainer-vm/monitor-net.h"
 #include "libcontainer-vm/monitor-pod.h"

@@ -6,7 +6,7 @@
 #include "libcontainer-vm/monitor-agent.h"
 #include "libcontainer-vm/monitor-events.h"
 #include "libcontainer-vm/monitor-exec.h"
-#include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-state.h"
 
 #include <errno.h>

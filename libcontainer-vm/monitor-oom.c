@@ -10,7 +10,7 @@
 #include "base/log.h"
 #include "libcontainer-vm/cgroup-oom.h"
 #include "libcontainer-vm/monitor-events.h"
-#include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-oom.h"
 #include "libcontainer-vm/state.h"
 #include "spec/config.h"

@@ -19,7 +19,7 @@
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor-agent.h"
 #include "libcontainer-vm/monitor-exec.h"
-#include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-io.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/status.h"

@@ -9,7 +9,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "hooks/hooks.h"
-#include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-sync.h"
 #include "libcontainer-vm/state.h"
 #include "spec/config.h"

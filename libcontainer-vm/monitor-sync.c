@@ -13,7 +13,6 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "hooks/hooks.h"
-#include "libcontainer-vm/monitor.h"
 #include "spec/config.h"
 
 /* On the sync socket (SOCK_SEQPACKET: one message per send): the

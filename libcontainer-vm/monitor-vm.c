@@ -24,7 +24,7 @@
 #include "libcontainer-vm/container.h"
 #include "libcontainer-vm/console.h"
 #include "libcontainer-vm/monitor-agent.h"
-#include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-io.h"
 #include "libcontainer-vm/monitor-net.h"
 #include "libcontainer-vm/monitor-state.h"
@@ -150,6 +150,7 @@ int monitor_vm_boot(struct monitor *m, struct rv_error **err)
                 .memory_mib = plan->memory_mib, .vcpus = plan->vcpus,
                 .state_dir = m->o->dir->path, .cpus = plan->cpus, .pin_timeout_ms = cfg->boot_timeout_ms,
                 .extra_cmdline = cfg->kernel_params, .debug = m->o->ctx->debug,
+                .tcg_tb_size_mib = cfg->tcg_tb_size_mib,
         };
 
         if (access(cfg->kernel, R_OK) < 0)

@@ -41,7 +41,7 @@
 #include "libcontainer-vm/monitor-ctl.h"
 #include "libcontainer-vm/monitor-events.h"
 #include "libcontainer-vm/monitor-exec.h"
-#include "libcontainer-vm/monitor-internal.h"
+#include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-loop.h"
 #include "libcontainer-vm/monitor-net.h"
 #include "libcontainer-vm/monitor-pod.h"

@@ -17,7 +17,6 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "libcontainer-vm/config.h"
-#include "libcontainer-vm/translate.h"
 #include "spec/config.h"
 #include "spec/mount.h"
 #include "vm/channel/disks.h"
@@ -297,9 +296,11 @@ static void drop_block_devices(struct spec_linux *l)
                          "device (privileged_host_devices = false)", dropped);
 }
 
-int translate_disks(struct spec_config *c, const struct runvm_config *cfg, struct vm_plan *p,
-                    struct rv_error **err)
+int translate_disks(struct spec_config *c, const struct runvm_config *cfg, struct vm_disk **ret_disks,
+                    size_t *ret_n, struct rv_error **err)
 {
+        struct vm_disk **disks = ret_disks;
+        size_t *n_disks = ret_n;
         struct spec_resources *res = &c->linux_.resources;
         struct wants ws = { 0 };
         bool host_devices = cfg->privileged_host_devices || !disk_rules_allow_all(res->devices, res->n_devices);
@@ -307,17 +308,17 @@ int translate_disks(struct spec_config *c, const struct runvm_config *cfg, struc
 
         if (r == 0 && !host_devices)
                 drop_block_devices(&c->linux_);
-        if (r == 0 && ws.n > 0 && (p->disks = calloc(ws.n, sizeof(*p->disks))) == NULL)
+        if (r == 0 && ws.n > 0 && (*disks = calloc(ws.n, sizeof(**disks))) == NULL)
                 r = rv_error_set(err, ENOMEM, "block devices");
         for (size_t i = 0; r == 0 && i < ws.n; i++) {
-                r = open_disk(&ws.w[i], c, &p->disks[i], err);
+                r = open_disk(&ws.w[i], c, &(*disks)[i], err);
                 if (r == 0)
-                        p->n_disks++;
+                        (*n_disks)++;
         }
         for (size_t i = 0; r == 0 && ws.mount_dev && i < c->n_mounts; i++) {
-                for (size_t k = 0; ws.mount_dev[i] && k < p->n_disks; k++)
+                for (size_t k = 0; ws.mount_dev[i] && k < *n_disks; k++)
                         if (ws.w[k].dev == ws.mount_dev[i] &&
-                            (r = rewrite_mount(&c->mounts[i], &p->disks[k], err)) < 0)
+                            (r = rewrite_mount(&c->mounts[i], &(*disks)[k], err)) < 0)
                                 rv_error_wrap(err, "`mounts[%zu]`", i);
         }
         wants_clear(&ws);

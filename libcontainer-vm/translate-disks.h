@@ -15,11 +15,12 @@ struct rv_error;
 struct runvm_config;
 struct spec_config;
 struct spec_device_rule;
-struct vm_plan;
+struct vm_disk;
 
-/* Fills p->disks and rewrites c's block mounts. */
-int translate_disks(struct spec_config *c, const struct runvm_config *cfg, struct vm_plan *p,
-                    struct rv_error **err);
+/* Fills *ret_disks (*ret_n of them, opened; the caller owns them, also
+ * after a failure) and rewrites c's block mounts to name them. */
+int translate_disks(struct spec_config *c, const struct runvm_config *cfg, struct vm_disk **ret_disks,
+                    size_t *ret_n, struct rv_error **err);
 
 /* Whether the rules let the container write block device major:minor
  * (the last rule that matches it and names `w` decides; none: no), and

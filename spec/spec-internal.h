@@ -8,8 +8,9 @@
 #include <stdint.h>
 
 #include "spec/config.h"
-#include "spec/json.h"
 
+struct json_value;
+struct json_writer;
 struct rv_error;
 
 /* Largest config.json / process.json accepted. */

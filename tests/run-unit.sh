@@ -4,7 +4,8 @@
 #   tests/run-unit.sh build/tests/test-* build/fuzz/fuzz-*
 #
 # A unit binary counts its cmocka test cases; a fuzz replay binary (name
-# fuzz-*) counts as one test, given its corpus tests/fuzz/corpus/<name>.
+# fuzz-*) counts as one test, given its corpus tests/fuzz/corpus/<name>;
+# a check script (*.sh, e.g. tests/lint/layout.sh) counts as one test.
 # Totals go to $RESULTS_DIR/unit.counts ("passed failed skipped") for
 # tests/check.sh; full output to $RESULTS_DIR/unit.log.
 # Exit status: 0 when nothing failed.
@@ -30,6 +31,9 @@ for bin in "$@"; do
 	if [ ! -x "$bin" ]; then
 		echo "missing binary" > "$out"
 		rc=127
+	elif [[ $name == *.sh ]]; then
+		timeout -k 10 "$UNIT_TIMEOUT" "$bin" > "$out" 2>&1 </dev/null
+		rc=$?
 	elif [[ $name == fuzz-* ]]; then
 		corpus=$top/tests/fuzz/corpus/$name
 		args=()
@@ -41,10 +45,11 @@ for bin in "$@"; do
 		rc=$?
 	fi
 
-	if [[ $name == fuzz-* ]]; then
+	if [[ $name == fuzz-* || $name == *.sh ]]; then
 		if [ "$rc" -eq 0 ]; then p=1 f=0; else p=0 f=1; fi
 		s=0
 		what="corpus replay"
+		[[ $name == *.sh ]] && what="check"
 	else
 		p=$(sum_of PASSED "$out")
 		f=$(sum_of FAILED "$out")

@@ -72,6 +72,7 @@ struct vm_config {
         unsigned vcpus;
         bool kvm;                       /* else TCG */
         uint32_t tsc_khz;               /* TCG only; 0 to omit */
+        unsigned tcg_tb_size_mib;       /* TCG only: its translation cache; 0: QEMU's default */
         const char *state_dir;          /* the logs and the shared dir live here */
         const char *extra_cmdline;      /* appended to the kernel command line */
         bool debug;

@@ -199,3 +199,15 @@ EOF
 	assert_line X=y
 	refute_line --regexp '^(HOME|TERM|BATS[A-Z_]*)='
 }
+
+@test "startContainer without an env of its own gets the process's env, as in runc" {
+	update_config '.root.readonly = false | .process.env = ["PATH=/usr/bin:/bin", "PROC=one"]'
+	set_args cat /start.env
+	update_config '.hooks = {startContainer: [{path: "/bin/sh", args: ["sh", "-c", "env > /start.env"]}]}'
+	runvm_separate run --bundle "$BUNDLE" he
+	assert_success
+	assert_line PROC=one
+	assert_line PATH=/usr/bin:/bin
+	# Nothing of the agent's or the caller's own environment.
+	refute_line --regexp '^(TERM|BATS[A-Z_]*)='
+}

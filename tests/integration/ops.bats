@@ -186,9 +186,14 @@ wait_lines() {
 	runvm exec ct sh -c 'head -c 100m /dev/zero | tail -n 1 | wc -c'
 	refute_output --partial 104857600
 	wait_for_grep '"type":"oom"' "$BATS_TEST_TMPDIR/ev.out" 60
-	# One event per OOM the kernel reports (runc on v1 may see two).
-	run -0 sh -c 'jq -c "select(.type == \"oom\")" "$1" | sort -u' sh "$BATS_TEST_TMPDIR/ev.out"
+	# One event per OOM the kernel reports (runc on v1 may see two); runc's
+	# type and id, and from runvm what the VM had (docs/RESOURCES.md).
+	run -0 sh -c 'jq -c "select(.type == \"oom\") | {type, id}" "$1" | sort -u' sh "$BATS_TEST_TMPDIR/ev.out"
 	assert_output '{"type":"oom","id":"ct"}'
+	if ! is_runc_under_test; then
+		run -0 jq -s -c 'map(select(.type == "oom"))[0].data | {memory_limit, has_vm: (.vm_memory_mib > 0)}' "$BATS_TEST_TMPDIR/ev.out"
+		assert_output '{"memory_limit":33554432,"has_vm":true}'
+	fi
 	assert_equal "$(container_status ct)" running
 
 	runvm delete --force ct

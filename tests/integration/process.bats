@@ -157,7 +157,7 @@ load helpers
 	update_config '.hooks.startContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "echo oops >&2; exit 3"]}]'
 	runvm run --bundle "$BUNDLE" ct
 	assert_failure
-	assert_output --partial "error running startContainer hook #0: exit status 3, stdout: , stderr: oops"
+	assert_output --partial "error running startContainer hook #0: error running hook: exit status 3, stdout: , stderr: oops"
 
 	update_config '.hooks.startContainer = [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]'
 	runvm run --bundle "$BUNDLE" ct

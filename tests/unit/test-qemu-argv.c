@@ -26,6 +26,7 @@ static struct vm_config config(bool kvm)
                 .vmm_path = "/usr/bin/qemu-system-x86_64", .virtiofsd_path = "/usr/lib/qemu/virtiofsd",
                 .kernel = "/k", .initrd = "/i", .memory_mib = 512, .vcpus = 3, .kvm = kvm,
                 .tsc_khz = 2100000, .state_dir = "/run/x", .extra_cmdline = "runvm.x=1",
+                .tcg_tb_size_mib = 16,
         };
 }
 
@@ -83,7 +84,7 @@ static void test_tcg_machine(void **unused)
         assert_string_equal(a.argv[0], "/usr/bin/qemu-system-x86_64");
         assert_string_equal(value_of(&a, "-M", 0), "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem");
         /* The translation cache bounded: overhead_memory_mib counts it. */
-        assert_string_equal(value_of(&a, "-accel", 0), "tcg,tb-size=128");
+        assert_string_equal(value_of(&a, "-accel", 0), "tcg,tb-size=16");
         /* Freed guest pages go back to the host. */
         assert_true(has_pair(&a, "-device", "virtio-balloon-device,free-page-reporting=on,deflate-on-oom=on"));
         assert_string_equal(value_of(&a, "-cpu", 0), "max");
@@ -133,6 +134,29 @@ static void test_kvm_machine_without_virtiofs(void **unused)
         assert_false(any_arg_contains(&a, "vhost-user-fs"));
         assert_false(passes_fd(&a, 13));
         assert_int_equal(a.n_fds, 5);
+        qemu_argv_clear(&a);
+}
+
+/* The translation cache cap is TCG's alone; 0 leaves QEMU's default. */
+static void test_tcg_tb_size(void **unused)
+{
+        struct vm_config c = config(false);
+        struct qemu_devices d = { 0 };
+        struct qemu_argv a = { 0 };
+
+        c.tcg_tb_size_mib = 24;
+        build(&c, &d, &fds, &a);
+        assert_string_equal(value_of(&a, "-accel", 0), "tcg,tb-size=24");
+        assert_null(value_of(&a, "-accel", 1));
+        qemu_argv_clear(&a);
+        c.tcg_tb_size_mib = 0;
+        build(&c, &d, &fds, &a);
+        assert_string_equal(value_of(&a, "-accel", 0), "tcg");
+        qemu_argv_clear(&a);
+        c = config(true);
+        c.tcg_tb_size_mib = 16;
+        build(&c, &d, &fds, &a);
+        assert_string_equal(value_of(&a, "-accel", 0), "kvm");
         qemu_argv_clear(&a);
 }
 
@@ -217,6 +241,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_tcg_machine),
                 cmocka_unit_test(test_kvm_machine_without_virtiofs),
+                cmocka_unit_test(test_tcg_tb_size),
                 cmocka_unit_test(test_nics),
                 cmocka_unit_test(test_disks_readonly_and_writable),
                 cmocka_unit_test(test_bad_devices_refused),

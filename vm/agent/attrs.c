@@ -22,6 +22,7 @@
 #include "spec/config.h"
 #include "vm/agent/caps.h"
 #include "vm/agent/seccomp.h"
+#include "vm/agent/timing.h"
 
 static const struct { const char *name; int resource; } rlimit_names[] = {
         { "RLIMIT_AS", RLIMIT_AS }, { "RLIMIT_CORE", RLIMIT_CORE },
@@ -336,7 +337,7 @@ static int look_path(const char *file, char **env, char **ret, struct rv_error *
 }
 
 int agent_process_apply(const struct spec_config *container, const struct spec_process *p, bool is_init,
-                        struct agent_exec *ret, struct rv_error **err)
+                        struct agent_timer *timer, struct agent_exec *ret, struct rv_error **err)
 {
         struct agent_exec x = { .argv = p->args };
         const char *cwd = p->cwd != NULL && p->cwd[0] != '\0' ? p->cwd : "/";
@@ -355,8 +356,10 @@ int agent_process_apply(const struct spec_config *container, const struct spec_p
                 return rv_error_set(err, errno, "set no_new_privs");
         if (setup_scheduler(&p->scheduler, err) < 0 || setup_io_priority(&p->io_priority, err) < 0)
                 return -1;
+        agent_timer_step(timer, "rlimits+scheduler");
         if (agent_seccomp_prepare(&container->linux_.seccomp, &x.seccomp, err) < 0)
                 return -1;
+        agent_timer_step(timer, "seccomp");
         /* Without no_new_privs loading needs CAP_SYS_ADMIN, which the user
          * switch may take away: load now, like runc. */
         if (!p->no_new_privileges && x.seccomp != NULL) {
@@ -375,10 +378,15 @@ int agent_process_apply(const struct spec_config *container, const struct spec_p
                 }
                 chdir_after = true;
         }
-        if (agent_caps_drop_bounding(&p->capabilities, err) < 0 ||
-            setup_user(p, err) < 0 ||
-            agent_caps_apply(&p->capabilities, err) < 0)
+        if (agent_caps_drop_bounding(&p->capabilities, err) < 0)
                 goto fail;
+        agent_timer_step(timer, "bounding set");
+        if (setup_user(p, err) < 0)
+                goto fail;
+        agent_timer_step(timer, "user");
+        if (agent_caps_apply(&p->capabilities, err) < 0)
+                goto fail;
+        agent_timer_step(timer, "capabilities");
         if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) {
                 rv_error_set(err, errno, "keep capabilities");
                 goto fail;
@@ -388,7 +396,10 @@ int agent_process_apply(const struct spec_config *container, const struct spec_p
                 rv_error_set(err, errno, "chdir to cwd (\"%s\") set in config.json failed", cwd);
                 goto fail;
         }
-        if (build_env(p, &x.envp, err) < 0 || look_path(p->args[0], x.envp, &x.path, err) < 0)
+        if (build_env(p, &x.envp, err) < 0)
+                goto fail;
+        agent_timer_step(timer, "env");
+        if (look_path(p->args[0], x.envp, &x.path, err) < 0)
                 goto fail;
         rv_debug("%s process set up: %s", is_init ? "init" : "exec", x.path);
         *ret = x;

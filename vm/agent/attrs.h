@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 
+struct agent_timer;
 struct rv_error;
 struct spec_config;
 struct spec_process;
@@ -41,7 +42,7 @@ struct agent_exec {
  * otherwise); is_init: the container's init. On failure err carries the
  * message to report (and the errno as its status). */
 int agent_process_apply(const struct spec_config *container, const struct spec_process *p, bool is_init,
-                        struct agent_exec *ret, struct rv_error **err);
+                        struct agent_timer *timer, struct agent_exec *ret, struct rv_error **err);
 /* Returns only on failure. */
 /* Loads the seccomp filter still pending now (startContainer hooks run
  * under it, as in runc); agent_process_exec then has none to load. */

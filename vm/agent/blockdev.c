@@ -20,7 +20,7 @@
 #include "base/proc.h"
 #include "spec/config.h"
 #include "spec/mount.h"
-#include "vm/agent/mounts.h"
+#include "vm/agent/mount-opts.h"
 #include "vm/channel/disks.h"
 
 /* virtio-blk probes at boot; a module-loaded driver a little later. */

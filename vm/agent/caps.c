@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -31,20 +32,29 @@ static int cap_parse(const char *name)
         return v;
 }
 
-static bool cap_in(char **list, int cap)
+/* A list of names as a set, each name looked up once: testing all 41
+ * capabilities against the list name by name cost milliseconds under
+ * TCG. Capability numbers stay below 64 (CAP_LAST_CAP is 40 in 6.1). */
+static uint64_t cap_set_of(char **list)
 {
-        for (char **p = list; p != NULL && *p != NULL; p++)
-                if (cap_parse(*p) == cap)
-                        return true;
-        return false;
+        uint64_t set = 0;
+
+        for (char **p = list; p != NULL && *p != NULL; p++) {
+                int v = cap_parse(*p);
+                if (v >= 0 && v < 64)
+                        set |= UINT64_C(1) << v;
+        }
+        return set;
 }
 
 /* No capabilities object means every set empty, as under runc (its
  * libcontainer/capabilities.New with an empty Capabilities). */
 int agent_caps_drop_bounding(const struct spec_capabilities *caps, struct rv_error **err)
 {
+        uint64_t keep = cap_set_of(caps->bounding);
+
         for (int cap = 0; cap < (int) cap_max_bits(); cap++) {
-                if (cap_in(caps->bounding, cap))
+                if (cap < 64 && (keep & (UINT64_C(1) << cap)))
                         continue;
                 if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
                         return rv_error_set(err, errno, "drop capability %d from the bounding set", cap);

@@ -19,10 +19,11 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "hooks/run.h"
 #include "spec/config.h"
 #include "vm/agent/devices.h"
-#include "vm/agent/hook.h"
-#include "vm/agent/mounts.h"
+#include "vm/agent/rootfs.h"
+#include "vm/agent/timing.h"
 #include "vm/agent/tty.h"
 #include "vm/agent/userns.h"
 
@@ -147,12 +148,14 @@ static int child_setup(const struct agent_child_args *a, struct agent_exec *ret_
 
         if (agent_ns_child_enter(c, a->start_fd, err) < 0)
                 return -1;
+        agent_timer_step(a->timer, "namespaces");
         if (setsid() < 0)
                 return rv_error_set(err, errno, "setsid");
         if (setup_stdio(a, err) < 0)
                 return -1;
         close_other_fds(a);
-        if (agent_rootfs_prepare(c, err) < 0)
+        agent_timer_step(a->timer, "stdio");
+        if (agent_rootfs_prepare(c, a->timer, err) < 0)
                 return rv_error_wrap(err, "rootfs");
         if (a->terminal && console_setup(a, err) < 0)
                 return rv_error_wrap(err, "terminal");
@@ -163,9 +166,13 @@ static int child_setup(const struct agent_child_args *a, struct agent_exec *ret_
         /* runc creates a missing cwd, before / may become read-only. */
         if (rv_mkdir_p(cwd, 0755, err) < 0)
                 return rv_error_wrap(err, "create cwd");
-        if (agent_rootfs_finalize(c, err) < 0)
+        agent_timer_step(a->timer, "terminal+hostname+cwd");
+        if (agent_rootfs_finalize(c, a->timer, err) < 0)
                 return -1;
-        return agent_process_apply(c, p, true, ret_exec, err);
+        if (agent_process_apply(c, p, true, a->timer, ret_exec, err) < 0)
+                return -1;
+        agent_timer_step(a->timer, "executable");
+        return 0;
 }
 
 void agent_child_run(const struct agent_child_args *a)
@@ -176,6 +183,9 @@ void agent_child_run(const struct agent_child_args *a)
         ssize_t n;
 
         signals_reset();
+        /* The create's steps so far stay with the agent; the clock runs on. */
+        if (a->timer != NULL)
+                a->timer->n = 0;
         /* Logs go to the console (fd 2 until stdio is set up), never into
          * the container's stderr; the copy closes on execve. */
         rv_log_set_fd(STDERR_FILENO);
@@ -183,16 +193,22 @@ void agent_child_run(const struct agent_child_args *a)
                 sync_send(a->sync_fd, AGENT_SYNC_ERROR, err->status, err->msg);
                 _exit(1);
         }
-        sync_send(a->sync_fd, AGENT_SYNC_READY, 0, NULL);
+        char steps[sizeof(((struct agent_sync_msg *) 0)->msg)] = "";
+        if (a->timer != NULL)
+                agent_timer_format(a->timer, steps, sizeof(steps));
+        sync_send(a->sync_fd, AGENT_SYNC_READY, 0, steps);
         do
                 n = read(a->start_fd, &go, 1);
         while (n < 0 && errno == EINTR);
         if (n != 1)
                 _exit(1);       /* the agent gave up on this container */
         /* runc loads the filter before startContainer hooks: they run
-         * under it. */
+         * under it, as the process's user, in its cwd, and a hook without
+         * an env of its own gets the process's (runc's init has made its
+         * environment process.env by then). */
         if (agent_process_seccomp(&x, &err) == 0 &&
-            agent_hooks_run("startContainer", &a->spec->hooks.start_container, a->hook_state, &err) == 0)
+            hooks_run_env(&a->spec->hooks.start_container, "startContainer",
+                          a->hook_state != NULL ? a->hook_state : "{}", NULL, x.envp, &err) == 0)
                 agent_process_exec(&x, &err);
         sync_send(a->sync_fd, AGENT_SYNC_ERROR, err->status, err->msg);
         _exit(err->status == ENOENT ? 127 : 126);

@@ -11,6 +11,7 @@
 
 #include "vm/agent/attrs.h"
 
+struct agent_timer;
 struct spec_config;
 
 /* CONSOLE (before READY, with a terminal): errnum is the init's fd of the
@@ -31,6 +32,7 @@ struct agent_child_args {
         bool terminal;                  /* make the terminal in the container's devpts:
                                          * stdio, controlling tty and /dev/console */
         const char *hook_state;         /* state JSON for startContainer hooks; NULL: "{}" */
+        struct agent_timer *timer;      /* the create's (the child's copy), or NULL */
 };
 
 /* Never returns: execs the process or _exits. */

@@ -2,7 +2,6 @@
 #include "vm/agent/container.h"
 #include "vm/agent/pod.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,17 +28,14 @@
 #include "vm/agent/blockdev.h"
 #include "vm/agent/cgroup.h"
 #include "vm/agent/child.h"
-#include "vm/agent/exec.h"
-#include "vm/agent/ps.h"
-#include "vm/agent/tty.h"
-#include "vm/agent/hook.h"
+#include "vm/agent/init.h"
+#include "vm/agent/timing.h"
 #include "vm/agent/userns.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
 
 #define SETUP_TIMEOUT_MS 30000          /* slow TCG guests, virtio-fs lookups */
 #define EXEC_TIMEOUT_MS 10000
-#define DRAIN_TIMEOUT_MS 2000
 #define REAP_TIMEOUT_MS 2000
 
 struct agent_container *agent_container_find(struct agent *a, const char *id)
@@ -50,8 +46,8 @@ struct agent_container *agent_container_find(struct agent *a, const char *id)
         return NULL;
 }
 
-static int container_lookup(struct agent *a, const struct json_value *params,
-                            struct agent_container **ret, struct rv_error **err)
+int agent_container_lookup(struct agent *a, const struct json_value *params,
+                           struct agent_container **ret, struct rv_error **err)
 {
         const char *id;
         struct agent_container *c;
@@ -164,11 +160,12 @@ static int error_from_report(const struct agent_sync_msg *msg, struct rv_error *
         return rv_error_setx(err, msg->errnum, "%s", msg->msg);
 }
 
+/* Frees a container that create gave up on: it never joined the list,
+ * so nothing was exec'ed in it (exec_process finds listed ones only). */
 static void container_free(struct agent *a, struct agent_container *c)
 {
         if (c == NULL)
                 return;
-        agent_execs_free(a, c);
         if (c->oom_wd >= 0 && a->inotify.fd >= 0)
                 inotify_rm_watch(a->inotify.fd, c->oom_wd);
         agent_cgroup_destroy(&c->cgroup);
@@ -193,15 +190,18 @@ static void close_pair(int fds[2])
 /* The container's own cgroup, with linux.resources, before its init
  * exists: the init is cloned straight into it. */
 static int container_cgroup_setup(struct agent *a, struct agent_container *c, const char *id,
-                                  const struct spec_config *spec, struct rv_error **err)
+                                  const struct spec_config *spec, struct agent_timer *timer,
+                                  struct rv_error **err)
 {
         if (!a->cgroups_ready) {
                 if (agent_cgroup_enable_controllers(err) < 0)
                         return -1;
                 a->cgroups_ready = true;
+                agent_timer_step(timer, "cgroup controllers");
         }
         if (agent_cgroup_create(id, &c->cgroup, err) < 0)
                 return -1;
+        agent_timer_step(timer, "cgroup mkdir");
         if (agent_cgroup_apply(&c->cgroup, &spec->linux_.resources, err) < 0)
                 return rv_error_wrap(err, "linux.resources");
         return 0;
@@ -250,8 +250,7 @@ static void send_oom(struct agent *a, struct agent_container *c)
         json_writer_free(w);
 }
 
-/* Sends an oom event when memory.events counts a kill not yet told. */
-static void oom_check(struct agent *a, struct agent_container *c)
+void agent_container_oom_check(struct agent *a, struct agent_container *c)
 {
         _cleanup_error_ struct rv_error *tmp = NULL;
         uint64_t kills;
@@ -279,7 +278,7 @@ void agent_containers_oom_handler(struct agent *a, struct agent_watch *w, uint32
                         for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
                                 if (c->oom_wd != ev->wd)
                                         continue;
-                                oom_check(a, c);
+                                agent_container_oom_check(a, c);
                                 break;
                         }
                 }
@@ -288,6 +287,22 @@ void agent_containers_oom_handler(struct agent *a, struct agent_watch *w, uint32
 
 /* Copies the pty master the init holds as fd `fd` (it keeps it open
  * until execve) and relays it as the container's terminal. */
+/* create_container's "hook_state" object as JSON text (*ret NULL when v
+ * is absent): startContainer hooks read it on stdin. */
+static int hook_state_text(const struct json_value *v, char **ret, struct rv_error **err)
+{
+        _cleanup_(json_writer_freep) struct json_writer *w = NULL;
+
+        *ret = NULL;
+        if (v == NULL || json_is_null(v))
+                return 0;
+        if (!json_is_object(v))
+                return rv_error_setx(err, EINVAL, "`hook_state`: expected an object");
+        w = json_writer_new(NULL);
+        json_write_value(w, v);
+        return json_writer_finish(w, ret, NULL, err);
+}
+
 static int take_console(struct agent *a, struct agent_container *c, pid_t pid, int fd, struct rv_error **err)
 {
         _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
@@ -313,6 +328,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         struct agent_stdio_streams streams;
         struct agent_container *c;
         struct agent_sync_msg msg;
+        struct agent_timer timer;
         unsigned long flags = 0;
         int sync_pipe[2] = { -1, -1 }, start_pipe[2] = { -1, -1 }, child_stdio[3] = { -1, -1, -1 };
         const char *id;
@@ -343,6 +359,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 rv_error_set(err, ENOMEM, "create");
                 goto fail;
         }
+        agent_timer_start(&timer);
         if (json_get(params, "spec") == NULL) {
                 rv_error_setx(err, EINVAL, "`spec`: missing");
                 goto fail;
@@ -360,12 +377,17 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                                                                   : "a terminal stream needs `process.terminal`");
                 goto fail;
         }
-        if (agent_blockdev_prepare(spec, id, err) < 0 || container_cgroup_setup(a, c, id, spec, err) < 0)
+        agent_timer_step(&timer, "spec");
+        if (agent_blockdev_prepare(spec, id, err) < 0)
                 goto fail;
+        agent_timer_step(&timer, "block devices");
+        if (container_cgroup_setup(a, c, id, spec, &timer, err) < 0)
+                goto fail;
+        agent_timer_step(&timer, "cgroup resources");
         if (agent_ns_clone_flags(spec, &flags, err) < 0)
                 goto fail;
         log_unenforced(spec);
-        if (agent_hook_state_text(json_get(params, "hook_state"), &hook_state, err) < 0)
+        if (hook_state_text(json_get(params, "hook_state"), &hook_state, err) < 0)
                 goto fail;
         if (pipe2(sync_pipe, O_CLOEXEC) < 0 || pipe2(start_pipe, O_CLOEXEC) < 0) {
                 rv_error_set(err, errno, "pipe");
@@ -374,6 +396,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
 
         /* fork() with namespaces: the child continues here as the
          * container's init (PID 1 of its namespace). */
+        agent_timer_step(&timer, "pipes");
         pid = agent_cgroup_clone(&c->cgroup, flags, err);
         if (pid < 0)
                 goto fail;
@@ -385,6 +408,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                         .stdio = { child_stdio[0], child_stdio[1], child_stdio[2] },
                         .terminal = streams.terminal != 0,
                         .hook_state = hook_state,
+                        .timer = &timer,
                 };
                 agent_child_run(&args);
         }
@@ -401,6 +425,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         close(start_pipe[0]);
         c->sync_fd = sync_pipe[0];
         c->start_fd = start_pipe[1];
+        agent_timer_step(&timer, "clone+id maps");
 
         r = sync_read(c->sync_fd, SETUP_TIMEOUT_MS, &msg, err);
         /* A terminal: the init made it in the container's devpts, as runc
@@ -436,6 +461,14 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 if (stat(path, &st) == 0)
                         c->pidns = st.st_ino;
         }
+        agent_timer_step(&timer, "init set-up");
+        if (timer.on) {
+                char steps[1024];
+
+                agent_timer_format(&timer, steps, sizeof(steps));
+                rv_log(RV_LOG_INFO, "timing: create `%s`: %.1f ms (done at %lld ms): %s; in the init: %s", c->id,
+                         agent_timer_total_ms(&timer), (long long) agent_uptime_ms(), steps, msg.msg);
+        }
         c->state = AGENT_CONTAINER_CREATED;
         c->spec = TAKE_PTR(spec);
         oom_watch(a, c);
@@ -466,7 +499,7 @@ int agent_container_start(struct agent *a, const struct json_value *params, stru
         char go = 1;
         int r;
 
-        if (container_lookup(a, params, &c, err) < 0)
+        if (agent_container_lookup(a, params, &c, err) < 0)
                 return -1;
         if (c->state == AGENT_CONTAINER_EXITED)
                 return rv_error_setx(err, ESRCH, "cannot start a container that has stopped");
@@ -492,356 +525,10 @@ int agent_container_start(struct agent *a, const struct json_value *params, stru
         return 0;
 }
 
-/* kill --all with a PID namespace: every process whose namespace is the
- * container's. */
-static void signal_pidns(ino_t pidns, int sig)
-{
-        _cleanup_closedir_ DIR *d = opendir("/proc");
-        struct dirent *de;
-
-        if (d == NULL)
-                return;
-        while ((de = readdir(d)) != NULL) {
-                char path[64];
-                struct stat st;
-                char *end;
-                long pid = strtol(de->d_name, &end, 10);
-
-                if (*end != '\0' || pid <= 1)
-                        continue;
-                snprintf(path, sizeof(path), "/proc/%ld/ns/pid", pid);
-                if (stat(path, &st) == 0 && st.st_ino == pidns)
-                        kill((pid_t) pid, sig);
-        }
-}
-
-int agent_container_signal(struct agent *a, const struct json_value *params, struct json_writer *w,
-                           struct rv_error **err)
-{
-        struct agent_container *c;
-        const struct json_value *v;
-        int32_t sig;
-        bool all = false;
-
-        if (container_lookup(a, params, &c, err) < 0)
-                return -1;
-        if (json_read_int32(json_get(params, "signal"), "signal", &sig, err) < 0)
-                return -1;
-        if (sig < 0 || sig >= NSIG)
-                return rv_error_setx(err, EINVAL, "invalid signal %d", sig);
-        v = json_get(params, "all");
-        if (v != NULL && json_read_bool(v, "all", &all, err) < 0)
-                return -1;
-        /* A process started by exec_process, not the init. */
-        v = json_get(params, "exec_id");
-        if (v != NULL && !json_is_null(v)) {
-                const char *exec_id;
-                struct agent_exec_proc *e;
-
-                if (json_read_string(v, "exec_id", &exec_id, err) < 0)
-                        return -1;
-                e = agent_exec_find(c, exec_id);
-                if (e == NULL || e->exited || e->pid <= 0)
-                        return rv_error_setx(err, ESRCH, "process `%s` not running", exec_id);
-                if (kill(e->pid, sig) < 0)
-                        return rv_error_set(err, errno, "kill %d", (int) e->pid);
-                json_write_object_begin(w);
-                json_write_object_end(w);
-                return 0;
-        }
-        if (c->state == AGENT_CONTAINER_EXITED)
-                return rv_error_setx(err, ESRCH, "container not running");
-        if (all && sig != SIGKILL && sig != 0) {
-                if (c->pidns != 0)
-                        signal_pidns(c->pidns, sig);
-                else
-                        kill(-c->pid, sig);     /* its session / process group */
-        }
-        if (kill(c->pid, sig) < 0) {
-                if (errno == ESRCH)
-                        return rv_error_setx(err, ESRCH, "container not running");
-                return rv_error_set(err, errno, "kill %d", (int) c->pid);
-        }
-        if (all && sig == SIGKILL && c->pidns == 0)
-                kill(-c->pid, SIGKILL);
-        json_write_object_begin(w);
-        json_write_object_end(w);
-        return 0;
-}
-
-bool agent_container_reaped(struct agent *a, pid_t pid, int status)
-{
-        for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
-                if (agent_exec_reaped(c, pid, status))
-                        return true;
-                if (c->pid != pid || c->state == AGENT_CONTAINER_EXITED)
-                        continue;
-                c->state = AGENT_CONTAINER_EXITED;
-                c->status = status;
-                c->drain_deadline = rv_now_ms() + DRAIN_TIMEOUT_MS;
-                if (c->start_fd >= 0) {
-                        close(c->start_fd);
-                        c->start_fd = -1;
-                }
-                rv_debug("container `%s` init %d exited (status 0x%x)", c->id, (int) pid, status);
-                return true;
-        }
-        return false;
-}
-
-static void report_exit(struct agent *a, struct agent_container *c)
-{
-        agent_stdio_finish(a, &c->stdio);
-        /* Closed before the event (docs/PROTOCOL.md §2): the host may
-         * reuse the ids once it has it. */
-        agent_stdio_release(a, &c->stdio);
-        /* The host may power the VM off as soon as it has the event. */
-        sync();
-        /* An OOM kill before the exit, whichever the agent noticed first:
-         * the host reflects it before it hears the container is gone. */
-        oom_check(a, c);
-        agent_send_process_exited(a, c->id, NULL, c->pid, c->status);
-        c->reported = true;
-}
-
-static void write_empty(struct json_writer *w)
+void agent_write_empty(struct json_writer *w)
 {
         json_write_object_begin(w);
         json_write_object_end(w);
-}
-
-#define FREEZE_TIMEOUT_MS 10000
-#define FREEZE_POLL_MS 10
-
-static void freeze_tick(struct agent *a, struct agent_container *c, int64_t now, int *timeout_ms)
-{
-        _cleanup_error_ struct rv_error *tmp = NULL;
-        bool frozen = !c->freeze_target;
-        int64_t left;
-
-        if (!c->freeze_pending)
-                return;
-        if (agent_cgroup_frozen(&c->cgroup, &frozen, &tmp) == 0 && frozen == c->freeze_target) {
-                struct json_writer *w = agent_reply_begin(c->freeze_request);
-                c->freeze_pending = false;
-                if (w != NULL) {
-                        write_empty(w);
-                        agent_reply_end(a, w);
-                }
-                return;
-        }
-        if (now >= c->freeze_deadline) {
-                struct rv_error e = { .status = ETIMEDOUT };
-                char msg[128];
-
-                c->freeze_pending = false;
-                if (c->freeze_target) {
-                        /* Half frozen helps no one: thaw again, as runc does. */
-                        rv_error_release(&tmp);
-                        agent_cgroup_set_freeze(&c->cgroup, false, &tmp);
-                        c->paused = false;
-                }
-                snprintf(msg, sizeof(msg), "container did not %s in %d ms", c->freeze_target ? "freeze" : "thaw",
-                         FREEZE_TIMEOUT_MS);
-                e.msg = msg;
-                agent_reply_error(a, c->freeze_request, &e);
-                return;
-        }
-        left = c->freeze_deadline - now;
-        if (left > FREEZE_POLL_MS)
-                left = FREEZE_POLL_MS;
-        if (*timeout_ms < 0 || left < *timeout_ms)
-                *timeout_ms = (int) left;
-}
-
-/* Writes cgroup.freeze and answers once cgroup.events says so (bounded;
- * polled from the loop, which keeps serving meanwhile). */
-static int container_freeze(struct agent *a, const struct json_value *params, struct json_writer *w, bool freeze,
-                            struct rv_error **err)
-{
-        _cleanup_error_ struct rv_error *tmp = NULL;
-        struct agent_container *c;
-        bool frozen = false;
-
-        if (container_lookup(a, params, &c, err) < 0)
-                return -1;
-        if (c->state == AGENT_CONTAINER_EXITED)
-                return rv_error_setx(err, ESRCH, "container not running");
-        if (c->freeze_pending)
-                return rv_error_setx(err, EBUSY, "a pause or resume of the container is in progress");
-        if (freeze && c->paused)
-                return rv_error_setx(err, EBUSY, "container already paused");
-        if (!freeze && !c->paused)
-                return rv_error_setx(err, EINVAL, "container not paused");
-        if (c->cgroup.fd < 0)
-                return rv_error_setx(err, EOPNOTSUPP, "container has no cgroup");
-        if (agent_cgroup_set_freeze(&c->cgroup, freeze, err) < 0)
-                return rv_error_wrap(err, freeze ? "pause" : "resume");
-        c->paused = freeze;
-        if (agent_cgroup_frozen(&c->cgroup, &frozen, &tmp) == 0 && frozen == freeze) {
-                write_empty(w);
-                return 0;
-        }
-        c->freeze_pending = true;
-        c->freeze_target = freeze;
-        c->freeze_request = agent_request_id(a);
-        c->freeze_deadline = rv_now_ms() + FREEZE_TIMEOUT_MS;
-        return AGENT_REPLY_LATER;
-}
-
-int agent_container_pause(struct agent *a, const struct json_value *params, struct json_writer *w,
-                          struct rv_error **err)
-{
-        return container_freeze(a, params, w, true, err);
-}
-
-int agent_container_resume(struct agent *a, const struct json_value *params, struct json_writer *w,
-                           struct rv_error **err)
-{
-        return container_freeze(a, params, w, false, err);
-}
-
-int agent_container_resize_tty(struct agent *a, const struct json_value *params, struct json_writer *w,
-                               struct rv_error **err)
-{
-        const struct json_value *v = json_get(params, "exec_id");
-        struct agent_container *c;
-        const struct agent_stdio *s;
-        uint32_t height, width;
-
-        if (container_lookup(a, params, &c, err) < 0)
-                return -1;
-        if (json_read_uint32(json_get(params, "height"), "height", &height, err) < 0 ||
-            json_read_uint32(json_get(params, "width"), "width", &width, err) < 0)
-                return -1;
-        s = &c->stdio;
-        if (v != NULL && !json_is_null(v)) {
-                const char *exec_id;
-                struct agent_exec_proc *e;
-
-                if (json_read_string(v, "exec_id", &exec_id, err) < 0)
-                        return -1;
-                e = agent_exec_find(c, exec_id);
-                if (e == NULL)
-                        return rv_error_setx(err, ESRCH, "exec `%s` does not exist", exec_id);
-                s = &e->stdio;
-        }
-        if (s->terminal == 0)
-                return rv_error_setx(err, ENOTTY, "the process has no terminal");
-        if (agent_stdio_tty_fd(s) < 0)
-                return rv_error_setx(err, ESRCH, "the process has exited");
-        if (agent_tty_resize(agent_stdio_tty_fd(s), height, width, err) < 0)
-                return -1;
-        write_empty(w);
-        return 0;
-}
-
-int agent_container_list_processes(struct agent *a, const struct json_value *params, struct json_writer *w,
-                                   struct rv_error **err)
-{
-        _cleanup_free_ pid_t *pids = NULL;
-        struct agent_container *c;
-        size_t n = 0;
-
-        if (container_lookup(a, params, &c, err) < 0)
-                return -1;
-        if (c->cgroup.fd < 0)
-                return rv_error_setx(err, EOPNOTSUPP, "container has no cgroup");
-        if (agent_cgroup_procs(&c->cgroup, &pids, &n, err) < 0)
-                return -1;
-        json_write_object_begin(w);
-        json_write_key(w, "processes");
-        agent_ps_write(pids, n, w);
-        json_write_object_end(w);
-        return 0;
-}
-
-int agent_container_stats(struct agent *a, const struct json_value *params, struct json_writer *w,
-                          struct rv_error **err)
-{
-        struct agent_container *c;
-
-        if (container_lookup(a, params, &c, err) < 0)
-                return -1;
-        if (c->cgroup.fd < 0)
-                return rv_error_setx(err, EOPNOTSUPP, "container has no cgroup");
-        return agent_cgroup_stats(&c->cgroup, w, err);
-}
-
-int agent_container_update(struct agent *a, const struct json_value *params, struct json_writer *w,
-                           struct rv_error **err)
-{
-        struct agent_container *c;
-        struct spec_resources r = { 0 };
-        const struct json_value *v;
-        int ret;
-
-        if (container_lookup(a, params, &c, err) < 0)
-                return -1;
-        if (c->state == AGENT_CONTAINER_EXITED)
-                return rv_error_setx(err, ESRCH, "container not running");
-        v = json_get(params, "resources");
-        if (v == NULL)
-                return rv_error_setx(err, EINVAL, "`resources`: missing");
-        if (spec_resources_from_json(v, "resources", &r, err) < 0)
-                return -1;
-        r.has = true;
-        ret = agent_blockdev_map_rules(&r, err) < 0 ? -1 : agent_cgroup_apply(&c->cgroup, &r, err);
-        spec_resources_clear(&r);
-        if (ret < 0)
-                return rv_error_wrap(err, "update");
-        write_empty(w);
-        return 0;
-}
-
-void agent_containers_tick(struct agent *a, int *timeout_ms)
-{
-        int64_t now = rv_now_ms();
-
-        for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
-                agent_execs_tick(a, c, timeout_ms);
-                freeze_tick(a, c, now, timeout_ms);
-                if (c->state != AGENT_CONTAINER_EXITED || c->reported)
-                        continue;
-                if (agent_stdio_drained(&c->stdio) || now >= c->drain_deadline) {
-                        report_exit(a, c);
-                        continue;
-                }
-                int64_t left = c->drain_deadline - now;
-                if (*timeout_ms < 0 || left < *timeout_ms)
-                        *timeout_ms = (int) left;
-        }
-}
-
-void agent_containers_refresh(struct agent *a)
-{
-        for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
-                agent_stdio_refresh(a, &c->stdio);
-                for (struct agent_exec_proc *e = c->execs; e != NULL; e = e->next)
-                        agent_stdio_refresh(a, &e->stdio);
-        }
-}
-
-void agent_containers_stream_data(struct agent *a, uint32_t stream, const void *data, size_t len)
-{
-        for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
-                if (agent_stdio_in_data(a, &c->stdio, stream, data, len))
-                        return;
-                for (struct agent_exec_proc *e = c->execs; e != NULL; e = e->next)
-                        if (agent_stdio_in_data(a, &e->stdio, stream, data, len))
-                                return;
-        }
-}
-
-void agent_containers_stream_eof(struct agent *a, uint32_t stream)
-{
-        for (struct agent_container *c = a->containers; c != NULL; c = c->next) {
-                if (agent_stdio_in_eof(a, &c->stdio, stream))
-                        return;
-                for (struct agent_exec_proc *e = c->execs; e != NULL; e = e->next)
-                        if (agent_stdio_in_eof(a, &e->stdio, stream))
-                                return;
-        }
 }
 
 void agent_send_process_exited(struct agent *a, const char *id, const char *exec_id, pid_t pid,

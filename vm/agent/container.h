@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Containers in the guest: create (namespaces + the init held before
- * execve), start, signal, and the exit report once its output is drained. */
+/* A container in the guest: create (namespaces + the init held before
+ * execve), start, its OOM events and the process_exited event. What
+ * routes to any process of any container is containers.h; pause, resume,
+ * stats, update and ps are container-cgroup.h. */
 #pragma once
 
 #include <stdbool.h>
@@ -49,38 +51,18 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                            struct rv_error **err);
 int agent_container_start(struct agent *a, const struct json_value *params, struct json_writer *w,
                           struct rv_error **err);
-int agent_container_signal(struct agent *a, const struct json_value *params, struct json_writer *w,
-                           struct rv_error **err);
-
-int agent_container_resize_tty(struct agent *a, const struct json_value *params, struct json_writer *w,
-                               struct rv_error **err);
-int agent_container_list_processes(struct agent *a, const struct json_value *params, struct json_writer *w,
-                                   struct rv_error **err);
-int agent_container_stats(struct agent *a, const struct json_value *params, struct json_writer *w,
-                          struct rv_error **err);
-int agent_container_pause(struct agent *a, const struct json_value *params, struct json_writer *w,
-                          struct rv_error **err);
-int agent_container_resume(struct agent *a, const struct json_value *params, struct json_writer *w,
-                           struct rv_error **err);
-int agent_container_update(struct agent *a, const struct json_value *params, struct json_writer *w,
-                           struct rv_error **err);
-
 struct agent_container *agent_container_find(struct agent *a, const char *id);
+/* The container named by params' "id": "container `x` does not exist". */
+int agent_container_lookup(struct agent *a, const struct json_value *params,
+                           struct agent_container **ret, struct rv_error **err);
+/* Writes {} (the result of a method with nothing to say). */
+void agent_write_empty(struct json_writer *w);
 
-/* A child was reaped (SIGCHLD): records a container init's or an exec'ed
- * process's exit. False when the pid is none of theirs. */
-bool agent_container_reaped(struct agent *a, pid_t pid, int status);
 /* Sends process_exited for the init (exec_id NULL) or an exec'ed process,
  * from its wait status. */
 void agent_send_process_exited(struct agent *a, const char *id, const char *exec_id, pid_t pid,
                                int status);
+/* Sends an oom event when memory.events counts a kill not yet told. */
+void agent_container_oom_check(struct agent *a, struct agent_container *c);
 /* inotify: a container's memory.events changed; sends `oom` events. */
 void agent_containers_oom_handler(struct agent *a, struct agent_watch *w, uint32_t revents);
-/* Sends the exits whose output is drained or whose drain deadline passed;
- * lowers *timeout_ms to the next deadline. */
-void agent_containers_tick(struct agent *a, int *timeout_ms);
-/* Re-arms every process's pipes (after credit or stdin data arrived). */
-void agent_containers_refresh(struct agent *a);
-/* Routes DATA / EOF from the host to a process's stdin. */
-void agent_containers_stream_data(struct agent *a, uint32_t stream, const void *data, size_t len);
-void agent_containers_stream_eof(struct agent *a, uint32_t stream);

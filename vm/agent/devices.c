@@ -17,7 +17,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "spec/config.h"
-#include "vm/agent/mounts.h"
+#include "vm/agent/rootpath.h"
 #include "vm/channel/disks.h"
 
 struct default_device {

@@ -122,7 +122,7 @@ static __attribute__((noreturn)) void exec_child_final(const struct exec_child_a
         close(go_fd);
         signals_default();
         rv_log_set_fd(STDERR_FILENO);
-        if (exec_child_setup(x, &err) < 0 || agent_process_apply(x->spec, x->process, false, &e, &err) < 0) {
+        if (exec_child_setup(x, &err) < 0 || agent_process_apply(x->spec, x->process, false, NULL, &e, &err) < 0) {
                 report_send(x->report_fd, REPORT_ERROR, err->status, err->msg);
                 _exit(1);
         }

@@ -12,6 +12,7 @@
 #include "vm/agent/modules.h"
 #include "vm/agent/power.h"
 #include "vm/agent/serve.h"
+#include "vm/agent/timing.h"
 
 #define PORT_TIMEOUT_MS 10000
 
@@ -34,6 +35,8 @@ int main(void)
         if (agent_init_early(&opts, &err) < 0)
                 fatal(&err);
         rv_log_open(NULL, RV_LOG_FORMAT_TEXT, opts.debug);
+        if (opts.timing || opts.debug)
+                agent_timing_enable();
         rv_debug("boot: agent started at %lld ms", (long long) agent_uptime_ms());
         if (agent_modules_load(AGENT_MODULES_ORDER, &err) < 0)
                 fatal(&err);
@@ -65,5 +68,7 @@ int main(void)
                 fatal(&err);
         int64_t ready = agent_uptime_ms();
         rv_debug("boot: ready at %lld ms", (long long) ready);
+        if (opts.timing && !opts.debug)
+                rv_log(RV_LOG_INFO, "timing: boot: ready at %lld ms", (long long) ready);
         agent_serve(port, opts.debug, ready);
 }

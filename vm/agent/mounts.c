@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,226 +17,9 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "spec/config.h"
-#include "vm/agent/devices.h"
+#include "vm/agent/mount-opts.h"
+#include "vm/agent/rootpath.h"
 
-struct flag_name {
-        const char *name;
-        bool clear;
-        unsigned long flag;
-};
-
-/* runc's libcontainer/specconv mountFlags. */
-static const struct flag_name mount_flags[] = {
-        { "async", true, MS_SYNCHRONOUS },
-        { "atime", true, MS_NOATIME },
-        { "bind", false, MS_BIND },
-        { "defaults", false, 0 },
-        { "dev", true, MS_NODEV },
-        { "diratime", true, MS_NODIRATIME },
-        { "dirsync", false, MS_DIRSYNC },
-        { "exec", true, MS_NOEXEC },
-        { "mand", false, MS_MANDLOCK },
-        { "noatime", false, MS_NOATIME },
-        { "nodev", false, MS_NODEV },
-        { "nodiratime", false, MS_NODIRATIME },
-        { "noexec", false, MS_NOEXEC },
-        { "nomand", true, MS_MANDLOCK },
-        { "norelatime", true, MS_RELATIME },
-        { "nostrictatime", true, MS_STRICTATIME },
-        { "nosuid", false, MS_NOSUID },
-        { "rbind", false, MS_BIND | MS_REC },
-        { "relatime", false, MS_RELATIME },
-        { "remount", false, MS_REMOUNT },
-        { "ro", false, MS_RDONLY },
-        { "rw", true, MS_RDONLY },
-        { "strictatime", false, MS_STRICTATIME },
-        { "suid", true, MS_NOSUID },
-        { "sync", false, MS_SYNCHRONOUS },
-};
-
-static const struct flag_name propagation_flags[] = {
-        { "private", false, MS_PRIVATE },
-        { "rprivate", false, MS_PRIVATE | MS_REC },
-        { "shared", false, MS_SHARED },
-        { "rshared", false, MS_SHARED | MS_REC },
-        { "slave", false, MS_SLAVE },
-        { "rslave", false, MS_SLAVE | MS_REC },
-        { "unbindable", false, MS_UNBINDABLE },
-        { "runbindable", false, MS_UNBINDABLE | MS_REC },
-};
-
-/* runc's recAttrFlags: applied with mount_setattr(AT_RECURSIVE). */
-static const struct flag_name recursive_attrs[] = {
-        { "rro", false, MOUNT_ATTR_RDONLY },
-        { "rrw", true, MOUNT_ATTR_RDONLY },
-        { "rnosuid", false, MOUNT_ATTR_NOSUID },
-        { "rsuid", true, MOUNT_ATTR_NOSUID },
-        { "rnodev", false, MOUNT_ATTR_NODEV },
-        { "rdev", true, MOUNT_ATTR_NODEV },
-        { "rnoexec", false, MOUNT_ATTR_NOEXEC },
-        { "rexec", true, MOUNT_ATTR_NOEXEC },
-        { "rnodiratime", false, MOUNT_ATTR_NODIRATIME },
-        { "rdiratime", true, MOUNT_ATTR_NODIRATIME },
-        { "rrelatime", false, MOUNT_ATTR_RELATIME },
-        { "rnorelatime", true, MOUNT_ATTR__ATIME },
-        { "rnoatime", false, MOUNT_ATTR_NOATIME },
-        { "ratime", true, MOUNT_ATTR__ATIME },
-        { "rstrictatime", false, MOUNT_ATTR_STRICTATIME },
-        { "rnostrictatime", true, MOUNT_ATTR__ATIME },
-};
-
-static const struct flag_name *flag_lookup(const struct flag_name *table, size_t n, const char *name)
-{
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(table[i].name, name) == 0)
-                        return &table[i];
-        return NULL;
-}
-
-void agent_mount_opts_clear(struct agent_mount_opts *o)
-{
-        free(o->data);
-        o->data = NULL;
-}
-
-int agent_mount_opts_parse(char *const *options, struct agent_mount_opts *ret, struct rv_error **err)
-{
-        struct agent_mount_opts o = { 0 };
-        _cleanup_free_ char *data = NULL;
-        size_t data_len = 0;
-
-        for (char *const *p = options; p != NULL && *p != NULL; p++) {
-                const struct flag_name *f = flag_lookup(mount_flags, ARRAY_SIZE(mount_flags), *p);
-
-                if (f != NULL) {
-                        if (f->clear)
-                                o.flags &= ~f->flag;
-                        else
-                                o.flags |= f->flag;
-                        continue;
-                }
-                f = flag_lookup(recursive_attrs, ARRAY_SIZE(recursive_attrs), *p);
-                if (f != NULL) {
-                        if (f->clear)
-                                o.attr_clr |= f->flag;
-                        else
-                                o.attr_set |= f->flag;
-                        /* An atime mode replaces the whole atime field. */
-                        if (!f->clear && (f->flag == MOUNT_ATTR_RELATIME || (f->flag & MOUNT_ATTR__ATIME)))
-                                o.attr_clr |= MOUNT_ATTR__ATIME;
-                        continue;
-                }
-                if (strcmp(*p, "tmpcopyup") == 0) {
-                        o.tmpcopyup = true;
-                        continue;
-                }
-                f = flag_lookup(propagation_flags, ARRAY_SIZE(propagation_flags), *p);
-                if (f != NULL) {
-                        if (o.n_propagation == ARRAY_SIZE(o.propagation))
-                                return rv_error_setx(err, EINVAL, "too many propagation options");
-                        o.propagation[o.n_propagation++] = f->flag;
-                        continue;
-                }
-                size_t len = strlen(*p);
-                char *nd = realloc(data, data_len + len + 2);
-                if (nd == NULL)
-                        return rv_error_set(err, ENOMEM, "mount options");
-                data = nd;
-                if (data_len > 0)
-                        data[data_len++] = ',';
-                memcpy(data + data_len, *p, len + 1);
-                data_len += len;
-        }
-        o.data = TAKE_PTR(data);
-        *ret = o;
-        return 0;
-}
-
-static int openat2_in_root(int rootfd, const char *rel, int flags)
-{
-        struct open_how how = {
-                .flags = (uint64_t) flags | O_CLOEXEC,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-        };
-
-        return (int) syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-}
-
-int agent_path_open_in_root(int rootfd, const char *path, bool create, bool dir,
-                            struct rv_error **err)
-{
-        _cleanup_free_ char *copy = strdup(path);
-        char *p, *slash;
-        int fd;
-
-        if (copy == NULL)
-                return rv_error_set(err, ENOMEM, "open `%s`", path);
-        p = copy;
-        while (*p == '/')
-                p++;
-        if (*p == '\0') {
-                fd = openat2_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
-                if (fd < 0)
-                        return rv_error_set(err, errno, "open `/`");
-                return fd;
-        }
-        fd = openat2_in_root(rootfd, p, O_PATH);
-        if (fd >= 0 || errno != ENOENT || !create) {
-                if (fd < 0)
-                        return rv_error_set(err, errno, "open `%s`", path);
-                return fd;
-        }
-        /* Create the missing components one by one; each parent is
-         * resolved inside the root first, so symlinks cannot lead out. */
-        slash = p;
-        for (;;) {
-                _cleanup_close_ int parent = -EBADF;
-                char *name;
-                bool last;
-
-                slash = strchr(slash, '/');
-                last = slash == NULL;
-                if (!last)
-                        *slash = '\0';
-                fd = openat2_in_root(rootfd, p, O_PATH);
-                if (fd >= 0) {
-                        if (last)
-                                return fd;
-                        close(fd);
-                        *slash++ = '/';
-                        continue;
-                }
-                if (errno != ENOENT)
-                        return rv_error_set(err, errno, "open `%s`", path);
-                name = strrchr(p, '/');
-                if (name != NULL) {
-                        *name = '\0';
-                        parent = openat2_in_root(rootfd, p, O_PATH | O_DIRECTORY);
-                        *name++ = '/';
-                } else {
-                        parent = openat2_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
-                        name = p;
-                }
-                if (parent < 0)
-                        return rv_error_set(err, errno, "open the parent of `%s`", path);
-                if (last && !dir) {
-                        fd = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-                        if (fd < 0 && errno != EEXIST)
-                                return rv_error_set(err, errno, "create `%s`", path);
-                        if (fd >= 0)
-                                close(fd);
-                } else if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST) {
-                        return rv_error_set(err, errno, "mkdir `%s`", path);
-                }
-                fd = openat2_in_root(rootfd, p, O_PATH);
-                if (fd < 0)
-                        return rv_error_set(err, errno, "open `%s`", path);
-                if (last)
-                        return fd;
-                close(fd);
-                *slash++ = '/';
-        }
-}
 
 static void fd_path(char buf[64], int fd)
 {
@@ -245,7 +27,7 @@ static void fd_path(char buf[64], int fd)
 }
 
 /* The longest mount point containing path, from mountinfo. */
-static int parent_mount_point(const char *path, char **ret, struct rv_error **err)
+int agent_mount_parent_point(const char *path, char **ret, struct rv_error **err)
 {
         _cleanup_free_ char *info = NULL, *best = NULL;
         size_t best_len = 0;
@@ -305,7 +87,7 @@ static int apply_after_mount(int rootfd, const char *dest, const struct agent_mo
         return 0;
 }
 
-static unsigned long statvfs_flags(const char *path)
+unsigned long agent_mount_statvfs_flags(const char *path)
 {
         struct statvfs sv;
         unsigned long flags = 0;
@@ -358,10 +140,10 @@ static int mount_bind(int rootfd, const struct spec_mount *m, const struct agent
                  * (host device nodes never act as devices). In a user
                  * namespace the source's nosuid/nodev/noexec/atime flags
                  * are locked: keep them when the kernel insists. */
-                remount |= statvfs_flags(source) & MS_NODEV;
+                remount |= agent_mount_statvfs_flags(source) & MS_NODEV;
                 if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | remount, NULL) < 0 &&
                     (errno != EPERM ||
-                     mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | remount | statvfs_flags(source), NULL) < 0))
+                     mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | remount | agent_mount_statvfs_flags(source), NULL) < 0))
                         return rv_error_set(err, errno, "remount with options");
         }
         return 0;
@@ -511,7 +293,7 @@ static bool ro_delayed(const struct spec_mount *m, const char *type)
         return strcmp(type, "tmpfs") == 0 || (m->destination != NULL && is_dev(m->destination));
 }
 
-static int remount_delayed_ro(const struct spec_mount *m, struct rv_error **err)
+int agent_mount_remount_delayed_ro(const struct spec_mount *m, struct rv_error **err)
 {
         struct agent_mount_opts o = { 0 };
         const char *type = m->type != NULL ? m->type : "none";
@@ -561,7 +343,7 @@ static int check_ordinary_dir(int rootfd, const char *type, const char *dest, st
         return 0;
 }
 
-static int mount_one(int rootfd, const struct spec_mount *m, struct rv_error **err)
+int agent_mount_one(int rootfd, const struct spec_mount *m, struct rv_error **err)
 {
         struct agent_mount_opts o = { 0 };
         const char *type = m->type != NULL ? m->type : "none";
@@ -612,168 +394,5 @@ static int mount_one(int rootfd, const struct spec_mount *m, struct rv_error **e
         agent_mount_opts_clear(&o);
         if (r < 0)
                 return rv_error_wrap(err, "mount `%s`", m->destination);
-        return 0;
-}
-
-static unsigned long root_propagation(const struct spec_config *c, struct rv_error **err)
-{
-        const char *name = c->linux_.rootfs_propagation;
-        const struct flag_name *f;
-
-        if (name == NULL || name[0] == '\0')
-                return MS_SLAVE | MS_REC;
-        f = flag_lookup(propagation_flags, ARRAY_SIZE(propagation_flags), name);
-        if (f == NULL) {
-                rv_error_setx(err, EINVAL, "unknown rootfsPropagation `%s`", name);
-                return 0;
-        }
-        return f->flag;
-}
-
-bool agent_dev_is_bind_mounted(const struct spec_config *c)
-{
-        for (size_t i = 0; i < c->n_mounts; i++) {
-                const struct spec_mount *m = &c->mounts[i];
-                if (m->destination == NULL || strcmp(m->destination, "/dev") != 0)
-                        continue;
-                if (m->type != NULL && (strcmp(m->type, "bind") == 0 || strcmp(m->type, "rbind") == 0))
-                        return true;
-                for (char **o = m->options; o != NULL && *o != NULL; o++)
-                        if (strcmp(*o, "bind") == 0 || strcmp(*o, "rbind") == 0)
-                                return true;
-        }
-        return false;
-}
-
-int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err)
-{
-        _cleanup_free_ char *parent = NULL;
-        _cleanup_close_ int rootfd = -EBADF, devfd = -EBADF, oldroot = -EBADF;
-        const char *root = c->root.path;
-        unsigned long prop;
-
-        if (root == NULL || root[0] != '/')
-                return rv_error_setx(err, EINVAL, "root.path `%s` is not an absolute guest path",
-                                    root ? root : "");
-        prop = root_propagation(c, err);
-        if (prop == 0)
-                return -1;
-        if (mount(NULL, "/", NULL, prop, NULL) < 0)
-                return rv_error_set(err, errno, "set the propagation of `/`");
-        /* pivot_root refuses a new root whose parent mount is shared. */
-        if (parent_mount_point(root, &parent, err) < 0)
-                return -1;
-        if (mount(NULL, parent, NULL, MS_PRIVATE, NULL) < 0)
-                return rv_error_set(err, errno, "make `%s` private", parent);
-        if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
-                return rv_error_set(err, errno, "bind the rootfs `%s`", root);
-        rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-                return rv_error_set(err, errno, "open the rootfs `%s`", root);
-
-        for (size_t i = 0; i < c->n_mounts; i++)
-                if (mount_one(rootfd, &c->mounts[i], err) < 0)
-                        return -1;
-
-        if (!agent_dev_is_bind_mounted(c)) {
-                devfd = agent_path_open_in_root(rootfd, "/dev", true, true, err);
-                if (devfd < 0)
-                        return -1;
-                if (agent_devices_create_default(devfd, err) < 0)
-                        return rv_error_wrap(err, "default devices");
-                if (agent_devices_create_spec(rootfd, c, err) < 0)
-                        return -1;
-        }
-
-        oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (oldroot < 0)
-                return rv_error_set(err, errno, "open `/`");
-        if (fchdir(rootfd) < 0)
-                return rv_error_set(err, errno, "chdir into the rootfs");
-        if (syscall(SYS_pivot_root, ".", ".") < 0)
-                return rv_error_set(err, errno, "pivot_root");
-        /* The old root is now stacked on the new one; detach it without
-         * its unmount propagating anywhere. From the old root's own
-         * directory, as runc does: "." in the new root's would make the
-         * container's mounts slaves too, losing their propagation. */
-        if (fchdir(oldroot) < 0)
-                return rv_error_set(err, errno, "chdir into the old root");
-        if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-                return rv_error_set(err, errno, "make the old root a slave");
-        if (umount2(".", MNT_DETACH) < 0)
-                return rv_error_set(err, errno, "unmount the old root");
-        if (chdir("/") < 0)
-                return rv_error_set(err, errno, "chdir `/`");
-        if (c->linux_.rootfs_propagation != NULL && c->linux_.rootfs_propagation[0] != '\0' &&
-            mount(NULL, "/", NULL, prop, NULL) < 0)
-                return rv_error_set(err, errno, "set the propagation of the container's `/`");
-        return 0;
-}
-
-static int readonly_path(const char *path, struct rv_error **err)
-{
-        if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
-                if (errno == ENOENT)
-                        return 0;
-                return rv_error_set(err, errno, "bind readonly path `%s`", path);
-        }
-        if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | statvfs_flags(path), NULL) < 0)
-                return rv_error_set(err, errno, "remount readonly path `%s`", path);
-        return 0;
-}
-
-static int mask_path(const char *path, struct rv_error **err)
-{
-        if (mount("/dev/null", path, NULL, MS_BIND, NULL) == 0)
-                return 0;
-        if (errno == ENOENT)
-                return 0;
-        if (errno == ENOTDIR) {
-                if (mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL) == 0)
-                        return 0;
-        }
-        return rv_error_set(err, errno, "mask path `%s`", path);
-}
-
-static int sysctl_write(const char *key, const char *value, struct rv_error **err)
-{
-        _cleanup_free_ char *path = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        int r;
-
-        if (strstr(key, "..") != NULL || key[0] == '/' || key[0] == '.')
-                return rv_error_setx(err, EINVAL, "invalid sysctl `%s`", key);
-        if (asprintf(&path, "/proc/sys/%s", key) < 0)
-                return rv_error_set(err, ENOMEM, "sysctl `%s`", key);
-        for (char *p = path + strlen("/proc/sys/"); *p != '\0'; p++)
-                if (*p == '.')
-                        *p = '/';
-        fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return rv_error_set(err, errno, "sysctl `%s`", key);
-        r = rv_write_all(fd, value, strlen(value));
-        if (r < 0)
-                return rv_error_set(err, -r, "sysctl `%s`", key);
-        return 0;
-}
-
-int agent_rootfs_finalize(const struct spec_config *c, struct rv_error **err)
-{
-        for (size_t i = 0; i < c->linux_.n_sysctl; i++)
-                if (sysctl_write(c->linux_.sysctl[i].key, c->linux_.sysctl[i].value, err) < 0)
-                        return -1;
-        for (char **p = c->linux_.readonly_paths; p != NULL && *p != NULL; p++)
-                if (readonly_path(*p, err) < 0)
-                        return -1;
-        for (char **p = c->linux_.masked_paths; p != NULL && *p != NULL; p++)
-                if (mask_path(*p, err) < 0)
-                        return -1;
-        for (size_t i = 0; i < c->n_mounts; i++)
-                if (remount_delayed_ro(&c->mounts[i], err) < 0)
-                        return -1;
-        if (c->root.readonly &&
-            mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | statvfs_flags("/"), NULL) < 0 &&
-            mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
-                return rv_error_set(err, errno, "remount `/` read-only");
         return 0;
 }

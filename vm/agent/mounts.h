@@ -1,40 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The container's filesystem, built inside its mount namespace (called in
- * the container's init before it execs): rootfs propagation, the spec's
- * mounts, default devices, pivot_root, masked and read-only paths. */
+/* The spec's mounts, one at a time, inside the container's rootfs (before
+ * pivot_root): binds, tmpfs with tmpcopyup, the kernel filesystems, the
+ * options applied after the mount; read-only remounts delayed to the end. */
 #pragma once
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
 struct rv_error;
-struct spec_config;
+struct spec_mount;
 
-/* Mount options parsed runc's way: known flags, propagation, the rest as
- * comma-separated data ("mode=755,size=65536k"). */
-struct agent_mount_opts {
-        unsigned long flags;            /* MS_* to set (MS_BIND, MS_REC included) */
-        unsigned long propagation[8];   /* MS_PRIVATE etc., possibly | MS_REC */
-        size_t n_propagation;
-        uint64_t attr_set, attr_clr;    /* recursive attributes (rro, rnosuid...) */
-        char *data;                     /* NULL when empty */
-        bool tmpcopyup;                 /* tmpfs: copy what the destination held */
-};
-
-int agent_mount_opts_parse(char *const *options, struct agent_mount_opts *ret, struct rv_error **err);
-void agent_mount_opts_clear(struct agent_mount_opts *o);
-
-/* Everything up to and including pivot_root; afterwards the cwd is the
- * container's /. */
-int agent_rootfs_prepare(const struct spec_config *c, struct rv_error **err);
-/* /dev comes from a bind mount: runvm creates no devices in it. */
-bool agent_dev_is_bind_mounted(const struct spec_config *c);
-/* After pivot_root: sysctls, read-only and masked paths, root read-only. */
-int agent_rootfs_finalize(const struct spec_config *c, struct rv_error **err);
-
-/* Opens `path` (absolute, as the container sees it) inside rootfd without
- * escaping it, creating missing directories (and the last component as a
- * directory or an empty file when create is set). Returns an O_PATH fd. */
-int agent_path_open_in_root(int rootfd, const char *path, bool create, bool dir,
-                            struct rv_error **err);
+/* Mounts m at its destination inside rootfd. */
+int agent_mount_one(int rootfd, const struct spec_mount *m, struct rv_error **err);
+/* After pivot_root: the read-only remount agent_mount_one left for later
+ * (a read-only tmpfs or /dev mount, which devices and other mounts still
+ * had to go into). */
+int agent_mount_remount_delayed_ro(const struct spec_mount *m, struct rv_error **err);
+/* The longest mount point containing path, from mountinfo. */
+int agent_mount_parent_point(const char *path, char **ret, struct rv_error **err);
+/* The MS_* flags a bind remount must keep (nosuid, nodev, ...) of path. */
+unsigned long agent_mount_statvfs_flags(const char *path);

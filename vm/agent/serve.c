@@ -19,6 +19,8 @@
 #include "spec/json.h"
 #include "vm/agent/agent.h"
 #include "vm/agent/container.h"
+#include "vm/agent/container-cgroup.h"
+#include "vm/agent/containers.h"
 #include "vm/agent/exec.h"
 #include "vm/agent/network.h"
 #include "vm/agent/power.h"

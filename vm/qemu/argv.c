@@ -161,10 +161,15 @@ int qemu_argv_build(const struct vm_config *c, const struct qemu_devices *d, con
 
         push(&b, "%s", c->vmm_path);
         push(&b, "-M"); push(&b, "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem");
-        /* TCG's translation cache is anonymous memory the host cgroup
-         * counts (1 GiB by default): bounded, as the VM's overhead is
-         * (docs/RESOURCES.md, overhead_memory_mib). */
-        push(&b, "-accel"); push(&b, "%s", c->kvm ? "kvm" : "tcg,tb-size=128");
+        /* TCG's translation cache is anonymous memory, touched as code is
+         * translated, that the host cgroup counts (QEMU's own cap is
+         * 1 GiB): `tcg_tb_size_mib` bounds what a guest keeps, within
+         * overhead_memory_mib (docs/RESOURCES.md, docs/PERFORMANCE.md). */
+        if (c->kvm || c->tcg_tb_size_mib == 0) {
+                push(&b, "-accel"); push(&b, "%s", c->kvm ? "kvm" : "tcg");
+        } else {
+                push(&b, "-accel"); push(&b, "tcg,tb-size=%u", c->tcg_tb_size_mib);
+        }
         push(&b, "-cpu"); push(&b, "%s", c->kvm ? "host" : "max");
         push(&b, "-smp"); push(&b, "%u", c->vcpus);
         /* vCPU threads named "CPU N/..." (affinity.c pins them). */

@@ -262,7 +262,11 @@ static int spawn(struct virtiofsd *v, const char *path, const char *shared_dir, 
          * No announce_submounts: the guest would then show a share as a
          * mount of its own with root "/" (and only once it happened to be
          * looked up twice), where runc's mountinfo shows the source's path
-         * in its filesystem, which the share layout gives (translate.c). */
+         * in its filesystem, which the share layout gives (translate.c).
+         * cache=auto and no thread pool, measured (docs/PERFORMANCE.md,
+         * "Files and memory"): cache=always won nothing and would keep a
+         * file the host rewrites in a bind mount stale in the guest for a
+         * day; a pool thread adds a hand-off to every request. */
         char *argv[] = {
                 (char *) path, fdopt, "-o", src, "-o", "cache=auto",
                 "-o", "sandbox=namespace", "-o", "modcaps=-mknod:-setfcap",

@@ -13,7 +13,7 @@
 #include "libcontainer-vm/agent-client.h"
 #include "libcontainer-vm/monitor-io.h"
 #include "libcontainer-vm/monitor-ns.h"
-#include "libcontainer-vm/monitor.h"
+#include "libcontainer-vm/monitor-options.h"
 #include "libcontainer-vm/status.h"
 #include "libcontainer-vm/stdio.h"
 #include "vm/channel/channel.h"
