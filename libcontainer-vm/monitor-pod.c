@@ -126,6 +126,13 @@ static void member_request(struct pod_member *mb, int fd, struct ctl_request *re
                 monitor_exec_start_in(mb->m, fd, req, mb->id, mb->state->status);
                 return;
         }
+        /* The member's own guest cgroup; the answer goes as the guest's. */
+        if (req->h.command == CTL_STATS) {
+                agent_client_set_target(mb->m->agent, mb->id);
+                monitor_forward(mb->m, fd, PENDING_REPLY_RESULT, PROTO_STATS, NULL, NULL);
+                agent_client_set_target(mb->m->agent, NULL);
+                return;
+        }
         member_command(mb, fd, req);
         close(fd);
 }

@@ -4,7 +4,7 @@
  * monitor (pod-member.c) hands over its stdio, its share trees and its
  * state dir with CTL_MEMBER; here its files are added to the running
  * export, the guest creates it, its ctl.sock is served (start, kill,
- * pause, resume, stats), its state.json written, and its exit answered
+ * pause, resume, exec, stats), its state.json written, and its exit answered
  * on the member monitor's connection. */
 #pragma once
 

@@ -138,6 +138,10 @@ start_member() {
 	assert_success
 	runvm exec b /shm find 0x5eed
 	assert_success
+	# Each its own stats, from its own guest cgroup.
+	runvm_separate events --stats b
+	assert_success
+	run -0 jq -e '.type == "stats" and .id == "b" and (.data.pids.current >= 1)' <<<"$output"
 	# Their own mount and pid namespaces.
 	runvm exec a sh -c 'echo a-only > /tmp/mark'
 	runvm exec b cat /tmp/mark
