@@ -155,9 +155,16 @@ start_member() {
 	grep -q hello-pod "$BATS_TEST_TMPDIR/a.out"
 	run -0 jq -r .exit.code "$ROOT/a/state.json"
 	assert_output 5
-	# exec's own status, kill's signal.
+	# exec's own status, pause and resume, kill's signal.
 	runvm exec b sh -c 'exit 7'
 	assert_equal "$status" 7
+	runvm pause b
+	assert_success
+	[ "$(container_status b)" = paused ]
+	[ "$(container_status infra)" = running ]
+	runvm resume b
+	assert_success
+	[ "$(container_status b)" = running ]
 	runvm kill b KILL
 	assert_success
 	wait_for_status b stopped 30
