@@ -15,6 +15,7 @@
 
 struct agent_client {
         char *container_id;
+        const char *target;             /* borrowed: the container requests name now */
         struct channel *ch;
         const struct agent_client_ops *ops;
         void *ctx;
@@ -85,7 +86,7 @@ int agent_client_request(struct agent_client *c, enum proto_method method, agent
         channel_message_begin_request(w, id, name);
         json_write_object_begin(w);
         json_write_key(w, "id");
-        json_write_string(w, c->container_id);
+        json_write_string(w, c->target ? c->target : c->container_id);
         if (fill)
                 fill(w, data);
         json_write_object_end(w);
@@ -218,4 +219,9 @@ void agent_client_fail_all(struct agent_client *c, int errnum, const char *msg)
                 c->ops->answer(c->ctx, &r, NULL, why);
                 rv_error_release(&why);
         }
+}
+
+void agent_client_set_target(struct agent_client *c, const char *container_id)
+{
+        c->target = container_id;
 }

@@ -43,6 +43,9 @@ struct agent_client_ops {
 typedef void (*agent_fill_fn)(struct json_writer *w, const void *data);
 
 struct agent_client;
+/* The container the requests sent from now on name (a pod's member,
+ * libcontainer-vm/monitor-pod.c); NULL: the client's own again. */
+void agent_client_set_target(struct agent_client *c, const char *container_id);
 /* container_id goes in every request's params as "id". */
 struct agent_client *agent_client_new(const char *container_id, size_t capacity,
                                       const struct agent_client_ops *ops, void *ctx);

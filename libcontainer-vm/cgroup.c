@@ -297,9 +297,11 @@ int host_cgroup_remove(char *const *dirs, struct rv_error **err)
 
         for (size_t i = 0; dirs && dirs[i]; i++) {
                 /* The last tasks may still be leaving (a reaped zombie is gone
-                 * at once, an exiting helper in a moment). One still alive
-                 * after that is another container's: the cgroup is shared,
-                 * the last container's delete removes it. */
+                 * at once, an exiting helper in a moment; a killed QEMU frees
+                 * its guest's memory first, which on a loaded host takes more
+                 * than a second). One still alive after that is another
+                 * container's: the cgroup is shared, the last container's
+                 * delete removes it. Bounded: 5 s. */
                 for (int tries = 0; rmdir(dirs[i]) < 0; tries++) {
                         if (errno == ENOENT)
                                 break;
@@ -307,7 +309,7 @@ int host_cgroup_remove(char *const *dirs, struct rv_error **err)
                                 shared = true;
                                 break;
                         }
-                        if (errno != EBUSY || tries == 50) {
+                        if (errno != EBUSY || tries == 250) {
                                 r = rv_error_set(err, errno, "remove host cgroup `%s`", dirs[i]);
                                 break;
                         }

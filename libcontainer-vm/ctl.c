@@ -27,6 +27,7 @@ static const char *const command_names[_CTL_COMMAND_MAX] = {
         [CTL_UPDATE] = "update",
         [CTL_STATS] = "stats",
         [CTL_EVENTS] = "events",
+        [CTL_MEMBER] = "member",
 };
 
 struct reply_header {

@@ -20,7 +20,8 @@ struct rv_error;
 
 #define CTL_SOCKET "ctl.sock"
 #define CTL_PAYLOAD_MAX (4u << 20)
-#define CTL_MAX_FDS 3
+/* A pod member brings its stdio, state dir and share trees. */
+#define CTL_MAX_FDS 32
 
 enum ctl_command {
         CTL_START = 1,          /* release the created process */
@@ -36,12 +37,18 @@ enum ctl_command {
         CTL_UPDATE = 8,         /* payload: LinuxResources JSON */
         CTL_STATS = 9,          /* replies the stats object */
         CTL_EVENTS = 10,        /* replies once, then one reply per event (oom) */
+        CTL_MEMBER = 11,        /* to a pod's sandbox: payload {"id","spec","shares"};
+                                 * fds: the member's state dir, stdin, stdout, stderr,
+                                 * one tree per share; replies when created, then
+                                 * {"exit_code"|"signal"}; the member's monitor may
+                                 * send CTL_KILL on the open connection */
         _CTL_COMMAND_MAX,
 };
 
 #define CTL_FLAG_ALL 1u
 #define CTL_FLAG_TERMINAL 2u       /* CTL_EXEC: the fds are a terminal */
 #define CTL_FLAG_IGNORE_PAUSED 4u  /* CTL_EXEC: start into a paused container */
+#define CTL_FLAG_AUTOSTART 8u      /* CTL_MEMBER: start it once created (run) */
 
 struct ctl_header {
         uint32_t command;

@@ -32,6 +32,8 @@
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/monitor-sync.h"
+#include "libcontainer-vm/pod-join.h"
+#include "libcontainer-vm/pod-member.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/teardown.h"
 #include "libcontainer-vm/translate.h"
@@ -66,6 +68,7 @@ struct prepared {
         struct runvm_config cfg;
         struct spec_config *spec;       /* rewritten into the guest spec */
         struct vm_plan plan;
+        char *sandbox;                  /* a pod member: its sandbox container (pod-join.h) */
 };
 
 static void prepared_clear(struct prepared *p)
@@ -74,11 +77,15 @@ static void prepared_clear(struct prepared *p)
         spec_config_free(p->spec);
         p->spec = NULL;
         vm_plan_clear(&p->plan);
+        free(p->sandbox);
+        p->sandbox = NULL;
 }
 
-static int prepare(const struct container_create_options *o, struct prepared *p, struct rv_error **err)
+static int prepare(const char *root, const struct container_create_options *o, struct prepared *p,
+                   struct rv_error **err)
 {
         _cleanup_free_ char *config_path = NULL;
+        unsigned joined = 0;
         struct stat st;
 
         if (stat(o->bundle, &st) < 0)
@@ -93,7 +100,22 @@ static int prepare(const struct container_create_options *o, struct prepared *p,
                 return -1;
         if (spec_config_validate(p->spec, err) < 0)
                 return rv_error_wrap(err, "config.json");
+        /* A pod's member runs in its sandbox's VM: a VM of its own would
+         * mirror the same network namespace twice. */
+        if (pod_join_resolve(root, p->spec, &p->sandbox, &joined, err) < 0)
+                return rv_error_wrap(err, "config.json");
+        _cleanup_free_ char *ipcns = NULL, *utsns = NULL;
+        if (p->sandbox && pod_member_check(root, p->sandbox, p->spec, err) < 0)
+                return rv_error_wrap(err, "config.json");
+        if (p->sandbox)
+                pod_member_strip_paths(p->spec, joined);
+        else if (pod_sandbox_take_paths(p->spec, &ipcns, &utsns, err) < 0)
+                return rv_error_wrap(err, "config.json");
         if (translate_spec(p->spec, o->bundle, &p->cfg, &p->plan, err) < 0)
+                return rv_error_wrap(err, "config.json");
+        p->plan.ipcns_path = TAKE_PTR(ipcns);
+        p->plan.utsns_path = TAKE_PTR(utsns);
+        if (p->sandbox && pod_member_guest_spec(p->spec, &p->plan, p->sandbox, o->id, joined, err) < 0)
                 return rv_error_wrap(err, "config.json");
         return 0;
 }
@@ -215,7 +237,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         /* Host fds cannot cross into a VM; socket activation needs them. */
         if (o->preserve_fds > 0)
                 return rv_error_setx(err, ENOTSUP, "--preserve-fds: file descriptors cannot be passed into a VM");
-        if (prepare(o, &p, err) < 0 || choose_tty(p.spec, o, detached, &tty, err) < 0) {
+        if (prepare(ctx->root, o, &p, err) < 0 || choose_tty(p.spec, o, detached, &tty, err) < 0) {
                 prepared_clear(&p);
                 return -1;
         }
@@ -238,6 +260,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         st.monitor_pid = getpid();
         rv_proc_start_time(st.monitor_pid, &st.monitor_start_time);
         st.annotations = annotations_copy(p.spec);
+        st.sandbox = p.sandbox;
         if (st.annotations == NULL) {
                 rv_strv_free(st.annotations);
                 prepared_clear(&p);
@@ -283,6 +306,8 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                         .dir = &dir, .state = &st, .sync_fd = sync[1], .autostart = autostart,
                         .tty = tty, .console_socket = o->console_socket,
                 };
+                if (p.sandbox)
+                        pod_member_main(&mo, p.sandbox);
                 monitor_main(&mo);
         }
         close(sync[1]);
@@ -475,6 +500,15 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
                 rv_error_release(err);
         } else {
                 enum container_status status = container_state_status(st);
+                /* Its VM is its members' too; with --force they end with it
+                 * (its monitor would wait for them: no waiting for it). */
+                bool members = pod_check_no_members(ctx->root, id, err) < 0;
+                if (members && !force) {
+                        state_dir_close(&dir);
+                        return -1;
+                }
+                if (members)
+                        rv_error_release(err);
                 if (status != CONTAINER_STOPPED) {
                         if (!force && !container_status_allows(status, CONTAINER_OP_DELETE)) {
                                 state_dir_close(&dir);
@@ -488,7 +522,7 @@ int container_delete(const struct runvm_context *ctx, const char *id, bool force
                                 struct rv_error *tmp_err = NULL;
                                 if (ctl_call(dir.dirfd, &req, NULL, CTL_TIMEOUT_MS, NULL, NULL, &tmp_err) < 0)
                                         rv_debug("delete %s: kill: %s", id, tmp_err->msg);
-                                else
+                                else if (!members)
                                         wait_monitor(st);
                                 rv_error_release(&tmp_err);
                         }

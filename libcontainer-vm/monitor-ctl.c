@@ -18,6 +18,7 @@
 #include "libcontainer-vm/monitor-agent.h"
 #include "libcontainer-vm/monitor-events.h"
 #include "libcontainer-vm/monitor-exec.h"
+#include "libcontainer-vm/monitor-pod.h"
 #include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-net.h"
 #include "libcontainer-vm/monitor-vm.h"
@@ -177,6 +178,7 @@ static const ctl_handler handlers[_CTL_COMMAND_MAX] = {
         [CTL_UPDATE] = ctl_update,
         [CTL_STATS] = ctl_stats,
         [CTL_EVENTS] = ctl_events,
+        [CTL_MEMBER] = monitor_pod_member,
 };
 
 static void dispatch(struct monitor *m, int fd, struct ctl_request *req)

@@ -30,6 +30,7 @@
 
 struct exec_session {
         char exec_id[16];
+        char *target;                   /* a pod member's id, which its requests name; NULL: ours */
         int client_fd;                  /* the exec client's connection, -1 once gone */
         pid_t client_pid;               /* the exec client (what `ps` reports) */
         struct proc_io io;
@@ -41,17 +42,6 @@ struct exec_session {
         struct exec_session *next;
 };
 
-/* The size the session's pty has before its input goes on (monitor-io.h). */
-static void session_resized(void *ctx, uint16_t rows, uint16_t cols)
-{
-        struct exec_session *e = ctx;
-        struct proto_resize r = { e->exec_id, rows, cols };
-
-        if (e->started && !e->exited)
-                monitor_forward(e->m, -1, PENDING_NONE, PROTO_RESIZE_TTY, proto_write_resize, &r);
-        else
-                e->io.rows = e->io.cols = 0;    /* not told: again with the next input */
-}
 
 struct monitor_execs {
         struct exec_session *list;
@@ -96,7 +86,29 @@ static void session_free(struct monitor *m, struct exec_session *e)
         loop_watch_remove(&m->loop, &e->w_client);
         if (e->client_fd >= 0)
                 close(e->client_fd);
+        free(e->target);
         free(e);
+}
+
+/* Requests about e name its container (the agent finds an exec by it). */
+static void forward(struct monitor *m, const struct exec_session *e, enum proto_method method, agent_fill_fn fill,
+                    const void *data)
+{
+        agent_client_set_target(m->agent, e->target);
+        monitor_forward(m, -1, PENDING_NONE, method, fill, data);
+        agent_client_set_target(m->agent, NULL);
+}
+
+/* The size the session's pty has before its input goes on (monitor-io.h). */
+static void session_resized(void *ctx, uint16_t rows, uint16_t cols)
+{
+        struct exec_session *e = ctx;
+        struct proto_resize r = { e->exec_id, rows, cols };
+
+        if (e->started && !e->exited)
+                forward(e->m, e, PROTO_RESIZE_TTY, proto_write_resize, &r);
+        else
+                e->io.rows = e->io.cols = 0;    /* not told: again with the next input */
 }
 
 static struct exec_session *find(struct monitor *m, const char *exec_id)
@@ -108,6 +120,12 @@ static struct exec_session *find(struct monitor *m, const char *exec_id)
 }
 
 void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
+{
+        monitor_exec_start_in(m, fd, req, NULL, m->o->state->status);
+}
+
+void monitor_exec_start_in(struct monitor *m, int fd, struct ctl_request *req, const char *target,
+                           enum container_status status)
 {
         _cleanup_(json_value_freep) struct json_value *v = NULL;
         struct rv_error *tmp_err = NULL;
@@ -122,8 +140,8 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
                 close(fd);
                 return;
         }
-        bool ignore_paused = m->o->state->status == CONTAINER_PAUSED && (req->h.flags & CTL_FLAG_IGNORE_PAUSED);
-        if (!ignore_paused && container_status_check(m->o->state->status, CONTAINER_OP_EXEC, &tmp_err) < 0) {
+        bool ignore_paused = status == CONTAINER_PAUSED && (req->h.flags & CTL_FLAG_IGNORE_PAUSED);
+        if (!ignore_paused && container_status_check(status, CONTAINER_OP_EXEC, &tmp_err) < 0) {
                 ctl_send_error(fd, -tmp_err->status, tmp_err->msg);
                 rv_error_release(&tmp_err);
                 close(fd);
@@ -144,6 +162,12 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
                 return;
         }
         snprintf(e->exec_id, sizeof(e->exec_id), "e%u", ++m->execs->next);
+        if (target && (e->target = strdup(target)) == NULL) {
+                ctl_send_error(fd, -ENOMEM, "exec: out of memory");
+                close(fd);
+                free(e);
+                return;
+        }
         e->client_fd = -1;
         e->io.in.fd = e->io.out.fd = e->io.err.fd = -1;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
@@ -179,7 +203,10 @@ void monitor_exec_start(struct monitor *m, int fd, struct ctl_request *req)
                 e->io.resized_ctx = e;
         }
         struct exec_request r = { e, process, (req->h.flags & CTL_FLAG_IGNORE_PAUSED) != 0 };
-        if (monitor_request(m, PROTO_EXEC_PROCESS, fill_exec, &r, PENDING_EXEC, fd, e, &tmp_err) < 0) {
+        agent_client_set_target(m->agent, e->target);
+        int sent = monitor_request(m, PROTO_EXEC_PROCESS, fill_exec, &r, PENDING_EXEC, fd, e, &tmp_err);
+        agent_client_set_target(m->agent, NULL);
+        if (sent < 0) {
                 ctl_send_error(fd, -EIO, tmp_err->msg);
                 rv_error_release(&tmp_err);
                 close(fd);
@@ -246,7 +273,7 @@ static void client_event(struct monitor *m, struct exec_session *e)
                 e->client_fd = -1;
                 if (e->started && !e->exited) {
                         struct proto_signal s = { .exec_id = e->exec_id, .signal = SIGKILL };
-                        monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, proto_write_signal, &s);
+                        forward(m, e, PROTO_SIGNAL_PROCESS, proto_write_signal, &s);
                 }
                 return;
         }
@@ -254,7 +281,7 @@ static void client_event(struct monitor *m, struct exec_session *e)
                 return;
         if (h.command == CTL_KILL) {
                 struct proto_signal s = { .exec_id = e->exec_id, .signal = h.arg };
-                monitor_forward(m, -1, PENDING_NONE, PROTO_SIGNAL_PROCESS, proto_write_signal, &s);
+                forward(m, e, PROTO_SIGNAL_PROCESS, proto_write_signal, &s);
         } else if (h.command == CTL_RESIZE) {
                 struct proto_resize r = { e->exec_id, (uint16_t) ((uint32_t) h.arg >> 16), (uint16_t) (h.arg & 0xffff) };
                 /* Already told, when the input that followed it came first. */
@@ -262,7 +289,7 @@ static void client_event(struct monitor *m, struct exec_session *e)
                         return;
                 e->io.rows = r.height;
                 e->io.cols = r.width;
-                monitor_forward(m, -1, PENDING_NONE, PROTO_RESIZE_TTY, proto_write_resize, &r);
+                forward(m, e, PROTO_RESIZE_TTY, proto_write_resize, &r);
         }
 }
 
@@ -272,7 +299,10 @@ void monitor_exec_abandon(struct monitor *m, struct exec_session *e)
         struct rv_error *tmp_err = NULL;
 
         /* No entry waits for the answer: a late one is dropped as unknown. */
-        if (monitor_send_request(m, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &tmp_err) < 0)
+        agent_client_set_target(m->agent, e->target);
+        int r = monitor_send_request(m, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &tmp_err);
+        agent_client_set_target(m->agent, NULL);
+        if (r < 0)
                 rv_debug("kill abandoned exec %s: %s", e->exec_id, tmp_err->msg);
         rv_error_release(&tmp_err);
         session_free(m, e);

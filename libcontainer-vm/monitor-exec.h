@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "libcontainer-vm/status.h"
+
 struct channel_message;
 struct ctl_request;
 struct exec_session;
@@ -21,6 +23,10 @@ struct monitor_execs *monitor_execs_new(void);
 
 /* CTL_EXEC: the client's fds become a session; exec_process is sent. */
 void monitor_exec_start(struct monitor *m, int client_fd, struct ctl_request *req);
+/* The same in a pod's member container (target: its id), whose status
+ * decides as the container's own does. */
+void monitor_exec_start_in(struct monitor *m, int client_fd, struct ctl_request *req, const char *target,
+                           enum container_status status);
 /* The guest answered exec_process. */
 void monitor_exec_started(struct monitor *m, struct exec_session *e, const struct channel_message *msg,
                           int client_fd);

@@ -27,6 +27,7 @@
 #include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-io.h"
 #include "libcontainer-vm/monitor-net.h"
+#include "libcontainer-vm/monitor-pod.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/tty.h"
 #include "spec/json.h"
@@ -41,6 +42,8 @@ static int handle_data(struct monitor *m, const struct channel_frame *f, struct 
 
         if (s == NULL)
                 s = monitor_exec_sink(m, f->stream);
+        if (s == NULL)
+                s = monitor_pod_sink(m, f->stream);
         if (s == NULL) {
                 /* Output of a process whose host side is already gone. */
                 rv_debug("data for stream %u dropped", f->stream);
@@ -63,6 +66,11 @@ static void handle_exit_event(struct monitor *m, const struct json_value *data)
                 monitor_exec_exited(m, s, data);
                 return;
         }
+        const char *id = NULL;
+        const struct json_value *idv = json_get(data, "id");
+        if (idv && json_is_string(idv) && json_read_string(idv, "id", &id, NULL) == 0 &&
+            monitor_pod_exited(m, id, data))
+                return;
         m->exited = true;
         monitor_read_exit(data, &m->exit_code, &m->exit_signal);
         rv_debug("container exited: code %d signal %d", m->exit_code, m->exit_signal);
@@ -241,6 +249,7 @@ static int watch_all(struct monitor *m, struct rv_error **err)
             watch_vm(m, err) < 0 ||
             watch_fd(m, &m->w_netns, monitor_net_watch_fd(m), EPOLLIN, on_netns, NULL, err) < 0 ||
             proc_io_watch(&m->init, &m->loop, err) < 0 || monitor_exec_watch(m, err) < 0 ||
+            monitor_pod_watch(m, err) < 0 ||
             monitor_ctl_watch(m, err) < 0 || monitor_events_watch(m, err) < 0)
                 return -1;
         return 0;
@@ -268,7 +277,7 @@ int monitor_loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         monitor_events_after_turn(m);
         if (proc_io_flush(&m->init, err) < 0)
                 return -1;
-        if (monitor_exec_flush(m, err) < 0)
+        if (monitor_exec_flush(m, err) < 0 || monitor_pod_flush(m, err) < 0)
                 return -1;
         monitor_exec_reap(m, false);
         if (channel_flush(m->ch, err) < 0)

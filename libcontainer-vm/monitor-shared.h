@@ -31,6 +31,7 @@ struct netns_watch;
 struct monitor_ctl;
 struct monitor_events;
 struct monitor_execs;
+struct monitor_pod;
 
 struct monitor {
         struct monitor_options *o;
@@ -48,6 +49,7 @@ struct monitor {
         int tty_fd;                     /* where the init's window size is read, or -1 */
         struct monitor_execs *execs;    /* exec sessions (monitor-exec.c) */
         struct monitor_events *events;  /* `events` subscribers (monitor-events.c) */
+        struct monitor_pod *pod;        /* a pod's other containers (monitor-pod.c) */
         enum container_status status_before_pause;
         bool exited;
         int exit_code, exit_signal;

@@ -44,6 +44,8 @@
 #include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-loop.h"
 #include "libcontainer-vm/monitor-net.h"
+#include "libcontainer-vm/monitor-pod.h"
+#include "libcontainer-vm/pod-join.h"
 #include "libcontainer-vm/monitor-vm.h"
 #include "libcontainer-vm/monitor-state.h"
 #include "libcontainer-vm/monitor-sync.h"
@@ -221,7 +223,8 @@ _Noreturn void monitor_main(struct monitor_options *o)
         m.ctl = monitor_ctl_new();
         m.execs = monitor_execs_new();
         m.events = monitor_events_new();
-        if (m.agent == NULL || m.ctl == NULL || m.execs == NULL || m.events == NULL)
+        m.pod = monitor_pod_new();
+        if (m.agent == NULL || m.ctl == NULL || m.execs == NULL || m.events == NULL || m.pod == NULL)
                 rv_error_set(&err, ENOMEM, "monitor");
         if (err != NULL || loop_init(&m.loop, &err) < 0) {
                 monitor_fail(&m, err);
@@ -251,6 +254,8 @@ _Noreturn void monitor_main(struct monitor_options *o)
             monitor_ns_prepare(&m.ns, o->plan, &err) < 0 ||
             enter_host_cgroup(&m, &err) < 0 ||
             monitor_ns_unshare(&m.ns, o->guest_spec, &err) < 0 ||
+            pod_join_pinned(o->plan->ipcns_path, o->plan->utsns_path, &err) < 0 ||
+            pod_record_namespaces(o->state, &err) < 0 ||
             monitor_save_poststop(&m, &err) < 0 || monitor_sync_check(o->sync_fd, &err) < 0 ||
             monitor_run_hooks(&m, &hooks->prestart, "prestart", CONTAINER_CREATING, &err) < 0 ||
             monitor_run_hooks(&m, &hooks->create_runtime, "createRuntime", CONTAINER_CREATING, &err) < 0 ||
@@ -296,19 +301,33 @@ _Noreturn void monitor_main(struct monitor_options *o)
         close(o->sync_fd);
         o->sync_fd = -1;
 
-        while (!m.exited) {
+        /* A pod's sandbox outlives its own process while members run
+         * (docs/ARCHITECTURE.md, "Pods"): its state says stopped then. */
+        bool recorded = false;
+        while (!m.exited || (monitor_pod_any(&m) && !m.vm_gone && !m.channel_hangup)) {
+                if (m.exited && !recorded) {
+                        o->state->exited = true;
+                        o->state->exit_code = m.exit_code;
+                        o->state->exit_signal = m.exit_signal;
+                        monitor_save_state(&m, CONTAINER_STOPPED);
+                        recorded = true;
+                }
                 if (monitor_loop_once(&m, -1, &err) < 0) {
                         _cleanup_free_ char *console = monitor_vm_console_line(&m);
                         rv_log(RV_LOG_ERROR, "%s%s%s", err->msg, console ? "; console: " : "",
                                console ? console : "");
-                        state_set_reason(o->state, err->msg);
+                        if (!m.exited)
+                                state_set_reason(o->state, err->msg);
                         rv_error_release(&err);
                         /* The workload died with its VM. */
+                        if (!m.exited)
+                                m.exit_signal = SIGKILL;
                         m.exited = true;
-                        m.exit_signal = SIGKILL;
                         m.vm_gone = true;
                 }
         }
+        /* Members still there learn that the VM goes. */
+        monitor_pod_close(&m);
         finish(&m);
         monitor_ns_clear(&m.ns);
         rv_exit_like(m.exit_code, m.exit_signal);

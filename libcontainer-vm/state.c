@@ -180,6 +180,54 @@ int state_dir_remove(const char *root, const char *id, struct rv_error **err)
         return rv_rm_rf_at(rootfd, id, err);
 }
 
+static const char *const ns_names[STATE_NS_COUNT] = {
+        [STATE_NS_NET] = "network", [STATE_NS_IPC] = "ipc", [STATE_NS_UTS] = "uts",
+};
+
+const char *state_ns_name(enum state_ns ns)
+{
+        return ns < STATE_NS_COUNT ? ns_names[ns] : NULL;
+}
+
+/* "namespaces": {"network": {"dev": D, "ino": I}, ...}, only those recorded. */
+static void write_namespaces(struct json_writer *w, const struct container_state *s)
+{
+        bool any = false;
+
+        for (size_t i = 0; i < STATE_NS_COUNT; i++)
+                any |= s->ns[i].ino != 0;
+        if (!any)
+                return;
+        json_write_key(w, "namespaces");
+        json_write_object_begin(w);
+        for (size_t i = 0; i < STATE_NS_COUNT; i++) {
+                if (s->ns[i].ino == 0)
+                        continue;
+                json_write_key(w, ns_names[i]);
+                json_write_object_begin(w);
+                json_write_key(w, "dev"); json_write_uint64(w, s->ns[i].dev);
+                json_write_key(w, "ino"); json_write_uint64(w, s->ns[i].ino);
+                json_write_object_end(w);
+        }
+        json_write_object_end(w);
+}
+
+static int read_namespaces(const struct json_value *v, struct container_state *s, struct rv_error **err)
+{
+        if (!json_is_object(v))
+                return rv_error_setx(err, EINVAL, "`namespaces`: not an object");
+        for (size_t i = 0; i < STATE_NS_COUNT; i++) {
+                const struct json_value *n = json_get(v, ns_names[i]);
+
+                if (n == NULL)
+                        continue;
+                if (json_read_uint64(json_get(n, "dev"), "namespaces.dev", &s->ns[i].dev, err) < 0 ||
+                    json_read_uint64(json_get(n, "ino"), "namespaces.ino", &s->ns[i].ino, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 int state_save(int dirfd, const struct container_state *s, struct rv_error **err)
 {
         _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
@@ -245,6 +293,10 @@ int state_save(int dirfd, const struct container_state *s, struct rv_error **err
         if (s->network && s->network->n_nics > 0) {
                 json_write_key(w, "network");
                 netns_record_write(w, s->network);
+        }
+        write_namespaces(w, s);
+        if (s->sandbox) {
+                json_write_key(w, "sandbox"); json_write_string(w, s->sandbox);
         }
         json_write_key(w, "annotations");
         json_write_object_begin(w);
@@ -403,6 +455,10 @@ static int read_state(const struct json_value *root, struct container_state *s, 
                 return -1;
         if ((v = json_get(root, "network")) && netns_record_parse(v, &s->network, err) < 0)
                 return -1;
+        if ((v = json_get(root, "namespaces")) && read_namespaces(v, s, err) < 0)
+                return -1;
+        if (dup_string(root, "sandbox", &s->sandbox, err) < 0)
+                return -1;
         if (s->id == NULL || status == NULL)
                 return rv_error_setx(err, EINVAL, "`state.json` lacks id or status");
         return 0;
@@ -450,6 +506,7 @@ void container_state_free(struct container_state *s)
         }
         free(s->resources);
         free(s->reason);
+        free(s->sandbox);
         netns_record_free(s->network);
         free(s);
 }

@@ -30,6 +30,16 @@ struct state_resource {
         char *name;
 };
 
+/* A namespace the monitor holds (nsfs device and inode): a container
+ * joining it by path joins this container's VM (pod-join.h). ino 0: none
+ * recorded. */
+enum state_ns { STATE_NS_NET, STATE_NS_IPC, STATE_NS_UTS, STATE_NS_COUNT };
+struct state_nsid {
+        uint64_t dev, ino;
+};
+/* The spec's name of each (`linux.namespaces[].type`). */
+const char *state_ns_name(enum state_ns ns);
+
 struct container_state {
         char *id;
         char *bundle;
@@ -52,6 +62,8 @@ struct container_state {
         size_t n_resources;
         char *reason;                   /* why it stopped, when not by its own exit */
         struct netns_record *network;   /* TAPs and redirects to undo; NULL: none */
+        struct state_nsid ns[STATE_NS_COUNT];   /* the monitor's net, ipc, uts */
+        char *sandbox;                  /* a pod member: its sandbox container; NULL: none */
 };
 
 struct state_dir {

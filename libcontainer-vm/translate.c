@@ -18,6 +18,7 @@
 #include "base/fs.h"
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/mountpoint.h"
+#include "libcontainer-vm/pod-size.h"
 #include "libcontainer-vm/share-layout.h"
 #include "libcontainer-vm/sizing.h"
 #include "libcontainer-vm/translate-check.h"
@@ -345,8 +346,14 @@ static int plan_sizes(const struct spec_config *c, const struct runvm_config *cf
                       struct rv_error **err)
 {
         const char *cpus = c->linux_.resources.cpu.cpus;
+        /* A pod's sandbox: the VM is the pod's (pod-size.h); read only. */
+        struct spec_config sized = *c;
+        struct pod_total pod;
 
-        if (vm_size_plan(c, cfg, host_memory_mib(), &p->memory_mib, &p->vcpus, err) < 0)
+        if (pod_total_from(c, &pod, err) < 0)
+                return -1;
+        pod_total_apply(&pod, &sized);
+        if (vm_size_plan(&sized, cfg, host_memory_mib(), &p->memory_mib, &p->vcpus, err) < 0)
                 return -1;
         p->vcpus_follow_accel = vm_size_vcpus_follow_accel(c, cfg);
         if (cpus == NULL || cpus[0] == '\0')
@@ -394,6 +401,8 @@ void vm_plan_clear(struct vm_plan *p)
         free(p->disks);
         free(p->rootfs);
         free(p->netns_path);
+        free(p->ipcns_path);
+        free(p->utsns_path);
         free(p->cpus);
         memset(p, 0, sizeof(*p));
 }

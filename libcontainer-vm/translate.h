@@ -25,6 +25,7 @@ struct vm_plan {
         size_t n_disks;
         char *rootfs;                   /* absolute host path of root.path */
         char *netns_path;               /* NULL: a new, empty network namespace */
+        char *ipcns_path, *utsns_path;  /* a CRI sandbox's pinned ones, the monitor's (pod-join.h) */
         char *cpus;                     /* cpu.cpus, the host CPUs for the vCPUs; NULL: any */
 };
 

@@ -19,7 +19,7 @@ PACKAGES=(
 	# networking tests and bench: ping -M do, throughput
 	iputils-ping iperf3
 	# compatibility tests and runc references
-	runc crun podman containerd conmon containernetworking-plugins
+	runc crun podman containerd conmon containernetworking-plugins catatonit
 	uidmap fuse-overlayfs slirp4netns
 )
 

@@ -12,7 +12,8 @@
 # and the host memory (PSS) of an idle container: monitor + QEMU + virtiofsd;
 # then tests/bench/net-bench.sh (network throughput and latency vs runc),
 # tests/bench/io-bench.sh (stdio and file operations vs the guest and runc)
-# and tests/bench/mem-bench.sh (idle marginal memory over 10 containers).
+# tests/bench/mem-bench.sh (idle marginal memory over 10 containers)
+# and tests/bench/pod-bench.sh (a pod's second container vs its own VM).
 # Prints a table each and writes build/bench.json (all four, by part).
 set -euo pipefail
 
@@ -176,12 +177,15 @@ echo
 echo "bench: wrote $OUT"
 
 # --- network: TCP throughput and ping latency, runvm vs runc on one veth -----
-net_json=$work/net.json io_json=$work/io.json mem_json=$work/mem.json
+net_json=$work/net.json io_json=$work/io.json mem_json=$work/mem.json pod_json=$work/pod.json
 BENCH_NET_JSON=$net_json "$top/tests/bench/net-bench.sh"
 # --- stdio and files, timed inside the container ----------------------------
 BENCH_IO_JSON=$io_json "$top/tests/bench/io-bench.sh"
 # --- idle memory, marginal per container -------------------------------------
 BENCH_MEM_JSON=$mem_json "$top/tests/bench/mem-bench.sh"
-jq -s '.[0] + {network: .[1], io: .[2], memory: .[3]}' "$OUT" "$net_json" "$io_json" "$mem_json" >"$work/all.json"
+# --- a pod's second container against a standalone one ----------------------
+BENCH_POD_JSON=$pod_json "$top/tests/bench/pod-bench.sh"
+jq -s '.[0] + {network: .[1], io: .[2], memory: .[3], pod: .[4]}' "$OUT" "$net_json" "$io_json" "$mem_json" \
+	"$pod_json" >"$work/all.json"
 mv "$work/all.json" "$OUT"
-echo "bench: wrote $OUT (boot, run, network, io, memory)"
+echo "bench: wrote $OUT (boot, run, network, io, memory, pod)"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "vm/agent/container.h"
+#include "vm/agent/pod.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -442,6 +443,12 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         else if (r > 0 && msg.kind != AGENT_SYNC_READY)
                 error_from_report(&msg, err);
         if (r <= 0 || msg.kind != AGENT_SYNC_READY) {
+                child_kill(pid);
+                container_free(a, c);
+                return -1;
+        }
+        /* Its ipc and uts, for the pod's other containers to join. */
+        if (agent_pod_publish(pid, c->id, err) < 0) {
                 child_kill(pid);
                 container_free(a, c);
                 return -1;

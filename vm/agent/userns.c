@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "spec/config.h"
 #include "spec/json.h"
+#include "vm/agent/pod.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -31,14 +32,21 @@ int agent_ns_clone_flags(const struct spec_config *c, unsigned long *ret_flags, 
 {
         const struct spec_linux *l = &c->linux_;
         unsigned long flags = 0;
+        bool joined_uts = false;
 
         for (size_t i = 0; i < l->n_namespaces; i++) {
                 const struct spec_namespace *ns = &l->namespaces[i];
                 const char *t = ns->type != NULL ? ns->type : "";
 
-                if (ns->path != NULL && ns->path[0] != '\0')
+                if (ns->path != NULL && ns->path[0] != '\0') {
+                        /* A pod's namespace, joined by the child (pod.h). */
+                        if (agent_pod_ns_joinable(t, ns->path)) {
+                                joined_uts |= strcmp(t, "uts") == 0;
+                                continue;
+                        }
                         return rv_error_setx(err, EINVAL,
                                              "`%s` namespace: joining namespaces by path is not supported", t);
+                }
                 if (strcmp(t, "pid") == 0)
                         flags |= CLONE_NEWPID;
                 else if (strcmp(t, "mount") == 0)
@@ -56,7 +64,7 @@ int agent_ns_clone_flags(const struct spec_config *c, unsigned long *ret_flags, 
         }
         if (!(flags & CLONE_NEWNS))
                 return rv_error_setx(err, EINVAL, "a mount namespace is required");
-        if ((c->hostname != NULL || c->domainname != NULL) && !(flags & CLONE_NEWUTS))
+        if ((c->hostname != NULL || c->domainname != NULL) && !(flags & CLONE_NEWUTS) && !joined_uts)
                 return rv_error_setx(err, EINVAL, "unable to set hostname without a private UTS namespace");
         if (flags & CLONE_NEWUSER) {
                 if (l->n_uid_mappings == 0)
@@ -177,6 +185,8 @@ int agent_ns_child_enter(const struct spec_config *c, int start_rfd, struct rv_e
         while (n < 0 && errno == EINTR);
         if (n != 1)
                 return rv_error_setx(err, ECANCELED, "the agent gave up on this container");
+        if (agent_pod_join(c, err) < 0)
+                return -1;
         if (agent_ns_has(c, "user")) {
                 /* Root of the new user namespace (0 must be mapped). */
                 if (setresgid(0, 0, 0) < 0)

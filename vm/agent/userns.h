@@ -16,7 +16,8 @@
  *   (agent_ns_child_enter), then joins it with setns.
  *
  * network is the VM's own (accepted, nothing made); a namespace `path` is
- * refused (the host refuses it already). */
+ * refused (the host refuses it already), but for the ipc and uts of
+ * another container of the VM's pod (vm/agent/pod.h), joined first. */
 #pragma once
 
 #include <stdbool.h>

@@ -109,19 +109,15 @@ static int qemu_add_share(struct vm *vm, const struct vm_share *sh, int tree, st
 {
         struct qemu_vm *q = qemu_vm(vm);
 
-        /* microvm has no hot-plug bus; virtiofsd's shared dir is fixed
-         * once it runs. */
-        if (vm->started) {
-                if (tree >= 0)
-                        close(tree);
-                return rv_error_setx(err, EOPNOTSUPP, "share `%s`: the VM is running and QEMU microvm "
-                                     "cannot add a device to it", sh->source);
-        }
         if (q->cfg.virtiofsd_path == NULL) {
                 if (tree >= 0)
                         close(tree);
                 return rv_error_setx(err, EINVAL, "share `%s`: this VM has no virtio-fs", sh->source);
         }
+        /* microvm has no hot-plug bus, but the one virtio-fs export can
+         * gain directories while it runs (a pod's next container). */
+        if (vm->started)
+                return virtiofsd_add_running(&q->vfs, sh, tree, err);
         return virtiofsd_add(&q->vfs, sh, tree, err);
 }
 

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -105,6 +106,79 @@ int vm_share_clone(const struct vm_share *sh)
         return tree;
 }
 
+/* A name is the source's path in its filesystem ("tmp/data", see
+ * translate.c): its parents are made, then the tree is moved there.
+ * Shares come parents first; a parent share holds the path. */
+static int place_share(const char *dir, const struct vm_share *sh, int tree, char *msg, size_t size)
+{
+        char path[4096];
+
+        for (const char *slash = strchr(sh->name, '/'); slash; slash = strchr(slash + 1, '/')) {
+                snprintf(path, sizeof(path), "%s/%.*s", dir, (int) (slash - sh->name), sh->name);
+                if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+                        snprintf(msg, size, "mkdir `%s`", path);
+                        return -1;
+                }
+        }
+        snprintf(path, sizeof(path), "%s/%s", dir, sh->name);
+        if (make_target(path, sh->is_dir) < 0) {
+                snprintf(msg, size, "create `%s`", path);
+                return -1;
+        }
+        if (move_mount(tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                snprintf(msg, size, "mount `%s`", sh->source);
+                return -1;
+        }
+        return 0;
+}
+
+int virtiofsd_add_running(struct virtiofsd *v, const struct vm_share *sh, int tree, struct rv_error **err)
+{
+        _cleanup_close_ int owned = tree;
+        char msg[512] = "";
+        int pipefd[2], status = 0;
+        pid_t pid;
+
+        if (v->pidfd < 0)
+                return rv_error_setx(err, ESRCH, "share `%s`: virtiofsd is not running", sh->source);
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return rv_error_set(err, errno, "share `%s`", sh->source);
+        /* virtiofsd pivoted into the shared dir in a mount namespace of
+         * its own (-o sandbox=namespace): a mount made outside it never
+         * arrives. A child enters that namespace, where / is the shared
+         * dir, and attaches the detached tree there; the caller's own
+         * namespaces stay as they are. */
+        pid = fork();
+        if (pid < 0) {
+                int e = errno;
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return rv_error_set(err, e, "share `%s`: fork", sh->source);
+        }
+        if (pid == 0) {
+                close(pipefd[0]);
+                if (setns(v->pidfd, CLONE_NEWNS) < 0)
+                        snprintf(msg, sizeof(msg), "enter virtiofsd's mount namespace: %s", strerror(errno));
+                else if (place_share("", sh, tree, msg, sizeof(msg)) == 0)
+                        _exit(0);
+                else
+                        snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), ": %s", strerror(errno));
+                if (write(pipefd[1], msg, strlen(msg)) < 0)
+                        _exit(2);
+                _exit(1);
+        }
+        close(pipefd[1]);
+        ssize_t n = read(pipefd[0], msg, sizeof(msg) - 1);
+        close(pipefd[0]);
+        msg[n > 0 ? n : 0] = '\0';
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        return rv_error_setx(err, EIO, "share `%s` into the running VM: %s", sh->source,
+                             msg[0] ? msg : "the helper failed");
+}
+
 struct setup {
         const char *shared_dir;
         struct virtiofsd *v;
@@ -117,7 +191,6 @@ struct setup {
 static int virtiofsd_setup(void *data, char *msg, size_t size)
 {
         const struct setup *s = data;
-        char path[4096];
         int *trees = s->v->trees;
 
         if (unshare(CLONE_NEWNS) < 0) {
@@ -133,27 +206,8 @@ static int virtiofsd_setup(void *data, char *msg, size_t size)
                 return -1;
         }
         for (size_t i = 0; i < s->v->n_shares; i++) {
-                const struct vm_share *sh = &s->v->shares[i];
-                /* A name is the source's path in its filesystem
-                 * ("tmp/data", see translate.c): make its parents. Shares
-                 * come parents first; a parent share holds the path. */
-                for (const char *slash = strchr(sh->name, '/'); slash; slash = strchr(slash + 1, '/')) {
-                        snprintf(path, sizeof(path), "%s/%.*s", s->shared_dir,
-                                 (int) (slash - sh->name), sh->name);
-                        if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-                                snprintf(msg, size, "mkdir `%s`", path);
-                                return -1;
-                        }
-                }
-                snprintf(path, sizeof(path), "%s/%s", s->shared_dir, sh->name);
-                if (make_target(path, sh->is_dir) < 0) {
-                        snprintf(msg, size, "create `%s`", path);
+                if (place_share(s->shared_dir, &s->v->shares[i], trees[i], msg, size) < 0)
                         return -1;
-                }
-                if (move_mount(trees[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-                        snprintf(msg, size, "mount `%s`", sh->source);
-                        return -1;
-                }
                 close(trees[i]);
                 trees[i] = -1;
         }

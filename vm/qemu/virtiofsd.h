@@ -25,6 +25,10 @@ struct virtiofsd {
 
 /* Takes tree (also on failure). */
 int virtiofsd_add(struct virtiofsd *v, const struct vm_share *sh, int tree, struct rv_error **err);
+/* While virtiofsd runs: the tree attached at the share's name inside its
+ * view (a directory it never showed before, so the guest has nothing
+ * cached there). Takes tree. */
+int virtiofsd_add_running(struct virtiofsd *v, const struct vm_share *sh, int tree, struct rv_error **err);
 /* A listening socket with a kernel-chosen abstract name and a client
  * already connected to it: virtiofsd accepts on the one, the VMM gets the
  * other, and no socket path exists anywhere. */

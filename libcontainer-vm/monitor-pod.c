@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "libcontainer-vm/monitor-pod.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/proc.h"
+#include "libcontainer-vm/ctl.h"
+#include "libcontainer-vm/monitor-agent.h"
+#include "libcontainer-vm/monitor-exec.h"
+#include "libcontainer-vm/monitor-shared.h"
+#include "libcontainer-vm/monitor-io.h"
+#include "libcontainer-vm/state.h"
+#include "libcontainer-vm/status.h"
+#include "spec/json.h"
+#include "vm/channel/protocol.h"
+#include "vm/vm.h"
+
+/* fds of CTL_MEMBER, in order; the share trees follow. */
+enum { MEMBER_FD_DIR, MEMBER_FD_STDIN, MEMBER_FD_STDOUT, MEMBER_FD_STDERR, MEMBER_FD_TREES };
+
+struct pod_member {
+        char *id;
+        struct monitor *m;
+        int client_fd;                  /* the member's monitor; -1 once gone */
+        int dirfd;                      /* its state dir */
+        int listen_fd;                  /* its ctl.sock, served here */
+        struct container_state *state;  /* its state.json, written here */
+        enum container_status before_pause;
+        struct proc_io io;
+        struct loop_watch w_client, w_listen;
+        struct pod_member *next;
+};
+
+struct monitor_pod {
+        struct pod_member *list;
+};
+
+struct monitor_pod *monitor_pod_new(void)
+{
+        return calloc(1, sizeof(struct monitor_pod));
+}
+
+static void member_record(struct pod_member *mb, enum container_status status)
+{
+        struct rv_error *tmp_err = NULL;
+
+        mb->state->status = status;
+        if (state_save(mb->dirfd, mb->state, &tmp_err) < 0) {
+                rv_log(RV_LOG_WARNING, "member `%s`: save state: %s", mb->id, tmp_err->msg);
+                rv_error_release(&tmp_err);
+        }
+}
+
+static void member_free(struct monitor *m, struct pod_member *mb)
+{
+        for (struct pod_member **p = &m->pod->list; *p; p = &(*p)->next) {
+                if (*p == mb) {
+                        *p = mb->next;
+                        break;
+                }
+        }
+        proc_io_close(&mb->io, &m->loop, &m->streams);
+        loop_watch_remove(&m->loop, &mb->w_client);
+        loop_watch_remove(&m->loop, &mb->w_listen);
+        if (mb->client_fd >= 0)
+                close(mb->client_fd);
+        if (mb->listen_fd >= 0) {
+                unlinkat(mb->dirfd, CTL_SOCKET, 0);
+                close(mb->listen_fd);
+        }
+        if (mb->dirfd >= 0)
+                close(mb->dirfd);
+        container_state_free(mb->state);
+        free(mb->id);
+        free(mb);
+}
+
+static struct pod_member *find(struct monitor *m, const char *id)
+{
+        for (struct pod_member *mb = m->pod->list; mb; mb = mb->next)
+                if (id && mb->id && strcmp(mb->id, id) == 0)
+                        return mb;
+        return NULL;
+}
+
+/* One synchronous request naming the member. */
+static int member_call(struct pod_member *mb, enum proto_method method, agent_fill_fn fill, const void *data,
+                       struct rv_error **err)
+{
+        agent_client_set_target(mb->m->agent, mb->id);
+        int r = monitor_call(mb->m, method, fill, data, REQUEST_TIMEOUT_MS, err);
+        agent_client_set_target(mb->m->agent, NULL);
+        return r;
+}
+
+/* --- the member's ctl.sock ---------------------------------------------------- */
+
+static void reply_result(int fd, int r, struct rv_error *err)
+{
+        if (r == 0) {
+                ctl_send_reply(fd, 0, NULL, 0);
+                return;
+        }
+        int e = err->status > 0 ? err->status : EIO;
+        ctl_send_error(fd, -e, e == ESRCH ? "container not running" : err->msg);
+}
+
+static void member_command(struct pod_member *mb, int fd, const struct ctl_request *req);
+
+/* Takes fd: replies and closes it, or an exec session keeps it. */
+static void member_request(struct pod_member *mb, int fd, struct ctl_request *req)
+{
+        if (req->h.command == CTL_EXEC) {
+                monitor_exec_start_in(mb->m, fd, req, mb->id, mb->state->status);
+                return;
+        }
+        /* The member's own guest cgroup; the answer goes as the guest's. */
+        if (req->h.command == CTL_STATS) {
+                agent_client_set_target(mb->m->agent, mb->id);
+                monitor_forward(mb->m, fd, PENDING_REPLY_RESULT, PROTO_STATS, NULL, NULL);
+                agent_client_set_target(mb->m->agent, NULL);
+                return;
+        }
+        member_command(mb, fd, req);
+        close(fd);
+}
+
+static void member_command(struct pod_member *mb, int fd, const struct ctl_request *req)
+{
+        struct rv_error *err = NULL;
+        enum container_op op;
+        int r;
+
+        switch (req->h.command) {
+        case CTL_START: op = CONTAINER_OP_START; break;
+        case CTL_PAUSE: op = CONTAINER_OP_PAUSE; break;
+        case CTL_RESUME: op = CONTAINER_OP_RESUME; break;
+        case CTL_KILL: op = CONTAINER_OP_SIGNAL; break;
+        default:
+                ctl_send_error(fd, -ENOTSUP, "this command is not served for a pod's member container yet");
+                return;
+        }
+        if (container_status_check(mb->state->status, op, &err) < 0) {
+                ctl_send_error(fd, -err->status, err->msg);
+                rv_error_release(&err);
+                return;
+        }
+        if (req->h.command == CTL_KILL) {
+                struct proto_signal s = { .signal = req->h.arg, .all = (req->h.flags & CTL_FLAG_ALL) != 0 };
+                r = member_call(mb, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &err);
+        } else if (req->h.command == CTL_START) {
+                r = member_call(mb, PROTO_START_CONTAINER, NULL, NULL, &err);
+                if (r == 0 && mb->state->status == CONTAINER_CREATED)
+                        member_record(mb, CONTAINER_RUNNING);
+        } else if (req->h.command == CTL_PAUSE) {
+                r = member_call(mb, PROTO_PAUSE_CONTAINER, NULL, NULL, &err);
+                if (r == 0) {
+                        mb->before_pause = mb->state->status;
+                        member_record(mb, CONTAINER_PAUSED);
+                }
+        } else {
+                r = member_call(mb, PROTO_RESUME_CONTAINER, NULL, NULL, &err);
+                if (r == 0)
+                        member_record(mb, mb->before_pause);
+        }
+        reply_result(fd, r, err);
+        rv_error_release(&err);
+}
+
+/* Requests are small and whole at once: read with a bound, never
+ * holding the sandbox longer than that. */
+static int on_listen(void *ctx, struct loop_watch *w, uint32_t revents, struct rv_error **err)
+{
+        struct pod_member *mb = w->data;
+        struct rv_error *tmp_err = NULL;
+        struct ctl_conn *c = ctl_conn_accept(mb->listen_fd, &tmp_err);
+        int64_t deadline = rv_now_ms() + 2000;
+        int r = 0;
+
+        if (c == NULL) {
+                rv_error_release(&tmp_err);
+                return 0;
+        }
+        while ((r = ctl_conn_read(c, &tmp_err)) == 0 && rv_now_ms() < deadline) {
+                struct pollfd p = { c->fd, POLLIN, 0 };
+                poll(&p, 1, (int) (deadline - rv_now_ms()));
+        }
+        if (r == 1) {
+                int fd = c->fd;
+                c->fd = -1;
+                member_request(mb, fd, &c->req);
+        }
+        else if (r < 0)
+                rv_debug("member `%s`: ctl: %s", mb->id, tmp_err->msg);
+        rv_error_release(&tmp_err);
+        ctl_conn_free(c);
+        return 0;
+}
+
+/* The member's monitor sends CTL_KILL (signals it received), or goes:
+ * then its container goes too, as a process dies with its runc. */
+static int on_client(void *ctx, struct loop_watch *w, uint32_t revents, struct rv_error **err)
+{
+        struct pod_member *mb = w->data;
+        struct monitor *m = mb->m;
+        struct ctl_header h;
+        ssize_t n = recv(mb->client_fd, &h, sizeof(h), MSG_DONTWAIT);
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n == (ssize_t) sizeof(h) && h.command == CTL_KILL) {
+                struct proto_signal s = { .signal = h.arg, .all = false };
+                agent_client_set_target(m->agent, mb->id);
+                if (monitor_send_request(m, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, err) < 0)
+                        rv_error_release(err);
+                agent_client_set_target(m->agent, NULL);
+                return 0;
+        }
+        rv_log(RV_LOG_INFO, "member `%s`: its monitor went; killing the container", mb->id);
+        struct proto_signal s = { .signal = SIGKILL, .all = true };
+        agent_client_set_target(m->agent, mb->id);
+        if (monitor_send_request(m, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, err) < 0)
+                rv_error_release(err);
+        agent_client_set_target(m->agent, NULL);
+        member_free(m, mb);
+        return 0;
+}
+
+/* --- CTL_MEMBER ------------------------------------------------------------- */
+
+struct create_params {
+        const struct json_value *spec;
+        const struct proc_io *io;
+};
+
+static void fill_create(struct json_writer *w, const void *data)
+{
+        const struct create_params *p = data;
+        json_write_key(w, "spec");
+        json_write_value(w, p->spec);
+        json_write_key(w, "stdio");
+        proc_io_write_stdio(w, p->io);
+}
+
+static int add_shares(struct monitor *m, const struct json_value *shares, struct ctl_request *req,
+                      struct rv_error **err)
+{
+        size_t n = json_array_size(shares);
+
+        if (!json_is_array(shares) || MEMBER_FD_TREES + n != req->n_fds)
+                return rv_error_setx(err, EINVAL, "`shares`: one tree per share expected");
+        for (size_t i = 0; i < n; i++) {
+                const struct json_value *s = json_array_get(shares, i);
+                const char *name = NULL, *source = NULL;
+                bool is_dir = true;
+                int tree = req->fds[MEMBER_FD_TREES + i];
+
+                if (json_read_string(json_get(s, "name"), "shares.name", &name, err) < 0 ||
+                    json_read_string(json_get(s, "source"), "shares.source", &source, err) < 0 ||
+                    json_read_bool(json_get(s, "is_dir"), "shares.is_dir", &is_dir, err) < 0)
+                        return -1;
+                /* Only below the member's own place in the export. */
+                if (strncmp(name, ".runvm-pods/", 12) != 0 || strstr(name, "..") != NULL)
+                        return rv_error_setx(err, EINVAL, "`shares`: `%s` is outside the pod's members", name);
+                struct vm_share sh = { .source = source, .name = name, .is_dir = is_dir, .fd = -1 };
+                req->fds[MEMBER_FD_TREES + i] = -1;
+                if (vm_add_share(m->vm, &sh, tree, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_request *req, struct rv_error **err)
+{
+        _cleanup_(json_value_freep) struct json_value *v = NULL;
+        const char *id = NULL;
+
+        if (m->exited || m->vm_gone)
+                return rv_error_setx(err, ESRCH, "the sandbox's VM is stopping");
+        if (req->n_fds < MEMBER_FD_TREES)
+                return rv_error_setx(err, EINVAL, "a member brings its state dir and stdio");
+        if (req->payload == NULL || json_parse(req->payload, req->h.length, &v, err) < 0 ||
+            json_read_string(json_get(v, "id"), "id", &id, err) < 0)
+                return -1;
+        if (find(m, id) != NULL || strcmp(id, m->o->state->id) == 0)
+                return rv_error_setx(err, EEXIST, "container `%s` is already in this pod", id);
+        if ((mb->id = strdup(id)) == NULL)
+                return rv_error_set(err, ENOMEM, "member");
+        mb->dirfd = req->fds[MEMBER_FD_DIR];
+        req->fds[MEMBER_FD_DIR] = -1;
+        if (state_load(mb->dirfd, &mb->state, err) < 0)
+                return rv_error_wrap(err, "member `%s`", id);
+        if (add_shares(m, json_get(v, "shares"), req, err) < 0)
+                return rv_error_wrap(err, "member `%s`", id);
+        int fds[3] = { req->fds[MEMBER_FD_STDIN], req->fds[MEMBER_FD_STDOUT], req->fds[MEMBER_FD_STDERR] };
+        if (proc_io_open(&mb->io, m->ch, &m->streams, false, fds, 3, false, err) < 0)
+                return -1;
+        for (int i = MEMBER_FD_STDIN; i <= MEMBER_FD_STDERR; i++)
+                req->fds[i] = -1;
+        struct create_params p = { json_get(v, "spec"), &mb->io };
+        if (member_call(mb, PROTO_CREATE_CONTAINER, fill_create, &p, err) < 0)
+                return -1;
+        member_record(mb, CONTAINER_CREATED);
+        if ((req->h.flags & CTL_FLAG_AUTOSTART) && member_call(mb, PROTO_START_CONTAINER, NULL, NULL, err) < 0)
+                return -1;
+        if (req->h.flags & CTL_FLAG_AUTOSTART)
+                member_record(mb, CONTAINER_RUNNING);
+        mb->listen_fd = ctl_listen(mb->dirfd, err);
+        if (mb->listen_fd < 0)
+                return rv_error_wrap(err, "member `%s`", id);
+        return 0;
+}
+
+void monitor_pod_member(struct monitor *m, int fd, struct ctl_request *req)
+{
+        struct rv_error *err = NULL;
+        struct pod_member *mb = calloc(1, sizeof(*mb));
+
+        if (mb == NULL) {
+                ctl_send_error(fd, -ENOMEM, "member: out of memory");
+                close(fd);
+                return;
+        }
+        *mb = (struct pod_member) { .m = m, .client_fd = -1, .dirfd = -1, .listen_fd = -1, .io = PROC_IO_INIT,
+                                    .w_client = LOOP_WATCH_INIT(on_client, NULL),
+                                    .w_listen = LOOP_WATCH_INIT(on_listen, NULL) };
+        mb->w_client.data = mb->w_listen.data = mb;
+        mb->next = m->pod->list;
+        m->pod->list = mb;
+        if (member_create(m, mb, req, &err) < 0) {
+                rv_log(RV_LOG_ERROR, "%s", err->msg);
+                ctl_send_error(fd, -(err->status > 0 ? err->status : EIO), err->msg);
+                rv_error_release(&err);
+                close(fd);
+                if (mb->id && mb->state && mb->state->status == CONTAINER_CREATED) {
+                        struct proto_signal s = { .signal = SIGKILL, .all = true };
+                        member_call(mb, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &err);
+                        rv_error_release(&err);
+                }
+                member_free(m, mb);
+                return;
+        }
+        rv_log(RV_LOG_INFO, "member `%s` created in the pod", mb->id);
+        mb->client_fd = fd;
+        ctl_send_reply(fd, 0, NULL, 0);
+}
+
+/* --- in the loop ------------------------------------------------------------ */
+
+bool monitor_pod_exited(struct monitor *m, const char *id, const struct json_value *data)
+{
+        struct pod_member *mb = find(m, id);
+        char reply[64];
+
+        if (mb == NULL)
+                return id != NULL && strcmp(id, m->o->state->id) != 0;
+        proc_io_drain(&mb->io, DRAIN_TIMEOUT_MS);
+        mb->state->exited = true;
+        monitor_read_exit(data, &mb->state->exit_code, &mb->state->exit_signal);
+        member_record(mb, CONTAINER_STOPPED);
+        if (mb->state->exit_signal)
+                snprintf(reply, sizeof(reply), "{\"signal\":%d}", mb->state->exit_signal);
+        else
+                snprintf(reply, sizeof(reply), "{\"exit_code\":%d}", mb->state->exit_code);
+        if (mb->client_fd >= 0)
+                ctl_send_reply(mb->client_fd, 0, reply, strlen(reply));
+        rv_log(RV_LOG_INFO, "member `%s` exited: %s", mb->id, reply);
+        member_free(m, mb);
+        return true;
+}
+
+int monitor_pod_watch(struct monitor *m, struct rv_error **err)
+{
+        for (struct pod_member *mb = m->pod->list; mb; mb = mb->next) {
+                if (proc_io_watch(&mb->io, &m->loop, err) < 0)
+                        return -1;
+                if (mb->client_fd >= 0 && mb->w_client.events == 0) {
+                        mb->w_client.fd = mb->client_fd;
+                        if (loop_watch_set(&m->loop, &mb->w_client, EPOLLIN, err) < 0)
+                                return -1;
+                }
+                if (mb->listen_fd >= 0 && mb->w_listen.events == 0) {
+                        mb->w_listen.fd = mb->listen_fd;
+                        if (loop_watch_set(&m->loop, &mb->w_listen, EPOLLIN, err) < 0)
+                                return -1;
+                }
+        }
+        return 0;
+}
+
+int monitor_pod_flush(struct monitor *m, struct rv_error **err)
+{
+        for (struct pod_member *mb = m->pod->list; mb; mb = mb->next)
+                if (proc_io_flush(&mb->io, err) < 0)
+                        return -1;
+        return 0;
+}
+
+struct stdio_sink *monitor_pod_sink(struct monitor *m, uint32_t stream)
+{
+        struct stdio_sink *s = NULL;
+
+        for (struct pod_member *mb = m->pod->list; s == NULL && mb; mb = mb->next)
+                s = proc_io_sink(&mb->io, stream);
+        return s;
+}
+
+bool monitor_pod_any(const struct monitor *m)
+{
+        return m->pod != NULL && m->pod->list != NULL;
+}
+
+void monitor_pod_close(struct monitor *m)
+{
+        while (m->pod && m->pod->list)
+                member_free(m, m->pod->list);
+}

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "libcontainer-vm/pod-member.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/proc.h"
+#include "libcontainer-vm/container.h"
+#include "libcontainer-vm/ctl.h"
+#include "libcontainer-vm/monitor-sync.h"
+#include "libcontainer-vm/pod-join.h"
+#include "libcontainer-vm/monitor.h"
+#include "libcontainer-vm/pod-size.h"
+#include "libcontainer-vm/state.h"
+#include "libcontainer-vm/translate.h"
+#include "spec/config.h"
+#include "spec/json.h"
+
+/* The guest paths where the agent publishes a container's namespaces
+ * (vm/agent/pod.h). */
+#define GUEST_NS_DIR "/run/runvm/ns"
+
+static const char *const strippable[] = { [STATE_NS_IPC] = "ipc", [STATE_NS_UTS] = "uts" };
+
+void pod_member_strip_paths(struct spec_config *spec, unsigned joined)
+{
+        for (size_t i = 0; i < spec->linux_.n_namespaces; i++) {
+                struct spec_namespace *ns = &spec->linux_.namespaces[i];
+                for (int k = STATE_NS_IPC; k <= STATE_NS_UTS; k++) {
+                        if ((joined & (1u << k)) && ns->type && strcmp(ns->type, strippable[k]) == 0) {
+                                free(ns->path);
+                                ns->path = NULL;
+                        }
+                }
+        }
+}
+
+/* GUEST_SHARED_DIR/x -> GUEST_SHARED_DIR/POD_MEMBERS_DIR/<id>/x */
+static int move_source(char **s, const char *id, struct rv_error **err)
+{
+        const char *prefix = GUEST_SHARED_DIR "/";
+        size_t n = strlen(prefix);
+        char *moved;
+
+        if (*s == NULL || strncmp(*s, prefix, n) != 0)
+                return 0;
+        if (asprintf(&moved, "%s%s/%s/%s", prefix, POD_MEMBERS_DIR, id, *s + n) < 0)
+                return rv_error_set(err, ENOMEM, "member spec");
+        free(*s);
+        *s = moved;
+        return 0;
+}
+
+int pod_member_guest_spec(struct spec_config *guest, struct vm_plan *plan, const char *sandbox,
+                          const char *id, unsigned joined, struct rv_error **err)
+{
+        const struct spec_hooks *h = &guest->hooks;
+
+        /* Not silently skipped: a member's own monitor runs no hooks yet. */
+        if (h->prestart.n || h->create_runtime.n || h->create_container.n || h->start_container.n ||
+            h->poststart.n || h->poststop.n)
+                return rv_error_setx(err, ENOTSUP, "`hooks`: a pod member's hooks are not run yet; its sandbox "
+                                     "`%s`'s are", sandbox);
+        if (guest->process.terminal)
+                return rv_error_setx(err, ENOTSUP, "`process.terminal`: a pod member with a terminal is not "
+                                     "supported yet (sandbox `%s`)", sandbox);
+        if (plan->n_disks > 0)
+                return rv_error_setx(err, ENOTSUP, "`linux.devices`/`mounts`: block device `%s` cannot reach "
+                                     "the pod's running VM (QEMU microvm cannot hot-plug a disk)",
+                                     plan->disks[0].source);
+        for (size_t i = 0; i < plan->n_shares; i++) {
+                char *name;
+                if (asprintf(&name, "%s/%s/%s", POD_MEMBERS_DIR, id, plan->shares[i].name) < 0)
+                        return rv_error_set(err, ENOMEM, "member spec");
+                free((char *) plan->shares[i].name);
+                plan->shares[i].name = name;
+        }
+        if (move_source(&guest->root.path, id, err) < 0)
+                return -1;
+        for (size_t i = 0; i < guest->n_mounts; i++)
+                if (move_source(&guest->mounts[i].source, id, err) < 0)
+                        return -1;
+        for (size_t i = 0; i < guest->linux_.n_namespaces; i++) {
+                struct spec_namespace *ns = &guest->linux_.namespaces[i];
+                for (int k = STATE_NS_IPC; k <= STATE_NS_UTS; k++) {
+                        if (!(joined & (1u << k)) || ns->type == NULL || strcmp(ns->type, strippable[k]) != 0)
+                                continue;
+                        free(ns->path);
+                        if (asprintf(&ns->path, "%s/%s/%s", GUEST_NS_DIR, sandbox, strippable[k]) < 0) {
+                                ns->path = NULL;
+                                return rv_error_set(err, ENOMEM, "member spec");
+                        }
+                }
+        }
+        return 0;
+}
+
+int pod_member_check(const char *root, const char *sandbox, const struct spec_config *spec,
+                     struct rv_error **err)
+{
+        struct state_dir dir = STATE_DIR_INIT;
+        _cleanup_(container_state_freep) struct container_state *s = NULL;
+
+        if (state_dir_open(root, sandbox, false, &dir, err) < 0)
+                return -1;
+        int r = state_load(dir.dirfd, &s, err);
+        state_dir_close(&dir);
+        return r < 0 ? -1 : pod_member_fits(spec, s, err);
+}
+
+/* --- the member's monitor --------------------------------------------------- */
+
+static char *member_payload(const struct monitor_options *o, struct rv_error **err)
+{
+        _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
+        char *text = NULL;
+        size_t len;
+
+        json_write_object_begin(w);
+        json_write_key(w, "id");
+        json_write_string(w, o->state->id);
+        json_write_key(w, "spec");
+        spec_config_write(w, o->guest_spec);
+        json_write_key(w, "shares");
+        json_write_array_begin(w);
+        for (size_t i = 0; i < o->plan->n_shares; i++) {
+                const struct vm_share *s = &o->plan->shares[i];
+                json_write_object_begin(w);
+                json_write_key(w, "name"); json_write_string(w, s->name);
+                json_write_key(w, "source"); json_write_string(w, s->source);
+                json_write_key(w, "is_dir"); json_write_bool(w, s->is_dir);
+                json_write_object_end(w);
+        }
+        json_write_array_end(w);
+        json_write_object_end(w);
+        if (json_writer_finish(w, &text, &len, err) < 0)
+                return NULL;
+        return text;
+}
+
+/* CTL_MEMBER to the sandbox; the connection stays open for the exit. */
+static int hand_over(const struct monitor_options *o, const char *sandbox, struct rv_error **err)
+{
+        _cleanup_free_ char *payload = NULL;
+        struct state_dir sdir = STATE_DIR_INIT;
+        int fds[CTL_MAX_FDS];
+        size_t n = 0;
+        int conn = -1;
+
+        if (4 + o->plan->n_shares > CTL_MAX_FDS)
+                return rv_error_setx(err, E2BIG, "%zu shares: a pod's member brings at most %d files and "
+                                     "directories", o->plan->n_shares, CTL_MAX_FDS - 4);
+        if ((payload = member_payload(o, err)) == NULL)
+                return -1;
+        fds[n++] = o->dir->dirfd;
+        for (int i = 0; i < 3; i++)
+                fds[n++] = i;
+        for (size_t i = 0; i < o->plan->n_shares; i++) {
+                int tree = vm_share_clone(&o->plan->shares[i]);
+                if (tree < 0) {
+                        rv_error_set(err, errno, "clone the mounts of `%s`", o->plan->shares[i].source);
+                        goto out;
+                }
+                fds[n++] = tree;
+        }
+        if (state_dir_open(o->ctx->root, sandbox, false, &sdir, err) < 0)
+                goto out;
+        conn = ctl_connect(sdir.dirfd, err);
+        state_dir_close(&sdir);
+        if (conn < 0)
+                goto out;
+        struct ctl_header h = { .command = CTL_MEMBER, .flags = o->autostart ? CTL_FLAG_AUTOSTART : 0,
+                                .length = (uint32_t) strlen(payload) };
+        if (ctl_send_request(conn, &h, payload, fds, n, err) < 0 ||
+            ctl_read_reply(conn, 120000, NULL, NULL, err) < 0) {
+                close(conn);
+                conn = -1;
+                rv_error_wrap(err, "the pod's sandbox `%s`", sandbox);
+        }
+out:
+        for (size_t i = 4; i < n; i++)
+                close(fds[i]);
+        return conn;
+}
+
+/* The member's pid stands for it on the host, and host tools act on that
+ * pid's namespaces (nsenter, podman inspect): its pod's, which the
+ * sandbox's monitor holds. Recorded, so that joining them joins the pod. */
+static int join_pod_namespaces(const struct monitor_options *o, const char *sandbox, struct rv_error **err)
+{
+        static const struct { const char *name; int flag; } kinds[] = {
+                { "net", CLONE_NEWNET }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
+        };
+        _cleanup_(container_state_freep) struct container_state *s = NULL;
+        struct state_dir dir = STATE_DIR_INIT;
+        char path[64];
+
+        if (state_dir_open(o->ctx->root, sandbox, false, &dir, err) < 0)
+                return -1;
+        int r = state_load(dir.dirfd, &s, err);
+        state_dir_close(&dir);
+        if (r < 0)
+                return -1;
+        int fds[3] = { -1, -1, -1 };
+        /* /proc is the host's here: host pids. The fds first, then the
+         * check that the pid is still the sandbox's monitor. */
+        for (size_t i = 0; i < 3; i++) {
+                snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int) s->monitor_pid, kinds[i].name);
+                fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+        }
+        r = fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0 && container_state_monitor_alive(s) ? 0 : -1;
+        if (r < 0)
+                rv_error_setx(err, ESRCH, "the pod's sandbox `%s` is not running", sandbox);
+        for (size_t i = 0; r == 0 && i < 3; i++)
+                if (setns(fds[i], kinds[i].flag) < 0)
+                        r = rv_error_set(err, errno, "join the %s namespace of the pod's sandbox `%s`",
+                                         kinds[i].name, sandbox);
+        for (size_t i = 0; i < 3; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+        if (r < 0)
+                return -1;
+        if (pod_record_namespaces(o->state, err) < 0 || state_save(o->dir->dirfd, o->state, err) < 0)
+                return -1;
+        return 0;
+}
+
+/* The sandbox's monitor went without an exit: its VM is gone. */
+_Noreturn static void sandbox_gone(const struct monitor_options *o, const char *sandbox)
+{
+        struct container_state *s = NULL;
+        struct rv_error *tmp_err = NULL;
+        char reason[256];
+
+        snprintf(reason, sizeof(reason), "the pod's sandbox VM (`%s`) exited", sandbox);
+        rv_log(RV_LOG_ERROR, "%s", reason);
+        if (state_load(o->dir->dirfd, &s, &tmp_err) == 0) {
+                s->status = CONTAINER_STOPPED;
+                s->exited = true;
+                s->exit_code = 0;
+                s->exit_signal = SIGKILL;
+                state_set_reason(s, reason);
+                if (state_save(o->dir->dirfd, s, &tmp_err) < 0)
+                        rv_log(RV_LOG_WARNING, "save state: %s", tmp_err->msg);
+                container_state_free(s);
+        }
+        rv_error_release(&tmp_err);
+        rv_exit_like(0, SIGKILL);
+}
+
+_Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
+{
+        struct rv_error *err = NULL;
+        sigset_t set;
+        int conn, sigfd;
+
+        if (o->dir->lockfd >= 0)
+                close(o->dir->lockfd);
+        o->dir->lockfd = -1;
+        setsid();
+        prctl(PR_SET_NAME, "runvm-member");
+        int logfd = openat(o->dir->dirfd, "monitor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (logfd >= 0) {
+                rv_log_set_fd(logfd);
+                close(logfd);
+        }
+        /* create recorded this pid and start time before it let us go. */
+        o->state->monitor_pid = rv_proc_self_pid();
+        rv_proc_start_time(o->state->monitor_pid, &o->state->monitor_start_time);
+        monitor_signal_set(&set);
+        signal(SIGPIPE, SIG_IGN);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sigfd < 0)
+                rv_error_set(&err, errno, "signalfd");
+        if (err != NULL || join_pod_namespaces(o, sandbox, &err) < 0 || (conn = hand_over(o, sandbox, &err)) < 0) {
+                rv_log(RV_LOG_ERROR, "%s", err->msg);
+                monitor_sync_report(o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
+                _exit(1);
+        }
+        if (monitor_sync_report(o->sync_fd, 0, NULL) < 0)
+                _exit(1);       /* create is gone: our connection's end kills the member */
+        close(o->sync_fd);
+        /* The sandbox's monitor holds the member's stdio now. */
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int i = 0; null >= 0 && i < 3; i++)
+                dup2(null, i);
+        if (null > 2)
+                close(null);
+
+        for (;;) {
+                struct pollfd p[2] = { { sigfd, POLLIN, 0 }, { conn, POLLIN, 0 } };
+                if (poll(p, 2, -1) < 0)
+                        continue;
+                if (p[0].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        while (read(sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+                                struct ctl_header h = { .command = CTL_KILL, .arg = (int32_t) si.ssi_signo };
+                                if (send(conn, &h, sizeof(h), MSG_NOSIGNAL) != (ssize_t) sizeof(h))
+                                        sandbox_gone(o, sandbox);
+                        }
+                }
+                if (!(p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+                        continue;
+                _cleanup_free_ char *reply = NULL;
+                _cleanup_(json_value_freep) struct json_value *v = NULL;
+                size_t len = 0;
+                int64_t code = 0, sig = 0;
+                if (ctl_read_reply(conn, 5000, &reply, &len, &err) < 0 || reply == NULL ||
+                    json_parse(reply, len, &v, &err) < 0) {
+                        rv_error_release(&err);
+                        sandbox_gone(o, sandbox);
+                }
+                if (json_get(v, "signal"))
+                        json_read_int64(json_get(v, "signal"), "signal", &sig, NULL);
+                else
+                        json_read_int64(json_get(v, "exit_code"), "exit_code", &code, NULL);
+                rv_exit_like((int) code, (int) sig);
+        }
+}

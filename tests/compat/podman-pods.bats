@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# podman pods through conmon: one VM per pod (docs/ARCHITECTURE.md,
+# "Pods"). The infra container (catatonit) owns the VM; each member
+# joins its network, ipc and uts namespaces and runs in that VM.
+# Leak check: after `pod rm -f`, no state dir and no process of any of
+# the pod's containers is left.
+
+load ../integration/helpers
+
+IMAGE=localhost/runvm-busybox:test
+
+setup_file() {
+	runvm_setup_file
+	command -v podman >/dev/null || return 0
+	PODMAN_DIR=$(mktemp -d /tmp/pods-rvp.XXXXXX)
+	export PODMAN_DIR
+	"$TESTS_TOP/tests/make-bundle.sh" --tar "$PODMAN_DIR/rootfs.tar"
+	pm import "$PODMAN_DIR/rootfs.tar" "$IMAGE" >/dev/null
+}
+
+teardown_file() {
+	if [ -n "${PODMAN_DIR:-}" ]; then
+		pm pod rm --all --force >/dev/null 2>&1 || true
+		pm rm --all --force --time 0 >/dev/null 2>&1 || true
+		pm rmi --all --force >/dev/null 2>&1 || true
+		grep -F "$PODMAN_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+			xargs -r -d '\n' -n1 umount -l 2>/dev/null
+		rm -rf "$PODMAN_DIR"
+	fi
+	runvm_teardown_file
+}
+
+setup() {
+	command -v podman >/dev/null || skip "podman not installed"
+	command -v catatonit >/dev/null || skip "catatonit (podman's pod infra) not installed"
+	is_runvm || skip "runvm's pods"
+	POD=pods-p$BATS_TEST_NUMBER
+}
+
+teardown() {
+	local ids id rc=0
+	ids=$(pm ps -a -q --no-trunc --filter "pod=$POD" 2>/dev/null)
+	pm pod rm --force "$POD" >/dev/null 2>&1 || true
+	for id in $ids; do
+		if [ -e "/run/runvm/$id" ]; then
+			echo "LEAK: state dir /run/runvm/$id"
+			rc=1
+		fi
+		if pgrep -f "$id" >/dev/null; then
+			echo "LEAK: processes of $id:"
+			pgrep -a -f "$id"
+			rc=1
+		fi
+	done
+	check_leaks || rc=1
+	return $rc
+}
+
+pm() {
+	timeout -k 5 $((RUNVM_TIMEOUT * 2)) podman \
+		--root "$PODMAN_DIR/storage" --runroot "$PODMAN_DIR/run" --tmpdir "$PODMAN_DIR/tmp" \
+		--cgroup-manager cgroupfs --events-backend file --storage-driver vfs \
+		--runtime "$(realpath "$RUNVM")" "$@" </dev/null 3>&-
+}
+
+ulimit_args() {
+	if ! (ulimit -Hn 1048576) 2>/dev/null; then
+		echo --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
+	fi
+}
+
+# members: two members of $POD, "a" listening on localhost:7777 and
+# exiting 5 once it got a line, "b" idle.
+members() {
+	run -0 pm run -d --pod "$POD" --name "$POD-a" $(ulimit_args) "$IMAGE" sh -c 'nc -l -p 7777; exit 5'
+	run -0 pm run -d --pod "$POD" --name "$POD-b" $(ulimit_args) "$IMAGE" sleep 1000
+}
+
+# one_pod: what the two members share, and what they do not.
+one_pod() {
+	local boot
+	run -0 pm exec "$POD-a" cat /proc/sys/kernel/random/boot_id
+	boot=$output
+	run -0 pm exec "$POD-b" cat /proc/sys/kernel/random/boot_id
+	assert_output "$boot"
+	run -0 pm exec "$POD-a" hostname
+	assert_output "$POD"
+	run -0 pm exec "$POD-b" hostname
+	assert_output "$POD"
+	# Their own pid namespaces.
+	run -0 pm exec "$POD-b" ps -o comm
+	refute_output --partial nc
+	run pm exec "$POD-b" sh -c 'exit 4'
+	assert_equal "$status" 4
+	# localhost: b reaches a's listener; a exits with its own code.
+	run -0 pm exec "$POD-b" sh -c 'for i in $(seq 50); do echo hello-pod | nc -w 1 127.0.0.1 7777 && exit 0; sleep 0.2; done; exit 1'
+	run -0 pm wait "$POD-a"
+	assert_output 5
+	run -0 pm logs "$POD-a"
+	assert_output hello-pod
+	# b still runs: two members, two exit codes.
+	run -0 pm inspect "$POD-b" --format '{{.State.Status}}'
+	assert_output running
+}
+
+@test "podman pod create --network none: two members in one VM, exec into each, pod stop, pod rm -f" {
+	run -0 pm pod create --name "$POD" --network none
+	members
+	one_pod
+	run -0 pm pod stop -t 2 "$POD"
+	run -0 pm inspect "$POD-b" --format '{{.State.Status}}'
+	assert_output exited
+	run -0 pm pod rm -f "$POD"
+	run -0 pm ps -a -q --filter "pod=$POD"
+	assert_output ""
+}
+
+@test "podman pod create (CNI bridge): the members see the pod's interface, once" {
+	run -0 pm pod create --name "$POD"
+	members
+	one_pod
+	# The infra mirrored the pod's namespace: the members see its eth0.
+	run -0 pm exec "$POD-b" sh -c 'ip -o -4 addr show eth0 | wc -l'
+	assert_output 1
+	run -0 pm pod rm -f "$POD"
+}

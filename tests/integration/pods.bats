@@ -1,0 +1,417 @@
+#!/usr/bin/env bats
+# Pods: who shares a VM (libcontainer-vm/pod-join.c, docs/ARCHITECTURE.md
+# "Pods"). A container whose spec joins, by path, the network, ipc or uts
+# namespace of a runvm container's monitor belongs in that container's
+# VM; so does one the CRI annotations put in that sandbox, and the two
+# rules must agree. A member runs in the sandbox's running VM (no boot),
+# with its own state, stand-in pid, stdio and exit status. A namespace
+# that is no runvm container's keeps today's answers.
+
+load helpers
+
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+
+setup() {
+	runvm_setup
+	SANDBOX_BUNDLE=$BUNDLE
+	setup_bundle "$BATS_TEST_TMPDIR/member"
+	MEMBER_BUNDLE=$BUNDLE
+	BUNDLE=$SANDBOX_BUNDLE
+	OTHER_NS_PID=
+}
+
+teardown() {
+	if [ -n "${PINNED:-}" ]; then
+		umount "$PINNED/ipc" "$PINNED/uts" 2>/dev/null || true
+		ip netns del "pods-crio-$BATS_TEST_NUMBER" 2>/dev/null || true
+	fi
+	if [ -n "$OTHER_NS_PID" ]; then
+		kill -KILL "$OTHER_NS_PID" 2>/dev/null || true
+		wait "$OTHER_NS_PID" 2>/dev/null || true
+	fi
+	runvm_teardown
+}
+
+# member_joins TYPE=PATH... [BUNDLE]: the member's namespaces join these paths.
+member_joins() {
+	local spec filter= bundle=$MEMBER_BUNDLE
+	for spec in "$@"; do
+		filter+="${filter:+ | }(.linux.namespaces[] | select(.type == \"${spec%%=*}\")) |= (.path = \"${spec#*=}\")"
+	done
+	update_config "$filter" "$bundle"
+}
+
+# join_sandbox [BUNDLE]: the bundle joins the sandbox's network, ipc and uts, as podman's members do.
+join_sandbox() {
+	local bundle=${1:-$MEMBER_BUNDLE}
+	update_config "(.linux.namespaces[] | select(.type == \"network\")) |= (.path = \"/proc/$SANDBOX_PID/ns/net\") |
+		(.linux.namespaces[] | select(.type == \"ipc\")) |= (.path = \"/proc/$SANDBOX_PID/ns/ipc\") |
+		(.linux.namespaces[] | select(.type == \"uts\")) |= (.path = \"/proc/$SANDBOX_PID/ns/uts\")" "$bundle"
+}
+
+# member_create: `create` of the member, expected to fail; $output has why.
+member_create() {
+	runvm create --bundle "$MEMBER_BUNDLE" member
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ] || fail "expected one error line"
+}
+
+# shm_bin BUNDLE: the static SysV shm helper, as /shm in the bundle's rootfs.
+shm_bin() {
+	local bin=$BATS_RUN_TMPDIR/shm
+	(
+		flock 9
+		[ -x "$bin" ] || cc -O2 -static -Wall -o "$bin" "$TESTS_TOP/tests/integration/shm.c" >&2
+	) 9>"$BATS_RUN_TMPDIR/shm.lock"
+	[ -x "$bin" ] || fail "cannot build the shm helper"
+	cp "$bin" "$1/rootfs/shm"
+}
+
+start_sandbox() {
+	is_runvm || skip "runvm only: the namespaces a monitor holds"
+	set_args sleep 1000
+	update_config '.hostname = "pods-host" |
+		.annotations["io.kubernetes.cri-o.ContainerType"] = "sandbox" |
+		.annotations["io.kubernetes.cri-o.SandboxID"] = "infra"'
+	run_detached infra
+	SANDBOX_PID=$(cat "$BATS_TEST_TMPDIR/infra.pid")
+}
+
+# start_member ID BUNDLE ARGS...: a member of the sandbox, running ARGS.
+start_member() {
+	local id=$1 bundle=$2
+	shift 2
+	update_config ".process.args = $(json_array "$@") | del(.hostname)" "$bundle"
+	join_sandbox "$bundle"
+	BUNDLE=$bundle run_detached "$id"
+}
+
+@test "pods: state.json records the network, ipc and uts namespaces the monitor holds" {
+	start_sandbox
+	local type ino dev
+	for type in network:net ipc:ipc uts:uts; do
+		ino=$(stat -L -c %i "/proc/$SANDBOX_PID/ns/${type#*:}")
+		dev=$(stat -L -c %d "/proc/$SANDBOX_PID/ns/${type#*:}")
+		run jq -r ".namespaces.${type%%:*} | \"\(.dev) \(.ino)\"" "$ROOT/infra/state.json"
+		assert_output "$dev $ino"
+	done
+	# The monitor's are the container's: not the host's.
+	[ "$(stat -L -c %i "/proc/$SANDBOX_PID/ns/ipc")" != "$(stat -L -c %i /proc/self/ns/ipc)" ]
+}
+
+@test "pods: two members run at once in the sandbox's VM: one hostname, IPC, kernel and localhost; own exit codes" {
+	start_sandbox
+	setup_bundle "$BATS_TEST_TMPDIR/member2"
+	SECOND_BUNDLE=$BUNDLE
+	BUNDLE=$SANDBOX_BUNDLE
+	shm_bin "$MEMBER_BUNDLE"
+	shm_bin "$SECOND_BUNDLE"
+	start_member a "$MEMBER_BUNDLE" sh -c 'nc -l -p 7777; exit 5'
+	start_member b "$SECOND_BUNDLE" sh -c 'sleep 1000'
+	[ "$(container_status a)" = running ]
+	[ "$(container_status b)" = running ]
+	# Each member has its own stand-in pid, none of them the sandbox's.
+	local pa pb
+	pa=$(cat "$BATS_TEST_TMPDIR/a.pid")
+	pb=$(cat "$BATS_TEST_TMPDIR/b.pid")
+	[ "$pa" != "$pb" ] && [ "$pa" != "$SANDBOX_PID" ]
+	run -0 jq -r .pid < <(__runvm state a)
+	assert_output "$pa"
+
+	# One guest kernel (no second boot), one hostname.
+	local boot host
+	boot=$(__runvm exec infra cat /proc/sys/kernel/random/boot_id)
+	[ -n "$boot" ]
+	runvm exec a cat /proc/sys/kernel/random/boot_id
+	assert_success
+	assert_output "$boot"
+	runvm exec b cat /proc/sys/kernel/random/boot_id
+	assert_output "$boot"
+	runvm exec a hostname
+	assert_output pods-host
+	runvm exec b hostname
+	assert_output pods-host
+	# SysV IPC: a segment made in one is in the other.
+	runvm exec b /shm find 0x5eed
+	assert_failure
+	runvm exec a /shm make 0x5eed
+	assert_success
+	runvm exec b /shm find 0x5eed
+	assert_success
+	# Each its own stats, from its own guest cgroup.
+	runvm_separate events --stats b
+	assert_success
+	run -0 jq -e '.type == "stats" and .id == "b" and (.data.pids.current >= 1)' <<<"$output"
+	# Their own mount and pid namespaces.
+	runvm exec a sh -c 'echo a-only > /tmp/mark'
+	runvm exec b cat /tmp/mark
+	assert_failure
+	runvm exec b ps -o comm
+	refute_output --partial nc
+	# localhost: b talks to a's listener.
+	runvm exec b sh -c 'for i in $(seq 50); do echo hello-pod | nc -w 1 127.0.0.1 7777 && exit 0; sleep 0.2; done; exit 1'
+	assert_success
+	wait_for_status a stopped 30
+	grep -q hello-pod "$BATS_TEST_TMPDIR/a.out"
+	run -0 jq -r .exit.code "$ROOT/a/state.json"
+	assert_output 5
+	# exec's own status, pause and resume, kill's signal.
+	runvm exec b sh -c 'exit 7'
+	assert_equal "$status" 7
+	runvm pause b
+	assert_success
+	[ "$(container_status b)" = paused ]
+	[ "$(container_status infra)" = running ]
+	runvm resume b
+	assert_success
+	[ "$(container_status b)" = running ]
+	runvm kill b KILL
+	assert_success
+	wait_for_status b stopped 30
+	run -0 jq -r .exit.signal "$ROOT/b/state.json"
+	assert_output 9
+	# The sandbox lives on; its VM did not reboot.
+	[ "$(container_status infra)" = running ]
+	run -0 __runvm exec infra cat /proc/sys/kernel/random/boot_id
+	assert_output "$boot"
+	runvm delete a
+	assert_success
+	runvm delete b
+	assert_success
+}
+
+@test "pods: a member in the foreground exits with its own code; a member that cannot start leaves nothing" {
+	start_sandbox
+	update_config ".process.args = [\"sh\", \"-c\", \"echo from-member; exit 42\"] | del(.hostname)" "$MEMBER_BUNDLE"
+	join_sandbox
+	runvm run --bundle "$MEMBER_BUNDLE" fg
+	assert_equal "$status" 42
+	assert_output from-member
+	# A process that is not in the member's rootfs.
+	update_config '.process.args = ["/nonexistent"]' "$MEMBER_BUNDLE"
+	runvm run --bundle "$MEMBER_BUNDLE" fg2
+	assert_failure
+	run -0 jq -r '.[].id' < <(__runvm list --format json)
+	assert_output infra
+}
+
+@test "pods: killing the sandbox's QEMU stops every member, with the reason; delete --force leaves nothing" {
+	start_sandbox
+	start_member a "$MEMBER_BUNDLE" sleep 1000
+	local qemu
+	qemu=$(jq -r '.processes[] | select(.name == "qemu") | .pid' "$ROOT/infra/state.json")
+	[ -n "$qemu" ]
+	kill -KILL "$qemu"
+	wait_for_status a stopped 30
+	wait_for_status infra stopped 30
+	run -0 jq -r .reason "$ROOT/a/state.json"
+	assert_output --partial "the pod's sandbox VM (\`infra\`) exited"
+	runvm delete --force a
+	assert_success
+	runvm delete --force infra
+	assert_success
+}
+
+@test "pods: a path of another namespace type is refused in one line" {
+	start_sandbox
+	member_joins ipc=/proc/$SANDBOX_PID/ns/uts
+	member_create
+	assert_output --partial "/ns/uts\` is not an ipc namespace"
+	run -0 jq -r '.[].id' < <(__runvm list --format json)
+	assert_output infra
+}
+
+@test "pods: CRI annotations and namespaces must agree" {
+	start_sandbox
+	# CRI-O's annotations, containerd's words for the same.
+	member_joins network=/proc/$SANDBOX_PID/ns/net ipc=/proc/$SANDBOX_PID/ns/ipc
+	update_config '.annotations["io.kubernetes.cri-o.ContainerType"] = "container" |
+		.annotations["io.kubernetes.cri-o.SandboxID"] = "infra"' "$MEMBER_BUNDLE"
+	update_config '.annotations["io.kubernetes.cri-o.SandboxID"] = "elsewhere"' "$MEMBER_BUNDLE"
+	member_create
+	assert_output --partial "\`io.kubernetes.cri-o.SandboxID\` names sandbox \`elsewhere\`, which is no running runvm container in this --root"
+	# The annotations name the sandbox, the namespaces are not its.
+	setup_bundle "$BATS_TEST_TMPDIR/member2"
+	MEMBER_BUNDLE=$BUNDLE
+	update_config '.annotations["io.kubernetes.cri.container-type"] = "container" |
+		.annotations["io.kubernetes.cri.sandbox-id"] = "infra"' "$MEMBER_BUNDLE"
+	member_create
+	assert_output --partial "\`io.kubernetes.cri.sandbox-id\` puts the container in sandbox \`infra\`, but \`linux.namespaces\` joins none of \`infra\`'s network, ipc or uts namespaces by path"
+	# A sandbox that joins another sandbox's namespaces.
+	update_config '.annotations["io.kubernetes.cri.container-type"] = "sandbox"' "$MEMBER_BUNDLE"
+	member_joins uts=/proc/$SANDBOX_PID/ns/uts
+	member_create
+	assert_output --partial "says the container is a sandbox, but \`linux.namespaces[3]\` joins the uts namespace of runvm container \`infra\`, another pod's"
+}
+
+@test "pods: a namespace that is no runvm container's keeps its own VM's answer" {
+	is_runvm || skip "runvm's refusal"
+	# unshare execs sleep: the pid is the namespace's holder (killed in teardown).
+	unshare --ipc --uts sleep 100 3>&- &
+	OTHER_NS_PID=$!
+	local deadline=$((SECONDS + 10))
+	while [ "$(stat -L -c %i /proc/$OTHER_NS_PID/ns/ipc 2>/dev/null)" = "$(stat -L -c %i /proc/self/ns/ipc)" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "unshare did not start"
+		sleep 0.1
+	done
+	member_joins ipc=/proc/$OTHER_NS_PID/ns/ipc
+	member_create
+	assert_output --partial "joining a ipc namespace by path is not supported: each container has its own VM"
+	# Annotations naming a sandbox nobody runs.
+	update_config '(.linux.namespaces[] | select(.type == "ipc")) |= del(.path) |
+		.annotations["io.kubernetes.cri-o.ContainerType"] = "container" |
+		.annotations["io.kubernetes.cri-o.SandboxID"] = "nosuchpod"' "$MEMBER_BUNDLE"
+	member_create
+	assert_output --partial "names sandbox \`nosuchpod\`, which is no running runvm container"
+}
+
+# conmon_create ID BUNDLE: what CRI-O runs for a container: conmon, which
+# runs `runvm create` and keeps the container's stdio and exit file.
+conmon_create() {
+	local id=$1 bundle=$2 deadline=$((SECONDS + 60))
+	mkdir -p "$BATS_TEST_TMPDIR/exits" "$BATS_TEST_TMPDIR/sock"
+	timeout 60 conmon --api-version 1 -c "$id" -n "$id" -u "$id" -r "$RUNVM" --runtime-arg "--root=$ROOT" \
+		-b "$bundle" -p "$bundle/pidfile" -P "$bundle/conmon-pidfile" -l "$bundle/ctr.log" \
+		--exit-dir "$BATS_TEST_TMPDIR/exits" --socket-dir-path "$BATS_TEST_TMPDIR/sock" \
+		--log-level info --syslog </dev/null >/dev/null 2>&1 3>&-
+	until [ -s "$bundle/pidfile" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "conmon: no pid file for $id"
+		sleep 0.2
+	done
+	track_pid "$(cat "$bundle/conmon-pidfile")"
+}
+
+@test "pods: CRI-O's calling sequence through conmon: sandbox, app container, exec --process, kill, delete" {
+	is_runvm || skip "runvm's pods"
+	command -v conmon >/dev/null || skip "conmon not installed"
+	# CRI-O pins the pod's namespaces first (pinns), and both containers
+	# join them by path.
+	PINNED=$BATS_TEST_TMPDIR/pinned
+	mkdir -p "$PINNED"
+	touch "$PINNED/ipc" "$PINNED/uts"
+	unshare --ipc="$PINNED/ipc" --uts="$PINNED/uts" hostname pods-crio
+	ip netns add "pods-crio-$BATS_TEST_NUMBER"
+	local joins="(.linux.namespaces[] | select(.type == \"network\")) |= (.path = \"/run/netns/pods-crio-$BATS_TEST_NUMBER\") |
+		(.linux.namespaces[] | select(.type == \"ipc\")) |= (.path = \"$PINNED/ipc\") |
+		(.linux.namespaces[] | select(.type == \"uts\")) |= (.path = \"$PINNED/uts\")"
+	update_config ".process.args = [\"sleep\", \"1000\"] | .hostname = \"pods-crio\" | $joins |
+		.annotations[\"io.kubernetes.cri-o.ContainerType\"] = \"sandbox\" |
+		.annotations[\"io.kubernetes.cri-o.SandboxID\"] = \"sb\""
+	update_config ".process.args = [\"sh\", \"-c\", \"echo app-out; sleep 1000\"] | del(.hostname) | $joins |
+		.annotations[\"io.kubernetes.cri-o.ContainerType\"] = \"container\" |
+		.annotations[\"io.kubernetes.cri-o.SandboxID\"] = \"sb\"" "$MEMBER_BUNDLE"
+
+	# RunPodSandbox: create, start.
+	conmon_create sb "$SANDBOX_BUNDLE"
+	runvm start sb
+	assert_success
+	# CreateContainer, StartContainer: the app joins the sandbox's VM.
+	conmon_create app "$MEMBER_BUNDLE"
+	[ "$(container_status app)" = created ]
+	runvm start app
+	assert_success
+	[ "$(container_status app)" = running ]
+	# ExecSync: exec --process, in the app, in the sandbox's kernel.
+	jq -n '{"args": ["sh", "-c", "hostname; cat /proc/sys/kernel/random/boot_id"], "cwd": "/", "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0}}' >"$BATS_TEST_TMPDIR/process.json"
+	runvm exec --process "$BATS_TEST_TMPDIR/process.json" app
+	assert_success
+	assert_line --index 0 pods-crio
+	local boot
+	boot=$(__runvm exec sb cat /proc/sys/kernel/random/boot_id)
+	assert_line --index 1 "$boot"
+	# StopContainer, RemoveContainer; then StopPodSandbox, RemovePodSandbox.
+	runvm kill app KILL
+	assert_success
+	wait_for_status app stopped 30
+	local deadline=$((SECONDS + 30))
+	until [ -s "$BATS_TEST_TMPDIR/exits/app" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "conmon wrote no exit file for app"
+		sleep 0.2
+	done
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/exits/app")" 137
+	grep -q app-out "$MEMBER_BUNDLE/ctr.log"
+	runvm delete app
+	assert_success
+	runvm kill sb KILL
+	assert_success
+	wait_for_status sb stopped 30
+	runvm delete sb
+	assert_success
+	run -0 __runvm list -q
+	assert_output ""
+}
+
+@test "pods: the sandbox's VM is the pod's size; a member's limits apply in its guest cgroup; one too big is refused" {
+	is_runvm || skip "runvm's pods"
+	set_args sleep 1000
+	update_config '.annotations["io.kubernetes.cri.container-type"] = "sandbox" |
+		.annotations["io.kubernetes.cri.sandbox-id"] = "infra" |
+		.annotations["io.kubernetes.cri.sandbox-memory"] = "402653184" |
+		.annotations["io.kubernetes.cri.sandbox-cpu-quota"] = "100000" |
+		.annotations["io.kubernetes.cri.sandbox-cpu-period"] = "100000" |
+		.linux.resources.memory.limit = 8388608'
+	run_detached infra
+	SANDBOX_PID=$(cat "$BATS_TEST_TMPDIR/infra.pid")
+	run -0 jq -r '"\(.memory_mib) \(.vcpus)"' "$ROOT/infra/state.json"
+	assert_output "448 1"
+	# containerd's app container: its own limit, in its own guest cgroup.
+	update_config '.annotations["io.kubernetes.cri.container-type"] = "container" |
+		.annotations["io.kubernetes.cri.sandbox-id"] = "infra" |
+		.linux.resources.memory.limit = 67108864 |
+		.linux.namespaces |= (map(select(.type != "cgroup")) + [{"type": "cgroup"}])' "$MEMBER_BUNDLE"
+	start_member app "$MEMBER_BUNDLE" sleep 1000
+	runvm exec app cat /sys/fs/cgroup/memory.max
+	assert_success
+	assert_output 67108864
+	# More than the VM has.
+	setup_bundle "$BATS_TEST_TMPDIR/member2"
+	update_config '.linux.resources.memory.limit = 1073741824' "$BUNDLE"
+	join_sandbox "$BUNDLE"
+	runvm create --bundle "$BUNDLE" big
+	assert_failure
+	assert_output --partial "\`linux.resources.memory.limit\`: 1073741824 bytes is more than the pod's VM has (448 MiB, sandbox \`infra\`)"
+	BUNDLE=$SANDBOX_BUNDLE
+}
+
+@test "pods: what a member cannot bring yet is refused in one line: hooks, a terminal" {
+	start_sandbox
+	join_sandbox
+	update_config '.hooks = {"prestart": [{"path": "/bin/true"}]}' "$MEMBER_BUNDLE"
+	member_create
+	assert_output --partial "\`hooks\`: a pod member's hooks are not run yet"
+	update_config 'del(.hooks) | .process.terminal = true' "$MEMBER_BUNDLE"
+	runvm create --bundle "$MEMBER_BUNDLE" --console-socket "$BATS_TEST_TMPDIR/none.sock" member
+	assert_failure
+	assert_output --partial "\`process.terminal\`: a pod member with a terminal is not supported yet"
+	run -0 jq -r '.[].id' < <(__runvm list --format json)
+	assert_output infra
+}
+
+@test "pods: a member's pid holds the pod's namespaces; the sandbox is not deleted under its members unless --force" {
+	start_sandbox
+	start_member a "$MEMBER_BUNDLE" sleep 1000
+	local pa boot
+	pa=$(cat "$BATS_TEST_TMPDIR/a.pid")
+	[ "$(stat -L -c %i "/proc/$pa/ns/net")" = "$(stat -L -c %i "/proc/$SANDBOX_PID/ns/net")" ]
+	[ "$(stat -L -c %i "/proc/$pa/ns/ipc")" = "$(stat -L -c %i "/proc/$SANDBOX_PID/ns/ipc")" ]
+	# Joining a member's namespaces is joining its pod.
+	setup_bundle "$BATS_TEST_TMPDIR/third"
+	update_config ".process.args = [\"sleep\", \"1000\"] | del(.hostname) |
+		(.linux.namespaces[] | select(.type == \"network\")) |= (.path = \"/proc/$pa/ns/net\") |
+		(.linux.namespaces[] | select(.type == \"ipc\")) |= (.path = \"/proc/$pa/ns/ipc\")"
+	run_detached c
+	BUNDLE=$SANDBOX_BUNDLE
+	boot=$(__runvm exec infra cat /proc/sys/kernel/random/boot_id)
+	runvm exec c cat /proc/sys/kernel/random/boot_id
+	assert_output "$boot"
+	runvm delete infra
+	assert_failure
+	assert_output --partial "cannot delete container infra: it is the sandbox of the running containers"
+	assert_output --partial "delete them first, or use --force"
+	runvm delete --force infra
+	assert_success
+	wait_for_status a stopped 30
+	wait_for_status c stopped 30
+	run -0 jq -r .reason "$ROOT/c/state.json"
+	assert_output --partial "the pod's sandbox VM (\`infra\`) exited"
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "vm/agent/pod.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "spec/config.h"
+
+static const struct {
+        const char *type;       /* the spec's word */
+        const char *proc;       /* /proc/PID/ns/<proc> */
+        int flag;
+} kinds[] = {
+        { "ipc", "ipc", CLONE_NEWIPC },
+        { "uts", "uts", CLONE_NEWUTS },
+};
+
+static int kind_of(const char *type)
+{
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+                if (type != NULL && strcmp(type, kinds[i].type) == 0)
+                        return (int) i;
+        return -1;
+}
+
+bool agent_pod_ns_joinable(const char *type, const char *path)
+{
+        size_t n = strlen(AGENT_POD_NS_DIR);
+
+        /* No "..": the path stays among the published binds. */
+        return kind_of(type) >= 0 && path != NULL && strncmp(path, AGENT_POD_NS_DIR "/", n + 1) == 0 &&
+               strstr(path, "/..") == NULL;
+}
+
+int agent_pod_publish(pid_t pid, const char *id, struct rv_error **err)
+{
+        char dir[256], src[64], dst[300];
+
+        if (snprintf(dir, sizeof(dir), "%s/%s", AGENT_POD_NS_DIR, id) >= (int) sizeof(dir))
+                return rv_error_setx(err, ENAMETOOLONG, "publish the namespaces of `%s`", id);
+        if (rv_mkdir_p(dir, 0700, err) < 0)
+                return rv_error_wrap(err, "publish the namespaces of `%s`", id);
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+                snprintf(src, sizeof(src), "/proc/%d/ns/%s", (int) pid, kinds[i].proc);
+                snprintf(dst, sizeof(dst), "%s/%s", dir, kinds[i].type);
+                _cleanup_close_ int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        return rv_error_set(err, errno, "create `%s`", dst);
+                if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+                        return rv_error_set(err, errno, "bind `%s` on `%s`", src, dst);
+        }
+        return 0;
+}
+
+int agent_pod_join(const struct spec_config *c, struct rv_error **err)
+{
+        const struct spec_linux *l = &c->linux_;
+
+        for (size_t i = 0; i < l->n_namespaces; i++) {
+                const struct spec_namespace *ns = &l->namespaces[i];
+                int k;
+
+                if (ns->path == NULL || ns->path[0] == '\0' || !agent_pod_ns_joinable(ns->type, ns->path))
+                        continue;
+                k = kind_of(ns->type);
+                _cleanup_close_ int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        return rv_error_set(err, errno, "`linux.namespaces[%zu]`: open `%s`", i, ns->path);
+                if (setns(fd, kinds[k].flag) < 0)
+                        return rv_error_set(err, errno, "`linux.namespaces[%zu]`: join the %s namespace `%s`", i,
+                                            ns->type, ns->path);
+        }
+        return 0;
+}
