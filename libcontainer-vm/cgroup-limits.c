@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "spec/cgroup-v2.h"
 #include "spec/config.h"
 #include "spec/json.h"
 
@@ -47,28 +48,6 @@ void host_cgroup_limits_from(const struct spec_resources *r, unsigned vm_memory_
         }
         if (r->block_io.has_weight && r->block_io.weight > 0)
                 ret->blkio_weight = r->block_io.weight;
-}
-
-uint64_t host_cgroup_shares_to_weight(uint64_t shares)
-{
-        if (shares == 0)
-                return 0;
-        if (shares < 2)
-                shares = 2;
-        if (shares > 262144)
-                shares = 262144;
-        return 1 + ((shares - 2) * 9999) / 262142;
-}
-
-uint64_t host_cgroup_blkio_to_io_weight(uint64_t weight)
-{
-        if (weight == 0)
-                return 0;
-        if (weight < 10)
-                weight = 10;
-        if (weight > 1000)
-                weight = 1000;
-        return 1 + (weight - 10) * 9999 / 990;
 }
 
 static bool has_file(const char *dir, const char *file)
@@ -147,7 +126,7 @@ static int apply_cpu_v2(const char *dir, const struct host_cgroup_limits *l, str
                         return -1;
         }
         if (l->cpu_shares > 0 &&
-            write_u64(dir, "cpu.weight", host_cgroup_shares_to_weight(l->cpu_shares), err) < 0)
+            write_u64(dir, "cpu.weight", spec_cpu_shares_to_weight(l->cpu_shares), err) < 0)
                 return -1;
         return 0;
 }
@@ -192,7 +171,7 @@ static int apply_dir(const char *dir, const struct host_cgroup_limits *l, unsign
                                    : has_file(dir, "blkio.bfq.weight") ? "blkio.bfq.weight"
                                    : has_file(dir, "io.bfq.weight") ? "io.bfq.weight"
                                    : v2 && has_file(dir, "io.weight") ? "io.weight" : NULL;
-                uint64_t w = file && strcmp(file, "io.weight") == 0 ? host_cgroup_blkio_to_io_weight(l->blkio_weight)
+                uint64_t w = file && strcmp(file, "io.weight") == 0 ? spec_blkio_to_io_weight(l->blkio_weight)
                                                                     : l->blkio_weight;
                 if (file != NULL) {
                         *found |= F_IO;

@@ -47,9 +47,6 @@ int host_cgroup_apply(char *const *dirs, const struct host_cgroup_limits *l, str
 int host_cgroup_apply_dir(const char *dir, const struct host_cgroup_limits *l, unsigned *found,
                           struct rv_error **err);
 void host_cgroup_warn_missing(const struct host_cgroup_limits *l, unsigned found);
-/* runc's conversions for v2. */
-uint64_t host_cgroup_shares_to_weight(uint64_t shares);
-uint64_t host_cgroup_blkio_to_io_weight(uint64_t weight);
 /* `update`: the resources document (as `runvm update` sends the guest)
  * written into the container's host cgroup dirs; memory stays. */
 int host_cgroup_update(char *const *dirs, const char *resources_json, unsigned vcpus, struct rv_error **err);

@@ -16,6 +16,7 @@
 
 #include "base/error.h"
 #include "base/fs.h"
+#include "spec/cgroup-v2.h"
 #include "libcontainer-vm/cgroup-limits.h"
 #include "spec/config.h"
 #include "spec/json.h"
@@ -65,11 +66,11 @@ static void test_mapping(void **unused)
 static void test_conversions(void **unused)
 {
         /* runc's: 1024 shares are weight 39, the extremes map to 1 and 10000. */
-        assert_int_equal(host_cgroup_shares_to_weight(1024), 39);
-        assert_int_equal(host_cgroup_shares_to_weight(2), 1);
-        assert_int_equal(host_cgroup_shares_to_weight(262144), 10000);
-        assert_int_equal(host_cgroup_blkio_to_io_weight(10), 1);
-        assert_int_equal(host_cgroup_blkio_to_io_weight(1000), 10000);
+        assert_int_equal(spec_cpu_shares_to_weight(1024), 39);
+        assert_int_equal(spec_cpu_shares_to_weight(2), 1);
+        assert_int_equal(spec_cpu_shares_to_weight(262144), 10000);
+        assert_int_equal(spec_blkio_to_io_weight(10), 1);
+        assert_int_equal(spec_blkio_to_io_weight(1000), 10000);
 }
 
 static char dir[64];

@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "spec/cgroup-v2.h"
 #include "spec/config.h"
 #include "vm/agent/devices-bpf.h"
 
@@ -226,18 +227,6 @@ static int apply_memory(struct agent_cgroup *cg, const struct spec_memory *m, st
         return 0;
 }
 
-/* runc's ConvertCPUSharesToCgroupV2Value. */
-static uint64_t shares_to_weight(uint64_t shares)
-{
-        if (shares == 0)
-                return 0;
-        if (shares < 2)
-                shares = 2;
-        if (shares > 262144)
-                shares = 262144;
-        return 1 + ((shares - 2) * 9999) / 262142;
-}
-
 static int apply_cpu(struct agent_cgroup *cg, const struct spec_cpu *c, struct rv_error **err)
 {
         if ((c->has_realtime_runtime && c->realtime_runtime != 0) ||
@@ -245,7 +234,7 @@ static int apply_cpu(struct agent_cgroup *cg, const struct spec_cpu *c, struct r
                 return rv_error_setx(err, EOPNOTSUPP, "`cpu.realtimeRuntime`/`realtimePeriod`: cgroup v2 "
                                      "has no realtime scheduling limits");
         if (c->has_shares && c->shares != 0 &&
-            cg_writef(cg, "cpu.weight", err, "%" PRIu64, shares_to_weight(c->shares)) < 0)
+            cg_writef(cg, "cpu.weight", err, "%" PRIu64, spec_cpu_shares_to_weight(c->shares)) < 0)
                 return -1;
         if (c->has_idle && cg_writef(cg, "cpu.idle", err, "%" PRId64, c->idle) < 0)
                 return -1;
@@ -284,21 +273,13 @@ static int apply_throttle(struct agent_cgroup *cg, const struct spec_throttle_de
         return 0;
 }
 
-/* runc's ConvertBlkIOToIOWeightValue: [10, 1000] onto [1, 10000]. */
-static uint64_t blkio_to_io_weight(uint64_t w)
-{
-        if (w < 10)
-                w = 10;
-        return 1 + (w - 10) * 9999 / 990;
-}
-
 static int apply_io(struct agent_cgroup *cg, const struct spec_block_io *b, struct rv_error **err)
 {
         bool bfq = cg_exists(cg, "io.bfq.weight");
 
         if (b->has_weight && b->weight != 0) {
                 int r = bfq ? cg_writef(cg, "io.bfq.weight", err, "%u", b->weight)
-                            : cg_writef(cg, "io.weight", err, "%" PRIu64, blkio_to_io_weight(b->weight));
+                            : cg_writef(cg, "io.weight", err, "%" PRIu64, spec_blkio_to_io_weight(b->weight));
                 if (r < 0)
                         return -1;
         }
@@ -311,7 +292,7 @@ static int apply_io(struct agent_cgroup *cg, const struct spec_block_io *b, stru
                 r = bfq ? cg_writef(cg, "io.bfq.weight", err, "%" PRId64 ":%" PRId64 " %u", d->major, d->minor,
                                     d->weight)
                         : cg_writef(cg, "io.weight", err, "%" PRId64 ":%" PRId64 " %" PRIu64, d->major, d->minor,
-                                    blkio_to_io_weight(d->weight));
+                                    spec_blkio_to_io_weight(d->weight));
                 if (r < 0)
                         return -1;
         }
