@@ -42,6 +42,8 @@
 
 #define CTL_TIMEOUT_MS 30000
 #define MONITOR_EXIT_TIMEOUT_MS 15000
+/* How long the monitor's pid namespace may take to end after the monitor. */
+#define PIDNS_EXIT_TIMEOUT_MS 10000
 
 bool container_id_is_valid(const char *id)
 {
@@ -158,7 +160,7 @@ _Noreturn static void pidns_init(int keep)
  * container's signal), the monitor stays this process's child (run and
  * conmon wait for it), and this process's later children (poststop
  * hooks of a foreground run) stay in the caller's namespace. */
-static pid_t fork_monitor(void)
+static pid_t fork_monitor(pid_t *ret_init)
 {
         _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
         int keep[2];
@@ -195,6 +197,7 @@ static pid_t fork_monitor(void)
         }
         if (init > 0 && pid < 0)
                 waitpid(init, NULL, 0);         /* it saw EOF on keep */
+        *ret_init = pid > 0 ? init : -1;
         errno = saved;
         return pid;
 }
@@ -217,8 +220,8 @@ static int choose_tty(const struct spec_config *spec, const struct container_cre
 }
 
 static int launch(const struct runvm_context *ctx, const struct container_create_options *o,
-                  bool autostart, bool detached, pid_t *ret_monitor, bool *ret_terminal,
-                  struct rv_error **err)
+                  bool autostart, bool detached, pid_t *ret_monitor, pid_t *ret_pidns_init,
+                  bool *ret_terminal, struct rv_error **err)
 {
         struct prepared p = { 0 };
         struct state_dir dir = STATE_DIR_INIT;
@@ -226,7 +229,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         enum monitor_tty tty;
         char created[64];
         int sync[2], go[2];
-        pid_t pid;
+        pid_t pid, init;
         int r = -1;
 
         if (check_id(o->id, err) < 0)
@@ -283,7 +286,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 close(sync[1]);
                 goto out;
         }
-        pid = fork_monitor();
+        pid = fork_monitor(&init);
         if (pid < 0) {
                 rv_error_set(err, errno, "fork the monitor");
                 close(sync[0]);
@@ -340,6 +343,8 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 goto out;
         }
         *ret_monitor = pid;
+        if (ret_pidns_init)
+                *ret_pidns_init = init;
         if (ret_terminal)
                 *ret_terminal = tty != MONITOR_TTY_NONE;
 out:
@@ -369,7 +374,7 @@ int container_create(const struct runvm_context *ctx, const struct container_cre
                      struct rv_error **err)
 {
         pid_t pid;
-        return launch(ctx, o, false, true, &pid, NULL, err);
+        return launch(ctx, o, false, true, &pid, NULL, NULL, err);
 }
 
 static int load_locked(const struct runvm_context *ctx, const char *id, struct state_dir *dir,
@@ -588,18 +593,41 @@ static int wait_foreground(pid_t monitor, bool terminal, int *ret_status, struct
         return 0;
 }
 
+/* The monitor's pid namespace outlives the monitor by a moment: its init
+ * exits on the monitor's exit, and the kernel then kills and reaps what
+ * was left in the namespace (the VM's processes, freeing the guest's
+ * memory). Until then they are in the host cgroup, so delete waits for
+ * the init, bounded. */
+static void wait_pidns_init(pid_t init)
+{
+        if (init <= 0)
+                return;
+        int64_t deadline = rv_now_ms() + PIDNS_EXIT_TIMEOUT_MS;
+        for (;;) {
+                pid_t r = waitpid(init, NULL, WNOHANG);
+                if (r == init || (r < 0 && errno != EINTR))
+                        return;
+                if (rv_now_ms() >= deadline) {
+                        rv_debug("run: the monitor's pid namespace did not end in %d ms", PIDNS_EXIT_TIMEOUT_MS);
+                        return;
+                }
+                struct timespec ts = { 0, 5 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+}
+
 int container_run(const struct runvm_context *ctx, const struct container_create_options *o,
                   const struct container_run_options *r, int *ret_status, struct rv_error **err)
 {
         sigset_t set, old;
         struct termios saved;
         bool raw = false;
-        pid_t pid;
+        pid_t pid, init = -1;
         int ret;
 
         if (r->detach) {
                 *ret_status = 0;
-                return launch(ctx, o, true, true, &pid, NULL, err);
+                return launch(ctx, o, true, true, &pid, NULL, NULL, err);
         }
         /* Orphans of the container's host side are reaped here, as runc does. */
         if (!r->no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
@@ -609,7 +637,7 @@ int container_run(const struct runvm_context *ctx, const struct container_create
         monitor_signal_set(&set);
         sigprocmask(SIG_BLOCK, &set, &old);
         bool terminal = false;
-        if (launch(ctx, o, true, false, &pid, &terminal, err) < 0) {
+        if (launch(ctx, o, true, false, &pid, &init, &terminal, err) < 0) {
                 sigprocmask(SIG_SETMASK, &old, NULL);
                 return -1;
         }
@@ -625,6 +653,7 @@ int container_run(const struct runvm_context *ctx, const struct container_create
         ret = wait_foreground(pid, terminal, ret_status, err);
         if (raw)
                 tty_restore(STDIN_FILENO, &saved);
+        wait_pidns_init(init);
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (!r->keep) {
                 struct rv_error *tmp_err = NULL;

@@ -210,3 +210,31 @@ vm_field() { jq -r ".$2" "$ROOT/$1/state.json"; }
 	assert_failure 1
 	assert_output --partial "\`$conf\` line 1: invalid value for \`memory_mib\`"
 }
+
+# QEMU's resident guest memory (KiB): the memfd backing the guest's RAM.
+qemu_guest_kib() {
+	local pid
+	pid=$(jq -r '.processes[] | select(.name == "qemu") | .pid' "$ROOT/$1/state.json")
+	awk '/^RssShmem:/ { print $2 }' "/proc/$pid/status"
+}
+
+@test "guest memory a container frees goes back to the host (free page reporting)" {
+	is_runvm || skip "the VM's memory"
+	set_args sh -c 'dd if=/dev/zero of=/big/fill bs=1M count=256 2>/dev/null && echo FILLED && exec sleep 1000'
+	update_config '.mounts += [{"destination": "/big", "type": "tmpfs", "source": "tmpfs", "options": ["size=300m"]}]'
+	run_detached ct
+	wait_for_grep FILLED "$BATS_TEST_TMPDIR/ct.out" 120
+	local full
+	full=$(qemu_guest_kib ct)
+	[ "$full" -gt $((256 * 1024)) ] || fail "the guest's 256 MiB are not resident on the host ($full KiB)"
+	runvm exec ct rm /big/fill
+	assert_success
+	# The guest reports free 4 MiB blocks every 2 s; bounded at 60 s.
+	local now deadline=$((SECONDS + 60))
+	while now=$(qemu_guest_kib ct); [ "$now" -gt $((full - 128 * 1024)) ]; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "guest memory still resident after the free: $now KiB of $full"
+		sleep 1
+	done
+	runvm delete --force ct
+	assert_success
+}
