@@ -24,6 +24,7 @@
 #include "libcontainer-vm/pod-join.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/pod-size.h"
+#include "libcontainer-vm/pool.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
 #include "spec/config.h"
@@ -286,7 +287,9 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
         sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sigfd < 0)
                 rv_error_set(&err, errno, "signalfd");
-        if (err != NULL || join_pod_namespaces(o, sandbox, &err) < 0 || (conn = hand_over(o, sandbox, &err)) < 0) {
+        if (err != NULL || join_pod_namespaces(o, sandbox, &err) < 0 ||
+            (pool_is_sandbox(sandbox) && pool_member_join_cgroup(o->state->cgroup_dirs, &err) < 0) ||
+            (conn = hand_over(o, sandbox, &err)) < 0) {
                 rv_log(RV_LOG_ERROR, "%s", err->msg);
                 monitor_sync_report(o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
                 _exit(1);
@@ -328,6 +331,7 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
                         json_read_int64(json_get(v, "signal"), "signal", &sig, NULL);
                 else
                         json_read_int64(json_get(v, "exit_code"), "exit_code", &code, NULL);
+                pool_member_wait_vm(o->ctx->root, sandbox);
                 rv_exit_like((int) code, (int) sig);
         }
 }

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A warm pool VM's owner (docs/ARCHITECTURE.md, "Warm pool"): a detached
+ * monitor with no container, in network, ipc and uts namespaces of its
+ * own (a new network namespace has only lo: the VM has no NIC), that
+ * boots the VM of its shape, records it ready and serves CTL_MEMBER on
+ * its ctl.sock as a pod's sandbox does (monitor-pod.c). Once its one
+ * member is gone, or its claim was not followed by one, it kills the VM
+ * and removes its slot: a VM that served is never reused. */
+#pragma once
+
+struct runvm_config;
+struct runvm_context;
+struct pool_shape;
+
+/* proot: ROOT/.pool; name: the slot, whose state dir exists (status
+ * creating, this pid recorded). Never returns. */
+_Noreturn void pool_monitor_main(const struct runvm_context *ctx, const struct runvm_config *cfg,
+                                 const struct pool_shape *shape, const char *proot, const char *name);
