@@ -29,7 +29,6 @@
 #include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-state.h"
 #include "libcontainer-vm/monitor-vm.h"
-#include "libcontainer-vm/pool.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
 #include "spec/config.h"
@@ -58,12 +57,12 @@ _Noreturn static void pool_end(struct monitor *m, const char *proot, const char 
 }
 
 _Noreturn void pool_monitor_main(const struct runvm_context *ctx, const struct runvm_config *cfg,
-                                 const struct pool_shape *shape, const char *proot, const char *name)
+                                 unsigned memory_mib, unsigned vcpus, const char *proot, const char *name)
 {
         struct state_dir dir = STATE_DIR_INIT;
         struct container_state *st = NULL;
         struct spec_config empty = { 0 };
-        struct vm_plan plan = { .memory_mib = shape->memory_mib, .vcpus = shape->vcpus };
+        struct vm_plan plan = { .memory_mib = memory_mib, .vcpus = vcpus };
         struct rv_error *err = NULL;
 
         prctl(PR_SET_NAME, "runvm-pool");

@@ -10,9 +10,12 @@
 
 struct runvm_config;
 struct runvm_context;
-struct pool_shape;
+
+/* In a slot's dir, made with O_EXCL by whoever takes the VM: a claiming
+ * create or drain. */
+#define POOL_CLAIM_FILE "claimed"
 
 /* proot: ROOT/.pool; name: the slot, whose state dir exists (status
- * creating, this pid recorded). Never returns. */
+ * creating, this pid recorded); the VM's size as booted. Never returns. */
 _Noreturn void pool_monitor_main(const struct runvm_context *ctx, const struct runvm_config *cfg,
-                                 const struct pool_shape *shape, const char *proot, const char *name);
+                                 unsigned memory_mib, unsigned vcpus, const char *proot, const char *name);

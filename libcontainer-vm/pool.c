@@ -484,7 +484,7 @@ static int spawn_one(const struct runvm_context *ctx, const struct runvm_config 
                 if (read(keep, &c, 1) != 1)
                         _exit(0);
                 close(keep);
-                pool_monitor_main(ctx, cfg, shape, proot, name);
+                pool_monitor_main(ctx, cfg, shape->memory_mib, shape->vcpus, proot, name);
         }
         close(go[0]);
         close(pp[1]);

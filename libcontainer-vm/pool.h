@@ -22,8 +22,6 @@ struct host_cgroup_limits;
  * pool VM as ".pool/<slot>" (state_dir_open takes it as an id). */
 #define POOL_DIR ".pool"
 #define POOL_SANDBOX_PREFIX POOL_DIR "/"
-/* Made with O_EXCL by whoever takes the VM: a claiming create or drain. */
-#define POOL_CLAIM_FILE "claimed"
 
 /* What cannot change after boot. key: "m<MiB>-c<vCPUs>-<kvm|tcg>-n0-<hash
  * of kernel, initrd, QEMU, virtiofsd, kernel_params, tb size>". */
