@@ -18,6 +18,7 @@
 #include "base/loop.h"
 #include "base/proc.h"
 #include "libcontainer-vm/agent-client.h"
+#include "libcontainer-vm/config.h"
 #include "libcontainer-vm/container.h"
 #include "libcontainer-vm/monitor-agent.h"
 #include "libcontainer-vm/monitor-ctl.h"
@@ -73,8 +74,16 @@ _Noreturn void pool_monitor_main(const struct runvm_context *ctx, const struct r
                 rv_log_set_fd(logfd);
                 close(logfd);
         }
+        /* The guest pays its first-time costs before it says hello
+         * (vm/agent/warm.h): nobody waits for a pool VM's boot. */
+        struct runvm_config warm_cfg = *cfg;
+        _cleanup_free_ char *params = NULL;
+        if (asprintf(&params, "%s%srunvm.prewarm=1", cfg->kernel_params ? cfg->kernel_params : "",
+                     cfg->kernel_params ? " " : "") < 0)
+                _exit(1);
+        warm_cfg.kernel_params = params;
         struct monitor_options o = {
-                .ctx = ctx, .cfg = cfg, .guest_spec = &empty, .plan = &plan, .dir = &dir, .state = st,
+                .ctx = ctx, .cfg = &warm_cfg, .guest_spec = &empty, .plan = &plan, .dir = &dir, .state = st,
                 .sync_fd = -1, .tty = MONITOR_TTY_NONE,
         };
         struct monitor m = {
