@@ -27,6 +27,7 @@
 #include "libcontainer-vm/cgroup.h"
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/container.h"
+#include "libcontainer-vm/pod-join.h"
 #include "libcontainer-vm/pool-monitor.h"
 #include "libcontainer-vm/sizing.h"
 #include "libcontainer-vm/state.h"
@@ -77,12 +78,13 @@ bool pool_eligible(const struct spec_config *guest, const struct vm_plan *plan,
         if (guest->process.terminal || plan->n_disks > 0 || plan->netns_path != NULL ||
             plan->ipcns_path != NULL || plan->utsns_path != NULL || (plan->cpus && *plan->cpus))
                 return false;
-        /* A CRI sandbox will hold members: its VM is the pod's. */
-        for (size_t i = 0; i < guest->n_annotations; i++) {
-                const char *k = guest->annotations[i].key;
-                if (strncmp(k, "io.kubernetes.cri", 17) == 0)
-                        return false;
-        }
+        /* A CRI sandbox will hold members: its VM is the pod's. (podman
+         * puts other io.kubernetes.cri-o.* keys on every container.) */
+        static const char *const pod_keys[] = { POD_CRIO_TYPE, POD_CRIO_SANDBOX, POD_CRI_TYPE, POD_CRI_SANDBOX };
+        for (size_t i = 0; i < guest->n_annotations; i++)
+                for (size_t k = 0; k < sizeof(pod_keys) / sizeof(pod_keys[0]); k++)
+                        if (strcmp(guest->annotations[i].key, pod_keys[k]) == 0)
+                                return false;
         return true;
 }
 

@@ -35,6 +35,11 @@ setup() {
 	is_runvm || skip "runvm's warm pool"
 	export RUNVM_CONFIG=$BATS_TEST_TMPDIR/runvm.conf
 	echo "warm_pool = 1" >"$RUNVM_CONFIG"
+	# conmon runs the runtime with an environment of its own: a wrapper
+	# names the configuration (an installed runvm reads /etc/runvm/runvm.conf).
+	RT=$BATS_TEST_TMPDIR/runvm-pool-rt
+	printf '#!/bin/sh\nRUNVM_CONFIG=%s exec %s "$@"\n' "$RUNVM_CONFIG" "$(realpath "$RUNVM")" >"$RT"
+	chmod +x "$RT"
 }
 
 teardown() {
@@ -72,7 +77,7 @@ ready_qemu() { # the one ready pool VM's QEMU pid
 	qemu=$(ready_qemu)
 	pid_alive "$qemu"
 	track_pid "$qemu"
-	run --separate-stderr pm --runtime "$(realpath "$RUNVM")" run --rm --network none $(ulimit_args) \
+	run --separate-stderr pm --runtime "$RT" run --rm --network none $(ulimit_args) \
 		"$IMAGE" sh -c 'echo out; echo err >&2; exit 42'
 	echo "stdout: $output"
 	echo "stderr: $stderr"
@@ -89,7 +94,7 @@ ready_qemu() { # the one ready pool VM's QEMU pid
 	run -0 timeout 120 "$RUNVM" pool fill
 	qemu=$(ready_qemu)
 	track_pid "$qemu"
-	run -0 pm --runtime "$(realpath "$RUNVM")" run -d --network none $(ulimit_args) "$IMAGE" sleep 300
+	run -0 pm --runtime "$RT" run -d --network none $(ulimit_args) "$IMAGE" sleep 300
 	cid=$output
 	run -0 pm exec "$cid" sh -c 'echo in-pool'
 	assert_output in-pool

@@ -85,6 +85,8 @@ static void test_eligible(void **state)
         s.annotations = &ann;
         s.n_annotations = 1;
         assert_false(pool_eligible(&s, &p, &c, false));
+        ann.key = "io.kubernetes.cri-o.TTY";                    /* podman's, on every container */
+        assert_true(pool_eligible(&s, &p, &c, false));
         s.n_annotations = 0;
         assert_true(pool_eligible(&s, &p, &c, false));
 }
