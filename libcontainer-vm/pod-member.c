@@ -25,6 +25,7 @@
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/pod-size.h"
 #include "libcontainer-vm/pool.h"
+#include "libcontainer-vm/pool-member.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
 #include "spec/config.h"
@@ -287,9 +288,12 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
         sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sigfd < 0)
                 rv_error_set(&err, errno, "signalfd");
-        if (err != NULL || join_pod_namespaces(o, sandbox, &err) < 0 ||
-            (pool_is_sandbox(sandbox) && pool_member_join_cgroup(o->state->cgroup_dirs, &err) < 0) ||
-            (conn = hand_over(o, sandbox, &err)) < 0) {
+        /* A warm pool VM's container: its stand-in as a cold one's (pool-member.h). */
+        struct pool_member pm = POOL_MEMBER_INIT;
+        bool pool = pool_is_sandbox(sandbox);
+        if (err != NULL || (pool && pool_member_prepare(&pm, o, sandbox, &err) < 0) ||
+            join_pod_namespaces(o, sandbox, &err) < 0 || (pool && pool_member_join_cgroup(o, &err) < 0) ||
+            (conn = hand_over(o, sandbox, &err)) < 0 || (pool && pool_member_enter_view(&pm, o, &err) < 0)) {
                 rv_log(RV_LOG_ERROR, "%s", err->msg);
                 monitor_sync_report(o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
                 _exit(1);
@@ -331,7 +335,7 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
                         json_read_int64(json_get(v, "signal"), "signal", &sig, NULL);
                 else
                         json_read_int64(json_get(v, "exit_code"), "exit_code", &code, NULL);
-                pool_member_wait_vm(o->ctx->root, sandbox);
+                pool_member_wait_vm(&pm);
                 rv_exit_like((int) code, (int) sig);
         }
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
@@ -34,6 +35,9 @@
 #include "libcontainer-vm/teardown.h"
 #include "libcontainer-vm/translate.h"
 #include "spec/config.h"
+
+/* A background refill's niceness until its VM is claimed. */
+#define POOL_BACKGROUND_NICE 10
 
 /* A claim whose create never connected (it died) is given up after this
  * by the pool monitor; drain and status treat it as serving until then. */
@@ -290,6 +294,25 @@ static int write_pid(const char *dir, pid_t pid, struct rv_error **err)
         return 0;
 }
 
+/* Every thread of pid back to the default niceness (it is per thread:
+ * QEMU's vCPU threads were made at the pool monitor's). */
+static void renice_all(pid_t pid)
+{
+        char path[64];
+        DIR *d;
+        struct dirent *de;
+
+        snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
+        if ((d = opendir(path)) == NULL)
+                return;
+        while ((de = readdir(d)) != NULL) {
+                int tid = atoi(de->d_name);
+                if (tid > 0)
+                        setpriority(PRIO_PROCESS, (id_t) tid, 0);
+        }
+        closedir(d);
+}
+
 int pool_adopt(const char *root, const char *sandbox, const char *cgroups_path, const char *id, bool systemd,
                const struct host_cgroup_limits *limits, char ***ret_dirs, struct rv_error **err)
 {
@@ -300,6 +323,10 @@ int pool_adopt(const char *root, const char *sandbox, const char *cgroups_path, 
                 return -1;
         if (s->n_procs == 0)
                 return rv_error_setx(err, ESRCH, "warm pool VM `%s` has no processes", sandbox);
+        /* Checked alive at the claim: pid and start time were the VM's. */
+        renice_all(s->monitor_pid);
+        for (size_t i = 0; i < s->n_procs; i++)
+                renice_all(s->procs[i].pid);
         if (host_cgroup_enter(cgroups_path, id, systemd, s->procs[0].pid, limits, &dirs, err) < 0)
                 return -1;
         for (size_t i = 1; i < s->n_procs; i++)
@@ -310,31 +337,6 @@ int pool_adopt(const char *root, const char *sandbox, const char *cgroups_path, 
                         }
         *ret_dirs = dirs;
         return 0;
-}
-
-int pool_member_join_cgroup(char *const *dirs, struct rv_error **err)
-{
-        for (size_t k = 0; dirs && dirs[k]; k++)
-                if (write_pid(dirs[k], 0, err) < 0)
-                        return -1;
-        return 0;
-}
-
-void pool_member_wait_vm(const char *root, const char *sandbox)
-{
-        _cleanup_(container_state_freep) struct container_state *s = NULL;
-        struct rv_error *tmp_err = NULL;
-
-        if (!pool_is_sandbox(sandbox) || load_slot(root, sandbox, &s, &tmp_err) < 0) {
-                rv_error_release(&tmp_err);
-                return;
-        }
-        int fd = rv_pidfd_open(s->monitor_pid);
-        if (fd < 0)
-                return;
-        if (rv_proc_alive(s->monitor_pid, s->monitor_start_time))
-                rv_pidfd_wait(fd, POOL_WAIT_MS);
-        close(fd);
 }
 
 /* --- fill, drain, status ------------------------------------------------------ */
@@ -449,7 +451,7 @@ static int lock_pool(const char *proot, struct rv_error **err)
  * (conmon and containerd's shim wait for their pipes to close), not the
  * caller's child. It starts once its slot records its pid. */
 static int spawn_one(const struct runvm_context *ctx, const struct runvm_config *cfg,
-                     const struct pool_shape *shape, const char *proot, struct rv_error **err)
+                     const struct pool_shape *shape, const char *proot, bool background, struct rv_error **err)
 {
         static unsigned seq;
         char name[160];
@@ -486,6 +488,14 @@ static int spawn_one(const struct runvm_context *ctx, const struct runvm_config 
                 if (read(keep, &c, 1) != 1)
                         _exit(0);
                 close(keep);
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                /* A refill boots while the container that triggered it
+                 * runs, on the same CPUs: it yields to it (and to
+                 * everything else) until claimed (pool_adopt). */
+                if (background)
+                        setpriority(PRIO_PROCESS, 0, POOL_BACKGROUND_NICE);
                 pool_monitor_main(ctx, cfg, shape->memory_mib, shape->vcpus, proot, name);
         }
         close(go[0]);
@@ -553,7 +563,7 @@ int pool_fill(const struct runvm_context *ctx, const struct runvm_config *cfg, c
         if (for_each_slot(ctx->root, shape->key, count_one, &c, err) < 0)
                 r = -1;
         for (unsigned have = c.st.ready + c.st.booting; r == 0 && have + started < depth; started++)
-                r = spawn_one(ctx, cfg, shape, proot, err);
+                r = spawn_one(ctx, cfg, shape, proot, !wait, err);
         close(lock);
         *ret_started = started;
         if (r == 0 && wait)

@@ -56,17 +56,12 @@ void pool_discard(const char *root, const char *sandbox);
  * cgroup (made here, with the limits); *ret_dirs as host_cgroup_enter's. */
 int pool_adopt(const char *root, const char *sandbox, const char *cgroups_path, const char *id, bool systemd,
                const struct host_cgroup_limits *limits, char ***ret_dirs, struct rv_error **err);
-/* In the member's monitor: itself into those dirs. */
-int pool_member_join_cgroup(char *const *dirs, struct rv_error **err);
-/* In the member's monitor, before it exits like the container: the pool
- * monitor (which kills the VM once its member is gone) is waited for,
- * bounded, so the VM is gone when the container's pid is, as when cold. */
-void pool_member_wait_vm(const char *root, const char *sandbox);
 bool pool_is_sandbox(const char *sandbox);
 
 /* Starts pool monitors until `depth` unclaimed VMs of the shape are there
  * or booting; with wait, until they are ready (bounded by the boot
- * timeout). Never more than depth: the count and the new slots are made
+ * timeout); without, they boot at nice 10 (a refill must not slow the
+ * container that triggered it) until a claim renices them. Never more than depth: the count and the new slots are made
  * under ROOT/.pool/.lock. *ret_started: how many were started. */
 int pool_fill(const struct runvm_context *ctx, const struct runvm_config *cfg, const struct pool_shape *shape,
               unsigned depth, bool wait, unsigned *ret_started, struct rv_error **err);

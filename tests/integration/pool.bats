@@ -99,12 +99,17 @@ wait_refilled() {
 	qemu=$(slot_qemu "$slot")
 	set_args sleep 300
 	update_config '.linux.cgroupsPath = "/pool-bats-'"$BATS_TEST_NUMBER"'"'
+	touch "$BUNDLE/rootfs/pool-marker"
 	run_detached bg
 	[ "$(sandbox_of bg)" = ".pool/$slot" ]
 	# The pool VM's QEMU is the container's VM, in the container's cgroup.
 	grep -q "pool-bats-$BATS_TEST_NUMBER" "/proc/$qemu/cgroup"
 	pid=$(cat "$BATS_TEST_TMPDIR/bg.pid")
 	grep -q "pool-bats-$BATS_TEST_NUMBER" "/proc/$pid/cgroup"
+	# Host tools on the container's pid see the container's files, as
+	# for a cold container (docs/SECURITY.md): its rootfs, not the host's.
+	[ -e "/proc/$pid/root/pool-marker" ]
+	[ ! -e "/proc/$pid/root$BATS_TEST_TMPDIR" ]
 	runvm exec bg sh -c 'echo exec; exit 4'
 	[ "$status" -eq 4 ]
 	[ "$output" = exec ]
