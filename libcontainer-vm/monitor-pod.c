@@ -20,6 +20,7 @@
 #include "libcontainer-vm/monitor-agent.h"
 #include "libcontainer-vm/monitor-exec.h"
 #include "libcontainer-vm/monitor-shared.h"
+#include "libcontainer-vm/monitor-userns.h"
 #include "libcontainer-vm/monitor-io.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/status.h"
@@ -289,6 +290,11 @@ static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_re
 
         if (m->exited || m->vm_gone)
                 return rv_error_setx(err, ESRCH, "the sandbox's VM is stopping");
+        /* Its trees are attached from virtiofsd's mount namespace, which
+         * a monitor in a user namespace may not enter (docs/SECURITY.md). */
+        if (monitor_userns_entered(m))
+                return rv_error_setx(err, ENOTSUP, "the sandbox's monitor is in the container's user "
+                                     "namespace: a pod member cannot join it");
         if (req->n_fds < MEMBER_FD_TREES)
                 return rv_error_setx(err, EINVAL, "a member brings its state dir and stdio");
         if (req->payload == NULL || json_parse(req->payload, req->h.length, &v, err) < 0 ||

@@ -29,6 +29,7 @@
 #include "libcontainer-vm/monitor-net.h"
 #include "libcontainer-vm/monitor-state.h"
 #include "libcontainer-vm/monitor-sync.h"
+#include "libcontainer-vm/monitor-userns.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
 #include "spec/config.h"
@@ -260,5 +261,8 @@ void monitor_vm_destroy(struct monitor *m)
 {
         monitor_vm_close_channel(m);
         unwatch_vm(m);
+        /* In the container's user namespace the monitor may not signal
+         * QEMU's uid: vm_destroy then only reaps. */
+        monitor_userns_kill_vm(m);
         vm_destroy(&m->vm);
 }

@@ -100,6 +100,7 @@ struct vm_proc {
         char name[16];
         pid_t pid;
         uint64_t start_time;            /* /proc/PID/stat's field 22 */
+        int pidfd;                      /* the VM's own, valid while it lives */
 };
 
 /* Can this host run the guest with hardware acceleration? A real boot of

@@ -331,6 +331,7 @@ static void add_proc(struct vm_proc *ret, size_t max, size_t *n, const char *nam
                 return;
         struct vm_proc *p = &ret[(*n)++];
         snprintf(p->name, sizeof(p->name), "%s", name);
+        p->pidfd = pidfd;
         /* As the host numbers it: the caller's pid namespace is not. */
         p->pid = rv_pidfd_proc_pid(pidfd);
         if (p->pid <= 0 || rv_proc_start_time(p->pid, &p->start_time) < 0) {

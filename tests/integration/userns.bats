@@ -1,0 +1,246 @@
+#!/usr/bin/env bats
+# The monitor (the pid runvm reports) in the container's user namespace
+# (docs/SECURITY.md, "The monitor in the container's user namespace"):
+# its uid_map and gid_map are the spec's once the container started, the
+# host's without a user namespace; what needs the host's credentials
+# after that goes through its keeper, and every way a container ends
+# leaves nothing (process, state dir, mount by the helpers' teardown;
+# cgroup dir and TAP checked here). ctl.sock still refuses every host uid
+# but root, though inside the namespace they all read alike.
+
+load helpers
+
+MAPS='.linux.namespaces += [{"type": "user"}]
+	| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+	| .linux.gidMappings = [{"containerID": 0, "hostID": 200000, "size": 1000}, {"containerID": 1000, "hostID": 300000, "size": 64536}]'
+
+setup() {
+	runvm_setup
+	is_runvm || skip "runvm only: the monitor's namespaces"
+	NETNS_LIST=()
+	HOST_LINKS=()
+}
+
+teardown() {
+	local rc=0 ns l
+	runvm_teardown || rc=$?
+	for ns in "${NETNS_LIST[@]}"; do
+		if [ -e "/run/netns/$ns" ] && ip -n "$ns" -o link show | grep -q '_runvm'; then
+			echo "LEAK: TAP left in $ns:"
+			ip -n "$ns" -o link show
+			rc=1
+		fi
+		if [ -e "/run/netns/$ns" ] && tc -n "$ns" qdisc show | grep -q ingress; then
+			echo "LEAK: ingress qdisc left in $ns:"
+			tc -n "$ns" qdisc show
+			rc=1
+		fi
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	for l in "${HOST_LINKS[@]}"; do
+		ip link del "$l" 2>/dev/null || true
+	done
+	return $rc
+}
+
+# map_lines FILE: a uid_map/gid_map with its columns' padding squeezed.
+map_lines() {
+	awk '{ print $1, $2, $3 }' "$1"
+}
+
+# spec_map KEY: the spec's mappings for KEY, in uid_map's order.
+spec_map() {
+	jq -r ".linux.$1[] | \"\(.containerID) \(.hostID) \(.size)\"" "$BUNDLE/config.json"
+}
+
+# keeper_of PID: the pid of the monitor's keeper ("" when none).
+keeper_of() {
+	local p
+	for p in $(pgrep -P "$1"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = runvm-keeper ] && echo "$p"
+	done
+	return 0
+}
+
+# cgroup_dirs ID: the host cgroup dirs the container's state records.
+cgroup_dirs() {
+	jq -r '.cgroup_dirs[]?' "$ROOT/$1/state.json"
+}
+
+# gone_cgroups DIR...: none of them exists any more.
+gone_cgroups() {
+	local d
+	for d in "$@"; do
+		if [ -d "$d" ]; then
+			echo "LEAK: host cgroup $d"
+			return 1
+		fi
+	done
+}
+
+make_netns() {
+	ip netns del "$1" 2>/dev/null || true
+	ip netns add "$1"
+	ip -n "$1" link set lo up
+	NETNS_LIST+=("$1")
+	ip link del "$2" 2>/dev/null || true
+	ip link add "$2" type veth peer name eth0 netns "$1"
+	HOST_LINKS+=("$2")
+	ip link set "$2" up
+	ip -n "$1" addr add 10.233.7.2/24 dev eth0
+	ip -n "$1" link set eth0 up
+	update_config "(.linux.namespaces[] | select(.type == \"network\")) |= (.path = \"/run/netns/$1\")"
+}
+
+@test "userns: the reported pid's uid_map and gid_map are the spec's once started; the host's without a user namespace" {
+	update_config "$MAPS"
+	set_args sleep 600
+	create_container ct
+	local pid
+	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	# Before start a rebuild of the VM may still need the host: not yet.
+	assert_equal "$(readlink "/proc/$pid/ns/user")" "$(readlink /proc/self/ns/user)"
+	runvm start ct
+	assert_success
+	assert_equal "$(map_lines "/proc/$pid/uid_map")" "$(spec_map uidMappings)"
+	assert_equal "$(map_lines "/proc/$pid/gid_map")" "$(spec_map gidMappings)"
+	[ "$(readlink "/proc/$pid/ns/user")" != "$(readlink /proc/self/ns/user)" ]
+	# The container sees the same maps.
+	runvm exec ct cat /proc/self/uid_map
+	assert_success
+	assert_equal "$(awk '{ print $1, $2, $3 }' <<<"$output")" "$(spec_map uidMappings)"
+	# The monitor keeps kuid 0 (unmapped: 65534 inside), so its state dir
+	# stays its own; the keeper stays in the host's user namespace.
+	assert_equal "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")" 0
+	local k
+	k=$(keeper_of "$pid")
+	[ -n "$k" ]
+	assert_equal "$(readlink "/proc/$k/ns/user")" "$(readlink /proc/self/ns/user)"
+	runvm delete --force ct
+	assert_success
+	[ ! -e "/proc/$k" ] || [ "$(proc_state "$k")" = Z ]
+
+	# Without a user namespace: the host's maps, the host's namespace.
+	update_config 'del(.linux.uidMappings, .linux.gidMappings) | .linux.namespaces |= map(select(.type != "user"))'
+	run_detached plain
+	pid=$(cat "$BATS_TEST_TMPDIR/plain.pid")
+	assert_equal "$(map_lines "/proc/$pid/uid_map")" "$(map_lines /proc/self/uid_map)"
+	assert_equal "$(readlink "/proc/$pid/ns/user")" "$(readlink /proc/self/ns/user)"
+	assert_equal "$(keeper_of "$pid")" ""
+	runvm delete --force plain
+	assert_success
+}
+
+@test "userns: run, exec, ps, pause, kill and delete in a user namespace with a netns leave no TAP, cgroup or process" {
+	make_netns userns-n1 userns-h1
+	update_config "$MAPS"
+	set_args sh -c 'trap "exit 7" TERM; while :; do sleep 1; done'
+	run_detached ct
+	local pid dirs
+	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	assert_equal "$(map_lines "/proc/$pid/uid_map")" "$(spec_map uidMappings)"
+	ip -n userns-n1 -o link show | grep -q _runvm
+	mapfile -t dirs < <(cgroup_dirs ct)
+	[ "${#dirs[@]}" -gt 0 ]
+	runvm exec ct sh -c 'id -u; ip -o addr show eth0'
+	assert_success
+	assert_line 0
+	assert_output --partial 10.233.7.2
+	runvm ps ct
+	assert_success
+	assert_output --partial sleep
+	runvm pause ct
+	assert_success
+	assert_equal "$(container_status ct)" paused
+	runvm resume ct
+	assert_success
+	runvm kill ct TERM
+	assert_success
+	wait_for_status ct stopped
+	# The monitor undid the wiring through its keeper before it exited.
+	wait_for_exit "$pid" 20
+	run ip -n userns-n1 -o link show
+	refute_output --partial _runvm
+	runvm delete ct
+	assert_success
+	gone_cgroups "${dirs[@]}"
+}
+
+@test "userns: delete --force while running, and QEMU killed from outside, leave nothing" {
+	make_netns userns-n2 userns-h2
+	update_config "$MAPS"
+	set_args sleep 600
+	run_detached ct
+	local pid dirs qemu
+	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	mapfile -t dirs < <(cgroup_dirs ct)
+	runvm delete --force ct
+	assert_success
+	run ip -n userns-n2 -o link show
+	refute_output --partial _runvm
+	gone_cgroups "${dirs[@]}"
+
+	run_detached ct2
+	pid=$(cat "$BATS_TEST_TMPDIR/ct2.pid")
+	mapfile -t dirs < <(cgroup_dirs ct2)
+	qemu=$(pgrep -P "$pid" -x qemu-system-x86)
+	[ -n "$qemu" ]
+	kill -KILL "$qemu"
+	wait_for_status ct2 stopped 30
+	# virtiofsd too: the keeper killed it for the monitor.
+	wait_for_exit "$pid" 20
+	run ip -n userns-n2 -o link show
+	refute_output --partial _runvm
+	runvm delete ct2
+	assert_success
+	gone_cgroups "${dirs[@]}"
+}
+
+@test "userns: a failed start leaves the monitor in the host's namespace and nothing after delete" {
+	update_config "$MAPS"'
+		| .hooks.startContainer = [{"path": "/bin/false"}]'
+	set_args sleep 600
+	create_container ct
+	local pid dirs
+	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	mapfile -t dirs < <(cgroup_dirs ct)
+	runvm start ct
+	assert_failure
+	assert_equal "$(readlink "/proc/$pid/ns/user" 2>/dev/null || readlink /proc/self/ns/user)" \
+		"$(readlink /proc/self/ns/user)"
+	runvm delete --force ct
+	assert_success
+	gone_cgroups "${dirs[@]}"
+}
+
+@test "userns: ctl.sock refuses a host uid other than root, though the monitor is in a user namespace" {
+	update_config "$MAPS"
+	set_args sleep 600
+	run_detached ct
+	local sock=$ROOT/ct/ctl.sock py=$BATS_TEST_TMPDIR/peer.py u
+	# The state dir (0700) is the first wall; open it to test the second.
+	chmod o+x "$ROOT" "$ROOT/ct"
+	chmod o+w "$sock"
+	cat >"$py" <<-'EOF'
+		import socket, struct, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		s.settimeout(10)
+		s.connect(sys.argv[1])
+		try:
+		    s.sendall(struct.pack("=IiII", 5, 0, 0, 0))   # CTL_PS
+		    data = s.recv(65536)
+		except (BrokenPipeError, ConnectionResetError, socket.timeout):
+		    data = b""
+		print("answered" if data else "refused")
+	EOF
+	# 12345 and 65534 read as the monitor's own uid inside; 100000 is the
+	# container's root, 0 inside.
+	for u in 12345 65534 100000 100005; do
+		run setpriv --reuid "$u" --regid "$u" --clear-groups /usr/bin/python3 "$py" "$sock"
+		assert_output refused
+	done
+	run /usr/bin/python3 "$py" "$sock"
+	assert_output answered
+	runvm delete --force ct
+	assert_success
+}
