@@ -166,15 +166,12 @@ int monitor_userns_enter(struct monitor *m, struct rv_error **err)
         _cleanup_close_ int fd = -EBADF;
         _cleanup_(keeper_freep) struct keeper *k = NULL;
 
-        if (user == NULL || m->keeper != NULL)
+        /* A namespace joined by path is a pod's, in the guest (the guest
+         * spec names its guest path): the sandbox's monitor holds it. */
+        if (user == NULL || (user->path && *user->path) || m->keeper != NULL)
                 return 0;
-        if (user->path && *user->path) {
-                fd = open(user->path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        return rv_error_set(err, errno, "user namespace `%s`", user->path);
-        } else if (make_userns(&spec->linux_, &fd, err) < 0) {
+        if (make_userns(&spec->linux_, &fd, err) < 0)
                 return -1;
-        }
         if (keeper_start(&keeper_ops, m, &k, err) < 0)
                 return -1;
         /* The monitor keeps kuid 0: it still owns the state dir (0700),

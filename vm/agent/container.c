@@ -29,6 +29,7 @@
 #include "vm/agent/cgroup.h"
 #include "vm/agent/child.h"
 #include "vm/agent/init.h"
+#include "vm/agent/rootfs.h"
 #include "vm/agent/timing.h"
 #include "vm/agent/userns.h"
 #include "vm/channel/channel.h"
@@ -384,7 +385,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         if (container_cgroup_setup(a, c, id, spec, &timer, err) < 0)
                 goto fail;
         agent_timer_step(&timer, "cgroup resources");
-        if (agent_ns_clone_flags(spec, &flags, err) < 0)
+        if (agent_ns_clone_flags(spec, &flags, err) < 0 || agent_rootfs_net_sysctls(spec, err) < 0)
                 goto fail;
         log_unenforced(spec);
         if (hook_state_text(json_get(params, "hook_state"), &hook_state, err) < 0)
