@@ -190,8 +190,10 @@ static int on_listen(void *ctx, struct loop_watch *w, uint32_t revents, struct r
         int64_t deadline = rv_now_ms() + 2000;
         int r = 0;
 
-        if (c == NULL) {
+        /* A member that joined before the sandbox started. */
+        if (c == NULL || monitor_userns_check_peer(mb->m, c->fd, &tmp_err) < 0) {
                 rv_error_release(&tmp_err);
+                ctl_conn_free(c);
                 return 0;
         }
         while ((r = ctl_conn_read(c, &tmp_err)) == 0 && rv_now_ms() < deadline) {

@@ -259,3 +259,52 @@ make_netns() {
 	runvm delete --force ct
 	assert_success
 }
+
+@test "userns: an OOM kill is still an oom event, and exec -t works, with the monitor in a user namespace" {
+	update_config "$MAPS"'
+		| .linux.resources.memory = {"limit": 33554432, "swap": 33554432}'
+	set_args sleep 600
+	run_detached ct
+	in_own_userns "$(cat "$BATS_TEST_TMPDIR/ct.pid")"
+	__runvm events --interval 2s ct >"$BATS_TEST_TMPDIR/ev.out" 2>"$BATS_TEST_TMPDIR/ev.err" &
+	local job=$!
+	track_pid "$job"
+	wait_for_grep '"type":"stats"' "$BATS_TEST_TMPDIR/ev.out" 30
+	runvm exec ct sh -c 'head -c 100m /dev/zero | tail -n 1 | wc -c'
+	refute_output --partial 104857600
+	wait_for_grep '"type":"oom"' "$BATS_TEST_TMPDIR/ev.out" 60
+	# A terminal session: the client's pty passed over ctl.sock.
+	in_script "$RUNVM --root $ROOT exec -t ct sh -c 'tty; id -u'"
+	assert_success
+	assert_output --partial /dev/pts/
+	assert_line 0
+	runvm delete --force ct
+	assert_success
+	wait_bg "$job" 20
+}
+
+@test "userns: a pod member cannot join a sandbox whose monitor is in a user namespace, in one line, leaving nothing" {
+	update_config "$MAPS"'
+		| .annotations["io.kubernetes.cri-o.ContainerType"] = "sandbox"
+		| .annotations["io.kubernetes.cri-o.SandboxID"] = "infra"'
+	set_args sleep 600
+	run_detached infra
+	local spid
+	spid=$(cat "$BATS_TEST_TMPDIR/infra.pid")
+	in_own_userns "$spid"
+	local sandbox=$BUNDLE
+	setup_bundle "$BATS_TEST_TMPDIR/member"
+	update_config "(.linux.namespaces[] | select(.type == \"network\")) |= (.path = \"/proc/$spid/ns/net\") |
+		(.linux.namespaces[] | select(.type == \"ipc\")) |= (.path = \"/proc/$spid/ns/ipc\") |
+		(.linux.namespaces[] | select(.type == \"uts\")) |= (.path = \"/proc/$spid/ns/uts\") |
+		.process.args = [\"true\"] | del(.hostname)"
+	runvm create --bundle "$BUNDLE" member
+	assert_failure
+	[ "${#lines[@]}" -eq 1 ]
+	assert_output --partial "a pod member cannot join it"
+	run -0 jq -r '.[].id' < <(__runvm list --format json)
+	assert_output infra
+	BUNDLE=$sandbox
+	runvm delete --force infra
+	assert_success
+}
