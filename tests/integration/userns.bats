@@ -308,3 +308,21 @@ make_netns() {
 	runvm delete --force infra
 	assert_success
 }
+
+@test "userns: net.* sysctls apply to a container with a user namespace (podman sets ping_group_range), the others in its namespaces" {
+	update_config "$MAPS"'
+		| .linux.sysctl = {"net.ipv4.ping_group_range": "0 0", "net.ipv4.ip_unprivileged_port_start": "80", "kernel.msgmax": "16384"}'
+	set_args sh -c 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/msgmax'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_equal "${lines[0]}" 80
+	assert_equal "${lines[1]}" 16384
+	if have_runc; then
+		# The mapped root must be able to reach the bundle.
+		local d=$BUNDLE
+		while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+		runc_run ct-runc
+		assert_equal "$runc_status" 0
+		assert_equal "$runc_output" "$output"
+	fi
+}
