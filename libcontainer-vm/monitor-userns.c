@@ -203,9 +203,16 @@ void monitor_userns_kill_vm(struct monitor *m)
         for (size_t i = 0; i < count; i++)
                 if (procs[i].pidfd >= 0)
                         fds[n++] = procs[i].pidfd;
-        if (n > 0 && keeper_call(m->keeper, OP_KILL, SIGKILL, fds, n, NULL, &tmp_err) < 0)
-                rv_warn("%s", tmp_err->msg);
+        if (n == 0 || keeper_call(m->keeper, OP_KILL, SIGKILL, fds, n, NULL, &tmp_err) == 0)
+                return;
+        /* vm_destroy would wait forever for a QEMU nobody killed. The
+         * monitor's end ends its pid namespace, and the kernel kills what
+         * is in it; the state says stopped already (finish), delete
+         * removes the rest from the record. */
+        rv_log(RV_LOG_ERROR, "stop the VM: %s: the monitor exits so that its pid namespace ends",
+               tmp_err->msg);
         rv_error_release(&tmp_err);
+        _exit(1);
 }
 
 void monitor_userns_unwire(struct monitor *m)

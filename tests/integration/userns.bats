@@ -326,3 +326,28 @@ make_netns() {
 		assert_equal "$runc_output" "$output"
 	fi
 }
+
+@test "userns: a keeper killed from outside: ctl.sock refuses everyone, and the container's end still leaves nothing" {
+	make_netns userns-n3 userns-h3
+	update_config "$MAPS"
+	set_args sleep 8
+	run_detached ct
+	local pid k dirs
+	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	mapfile -t dirs < <(cgroup_dirs ct)
+	k=$(keeper_of "$pid")
+	[ -n "$k" ]
+	kill -KILL "$k"
+	# Without it no client's host uid can be known: refused, root too.
+	runvm ps ct
+	assert_failure
+	# sleep ends; the VM cannot be killed from inside: the monitor exits
+	# and its pid namespace takes QEMU and virtiofsd.
+	wait_for_exit "$pid" 40
+	assert_equal "$(container_status ct)" stopped
+	runvm delete ct
+	assert_success
+	run ip -n userns-n3 -o link show
+	refute_output --partial _runvm
+	gone_cgroups "${dirs[@]}"
+}
