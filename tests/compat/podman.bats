@@ -308,6 +308,10 @@ read refused"
 
 @test "podman run --uidmap/--gidmap: the reported pid's maps are the container's; exec, cp and top work" {
 	is_runvm || skip "runvm only: the monitor's namespaces"
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none $(ulimit_args) \
+		--uidmap 0:100000:65536 --gidmap 0:100000:65536 "$IMAGE" sh -c 'id -u; exit 3'
+	assert_equal "$status" 3
+	assert_output 0
 	run -0 pm --runtime "$(realpath "$RUNVM")" run -d --network none $(ulimit_args) --name userns-map \
 		--uidmap 0:100000:65536 --gidmap 0:100000:65536 "$IMAGE" sleep 600
 	echo "${lines[-1]}" >"$BATS_TEST_TMPDIR/cid"
