@@ -351,3 +351,31 @@ make_netns() {
 	refute_output --partial _runvm
 	gone_cgroups "${dirs[@]}"
 }
+
+@test "userns: the network changed before start (VM rebuilt with the host's credentials) and after start (reported)" {
+	update_config "$MAPS"
+	set_args sh -c 'ip -o addr show dev eth0; sleep 600'
+	create_container ct
+	local pid
+	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	ip link del userns-h4 2>/dev/null || true
+	ip link add userns-h4 type veth peer name eth0 netns "$pid"
+	HOST_LINKS+=(userns-h4)
+	nsenter --net="/proc/$pid/ns/net" ip addr add 10.233.4.2/24 dev eth0
+	nsenter --net="/proc/$pid/ns/net" ip link set eth0 up
+	runvm start ct
+	assert_success
+	in_own_userns "$pid"
+	wait_for_grep "inet 10.233.4.2/24" "$BATS_TEST_TMPDIR/ct.out" 30
+	# After start: reported, not applied (the monitor reads netlink in
+	# its user namespace as before).
+	ip link del userns-h5 2>/dev/null || true
+	ip link add userns-h5 type veth peer name eth1 netns "$pid"
+	HOST_LINKS+=(userns-h5)
+	wait_for_grep '`eth1` added in the container' "$ROOT/ct/monitor.log" 30
+	runvm exec ct sh -c 'ip -o link show | cut -d: -f2 | tr -d " "'
+	assert_success
+	refute_line eth1
+	runvm delete --force ct
+	assert_success
+}
