@@ -100,18 +100,18 @@ make_netns() {
 @test "userns: the reported pid's uid_map and gid_map are the spec's once started; the host's without a user namespace" {
 	update_config "$MAPS"
 	set_args sleep 600
-	create_container ct
+	create_container userns-ct
 	local pid
-	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	pid=$(cat "$BATS_TEST_TMPDIR/userns-ct.pid")
 	# Before start a rebuild of the VM may still need the host: not yet.
 	assert_equal "$(readlink "/proc/$pid/ns/user")" "$(readlink /proc/self/ns/user)"
-	runvm start ct
+	runvm start userns-ct
 	assert_success
 	assert_equal "$(map_lines "/proc/$pid/uid_map")" "$(spec_map uidMappings)"
 	assert_equal "$(map_lines "/proc/$pid/gid_map")" "$(spec_map gidMappings)"
 	[ "$(readlink "/proc/$pid/ns/user")" != "$(readlink /proc/self/ns/user)" ]
 	# The container sees the same maps.
-	runvm exec ct cat /proc/self/uid_map
+	runvm exec userns-ct cat /proc/self/uid_map
 	assert_success
 	assert_equal "$(awk '{ print $1, $2, $3 }' <<<"$output")" "$(spec_map uidMappings)"
 	# The monitor keeps kuid 0 (unmapped: 65534 inside), so its state dir
@@ -121,18 +121,18 @@ make_netns() {
 	k=$(keeper_of "$pid")
 	[ -n "$k" ]
 	assert_equal "$(readlink "/proc/$k/ns/user")" "$(readlink /proc/self/ns/user)"
-	runvm delete --force ct
+	runvm delete --force userns-ct
 	assert_success
 	[ ! -e "/proc/$k" ] || [ "$(proc_state "$k")" = Z ]
 
 	# Without a user namespace: the host's maps, the host's namespace.
 	update_config 'del(.linux.uidMappings, .linux.gidMappings) | .linux.namespaces |= map(select(.type != "user"))'
-	run_detached plain
-	pid=$(cat "$BATS_TEST_TMPDIR/plain.pid")
+	run_detached userns-plain
+	pid=$(cat "$BATS_TEST_TMPDIR/userns-plain.pid")
 	assert_equal "$(map_lines "/proc/$pid/uid_map")" "$(map_lines /proc/self/uid_map)"
 	assert_equal "$(readlink "/proc/$pid/ns/user")" "$(readlink /proc/self/ns/user)"
 	assert_equal "$(keeper_of "$pid")" ""
-	runvm delete --force plain
+	runvm delete --force userns-plain
 	assert_success
 }
 
@@ -140,35 +140,35 @@ make_netns() {
 	make_netns userns-n1 userns-h1
 	update_config "$MAPS"
 	set_args sh -c 'trap "exit 7" TERM; while :; do sleep 1; done'
-	run_detached ct
+	run_detached userns-ct
 	local pid dirs
-	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	pid=$(cat "$BATS_TEST_TMPDIR/userns-ct.pid")
 	assert_equal "$(map_lines "/proc/$pid/uid_map")" "$(spec_map uidMappings)"
 	ip -n userns-n1 -o link show | grep -q _runvm
-	mapfile -t dirs < <(cgroup_dirs ct)
+	mapfile -t dirs < <(cgroup_dirs userns-ct)
 	[ "${#dirs[@]}" -gt 0 ]
-	runvm exec ct sh -c 'id -u; ip -o addr show eth0'
+	runvm exec userns-ct sh -c 'id -u; ip -o addr show eth0'
 	assert_success
 	assert_line 0
 	assert_output --partial 10.233.7.2
-	runvm ps ct
+	runvm ps userns-ct
 	assert_success
 	assert_output --partial sleep
-	runvm pause ct
+	runvm pause userns-ct
 	assert_success
-	assert_equal "$(container_status ct)" paused
-	runvm resume ct
+	assert_equal "$(container_status userns-ct)" paused
+	runvm resume userns-ct
 	assert_success
-	runvm kill ct TERM
+	runvm kill userns-ct TERM
 	assert_success
-	wait_for_status ct stopped
+	wait_for_status userns-ct stopped
 	# The monitor undid the wiring through its keeper before it exited.
 	wait_for_exit "$pid" 20
 	run ip -n userns-n1 -o link show
 	refute_output --partial _runvm
 	run tc -n userns-n1 qdisc show dev eth0
 	refute_output --partial ingress
-	runvm delete ct
+	runvm delete userns-ct
 	assert_success
 	gone_cgroups "${dirs[@]}"
 }
@@ -177,32 +177,32 @@ make_netns() {
 	make_netns userns-n2 userns-h2
 	update_config "$MAPS"
 	set_args sleep 600
-	run_detached ct
+	run_detached userns-ct
 	local pid dirs qemu
-	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	pid=$(cat "$BATS_TEST_TMPDIR/userns-ct.pid")
 	in_own_userns "$pid"
-	mapfile -t dirs < <(cgroup_dirs ct)
-	runvm delete --force ct
+	mapfile -t dirs < <(cgroup_dirs userns-ct)
+	runvm delete --force userns-ct
 	assert_success
 	run ip -n userns-n2 -o link show
 	refute_output --partial _runvm
 	gone_cgroups "${dirs[@]}"
 
-	run_detached ct2
-	pid=$(cat "$BATS_TEST_TMPDIR/ct2.pid")
+	run_detached userns-ct2
+	pid=$(cat "$BATS_TEST_TMPDIR/userns-ct2.pid")
 	in_own_userns "$pid"
-	mapfile -t dirs < <(cgroup_dirs ct2)
+	mapfile -t dirs < <(cgroup_dirs userns-ct2)
 	qemu=$(pgrep -P "$pid" -x qemu-system-x86)
 	[ -n "$qemu" ]
 	kill -KILL "$qemu"
-	wait_for_status ct2 stopped 30
+	wait_for_status userns-ct2 stopped 30
 	# virtiofsd too: the keeper killed it for the monitor.
 	wait_for_exit "$pid" 20
 	run ip -n userns-n2 -o link show
 	refute_output --partial _runvm
 	run tc -n userns-n2 qdisc show dev eth0
 	refute_output --partial ingress
-	runvm delete ct2
+	runvm delete userns-ct2
 	assert_success
 	gone_cgroups "${dirs[@]}"
 }
@@ -211,16 +211,16 @@ make_netns() {
 	update_config "$MAPS"'
 		| .hooks.startContainer = [{"path": "/bin/false"}]'
 	set_args sleep 600
-	create_container ct
+	create_container userns-ct
 	local pid dirs
-	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
-	mapfile -t dirs < <(cgroup_dirs ct)
-	runvm start ct
+	pid=$(cat "$BATS_TEST_TMPDIR/userns-ct.pid")
+	mapfile -t dirs < <(cgroup_dirs userns-ct)
+	runvm start userns-ct
 	assert_failure
 	if [ -e "/proc/$pid" ]; then
 		! in_own_userns "$pid"
 	fi
-	runvm delete --force ct
+	runvm delete --force userns-ct
 	assert_success
 	gone_cgroups "${dirs[@]}"
 }
@@ -228,11 +228,11 @@ make_netns() {
 @test "userns: ctl.sock refuses a host uid other than root, though the monitor is in a user namespace" {
 	update_config "$MAPS"
 	set_args sleep 600
-	run_detached ct
-	in_own_userns "$(cat "$BATS_TEST_TMPDIR/ct.pid")"
-	local sock=$ROOT/ct/ctl.sock py u
+	run_detached userns-ct
+	in_own_userns "$(cat "$BATS_TEST_TMPDIR/userns-ct.pid")"
+	local sock=$ROOT/userns-ct/ctl.sock py u
 	# The state dir (0700) is the first wall; open it to test the second.
-	chmod o+x "$ROOT" "$ROOT/ct"
+	chmod o+x "$ROOT" "$ROOT/userns-ct"
 	chmod o+w "$sock"
 	# Inline: the test's temp dir is not readable by those uids.
 	py=$(cat <<-'EOF'
@@ -256,7 +256,7 @@ make_netns() {
 	done
 	run /usr/bin/python3 -c "$py" "$sock"
 	assert_output answered
-	runvm delete --force ct
+	runvm delete --force userns-ct
 	assert_success
 }
 
@@ -264,21 +264,21 @@ make_netns() {
 	update_config "$MAPS"'
 		| .linux.resources.memory = {"limit": 33554432, "swap": 33554432}'
 	set_args sleep 600
-	run_detached ct
-	in_own_userns "$(cat "$BATS_TEST_TMPDIR/ct.pid")"
-	__runvm events --interval 2s ct >"$BATS_TEST_TMPDIR/ev.out" 2>"$BATS_TEST_TMPDIR/ev.err" &
+	run_detached userns-ct
+	in_own_userns "$(cat "$BATS_TEST_TMPDIR/userns-ct.pid")"
+	__runvm events --interval 2s userns-ct >"$BATS_TEST_TMPDIR/ev.out" 2>"$BATS_TEST_TMPDIR/ev.err" &
 	local job=$!
 	track_pid "$job"
 	wait_for_grep '"type":"stats"' "$BATS_TEST_TMPDIR/ev.out" 30
-	runvm exec ct sh -c 'head -c 100m /dev/zero | tail -n 1 | wc -c'
+	runvm exec userns-ct sh -c 'head -c 100m /dev/zero | tail -n 1 | wc -c'
 	refute_output --partial 104857600
 	wait_for_grep '"type":"oom"' "$BATS_TEST_TMPDIR/ev.out" 60
 	# A terminal session: the client's pty passed over ctl.sock.
-	in_script "$RUNVM --root $ROOT exec -t ct sh -c 'tty; id -u'"
+	in_script "$RUNVM --root $ROOT exec -t userns-ct sh -c 'tty; id -u'"
 	assert_success
 	assert_output --partial /dev/pts/
 	assert_line 0
-	runvm delete --force ct
+	runvm delete --force userns-ct
 	assert_success
 	wait_bg "$job" 20
 }
@@ -286,11 +286,11 @@ make_netns() {
 @test "userns: a pod member cannot join a sandbox whose monitor is in a user namespace, in one line, leaving nothing" {
 	update_config "$MAPS"'
 		| .annotations["io.kubernetes.cri-o.ContainerType"] = "sandbox"
-		| .annotations["io.kubernetes.cri-o.SandboxID"] = "infra"'
+		| .annotations["io.kubernetes.cri-o.SandboxID"] = "userns-infra"'
 	set_args sleep 600
-	run_detached infra
+	run_detached userns-infra
 	local spid
-	spid=$(cat "$BATS_TEST_TMPDIR/infra.pid")
+	spid=$(cat "$BATS_TEST_TMPDIR/userns-infra.pid")
 	in_own_userns "$spid"
 	local sandbox=$BUNDLE
 	setup_bundle "$BATS_TEST_TMPDIR/member"
@@ -298,14 +298,14 @@ make_netns() {
 		(.linux.namespaces[] | select(.type == \"ipc\")) |= (.path = \"/proc/$spid/ns/ipc\") |
 		(.linux.namespaces[] | select(.type == \"uts\")) |= (.path = \"/proc/$spid/ns/uts\") |
 		.process.args = [\"true\"] | del(.hostname)"
-	runvm create --bundle "$BUNDLE" member
+	runvm create --bundle "$BUNDLE" userns-member
 	assert_failure
 	[ "${#lines[@]}" -eq 1 ]
 	assert_output --partial "a pod member cannot join it"
 	run -0 jq -r '.[].id' < <(__runvm list --format json)
-	assert_output infra
+	assert_output userns-infra
 	BUNDLE=$sandbox
-	runvm delete --force infra
+	runvm delete --force userns-infra
 	assert_success
 }
 
@@ -313,7 +313,7 @@ make_netns() {
 	update_config "$MAPS"'
 		| .linux.sysctl = {"net.ipv4.ping_group_range": "0 0", "net.ipv4.ip_unprivileged_port_start": "80", "kernel.msgmax": "16384"}'
 	set_args sh -c 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/msgmax'
-	runvm run --bundle "$BUNDLE" ct
+	runvm run --bundle "$BUNDLE" userns-ct
 	assert_success
 	assert_equal "${lines[0]}" 80
 	assert_equal "${lines[1]}" 16384
@@ -321,7 +321,7 @@ make_netns() {
 		# The mapped root must be able to reach the bundle.
 		local d=$BUNDLE
 		while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
-		runc_run ct-runc
+		runc_run userns-ct-runc
 		assert_equal "$runc_status" 0
 		assert_equal "$runc_output" "$output"
 	fi
@@ -331,21 +331,21 @@ make_netns() {
 	make_netns userns-n3 userns-h3
 	update_config "$MAPS"
 	set_args sleep 8
-	run_detached ct
+	run_detached userns-ct
 	local pid k dirs
-	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
-	mapfile -t dirs < <(cgroup_dirs ct)
+	pid=$(cat "$BATS_TEST_TMPDIR/userns-ct.pid")
+	mapfile -t dirs < <(cgroup_dirs userns-ct)
 	k=$(keeper_of "$pid")
 	[ -n "$k" ]
 	kill -KILL "$k"
 	# Without it no client's host uid can be known: refused, root too.
-	runvm ps ct
+	runvm ps userns-ct
 	assert_failure
 	# sleep ends; the VM cannot be killed from inside: the monitor exits
 	# and its pid namespace takes QEMU and virtiofsd.
 	wait_for_exit "$pid" 40
-	assert_equal "$(container_status ct)" stopped
-	runvm delete ct
+	assert_equal "$(container_status userns-ct)" stopped
+	runvm delete userns-ct
 	assert_success
 	run ip -n userns-n3 -o link show
 	refute_output --partial _runvm
@@ -355,27 +355,27 @@ make_netns() {
 @test "userns: the network changed before start (VM rebuilt with the host's credentials) and after start (reported)" {
 	update_config "$MAPS"
 	set_args sh -c 'ip -o addr show dev eth0; sleep 600'
-	create_container ct
+	create_container userns-ct
 	local pid
-	pid=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	pid=$(cat "$BATS_TEST_TMPDIR/userns-ct.pid")
 	ip link del userns-h4 2>/dev/null || true
 	ip link add userns-h4 type veth peer name eth0 netns "$pid"
 	HOST_LINKS+=(userns-h4)
 	nsenter --net="/proc/$pid/ns/net" ip addr add 10.233.4.2/24 dev eth0
 	nsenter --net="/proc/$pid/ns/net" ip link set eth0 up
-	runvm start ct
+	runvm start userns-ct
 	assert_success
 	in_own_userns "$pid"
-	wait_for_grep "inet 10.233.4.2/24" "$BATS_TEST_TMPDIR/ct.out" 30
+	wait_for_grep "inet 10.233.4.2/24" "$BATS_TEST_TMPDIR/userns-ct.out" 30
 	# After start: reported, not applied (the monitor reads netlink in
 	# its user namespace as before).
 	ip link del userns-h5 2>/dev/null || true
 	ip link add userns-h5 type veth peer name eth1 netns "$pid"
 	HOST_LINKS+=(userns-h5)
-	wait_for_grep '`eth1` added in the container' "$ROOT/ct/monitor.log" 30
-	runvm exec ct sh -c 'ip -o link show | cut -d: -f2 | tr -d " "'
+	wait_for_grep '`eth1` added in the container' "$ROOT/userns-ct/monitor.log" 30
+	runvm exec userns-ct sh -c 'ip -o link show | cut -d: -f2 | tr -d " "'
 	assert_success
 	refute_line eth1
-	runvm delete --force ct
+	runvm delete --force userns-ct
 	assert_success
 }
