@@ -220,6 +220,11 @@ static int on_client(void *ctx, struct loop_watch *w, uint32_t revents, struct r
 
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return 0;
+        /* Its terminal's new size is read from the sandbox's own end of it. */
+        if (n == (ssize_t) sizeof(h) && h.command == CTL_RESIZE) {
+                proc_io_check_size(&mb->io);
+                return 0;
+        }
         if (n == (ssize_t) sizeof(h) && h.command == CTL_KILL) {
                 struct proto_signal s = { .signal = h.arg, .all = false };
                 agent_client_set_target(m->agent, mb->id);
@@ -239,6 +244,23 @@ static int on_client(void *ctx, struct loop_watch *w, uint32_t revents, struct r
 }
 
 /* --- CTL_MEMBER ------------------------------------------------------------- */
+
+/* The size-before-input rule of monitor-io.h, for the member's init. */
+static void member_resized(void *ctx, uint16_t rows, uint16_t cols)
+{
+        struct pod_member *mb = ctx;
+        struct proto_resize r = { NULL, rows, cols };
+        struct rv_error *tmp_err = NULL;
+
+        if (mb->state == NULL || mb->state->status == CONTAINER_CREATING) {
+                mb->io.rows = mb->io.cols = 0;  /* not told: again with the next input */
+                return;
+        }
+        agent_client_set_target(mb->m->agent, mb->id);
+        if (monitor_send_request(mb->m, PROTO_RESIZE_TTY, proto_write_resize, &r, &tmp_err) < 0)
+                rv_error_release(&tmp_err);
+        agent_client_set_target(mb->m->agent, NULL);
+}
 
 struct create_params {
         const struct json_value *spec;
@@ -304,11 +326,17 @@ static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_re
                 return rv_error_wrap(err, "member `%s`", id);
         if (add_shares(m, json_get(v, "shares"), req, err) < 0)
                 return rv_error_wrap(err, "member `%s`", id);
+        /* A terminal: its input and output end (the third slot is unused). */
+        bool terminal = (req->h.flags & CTL_FLAG_TERMINAL) != 0;
         int fds[3] = { req->fds[MEMBER_FD_STDIN], req->fds[MEMBER_FD_STDOUT], req->fds[MEMBER_FD_STDERR] };
-        if (proc_io_open(&mb->io, m->ch, &m->streams, false, fds, 3, false, err) < 0)
+        if (proc_io_open(&mb->io, m->ch, &m->streams, terminal, fds, terminal ? 2 : 3, false, err) < 0)
                 return -1;
-        for (int i = MEMBER_FD_STDIN; i <= MEMBER_FD_STDERR; i++)
+        for (int i = MEMBER_FD_STDIN; i <= (terminal ? MEMBER_FD_STDOUT : MEMBER_FD_STDERR); i++)
                 req->fds[i] = -1;
+        if (terminal) {
+                mb->io.resized = member_resized;
+                mb->io.resized_ctx = mb;
+        }
         struct create_params p = { json_get(v, "spec"), &mb->io };
         if (member_call(mb, PROTO_CREATE_CONTAINER, fill_create, &p, err) < 0)
                 return -1;

@@ -26,6 +26,7 @@
 #include "libcontainer-vm/pod-size.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
+#include "libcontainer-vm/tty.h"
 #include "spec/config.h"
 #include "spec/json.h"
 
@@ -74,9 +75,6 @@ int pod_member_guest_spec(struct spec_config *guest, struct vm_plan *plan, const
             h->poststart.n || h->poststop.n)
                 return rv_error_setx(err, ENOTSUP, "`hooks`: a pod member's hooks are not run yet; its sandbox "
                                      "`%s`'s are", sandbox);
-        if (guest->process.terminal)
-                return rv_error_setx(err, ENOTSUP, "`process.terminal`: a pod member with a terminal is not "
-                                     "supported yet (sandbox `%s`)", sandbox);
         if (plan->n_disks > 0)
                 return rv_error_setx(err, ENOTSUP, "`linux.devices`/`mounts`: block device `%s` cannot reach "
                                      "the pod's running VM (QEMU microvm cannot hot-plug a disk)",
@@ -151,8 +149,46 @@ static char *member_payload(const struct monitor_options *o, struct rv_error **e
         return text;
 }
 
+/* The member's stdio as the sandbox's monitor relays it: fds 0, 1, 2; or
+ * with a terminal (CTL_FLAG_TERMINAL) its input and output end, twice the
+ * same pty slave for a console socket (as monitor.c's setup_stdio), and
+ * the output again in the third slot. *ret_tty: the fd whose size a
+ * SIGWINCH reports, kept by the member's monitor (-1: none). */
+static int member_stdio(const struct monitor_options *o, int fds[3], int *ret_tty, struct rv_error **err)
+{
+        const struct spec_box *size = &o->guest_spec->process.console_size;
+        int slave;
+
+        *ret_tty = -1;
+        switch (o->tty) {
+        case MONITOR_TTY_CONSOLE_SOCKET:
+                if (tty_console_create(o->console_socket, size->has ? (uint16_t) size->height : 0,
+                                       size->has ? (uint16_t) size->width : 0, &slave, err) < 0)
+                        return -1;
+                /* Its session's terminal: a resize of the master is our SIGWINCH. */
+                if (tty_make_controlling(slave, err) < 0) {
+                        close(slave);
+                        return -1;
+                }
+                fds[0] = fds[1] = fds[2] = *ret_tty = slave;
+                return 0;
+        case MONITOR_TTY_STDIO:
+                fds[0] = STDIN_FILENO;
+                fds[1] = fds[2] = STDOUT_FILENO;
+                if (isatty(STDIN_FILENO))
+                        *ret_tty = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+                return 0;
+        case MONITOR_TTY_NONE:
+        default:
+                for (int i = 0; i < 3; i++)
+                        fds[i] = i;
+                return 0;
+        }
+}
+
 /* CTL_MEMBER to the sandbox; the connection stays open for the exit. */
-static int hand_over(const struct monitor_options *o, const char *sandbox, struct rv_error **err)
+static int hand_over(const struct monitor_options *o, const char *sandbox, const int stdio[3],
+                     struct rv_error **err)
 {
         _cleanup_free_ char *payload = NULL;
         struct state_dir sdir = STATE_DIR_INIT;
@@ -167,7 +203,7 @@ static int hand_over(const struct monitor_options *o, const char *sandbox, struc
                 return -1;
         fds[n++] = o->dir->dirfd;
         for (int i = 0; i < 3; i++)
-                fds[n++] = i;
+                fds[n++] = stdio[i];
         for (size_t i = 0; i < o->plan->n_shares; i++) {
                 int tree = vm_share_clone(&o->plan->shares[i]);
                 if (tree < 0) {
@@ -182,7 +218,9 @@ static int hand_over(const struct monitor_options *o, const char *sandbox, struc
         state_dir_close(&sdir);
         if (conn < 0)
                 goto out;
-        struct ctl_header h = { .command = CTL_MEMBER, .flags = o->autostart ? CTL_FLAG_AUTOSTART : 0,
+        struct ctl_header h = { .command = CTL_MEMBER,
+                                .flags = (o->autostart ? CTL_FLAG_AUTOSTART : 0) |
+                                         (o->tty != MONITOR_TTY_NONE ? CTL_FLAG_TERMINAL : 0),
                                 .length = (uint32_t) strlen(payload) };
         if (ctl_send_request(conn, &h, payload, fds, n, err) < 0 ||
             ctl_read_reply(conn, 120000, NULL, NULL, err) < 0) {
@@ -265,7 +303,7 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
 {
         struct rv_error *err = NULL;
         sigset_t set;
-        int conn, sigfd;
+        int conn, sigfd, stdio[3], tty = -1;
 
         if (o->dir->lockfd >= 0)
                 close(o->dir->lockfd);
@@ -286,7 +324,8 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
         sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sigfd < 0)
                 rv_error_set(&err, errno, "signalfd");
-        if (err != NULL || join_pod_namespaces(o, sandbox, &err) < 0 || (conn = hand_over(o, sandbox, &err)) < 0) {
+        if (err != NULL || join_pod_namespaces(o, sandbox, &err) < 0 || member_stdio(o, stdio, &tty, &err) < 0 ||
+            (conn = hand_over(o, sandbox, stdio, &err)) < 0) {
                 rv_log(RV_LOG_ERROR, "%s", err->msg);
                 monitor_sync_report(o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
                 _exit(1);
@@ -309,6 +348,15 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
                         struct signalfd_siginfo si;
                         while (read(sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
                                 struct ctl_header h = { .command = CTL_KILL, .arg = (int32_t) si.ssi_signo };
+                                uint16_t rows, cols;
+                                /* Its terminal changed size: the sandbox's
+                                 * monitor reads the new one from its end. */
+                                if (si.ssi_signo == SIGWINCH && o->tty != MONITOR_TTY_NONE) {
+                                        if (tty < 0 || tty_get_size(tty, &rows, &cols) < 0)
+                                                continue;
+                                        h = (struct ctl_header) { .command = CTL_RESIZE,
+                                                                  .arg = (int32_t) ((uint32_t) rows << 16 | cols) };
+                                }
                                 if (send(conn, &h, sizeof(h), MSG_NOSIGNAL) != (ssize_t) sizeof(h))
                                         sandbox_gone(o, sandbox);
                         }

@@ -373,18 +373,48 @@ conmon_create() {
 	BUNDLE=$SANDBOX_BUNDLE
 }
 
-@test "pods: what a member cannot bring yet is refused in one line: hooks, a terminal" {
+@test "pods: what a member cannot bring yet is refused in one line: hooks" {
 	start_sandbox
 	join_sandbox
 	update_config '.hooks = {"prestart": [{"path": "/bin/true"}]}' "$MEMBER_BUNDLE"
 	member_create
 	assert_output --partial "\`hooks\`: a pod member's hooks are not run yet"
-	update_config 'del(.hooks) | .process.terminal = true' "$MEMBER_BUNDLE"
-	runvm create --bundle "$MEMBER_BUNDLE" --console-socket "$BATS_TEST_TMPDIR/none.sock" member
-	assert_failure
-	assert_output --partial "\`process.terminal\`: a pod member with a terminal is not supported yet"
 	run -0 jq -r '.[].id' < <(__runvm list --format json)
 	assert_output infra
+}
+
+@test "pods: a member's terminal: the master on its console socket, consoleSize, resize, input; run -t in the foreground" {
+	start_sandbox
+	join_sandbox
+	update_config '.process.args = ["sh", "-c", "stty size; tty; read -r x; stty size; echo \"got=$x\"; exit 3"] |
+		del(.hostname) | .process.terminal = true | .process.consoleSize = {"height": 30, "width": 100}' "$MEMBER_BUNDLE"
+	recvtty_start ct wait $'30 100\r\n' size 40 120 sleep 300 write $'hello\r'
+	BUNDLE=$MEMBER_BUNDLE create_container ct --console-socket "$RECVTTY_SOCK"
+	# The master arrived before create returned, as conmon expects.
+	run -0 cat "$BATS_TEST_TMPDIR/ct.tty-name"
+	assert_output --regexp '^/dev/'
+	run -0 cat "$BATS_TEST_TMPDIR/ct.out" "$BATS_TEST_TMPDIR/ct.err"
+	assert_output ""
+	assert_equal "$(container_status ct)" created
+	runvm start ct
+	assert_success
+	recvtty_wait ct
+	assert_equal "$status" 0
+	assert_line --index 0 "30 100"
+	assert_line --index 1 --regexp '^/dev/(pts/[0-9]+|console)$'
+	assert_line "40 120"
+	assert_line "got=hello"
+	wait_for_status ct stopped 30
+	run -0 jq -r .exit.code "$ROOT/ct/state.json"
+	assert_output 3
+	runvm delete ct
+	assert_success
+	# In the foreground on the caller's pty (script: CI has no tty).
+	update_config '.process.args = ["sh", "-c", "tty; exit 4"] | del(.process.consoleSize)' "$MEMBER_BUNDLE"
+	in_script "$RUNVM --root $ROOT run --bundle $MEMBER_BUNDLE fgtty"
+	assert_equal "$status" 4
+	assert_output --regexp '/dev/(pts/[0-9]+|console)'
+	[ "$(container_status infra)" = running ]
 }
 
 @test "pods: a member's pid holds the pod's namespaces; the sandbox is not deleted under its members unless --force" {
