@@ -263,7 +263,7 @@ static void member_resized(void *ctx, uint16_t rows, uint16_t cols)
 }
 
 struct create_params {
-        const struct json_value *spec;
+        const struct json_value *spec, *hook_state;
         const struct proc_io *io;
 };
 
@@ -274,6 +274,11 @@ static void fill_create(struct json_writer *w, const void *data)
         json_write_value(w, p->spec);
         json_write_key(w, "stdio");
         proc_io_write_stdio(w, p->io);
+        /* For its startContainer hooks, which the agent runs in the guest. */
+        if (p->hook_state) {
+                json_write_key(w, "hook_state");
+                json_write_value(w, p->hook_state);
+        }
 }
 
 static int add_shares(struct monitor *m, const struct json_value *shares, struct ctl_request *req,
@@ -337,7 +342,7 @@ static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_re
                 mb->io.resized = member_resized;
                 mb->io.resized_ctx = mb;
         }
-        struct create_params p = { json_get(v, "spec"), &mb->io };
+        struct create_params p = { json_get(v, "spec"), json_get(v, "hook_state"), &mb->io };
         if (member_call(mb, PROTO_CREATE_CONTAINER, fill_create, &p, err) < 0)
                 return -1;
         member_record(mb, CONTAINER_CREATED);

@@ -21,6 +21,8 @@
 #include "libcontainer-vm/container.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor-sync.h"
+#include "hooks/hooks.h"
+#include "libcontainer-vm/pod-hooks.h"
 #include "libcontainer-vm/pod-join.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/pod-size.h"
@@ -68,13 +70,6 @@ static int move_source(char **s, const char *id, struct rv_error **err)
 int pod_member_guest_spec(struct spec_config *guest, struct vm_plan *plan, const char *sandbox,
                           const char *id, unsigned joined, struct rv_error **err)
 {
-        const struct spec_hooks *h = &guest->hooks;
-
-        /* Not silently skipped: a member's own monitor runs no hooks yet. */
-        if (h->prestart.n || h->create_runtime.n || h->create_container.n || h->start_container.n ||
-            h->poststart.n || h->poststop.n)
-                return rv_error_setx(err, ENOTSUP, "`hooks`: a pod member's hooks are not run yet; its sandbox "
-                                     "`%s`'s are", sandbox);
         if (plan->n_disks > 0)
                 return rv_error_setx(err, ENOTSUP, "`linux.devices`/`mounts`: block device `%s` cannot reach "
                                      "the pod's running VM (QEMU microvm cannot hot-plug a disk)",
@@ -132,6 +127,7 @@ static char *member_payload(const struct monitor_options *o, struct rv_error **e
         json_write_string(w, o->state->id);
         json_write_key(w, "spec");
         spec_config_write(w, o->guest_spec);
+        pod_hooks_write_guest_state(w, o);
         json_write_key(w, "shares");
         json_write_array_begin(w);
         for (size_t i = 0; i < o->plan->n_shares; i++) {
@@ -324,10 +320,28 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
         sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sigfd < 0)
                 rv_error_set(&err, errno, "signalfd");
-        if (err != NULL || join_pod_namespaces(o, sandbox, &err) < 0 || member_stdio(o, stdio, &tty, &err) < 0 ||
-            (conn = hand_over(o, sandbox, stdio, &err)) < 0) {
+        /* runc's order: prestart and createRuntime, createContainer
+         * (the VM runs already), the container created, poststart; the
+         * guest runs startContainer. poststop is delete's. */
+        const struct spec_hooks *hooks = &o->guest_spec->hooks;
+        conn = -1;
+        if (err != NULL || join_pod_namespaces(o, sandbox, &err) < 0 ||
+            pod_hooks_save_poststop(o, &err) < 0 ||
+            pod_hooks_run(o, &hooks->prestart, "prestart", CONTAINER_CREATING, &err) < 0 ||
+            pod_hooks_run(o, &hooks->create_runtime, "createRuntime", CONTAINER_CREATING, &err) < 0 ||
+            pod_hooks_run(o, &hooks->create_container, "createContainer", CONTAINER_CREATING, &err) < 0 ||
+            member_stdio(o, stdio, &tty, &err) < 0 || (conn = hand_over(o, sandbox, stdio, &err)) < 0 ||
+            pod_hooks_run(o, &hooks->poststart, "poststart", CONTAINER_CREATED, &err) < 0) {
                 rv_log(RV_LOG_ERROR, "%s", err->msg);
+                /* Our connection's end kills the member in the guest. */
+                if (conn >= 0)
+                        close(conn);
                 monitor_sync_report(o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
+                /* As runc after a failed create. */
+                struct rv_error *tmp_err = NULL;
+                if (hooks_poststop_run_saved(o->dir->dirfd, o->state->bundle, &tmp_err) < 0)
+                        rv_log(RV_LOG_WARNING, "%s", tmp_err->msg);
+                rv_error_release(&tmp_err);
                 _exit(1);
         }
         if (monitor_sync_report(o->sync_fd, 0, NULL) < 0)

@@ -20,8 +20,7 @@ struct vm_plan;
 void pod_member_strip_paths(struct spec_config *spec, unsigned joined);
 /* After translate: shares and guest sources under POD_MEMBERS_DIR/<id>/;
  * the ipc and uts joined name the sandbox's in the guest. A member cannot
- * bring block devices (microvm cannot hot-plug them) or hooks
- * yet: each is refused in words. */
+ * bring block devices (microvm cannot hot-plug them): refused in words. */
 int pod_member_guest_spec(struct spec_config *guest, struct vm_plan *plan, const char *sandbox,
                           const char *id, unsigned joined, struct rv_error **err);
 /* The member's limits fit in its sandbox's VM (pod-size.h). */

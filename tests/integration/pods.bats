@@ -373,14 +373,67 @@ conmon_create() {
 	BUNDLE=$SANDBOX_BUNDLE
 }
 
-@test "pods: what a member cannot bring yet is refused in one line: hooks" {
+# member_hooks PHASE=SCRIPT...: the member's hooks, each `SCRIPT PHASE` of $HOOKS.
+member_hooks() {
+	local hooks='{}' spec
+	for spec in "$@"; do
+		hooks=$(jq -c --arg ph "${spec%%=*}" --arg p "$HOOKS/${spec#*=}" --arg s "${spec#*=}" \
+			'.[$ph] += [{path: $p, args: [$s, $ph]}]' <<<"$hooks")
+	done
+	update_config ".hooks = $hooks" "$MEMBER_BUNDLE"
+}
+
+@test "pods: a member's hooks run in runc's order with its own state; startContainer in the guest; a failing one leaves nothing" {
 	start_sandbox
 	join_sandbox
-	update_config '.hooks = {"prestart": [{"path": "/bin/true"}]}' "$MEMBER_BUNDLE"
-	member_create
-	assert_output --partial "\`hooks\`: a pod member's hooks are not run yet"
+	HOOKS=$BATS_TEST_TMPDIR/hooks
+	mkdir -p "$HOOKS"
+	printf '#!/bin/sh\necho "$1" >> %s/order\ncat > %s/state-"$1".json\npwd > %s/cwd-"$1"\n' \
+		"$HOOKS" "$HOOKS" "$HOOKS" >"$HOOKS/hook.sh"
+	printf '#!/bin/sh\necho "$1" >> %s/order\necho some out\nexit 3\n' "$HOOKS" >"$HOOKS/fail.sh"
+	chmod +x "$HOOKS/hook.sh" "$HOOKS/fail.sh"
+	update_config '.process.args = ["sleep", "1000"] | del(.hostname) | .annotations = {"a.b": "c"} | .root.readonly = false' "$MEMBER_BUNDLE"
+	member_hooks prestart=hook.sh createRuntime=hook.sh createContainer=hook.sh poststart=hook.sh poststop=hook.sh
+	update_config '.hooks.startContainer = [{path: "/bin/sh", args: ["sh", "-c", "cat > /start.json"]}]' "$MEMBER_BUNDLE"
+	BUNDLE=$MEMBER_BUNDLE create_container hm
+	local pid phase
+	pid=$(cat "$BATS_TEST_TMPDIR/hm.pid")
+	[ "$pid" != "$SANDBOX_PID" ]
+	run -0 tr '\n' ' ' <"$HOOKS/order"
+	assert_output "prestart createRuntime createContainer poststart "
+	for phase in prestart createRuntime createContainer; do
+		run -0 jq -r '[.id, .status, .pid, .bundle, .annotations["a.b"]] | join(" ")' "$HOOKS/state-$phase.json"
+		assert_output "hm creating $pid $MEMBER_BUNDLE c"
+		assert_equal "$(cat "$HOOKS/cwd-$phase")" "$MEMBER_BUNDLE"
+	done
+	run -0 jq -r '[.id, .status, .pid] | join(" ")' "$HOOKS/state-poststart.json"
+	assert_output "hm created $pid"
+	runvm start hm
+	assert_success
+	# startContainer ran in the member's guest container, with its state.
+	runvm exec hm cat /start.json
+	assert_success
+	run -0 jq -r '[.id, .pid, .bundle] | join(" ")' <<<"$output"
+	assert_output "hm $pid $MEMBER_BUNDLE"
+	runvm kill hm KILL
+	wait_for_status hm stopped 30
+	runvm delete hm
+	assert_success
+	run -0 tr '\n' ' ' <"$HOOKS/order"
+	assert_output "prestart createRuntime createContainer poststart poststop "
+	run -0 jq -c '[.id, .status, .pid]' "$HOOKS/state-poststop.json"
+	assert_output '["hm","stopped",null]'
+	# A failing prestart: create fails with its output, poststop runs, nothing is left.
+	rm -f "$HOOKS/order"
+	member_hooks prestart=fail.sh poststop=hook.sh
+	runvm create --bundle "$MEMBER_BUNDLE" hf
+	assert_failure
+	assert_output --partial 'error running hook: exit status 3, stdout: some out'
+	run -0 tr '\n' ' ' <"$HOOKS/order"
+	assert_output "prestart poststop "
 	run -0 jq -r '.[].id' < <(__runvm list --format json)
 	assert_output infra
+	[ "$(container_status infra)" = running ]
 }
 
 @test "pods: a member's terminal: the master on its console socket, consoleSize, resize, input; run -t in the foreground" {
