@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "libcontainer-vm/monitor-pod.h"
+#include "libcontainer-vm/monitor-pod-member.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,10 @@
 #include "base/log.h"
 #include "base/proc.h"
 #include "libcontainer-vm/ctl.h"
+#include "libcontainer-vm/cgroup-oom.h"
 #include "libcontainer-vm/monitor-agent.h"
+#include "libcontainer-vm/monitor-events.h"
+#include "libcontainer-vm/monitor-ns.h"
 #include "libcontainer-vm/monitor-exec.h"
 #include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-io.h"
@@ -29,19 +33,6 @@
 
 /* fds of CTL_MEMBER, in order; the share trees follow. */
 enum { MEMBER_FD_DIR, MEMBER_FD_STDIN, MEMBER_FD_STDOUT, MEMBER_FD_STDERR, MEMBER_FD_TREES };
-
-struct pod_member {
-        char *id;
-        struct monitor *m;
-        int client_fd;                  /* the member's monitor; -1 once gone */
-        int dirfd;                      /* its state dir */
-        int listen_fd;                  /* its ctl.sock, served here */
-        struct container_state *state;  /* its state.json, written here */
-        enum container_status before_pause;
-        struct proc_io io;
-        struct loop_watch w_client, w_listen;
-        struct pod_member *next;
-};
 
 struct monitor_pod {
         struct pod_member *list;
@@ -72,6 +63,11 @@ static void member_free(struct monitor *m, struct pod_member *mb)
                 }
         }
         proc_io_close(&mb->io, &m->loop, &m->streams);
+        /* Its `events` end with it, as a container's do. */
+        if (mb->events) {
+                monitor_events_close_list(m, mb->events);
+                free(mb->events);
+        }
         loop_watch_remove(&m->loop, &mb->w_client);
         loop_watch_remove(&m->loop, &mb->w_listen);
         if (mb->client_fd >= 0)
@@ -87,7 +83,7 @@ static void member_free(struct monitor *m, struct pod_member *mb)
         free(mb);
 }
 
-static struct pod_member *find(struct monitor *m, const char *id)
+struct pod_member *monitor_pod_find(struct monitor *m, const char *id)
 {
         for (struct pod_member *mb = m->pod->list; mb; mb = mb->next)
                 if (id && mb->id && strcmp(mb->id, id) == 0)
@@ -96,7 +92,7 @@ static struct pod_member *find(struct monitor *m, const char *id)
 }
 
 /* One synchronous request naming the member. */
-static int member_call(struct pod_member *mb, enum proto_method method, agent_fill_fn fill, const void *data,
+int monitor_pod_call(struct pod_member *mb, enum proto_method method, agent_fill_fn fill, const void *data,
                        struct rv_error **err)
 {
         agent_client_set_target(mb->m->agent, mb->id);
@@ -107,7 +103,7 @@ static int member_call(struct pod_member *mb, enum proto_method method, agent_fi
 
 /* --- the member's ctl.sock ---------------------------------------------------- */
 
-static void reply_result(int fd, int r, struct rv_error *err)
+void monitor_pod_reply_result(int fd, int r, struct rv_error *err)
 {
         if (r == 0) {
                 ctl_send_reply(fd, 0, NULL, 0);
@@ -119,11 +115,30 @@ static void reply_result(int fd, int r, struct rv_error *err)
 
 static void member_command(struct pod_member *mb, int fd, const struct ctl_request *req);
 
-/* Takes fd: replies and closes it, or an exec session keeps it. */
+/* Takes fd: replies and closes it, or an exec session (or `events`)
+ * keeps it. */
 static void member_request(struct pod_member *mb, int fd, struct ctl_request *req)
 {
         if (req->h.command == CTL_EXEC) {
                 monitor_exec_start_in(mb->m, fd, req, mb->id, mb->state->status);
+                return;
+        }
+        if (req->h.command == CTL_PS) {
+                monitor_pod_member_ps(mb, fd);
+                return;
+        }
+        if (req->h.command == CTL_EVENTS) {
+                if (monitor_events_add(mb->events, fd) < 0) {
+                        ctl_send_error(fd, -ENOMEM, "events: out of memory");
+                        close(fd);
+                        return;
+                }
+                ctl_send_reply(fd, 0, NULL, 0);
+                return;
+        }
+        if (req->h.command == CTL_UPDATE) {
+                monitor_pod_member_update(mb, fd, req);
+                close(fd);
                 return;
         }
         /* The member's own guest cgroup; the answer goes as the guest's. */
@@ -159,23 +174,23 @@ static void member_command(struct pod_member *mb, int fd, const struct ctl_reque
         }
         if (req->h.command == CTL_KILL) {
                 struct proto_signal s = { .signal = req->h.arg, .all = (req->h.flags & CTL_FLAG_ALL) != 0 };
-                r = member_call(mb, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &err);
+                r = monitor_pod_call(mb, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &err);
         } else if (req->h.command == CTL_START) {
-                r = member_call(mb, PROTO_START_CONTAINER, NULL, NULL, &err);
+                r = monitor_pod_call(mb, PROTO_START_CONTAINER, NULL, NULL, &err);
                 if (r == 0 && mb->state->status == CONTAINER_CREATED)
                         member_record(mb, CONTAINER_RUNNING);
         } else if (req->h.command == CTL_PAUSE) {
-                r = member_call(mb, PROTO_PAUSE_CONTAINER, NULL, NULL, &err);
+                r = monitor_pod_call(mb, PROTO_PAUSE_CONTAINER, NULL, NULL, &err);
                 if (r == 0) {
                         mb->before_pause = mb->state->status;
                         member_record(mb, CONTAINER_PAUSED);
                 }
         } else {
-                r = member_call(mb, PROTO_RESUME_CONTAINER, NULL, NULL, &err);
+                r = monitor_pod_call(mb, PROTO_RESUME_CONTAINER, NULL, NULL, &err);
                 if (r == 0)
                         member_record(mb, mb->before_pause);
         }
-        reply_result(fd, r, err);
+        monitor_pod_reply_result(fd, r, err);
         rv_error_release(&err);
 }
 
@@ -321,7 +336,7 @@ static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_re
         if (req->payload == NULL || json_parse(req->payload, req->h.length, &v, err) < 0 ||
             json_read_string(json_get(v, "id"), "id", &id, err) < 0)
                 return -1;
-        if (find(m, id) != NULL || strcmp(id, m->o->state->id) == 0)
+        if (monitor_pod_find(m, id) != NULL || strcmp(id, m->o->state->id) == 0)
                 return rv_error_setx(err, EEXIST, "container `%s` is already in this pod", id);
         if ((mb->id = strdup(id)) == NULL)
                 return rv_error_set(err, ENOMEM, "member");
@@ -329,6 +344,8 @@ static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_re
         req->fds[MEMBER_FD_DIR] = -1;
         if (state_load(mb->dirfd, &mb->state, err) < 0)
                 return rv_error_wrap(err, "member `%s`", id);
+        const struct json_value *spec = json_get(v, "spec"), *lx = spec ? json_get(spec, "linux") : NULL;
+        monitor_pod_read_limit(lx ? json_get(lx, "resources") : NULL, "memory", "limit", &mb->memory_limit);
         if (add_shares(m, json_get(v, "shares"), req, err) < 0)
                 return rv_error_wrap(err, "member `%s`", id);
         /* A terminal: its input and output end (the third slot is unused). */
@@ -343,10 +360,10 @@ static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_re
                 mb->io.resized_ctx = mb;
         }
         struct create_params p = { json_get(v, "spec"), json_get(v, "hook_state"), &mb->io };
-        if (member_call(mb, PROTO_CREATE_CONTAINER, fill_create, &p, err) < 0)
+        if (monitor_pod_call(mb, PROTO_CREATE_CONTAINER, fill_create, &p, err) < 0)
                 return -1;
         member_record(mb, CONTAINER_CREATED);
-        if ((req->h.flags & CTL_FLAG_AUTOSTART) && member_call(mb, PROTO_START_CONTAINER, NULL, NULL, err) < 0)
+        if ((req->h.flags & CTL_FLAG_AUTOSTART) && monitor_pod_call(mb, PROTO_START_CONTAINER, NULL, NULL, err) < 0)
                 return -1;
         if (req->h.flags & CTL_FLAG_AUTOSTART)
                 member_record(mb, CONTAINER_RUNNING);
@@ -367,19 +384,22 @@ void monitor_pod_member(struct monitor *m, int fd, struct ctl_request *req)
                 return;
         }
         *mb = (struct pod_member) { .m = m, .client_fd = -1, .dirfd = -1, .listen_fd = -1, .io = PROC_IO_INIT,
+                                    .events = monitor_events_new(),
                                     .w_client = LOOP_WATCH_INIT(on_client, NULL),
                                     .w_listen = LOOP_WATCH_INIT(on_listen, NULL) };
         mb->w_client.data = mb->w_listen.data = mb;
         mb->next = m->pod->list;
         m->pod->list = mb;
-        if (member_create(m, mb, req, &err) < 0) {
+        if (mb->events == NULL)
+                rv_error_set(&err, ENOMEM, "member");
+        if (err != NULL || member_create(m, mb, req, &err) < 0) {
                 rv_log(RV_LOG_ERROR, "%s", err->msg);
                 ctl_send_error(fd, -(err->status > 0 ? err->status : EIO), err->msg);
                 rv_error_release(&err);
                 close(fd);
                 if (mb->id && mb->state && mb->state->status == CONTAINER_CREATED) {
                         struct proto_signal s = { .signal = SIGKILL, .all = true };
-                        member_call(mb, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &err);
+                        monitor_pod_call(mb, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &err);
                         rv_error_release(&err);
                 }
                 member_free(m, mb);
@@ -394,7 +414,7 @@ void monitor_pod_member(struct monitor *m, int fd, struct ctl_request *req)
 
 bool monitor_pod_exited(struct monitor *m, const char *id, const struct json_value *data)
 {
-        struct pod_member *mb = find(m, id);
+        struct pod_member *mb = monitor_pod_find(m, id);
         char reply[64];
 
         if (mb == NULL)
@@ -417,7 +437,10 @@ bool monitor_pod_exited(struct monitor *m, const char *id, const struct json_val
 int monitor_pod_watch(struct monitor *m, struct rv_error **err)
 {
         for (struct pod_member *mb = m->pod->list; mb; mb = mb->next) {
-                if (proc_io_watch(&mb->io, &m->loop, err) < 0)
+                /* Between turns: those that left the last one are freed. */
+                monitor_events_reap(mb->events);
+                if (proc_io_watch(&mb->io, &m->loop, err) < 0 ||
+                    monitor_events_watch_list(m, mb->events, err) < 0)
                         return -1;
                 if (mb->client_fd >= 0 && mb->w_client.events == 0) {
                         mb->w_client.fd = mb->client_fd;

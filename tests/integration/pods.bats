@@ -373,6 +373,69 @@ conmon_create() {
 	BUNDLE=$SANDBOX_BUNDLE
 }
 
+@test "pods: a member's ps, update and events (its oom): its own processes and guest cgroup, the pod's VM as the bound" {
+	start_sandbox
+	update_config '.linux.namespaces += [{"type": "cgroup"}]' "$MEMBER_BUNDLE"
+	start_member a "$MEMBER_BUNDLE" sleep 1001
+	local pa expid
+	pa=$(cat "$BATS_TEST_TMPDIR/a.pid")
+	runvm exec -d --pid-file "$BATS_TEST_TMPDIR/ex.pid" a sleep 999
+	assert_success
+	expid=$(cat "$BATS_TEST_TMPDIR/ex.pid")
+	track_pid "$expid"
+	# ps: the member's host pids (its own, its exec's), not the sandbox's; its guest processes only.
+	runvm_separate ps --format json a
+	assert_success
+	run -0 jq -e --argjson p "$pa" --argjson e "$expid" --argjson s "$SANDBOX_PID" \
+		'index($p) != null and index($e) != null and index($s) == null' <<<"$output"
+	runvm ps a
+	assert_success
+	assert_output --partial "sleep 1001"
+	assert_output --partial "sleep 999"
+	refute_output --partial "sleep 1000"
+	# update: its guest cgroup; past the pod's VM is refused.
+	local show='cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max'
+	runvm update --memory 100m a
+	assert_success
+	runvm update --pids-limit 10 a
+	assert_success
+	runvm exec a sh -c "$show"
+	assert_output $'104857600\n10'
+	runvm update --memory 4g a
+	assert_failure 1
+	assert_output --partial "exceeds the pod's VM"
+	runvm exec a sh -c "$show"
+	assert_output $'104857600\n10'
+	run -0 __runvm exec infra cat /sys/fs/cgroup/infra/pids.max
+	assert_output max
+	# events: the member's oom reaches its stream, not the sandbox's.
+	echo '{"memory": {"limit": 33554432, "swap": 33554432}, "pids": {"limit": 100}}' >"$BATS_TEST_TMPDIR/res.json"
+	runvm update -r "$BATS_TEST_TMPDIR/res.json" a
+	assert_success
+	__runvm events --interval 2s a >"$BATS_TEST_TMPDIR/ev.out" 2>"$BATS_TEST_TMPDIR/ev.err" &
+	local job=$!
+	track_pid "$job"
+	__runvm events --interval 60s infra >"$BATS_TEST_TMPDIR/evi.out" 2>&1 &
+	local ijob=$!
+	track_pid "$ijob"
+	wait_for_grep '"type":"stats"' "$BATS_TEST_TMPDIR/ev.out" 30
+	runvm exec a sh -c 'head -c 100m /dev/zero | tail -n 1 | wc -c'
+	refute_output --partial 104857600
+	wait_for_grep '"type":"oom"' "$BATS_TEST_TMPDIR/ev.out" 60
+	run -0 sh -c 'jq -c "select(.type == \"oom\") | {type, id, limit: .data.memory_limit}" "$1" | sort -u' sh "$BATS_TEST_TMPDIR/ev.out"
+	assert_output '{"type":"oom","id":"a","limit":33554432}'
+	run grep -c '"type":"oom"' "$BATS_TEST_TMPDIR/evi.out"
+	assert_output 0
+	# The member's stream ends with it.
+	runvm kill a KILL
+	wait_for_status a stopped 30
+	wait_for_exit "$job" 20
+	[ "$(container_status infra)" = running ]
+	kill "$ijob" 2>/dev/null || true
+	runvm delete a
+	assert_success
+}
+
 # member_hooks PHASE=SCRIPT...: the member's hooks, each `SCRIPT PHASE` of $HOOKS.
 member_hooks() {
 	local hooks='{}' spec
