@@ -18,6 +18,8 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/proc.h"
+#include "libcontainer-vm/cgroup-limits.h"
+#include "libcontainer-vm/cgroup.h"
 #include "libcontainer-vm/container.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor-sync.h"
@@ -272,6 +274,28 @@ static int join_pod_namespaces(const struct monitor_options *o, const char *sand
         return 0;
 }
 
+/* The member's own host cgroup, its cgroupsPath as the caller asked
+ * (podman, conmon and CRI-O look for it): it holds this monitor only, the
+ * VM being the sandbox's. Of the limits, what means anything for that
+ * (docs/RESOURCES.md): cpu, cpuset, blkio and pids as a standalone
+ * container's; no memory limit, which would bound this monitor and not
+ * the member (its guest cgroup does). Removed by delete (teardown.c). */
+static int enter_member_cgroup(struct monitor_options *o, struct rv_error **err)
+{
+        struct host_cgroup_limits limits;
+        char **dirs = NULL;
+
+        host_cgroup_limits_from(&o->guest_spec->linux_.resources, 0, 0, 1, &limits);
+        if (host_cgroup_enter(o->guest_spec->linux_.cgroups_path, o->state->id, o->ctx->systemd_cgroup,
+                              getpid(), &limits, &dirs, err) < 0)
+                return -1;
+        rv_strv_free(o->state->cgroup_dirs);
+        o->state->cgroup_dirs = dirs;
+        if (dirs && state_save(o->dir->dirfd, o->state, err) < 0)
+                return rv_error_wrap(err, "record the host cgroup");
+        return 0;
+}
+
 /* The sandbox's monitor went without an exit: its VM is gone. */
 _Noreturn static void sandbox_gone(const struct monitor_options *o, const char *sandbox)
 {
@@ -325,7 +349,7 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
          * guest runs startContainer. poststop is delete's. */
         const struct spec_hooks *hooks = &o->guest_spec->hooks;
         conn = -1;
-        if (err != NULL || join_pod_namespaces(o, sandbox, &err) < 0 ||
+        if (err != NULL || enter_member_cgroup(o, &err) < 0 || join_pod_namespaces(o, sandbox, &err) < 0 ||
             pod_hooks_save_poststop(o, &err) < 0 ||
             pod_hooks_run(o, &hooks->prestart, "prestart", CONTAINER_CREATING, &err) < 0 ||
             pod_hooks_run(o, &hooks->create_runtime, "createRuntime", CONTAINER_CREATING, &err) < 0 ||

@@ -436,6 +436,40 @@ conmon_create() {
 	assert_success
 }
 
+@test "pods: a member has its own host cgroup (its cgroupsPath) holding its monitor; delete removes it" {
+	start_sandbox
+	local p="/runvm-members-$$-$BATS_TEST_NUMBER/a" pa
+	update_config ".linux.cgroupsPath = \"$p\" | .linux.resources.pids = {\"limit\": 500} |
+		.linux.resources.memory = {\"limit\": 67108864} | .linux.namespaces += [{\"type\": \"cgroup\"}]" "$MEMBER_BUNDLE"
+	start_member a "$MEMBER_BUNDLE" sleep 1000
+	pa=$(cat "$BATS_TEST_TMPDIR/a.pid")
+	# Every hierarchy the host has; the sandbox's monitor is elsewhere.
+	run grep -c ":$p\$" "/proc/$pa/cgroup"
+	assert_equal "$output" "$(wc -l <"/proc/$pa/cgroup")"
+	run grep -c ":$p\$" "/proc/$SANDBOX_PID/cgroup"
+	assert_output 0
+	local dir
+	dir=$(ls -d /sys/fs/cgroup/pids"$p" /sys/fs/cgroup"$p" 2>/dev/null | head -1)
+	[ -n "$dir" ]
+	assert_equal "$(cat "$dir/pids.max")" 500
+	run -0 cat "$dir/cgroup.procs"
+	assert_output "$pa"
+	# The member's memory limit is its guest cgroup's, not its monitor's.
+	local mdir
+	mdir=$(ls -d /sys/fs/cgroup/memory"$p" /sys/fs/cgroup"$p" 2>/dev/null | head -1)
+	run -0 cat "$mdir/memory.max" 2>/dev/null || run -0 cat "$mdir/memory.limit_in_bytes"
+	[ "$output" != 67108864 ]
+	run -0 __runvm exec a cat /sys/fs/cgroup/memory.max
+	assert_output 67108864
+	runvm kill a KILL
+	wait_for_status a stopped 30
+	runvm delete a
+	assert_success
+	run ls -d /sys/fs/cgroup/*"$p" /sys/fs/cgroup"$p"
+	assert_failure
+	rmdir /sys/fs/cgroup/*"$(dirname "$p")" /sys/fs/cgroup"$(dirname "$p")" 2>/dev/null || true
+}
+
 # member_hooks PHASE=SCRIPT...: the member's hooks, each `SCRIPT PHASE` of $HOOKS.
 member_hooks() {
 	local hooks='{}' spec
