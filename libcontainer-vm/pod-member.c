@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -53,6 +54,41 @@ void pod_member_strip_paths(struct spec_config *spec, unsigned joined)
         }
 }
 
+int pod_member_take_pid(const char *root, const char *sandbox, struct spec_config *spec, unsigned *joined,
+                        struct rv_error **err)
+{
+        struct spec_namespace *ns = NULL;
+        _cleanup_(container_state_freep) struct container_state *s = NULL;
+        struct state_dir dir = STATE_DIR_INIT;
+        struct stat want, have;
+        char path[64];
+
+        for (size_t i = 0; i < spec->linux_.n_namespaces; i++)
+                if (spec->linux_.namespaces[i].type && strcmp(spec->linux_.namespaces[i].type, "pid") == 0)
+                        ns = &spec->linux_.namespaces[i];
+        if (ns == NULL || ns->path == NULL || ns->path[0] == '\0')
+                return 0;
+        if (stat(ns->path, &want) < 0)
+                return rv_error_set(err, errno, "`linux.namespaces`: pid namespace `%s`", ns->path);
+        if (state_dir_open(root, sandbox, false, &dir, err) < 0)
+                return -1;
+        int r = state_load(dir.dirfd, &s, err);
+        state_dir_close(&dir);
+        if (r < 0)
+                return -1;
+        /* The sandbox's pid, as podman's `--share pid` names it. */
+        snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int) s->monitor_pid);
+        if (stat(path, &have) < 0 || !container_state_monitor_alive(s))
+                return rv_error_setx(err, ESRCH, "the pod's sandbox `%s` is not running", sandbox);
+        if (want.st_dev != have.st_dev || want.st_ino != have.st_ino)
+                return rv_error_setx(err, ENOTSUP, "`linux.namespaces`: pid namespace `%s` is not the pod's "
+                                     "sandbox's (`%s`): a pod member can join only that one", ns->path, sandbox);
+        free(ns->path);
+        ns->path = NULL;
+        *joined |= POD_JOINED_PID;
+        return 0;
+}
+
 /* GUEST_SHARED_DIR/x -> GUEST_SHARED_DIR/POD_MEMBERS_DIR/<id>/x */
 static int move_source(char **s, const char *id, struct rv_error **err)
 {
@@ -90,6 +126,14 @@ int pod_member_guest_spec(struct spec_config *guest, struct vm_plan *plan, const
                         return -1;
         for (size_t i = 0; i < guest->linux_.n_namespaces; i++) {
                 struct spec_namespace *ns = &guest->linux_.namespaces[i];
+                /* The sandbox container's, published by the agent. */
+                if ((joined & POD_JOINED_PID) && ns->type && strcmp(ns->type, "pid") == 0) {
+                        free(ns->path);
+                        if (asprintf(&ns->path, "%s/%s/pid", GUEST_NS_DIR, sandbox) < 0) {
+                                ns->path = NULL;
+                                return rv_error_set(err, ENOMEM, "member spec");
+                        }
+                }
                 for (int k = STATE_NS_IPC; k <= STATE_NS_UTS; k++) {
                         if (!(joined & (1u << k)) || ns->type == NULL || strcmp(ns->type, strippable[k]) != 0)
                                 continue;

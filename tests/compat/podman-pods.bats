@@ -137,3 +137,15 @@ one_pod() {
 	assert_line stdin-tty
 	run -0 pm pod rm -f "$POD"
 }
+
+@test "podman pod create --share ipc,net,uts,pid: the members and the infra share one pid namespace in the VM" {
+	run -0 pm pod create --name "$POD" --network none --share ipc,net,uts,pid
+	run -0 pm run -d --pod "$POD" --name "$POD-a" $(ulimit_args) "$IMAGE" sleep 1001
+	run -0 pm run -d --pod "$POD" --name "$POD-b" $(ulimit_args) "$IMAGE" sleep 1002
+	run -0 pm exec "$POD-b" ps -o args
+	assert_output --partial "sleep 1001"
+	assert_output --partial catatonit
+	run -0 pm exec "$POD-a" ps -o args
+	assert_output --partial "sleep 1002"
+	run -0 pm pod rm -f "$POD"
+}

@@ -470,6 +470,54 @@ conmon_create() {
 	rmdir /sys/fs/cgroup/*"$(dirname "$p")" /sys/fs/cgroup"$(dirname "$p")" 2>/dev/null || true
 }
 
+@test "pods: members that join the sandbox's pid namespace see each other's processes; another pid path is refused" {
+	start_sandbox
+	setup_bundle "$BATS_TEST_TMPDIR/member2"
+	SECOND_BUNDLE=$BUNDLE
+	BUNDLE=$SANDBOX_BUNDLE
+	local b
+	for b in "$MEMBER_BUNDLE" "$SECOND_BUNDLE"; do
+		update_config "(.linux.namespaces[] | select(.type == \"pid\")) |= (.path = \"/proc/$SANDBOX_PID/ns/pid\")" "$b"
+	done
+	start_member a "$MEMBER_BUNDLE" sleep 1001
+	start_member b "$SECOND_BUNDLE" sleep 1002
+	# One pid namespace: each sees the sandbox's and the other's processes.
+	runvm exec a ps -o args
+	assert_success
+	assert_output --partial "sleep 1000"
+	assert_output --partial "sleep 1002"
+	runvm exec b ps -o args
+	assert_output --partial "sleep 1001"
+	# runvm ps is still the member's own.
+	runvm ps a
+	assert_success
+	assert_output --partial "sleep 1001"
+	refute_output --partial "sleep 1002"
+	# kill of one member leaves the other and the sandbox running.
+	runvm kill a KILL
+	wait_for_status a stopped 30
+	[ "$(container_status b)" = running ]
+	runvm exec b ps -o args
+	refute_output --partial "sleep 1001"
+	runvm delete a
+	assert_success
+	# A pid namespace that is not the sandbox's.
+	sleep 1000 &
+	OTHER_NS_PID=$!
+	setup_bundle "$BATS_TEST_TMPDIR/third"
+	join_sandbox "$BUNDLE"
+	update_config "(.linux.namespaces[] | select(.type == \"pid\")) |= (.path = \"/proc/$OTHER_NS_PID/ns/pid\")"
+	runvm create --bundle "$BUNDLE" c
+	assert_failure
+	[ "${#lines[@]}" -eq 1 ]
+	assert_output --partial "is not the pod's sandbox's (\`infra\`)"
+	BUNDLE=$SANDBOX_BUNDLE
+	runvm kill b KILL
+	wait_for_status b stopped 30
+	runvm delete b
+	assert_success
+}
+
 # member_hooks PHASE=SCRIPT...: the member's hooks, each `SCRIPT PHASE` of $HOOKS.
 member_hooks() {
 	local hooks='{}' spec

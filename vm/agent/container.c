@@ -397,7 +397,14 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         /* fork() with namespaces: the child continues here as the
          * container's init (PID 1 of its namespace). */
         agent_timer_step(&timer, "pipes");
+        int restore_pidns;
+        if (agent_pod_pid_enter(spec, &restore_pidns, err) < 0)
+                goto fail;
         pid = agent_cgroup_clone(&c->cgroup, flags, err);
+        if (pid != 0)
+                agent_pod_pid_leave(restore_pidns);
+        else if (restore_pidns >= 0)
+                close(restore_pidns);
         if (pid < 0)
                 goto fail;
         if (pid == 0) {
