@@ -54,6 +54,29 @@ static void member_record(struct pod_member *mb, enum container_status status)
         }
 }
 
+/* Its files leave the export once its container ended (or is being
+ * killed): a long-lived pod does not pile up mounts. The guest's mounts
+ * of them went with the member's mount namespace. */
+static void member_unshare(struct monitor *m, struct pod_member *mb)
+{
+        struct rv_error *tmp_err = NULL;
+        char prefix[300];
+
+        if (mb->id == NULL || m->vm == NULL || m->vm_gone || m->channel_hangup)
+                return;
+        /* The guest forgets an ended member (a killed one's answer is
+         * EBUSY; monitor_pod_exited asks again when its exit comes). */
+        agent_client_set_target(m->agent, mb->id);
+        if (monitor_send_request(m, PROTO_REMOVE_CONTAINER, NULL, NULL, &tmp_err) < 0)
+                rv_error_release(&tmp_err);
+        agent_client_set_target(m->agent, NULL);
+        snprintf(prefix, sizeof(prefix), ".runvm-pods/%s", mb->id);     /* POD_MEMBERS_DIR, pod-member.h */
+        if (vm_remove_shares(m->vm, prefix, &tmp_err) < 0) {
+                rv_log(RV_LOG_WARNING, "member `%s`: %s", mb->id, tmp_err->msg);
+                rv_error_release(&tmp_err);
+        }
+}
+
 static void member_free(struct monitor *m, struct pod_member *mb)
 {
         for (struct pod_member **p = &m->pod->list; *p; p = &(*p)->next) {
@@ -254,6 +277,7 @@ static int on_client(void *ctx, struct loop_watch *w, uint32_t revents, struct r
         if (monitor_send_request(m, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, err) < 0)
                 rv_error_release(err);
         agent_client_set_target(m->agent, NULL);
+        member_unshare(m, mb);
         member_free(m, mb);
         return 0;
 }
@@ -402,6 +426,7 @@ void monitor_pod_member(struct monitor *m, int fd, struct ctl_request *req)
                         monitor_pod_call(mb, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &err);
                         rv_error_release(&err);
                 }
+                member_unshare(m, mb);
                 member_free(m, mb);
                 return;
         }
@@ -417,8 +442,18 @@ bool monitor_pod_exited(struct monitor *m, const char *id, const struct json_val
         struct pod_member *mb = monitor_pod_find(m, id);
         char reply[64];
 
+        if (mb == NULL && id != NULL && strcmp(id, m->o->state->id) != 0) {
+                /* A member whose monitor went before its exit: the guest
+                 * can forget it now. */
+                struct rv_error *tmp_err = NULL;
+                agent_client_set_target(m->agent, id);
+                if (monitor_send_request(m, PROTO_REMOVE_CONTAINER, NULL, NULL, &tmp_err) < 0)
+                        rv_error_release(&tmp_err);
+                agent_client_set_target(m->agent, NULL);
+                return true;
+        }
         if (mb == NULL)
-                return id != NULL && strcmp(id, m->o->state->id) != 0;
+                return false;
         proc_io_drain(&mb->io, DRAIN_TIMEOUT_MS);
         mb->state->exited = true;
         monitor_read_exit(data, &mb->state->exit_code, &mb->state->exit_signal);
@@ -430,6 +465,7 @@ bool monitor_pod_exited(struct monitor *m, const char *id, const struct json_val
         if (mb->client_fd >= 0)
                 ctl_send_reply(mb->client_fd, 0, reply, strlen(reply));
         rv_log(RV_LOG_INFO, "member `%s` exited: %s", mb->id, reply);
+        member_unshare(m, mb);
         member_free(m, mb);
         return true;
 }

@@ -518,6 +518,57 @@ conmon_create() {
 	assert_success
 }
 
+# vfs_mounts NAME: the mount points of the sandbox's virtiofsd processes that contain NAME.
+vfs_mounts() {
+	local pid ppid
+	for pid in $(pgrep -x virtiofsd); do
+		ppid=$pid
+		while [ "$ppid" -gt 1 ] && [ "$ppid" != "$SANDBOX_PID" ]; do
+			ppid=$(awk '{print $4}' "/proc/$ppid/stat" 2>/dev/null || echo 1)
+		done
+		[ "$ppid" = "$SANDBOX_PID" ] && awk '{print $5}' "/proc/$pid/mountinfo" 2>/dev/null
+	done | grep -F -- "$1" || true
+}
+
+@test "pods: a member's files leave the sandbox's export when it ends: no mount left in virtiofsd or the guest" {
+	start_sandbox
+	local id="unshare-$$"
+	update_config '.mounts += [{"destination": "/data", "type": "bind", "source": "'"$BATS_TEST_TMPDIR"'", "options": ["bind", "ro"]}] |
+		(.linux.namespaces[] | select(.type == "pid")) |= (.path = "/proc/'"$SANDBOX_PID"'/ns/pid")' "$MEMBER_BUNDLE"
+	start_member "$id" "$MEMBER_BUNDLE" sleep 1001
+	# In the export while it runs: its rootfs and its volume.
+	run vfs_mounts ".runvm-pods/$id"
+	[ "${#lines[@]}" -ge 2 ] || fail "expected the member's rootfs and volume in virtiofsd's view: $output"
+	# In the guest (the shared pid namespace lets the sandbox see every mount namespace).
+	run -0 __runvm exec infra sh -c 'cat /proc/[0-9]*/mountinfo 2>/dev/null | grep -c "runvm-pods/'"$id"'/" || true'
+	[ "$output" -ge 1 ]
+	runvm kill "$id" KILL
+	wait_for_status "$id" stopped 30
+	runvm delete "$id"
+	assert_success
+	run vfs_mounts ".runvm-pods/$id"
+	assert_output ""
+	run vfs_mounts ".runvm-pods"
+	assert_output ""
+	run -0 __runvm exec infra sh -c 'cat /proc/[0-9]*/mountinfo 2>/dev/null | grep -c "runvm-pods/'"$id"'/" || true'
+	assert_output 0
+	# The guest forgot it: its guest cgroup is gone too.
+	run -0 __runvm exec infra sh -c "test -e /sys/fs/cgroup/$id && echo left || echo gone"
+	assert_output gone
+	# The host's own view never had them.
+	run findmnt -rn -o TARGET
+	refute_output --partial ".runvm-pods/$id"
+	# The pod goes on: a new member with the same id gets fresh files.
+	start_member "$id" "$MEMBER_BUNDLE" sh -c 'ls /data >/dev/null && echo ok'
+	wait_for_status "$id" stopped 30
+	run -0 cat "$BATS_TEST_TMPDIR/$id.out"
+	assert_output ok
+	runvm delete "$id"
+	assert_success
+	run vfs_mounts ".runvm-pods/$id"
+	assert_output ""
+}
+
 # member_hooks PHASE=SCRIPT...: the member's hooks, each `SCRIPT PHASE` of $HOOKS.
 member_hooks() {
 	local hooks='{}' spec

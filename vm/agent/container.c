@@ -179,6 +179,11 @@ static void container_free(struct agent *a, struct agent_container *c)
         free(c);
 }
 
+void agent_container_free(struct agent *a, struct agent_container *c)
+{
+        container_free(a, c);
+}
+
 static void close_pair(int fds[2])
 {
         for (int i = 0; i < 2; i++)

@@ -118,3 +118,18 @@ void agent_pod_pid_leave(int restore)
                 rv_log(RV_LOG_ERROR, "return to the agent's pid namespace: %s", strerror(errno));
         close(restore);
 }
+
+void agent_pod_unpublish(const char *id)
+{
+        char dir[256], path[300];
+
+        if (snprintf(dir, sizeof(dir), "%s/%s", AGENT_POD_NS_DIR, id) >= (int) sizeof(dir))
+                return;
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, kinds[i].type);
+                if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+                        rv_log(RV_LOG_WARNING, "unpublish `%s`: %s", path, strerror(errno));
+                unlink(path);
+        }
+        rmdir(dir);
+}

@@ -19,6 +19,8 @@ struct spec_config;
 bool agent_pod_ns_joinable(const char *type, const char *path);
 /* Binds /proc/PID/ns/{ipc,uts,pid} at AGENT_POD_NS_DIR/<id>/. */
 int agent_pod_publish(pid_t pid, const char *id, struct rv_error **err);
+/* Its binds unmounted and removed (the container is gone). */
+void agent_pod_unpublish(const char *id);
 /* In the container's init, before its user namespace is entered: joins
  * each namespace the spec names by a published path. */
 int agent_pod_join(const struct spec_config *c, struct rv_error **err);
