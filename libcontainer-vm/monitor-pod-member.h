@@ -25,6 +25,7 @@ struct pod_member {
         struct container_state *state;  /* its state.json, written here */
         enum container_status before_pause;
         int64_t memory_limit;           /* its spec's, for its oom events; 0: none */
+        int start_hooks_ms;             /* its startContainer hooks' bound, added to start's */
         struct monitor_events *events;  /* its `events` clients */
         struct proc_io io;
         struct loop_watch w_client, w_listen;

@@ -119,7 +119,8 @@ int monitor_pod_call(struct pod_member *mb, enum proto_method method, agent_fill
                        struct rv_error **err)
 {
         agent_client_set_target(mb->m->agent, mb->id);
-        int r = monitor_call(mb->m, method, fill, data, REQUEST_TIMEOUT_MS, err);
+        int timeout_ms = REQUEST_TIMEOUT_MS + (method == PROTO_START_CONTAINER ? mb->start_hooks_ms : 0);
+        int r = monitor_call(mb->m, method, fill, data, timeout_ms, err);
         agent_client_set_target(mb->m->agent, NULL);
         return r;
 }
@@ -370,6 +371,11 @@ static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_re
                 return rv_error_wrap(err, "member `%s`", id);
         const struct json_value *spec = json_get(v, "spec"), *lx = spec ? json_get(spec, "linux") : NULL;
         monitor_pod_read_limit(lx ? json_get(lx, "resources") : NULL, "memory", "limit", &mb->memory_limit);
+        int64_t hooks_ms = 0;
+        const struct json_value *hv = json_get(v, "start_hooks_ms");
+        if (hv && json_is_integer(hv) && json_read_int64(hv, "start_hooks_ms", &hooks_ms, NULL) == 0 &&
+            hooks_ms > 0 && hooks_ms < 24 * 3600 * 1000)
+                mb->start_hooks_ms = (int) hooks_ms;
         if (add_shares(m, json_get(v, "shares"), req, err) < 0)
                 return rv_error_wrap(err, "member `%s`", id);
         /* A terminal: its input and output end (the third slot is unused). */

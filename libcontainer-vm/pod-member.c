@@ -174,6 +174,9 @@ static char *member_payload(const struct monitor_options *o, struct rv_error **e
         json_write_key(w, "spec");
         spec_config_write(w, o->guest_spec);
         pod_hooks_write_guest_state(w, o);
+        /* What its start may take beyond the usual: the guest runs them then. */
+        json_write_key(w, "start_hooks_ms");
+        json_write_int64(w, spec_hooks_max_ms(&o->guest_spec->hooks.start_container));
         json_write_key(w, "shares");
         json_write_array_begin(w);
         for (size_t i = 0; i < o->plan->n_shares; i++) {
