@@ -251,11 +251,6 @@ int monitor_reboot(struct monitor *m, struct rv_error **err)
  * took every process of the container with its init, so nothing wrote
  * since. The VM is killed rather than powered off (a guest power-off
  * under TCG took ~60 ms, docs/PERFORMANCE.md). */
-void monitor_vm_shutdown(struct monitor *m)
-{
-        monitor_vm_destroy(m);
-}
-
 void monitor_vm_destroy(struct monitor *m)
 {
         monitor_vm_close_channel(m);

@@ -132,7 +132,7 @@ static void finish(struct monitor *m)
         /* Only now: a caller whose `events` ended finds the container
          * stopped, as with runc. */
         monitor_events_close(m);
-        monitor_vm_shutdown(m);
+        monitor_vm_destroy(m);
         monitor_net_teardown(m);
         state_clear_procs(m->o->state);
         monitor_save_state(m, CONTAINER_STOPPED);

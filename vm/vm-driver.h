@@ -32,8 +32,6 @@ struct vm_driver {
         void (*pump_logs)(struct vm *vm);
         char *(*stuck_reason)(struct vm *vm);
         void (*save_failure_logs)(const struct vm *vm, int dirfd, const char *name, const char *title);
-        /* Graceful: wait for the guest's power-off, then ask the VMM. */
-        void (*stop)(struct vm *vm, int timeout_ms);
         /* Kills, closes and frees. */
         void (*destroy)(struct vm *vm);
 };

@@ -149,13 +149,6 @@ void vm_save_failure_logs(const struct vm *vm, int dirfd, const char *name, cons
                 vm->driver->save_failure_logs(vm, dirfd, name, title);
 }
 
-void vm_stop(struct vm **vmp, int timeout_ms)
-{
-        if (*vmp && (*vmp)->driver->stop)
-                (*vmp)->driver->stop(*vmp, timeout_ms);
-        vm_destroy(vmp);
-}
-
 void vm_destroy(struct vm **vmp)
 {
         struct vm *vm = *vmp;

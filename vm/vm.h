@@ -180,10 +180,6 @@ char *vm_stuck_reason(struct vm *vm);
 /* Copies the VMM's log and the console's tail into dirfd/name (bounded),
  * for a failed boot whose state dir is about to go. */
 void vm_save_failure_logs(const struct vm *vm, int dirfd, const char *name, const char *title);
-/* Waits for the VMM to exit on its own (guest power-off) for up to
- * timeout_ms, then asks it to quit, then destroys everything. *vmp
- * becomes NULL; NULL is fine. */
-void vm_stop(struct vm **vmp, int timeout_ms);
 /* SIGKILLs and reaps whatever still runs, closes every fd, frees; *vmp
  * becomes NULL; NULL is fine. Usable as a cleanup: _cleanup_(vm_destroy). */
 void vm_destroy(struct vm **vmp);

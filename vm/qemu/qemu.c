@@ -398,31 +398,6 @@ static void qemu_destroy(struct vm *vm)
         free(q);
 }
 
-static bool reaped(struct qemu_vm *q, int timeout_ms)
-{
-        if (q->qemu_pid <= 0 || rv_spawn_wait(q->qemu_pid, q->qemu_pidfd, timeout_ms) < 0)
-                return q->qemu_pid <= 0;
-        close(q->qemu_pidfd);
-        q->qemu_pidfd = -1;
-        q->qemu_pid = 0;
-        return true;
-}
-
-static void qemu_stop(struct vm *vm, int timeout_ms)
-{
-        struct qemu_vm *q = qemu_vm(vm);
-
-        if (!reaped(q, timeout_ms) && q->qmp.fd >= 0) {
-                struct rv_error *tmp_err = NULL;
-
-                /* The guest did not power off: ask QEMU itself, then force. */
-                if (qmp_execute(&q->qmp, "quit", 1000, &tmp_err) < 0)
-                        rv_debug("qemu quit: %s", tmp_err->msg);
-                rv_error_release(&tmp_err);
-                reaped(q, 1000);
-        }
-}
-
 const struct vm_driver vm_driver_qemu = {
         .name = "qemu",
         .probe = qemu_probe,
@@ -441,6 +416,5 @@ const struct vm_driver vm_driver_qemu = {
         .pump_logs = qemu_pump_logs,
         .stuck_reason = qemu_stuck_reason,
         .save_failure_logs = qemu_save_failure_logs,
-        .stop = qemu_stop,
         .destroy = qemu_destroy,
 };
