@@ -21,6 +21,13 @@ setup() {
 }
 
 teardown() {
+	local img dev
+	for img in "$BATS_TEST_TMPDIR"/members-*.img; do
+		[ -e "$img" ] || continue
+		for dev in $(losetup -j "$img" -O NAME -n 2>/dev/null); do
+			losetup -d "$dev" || true
+		done
+	done
 	if [ -n "${PINNED:-}" ]; then
 		umount "$PINNED/ipc" "$PINNED/uts" 2>/dev/null || true
 		ip netns del "pods-crio-$BATS_TEST_NUMBER" 2>/dev/null || true
@@ -567,6 +574,23 @@ vfs_mounts() {
 	assert_success
 	run vfs_mounts ".runvm-pods/$id"
 	assert_output ""
+}
+
+@test "pods: a member's block device is refused in one line (microvm cannot hot-plug a disk); nothing is left" {
+	start_sandbox
+	join_sandbox
+	local img=$BATS_TEST_TMPDIR/members-blk.img dev maj min
+	truncate -s 16M "$img"
+	dev=$(losetup -f --show "$img")
+	maj=$(stat -c %Hr "$dev")
+	min=$(stat -c %Lr "$dev")
+	update_config '.linux.devices = [{"path": "/dev/membersblk", "type": "b", "major": '"$maj"', "minor": '"$min"'}]
+		| .linux.resources.devices += [{"allow": true, "type": "b", "major": '"$maj"', "minor": '"$min"', "access": "rwm"}]' \
+		"$MEMBER_BUNDLE"
+	member_create
+	assert_output --partial "block device \`$dev\` cannot reach the pod's running VM (QEMU microvm cannot hot-plug a disk)"
+	run -0 jq -r '.[].id' < <(__runvm list --format json)
+	assert_output infra
 }
 
 # member_hooks PHASE=SCRIPT...: the member's hooks, each `SCRIPT PHASE` of $HOOKS.
