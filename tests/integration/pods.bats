@@ -574,6 +574,21 @@ vfs_mounts() {
 	assert_success
 	run vfs_mounts ".runvm-pods/$id"
 	assert_output ""
+	# delete --force of a running member: its files go and the guest forgets it once its exit comes.
+	start_member "$id" "$MEMBER_BUNDLE" sleep 1003
+	run vfs_mounts ".runvm-pods/$id"
+	[ -n "$output" ]
+	runvm delete --force "$id"
+	assert_success
+	run vfs_mounts ".runvm-pods/$id"
+	assert_output ""
+	local i
+	for i in $(seq 50); do
+		[ "$(__runvm exec infra sh -c "test -e /sys/fs/cgroup/$id && echo left || echo gone")" = gone ] && break
+		sleep 0.2
+	done
+	run -0 __runvm exec infra sh -c "test -e /sys/fs/cgroup/$id && echo left || echo gone"
+	assert_output gone
 }
 
 @test "pods: a member's block device is refused in one line (microvm cannot hot-plug a disk); nothing is left" {
