@@ -459,6 +459,12 @@ conmon_create() {
 	dir=$(ls -d /sys/fs/cgroup/pids"$p" /sys/fs/cgroup"$p" 2>/dev/null | head -1)
 	[ -n "$dir" ]
 	assert_equal "$(cat "$dir/pids.max")" 500
+	# update: the guest cgroup, then this one, as for a standalone container.
+	runvm update --pids-limit 600 a
+	assert_success
+	assert_equal "$(cat "$dir/pids.max")" 600
+	run -0 __runvm exec a cat /sys/fs/cgroup/pids.max
+	assert_output 600
 	run -0 cat "$dir/cgroup.procs"
 	assert_output "$pa"
 	# The member's memory limit is its guest cgroup's, not its monitor's.
