@@ -110,6 +110,8 @@ static int prepare(const char *root, const struct container_create_options *o, s
         _cleanup_free_ char *ipcns = NULL, *utsns = NULL;
         if (p->sandbox && pod_member_check(root, p->sandbox, p->spec, err) < 0)
                 return rv_error_wrap(err, "config.json");
+        if (p->sandbox && pod_member_take_pid(root, p->sandbox, p->spec, &joined, err) < 0)
+                return rv_error_wrap(err, "config.json");
         if (p->sandbox)
                 pod_member_strip_paths(p->spec, joined);
         else if (pod_sandbox_take_paths(p->spec, &ipcns, &utsns, err) < 0)

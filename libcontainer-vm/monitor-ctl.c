@@ -296,16 +296,21 @@ static char *to_json(const struct json_value *v, void (*wrap)(struct json_writer
 }
 
 /* {"host_pids":[monitor, exec clients...],"processes":[...from the guest]} */
+struct ps_reply {
+        const struct monitor *m;
+        const struct monitor_ps_of *of;         /* NULL: ours */
+};
+
 static void write_ps(struct json_writer *w, const struct json_value *result, const void *data)
 {
-        const struct monitor *m = data;
+        const struct ps_reply *r = data;
         const struct json_value *procs = json_get(result, "processes");
 
         json_write_object_begin(w);
         json_write_key(w, "host_pids");
         json_write_array_begin(w);
-        json_write_int64(w, m->ns.host_pid);
-        monitor_exec_write_client_pids(m, w);
+        json_write_int64(w, r->of ? r->of->host_pid : r->m->ns.host_pid);
+        monitor_exec_write_client_pids(r->m, w, r->of ? r->of->id : NULL);
         json_write_array_end(w);
         json_write_key(w, "processes");
         if (procs)
@@ -367,7 +372,9 @@ void monitor_reply_client(struct monitor *m, const struct agent_request *p, cons
                 /* A process already gone is what runc calls "not running". */
                 ctl_send_error(fd, -e, e == ESRCH ? "container not running" : msg->error);
         } else if (p->kind == PENDING_REPLY_RESULT || p->kind == PENDING_PS) {
-                _cleanup_free_ char *text = to_json(msg->body, p->kind == PENDING_PS ? write_ps : NULL, m);
+                struct ps_reply r = { m, p->kind == PENDING_PS ? p->ptr : NULL };
+                _cleanup_free_ char *text = p->kind == PENDING_PS ? to_json(msg->body, write_ps, &r)
+                                                                  : to_json(msg->body, NULL, m);
                 if (text)
                         ctl_send_reply(fd, 0, text, strlen(text));
                 else

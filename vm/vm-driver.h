@@ -18,6 +18,8 @@ struct vm_driver {
         int (*create)(const struct vm_config *c, struct vm **ret, struct rv_error **err);
         /* Called before start (cold-plug) or after it (hot-plug; vm->started). */
         int (*add_share)(struct vm *vm, const struct vm_share *sh, int tree, struct rv_error **err);
+        /* After start: the shares at or below a name prefix go. */
+        int (*remove_shares)(struct vm *vm, const char *prefix, struct rv_error **err);
         int (*add_disk)(struct vm *vm, const struct vm_disk *d, struct rv_error **err);
         int (*add_nic)(struct vm *vm, const struct vm_nic *n, struct rv_error **err);
         int (*start)(struct vm *vm, struct rv_error **err);

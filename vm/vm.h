@@ -144,6 +144,9 @@ int vm_new(const struct vm_driver *d, const struct vm_config *c, struct vm **ret
  * the mount namespace its fd comes from, which the VM owns from here on,
  * also on failure. */
 int vm_add_share(struct vm *vm, const struct vm_share *sh, int tree, struct rv_error **err);
+/* A running VM's shares at or below the name prefix are taken out of its
+ * export (a pod member's, when its container ended). */
+int vm_remove_shares(struct vm *vm, const char *prefix, struct rv_error **err);
 int vm_add_disk(struct vm *vm, const struct vm_disk *d, struct rv_error **err);
 int vm_add_nic(struct vm *vm, const struct vm_nic *n, struct rv_error **err);
 /* Starts the VM's processes (helpers first); on failure nothing is left

@@ -180,6 +180,11 @@ static void container_free(struct agent *a, struct agent_container *c)
         free(c);
 }
 
+void agent_container_free(struct agent *a, struct agent_container *c)
+{
+        container_free(a, c);
+}
+
 static void close_pair(int fds[2])
 {
         for (int i = 0; i < 2; i++)
@@ -398,7 +403,14 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         /* fork() with namespaces: the child continues here as the
          * container's init (PID 1 of its namespace). */
         agent_timer_step(&timer, "pipes");
+        int restore_pidns;
+        if (agent_pod_pid_enter(spec, &restore_pidns, err) < 0)
+                goto fail;
         pid = agent_cgroup_clone(&c->cgroup, flags, err);
+        if (pid != 0)
+                agent_pod_pid_leave(restore_pidns);
+        else if (restore_pidns >= 0)
+                close(restore_pidns);
         if (pid < 0)
                 goto fail;
         if (pid == 0) {

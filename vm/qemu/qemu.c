@@ -121,6 +121,15 @@ static int qemu_add_share(struct vm *vm, const struct vm_share *sh, int tree, st
         return virtiofsd_add(&q->vfs, sh, tree, err);
 }
 
+static int qemu_remove_shares(struct vm *vm, const char *prefix, struct rv_error **err)
+{
+        struct qemu_vm *q = qemu_vm(vm);
+
+        if (q->cfg.virtiofsd_path == NULL || !vm->started)
+                return 0;
+        return virtiofsd_remove_running(&q->vfs, prefix, err);
+}
+
 static int qemu_add_disk(struct vm *vm, const struct vm_disk *d, struct rv_error **err)
 {
         struct qemu_vm *q = qemu_vm(vm);
@@ -395,6 +404,7 @@ const struct vm_driver vm_driver_qemu = {
         .probe = qemu_probe,
         .create = qemu_create,
         .add_share = qemu_add_share,
+        .remove_shares = qemu_remove_shares,
         .add_disk = qemu_add_disk,
         .add_nic = qemu_add_nic,
         .start = qemu_start,
