@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hooks/hooks.h"
@@ -153,6 +154,8 @@ static int prepare(const char *root, const struct container_create_options *o, s
         _cleanup_free_ char *ipcns = NULL, *utsns = NULL;
         if (p->sandbox && pod_member_check(root, p->sandbox, p->spec, err) < 0)
                 return rv_error_wrap(err, "config.json");
+        if (p->sandbox && pod_member_take_pid(root, p->sandbox, p->spec, &joined, err) < 0)
+                return rv_error_wrap(err, "config.json");
         if (p->sandbox)
                 pod_member_strip_paths(p->spec, joined);
         else if (pod_sandbox_take_paths(p->spec, &ipcns, &utsns, err) < 0)
@@ -206,7 +209,7 @@ _Noreturn static void pidns_init(int keep)
  * container's signal), the monitor stays this process's child (run and
  * conmon wait for it), and this process's later children (poststop
  * hooks of a foreground run) stay in the caller's namespace. */
-static pid_t fork_monitor(pid_t *ret_init)
+static pid_t fork_monitor(struct container_state *st)
 {
         _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
         int keep[2];
@@ -226,6 +229,10 @@ static pid_t fork_monitor(pid_t *ret_init)
                 pidns_init(keep[0]);
         }
         if (init > 0) {
+                /* Recorded before the monitor is forked: its copy of the
+                 * state carries it into every state.json it writes. */
+                st->pidns_init_pid = init;
+                rv_proc_start_time(init, &st->pidns_init_start_time);
                 pid = fork();
                 if (pid == 0) {
                         close(keep[0]);
@@ -241,9 +248,10 @@ static pid_t fork_monitor(pid_t *ret_init)
                 waitpid(pid, NULL, 0);
                 pid = -1;
         }
-        if (init > 0 && pid < 0)
+        if (init > 0 && pid < 0) {
                 waitpid(init, NULL, 0);         /* it saw EOF on keep */
-        *ret_init = pid > 0 ? init : -1;
+                st->pidns_init_pid = 0;
+        }
         errno = saved;
         return pid;
 }
@@ -275,7 +283,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         enum monitor_tty tty;
         char created[64];
         int sync[2], go[2];
-        pid_t pid, init;
+        pid_t pid;
         int r = -1;
 
         if (check_id(o->id, err) < 0)
@@ -342,7 +350,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 close(sync[1]);
                 goto out;
         }
-        pid = fork_monitor(&init);
+        pid = fork_monitor(&st);
         if (pid < 0) {
                 rv_error_set(err, errno, "fork the monitor");
                 close(sync[0]);
@@ -400,7 +408,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         }
         *ret_monitor = pid;
         if (ret_pidns_init)
-                *ret_pidns_init = init;
+                *ret_pidns_init = st.pidns_init_pid;
         if (ret_terminal)
                 *ret_terminal = tty != MONITOR_TTY_NONE;
 out:

@@ -28,9 +28,16 @@ enum pending_kind {
         PENDING_PAUSE,
         PENDING_RESUME,
         PENDING_EXEC,           /* ptr: the exec session */
-        PENDING_PS,
+        PENDING_PS,             /* ptr: NULL, or a pod member's struct monitor_ps_of (freed with the answer) */
         PENDING_NONE,           /* nobody waits (forwarded signals, resizes) */
         PENDING_CALL,           /* a synchronous call waits (ptr: its struct monitor_call) */
+};
+
+/* Whose host pids a `ps` answer lists: a pod member's (its monitor's
+ * pid, its exec clients). */
+struct monitor_ps_of {
+        int host_pid;
+        char id[];
 };
 
 bool monitor_pending_full(const struct monitor *m);

@@ -20,6 +20,7 @@
 #include "libcontainer-vm/monitor-exec.h"
 #include "libcontainer-vm/monitor-pod.h"
 #include "libcontainer-vm/monitor-shared.h"
+#include "libcontainer-vm/monitor-userns.h"
 #include "libcontainer-vm/monitor-net.h"
 #include "libcontainer-vm/monitor-vm.h"
 #include "libcontainer-vm/monitor-state.h"
@@ -227,9 +228,10 @@ static void handle_accept(struct monitor *m)
         struct rv_error *tmp_err = NULL;
         struct ctl_conn *c = ctl_conn_accept(m->ctl->fd, &tmp_err);
 
-        if (c == NULL) {
+        if (c == NULL || monitor_userns_check_peer(m, c->fd, &tmp_err) < 0) {
                 rv_debug("ctl: %s", tmp_err ? tmp_err->msg : "accept");
                 rv_error_release(&tmp_err);
+                ctl_conn_free(c);
                 return;
         }
         if (m->ctl->n_conns >= MAX_CTL_CONNS) {
@@ -294,16 +296,21 @@ static char *to_json(const struct json_value *v, void (*wrap)(struct json_writer
 }
 
 /* {"host_pids":[monitor, exec clients...],"processes":[...from the guest]} */
+struct ps_reply {
+        const struct monitor *m;
+        const struct monitor_ps_of *of;         /* NULL: ours */
+};
+
 static void write_ps(struct json_writer *w, const struct json_value *result, const void *data)
 {
-        const struct monitor *m = data;
+        const struct ps_reply *r = data;
         const struct json_value *procs = json_get(result, "processes");
 
         json_write_object_begin(w);
         json_write_key(w, "host_pids");
         json_write_array_begin(w);
-        json_write_int64(w, m->ns.host_pid);
-        monitor_exec_write_client_pids(m, w);
+        json_write_int64(w, r->of ? r->of->host_pid : r->m->ns.host_pid);
+        monitor_exec_write_client_pids(r->m, w, r->of ? r->of->id : NULL);
         json_write_array_end(w);
         json_write_key(w, "processes");
         if (procs)
@@ -313,9 +320,26 @@ static void write_ps(struct json_writer *w, const struct json_value *result, con
         json_write_object_end(w);
 }
 
+/* Started, but the monitor cannot stand in for the container: it ends
+ * here, as when the VM could not be rebuilt. */
+static void started_alone(struct monitor *m, int fd, struct rv_error *err)
+{
+        rv_log(RV_LOG_ERROR, "%s", err->msg);
+        state_set_reason(m->o->state, err->msg);
+        if (fd >= 0) {
+                ctl_send_error(fd, -(err->status > 0 ? err->status : EIO), err->msg);
+                close(fd);
+        }
+        rv_error_free(err);
+        m->exited = true;
+        m->exit_signal = SIGKILL;
+        m->vm_gone = true;
+}
+
 void monitor_reply_client(struct monitor *m, const struct agent_request *p, const struct channel_message *msg)
 {
         int fd = p->client_fd;
+        struct rv_error *tmp_err = NULL;
 
         if (p->kind == PENDING_EXEC) {
                 monitor_exec_started(m, p->ptr, msg, fd);
@@ -325,6 +349,10 @@ void monitor_reply_client(struct monitor *m, const struct agent_request *p, cons
                 switch (p->kind) {
                 case PENDING_START:
                         monitor_save_state(m, CONTAINER_RUNNING);
+                        if (monitor_userns_enter(m, &tmp_err) < 0) {
+                                started_alone(m, fd, tmp_err);
+                                return;
+                        }
                         break;
                 case PENDING_PAUSE:
                         m->status_before_pause = status(m);
@@ -344,7 +372,9 @@ void monitor_reply_client(struct monitor *m, const struct agent_request *p, cons
                 /* A process already gone is what runc calls "not running". */
                 ctl_send_error(fd, -e, e == ESRCH ? "container not running" : msg->error);
         } else if (p->kind == PENDING_REPLY_RESULT || p->kind == PENDING_PS) {
-                _cleanup_free_ char *text = to_json(msg->body, p->kind == PENDING_PS ? write_ps : NULL, m);
+                struct ps_reply r = { m, p->kind == PENDING_PS ? p->ptr : NULL };
+                _cleanup_free_ char *text = p->kind == PENDING_PS ? to_json(msg->body, write_ps, &r)
+                                                                  : to_json(msg->body, NULL, m);
                 if (text)
                         ctl_send_reply(fd, 0, text, strlen(text));
                 else

@@ -28,16 +28,21 @@ struct monitor_events *monitor_events_new(void)
         return calloc(1, sizeof(struct monitor_events));
 }
 
-int monitor_events_subscribe(struct monitor *m, int fd)
+int monitor_events_add(struct monitor_events *ev, int fd)
 {
         struct subscriber *s = calloc(1, sizeof(*s));
 
         if (s == NULL)
                 return -1;
         s->fd = fd;
-        s->next = m->events->list;
-        m->events->list = s;
+        s->next = ev->list;
+        ev->list = s;
         return 0;
+}
+
+int monitor_events_subscribe(struct monitor *m, int fd)
+{
+        return monitor_events_add(m->events, fd);
 }
 
 static void drop(struct monitor *m, struct subscriber *s)
@@ -48,11 +53,16 @@ static void drop(struct monitor *m, struct subscriber *s)
         s->fd = -1;
 }
 
-void monitor_events_publish(struct monitor *m, const char *event_json)
+void monitor_events_send(struct monitor *m, struct monitor_events *ev, const char *event_json)
 {
-        for (struct subscriber *s = m->events->list; s; s = s->next)
+        for (struct subscriber *s = ev->list; s; s = s->next)
                 if (s->fd >= 0 && ctl_send_reply(s->fd, 0, event_json, strlen(event_json)) < 0)
                         drop(m, s);
+}
+
+void monitor_events_publish(struct monitor *m, const char *event_json)
+{
+        monitor_events_send(m, m->events, event_json);
 }
 
 static int on_subscriber(void *ctx, struct loop_watch *w, uint32_t revents, struct rv_error **err)
@@ -66,9 +76,9 @@ static int on_subscriber(void *ctx, struct loop_watch *w, uint32_t revents, stru
         return 0;
 }
 
-int monitor_events_watch(struct monitor *m, struct rv_error **err)
+int monitor_events_watch_list(struct monitor *m, struct monitor_events *ev, struct rv_error **err)
 {
-        for (struct subscriber *s = m->events->list; s; s = s->next) {
+        for (struct subscriber *s = ev->list; s; s = s->next) {
                 if (s->fd < 0 || s->w.events)
                         continue;
                 s->w = (struct loop_watch) LOOP_WATCH_INIT(on_subscriber, s);
@@ -79,9 +89,14 @@ int monitor_events_watch(struct monitor *m, struct rv_error **err)
         return 0;
 }
 
-void monitor_events_after_turn(struct monitor *m)
+int monitor_events_watch(struct monitor *m, struct rv_error **err)
 {
-        for (struct subscriber **p = &m->events->list; *p;) {
+        return monitor_events_watch_list(m, m->events, err);
+}
+
+void monitor_events_reap(struct monitor_events *ev)
+{
+        for (struct subscriber **p = &ev->list; *p;) {
                 if ((*p)->fd < 0) {
                         struct subscriber *dead = *p;
                         *p = dead->next;
@@ -92,12 +107,22 @@ void monitor_events_after_turn(struct monitor *m)
         }
 }
 
-void monitor_events_close(struct monitor *m)
+void monitor_events_after_turn(struct monitor *m)
 {
-        while (m->events->list) {
-                struct subscriber *s = m->events->list;
-                m->events->list = s->next;
+        monitor_events_reap(m->events);
+}
+
+void monitor_events_close_list(struct monitor *m, struct monitor_events *ev)
+{
+        while (ev->list) {
+                struct subscriber *s = ev->list;
+                ev->list = s->next;
                 drop(m, s);
                 free(s);
         }
+}
+
+void monitor_events_close(struct monitor *m)
+{
+        monitor_events_close_list(m, m->events);
 }

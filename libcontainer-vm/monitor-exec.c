@@ -376,9 +376,10 @@ bool monitor_exec_any(const struct monitor *m)
         return m->execs->list != NULL;
 }
 
-void monitor_exec_write_client_pids(const struct monitor *m, struct json_writer *w)
+void monitor_exec_write_client_pids(const struct monitor *m, struct json_writer *w, const char *target)
 {
         for (const struct exec_session *e = m->execs->list; e; e = e->next)
-                if (e->client_fd >= 0 && e->client_pid > 0)
+                if (e->client_fd >= 0 && e->client_pid > 0 &&
+                    (e->target && target ? strcmp(e->target, target) == 0 : e->target == target))
                         json_write_int64(w, e->client_pid);
 }

@@ -45,4 +45,5 @@ int monitor_exec_flush(struct monitor *m, struct rv_error **err);
 struct stdio_sink *monitor_exec_sink(struct monitor *m, uint32_t stream);
 bool monitor_exec_any(const struct monitor *m);
 /* The exec clients' host pids (what `ps` adds to the monitor's). */
-void monitor_exec_write_client_pids(const struct monitor *m, struct json_writer *w);
+/* Of the sessions in target's container (NULL: the monitor's own). */
+void monitor_exec_write_client_pids(const struct monitor *m, struct json_writer *w, const char *target);

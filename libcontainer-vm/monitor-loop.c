@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -87,16 +88,18 @@ static void on_answer(void *ctx, const struct agent_request *req, const struct c
         }
         if (msg) {
                 monitor_reply_client(m, req, msg);
-                return;
+        } else {
+                /* No answer will come. An exec the guest may yet start is
+                 * killed; one whose container is going is reaped with it. */
+                if (req->kind == PENDING_EXEC && failure->status == ETIMEDOUT)
+                        monitor_exec_abandon(m, req->ptr);
+                if (req->client_fd >= 0) {
+                        ctl_send_error(req->client_fd, -failure->status, failure->msg);
+                        close(req->client_fd);
+                }
         }
-        /* No answer will come. An exec the guest may yet start is killed;
-         * one whose container is going is reaped with it. */
-        if (req->kind == PENDING_EXEC && failure->status == ETIMEDOUT)
-                monitor_exec_abandon(m, req->ptr);
-        if (req->client_fd >= 0) {
-                ctl_send_error(req->client_fd, -failure->status, failure->msg);
-                close(req->client_fd);
-        }
+        if (req->kind == PENDING_PS)
+                free(req->ptr);
 }
 
 static void on_event(void *ctx, enum proto_event ev, const struct channel_message *msg)
@@ -108,7 +111,8 @@ static void on_event(void *ctx, enum proto_event ev, const struct channel_messag
                 handle_exit_event(m, msg->body);
                 break;
         case PROTO_EVENT_OOM:
-                monitor_oom(m);
+                if (!monitor_pod_oom(m, msg->body))
+                        monitor_oom(m);
                 break;
         case _PROTO_EVENT_MAX:
                 break;

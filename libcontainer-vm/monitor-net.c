@@ -7,6 +7,7 @@
 #include "libcontainer-vm/monitor-events.h"
 #include "libcontainer-vm/monitor-exec.h"
 #include "libcontainer-vm/monitor-shared.h"
+#include "libcontainer-vm/monitor-userns.h"
 #include "libcontainer-vm/monitor-state.h"
 
 #include <errno.h>
@@ -182,7 +183,7 @@ void monitor_net_teardown(struct monitor *m)
         netns_watch_free(m->net_watch);
         m->net_watch = NULL;
         if (m->n_nics > 0) {
-                netns_unwire(m->nics, m->n_nics);
+                monitor_userns_unwire(m);
                 /* Done: a later delete must not touch the namespace, which
                  * the engine may already have given to someone else. */
                 netns_record_free(m->o->state->network);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "libcontainer-vm/monitor-pod.h"
+#include "libcontainer-vm/monitor-pod-member.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +18,13 @@
 #include "base/log.h"
 #include "base/proc.h"
 #include "libcontainer-vm/ctl.h"
+#include "libcontainer-vm/cgroup-oom.h"
 #include "libcontainer-vm/monitor-agent.h"
+#include "libcontainer-vm/monitor-events.h"
+#include "libcontainer-vm/monitor-ns.h"
 #include "libcontainer-vm/monitor-exec.h"
 #include "libcontainer-vm/monitor-shared.h"
+#include "libcontainer-vm/monitor-userns.h"
 #include "libcontainer-vm/monitor-io.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/status.h"
@@ -29,19 +34,6 @@
 
 /* fds of CTL_MEMBER, in order; the share trees follow. */
 enum { MEMBER_FD_DIR, MEMBER_FD_STDIN, MEMBER_FD_STDOUT, MEMBER_FD_STDERR, MEMBER_FD_TREES };
-
-struct pod_member {
-        char *id;
-        struct monitor *m;
-        int client_fd;                  /* the member's monitor; -1 once gone */
-        int dirfd;                      /* its state dir */
-        int listen_fd;                  /* its ctl.sock, served here */
-        struct container_state *state;  /* its state.json, written here */
-        enum container_status before_pause;
-        struct proc_io io;
-        struct loop_watch w_client, w_listen;
-        struct pod_member *next;
-};
 
 struct monitor_pod {
         struct pod_member *list;
@@ -63,6 +55,29 @@ static void member_record(struct pod_member *mb, enum container_status status)
         }
 }
 
+/* Its files leave the export once its container ended (or is being
+ * killed): a long-lived pod does not pile up mounts. The guest's mounts
+ * of them went with the member's mount namespace. */
+static void member_unshare(struct monitor *m, struct pod_member *mb)
+{
+        struct rv_error *tmp_err = NULL;
+        char prefix[300];
+
+        if (mb->id == NULL || m->vm == NULL || m->vm_gone || m->channel_hangup)
+                return;
+        /* The guest forgets an ended member (a killed one's answer is
+         * EBUSY; monitor_pod_exited asks again when its exit comes). */
+        agent_client_set_target(m->agent, mb->id);
+        if (monitor_send_request(m, PROTO_REMOVE_CONTAINER, NULL, NULL, &tmp_err) < 0)
+                rv_error_release(&tmp_err);
+        agent_client_set_target(m->agent, NULL);
+        snprintf(prefix, sizeof(prefix), ".runvm-pods/%s", mb->id);     /* POD_MEMBERS_DIR, pod-member.h */
+        if (vm_remove_shares(m->vm, prefix, &tmp_err) < 0) {
+                rv_log(RV_LOG_WARNING, "member `%s`: %s", mb->id, tmp_err->msg);
+                rv_error_release(&tmp_err);
+        }
+}
+
 static void member_free(struct monitor *m, struct pod_member *mb)
 {
         for (struct pod_member **p = &m->pod->list; *p; p = &(*p)->next) {
@@ -72,6 +87,11 @@ static void member_free(struct monitor *m, struct pod_member *mb)
                 }
         }
         proc_io_close(&mb->io, &m->loop, &m->streams);
+        /* Its `events` end with it, as a container's do. */
+        if (mb->events) {
+                monitor_events_close_list(m, mb->events);
+                free(mb->events);
+        }
         loop_watch_remove(&m->loop, &mb->w_client);
         loop_watch_remove(&m->loop, &mb->w_listen);
         if (mb->client_fd >= 0)
@@ -87,7 +107,7 @@ static void member_free(struct monitor *m, struct pod_member *mb)
         free(mb);
 }
 
-static struct pod_member *find(struct monitor *m, const char *id)
+struct pod_member *monitor_pod_find(struct monitor *m, const char *id)
 {
         for (struct pod_member *mb = m->pod->list; mb; mb = mb->next)
                 if (id && mb->id && strcmp(mb->id, id) == 0)
@@ -96,18 +116,19 @@ static struct pod_member *find(struct monitor *m, const char *id)
 }
 
 /* One synchronous request naming the member. */
-static int member_call(struct pod_member *mb, enum proto_method method, agent_fill_fn fill, const void *data,
+int monitor_pod_call(struct pod_member *mb, enum proto_method method, agent_fill_fn fill, const void *data,
                        struct rv_error **err)
 {
         agent_client_set_target(mb->m->agent, mb->id);
-        int r = monitor_call(mb->m, method, fill, data, REQUEST_TIMEOUT_MS, err);
+        int timeout_ms = REQUEST_TIMEOUT_MS + (method == PROTO_START_CONTAINER ? mb->start_hooks_ms : 0);
+        int r = monitor_call(mb->m, method, fill, data, timeout_ms, err);
         agent_client_set_target(mb->m->agent, NULL);
         return r;
 }
 
 /* --- the member's ctl.sock ---------------------------------------------------- */
 
-static void reply_result(int fd, int r, struct rv_error *err)
+void monitor_pod_reply_result(int fd, int r, struct rv_error *err)
 {
         if (r == 0) {
                 ctl_send_reply(fd, 0, NULL, 0);
@@ -119,11 +140,30 @@ static void reply_result(int fd, int r, struct rv_error *err)
 
 static void member_command(struct pod_member *mb, int fd, const struct ctl_request *req);
 
-/* Takes fd: replies and closes it, or an exec session keeps it. */
+/* Takes fd: replies and closes it, or an exec session (or `events`)
+ * keeps it. */
 static void member_request(struct pod_member *mb, int fd, struct ctl_request *req)
 {
         if (req->h.command == CTL_EXEC) {
                 monitor_exec_start_in(mb->m, fd, req, mb->id, mb->state->status);
+                return;
+        }
+        if (req->h.command == CTL_PS) {
+                monitor_pod_member_ps(mb, fd);
+                return;
+        }
+        if (req->h.command == CTL_EVENTS) {
+                if (monitor_events_add(mb->events, fd) < 0) {
+                        ctl_send_error(fd, -ENOMEM, "events: out of memory");
+                        close(fd);
+                        return;
+                }
+                ctl_send_reply(fd, 0, NULL, 0);
+                return;
+        }
+        if (req->h.command == CTL_UPDATE) {
+                monitor_pod_member_update(mb, fd, req);
+                close(fd);
                 return;
         }
         /* The member's own guest cgroup; the answer goes as the guest's. */
@@ -159,23 +199,23 @@ static void member_command(struct pod_member *mb, int fd, const struct ctl_reque
         }
         if (req->h.command == CTL_KILL) {
                 struct proto_signal s = { .signal = req->h.arg, .all = (req->h.flags & CTL_FLAG_ALL) != 0 };
-                r = member_call(mb, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &err);
+                r = monitor_pod_call(mb, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &err);
         } else if (req->h.command == CTL_START) {
-                r = member_call(mb, PROTO_START_CONTAINER, NULL, NULL, &err);
+                r = monitor_pod_call(mb, PROTO_START_CONTAINER, NULL, NULL, &err);
                 if (r == 0 && mb->state->status == CONTAINER_CREATED)
                         member_record(mb, CONTAINER_RUNNING);
         } else if (req->h.command == CTL_PAUSE) {
-                r = member_call(mb, PROTO_PAUSE_CONTAINER, NULL, NULL, &err);
+                r = monitor_pod_call(mb, PROTO_PAUSE_CONTAINER, NULL, NULL, &err);
                 if (r == 0) {
                         mb->before_pause = mb->state->status;
                         member_record(mb, CONTAINER_PAUSED);
                 }
         } else {
-                r = member_call(mb, PROTO_RESUME_CONTAINER, NULL, NULL, &err);
+                r = monitor_pod_call(mb, PROTO_RESUME_CONTAINER, NULL, NULL, &err);
                 if (r == 0)
                         member_record(mb, mb->before_pause);
         }
-        reply_result(fd, r, err);
+        monitor_pod_reply_result(fd, r, err);
         rv_error_release(&err);
 }
 
@@ -189,8 +229,10 @@ static int on_listen(void *ctx, struct loop_watch *w, uint32_t revents, struct r
         int64_t deadline = rv_now_ms() + 2000;
         int r = 0;
 
-        if (c == NULL) {
+        /* A member that joined before the sandbox started. */
+        if (c == NULL || monitor_userns_check_peer(mb->m, c->fd, &tmp_err) < 0) {
                 rv_error_release(&tmp_err);
+                ctl_conn_free(c);
                 return 0;
         }
         while ((r = ctl_conn_read(c, &tmp_err)) == 0 && rv_now_ms() < deadline) {
@@ -220,6 +262,11 @@ static int on_client(void *ctx, struct loop_watch *w, uint32_t revents, struct r
 
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return 0;
+        /* Its terminal's new size is read from the sandbox's own end of it. */
+        if (n == (ssize_t) sizeof(h) && h.command == CTL_RESIZE) {
+                proc_io_check_size(&mb->io);
+                return 0;
+        }
         if (n == (ssize_t) sizeof(h) && h.command == CTL_KILL) {
                 struct proto_signal s = { .signal = h.arg, .all = false };
                 agent_client_set_target(m->agent, mb->id);
@@ -234,14 +281,32 @@ static int on_client(void *ctx, struct loop_watch *w, uint32_t revents, struct r
         if (monitor_send_request(m, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, err) < 0)
                 rv_error_release(err);
         agent_client_set_target(m->agent, NULL);
+        member_unshare(m, mb);
         member_free(m, mb);
         return 0;
 }
 
 /* --- CTL_MEMBER ------------------------------------------------------------- */
 
+/* The size-before-input rule of monitor-io.h, for the member's init. */
+static void member_resized(void *ctx, uint16_t rows, uint16_t cols)
+{
+        struct pod_member *mb = ctx;
+        struct proto_resize r = { NULL, rows, cols };
+        struct rv_error *tmp_err = NULL;
+
+        if (mb->state == NULL || mb->state->status == CONTAINER_CREATING) {
+                mb->io.rows = mb->io.cols = 0;  /* not told: again with the next input */
+                return;
+        }
+        agent_client_set_target(mb->m->agent, mb->id);
+        if (monitor_send_request(mb->m, PROTO_RESIZE_TTY, proto_write_resize, &r, &tmp_err) < 0)
+                rv_error_release(&tmp_err);
+        agent_client_set_target(mb->m->agent, NULL);
+}
+
 struct create_params {
-        const struct json_value *spec;
+        const struct json_value *spec, *hook_state;
         const struct proc_io *io;
 };
 
@@ -252,6 +317,11 @@ static void fill_create(struct json_writer *w, const void *data)
         json_write_value(w, p->spec);
         json_write_key(w, "stdio");
         proc_io_write_stdio(w, p->io);
+        /* For its startContainer hooks, which the agent runs in the guest. */
+        if (p->hook_state) {
+                json_write_key(w, "hook_state");
+                json_write_value(w, p->hook_state);
+        }
 }
 
 static int add_shares(struct monitor *m, const struct json_value *shares, struct ctl_request *req,
@@ -289,12 +359,17 @@ static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_re
 
         if (m->exited || m->vm_gone)
                 return rv_error_setx(err, ESRCH, "the sandbox's VM is stopping");
+        /* Its trees are attached from virtiofsd's mount namespace, which
+         * a monitor in a user namespace may not enter (docs/SECURITY.md). */
+        if (monitor_userns_entered(m))
+                return rv_error_setx(err, ENOTSUP, "the sandbox's monitor is in the container's user "
+                                     "namespace: a pod member cannot join it");
         if (req->n_fds < MEMBER_FD_TREES)
                 return rv_error_setx(err, EINVAL, "a member brings its state dir and stdio");
         if (req->payload == NULL || json_parse(req->payload, req->h.length, &v, err) < 0 ||
             json_read_string(json_get(v, "id"), "id", &id, err) < 0)
                 return -1;
-        if (find(m, id) != NULL || strcmp(id, m->o->state->id) == 0)
+        if (monitor_pod_find(m, id) != NULL || strcmp(id, m->o->state->id) == 0)
                 return rv_error_setx(err, EEXIST, "container `%s` is already in this pod", id);
         if ((mb->id = strdup(id)) == NULL)
                 return rv_error_set(err, ENOMEM, "member");
@@ -302,18 +377,31 @@ static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_re
         req->fds[MEMBER_FD_DIR] = -1;
         if (state_load(mb->dirfd, &mb->state, err) < 0)
                 return rv_error_wrap(err, "member `%s`", id);
+        const struct json_value *spec = json_get(v, "spec"), *lx = spec ? json_get(spec, "linux") : NULL;
+        monitor_pod_read_limit(lx ? json_get(lx, "resources") : NULL, "memory", "limit", &mb->memory_limit);
+        int64_t hooks_ms = 0;
+        const struct json_value *hv = json_get(v, "start_hooks_ms");
+        if (hv && json_is_integer(hv) && json_read_int64(hv, "start_hooks_ms", &hooks_ms, NULL) == 0 &&
+            hooks_ms > 0 && hooks_ms < 24 * 3600 * 1000)
+                mb->start_hooks_ms = (int) hooks_ms;
         if (add_shares(m, json_get(v, "shares"), req, err) < 0)
                 return rv_error_wrap(err, "member `%s`", id);
+        /* A terminal: its input and output end (the third slot is unused). */
+        bool terminal = (req->h.flags & CTL_FLAG_TERMINAL) != 0;
         int fds[3] = { req->fds[MEMBER_FD_STDIN], req->fds[MEMBER_FD_STDOUT], req->fds[MEMBER_FD_STDERR] };
-        if (proc_io_open(&mb->io, m->ch, &m->streams, false, fds, 3, false, err) < 0)
+        if (proc_io_open(&mb->io, m->ch, &m->streams, terminal, fds, terminal ? 2 : 3, false, err) < 0)
                 return -1;
-        for (int i = MEMBER_FD_STDIN; i <= MEMBER_FD_STDERR; i++)
+        for (int i = MEMBER_FD_STDIN; i <= (terminal ? MEMBER_FD_STDOUT : MEMBER_FD_STDERR); i++)
                 req->fds[i] = -1;
-        struct create_params p = { json_get(v, "spec"), &mb->io };
-        if (member_call(mb, PROTO_CREATE_CONTAINER, fill_create, &p, err) < 0)
+        if (terminal) {
+                mb->io.resized = member_resized;
+                mb->io.resized_ctx = mb;
+        }
+        struct create_params p = { json_get(v, "spec"), json_get(v, "hook_state"), &mb->io };
+        if (monitor_pod_call(mb, PROTO_CREATE_CONTAINER, fill_create, &p, err) < 0)
                 return -1;
         member_record(mb, CONTAINER_CREATED);
-        if ((req->h.flags & CTL_FLAG_AUTOSTART) && member_call(mb, PROTO_START_CONTAINER, NULL, NULL, err) < 0)
+        if ((req->h.flags & CTL_FLAG_AUTOSTART) && monitor_pod_call(mb, PROTO_START_CONTAINER, NULL, NULL, err) < 0)
                 return -1;
         if (req->h.flags & CTL_FLAG_AUTOSTART)
                 member_record(mb, CONTAINER_RUNNING);
@@ -334,21 +422,25 @@ void monitor_pod_member(struct monitor *m, int fd, struct ctl_request *req)
                 return;
         }
         *mb = (struct pod_member) { .m = m, .client_fd = -1, .dirfd = -1, .listen_fd = -1, .io = PROC_IO_INIT,
+                                    .events = monitor_events_new(),
                                     .w_client = LOOP_WATCH_INIT(on_client, NULL),
                                     .w_listen = LOOP_WATCH_INIT(on_listen, NULL) };
         mb->w_client.data = mb->w_listen.data = mb;
         mb->next = m->pod->list;
         m->pod->list = mb;
-        if (member_create(m, mb, req, &err) < 0) {
+        if (mb->events == NULL)
+                rv_error_set(&err, ENOMEM, "member");
+        if (err != NULL || member_create(m, mb, req, &err) < 0) {
                 rv_log(RV_LOG_ERROR, "%s", err->msg);
                 ctl_send_error(fd, -(err->status > 0 ? err->status : EIO), err->msg);
                 rv_error_release(&err);
                 close(fd);
                 if (mb->id && mb->state && mb->state->status == CONTAINER_CREATED) {
                         struct proto_signal s = { .signal = SIGKILL, .all = true };
-                        member_call(mb, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &err);
+                        monitor_pod_call(mb, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &err);
                         rv_error_release(&err);
                 }
+                member_unshare(m, mb);
                 member_free(m, mb);
                 return;
         }
@@ -361,11 +453,21 @@ void monitor_pod_member(struct monitor *m, int fd, struct ctl_request *req)
 
 bool monitor_pod_exited(struct monitor *m, const char *id, const struct json_value *data)
 {
-        struct pod_member *mb = find(m, id);
+        struct pod_member *mb = monitor_pod_find(m, id);
         char reply[64];
 
+        if (mb == NULL && id != NULL && strcmp(id, m->o->state->id) != 0) {
+                /* A member whose monitor went before its exit: the guest
+                 * can forget it now. */
+                struct rv_error *tmp_err = NULL;
+                agent_client_set_target(m->agent, id);
+                if (monitor_send_request(m, PROTO_REMOVE_CONTAINER, NULL, NULL, &tmp_err) < 0)
+                        rv_error_release(&tmp_err);
+                agent_client_set_target(m->agent, NULL);
+                return true;
+        }
         if (mb == NULL)
-                return id != NULL && strcmp(id, m->o->state->id) != 0;
+                return false;
         proc_io_drain(&mb->io, DRAIN_TIMEOUT_MS);
         mb->state->exited = true;
         monitor_read_exit(data, &mb->state->exit_code, &mb->state->exit_signal);
@@ -377,6 +479,7 @@ bool monitor_pod_exited(struct monitor *m, const char *id, const struct json_val
         if (mb->client_fd >= 0)
                 ctl_send_reply(mb->client_fd, 0, reply, strlen(reply));
         rv_log(RV_LOG_INFO, "member `%s` exited: %s", mb->id, reply);
+        member_unshare(m, mb);
         member_free(m, mb);
         return true;
 }
@@ -384,7 +487,10 @@ bool monitor_pod_exited(struct monitor *m, const char *id, const struct json_val
 int monitor_pod_watch(struct monitor *m, struct rv_error **err)
 {
         for (struct pod_member *mb = m->pod->list; mb; mb = mb->next) {
-                if (proc_io_watch(&mb->io, &m->loop, err) < 0)
+                /* Between turns: those that left the last one are freed. */
+                monitor_events_reap(mb->events);
+                if (proc_io_watch(&mb->io, &m->loop, err) < 0 ||
+                    monitor_events_watch_list(m, mb->events, err) < 0)
                         return -1;
                 if (mb->client_fd >= 0 && mb->w_client.events == 0) {
                         mb->w_client.fd = mb->client_fd;

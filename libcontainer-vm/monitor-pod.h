@@ -4,8 +4,8 @@
  * monitor (pod-member.c) hands over its stdio, its share trees and its
  * state dir with CTL_MEMBER; here its files are added to the running
  * export, the guest creates it, its ctl.sock is served (start, kill,
- * pause, resume, exec, stats), its state.json written, and its exit answered
- * on the member monitor's connection. */
+ * pause, resume, exec, stats, ps, events, update), its state.json
+ * written, and its exit answered on the member monitor's connection. */
 #pragma once
 
 #include <stdbool.h>
@@ -22,6 +22,9 @@ struct monitor_pod *monitor_pod_new(void);
 void monitor_pod_member(struct monitor *m, int fd, struct ctl_request *req);
 /* process_exited for container id: true when id is a member's (handled). */
 bool monitor_pod_exited(struct monitor *m, const char *id, const struct json_value *data);
+/* An oom event for container id (data): true when id is a member's
+ * (its `events` clients hear it). */
+bool monitor_pod_oom(struct monitor *m, const struct json_value *data);
 /* Per turn, as exec sessions: watches, output, the sink of a stream. */
 int monitor_pod_watch(struct monitor *m, struct rv_error **err);
 int monitor_pod_flush(struct monitor *m, struct rv_error **err);

@@ -32,6 +32,7 @@ struct monitor_ctl;
 struct monitor_events;
 struct monitor_execs;
 struct monitor_pod;
+struct keeper;
 
 struct monitor {
         struct monitor_options *o;
@@ -62,4 +63,5 @@ struct monitor {
         size_t n_vm_nics;
         struct netns_watch *net_watch;  /* changes after create */
         bool net_changed;               /* before start: the VM's network is out of date */
+        struct keeper *keeper;          /* once in the container's user namespace (monitor-userns.c) */
 };

@@ -29,6 +29,7 @@
 #include "libcontainer-vm/monitor-net.h"
 #include "libcontainer-vm/monitor-state.h"
 #include "libcontainer-vm/monitor-sync.h"
+#include "libcontainer-vm/monitor-userns.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
 #include "spec/config.h"
@@ -251,14 +252,12 @@ int monitor_reboot(struct monitor *m, struct rv_error **err)
  * took every process of the container with its init, so nothing wrote
  * since. The VM is killed rather than powered off (a guest power-off
  * under TCG took ~60 ms, docs/PERFORMANCE.md). */
-void monitor_vm_shutdown(struct monitor *m)
-{
-        monitor_vm_destroy(m);
-}
-
 void monitor_vm_destroy(struct monitor *m)
 {
         monitor_vm_close_channel(m);
         unwatch_vm(m);
+        /* In the container's user namespace the monitor may not signal
+         * QEMU's uid: vm_destroy then only reaps. */
+        monitor_userns_kill_vm(m);
         vm_destroy(&m->vm);
 }

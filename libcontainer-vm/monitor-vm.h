@@ -15,10 +15,9 @@ int monitor_vm_create_container(struct monitor *m, struct rv_error **err);
 /* A new VM for the container, not started yet, with the network as it
  * is now (boot, configure_network, create_container again). */
 int monitor_reboot(struct monitor *m, struct rv_error **err);
-/* Asks the guest to power off, then stops the VM (at once when it is
- * gone already); the channel goes with it. */
-void monitor_vm_shutdown(struct monitor *m);
-/* A failure: the VM is killed, the channel closed. */
+/* The VM is killed, the channel closed: at the end (the container's exit
+ * is recorded first, so nothing waits for a guest power-off) and on a
+ * failure. */
 void monitor_vm_destroy(struct monitor *m);
 void monitor_vm_close_channel(struct monitor *m);
 /* The console line that explains a failure, if one does (malloc'ed). */

@@ -49,6 +49,7 @@
 #include "libcontainer-vm/monitor-vm.h"
 #include "libcontainer-vm/monitor-state.h"
 #include "libcontainer-vm/monitor-sync.h"
+#include "libcontainer-vm/monitor-userns.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/stdio.h"
 #include "libcontainer-vm/translate.h"
@@ -132,7 +133,7 @@ static void finish(struct monitor *m)
         /* Only now: a caller whose `events` ended finds the container
          * stopped, as with runc. */
         monitor_events_close(m);
-        monitor_vm_shutdown(m);
+        monitor_vm_destroy(m);
         monitor_net_teardown(m);
         state_clear_procs(m->o->state);
         monitor_save_state(m, CONTAINER_STOPPED);
@@ -282,7 +283,7 @@ _Noreturn void monitor_main(struct monitor_options *o)
         if (o->autostart) {
                 int timeout_ms = REQUEST_TIMEOUT_MS + (int) spec_hooks_max_ms(&hooks->start_container);
                 if (monitor_call(&m, PROTO_START_CONTAINER, NULL, NULL, timeout_ms, &err) < 0 ||
-                    monitor_record(&m, CONTAINER_RUNNING, &err) < 0) {
+                    monitor_record(&m, CONTAINER_RUNNING, &err) < 0 || monitor_userns_enter(&m, &err) < 0) {
                         monitor_fail(&m, err);
                         _exit(1);
                 }
@@ -329,6 +330,7 @@ _Noreturn void monitor_main(struct monitor_options *o)
         /* Members still there learn that the VM goes. */
         monitor_pod_close(&m);
         finish(&m);
+        monitor_userns_close(&m);
         monitor_ns_clear(&m.ns);
         rv_exit_like(m.exit_code, m.exit_signal);
 }

@@ -12,15 +12,20 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/proc.h"
+#include "libcontainer-vm/cgroup-limits.h"
+#include "libcontainer-vm/cgroup.h"
 #include "libcontainer-vm/container.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor-sync.h"
+#include "hooks/hooks.h"
+#include "libcontainer-vm/pod-hooks.h"
 #include "libcontainer-vm/pod-join.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/pod-size.h"
@@ -28,6 +33,7 @@
 #include "libcontainer-vm/pool-member.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
+#include "libcontainer-vm/tty.h"
 #include "spec/config.h"
 #include "spec/json.h"
 
@@ -50,6 +56,41 @@ void pod_member_strip_paths(struct spec_config *spec, unsigned joined)
         }
 }
 
+int pod_member_take_pid(const char *root, const char *sandbox, struct spec_config *spec, unsigned *joined,
+                        struct rv_error **err)
+{
+        struct spec_namespace *ns = NULL;
+        _cleanup_(container_state_freep) struct container_state *s = NULL;
+        struct state_dir dir = STATE_DIR_INIT;
+        struct stat want, have;
+        char path[64];
+
+        for (size_t i = 0; i < spec->linux_.n_namespaces; i++)
+                if (spec->linux_.namespaces[i].type && strcmp(spec->linux_.namespaces[i].type, "pid") == 0)
+                        ns = &spec->linux_.namespaces[i];
+        if (ns == NULL || ns->path == NULL || ns->path[0] == '\0')
+                return 0;
+        if (stat(ns->path, &want) < 0)
+                return rv_error_set(err, errno, "`linux.namespaces`: pid namespace `%s`", ns->path);
+        if (state_dir_open(root, sandbox, false, &dir, err) < 0)
+                return -1;
+        int r = state_load(dir.dirfd, &s, err);
+        state_dir_close(&dir);
+        if (r < 0)
+                return -1;
+        /* The sandbox's pid, as podman's `--share pid` names it. */
+        snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int) s->monitor_pid);
+        if (stat(path, &have) < 0 || !container_state_monitor_alive(s))
+                return rv_error_setx(err, ESRCH, "the pod's sandbox `%s` is not running", sandbox);
+        if (want.st_dev != have.st_dev || want.st_ino != have.st_ino)
+                return rv_error_setx(err, ENOTSUP, "`linux.namespaces`: pid namespace `%s` is not the pod's "
+                                     "sandbox's (`%s`): a pod member can join only that one", ns->path, sandbox);
+        free(ns->path);
+        ns->path = NULL;
+        *joined |= POD_JOINED_PID;
+        return 0;
+}
+
 /* GUEST_SHARED_DIR/x -> GUEST_SHARED_DIR/POD_MEMBERS_DIR/<id>/x */
 static int move_source(char **s, const char *id, struct rv_error **err)
 {
@@ -69,16 +110,6 @@ static int move_source(char **s, const char *id, struct rv_error **err)
 int pod_member_guest_spec(struct spec_config *guest, struct vm_plan *plan, const char *sandbox,
                           const char *id, unsigned joined, struct rv_error **err)
 {
-        const struct spec_hooks *h = &guest->hooks;
-
-        /* Not silently skipped: a member's own monitor runs no hooks yet. */
-        if (h->prestart.n || h->create_runtime.n || h->create_container.n || h->start_container.n ||
-            h->poststart.n || h->poststop.n)
-                return rv_error_setx(err, ENOTSUP, "`hooks`: a pod member's hooks are not run yet; its sandbox "
-                                     "`%s`'s are", sandbox);
-        if (guest->process.terminal)
-                return rv_error_setx(err, ENOTSUP, "`process.terminal`: a pod member with a terminal is not "
-                                     "supported yet (sandbox `%s`)", sandbox);
         if (plan->n_disks > 0)
                 return rv_error_setx(err, ENOTSUP, "`linux.devices`/`mounts`: block device `%s` cannot reach "
                                      "the pod's running VM (QEMU microvm cannot hot-plug a disk)",
@@ -97,6 +128,14 @@ int pod_member_guest_spec(struct spec_config *guest, struct vm_plan *plan, const
                         return -1;
         for (size_t i = 0; i < guest->linux_.n_namespaces; i++) {
                 struct spec_namespace *ns = &guest->linux_.namespaces[i];
+                /* The sandbox container's, published by the agent. */
+                if ((joined & POD_JOINED_PID) && ns->type && strcmp(ns->type, "pid") == 0) {
+                        free(ns->path);
+                        if (asprintf(&ns->path, "%s/%s/pid", GUEST_NS_DIR, sandbox) < 0) {
+                                ns->path = NULL;
+                                return rv_error_set(err, ENOMEM, "member spec");
+                        }
+                }
                 for (int k = STATE_NS_IPC; k <= STATE_NS_UTS; k++) {
                         if (!(joined & (1u << k)) || ns->type == NULL || strcmp(ns->type, strippable[k]) != 0)
                                 continue;
@@ -136,6 +175,10 @@ static char *member_payload(const struct monitor_options *o, struct rv_error **e
         json_write_string(w, o->state->id);
         json_write_key(w, "spec");
         spec_config_write(w, o->guest_spec);
+        pod_hooks_write_guest_state(w, o);
+        /* What its start may take beyond the usual: the guest runs them then. */
+        json_write_key(w, "start_hooks_ms");
+        json_write_int64(w, spec_hooks_max_ms(&o->guest_spec->hooks.start_container));
         json_write_key(w, "shares");
         json_write_array_begin(w);
         for (size_t i = 0; i < o->plan->n_shares; i++) {
@@ -153,8 +196,46 @@ static char *member_payload(const struct monitor_options *o, struct rv_error **e
         return text;
 }
 
+/* The member's stdio as the sandbox's monitor relays it: fds 0, 1, 2; or
+ * with a terminal (CTL_FLAG_TERMINAL) its input and output end, twice the
+ * same pty slave for a console socket (as monitor.c's setup_stdio), and
+ * the output again in the third slot. *ret_tty: the fd whose size a
+ * SIGWINCH reports, kept by the member's monitor (-1: none). */
+static int member_stdio(const struct monitor_options *o, int fds[3], int *ret_tty, struct rv_error **err)
+{
+        const struct spec_box *size = &o->guest_spec->process.console_size;
+        int slave;
+
+        *ret_tty = -1;
+        switch (o->tty) {
+        case MONITOR_TTY_CONSOLE_SOCKET:
+                if (tty_console_create(o->console_socket, size->has ? (uint16_t) size->height : 0,
+                                       size->has ? (uint16_t) size->width : 0, &slave, err) < 0)
+                        return -1;
+                /* Its session's terminal: a resize of the master is our SIGWINCH. */
+                if (tty_make_controlling(slave, err) < 0) {
+                        close(slave);
+                        return -1;
+                }
+                fds[0] = fds[1] = fds[2] = *ret_tty = slave;
+                return 0;
+        case MONITOR_TTY_STDIO:
+                fds[0] = STDIN_FILENO;
+                fds[1] = fds[2] = STDOUT_FILENO;
+                if (isatty(STDIN_FILENO))
+                        *ret_tty = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+                return 0;
+        case MONITOR_TTY_NONE:
+        default:
+                for (int i = 0; i < 3; i++)
+                        fds[i] = i;
+                return 0;
+        }
+}
+
 /* CTL_MEMBER to the sandbox; the connection stays open for the exit. */
-static int hand_over(const struct monitor_options *o, const char *sandbox, struct rv_error **err)
+static int hand_over(const struct monitor_options *o, const char *sandbox, const int stdio[3],
+                     struct rv_error **err)
 {
         _cleanup_free_ char *payload = NULL;
         struct state_dir sdir = STATE_DIR_INIT;
@@ -169,7 +250,7 @@ static int hand_over(const struct monitor_options *o, const char *sandbox, struc
                 return -1;
         fds[n++] = o->dir->dirfd;
         for (int i = 0; i < 3; i++)
-                fds[n++] = i;
+                fds[n++] = stdio[i];
         for (size_t i = 0; i < o->plan->n_shares; i++) {
                 int tree = vm_share_clone(&o->plan->shares[i]);
                 if (tree < 0) {
@@ -184,7 +265,9 @@ static int hand_over(const struct monitor_options *o, const char *sandbox, struc
         state_dir_close(&sdir);
         if (conn < 0)
                 goto out;
-        struct ctl_header h = { .command = CTL_MEMBER, .flags = o->autostart ? CTL_FLAG_AUTOSTART : 0,
+        struct ctl_header h = { .command = CTL_MEMBER,
+                                .flags = (o->autostart ? CTL_FLAG_AUTOSTART : 0) |
+                                         (o->tty != MONITOR_TTY_NONE ? CTL_FLAG_TERMINAL : 0),
                                 .length = (uint32_t) strlen(payload) };
         if (ctl_send_request(conn, &h, payload, fds, n, err) < 0 ||
             ctl_read_reply(conn, 120000, NULL, NULL, err) < 0) {
@@ -240,6 +323,28 @@ static int join_pod_namespaces(const struct monitor_options *o, const char *sand
         return 0;
 }
 
+/* The member's own host cgroup, its cgroupsPath as the caller asked
+ * (podman, conmon and CRI-O look for it): it holds this monitor only, the
+ * VM being the sandbox's. Of the limits, what means anything for that
+ * (docs/RESOURCES.md): cpu, cpuset, blkio and pids as a standalone
+ * container's; no memory limit, which would bound this monitor and not
+ * the member (its guest cgroup does). Removed by delete (teardown.c). */
+static int enter_member_cgroup(struct monitor_options *o, struct rv_error **err)
+{
+        struct host_cgroup_limits limits;
+        char **dirs = NULL;
+
+        host_cgroup_limits_from(&o->guest_spec->linux_.resources, 0, 0, 1, &limits);
+        if (host_cgroup_enter(o->guest_spec->linux_.cgroups_path, o->state->id, o->ctx->systemd_cgroup,
+                              getpid(), &limits, &dirs, err) < 0)
+                return -1;
+        rv_strv_free(o->state->cgroup_dirs);
+        o->state->cgroup_dirs = dirs;
+        if (dirs && state_save(o->dir->dirfd, o->state, err) < 0)
+                return rv_error_wrap(err, "record the host cgroup");
+        return 0;
+}
+
 /* The sandbox's monitor went without an exit: its VM is gone. */
 _Noreturn static void sandbox_gone(const struct monitor_options *o, const char *sandbox)
 {
@@ -267,7 +372,7 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
 {
         struct rv_error *err = NULL;
         sigset_t set;
-        int conn, sigfd;
+        int conn, sigfd, stdio[3], tty = -1;
 
         if (o->dir->lockfd >= 0)
                 close(o->dir->lockfd);
@@ -288,14 +393,35 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
         sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sigfd < 0)
                 rv_error_set(&err, errno, "signalfd");
-        /* A warm pool VM's container: its stand-in as a cold one's (pool-member.h). */
+        /* runc's order: prestart and createRuntime, createContainer
+         * (the VM runs already), the container created, poststart; the
+         * guest runs startContainer. poststop is delete's. */
+        const struct spec_hooks *hooks = &o->guest_spec->hooks;
+        /* A warm pool VM's container: its stand-in as a cold one's, in the
+         * host cgroup create made for its VM (pool-member.h). */
         struct pool_member pm = POOL_MEMBER_INIT;
         bool pool = pool_is_sandbox(sandbox);
+        conn = -1;
         if (err != NULL || (pool && pool_member_prepare(&pm, o, sandbox, &err) < 0) ||
-            join_pod_namespaces(o, sandbox, &err) < 0 || (pool && pool_member_join_cgroup(o, &err) < 0) ||
-            (conn = hand_over(o, sandbox, &err)) < 0 || (pool && pool_member_enter_view(&pm, o, &err) < 0)) {
+            (pool ? pool_member_join_cgroup(o, &err) : enter_member_cgroup(o, &err)) < 0 ||
+            join_pod_namespaces(o, sandbox, &err) < 0 ||
+            pod_hooks_save_poststop(o, &err) < 0 ||
+            pod_hooks_run(o, &hooks->prestart, "prestart", CONTAINER_CREATING, &err) < 0 ||
+            pod_hooks_run(o, &hooks->create_runtime, "createRuntime", CONTAINER_CREATING, &err) < 0 ||
+            pod_hooks_run(o, &hooks->create_container, "createContainer", CONTAINER_CREATING, &err) < 0 ||
+            member_stdio(o, stdio, &tty, &err) < 0 || (conn = hand_over(o, sandbox, stdio, &err)) < 0 ||
+            pod_hooks_run(o, &hooks->poststart, "poststart", CONTAINER_CREATED, &err) < 0 ||
+            (pool && pool_member_enter_view(&pm, o, &err) < 0)) {
                 rv_log(RV_LOG_ERROR, "%s", err->msg);
+                /* Our connection's end kills the member in the guest. */
+                if (conn >= 0)
+                        close(conn);
                 monitor_sync_report(o->sync_fd, err->status > 0 ? err->status : EIO, err->msg);
+                /* As runc after a failed create. */
+                struct rv_error *tmp_err = NULL;
+                if (hooks_poststop_run_saved(o->dir->dirfd, o->state->bundle, &tmp_err) < 0)
+                        rv_log(RV_LOG_WARNING, "%s", tmp_err->msg);
+                rv_error_release(&tmp_err);
                 _exit(1);
         }
         if (monitor_sync_report(o->sync_fd, 0, NULL) < 0)
@@ -316,6 +442,15 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
                         struct signalfd_siginfo si;
                         while (read(sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
                                 struct ctl_header h = { .command = CTL_KILL, .arg = (int32_t) si.ssi_signo };
+                                uint16_t rows, cols;
+                                /* Its terminal changed size: the sandbox's
+                                 * monitor reads the new one from its end. */
+                                if (si.ssi_signo == SIGWINCH && o->tty != MONITOR_TTY_NONE) {
+                                        if (tty < 0 || tty_get_size(tty, &rows, &cols) < 0)
+                                                continue;
+                                        h = (struct ctl_header) { .command = CTL_RESIZE,
+                                                                  .arg = (int32_t) ((uint32_t) rows << 16 | cols) };
+                                }
                                 if (send(conn, &h, sizeof(h), MSG_NOSIGNAL) != (ssize_t) sizeof(h))
                                         sandbox_gone(o, sandbox);
                         }

@@ -18,10 +18,18 @@ struct vm_plan;
  * of joined: 1 << STATE_NS_*) are taken out, since in the guest they are
  * the sandbox container's namespaces, not these host paths. */
 void pod_member_strip_paths(struct spec_config *spec, unsigned joined);
+/* In *joined beside the 1 << STATE_NS_* bits: the spec joins the
+ * sandbox's pid namespace. */
+#define POD_JOINED_PID (1u << 16)
+
+/* Before translate: a pid namespace path that is the sandbox's (its
+ * monitor's pid, as engines name it) is taken out and POD_JOINED_PID set;
+ * another pid path is refused in words. */
+int pod_member_take_pid(const char *root, const char *sandbox, struct spec_config *spec, unsigned *joined,
+                        struct rv_error **err);
 /* After translate: shares and guest sources under POD_MEMBERS_DIR/<id>/;
- * the ipc and uts joined name the sandbox's in the guest. A member cannot
- * bring block devices (microvm cannot hot-plug them), hooks or a terminal
- * yet: each is refused in words. */
+ * the ipc, uts (and pid) joined name the sandbox's in the guest. A member cannot
+ * bring block devices (microvm cannot hot-plug them): refused in words. */
 int pod_member_guest_spec(struct spec_config *guest, struct vm_plan *plan, const char *sandbox,
                           const char *id, unsigned joined, struct rv_error **err);
 /* The member's limits fit in its sandbox's VM (pod-size.h). */

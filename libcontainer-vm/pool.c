@@ -79,6 +79,10 @@ bool pool_eligible(const struct spec_config *guest, const struct vm_plan *plan,
         if (h->prestart.n || h->create_runtime.n || h->create_container.n || h->start_container.n ||
             h->poststart.n || h->poststop.n)
                 return false;
+        /* A user namespace's monitor enters it on the host (its keeper,
+         * monitor-userns.c), which a pod member's does not. */
+        if (spec_config_namespace(guest, "user") != NULL)
+                return false;
         if (guest->process.terminal || plan->n_disks > 0 || plan->netns_path != NULL ||
             plan->ipcns_path != NULL || plan->utsns_path != NULL || (plan->cpus && *plan->cpus))
                 return false;

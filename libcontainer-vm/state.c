@@ -246,6 +246,10 @@ int state_save(int dirfd, const struct container_state *s, struct rv_error **err
         json_write_key(w, "status"); json_write_string(w, container_status_name(s->status));
         json_write_key(w, "monitor_pid"); json_write_int64(w, s->monitor_pid);
         json_write_key(w, "monitor_start_time"); json_write_uint64(w, s->monitor_start_time);
+        if (s->pidns_init_pid > 0) {
+                json_write_key(w, "pidns_init_pid"); json_write_int64(w, s->pidns_init_pid);
+                json_write_key(w, "pidns_init_start_time"); json_write_uint64(w, s->pidns_init_start_time);
+        }
         json_write_key(w, "kvm"); json_write_bool(w, s->kvm);
         json_write_key(w, "memory_mib"); json_write_uint64(w, s->memory_mib);
         json_write_key(w, "vcpus"); json_write_uint64(w, s->vcpus);
@@ -424,6 +428,12 @@ static int read_state(const struct json_value *root, struct container_state *s, 
         s->monitor_pid = (pid_t) n;
         v = json_get(root, "monitor_start_time");
         if (v && json_read_uint64(v, "monitor_start_time", &s->monitor_start_time, err) < 0)
+                return -1;
+        if (read_int(root, "pidns_init_pid", &n, err) < 0)
+                return -1;
+        s->pidns_init_pid = (pid_t) n;
+        v = json_get(root, "pidns_init_start_time");
+        if (v && json_read_uint64(v, "pidns_init_start_time", &s->pidns_init_start_time, err) < 0)
                 return -1;
         if ((v = json_get(root, "kvm")) && json_read_bool(v, "kvm", &s->kvm, err) < 0)
                 return -1;

@@ -49,6 +49,11 @@ struct container_state {
         enum container_status status;   /* as last recorded by the monitor */
         pid_t monitor_pid;              /* the pid callers see */
         uint64_t monitor_start_time;
+        /* Pid 1 of the monitor's pid namespace (lifecycle.c): it outlives
+         * the monitor by the moment the kernel takes to kill and reap
+         * what is left in the namespace; killing it ends them all. */
+        pid_t pidns_init_pid;
+        uint64_t pidns_init_start_time;
         char **annotations;             /* key, value, ..., NULL */
         bool exited;
         int exit_code;                  /* valid when exited and !exit_signal */

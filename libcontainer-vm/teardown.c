@@ -60,13 +60,17 @@ static void victim_kill(struct victim *v)
 
 int container_teardown(const struct container_state *st, struct rv_error **err)
 {
-        struct victim v[STATE_MAX_PROCS + 1];
+        struct victim v[STATE_MAX_PROCS + 2];
         size_t n = 0;
         int r = 0;
 
         v[n++] = (struct victim) { "monitor", st->monitor_pid, st->monitor_start_time, -1 };
         for (size_t i = 0; i < st->n_procs && i < STATE_MAX_PROCS; i++)
                 v[n++] = (struct victim) { st->procs[i].name, st->procs[i].pid, st->procs[i].start_time, -1 };
+        /* Last: its end is the end of everything in the monitor's pid
+         * namespace (what no list names included), and the host cgroup
+         * is empty only then. */
+        v[n++] = (struct victim) { "pidns init", st->pidns_init_pid, st->pidns_init_start_time, -1 };
         for (size_t i = 0; i < n; i++)
                 victim_kill(&v[i]);
         int64_t deadline = rv_now_ms() + TEARDOWN_WAIT_MS;

@@ -18,6 +18,8 @@ struct vm_driver {
         int (*create)(const struct vm_config *c, struct vm **ret, struct rv_error **err);
         /* Called before start (cold-plug) or after it (hot-plug; vm->started). */
         int (*add_share)(struct vm *vm, const struct vm_share *sh, int tree, struct rv_error **err);
+        /* After start: the shares at or below a name prefix go. */
+        int (*remove_shares)(struct vm *vm, const char *prefix, struct rv_error **err);
         int (*add_disk)(struct vm *vm, const struct vm_disk *d, struct rv_error **err);
         int (*add_nic)(struct vm *vm, const struct vm_nic *n, struct rv_error **err);
         int (*start)(struct vm *vm, struct rv_error **err);
@@ -30,8 +32,6 @@ struct vm_driver {
         void (*pump_logs)(struct vm *vm);
         char *(*stuck_reason)(struct vm *vm);
         void (*save_failure_logs)(const struct vm *vm, int dirfd, const char *name, const char *title);
-        /* Graceful: wait for the guest's power-off, then ask the VMM. */
-        void (*stop)(struct vm *vm, int timeout_ms);
         /* Kills, closes and frees. */
         void (*destroy)(struct vm *vm);
 };

@@ -72,6 +72,14 @@ int vm_add_share(struct vm *vm, const struct vm_share *sh, int tree, struct rv_e
         return vm->driver->add_share(vm, sh, tree, err);
 }
 
+int vm_remove_shares(struct vm *vm, const char *prefix, struct rv_error **err)
+{
+        if (vm->driver->remove_shares == NULL)
+                return rv_error_setx(err, EOPNOTSUPP, "the %s driver cannot take a share out of a running VM",
+                                     vm->driver->name);
+        return vm->driver->remove_shares(vm, prefix, err);
+}
+
 int vm_add_disk(struct vm *vm, const struct vm_disk *d, struct rv_error **err)
 {
         return vm->driver->add_disk ? vm->driver->add_disk(vm, d, err) : unsupported(vm, "disk", err);
@@ -139,13 +147,6 @@ void vm_save_failure_logs(const struct vm *vm, int dirfd, const char *name, cons
 {
         if (vm && vm->driver->save_failure_logs)
                 vm->driver->save_failure_logs(vm, dirfd, name, title);
-}
-
-void vm_stop(struct vm **vmp, int timeout_ms)
-{
-        if (*vmp && (*vmp)->driver->stop)
-                (*vmp)->driver->stop(*vmp, timeout_ms);
-        vm_destroy(vmp);
 }
 
 void vm_destroy(struct vm **vmp)

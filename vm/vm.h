@@ -100,6 +100,7 @@ struct vm_proc {
         char name[16];
         pid_t pid;
         uint64_t start_time;            /* /proc/PID/stat's field 22 */
+        int pidfd;                      /* the VM's own, valid while it lives */
 };
 
 /* Can this host run the guest with hardware acceleration? A real boot of
@@ -143,6 +144,9 @@ int vm_new(const struct vm_driver *d, const struct vm_config *c, struct vm **ret
  * the mount namespace its fd comes from, which the VM owns from here on,
  * also on failure. */
 int vm_add_share(struct vm *vm, const struct vm_share *sh, int tree, struct rv_error **err);
+/* A running VM's shares at or below the name prefix are taken out of its
+ * export (a pod member's, when its container ended). */
+int vm_remove_shares(struct vm *vm, const char *prefix, struct rv_error **err);
 int vm_add_disk(struct vm *vm, const struct vm_disk *d, struct rv_error **err);
 int vm_add_nic(struct vm *vm, const struct vm_nic *n, struct rv_error **err);
 /* Starts the VM's processes (helpers first); on failure nothing is left
@@ -177,10 +181,6 @@ char *vm_stuck_reason(struct vm *vm);
 /* Copies the VMM's log and the console's tail into dirfd/name (bounded),
  * for a failed boot whose state dir is about to go. */
 void vm_save_failure_logs(const struct vm *vm, int dirfd, const char *name, const char *title);
-/* Waits for the VMM to exit on its own (guest power-off) for up to
- * timeout_ms, then asks it to quit, then destroys everything. *vmp
- * becomes NULL; NULL is fine. */
-void vm_stop(struct vm **vmp, int timeout_ms);
 /* SIGKILLs and reaps whatever still runs, closes every fd, frees; *vmp
  * becomes NULL; NULL is fine. Usable as a cleanup: _cleanup_(vm_destroy). */
 void vm_destroy(struct vm **vmp);

@@ -71,6 +71,12 @@ teardown_file() {
 			xargs -r -d '\n' -n1 umount -l 2>/dev/null
 		rm -rf "$CTD_DIR"
 	fi
+	# ctr puts containers in /NAMESPACE/ID; the runtime removes only the
+	# leaf, as runc does, and the namespace's dir is containerd's to drop.
+	local d
+	for d in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/"$NS"; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
 	runvm_teardown_file
 }
 

@@ -124,3 +124,28 @@ one_pod() {
 	assert_output 1
 	run -0 pm pod rm -f "$POD"
 }
+
+@test "podman run -it --pod: a member's terminal through conmon's console socket" {
+	run -0 pm pod create --name "$POD" --network none
+	local podman="podman --root $PODMAN_DIR/storage --runroot $PODMAN_DIR/run --tmpdir $PODMAN_DIR/tmp
+		--cgroup-manager cgroupfs --events-backend file --storage-driver vfs --runtime $(realpath "$RUNVM")"
+	# script: a pty for podman's -t (CI has none).
+	in_script "$(echo $podman) run -it --rm --pod $POD $(ulimit_args) $IMAGE sh -c 'tty; test -t 0 && echo stdin-tty; exit 6'"
+	assert_equal "$status" 6
+	# (the echo of a NUL conmon may type first can lead the line)
+	assert_line --regexp '/dev/(pts/[0-9]+|console)$'
+	assert_line stdin-tty
+	run -0 pm pod rm -f "$POD"
+}
+
+@test "podman pod create --share ipc,net,uts,pid: the members and the infra share one pid namespace in the VM" {
+	run -0 pm pod create --name "$POD" --network none --share ipc,net,uts,pid
+	run -0 pm run -d --pod "$POD" --name "$POD-a" $(ulimit_args) "$IMAGE" sleep 1001
+	run -0 pm run -d --pod "$POD" --name "$POD-b" $(ulimit_args) "$IMAGE" sleep 1002
+	run -0 pm exec "$POD-b" ps -o args
+	assert_output --partial "sleep 1001"
+	assert_output --partial catatonit
+	run -0 pm exec "$POD-a" ps -o args
+	assert_output --partial "sleep 1002"
+	run -0 pm pod rm -f "$POD"
+}

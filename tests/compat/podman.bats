@@ -305,3 +305,34 @@ read refused"
 	assert_success
 	assert_output 1
 }
+
+@test "podman run --uidmap/--gidmap: the reported pid's maps are the container's; exec, cp and top work" {
+	is_runvm || skip "runvm only: the monitor's namespaces"
+	run pm --runtime "$(realpath "$RUNVM")" run --rm --network none $(ulimit_args) \
+		--uidmap 0:100000:65536 --gidmap 0:100000:65536 "$IMAGE" sh -c 'id -u; exit 3'
+	assert_equal "$status" 3
+	assert_output 0
+	run -0 pm --runtime "$(realpath "$RUNVM")" run -d --network none $(ulimit_args) --name userns-map \
+		--uidmap 0:100000:65536 --gidmap 0:100000:65536 "$IMAGE" sleep 600
+	echo "${lines[-1]}" >"$BATS_TEST_TMPDIR/cid"
+	local pid
+	pid=$(pm inspect -f '{{.State.Pid}}' userns-map)
+	run -0 awk '{ print $1, $2, $3 }' "/proc/$pid/uid_map"
+	assert_output "0 100000 65536"
+	run -0 awk '{ print $1, $2, $3 }' "/proc/$pid/gid_map"
+	assert_output "0 100000 65536"
+	[ "$(readlink "/proc/$pid/ns/user")" != "$(readlink /proc/self/ns/user)" ]
+	run -0 pm exec userns-map sh -c 'id -u; cat /proc/self/uid_map'
+	assert_line 0
+	assert_line --regexp '^ +0 +100000 +65536$'
+	echo copied-in >"$BATS_TEST_TMPDIR/in"
+	run -0 pm cp "$BATS_TEST_TMPDIR/in" userns-map:/tmp/in
+	run -0 pm exec userns-map cat /tmp/in
+	assert_output copied-in
+	# The VM's processes, and the monitor's keeper (docs/SECURITY.md).
+	run -0 pm top userns-map comm
+	echo "$output"
+	run grep -cvE '^(COMMAND|runvm-pidns|runvm-monitor|runvm-keeper|qemu-system-x86|virtiofsd) *$' <<<"$output"
+	assert_output 0
+	run -0 pm rm --force --time 0 userns-map
+}

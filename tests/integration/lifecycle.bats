@@ -194,3 +194,22 @@ assert_listed() {
 	runvm delete --force ct
 	assert_success
 }
+
+@test "delete of a detached container returns once the monitor's pid namespace has ended" {
+	set_args sleep 1000
+	run_detached ct
+	wait_for_status ct running
+	local init cgroup
+	init=$(jq -r .pidns_init_pid "$ROOT/ct/state.json")
+	[ "$init" -gt 1 ] || fail "no pidns_init_pid in state.json: $init"
+	pid_alive "$init" || fail "the pid namespace's init $init is not running"
+	cgroup=$(jq -r '.cgroup_dirs[0] // empty' "$ROOT/ct/state.json")
+	runvm kill ct KILL
+	assert_success
+	wait_for_status ct stopped
+	runvm delete ct
+	assert_success
+	# No grace period: what was in the namespace is gone when delete returns.
+	! pid_alive "$init" || fail "pidns init $init outlived delete"
+	[ -z "$cgroup" ] || [ ! -d "$cgroup" ] || fail "host cgroup $cgroup outlived delete"
+}

@@ -21,6 +21,13 @@ setup() {
 }
 
 teardown() {
+	local img dev
+	for img in "$BATS_TEST_TMPDIR"/members-*.img; do
+		[ -e "$img" ] || continue
+		for dev in $(losetup -j "$img" -O NAME -n 2>/dev/null); do
+			losetup -d "$dev" || true
+		done
+	done
 	if [ -n "${PINNED:-}" ]; then
 		umount "$PINNED/ipc" "$PINNED/uts" 2>/dev/null || true
 		ip netns del "pods-crio-$BATS_TEST_NUMBER" 2>/dev/null || true
@@ -373,18 +380,335 @@ conmon_create() {
 	BUNDLE=$SANDBOX_BUNDLE
 }
 
-@test "pods: what a member cannot bring yet is refused in one line: hooks, a terminal" {
+@test "pods: a member's ps, update and events (its oom): its own processes and guest cgroup, the pod's VM as the bound" {
+	start_sandbox
+	update_config '.linux.namespaces += [{"type": "cgroup"}]' "$MEMBER_BUNDLE"
+	start_member a "$MEMBER_BUNDLE" sleep 1001
+	local pa expid
+	pa=$(cat "$BATS_TEST_TMPDIR/a.pid")
+	runvm exec -d --pid-file "$BATS_TEST_TMPDIR/ex.pid" a sleep 999
+	assert_success
+	expid=$(cat "$BATS_TEST_TMPDIR/ex.pid")
+	track_pid "$expid"
+	# ps: the member's host pids (its own, its exec's), not the sandbox's; its guest processes only.
+	runvm_separate ps --format json a
+	assert_success
+	run -0 jq -e --argjson p "$pa" --argjson e "$expid" --argjson s "$SANDBOX_PID" \
+		'index($p) != null and index($e) != null and index($s) == null' <<<"$output"
+	runvm ps a
+	assert_success
+	assert_output --partial "sleep 1001"
+	assert_output --partial "sleep 999"
+	refute_output --partial "sleep 1000"
+	# update: its guest cgroup; past the pod's VM is refused.
+	local show='cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max'
+	runvm update --memory 100m a
+	assert_success
+	runvm update --pids-limit 10 a
+	assert_success
+	runvm exec a sh -c "$show"
+	assert_output $'104857600\n10'
+	runvm update --memory 4g a
+	assert_failure 1
+	assert_output --partial "exceeds the pod's VM"
+	runvm exec a sh -c "$show"
+	assert_output $'104857600\n10'
+	run -0 __runvm exec infra cat /sys/fs/cgroup/infra/pids.max
+	assert_output max
+	# events: the member's oom reaches its stream, not the sandbox's.
+	echo '{"memory": {"limit": 33554432, "swap": 33554432}, "pids": {"limit": 100}}' >"$BATS_TEST_TMPDIR/res.json"
+	runvm update -r "$BATS_TEST_TMPDIR/res.json" a
+	assert_success
+	__runvm events --interval 2s a >"$BATS_TEST_TMPDIR/ev.out" 2>"$BATS_TEST_TMPDIR/ev.err" &
+	local job=$!
+	track_pid "$job"
+	__runvm events --interval 60s infra >"$BATS_TEST_TMPDIR/evi.out" 2>&1 &
+	local ijob=$!
+	track_pid "$ijob"
+	wait_for_grep '"type":"stats"' "$BATS_TEST_TMPDIR/ev.out" 30
+	runvm exec a sh -c 'head -c 100m /dev/zero | tail -n 1 | wc -c'
+	refute_output --partial 104857600
+	wait_for_grep '"type":"oom"' "$BATS_TEST_TMPDIR/ev.out" 60
+	run -0 sh -c 'jq -c "select(.type == \"oom\") | {type, id, limit: .data.memory_limit}" "$1" | sort -u' sh "$BATS_TEST_TMPDIR/ev.out"
+	assert_output '{"type":"oom","id":"a","limit":33554432}'
+	run grep -c '"type":"oom"' "$BATS_TEST_TMPDIR/evi.out"
+	assert_output 0
+	# The member's stream ends with it.
+	runvm kill a KILL
+	wait_for_status a stopped 30
+	wait_for_exit "$job" 20
+	[ "$(container_status infra)" = running ]
+	kill "$ijob" 2>/dev/null || true
+	runvm delete a
+	assert_success
+}
+
+@test "pods: a member has its own host cgroup (its cgroupsPath) holding its monitor; delete removes it" {
+	start_sandbox
+	local p="/runvm-members-$$-$BATS_TEST_NUMBER/a" pa
+	update_config ".linux.cgroupsPath = \"$p\" | .linux.resources.pids = {\"limit\": 500} |
+		.linux.resources.memory = {\"limit\": 67108864} | .linux.namespaces += [{\"type\": \"cgroup\"}]" "$MEMBER_BUNDLE"
+	start_member a "$MEMBER_BUNDLE" sleep 1000
+	pa=$(cat "$BATS_TEST_TMPDIR/a.pid")
+	# Every hierarchy the host has; the sandbox's monitor is elsewhere.
+	run grep -c ":$p\$" "/proc/$pa/cgroup"
+	assert_equal "$output" "$(wc -l <"/proc/$pa/cgroup")"
+	run grep -c ":$p\$" "/proc/$SANDBOX_PID/cgroup"
+	assert_output 0
+	local dir
+	dir=$(ls -d /sys/fs/cgroup/pids"$p" /sys/fs/cgroup"$p" 2>/dev/null | head -1)
+	[ -n "$dir" ]
+	assert_equal "$(cat "$dir/pids.max")" 500
+	# update: the guest cgroup, then this one, as for a standalone container.
+	runvm update --pids-limit 600 a
+	assert_success
+	assert_equal "$(cat "$dir/pids.max")" 600
+	run -0 __runvm exec a cat /sys/fs/cgroup/pids.max
+	assert_output 600
+	run -0 cat "$dir/cgroup.procs"
+	assert_output "$pa"
+	# The member's memory limit is its guest cgroup's, not its monitor's.
+	local mdir
+	mdir=$(ls -d /sys/fs/cgroup/memory"$p" /sys/fs/cgroup"$p" 2>/dev/null | head -1)
+	run -0 cat "$mdir/memory.max" 2>/dev/null || run -0 cat "$mdir/memory.limit_in_bytes"
+	[ "$output" != 67108864 ]
+	run -0 __runvm exec a cat /sys/fs/cgroup/memory.max
+	assert_output 67108864
+	runvm kill a KILL
+	wait_for_status a stopped 30
+	runvm delete a
+	assert_success
+	run ls -d /sys/fs/cgroup/*"$p" /sys/fs/cgroup"$p"
+	assert_failure
+	rmdir /sys/fs/cgroup/*"$(dirname "$p")" /sys/fs/cgroup"$(dirname "$p")" 2>/dev/null || true
+}
+
+@test "pods: members that join the sandbox's pid namespace see each other's processes; another pid path is refused" {
+	start_sandbox
+	setup_bundle "$BATS_TEST_TMPDIR/member2"
+	SECOND_BUNDLE=$BUNDLE
+	BUNDLE=$SANDBOX_BUNDLE
+	local b
+	for b in "$MEMBER_BUNDLE" "$SECOND_BUNDLE"; do
+		update_config "(.linux.namespaces[] | select(.type == \"pid\")) |= (.path = \"/proc/$SANDBOX_PID/ns/pid\")" "$b"
+	done
+	start_member a "$MEMBER_BUNDLE" sleep 1001
+	start_member b "$SECOND_BUNDLE" sleep 1002
+	# One pid namespace: each sees the sandbox's and the other's processes.
+	runvm exec a ps -o args
+	assert_success
+	assert_output --partial "sleep 1000"
+	assert_output --partial "sleep 1002"
+	runvm exec b ps -o args
+	assert_output --partial "sleep 1001"
+	# runvm ps is still the member's own.
+	runvm ps a
+	assert_success
+	assert_output --partial "sleep 1001"
+	refute_output --partial "sleep 1002"
+	# kill of one member leaves the other and the sandbox running.
+	runvm kill a KILL
+	wait_for_status a stopped 30
+	[ "$(container_status b)" = running ]
+	runvm exec b ps -o args
+	refute_output --partial "sleep 1001"
+	runvm delete a
+	assert_success
+	# A pid namespace that is not the sandbox's.
+	sleep 1000 &
+	OTHER_NS_PID=$!
+	setup_bundle "$BATS_TEST_TMPDIR/third"
+	join_sandbox "$BUNDLE"
+	update_config "(.linux.namespaces[] | select(.type == \"pid\")) |= (.path = \"/proc/$OTHER_NS_PID/ns/pid\")"
+	runvm create --bundle "$BUNDLE" c
+	assert_failure
+	[ "${#lines[@]}" -eq 1 ]
+	assert_output --partial "is not the pod's sandbox's (\`infra\`)"
+	BUNDLE=$SANDBOX_BUNDLE
+	runvm kill b KILL
+	wait_for_status b stopped 30
+	runvm delete b
+	assert_success
+}
+
+# vfs_mounts NAME: the mount points of the sandbox's virtiofsd processes that contain NAME.
+vfs_mounts() {
+	local pid ppid
+	for pid in $(pgrep -x virtiofsd); do
+		ppid=$pid
+		while [ "$ppid" -gt 1 ] && [ "$ppid" != "$SANDBOX_PID" ]; do
+			ppid=$(awk '{print $4}' "/proc/$ppid/stat" 2>/dev/null || echo 1)
+		done
+		[ "$ppid" = "$SANDBOX_PID" ] && awk '{print $5}' "/proc/$pid/mountinfo" 2>/dev/null
+	done | grep -F -- "$1" || true
+}
+
+@test "pods: a member's files leave the sandbox's export when it ends: no mount left in virtiofsd or the guest" {
+	start_sandbox
+	local id="unshare-$$"
+	update_config '.mounts += [{"destination": "/data", "type": "bind", "source": "'"$BATS_TEST_TMPDIR"'", "options": ["bind", "ro"]}] |
+		(.linux.namespaces[] | select(.type == "pid")) |= (.path = "/proc/'"$SANDBOX_PID"'/ns/pid")' "$MEMBER_BUNDLE"
+	start_member "$id" "$MEMBER_BUNDLE" sleep 1001
+	# In the export while it runs: its rootfs and its volume.
+	run vfs_mounts ".runvm-pods/$id"
+	[ "${#lines[@]}" -ge 2 ] || fail "expected the member's rootfs and volume in virtiofsd's view: $output"
+	# In the guest (the shared pid namespace lets the sandbox see every mount namespace).
+	run -0 __runvm exec infra sh -c 'cat /proc/[0-9]*/mountinfo 2>/dev/null | grep -c "runvm-pods/'"$id"'/" || true'
+	[ "$output" -ge 1 ]
+	runvm kill "$id" KILL
+	wait_for_status "$id" stopped 30
+	runvm delete "$id"
+	assert_success
+	run vfs_mounts ".runvm-pods/$id"
+	assert_output ""
+	run vfs_mounts ".runvm-pods"
+	assert_output ""
+	run -0 __runvm exec infra sh -c 'cat /proc/[0-9]*/mountinfo 2>/dev/null | grep -c "runvm-pods/'"$id"'/" || true'
+	assert_output 0
+	# The guest forgot it: its guest cgroup is gone too.
+	run -0 __runvm exec infra sh -c "test -e /sys/fs/cgroup/$id && echo left || echo gone"
+	assert_output gone
+	# The host's own view never had them.
+	run findmnt -rn -o TARGET
+	refute_output --partial ".runvm-pods/$id"
+	# The pod goes on: a new member with the same id gets fresh files.
+	start_member "$id" "$MEMBER_BUNDLE" sh -c 'ls /data >/dev/null && echo ok'
+	wait_for_status "$id" stopped 30
+	run -0 cat "$BATS_TEST_TMPDIR/$id.out"
+	assert_output ok
+	runvm delete "$id"
+	assert_success
+	run vfs_mounts ".runvm-pods/$id"
+	assert_output ""
+	# delete --force of a running member: its files go and the guest forgets it once its exit comes.
+	start_member "$id" "$MEMBER_BUNDLE" sleep 1003
+	run vfs_mounts ".runvm-pods/$id"
+	[ -n "$output" ]
+	runvm delete --force "$id"
+	assert_success
+	run vfs_mounts ".runvm-pods/$id"
+	assert_output ""
+	local i
+	for i in $(seq 50); do
+		[ "$(__runvm exec infra sh -c "test -e /sys/fs/cgroup/$id && echo left || echo gone")" = gone ] && break
+		sleep 0.2
+	done
+	run -0 __runvm exec infra sh -c "test -e /sys/fs/cgroup/$id && echo left || echo gone"
+	assert_output gone
+}
+
+@test "pods: a member's block device is refused in one line (microvm cannot hot-plug a disk); nothing is left" {
 	start_sandbox
 	join_sandbox
-	update_config '.hooks = {"prestart": [{"path": "/bin/true"}]}' "$MEMBER_BUNDLE"
+	local img=$BATS_TEST_TMPDIR/members-blk.img dev maj min
+	truncate -s 16M "$img"
+	dev=$(losetup -f --show "$img")
+	maj=$(stat -c %Hr "$dev")
+	min=$(stat -c %Lr "$dev")
+	update_config '.linux.devices = [{"path": "/dev/membersblk", "type": "b", "major": '"$maj"', "minor": '"$min"'}]
+		| .linux.resources.devices += [{"allow": true, "type": "b", "major": '"$maj"', "minor": '"$min"', "access": "rwm"}]' \
+		"$MEMBER_BUNDLE"
 	member_create
-	assert_output --partial "\`hooks\`: a pod member's hooks are not run yet"
-	update_config 'del(.hooks) | .process.terminal = true' "$MEMBER_BUNDLE"
-	runvm create --bundle "$MEMBER_BUNDLE" --console-socket "$BATS_TEST_TMPDIR/none.sock" member
-	assert_failure
-	assert_output --partial "\`process.terminal\`: a pod member with a terminal is not supported yet"
+	assert_output --partial "block device \`$dev\` cannot reach the pod's running VM (QEMU microvm cannot hot-plug a disk)"
 	run -0 jq -r '.[].id' < <(__runvm list --format json)
 	assert_output infra
+}
+
+# member_hooks PHASE=SCRIPT...: the member's hooks, each `SCRIPT PHASE` of $HOOKS.
+member_hooks() {
+	local hooks='{}' spec
+	for spec in "$@"; do
+		hooks=$(jq -c --arg ph "${spec%%=*}" --arg p "$HOOKS/${spec#*=}" --arg s "${spec#*=}" \
+			'.[$ph] += [{path: $p, args: [$s, $ph]}]' <<<"$hooks")
+	done
+	update_config ".hooks = $hooks" "$MEMBER_BUNDLE"
+}
+
+@test "pods: a member's hooks run in runc's order with its own state; startContainer in the guest; a failing one leaves nothing" {
+	start_sandbox
+	join_sandbox
+	HOOKS=$BATS_TEST_TMPDIR/hooks
+	mkdir -p "$HOOKS"
+	printf '#!/bin/sh\necho "$1" >> %s/order\ncat > %s/state-"$1".json\npwd > %s/cwd-"$1"\n' \
+		"$HOOKS" "$HOOKS" "$HOOKS" >"$HOOKS/hook.sh"
+	printf '#!/bin/sh\necho "$1" >> %s/order\necho some out\nexit 3\n' "$HOOKS" >"$HOOKS/fail.sh"
+	chmod +x "$HOOKS/hook.sh" "$HOOKS/fail.sh"
+	update_config '.process.args = ["sleep", "1000"] | del(.hostname) | .annotations = {"a.b": "c"} | .root.readonly = false' "$MEMBER_BUNDLE"
+	member_hooks prestart=hook.sh createRuntime=hook.sh createContainer=hook.sh poststart=hook.sh poststop=hook.sh
+	update_config '.hooks.startContainer = [{path: "/bin/sh", args: ["sh", "-c", "cat > /start.json"]}]' "$MEMBER_BUNDLE"
+	BUNDLE=$MEMBER_BUNDLE create_container hm
+	local pid phase
+	pid=$(cat "$BATS_TEST_TMPDIR/hm.pid")
+	[ "$pid" != "$SANDBOX_PID" ]
+	run -0 tr '\n' ' ' <"$HOOKS/order"
+	assert_output "prestart createRuntime createContainer poststart "
+	for phase in prestart createRuntime createContainer; do
+		run -0 jq -r '[.id, .status, .pid, .bundle, .annotations["a.b"]] | join(" ")' "$HOOKS/state-$phase.json"
+		assert_output "hm creating $pid $MEMBER_BUNDLE c"
+		assert_equal "$(cat "$HOOKS/cwd-$phase")" "$MEMBER_BUNDLE"
+	done
+	run -0 jq -r '[.id, .status, .pid] | join(" ")' "$HOOKS/state-poststart.json"
+	assert_output "hm created $pid"
+	runvm start hm
+	assert_success
+	# startContainer ran in the member's guest container, with its state.
+	runvm exec hm cat /start.json
+	assert_success
+	run -0 jq -r '[.id, .pid, .bundle] | join(" ")' <<<"$output"
+	assert_output "hm $pid $MEMBER_BUNDLE"
+	runvm kill hm KILL
+	wait_for_status hm stopped 30
+	runvm delete hm
+	assert_success
+	run -0 tr '\n' ' ' <"$HOOKS/order"
+	assert_output "prestart createRuntime createContainer poststart poststop "
+	run -0 jq -c '[.id, .status, .pid]' "$HOOKS/state-poststop.json"
+	assert_output '["hm","stopped",null]'
+	# A failing prestart: create fails with its output, poststop runs, nothing is left.
+	rm -f "$HOOKS/order"
+	member_hooks prestart=fail.sh poststop=hook.sh
+	runvm create --bundle "$MEMBER_BUNDLE" hf
+	assert_failure
+	assert_output --partial 'error running hook: exit status 3, stdout: some out'
+	run -0 tr '\n' ' ' <"$HOOKS/order"
+	assert_output "prestart poststop "
+	run -0 jq -r '.[].id' < <(__runvm list --format json)
+	assert_output infra
+	[ "$(container_status infra)" = running ]
+}
+
+@test "pods: a member's terminal: the master on its console socket, consoleSize, resize, input; run -t in the foreground" {
+	start_sandbox
+	join_sandbox
+	update_config '.process.args = ["sh", "-c", "stty size; tty; read -r x; stty size; echo \"got=$x\"; exit 3"] |
+		del(.hostname) | .process.terminal = true | .process.consoleSize = {"height": 30, "width": 100}' "$MEMBER_BUNDLE"
+	recvtty_start ct wait $'30 100\r\n' size 40 120 sleep 300 write $'hello\r'
+	BUNDLE=$MEMBER_BUNDLE create_container ct --console-socket "$RECVTTY_SOCK"
+	# The master arrived before create returned, as conmon expects.
+	run -0 cat "$BATS_TEST_TMPDIR/ct.tty-name"
+	assert_output --regexp '^/dev/'
+	run -0 cat "$BATS_TEST_TMPDIR/ct.out" "$BATS_TEST_TMPDIR/ct.err"
+	assert_output ""
+	assert_equal "$(container_status ct)" created
+	runvm start ct
+	assert_success
+	recvtty_wait ct
+	assert_equal "$status" 0
+	assert_line --index 0 "30 100"
+	assert_line --index 1 --regexp '^/dev/(pts/[0-9]+|console)$'
+	assert_line "40 120"
+	assert_line "got=hello"
+	wait_for_status ct stopped 30
+	run -0 jq -r .exit.code "$ROOT/ct/state.json"
+	assert_output 3
+	runvm delete ct
+	assert_success
+	# In the foreground on the caller's pty (script: CI has no tty).
+	update_config '.process.args = ["sh", "-c", "tty; exit 4"] | del(.process.consoleSize)' "$MEMBER_BUNDLE"
+	in_script "$RUNVM --root $ROOT run --bundle $MEMBER_BUNDLE fgtty"
+	assert_equal "$status" 4
+	assert_output --regexp '/dev/(pts/[0-9]+|console)'
+	[ "$(container_status infra)" = running ]
 }
 
 @test "pods: a member's pid holds the pod's namespaces; the sandbox is not deleted under its members unless --force" {

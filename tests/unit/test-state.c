@@ -111,6 +111,7 @@ static void test_save_load_round_trip(void **unused)
                 .id = "rt", .bundle = "/b", .rootfs = "/b/rootfs",
                 .created = "2026-11-23T16:18:34.123456789Z", .owner = "", .status = CONTAINER_CREATED,
                 .monitor_pid = 1234, .monitor_start_time = 99,
+                .pidns_init_pid = 1233, .pidns_init_start_time = 98,
                 .annotations = ann, .exited = true, .exit_signal = 9, .kvm = false,
                 .memory_mib = 256, .vcpus = 2,
         };
@@ -127,6 +128,8 @@ static void test_save_load_round_trip(void **unused)
         assert_int_equal(got->status, CONTAINER_CREATED);
         assert_int_equal(got->monitor_pid, 1234);
         assert_int_equal(got->monitor_start_time, 99);
+        assert_int_equal(got->pidns_init_pid, 1233);
+        assert_int_equal(got->pidns_init_start_time, 98);
         assert_true(got->exited);
         assert_int_equal(got->exit_signal, 9);
         assert_int_equal(got->memory_mib, 256);

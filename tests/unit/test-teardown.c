@@ -46,10 +46,12 @@ static void test_kills_monitor_and_recorded_processes(void **unused)
 {
         struct container_state st = { .status = CONTAINER_CREATING };
         struct rv_error *err = NULL;
-        pid_t mon = sleeper(), qemu = sleeper(), vfs = sleeper();
+        pid_t mon = sleeper(), qemu = sleeper(), vfs = sleeper(), init = sleeper();
 
         st.monitor_pid = mon;
         assert_int_equal(rv_proc_start_time(mon, &st.monitor_start_time), 0);
+        st.pidns_init_pid = init;
+        assert_int_equal(rv_proc_start_time(init, &st.pidns_init_start_time), 0);
         assert_int_equal(state_add_proc(&st, "qemu", qemu, &err), 0);
         assert_int_equal(state_add_proc(&st, "virtiofsd", vfs, &err), 0);
         /* Zombies of our own children count as exited for pidfd and state. */
@@ -58,6 +60,7 @@ static void test_kills_monitor_and_recorded_processes(void **unused)
         assert_true(died(mon));
         assert_true(died(qemu));
         assert_true(died(vfs));
+        assert_true(died(init));
 }
 
 static void test_spares_a_reused_pid(void **unused)

@@ -52,6 +52,12 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
 int agent_container_start(struct agent *a, const struct json_value *params, struct json_writer *w,
                           struct rv_error **err);
 struct agent_container *agent_container_find(struct agent *a, const char *id);
+/* Frees a container no longer in the agent's list (its cgroup removed). */
+void agent_container_free(struct agent *a, struct agent_container *c);
+/* remove_container: an exited pod member's record, cgroup and published
+ * namespaces go (a pod outlives its members; the id may come again). */
+int agent_container_remove(struct agent *a, const struct json_value *params, struct json_writer *w,
+                           struct rv_error **err);
 /* The container named by params' "id": "container `x` does not exist". */
 int agent_container_lookup(struct agent *a, const struct json_value *params,
                            struct agent_container **ret, struct rv_error **err);

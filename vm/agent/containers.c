@@ -19,6 +19,7 @@
 #include "vm/agent/container.h"
 #include "vm/agent/container-cgroup.h"
 #include "vm/agent/exec.h"
+#include "vm/agent/pod.h"
 #include "vm/agent/tty.h"
 
 #define DRAIN_TIMEOUT_MS 2000
@@ -218,4 +219,26 @@ void agent_containers_stream_eof(struct agent *a, uint32_t stream)
                         if (agent_stdio_in_eof(a, &e->stdio, stream))
                                 return;
         }
+}
+
+int agent_container_remove(struct agent *a, const struct json_value *params, struct json_writer *w,
+                           struct rv_error **err)
+{
+        struct agent_container *c;
+
+        if (agent_container_lookup(a, params, &c, err) < 0)
+                return -1;
+        if (c->state != AGENT_CONTAINER_EXITED || !c->reported)
+                return rv_error_setx(err, EBUSY, "container `%s` is still running", c->id);
+        for (struct agent_container **p = &a->containers; *p; p = &(*p)->next) {
+                if (*p == c) {
+                        *p = c->next;
+                        break;
+                }
+        }
+        agent_pod_unpublish(c->id);
+        agent_execs_free(a, c);
+        agent_container_free(a, c);
+        agent_write_empty(w);
+        return 0;
 }

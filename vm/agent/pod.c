@@ -12,6 +12,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/fs.h"
+#include "base/log.h"
 #include "spec/config.h"
 
 static const struct {
@@ -21,6 +22,7 @@ static const struct {
 } kinds[] = {
         { "ipc", "ipc", CLONE_NEWIPC },
         { "uts", "uts", CLONE_NEWUTS },
+        { "pid", "pid", CLONE_NEWPID },
 };
 
 static int kind_of(const char *type)
@@ -71,6 +73,9 @@ int agent_pod_join(const struct spec_config *c, struct rv_error **err)
                 if (ns->path == NULL || ns->path[0] == '\0' || !agent_pod_ns_joinable(ns->type, ns->path))
                         continue;
                 k = kind_of(ns->type);
+                /* The agent put the init there when it forked it. */
+                if (kinds[k].flag == CLONE_NEWPID)
+                        continue;
                 _cleanup_close_ int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
                 if (fd < 0)
                         return rv_error_set(err, errno, "`linux.namespaces[%zu]`: open `%s`", i, ns->path);
@@ -79,4 +84,52 @@ int agent_pod_join(const struct spec_config *c, struct rv_error **err)
                                             ns->type, ns->path);
         }
         return 0;
+}
+
+int agent_pod_pid_enter(const struct spec_config *c, int *ret_restore, struct rv_error **err)
+{
+        const struct spec_namespace *ns = spec_config_namespace(c, "pid");
+
+        *ret_restore = -1;
+        if (ns == NULL || ns->path == NULL || ns->path[0] == '\0' || !agent_pod_ns_joinable(ns->type, ns->path))
+                return 0;
+        _cleanup_close_ int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return rv_error_set(err, errno, "`pid` namespace: open `%s`", ns->path);
+        int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (own < 0)
+                return rv_error_set(err, errno, "open the agent's pid namespace");
+        if (setns(fd, CLONE_NEWPID) < 0) {
+                rv_error_set(err, errno, "`pid` namespace: join `%s`", ns->path);
+                close(own);
+                return -1;
+        }
+        *ret_restore = own;
+        return 0;
+}
+
+void agent_pod_pid_leave(int restore)
+{
+        if (restore < 0)
+                return;
+        /* Back to its own: a failure would put every later container in
+         * the pod's namespace, so it is loud. */
+        if (setns(restore, CLONE_NEWPID) < 0)
+                rv_log(RV_LOG_ERROR, "return to the agent's pid namespace: %s", strerror(errno));
+        close(restore);
+}
+
+void agent_pod_unpublish(const char *id)
+{
+        char dir[256], path[300];
+
+        if (snprintf(dir, sizeof(dir), "%s/%s", AGENT_POD_NS_DIR, id) >= (int) sizeof(dir))
+                return;
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, kinds[i].type);
+                if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+                        rv_log(RV_LOG_WARNING, "unpublish `%s`: %s", path, strerror(errno));
+                unlink(path);
+        }
+        rmdir(dir);
 }

@@ -19,6 +19,7 @@
 #include "vm/agent/mounts.h"
 #include "vm/agent/rootpath.h"
 #include "vm/agent/timing.h"
+#include "vm/agent/userns.h"
 
 
 bool agent_dev_is_bind_mounted(const struct spec_config *c)
@@ -158,10 +159,29 @@ static int sysctl_write(const char *key, const char *value, struct rv_error **er
         return 0;
 }
 
+static bool sysctl_is_net(const char *key)
+{
+        return strncmp(key, "net.", 4) == 0 || strncmp(key, "net/", 4) == 0;
+}
+
+int agent_rootfs_net_sysctls(const struct spec_config *c, struct rv_error **err)
+{
+        if (!agent_ns_has(c, "user"))
+                return 0;
+        for (size_t i = 0; i < c->linux_.n_sysctl; i++)
+                if (sysctl_is_net(c->linux_.sysctl[i].key) &&
+                    sysctl_write(c->linux_.sysctl[i].key, c->linux_.sysctl[i].value, err) < 0)
+                        return -1;
+        return 0;
+}
+
 int agent_rootfs_finalize(const struct spec_config *c, struct agent_timer *timer, struct rv_error **err)
 {
+        bool userns = agent_ns_has(c, "user");
+
         for (size_t i = 0; i < c->linux_.n_sysctl; i++)
-                if (sysctl_write(c->linux_.sysctl[i].key, c->linux_.sysctl[i].value, err) < 0)
+                if (!(userns && sysctl_is_net(c->linux_.sysctl[i].key)) &&
+                    sysctl_write(c->linux_.sysctl[i].key, c->linux_.sysctl[i].value, err) < 0)
                         return -1;
         agent_timer_step(timer, "sysctls");
         for (char **p = c->linux_.readonly_paths; p != NULL && *p != NULL; p++)

@@ -16,5 +16,11 @@ struct spec_config;
 int agent_rootfs_prepare(const struct spec_config *c, struct agent_timer *timer, struct rv_error **err);
 /* /dev comes from a bind mount: runvm creates no devices in it. */
 bool agent_dev_is_bind_mounted(const struct spec_config *c);
+/* The container's network namespace is the VM's, owned by the guest's
+ * first user namespace: under runc a container with a user namespace
+ * gets a network namespace made in it, whose net.* sysctls its root may
+ * write. Here the agent writes them, before the clone; the child skips
+ * them. A no-op without a user namespace. */
+int agent_rootfs_net_sysctls(const struct spec_config *c, struct rv_error **err);
 /* After pivot_root: sysctls, read-only and masked paths, root read-only. */
 int agent_rootfs_finalize(const struct spec_config *c, struct agent_timer *timer, struct rv_error **err);

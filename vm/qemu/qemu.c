@@ -121,6 +121,15 @@ static int qemu_add_share(struct vm *vm, const struct vm_share *sh, int tree, st
         return virtiofsd_add(&q->vfs, sh, tree, err);
 }
 
+static int qemu_remove_shares(struct vm *vm, const char *prefix, struct rv_error **err)
+{
+        struct qemu_vm *q = qemu_vm(vm);
+
+        if (q->cfg.virtiofsd_path == NULL || !vm->started)
+                return 0;
+        return virtiofsd_remove_running(&q->vfs, prefix, err);
+}
+
 static int qemu_add_disk(struct vm *vm, const struct vm_disk *d, struct rv_error **err)
 {
         struct qemu_vm *q = qemu_vm(vm);
@@ -331,6 +340,7 @@ static void add_proc(struct vm_proc *ret, size_t max, size_t *n, const char *nam
                 return;
         struct vm_proc *p = &ret[(*n)++];
         snprintf(p->name, sizeof(p->name), "%s", name);
+        p->pidfd = pidfd;
         /* As the host numbers it: the caller's pid namespace is not. */
         p->pid = rv_pidfd_proc_pid(pidfd);
         if (p->pid <= 0 || rv_proc_start_time(p->pid, &p->start_time) < 0) {
@@ -389,36 +399,12 @@ static void qemu_destroy(struct vm *vm)
         free(q);
 }
 
-static bool reaped(struct qemu_vm *q, int timeout_ms)
-{
-        if (q->qemu_pid <= 0 || rv_spawn_wait(q->qemu_pid, q->qemu_pidfd, timeout_ms) < 0)
-                return q->qemu_pid <= 0;
-        close(q->qemu_pidfd);
-        q->qemu_pidfd = -1;
-        q->qemu_pid = 0;
-        return true;
-}
-
-static void qemu_stop(struct vm *vm, int timeout_ms)
-{
-        struct qemu_vm *q = qemu_vm(vm);
-
-        if (!reaped(q, timeout_ms) && q->qmp.fd >= 0) {
-                struct rv_error *tmp_err = NULL;
-
-                /* The guest did not power off: ask QEMU itself, then force. */
-                if (qmp_execute(&q->qmp, "quit", 1000, &tmp_err) < 0)
-                        rv_debug("qemu quit: %s", tmp_err->msg);
-                rv_error_release(&tmp_err);
-                reaped(q, 1000);
-        }
-}
-
 const struct vm_driver vm_driver_qemu = {
         .name = "qemu",
         .probe = qemu_probe,
         .create = qemu_create,
         .add_share = qemu_add_share,
+        .remove_shares = qemu_remove_shares,
         .add_disk = qemu_add_disk,
         .add_nic = qemu_add_nic,
         .start = qemu_start,
@@ -431,6 +417,5 @@ const struct vm_driver vm_driver_qemu = {
         .pump_logs = qemu_pump_logs,
         .stuck_reason = qemu_stuck_reason,
         .save_failure_logs = qemu_save_failure_logs,
-        .stop = qemu_stop,
         .destroy = qemu_destroy,
 };

@@ -29,6 +29,11 @@ int virtiofsd_add(struct virtiofsd *v, const struct vm_share *sh, int tree, stru
  * view (a directory it never showed before, so the guest has nothing
  * cached there). Takes tree. */
 int virtiofsd_add_running(struct virtiofsd *v, const struct vm_share *sh, int tree, struct rv_error **err);
+/* While virtiofsd runs (virtiofsd-remove.c): everything mounted at or
+ * below prefix (a relative name in the export, such as a pod member's
+ * ".runvm-pods/<id>") unmounted in its view, and the mount points
+ * removed. Nothing to do once it is gone. */
+int virtiofsd_remove_running(struct virtiofsd *v, const char *prefix, struct rv_error **err);
 /* A listening socket with a kernel-chosen abstract name and a client
  * already connected to it: virtiofsd accepts on the one, the VMM gets the
  * other, and no socket path exists anywhere. */

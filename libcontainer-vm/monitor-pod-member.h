@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A pod member as the sandbox's monitor keeps it (monitor-pod.c), shared
+ * with the commands it serves for it (monitor-pod-ops.c). Private to
+ * those two. */
+#pragma once
+
+#include <stdint.h>
+
+#include "base/loop.h"
+#include "libcontainer-vm/agent-client.h"
+#include "libcontainer-vm/monitor-io.h"
+#include "libcontainer-vm/status.h"
+
+struct ctl_request;
+struct json_value;
+struct monitor;
+struct rv_error;
+
+struct pod_member {
+        char *id;
+        struct monitor *m;
+        int client_fd;                  /* the member's monitor; -1 once gone */
+        int dirfd;                      /* its state dir */
+        int listen_fd;                  /* its ctl.sock, served here */
+        struct container_state *state;  /* its state.json, written here */
+        enum container_status before_pause;
+        int64_t memory_limit;           /* its spec's, for its oom events; 0: none */
+        int start_hooks_ms;             /* its startContainer hooks' bound, added to start's */
+        struct monitor_events *events;  /* its `events` clients */
+        struct proc_io io;
+        struct loop_watch w_client, w_listen;
+        struct pod_member *next;
+};
+
+struct pod_member *monitor_pod_find(struct monitor *m, const char *id);
+/* One synchronous request naming the member. */
+int monitor_pod_call(struct pod_member *mb, enum proto_method method, agent_fill_fn fill, const void *data,
+                     struct rv_error **err);
+/* r's outcome to a ctl client (ESRCH: "container not running"). */
+void monitor_pod_reply_result(int fd, int r, struct rv_error *err);
+/* A positive integer obj.key of v into *ret (0 otherwise): true when one was there. */
+int monitor_pod_read_limit(const struct json_value *v, const char *obj, const char *key, int64_t *ret);
+/* CTL_PS (takes fd), CTL_UPDATE (replies on fd) for the member. */
+void monitor_pod_member_ps(struct pod_member *mb, int fd);
+void monitor_pod_member_update(struct pod_member *mb, int fd, const struct ctl_request *req);
