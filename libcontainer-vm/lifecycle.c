@@ -332,6 +332,10 @@ static int launch(const struct runvm_context *ctx, const struct container_create
          * cold VM's start in it; the member's monitor joins it itself. */
         if (p.pool) {
                 struct host_cgroup_limits limits;
+                /* The VM's size, as a cold monitor records it (state, update). */
+                st.kvm = p.shape.kvm;
+                st.memory_mib = p.shape.memory_mib;
+                st.vcpus = p.shape.vcpus;
                 host_cgroup_limits_from(&p.spec->linux_.resources, p.plan.memory_mib, p.cfg.overhead_memory_mib,
                                         p.plan.vcpus, &limits);
                 if (pool_adopt(ctx->root, p.sandbox, p.spec->linux_.cgroups_path, o->id, ctx->systemd_cgroup,
