@@ -566,8 +566,9 @@ int pool_fill(const struct runvm_context *ctx, const struct runvm_config *cfg, c
                 return -1;
         if (for_each_slot(ctx->root, shape->key, count_one, &c, err) < 0)
                 r = -1;
-        for (unsigned have = c.st.ready + c.st.booting; r == 0 && have + started < depth; started++)
-                r = spawn_one(ctx, cfg, shape, proot, !wait, err);
+        for (unsigned have = c.st.ready + c.st.booting; r == 0 && have + started < depth;)
+                if ((r = spawn_one(ctx, cfg, shape, proot, !wait, err)) == 0)
+                        started++;
         close(lock);
         *ret_started = started;
         if (r == 0 && wait)

@@ -242,3 +242,20 @@ wait_refilled() {
 	runvm check
 	[[ "$output" == *"warm pool"*"depth 1, 1 ready"* ]]
 }
+
+@test "pool: bad input is one line and leaves nothing" {
+	runvm pool fill --depth 65
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"pool fill: --depth 65: at most 64"* ]]
+	runvm pool frob
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'pool: unknown action `frob`: fill, drain or status'* ]]
+	echo "warm_pool = 65" >"$RUNVM_CONFIG"
+	runvm pool status
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *warm_pool* ]]
+	[ ! -e "$ROOT/.pool" ]
+}
