@@ -97,6 +97,8 @@ static void test_tcg_machine(void **unused)
         assert_non_null(strstr(append, " tsc_early_khz=2100000"));
         /* TCG's LAPIC timer runs at 1 GHz: the guest needs no calibration. */
         assert_non_null(strstr(append, " lapic_timer_khz=1000000"));
+        /* Hash tables sized for a container, not for the VM's RAM. */
+        assert_non_null(strstr(append, " dhash_entries=32768 thash_entries=4096"));
         assert_non_null(strstr(append, " quiet "));
         /* The extra command line comes last. */
         assert_non_null(strstr(append, " runvm.x=1"));
