@@ -145,7 +145,7 @@ accel=tcg
 # The bare boot runs the container's kernel with its command line, so the
 # timer parameters (tsc_early_khz, lapic_timer_khz under TCG) are the same.
 timer_params=$(grep -o -E '(tsc_early_khz|lapic_timer_khz)=[0-9]+' "$work/bare-cmd" | tr '\n' ' ' || true)
-echo "bench: the bare boot runs the container's kernel and command line (timer: ${timer_params:-the kernel's own calibration})"
+echo "bench: the bare boot runs the container's kernel and command line (timer: ${timer_params:-none passed, the guest calibrates})"
 
 printf '\n%-44s %10s   %s\n' "measure (median of $RUNS)" "value" "all runs"
 printf '%-44s %7s ms   %s\n' "bare VM boot to poweroff ($accel)" "$boot_ms" "${boot[*]}"
