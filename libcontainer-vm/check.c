@@ -18,6 +18,7 @@
 #include "netns/netns.h"
 #include "spec/json.h"
 #include "vm/qemu/accel.h"
+#include "vm/qemu/argv.h"
 #include "vm/vm.h"
 
 struct host_facts {
@@ -106,6 +107,8 @@ static int report_text(const struct runvm_context *ctx, const struct runvm_confi
                         fprintf(out, "host tsc: %u kHz (passed as tsc_early_khz)\n", h->tsc_khz);
                 else
                         fprintf(out, "host tsc: %s\n", h->tsc_error);
+                fprintf(out, "lapic timer: %u kHz (TCG's; passed as lapic_timer_khz, no calibration at boot)\n",
+                        QEMU_TCG_LAPIC_TIMER_KHZ);
         }
         fprintf(out, "vhost-vsock: %s\n", h->vhost_vsock ? "available" : "absent (virtio-serial is used)");
         fprintf(out, "vhost-net: %s\n", h->vhost_net ? "available" : "absent");

@@ -160,6 +160,11 @@ runc_ms=null
 accel=tcg
 [[ " ${qemu_argv[*]} " == *" kvm "* ]] && accel=kvm
 
+# The bare boot runs the container's kernel with its command line, so the
+# timer parameters (tsc_early_khz, lapic_timer_khz under TCG) are the same.
+timer_params=$(grep -o -E '(tsc_early_khz|lapic_timer_khz)=[0-9]+' "$work/bare-cmd" | tr '\n' ' ' || true)
+echo "bench: the bare boot runs the container's kernel and command line (timer: ${timer_params:-none passed, the guest calibrates})"
+
 printf '\n%-44s %10s   %s\n' "measure (median of $RUNS)" "value" "all runs"
 printf '%-44s %7s ms   %s\n' "bare VM boot to poweroff ($accel)" "$boot_ms" "${boot[*]}"
 printf '%-44s %7s ms   %s\n' "runvm run /bin/true" "$run_ms" "${run[*]}"
@@ -183,7 +188,7 @@ jq -n --argjson runs "$RUNS" --arg accel "$accel" \
 	--argjson run_all "$(printf '%s\n' "${run[@]}" | jq -s .)" \
 	--argjson runc_all "$(printf '%s\n' "${runc_t[@]}" | jq -s 'map(select(. != null))')" \
 	--argjson pss_by "$(printf '%s\n' "${pss_rows[@]}" | jq -R 'split(":") | {name: .[0], pss_kib: (.[1] | tonumber)}' | jq -s .)" \
-	--arg qemu "$(cat "$work/bare-cmd")" \
+	--arg qemu "$(cat "$work/bare-cmd")" --arg timer "${timer_params% }" \
 	--arg kernel "$(uname -r)" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '{
 		date: $date, host_kernel: $kernel, accel: $accel, runs: $runs,
 		bare_boot_ms: {median: $boot, all: $boot_all},
@@ -195,7 +200,7 @@ jq -n --argjson runs "$RUNS" --arg accel "$accel" \
 		ratio_auto_to_tcg_forced: $auto_ratio, kvm_verdict: $verdict,
 		runc_run_true_ms: {median: $runc, all: $runc_all},
 		idle_pss_kib: {total: $pss, by_process: $pss_by},
-		bare_qemu_command: $qemu
+		bare_qemu_command: $qemu, bare_timer_params: $timer
 	}' >"$OUT"
 echo
 echo "bench: wrote $OUT"
