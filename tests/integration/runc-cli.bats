@@ -182,9 +182,9 @@ runc_stopped() {
 	assert_equal "$mine" "$theirs"
 	run -0 bash -c "'$RUNVM' -h | sed -n '/^VERSION:/{n;p}'"
 	assert_regex "$output" '^   [0-9]+\.[0-9]+\.[0-9]+$'
-	# Every runc command is listed, in runc's order (runvm's own extras may follow).
+	# Every runc command is listed, in runc's order (runvm's own, check and pool, stand before help).
 	theirs=$("$RUNC" -h | sed -n '/^COMMANDS:/,/^$/p' | awk 'NR > 1 && NF { print $1 }' | tr '\n' ' ')
-	mine=$("$RUNVM" -h | sed -n '/^COMMANDS:/,/^$/p' | awk 'NR > 1 && NF { print $1 }' | grep -vx check | tr '\n' ' ')
+	mine=$("$RUNVM" -h | sed -n '/^COMMANDS:/,/^$/p' | awk 'NR > 1 && NF { print $1 }' | grep -vxE 'check|pool' | tr '\n' ' ')
 	assert_equal "$mine" "$theirs"
 	theirs=$("$RUNC" -h | grep -oE '^   --[a-z-]+' | tr '\n' ' ')
 	mine=$("$RUNVM" -h | grep -oE '^   --[a-z-]+' | tr '\n' ' ')
