@@ -23,8 +23,10 @@
 #include "vm/agent/mount-opts.h"
 #include "vm/channel/disks.h"
 
-/* virtio-blk probes at boot; a module-loaded driver a little later. */
-#define DISK_WAIT_MS 5000
+/* virtio-blk probes at boot; a module-loaded driver a little later; a
+ * disk hot-plugged for a pod member once the guest's pciehp saw its slot
+ * (about a second after QEMU's device_add, more under a loaded TCG). */
+#define DISK_WAIT_MS 10000
 #define MAX_GUEST_DISKS 64
 #define STAGING_DIR "/run/runvm/blk"
 
@@ -333,4 +335,26 @@ int agent_blockdev_prepare(struct spec_config *c, const char *id, struct rv_erro
                         return rv_error_setx(err, ENODEV, "`mounts[%zu]`: disk `%s` is not in the VM", i,
                                              disk_source(&c->mounts[i]));
         return 0;
+}
+
+void agent_blockdev_release(const char *id)
+{
+        char dir[PATH_MAX], path[PATH_MAX + 300];
+        struct dirent *e;
+
+        if (snprintf(dir, sizeof(dir), STAGING_DIR "/%s", id) >= (int) sizeof(dir))
+                return;
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        while (d && (e = readdir(d)) != NULL) {
+                if (e->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+                /* A plain unmount writes the filesystem back before its
+                 * disk leaves the VM; one still busy is only detached. */
+                if (umount2(path, 0) < 0 && errno != EINVAL && errno != ENOENT &&
+                    umount2(path, MNT_DETACH) < 0 && errno != EINVAL)
+                        rv_log(RV_LOG_WARNING, "unmount `%s`: %s", path, strerror(errno));
+                rmdir(path);
+        }
+        rmdir(dir);
 }

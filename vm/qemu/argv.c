@@ -15,13 +15,15 @@ int qemu_kernel_cmdline(const struct vm_config *c, char **ret, struct rv_error *
         _cleanup_free_ char *tsc = NULL;
         char *line = NULL;
 
-        /* Each trim is measured in shared/guest-kernel/README.md. Under TCG
+        /* Each trim is measured in shared/guest-kernel/README.md (with
+         * hot-plug slots, PCI stays, and the root ports' hot-plug is the
+         * kernel's: microvm's ACPI grants no _OSC control). Under TCG
          * microvm needs tsc_early_khz or its TSC calibration can hang. */
         if (!c->kvm && c->tsc_khz > 0 && asprintf(&tsc, " tsc_early_khz=%u", c->tsc_khz) < 0)
                 return rv_error_set(err, ENOMEM, "kernel command line");
-        if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check pci=off "
+        if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check %s"
                      "nokaslr lsm=capability,landlock secretmem.enable=1 8250.nr_uarts=1 random.trust_cpu=on%s%s%s",
-                     c->debug ? "runvm.debug=1" : "quiet", tsc ? tsc : "",
+                     c->debug ? "runvm.debug=1" : "quiet", c->hotplug_slots ? "pcie_ports=native " : "pci=off ", tsc ? tsc : "",
                      c->extra_cmdline && *c->extra_cmdline ? " " : "",
                      c->extra_cmdline ? c->extra_cmdline : "") < 0)
                 return rv_error_set(err, ENOMEM, "kernel command line");
@@ -130,6 +132,17 @@ static void disk_args(struct builder *b, const struct qemu_devices *d)
         }
 }
 
+/* Empty PCIe root ports (native hot-plug) on microvm's PCIe host bridge,
+ * for the disks a pod member brings later (qemu-hotplug.c names them
+ * QEMU_HOTPLUG_PORT N). */
+static void hotplug_slot_args(struct builder *b, const struct vm_config *c)
+{
+        for (unsigned i = 0; i < c->hotplug_slots; i++) {
+                push(b, "-device");
+                push(b, "pcie-root-port,id=" QEMU_HOTPLUG_PORT "%u,bus=pcie.0,chassis=%u", i, i + 1);
+        }
+}
+
 static bool disk_id_ok(const char *id)
 {
         size_t n = id ? strlen(id) : 0;
@@ -149,6 +162,8 @@ int qemu_argv_build(const struct vm_config *c, const struct qemu_devices *d, con
 
         if (d->n_nics > VM_MAX_NICS)
                 return rv_error_setx(err, E2BIG, "more than %d NICs", VM_MAX_NICS);
+        if (c->hotplug_slots > VM_MAX_HOTPLUG_SLOTS)
+                return rv_error_setx(err, E2BIG, "more than %d hot-plug slots", VM_MAX_HOTPLUG_SLOTS);
         if (d->n_disks > VM_MAX_DISKS)
                 return rv_error_setx(err, E2BIG, "more than %d disks", VM_MAX_DISKS);
         for (size_t i = 0; i < d->n_disks; i++)
@@ -160,7 +175,8 @@ int qemu_argv_build(const struct vm_config *c, const struct qemu_devices *d, con
                 return -1;
 
         push(&b, "%s", c->vmm_path);
-        push(&b, "-M"); push(&b, "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem");
+        push(&b, "-M"); push(&b, "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem%s",
+                             c->hotplug_slots ? ",pcie=on" : "");
         /* TCG's translation cache is anonymous memory, touched as code is
          * translated, that the host cgroup counts (QEMU's own cap is
          * 1 GiB): `tcg_tb_size_mib` bounds what a guest keeps, within
@@ -213,6 +229,7 @@ int qemu_argv_build(const struct vm_config *c, const struct qemu_devices *d, con
                 pass_fd(&b, fds->vfs);
         nic_args(&b, d);
         disk_args(&b, d);
+        hotplug_slot_args(&b, c);
         if (b.oom) {
                 qemu_argv_clear(&b.a);
                 return rv_error_set(err, ENOMEM, "qemu arguments");
