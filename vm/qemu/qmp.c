@@ -96,12 +96,15 @@ static int send_command_args(struct qmp *q, const char *command, const char *arg
 
         if (strpbrk(command, "\"\\") != NULL)
                 return rv_error_setx(err, EINVAL, "qmp: bad command `%s`", command);
-        n = asprintf(&buf, "{\"execute\":\"%s\",\"arguments\":%s,\"id\":%u}\r\n", command, args, id);
+        n = asprintf(&buf, "{\"execute\":\"%s\",\"id\":%u,\"arguments\":%s}\r\n", command, id, args);
         if (n < 0)
                 return rv_error_set(err, ENOMEM, "qmp");
+        size_t off = 0;
         if (fd >= 0) {
+                /* The whole command in the message that carries the fd, as
+                 * QEMU takes a command's fds from the read that had them. */
                 union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } u = { 0 };
-                struct iovec iov = { buf, 1 };
+                struct iovec iov = { buf, (size_t) n };
                 struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
                                       .msg_controllen = sizeof(u.b) };
                 struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
@@ -113,12 +116,11 @@ static int send_command_args(struct qmp *q, const char *command, const char *arg
                 do
                         w = sendmsg(q->fd, &msg, MSG_NOSIGNAL);
                 while (w < 0 && errno == EINTR);
-                if (w != 1)
+                if (w <= 0)
                         return rv_error_set(err, w < 0 ? errno : EIO, "qmp: send `%s`", command);
-                int r = rv_write_all(q->fd, buf + 1, (size_t) n - 1);
-                return r < 0 ? rv_error_set(err, -r, "qmp: send `%s`", command) : 0;
+                off = (size_t) w;
         }
-        int r = rv_write_all(q->fd, buf, (size_t) n);
+        int r = rv_write_all(q->fd, buf + off, (size_t) n - off);
         return r < 0 ? rv_error_set(err, -r, "qmp: send `%s`", command) : 0;
 }
 
