@@ -67,8 +67,12 @@ static void member_unshare(struct monitor *m, struct pod_member *mb)
                 return;
         /* The guest forgets an ended member (a killed one's answer is
          * EBUSY; monitor_pod_exited asks again when its exit comes). */
+        /* With disks, waited for: the guest unmounts their filesystems
+         * and lets their slots go (vm/agent/blockdev-slot.h) first. */
+        if (mb->n_disks > 0 && monitor_pod_call(mb, PROTO_REMOVE_CONTAINER, NULL, NULL, &tmp_err) < 0)
+                rv_error_release(&tmp_err);
         agent_client_set_target(m->agent, mb->id);
-        if (monitor_send_request(m, PROTO_REMOVE_CONTAINER, NULL, NULL, &tmp_err) < 0)
+        if (mb->n_disks == 0 && monitor_send_request(m, PROTO_REMOVE_CONTAINER, NULL, NULL, &tmp_err) < 0)
                 rv_error_release(&tmp_err);
         agent_client_set_target(m->agent, NULL);
         snprintf(prefix, sizeof(prefix), ".runvm-pods/%s", mb->id);     /* POD_MEMBERS_DIR, pod-member.h */

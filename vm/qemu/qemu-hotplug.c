@@ -171,6 +171,7 @@ int qemu_hotplug_add(struct qemu_vm *q, const struct vm_disk *d, struct rv_error
         }
         struct qemu_hotplug_slot *s = &q->hotplug[slot];
         s->used = true;
+        s->since = q->qmp.n_deleted;
         snprintf(s->id, sizeof(s->id), "%s", d->id);
         snprintf(s->source, sizeof(s->source), "%s", d->source);
         return 0;
@@ -187,9 +188,19 @@ int qemu_hotplug_remove(struct qemu_vm *q, const char *id, struct rv_error **err
                 return rv_error_setx(err, ENOENT, "disk `%s`: not hot-plugged into this VM", id);
         struct qemu_hotplug_slot *s = &q->hotplug[slot];
         snprintf(dev, sizeof(dev), "runvm-hpdev%u", slot);
-        size_t since = q->qmp.n_deleted;
-        if (call(q, "device_del", fill_dev_id, &slot, -1, QMP_TIMEOUT_MS, err) < 0 ||
-            qmp_wait_device_deleted(&q->qmp, dev, since, UNPLUG_TIMEOUT_MS, err) < 0)
+        /* The agent powered its slot off when the container went
+         * (vm/agent/blockdev-slot.c): then it is out already. */
+        struct rv_error *tmp_err = NULL;
+        if (qmp_pump(&q->qmp, &tmp_err) < 0)
+                rv_error_release(&tmp_err);
+        if (!qmp_device_deleted(&q->qmp, dev, s->since) &&
+            call(q, "device_del", fill_dev_id, &slot, -1, QMP_TIMEOUT_MS, &tmp_err) < 0 &&
+            !qmp_device_deleted(&q->qmp, dev, s->since)) {
+                *err = tmp_err;
+                return rv_error_wrap(err, "disk `%s`", s->source);
+        }
+        rv_error_release(&tmp_err);
+        if (qmp_wait_device_deleted(&q->qmp, dev, s->since, UNPLUG_TIMEOUT_MS, err) < 0)
                 /* The slot stays taken: the device may still come out later,
                  * and the host's device is held until the VM ends. */
                 return rv_error_wrap(err, "disk `%s`", s->source);

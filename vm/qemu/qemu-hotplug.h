@@ -5,9 +5,11 @@
  * `host_device` driver on /dev/fdset/N, read-only as the cold path: no
  * lock, force-share, never share-rw), and a virtio-blk-pci device with
  * the disk's serial lands in a free port (native PCIe hot-plug; the
- * agent finds it by its serial, vm/agent/blockdev.c). Removal is
- * device_del, the guest's DEVICE_DELETED (bounded), blockdev-del and
- * remove-fd: QEMU then holds nothing of the host's device. */
+ * agent finds it by its serial, vm/agent/blockdev.c). Removal: the
+ * agent powered the slot off when the container was removed (QEMU
+ * reported DEVICE_DELETED), or else device_del and the guest's
+ * DEVICE_DELETED (bounded); then blockdev-del and remove-fd: QEMU holds
+ * nothing of the host's device. */
 #pragma once
 
 #include <stdbool.h>
@@ -21,6 +23,7 @@ struct qemu_hotplug_slot {
         bool used;
         char id[VM_DISK_ID_MAX + 1];    /* the disk's serial */
         char source[128];               /* for messages */
+        size_t since;                   /* qmp.n_deleted when it was plugged */
 };
 
 int qemu_hotplug_add(struct qemu_vm *q, const struct vm_disk *d, struct rv_error **err);

@@ -316,7 +316,7 @@ int qmp_execute_args(struct qmp *q, const char *command, const char *args, int f
         return 0;
 }
 
-static bool deleted_seen(const struct qmp *q, const char *device, size_t since)
+bool qmp_device_deleted(const struct qmp *q, const char *device, size_t since)
 {
         if (q->n_deleted - since > QMP_DELETED_KEPT)
                 since = q->n_deleted - QMP_DELETED_KEPT;
@@ -332,7 +332,7 @@ int qmp_wait_device_deleted(struct qmp *q, const char *device, size_t since, int
         struct json_value *none = NULL;
         int64_t deadline = rv_now_ms() + timeout_ms;
 
-        while (!deleted_seen(q, device, since)) {
+        while (!qmp_device_deleted(q, device, since)) {
                 int64_t left = deadline - rv_now_ms();
                 if (left <= 0)
                         return rv_error_setx(err, ETIMEDOUT, "qmp: device `%s` was not released by the guest "

@@ -4,6 +4,7 @@
  * CRLF-terminated JSON objects; a line over QMP_LINE_MAX is an error. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,9 @@ int qmp_execute_return(struct qmp *q, const char *command, int timeout_ms, struc
  * goes along for QEMU to take (`add-fd`, `getfd`). */
 int qmp_execute_args(struct qmp *q, const char *command, const char *args, int fd, int timeout_ms,
                      struct json_value **ret, struct rv_error **err);
+/* QEMU reported DEVICE_DELETED for device among the events after the
+ * first `since` (as far as read: qmp_pump). */
+bool qmp_device_deleted(const struct qmp *q, const char *device, size_t since);
 /* Waits (bounded) until QEMU reported DEVICE_DELETED for device, among
  * the events after the first `since` (n_deleted before device_del): the
  * guest let go of what device_del asked it to. */
