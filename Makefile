@@ -67,7 +67,8 @@ $(INITRD): $(AGENT) vm/image/build-initrd.sh vm/image/modules.list $(wildcard /b
 	vm/image/build-initrd.sh $(AGENT) $(GUEST_DIR)
 
 # ~13 minutes on 2 cores the first time; kept in $(BUILD)/kernel-build.
-$(KERNEL): vm/image/build-kernel.sh vm/image/guest-kernel.config
+# The directory too: a patch removed changes its mtime, not any file left.
+$(KERNEL): vm/image/build-kernel.sh vm/image/guest-kernel.config vm/image/kernel-patches $(wildcard vm/image/kernel-patches/*.patch)
 	vm/image/build-kernel.sh $(GUEST_DIR) $(BUILD)/kernel-build
 
 $(INITRD_RUNVM): $(AGENT) vm/image/build-initrd.sh

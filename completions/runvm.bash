@@ -23,7 +23,7 @@ _runvm() {
 		cword=$COMP_CWORD
 	fi
 
-	local commands="checkpoint create delete events exec features kill list pause ps restore resume run spec start state update check help"
+	local commands="checkpoint create delete events exec features kill list pause ps restore resume run spec start state update check pool help"
 	local global_flags="--debug --log --log-format --root --criu --systemd-cgroup --rootless --help -h --version -v"
 	local signals="ABRT ALRM BUS CHLD CONT FPE HUP ILL INT IO KILL PIPE PROF PWR QUIT SEGV STOP SYS TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ"
 
@@ -65,6 +65,7 @@ _runvm() {
 	spec) flags="--bundle -b --rootless"; takes_id=0 ;;
 	features | help) flags=""; takes_id=0 ;;
 	check) flags="--format -f --reprobe"; takes_id=0 ;;
+	pool) flags="--depth"; takes_id=0 ;;
 	update) flags="--resources -r --blkio-weight --cpu-period --cpu-quota --cpu-rt-period --cpu-rt-runtime --cpu-share --cpuset-cpus --cpuset-mems --kernel-memory --kernel-memory-tcp --memory --memory-reservation --memory-swap --pids-limit --l3-cache-schema --mem-bw-schema" ;;
 	checkpoint | restore) flags="--image-path --work-path --leave-running --tcp-established --file-locks --bundle -b" ;;
 	esac
@@ -102,6 +103,7 @@ _runvm() {
 		esac
 	fi
 	[ "$cmd" = help ] && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+	[ "$cmd" = pool ] && [ "$nargs" -eq 0 ] && COMPREPLY=($(compgen -W "fill drain status" -- "$cur"))
 	return 0
 }
 complete -F _runvm runvm

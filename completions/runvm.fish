@@ -15,7 +15,7 @@ function __runvm_ids
     runvm --root $root list -q 2>/dev/null
 end
 
-set -l cmds create start run kill delete state list ps exec pause resume events update spec features check checkpoint restore help
+set -l cmds create start run kill delete state list ps exec pause resume events update spec features check pool checkpoint restore help
 set -l id_cmds start kill delete state ps exec pause resume events update
 
 complete -c runvm -f
@@ -38,6 +38,9 @@ complete -c runvm -n "not __fish_seen_subcommand_from $cmds" -a kill -d 'signal 
 complete -c runvm -n "not __fish_seen_subcommand_from $cmds" -a delete -d 'delete a container and its VM'
 complete -c runvm -n "not __fish_seen_subcommand_from $cmds" -a state -d 'output the state of a container'
 complete -c runvm -n "not __fish_seen_subcommand_from $cmds" -a list -d 'list containers'
+complete -c runvm -n "not __fish_seen_subcommand_from $cmds" -a pool -d 'fill, drain or show the warm pool'
+complete -c runvm -n "__fish_seen_subcommand_from pool" -a 'fill drain status' -d 'pool action'
+complete -c runvm -n "__fish_seen_subcommand_from pool" -l depth -x -d 'VMs to keep ready'
 complete -c runvm -n "not __fish_seen_subcommand_from $cmds" -a ps -d 'processes of a container'
 complete -c runvm -n "not __fish_seen_subcommand_from $cmds" -a exec -d 'run a process in a container'
 complete -c runvm -n "not __fish_seen_subcommand_from $cmds" -a pause -d 'pause a container'

@@ -14,9 +14,11 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "libcontainer-vm/config.h"
+#include "libcontainer-vm/pool.h"
 #include "netns/netns.h"
 #include "spec/json.h"
 #include "vm/qemu/accel.h"
+#include "vm/qemu/argv.h"
 #include "vm/vm.h"
 
 struct host_facts {
@@ -28,6 +30,7 @@ struct host_facts {
         char net_error[256];
         const char *cgroups;
         int ksm_run;                    /* /sys/kernel/mm/ksm/run, -1: no KSM */
+        struct pool_status pool;        /* the warm pool of this root (pool.h) */
 };
 
 #define KSM_RUN "/sys/kernel/mm/ksm/run"
@@ -104,6 +107,8 @@ static int report_text(const struct runvm_context *ctx, const struct runvm_confi
                         fprintf(out, "host tsc: %u kHz (passed as tsc_early_khz)\n", h->tsc_khz);
                 else
                         fprintf(out, "host tsc: %s\n", h->tsc_error);
+                fprintf(out, "lapic timer: %u kHz (TCG's; passed as lapic_timer_khz, no calibration at boot)\n",
+                        QEMU_TCG_LAPIC_TIMER_KHZ);
         }
         fprintf(out, "vhost-vsock: %s\n", h->vhost_vsock ? "available" : "absent (virtio-serial is used)");
         fprintf(out, "vhost-net: %s\n", h->vhost_net ? "available" : "absent");
@@ -121,6 +126,9 @@ static int report_text(const struct runvm_context *ctx, const struct runvm_confi
         if (h->cgroups)
                 fprintf(out, "host cgroups: %s\n", h->cgroups);
         fprintf(out, "state root: %s\n", ctx->root);
+        fprintf(out, "warm pool: depth %u, %u ready, %u booting, %u serving (warm_pool in runvm.conf%s)\n",
+                cfg->warm_pool, h->pool.ready, h->pool.booting, h->pool.serving,
+                cfg->warm_pool ? "" : "; off");
         fclose(out);
         *ret = text;
         return 0;
@@ -174,6 +182,17 @@ static int report_json(const struct runvm_context *ctx, const struct runvm_confi
         json_write_bool(w, h->vhost_vsock);
         json_write_key(w, "vhost_net");
         json_write_bool(w, h->vhost_net);
+        json_write_key(w, "warm_pool");
+        json_write_object_begin(w);
+        json_write_key(w, "depth");
+        json_write_uint64(w, cfg->warm_pool);
+        json_write_key(w, "ready");
+        json_write_uint64(w, h->pool.ready);
+        json_write_key(w, "booting");
+        json_write_uint64(w, h->pool.booting);
+        json_write_key(w, "serving");
+        json_write_uint64(w, h->pool.serving);
+        json_write_object_end(w);
         json_write_key(w, "ksm_run");
         if (h->ksm_run >= 0)
                 json_write_uint64(w, (uint64_t) h->ksm_run);
@@ -239,6 +258,8 @@ int container_host_report(const struct runvm_context *ctx, bool json, bool repro
         h.vhost_vsock = access("/dev/vhost-vsock", R_OK | W_OK) == 0;
         h.vhost_net = access("/dev/vhost-net", R_OK | W_OK) == 0;
         h.ksm_run = ksm_state();
+        if (pool_status(ctx->root, &h.pool, &tmp_err) < 0)
+                rv_error_release(&tmp_err);
         h.net_ok = netns_host_probe(h.net_error, sizeof(h.net_error));
         if (statfs("/sys/fs/cgroup", &fs) == 0)
                 h.cgroups = fs.f_type == CGROUP2_SUPER_MAGIC ? "v2 (unified)" :

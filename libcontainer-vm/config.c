@@ -132,6 +132,9 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
         /* Checked but unused: the VM is killed after the exit (README). */
         if (strcmp(key, "shutdown_timeout_ms") == 0)
                 return parse_uint(value, 0, 600000, &u);
+        /* Each idle VM costs its QEMU's memory: bounded, and off by default. */
+        if (strcmp(key, "warm_pool") == 0)
+                return parse_uint(value, 0, 64, &c->warm_pool);
         if (strcmp(key, "tcg_tb_size_mib") == 0)
                 /* Never QEMU's unbounded default: overhead_memory_mib must cover it. */
                 return parse_uint(value, 1, 1024, &c->tcg_tb_size_mib);

@@ -38,6 +38,8 @@ struct runvm_config {
         /* A container whose device rules allow every device (podman
          * --privileged) gets the host block devices it lists. */
         bool privileged_host_devices;
+        /* `warm_pool`: pre-booted idle VMs kept per shape (pool.h); 0: off. */
+        unsigned warm_pool;
 };
 
 int runvm_config_load(struct runvm_config *ret, struct rv_error **err);

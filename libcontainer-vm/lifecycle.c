@@ -35,6 +35,8 @@
 #include "libcontainer-vm/monitor-sync.h"
 #include "libcontainer-vm/pod-join.h"
 #include "libcontainer-vm/pod-member.h"
+#include "libcontainer-vm/pool.h"
+#include "libcontainer-vm/cgroup-limits.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/teardown.h"
 #include "libcontainer-vm/translate.h"
@@ -72,6 +74,9 @@ struct prepared {
         struct spec_config *spec;       /* rewritten into the guest spec */
         struct vm_plan plan;
         char *sandbox;                  /* a pod member: its sandbox container (pod-join.h) */
+        bool pool_shape_ok;             /* served from the warm pool's shape (pool.h) */
+        bool pool;                      /* ... by the pool VM `sandbox`, claimed */
+        struct pool_shape shape;
 };
 
 static void prepared_clear(struct prepared *p)
@@ -82,6 +87,45 @@ static void prepared_clear(struct prepared *p)
         vm_plan_clear(&p->plan);
         free(p->sandbox);
         p->sandbox = NULL;
+}
+
+/* A container of the pool's shape takes a ready pool VM as its sandbox;
+ * anything amiss (none ready, a dead one, a pool error) boots cold. */
+static void pool_try_claim(const char *root, struct prepared *p)
+{
+        struct rv_error *tmp_err = NULL;
+        struct pool_shape mine;
+
+        if (!pool_eligible(p->spec, &p->plan, &p->cfg, false))
+                return;
+        if (pool_default_shape(&p->cfg, root, &p->shape, &tmp_err) < 0) {
+                rv_debug("warm pool: %s", tmp_err->msg);
+                rv_error_release(&tmp_err);
+                return;
+        }
+        pool_shape_make(&p->cfg, p->plan.memory_mib,
+                        !p->shape.kvm && p->plan.vcpus_follow_accel ? 1 : p->plan.vcpus, p->shape.kvm, &mine);
+        if (strcmp(mine.key, p->shape.key) != 0)
+                return;                 /* another size: its own VM */
+        p->pool_shape_ok = true;
+        if (pool_claim(root, &p->shape, &p->sandbox, &tmp_err) < 0) {
+                rv_debug("warm pool: %s", tmp_err->msg);
+                rv_error_release(&tmp_err);
+        }
+        p->pool = p->sandbox != NULL;
+        rv_debug("warm pool: %s", p->pool ? p->sandbox : "no VM ready: cold boot");
+}
+
+/* The pool keeps its depth: pool monitors start detached, never waited for. */
+static void pool_refill(const struct runvm_context *ctx, const struct prepared *p)
+{
+        struct rv_error *tmp_err = NULL;
+        unsigned n;
+
+        if (p->pool_shape_ok && pool_fill(ctx, &p->cfg, &p->shape, p->cfg.warm_pool, false, &n, &tmp_err) < 0) {
+                rv_warn("warm pool: %s", tmp_err->msg);
+                rv_error_release(&tmp_err);
+        }
 }
 
 static int prepare(const char *root, const struct container_create_options *o, struct prepared *p,
@@ -120,6 +164,8 @@ static int prepare(const char *root, const struct container_create_options *o, s
                 return rv_error_wrap(err, "config.json");
         p->plan.ipcns_path = TAKE_PTR(ipcns);
         p->plan.utsns_path = TAKE_PTR(utsns);
+        if (!p->sandbox)
+                pool_try_claim(root, p);
         if (p->sandbox && pod_member_guest_spec(p->spec, &p->plan, p->sandbox, o->id, joined, err) < 0)
                 return rv_error_wrap(err, "config.json");
         return 0;
@@ -282,6 +328,20 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 prepared_clear(&p);
                 return -1;
         }
+        /* A pool VM's processes join the container's host cgroup, as a
+         * cold VM's start in it; the member's monitor joins it itself. */
+        if (p.pool) {
+                struct host_cgroup_limits limits;
+                /* The VM's size, as a cold monitor records it (state, update). */
+                st.kvm = p.shape.kvm;
+                st.memory_mib = p.shape.memory_mib;
+                st.vcpus = p.shape.vcpus;
+                host_cgroup_limits_from(&p.spec->linux_.resources, p.plan.memory_mib, p.cfg.overhead_memory_mib,
+                                        p.plan.vcpus, &limits);
+                if (pool_adopt(ctx->root, p.sandbox, p.spec->linux_.cgroups_path, o->id, ctx->systemd_cgroup,
+                               &limits, &st.cgroup_dirs, err) < 0 || state_save(dir.dirfd, &st, err) < 0)
+                        goto out;
+        }
         /* Messages both ways: the monitor asks this process to run the
          * runtime's hooks (in the caller's namespaces, as runc does). */
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
@@ -356,6 +416,11 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         if (ret_terminal)
                 *ret_terminal = tty != MONITOR_TTY_NONE;
 out:
+        /* A claimed VM that did not take the container serves nobody. */
+        if (r < 0 && p.pool)
+                pool_discard(ctx->root, p.sandbox);
+        if (r == 0)
+                pool_refill(ctx, &p);
         if (r < 0) {
                 struct rv_error *tmp_err = NULL;
                 struct container_state *left = NULL;
@@ -373,6 +438,7 @@ out:
                 rv_error_release(&tmp_err);
         }
         rv_strv_free(st.annotations);
+        rv_strv_free(st.cgroup_dirs);
         state_dir_close(&dir);
         prepared_clear(&p);
         return r;

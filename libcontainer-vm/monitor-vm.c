@@ -4,7 +4,6 @@
  * in it, rebuilt when the network changed before start, stopped. Every
  * call into vm/vm.h from the monitor is here or in the loop's watches. */
 #include "libcontainer-vm/monitor-vm.h"
-#include "libcontainer-vm/pod-slots.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +32,7 @@
 #include "libcontainer-vm/monitor-userns.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
+#include "libcontainer-vm/pod-slots.h"
 #include "spec/config.h"
 #include "spec/json.h"
 #include "spec/state.h"

@@ -29,6 +29,8 @@
 #include "libcontainer-vm/pod-join.h"
 #include "libcontainer-vm/monitor.h"
 #include "libcontainer-vm/pod-size.h"
+#include "libcontainer-vm/pool.h"
+#include "libcontainer-vm/pool-member.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
 #include "libcontainer-vm/tty.h"
@@ -420,14 +422,21 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
          * (the VM runs already), the container created, poststart; the
          * guest runs startContainer. poststop is delete's. */
         const struct spec_hooks *hooks = &o->guest_spec->hooks;
+        /* A warm pool VM's container: its stand-in as a cold one's, in the
+         * host cgroup create made for its VM (pool-member.h). */
+        struct pool_member pm = POOL_MEMBER_INIT;
+        bool pool = pool_is_sandbox(sandbox);
         conn = -1;
-        if (err != NULL || enter_member_cgroup(o, &err) < 0 || join_pod_namespaces(o, sandbox, &err) < 0 ||
+        if (err != NULL || (pool && pool_member_prepare(&pm, o, sandbox, &err) < 0) ||
+            (pool ? pool_member_join_cgroup(o, &err) : enter_member_cgroup(o, &err)) < 0 ||
+            join_pod_namespaces(o, sandbox, &err) < 0 ||
             pod_hooks_save_poststop(o, &err) < 0 ||
             pod_hooks_run(o, &hooks->prestart, "prestart", CONTAINER_CREATING, &err) < 0 ||
             pod_hooks_run(o, &hooks->create_runtime, "createRuntime", CONTAINER_CREATING, &err) < 0 ||
             pod_hooks_run(o, &hooks->create_container, "createContainer", CONTAINER_CREATING, &err) < 0 ||
             member_stdio(o, stdio, &tty, &err) < 0 || (conn = hand_over(o, sandbox, stdio, &err)) < 0 ||
-            pod_hooks_run(o, &hooks->poststart, "poststart", CONTAINER_CREATED, &err) < 0) {
+            pod_hooks_run(o, &hooks->poststart, "poststart", CONTAINER_CREATED, &err) < 0 ||
+            (pool && pool_member_enter_view(&pm, o, &err) < 0)) {
                 rv_log(RV_LOG_ERROR, "%s", err->msg);
                 /* Our connection's end kills the member in the guest. */
                 if (conn >= 0)
@@ -486,6 +495,7 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
                         json_read_int64(json_get(v, "signal"), "signal", &sig, NULL);
                 else
                         json_read_int64(json_get(v, "exit_code"), "exit_code", &code, NULL);
+                pool_member_wait_vm(&pm);
                 rv_exit_like((int) code, (int) sig);
         }
 }

@@ -36,6 +36,7 @@ extern const struct cli_flag_set cmd_kill_flags;
 extern const struct cli_flag_set cmd_delete_flags;
 extern const struct cli_flag_set cmd_list_flags;
 extern const struct cli_flag_set cmd_check_flags;
+extern const struct cli_flag_set cmd_pool_flags;
 extern const struct cli_flag_set cmd_spec_flags;
 extern const struct cli_flag_set cmd_exec_flags;
 extern const struct cli_flag_set cmd_ps_flags;
@@ -54,6 +55,7 @@ int cmd_spec(const struct runvm_context *ctx, const struct cli_flags_result *f, 
 int cmd_checkpoint(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_restore(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_check(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
+int cmd_pool(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_exec(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_ps(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);
 int cmd_pause(const struct runvm_context *ctx, const struct cli_flags_result *f, struct rv_error **err);

@@ -25,6 +25,17 @@ static const struct command_help texts[] = {
           "otherwise. The verdict is cached under the state root until the host\n"
           "reboots or QEMU, the kernel or the initramfs change; --reprobe asks again.",
           NULL },
+        { "pool",
+          "fill|drain|status\n"
+          "\n"
+          "Where the action is one of: fill (boot warm pool VMs until --depth, or\n"
+          "warm_pool of runvm.conf, are ready, and wait for them), drain (remove every\n"
+          "VM that serves no container) or status.",
+          "runvm keeps warm_pool pre-booted idle VMs per --root (0, the default, is\n"
+          "off): create runs a container of the default size with a new network\n"
+          "namespace in a ready one instead of booting, and refills in the background.\n"
+          "A VM serves one container and goes with it.",
+          NULL },
         { "checkpoint",
           "<container-id>\n"
           "\n"

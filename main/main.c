@@ -128,6 +128,9 @@ static const struct cli_command commands[] = {
         { .name = "check", .handler = cmd_check, .args_usage = "",
           .description = "report what this host offers runvm (KVM, QEMU, kernel, ...)",
           .flags = &cmd_check_flags },
+        { .name = "pool", .handler = cmd_pool, .args_usage = "fill|drain|status",
+          .description = "fill, drain or show the warm pool of pre-booted VMs of this --root",
+          .flags = &cmd_pool_flags, .min_args = 1, .max_args = 1 },
 };
 
 /* Every fatal error: logged once; printed plainly on stderr as well when

@@ -10,7 +10,7 @@ PACKAGES=(
 	libseccomp-dev libnl-3-dev libnl-route-3-dev clang binutils git
 	# guest: hypervisor, kernel, initramfs tools (virtiofsd is in qemu-system-common)
 	qemu-system-x86 qemu-system-common linux-image-cloud-amd64 cpio kmod
-	linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils
+	linux-source-6.1 bc bison flex libelf-dev libssl-dev xz-utils patch
 	# tests
 	bats bats-support bats-assert busybox-static jq zsh python3-jsonschema
 	iproute2 procps util-linux psmisc coreutils findutils

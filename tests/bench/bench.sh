@@ -6,6 +6,10 @@
 #   - `runvm run` of /bin/true (create + boot + start + exit + delete);
 #   - their ratio (what the runtime adds on top of the boot);
 #   - `runc run` of /bin/true on the same bundle, for reference;
+#   - `runvm run` of /bin/true served from the warm pool (warm_pool = 1:
+#     `pool fill` before, untimed; `pool drain` after, so that the refill's
+#     boot does not weigh on the next figures), and its ratio to the bare
+#     boot (the target: at most 0.3);
 #   - `runvm run` with runvm's defaults (accel = auto: the cached KVM
 #     verdict) against the same with `accel = tcg` forced, as a ratio: the
 #     probe must cost nothing once its verdict is cached;
@@ -14,7 +18,8 @@
 # tests/bench/io-bench.sh (stdio and file operations vs the guest and runc)
 # tests/bench/mem-bench.sh (idle marginal memory over 10 containers)
 # and tests/bench/pod-bench.sh (a pod's second container vs its own VM).
-# Prints a table each and writes build/bench.json (all four, by part).
+# Prints a table each and writes build/bench.json (all four, by part);
+# BENCH_BOOT_ONLY=1 stops after the first table (boot, run, warm, runc).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,10 +34,12 @@ T=${BENCH_TIMEOUT:-120}
 unset RUNVM_CONFIG
 work=$(mktemp -d /tmp/runvm-bench.XXXXXX)
 printf 'accel = tcg\n' >"$work/tcg.conf"
+printf 'warm_pool = 1\n' >"$work/warm.conf"
 root=$work/root
 idle_id=bench-idle-$$
 
 cleanup() {
+	RUNVM_CONFIG=$work/warm.conf timeout 60 "$RUNVM" --root "$root" pool drain >/dev/null 2>&1 || true
 	timeout 30 "$RUNVM" --root "$root" delete --force "$idle_id" >/dev/null 2>&1 || true
 	[ -n "$RUNC" ] && timeout 30 "$RUNC" --root "$work/runc" delete --force bench-runc >/dev/null 2>&1 || true
 	rm -rf "$work"
@@ -102,7 +109,7 @@ echo "$(printf '%q ' "${bare[@]}")" >"$work/bare-cmd"
 verdict=$(head -n1 "$work/check.txt")
 echo "bench: $verdict" >&2
 
-boot=() run=() runc_t=() run_tcg=()
+boot=() run=() runc_t=() run_tcg=() warm=()
 for n in $(seq "$RUNS"); do
 	echo "bench: run $n/$RUNS" >&2
 	t0=$(now_ms)
@@ -124,6 +131,15 @@ for n in $(seq "$RUNS"); do
 		{ echo "bench: runvm run (accel = tcg) failed" >&2; exit 1; }
 	run_tcg+=($(($(now_ms) - t0)))
 
+	RUNVM_CONFIG=$work/warm.conf timeout "$T" "$RUNVM" --root "$root" pool fill >/dev/null ||
+		{ echo "bench: runvm pool fill failed" >&2; exit 1; }
+	sleep 1 # the filled VM idle, as a pool VM waits
+	t0=$(now_ms)
+	(cd "$work/bundle" && RUNVM_CONFIG=$work/warm.conf timeout "$T" "$RUNVM" --root "$root" run "bench-warm-$n" </dev/null >/dev/null) ||
+		{ echo "bench: runvm run (warm pool) failed" >&2; exit 1; }
+	warm+=($(($(now_ms) - t0)))
+	RUNVM_CONFIG=$work/warm.conf timeout "$T" "$RUNVM" --root "$root" pool drain >/dev/null
+
 	if [ -n "$RUNC" ]; then
 		t0=$(now_ms)
 		(cd "$work/bundle" && timeout "$T" "$RUNC" --root "$work/runc" run bench-runc </dev/null >/dev/null) ||
@@ -136,16 +152,25 @@ boot_ms=$(median "${boot[@]}")
 run_ms=$(median "${run[@]}")
 ratio=$(awk -v a="$run_ms" -v b="$boot_ms" 'BEGIN { printf "%.2f", a / b }')
 run_tcg_ms=$(median "${run_tcg[@]}")
+warm_ms=$(median "${warm[@]}")
+warm_ratio=$(awk -v a="$warm_ms" -v b="$boot_ms" 'BEGIN { printf "%.2f", a / b }')
 auto_ratio=$(awk -v a="$run_ms" -v b="$run_tcg_ms" 'BEGIN { printf "%.2f", a / b }')
 runc_ms=null
 [ ${#runc_t[@]} -gt 0 ] && runc_ms=$(median "${runc_t[@]}")
 accel=tcg
 [[ " ${qemu_argv[*]} " == *" kvm "* ]] && accel=kvm
 
+# The bare boot runs the container's kernel with its command line, so the
+# timer parameters (tsc_early_khz, lapic_timer_khz under TCG) are the same.
+timer_params=$(grep -o -E '(tsc_early_khz|lapic_timer_khz)=[0-9]+' "$work/bare-cmd" | tr '\n' ' ' || true)
+echo "bench: the bare boot runs the container's kernel and command line (timer: ${timer_params:-none passed, the guest calibrates})"
+
 printf '\n%-44s %10s   %s\n' "measure (median of $RUNS)" "value" "all runs"
 printf '%-44s %7s ms   %s\n' "bare VM boot to poweroff ($accel)" "$boot_ms" "${boot[*]}"
 printf '%-44s %7s ms   %s\n' "runvm run /bin/true" "$run_ms" "${run[*]}"
 printf '%-44s %10s\n' "ratio runvm run / bare boot" "$ratio"
+printf '%-44s %7s ms   %s\n' "runvm run /bin/true, warm pool" "$warm_ms" "${warm[*]}"
+printf '%-44s %10s   (target <= 0.30)\n' "ratio warm run / bare boot" "$warm_ratio"
 printf '%-44s %7s ms   %s\n' "runvm run /bin/true, accel = tcg forced" "$run_tcg_ms" "${run_tcg[*]}"
 printf '%-44s %10s   (%s)\n' "ratio defaults (auto) / accel = tcg" "$auto_ratio" "$verdict"
 [ "$runc_ms" != null ] && printf '%-44s %7s ms   %s\n' "runc run /bin/true (reference)" "$runc_ms" "${runc_t[*]}"
@@ -157,24 +182,30 @@ jq -n --argjson runs "$RUNS" --arg accel "$accel" \
 	--argjson run_tcg "$run_tcg_ms" --argjson auto_ratio "$auto_ratio" --arg verdict "$verdict" \
 	--argjson run_tcg_all "$(printf '%s\n' "${run_tcg[@]}" | jq -s .)" \
 	--argjson pss "$pss_total" \
+	--argjson warm "$warm_ms" --argjson warm_ratio "$warm_ratio" \
+	--argjson warm_all "$(printf '%s\n' "${warm[@]}" | jq -s .)" \
 	--argjson boot_all "$(printf '%s\n' "${boot[@]}" | jq -s .)" \
 	--argjson run_all "$(printf '%s\n' "${run[@]}" | jq -s .)" \
 	--argjson runc_all "$(printf '%s\n' "${runc_t[@]}" | jq -s 'map(select(. != null))')" \
 	--argjson pss_by "$(printf '%s\n' "${pss_rows[@]}" | jq -R 'split(":") | {name: .[0], pss_kib: (.[1] | tonumber)}' | jq -s .)" \
-	--arg qemu "$(cat "$work/bare-cmd")" \
+	--arg qemu "$(cat "$work/bare-cmd")" --arg timer "${timer_params% }" \
 	--arg kernel "$(uname -r)" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '{
 		date: $date, host_kernel: $kernel, accel: $accel, runs: $runs,
 		bare_boot_ms: {median: $boot, all: $boot_all},
 		runvm_run_true_ms: {median: $run, all: $run_all},
 		ratio_run_to_boot: $ratio,
+		runvm_run_true_warm_ms: {median: $warm, all: $warm_all},
+		ratio_warm_run_to_boot: $warm_ratio,
 		runvm_run_true_tcg_forced_ms: {median: $run_tcg, all: $run_tcg_all},
 		ratio_auto_to_tcg_forced: $auto_ratio, kvm_verdict: $verdict,
 		runc_run_true_ms: {median: $runc, all: $runc_all},
 		idle_pss_kib: {total: $pss, by_process: $pss_by},
-		bare_qemu_command: $qemu
+		bare_qemu_command: $qemu, bare_timer_params: $timer
 	}' >"$OUT"
 echo
 echo "bench: wrote $OUT"
+
+[ -n "${BENCH_BOOT_ONLY:-}" ] && exit 0
 
 # --- network: TCP throughput and ping latency, runvm vs runc on one veth -----
 net_json=$work/net.json io_json=$work/io.json mem_json=$work/mem.json pod_json=$work/pod.json

@@ -237,6 +237,22 @@ assert_probe_left_nothing() {
 	[ ! -e "$ROOT/@host/kvm-verdict" ]
 }
 
+@test "tcg: the LAPIC timer's rate comes from the host, not a calibration, and timers fire" {
+	printf 'accel = tcg\nkernel_params = "apic=verbose"\n' >"$CONF"
+	# The purpose-built kernel's patch (vm/image/kernel-patches/) reads it
+	# (apic=verbose has the kernel say so, where it would otherwise print
+	# its calibration's result); the guest's clock event device is the
+	# LAPIC timer, and a sleep ends.
+	set_args sh -c 'cat /proc/cmdline; cat /sys/devices/system/clockevents/clockevent0/current_device; sleep 1; echo slept; dmesg | grep -i "lapic timer\|calibration result"'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_line --index 0 --partial " lapic_timer_khz=1000000"
+	assert_line --index 1 lapic
+	assert_line --index 2 slept
+	assert_line --index 3 --partial "lapic timer already calibrated 4000000"
+	refute_line --partial "calibration result"
+}
+
 @test "a guest kernel that panics fails create at once, with the panic and the kept logs" {
 	echo "kernel_params = rdinit=/runvm-no-such-init" >"$CONF"
 	start=$SECONDS

@@ -95,6 +95,10 @@ static void test_tcg_machine(void **unused)
         assert_string_equal(value_of(&a, "-initrd", 0), "/proc/self/fd/15");
         const char *append = value_of(&a, "-append", 0);
         assert_non_null(strstr(append, " tsc_early_khz=2100000"));
+        /* TCG's LAPIC timer runs at 1 GHz: the guest needs no calibration. */
+        assert_non_null(strstr(append, " lapic_timer_khz=1000000"));
+        /* Hash tables sized for a container, not for the VM's RAM. */
+        assert_non_null(strstr(append, " dhash_entries=32768 thash_entries=4096"));
         assert_non_null(strstr(append, " quiet "));
         /* The extra command line comes last. */
         assert_non_null(strstr(append, " runvm.x=1"));
@@ -169,6 +173,7 @@ static void test_kvm_machine_without_virtiofs(void **unused)
         const char *append = value_of(&a, "-append", 0);
         /* KVM's TSC needs no hint; debug shows in the guest. */
         assert_null(strstr(append, "tsc_early_khz"));
+        assert_null(strstr(append, "lapic_timer_khz"));
         assert_non_null(strstr(append, "runvm.debug=1"));
         assert_false(any_arg_contains(&a, "vhost-user-fs"));
         assert_false(passes_fd(&a, 13));

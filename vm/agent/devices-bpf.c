@@ -267,3 +267,25 @@ int agent_devices_bpf_apply(int cgroup_fd, const struct spec_device_rule *rules,
         *prog_fd = TAKE_FD(fd);
         return 0;
 }
+
+int agent_devices_bpf_warm(void)
+{
+        static const char license[] = "Apache";
+        struct bpf_insn insns[] = {
+                { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+                { .code = BPF_JMP | BPF_EXIT },
+        };
+        union bpf_attr attr;
+        int fd;
+
+        memset(&attr, 0, sizeof(attr));
+        attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+        attr.insns = (uint64_t) (uintptr_t) insns;
+        attr.insn_cnt = 2;
+        attr.license = (uint64_t) (uintptr_t) license;
+        fd = bpf(BPF_PROG_LOAD, &attr);
+        if (fd < 0)
+                return -errno;
+        close(fd);
+        return 0;
+}

@@ -25,3 +25,8 @@ int agent_devices_bpf_build(const struct spec_device_rule *rules, size_t n, stru
  * new program's fd. */
 int agent_devices_bpf_apply(int cgroup_fd, const struct spec_device_rule *rules, size_t n, int *prog_fd,
                             struct rv_error **err);
+
+/* Loads (and closes) the smallest cgroup device program, unattached: the
+ * kernel's first BPF_PROG_LOAD of a boot costs ~50 ms under TCG that the
+ * next ones do not (vm/agent/warm.h). Best effort; -errno on failure. */
+int agent_devices_bpf_warm(void);

@@ -58,6 +58,8 @@ static void parse_cmdline(const char *cmdline, struct agent_boot_options *opts)
                         opts->probe = true;
                 else if (len == strlen("runvm.timing=1") && strncmp(p, "runvm.timing=1", len) == 0)
                         opts->timing = true;
+                else if (len == strlen("runvm.prewarm=1") && strncmp(p, "runvm.prewarm=1", len) == 0)
+                        opts->prewarm = true;
                 p += len;
         }
 }

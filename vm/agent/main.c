@@ -13,6 +13,7 @@
 #include "vm/agent/power.h"
 #include "vm/agent/serve.h"
 #include "vm/agent/timing.h"
+#include "vm/agent/warm.h"
 
 #define PORT_TIMEOUT_MS 10000
 
@@ -49,6 +50,9 @@ int main(void)
                        (long long) agent_uptime_ms());
                 agent_power_off();
         }
+        /* A pool VM has the time: nobody waits for its hello. */
+        if (opts.prewarm && !opts.probe)
+                agent_warm_run();
         /* The KVM probe only needs to hear the agent answer: it has no
          * share to mount and no container to seed entropy for. */
         if (!opts.probe) {

@@ -37,5 +37,11 @@ int qemu_argv_build(const struct vm_config *c, const struct qemu_devices *d, con
                     struct qemu_argv *ret, struct rv_error **err);
 void qemu_argv_clear(struct qemu_argv *a);
 
+/* QEMU's emulated LAPIC timer (hw/intc/apic.c) counts nanoseconds of
+ * QEMU_CLOCK_VIRTUAL before its divider: a 1 GHz bus clock, whatever the
+ * host. The guest's own calibration measures the same (~1037 MHz under
+ * TCG's timing noise: docs/PERFORMANCE.md). */
+#define QEMU_TCG_LAPIC_TIMER_KHZ 1000000u
+
 /* The guest kernel's command line for c. */
 int qemu_kernel_cmdline(const struct vm_config *c, char **ret, struct rv_error **err);

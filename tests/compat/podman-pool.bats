@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# podman through conmon with the warm pool on (docs/ARCHITECTURE.md, "Warm
+# pool"): `--network none` containers are served by pre-booted VMs of
+# runvm's default root; conmon gets the exit status and output as from a
+# cold boot and is never held by the pool's detached monitors. Every test
+# drains the pool it filled.
+
+load ../integration/helpers
+
+IMAGE=localhost/runvm-busybox:test
+POOL=/run/runvm/.pool
+
+setup_file() {
+	runvm_setup_file
+	command -v podman >/dev/null || return 0
+	PODMAN_DIR=$(mktemp -d /tmp/pool-rvp.XXXXXX)
+	export PODMAN_DIR
+	"$TESTS_TOP/tests/make-bundle.sh" --tar "$PODMAN_DIR/rootfs.tar"
+	pm import "$PODMAN_DIR/rootfs.tar" "$IMAGE" >/dev/null
+}
+
+teardown_file() {
+	if [ -n "${PODMAN_DIR:-}" ]; then
+		pm rm --all --force --time 0 >/dev/null 2>&1 || true
+		pm rmi --all --force >/dev/null 2>&1 || true
+		grep -F "$PODMAN_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+			xargs -r -d '\n' -n1 umount -l 2>/dev/null
+		rm -rf "$PODMAN_DIR"
+	fi
+	runvm_teardown_file
+}
+
+setup() {
+	command -v podman >/dev/null || skip "podman not installed"
+	is_runvm || skip "runvm's warm pool"
+	export RUNVM_CONFIG=$BATS_TEST_TMPDIR/runvm.conf
+	echo "warm_pool = 1" >"$RUNVM_CONFIG"
+	# conmon runs the runtime with an environment of its own: a wrapper
+	# names the configuration (an installed runvm reads /etc/runvm/runvm.conf).
+	RT=$BATS_TEST_TMPDIR/runvm-pool-rt
+	printf '#!/bin/sh\nRUNVM_CONFIG=%s exec %s "$@"\n' "$RUNVM_CONFIG" "$(realpath "$RUNVM")" >"$RT"
+	chmod +x "$RT"
+}
+
+teardown() {
+	pm rm --all --force --time 0 >/dev/null 2>&1 || true
+	timeout 60 "$RUNVM" pool drain </dev/null 3>&- || true
+	if [ -e "$POOL" ]; then
+		echo "LEAK: $POOL: $(ls "$POOL")"
+		return 1
+	fi
+	check_leaks
+}
+
+pm() {
+	timeout -k 5 $((RUNVM_TIMEOUT * 2)) podman \
+		--root "$PODMAN_DIR/storage" --runroot "$PODMAN_DIR/run" --tmpdir "$PODMAN_DIR/tmp" \
+		--cgroup-manager cgroupfs --events-backend file --storage-driver vfs \
+		"$@" </dev/null 3>&-
+}
+
+ulimit_args() {
+	if ! (ulimit -Hn 1048576) 2>/dev/null; then
+		echo --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
+	fi
+}
+
+ready_qemu() { # the one ready pool VM's QEMU pid
+	local s
+	s=$(ls "$POOL" | head -1)
+	[ -n "$s" ] || return 1
+	jq -r '.processes[] | select(.name == "qemu") | .pid' "$POOL/$s/state.json"
+}
+
+@test "podman run --network none from the warm pool: output and exit code through conmon, the VM not reused" {
+	run -0 timeout 120 "$RUNVM" pool fill
+	qemu=$(ready_qemu)
+	pid_alive "$qemu"
+	track_pid "$qemu"
+	run --separate-stderr pm --runtime "$RT" run --rm --network none $(ulimit_args) \
+		"$IMAGE" sh -c 'echo out; echo err >&2; exit 42'
+	echo "stdout: $output"
+	echo "stderr: $stderr"
+	assert_equal "$status" 42
+	assert_output out
+	[[ $stderr == *err* ]] || fail "stderr: $stderr"
+	# That VM served the container and is gone; a refill may be booting.
+	wait_for_exit "$qemu" 10
+	run -0 pm ps -a -q
+	assert_output ""
+}
+
+@test "podman run -d --network none from the warm pool: exec, stop, rm" {
+	run -0 timeout 120 "$RUNVM" pool fill
+	qemu=$(ready_qemu)
+	track_pid "$qemu"
+	run -0 pm --runtime "$RT" run -d --network none $(ulimit_args) "$IMAGE" sleep 300
+	cid=$output
+	run -0 pm exec "$cid" sh -c 'echo in-pool'
+	assert_output in-pool
+	# The container's VM is the one that was waiting.
+	sandbox=$(jq -r .sandbox "/run/runvm/$cid/state.json")
+	[[ $sandbox == .pool/* ]]
+	[ "$(jq -r '.processes[] | select(.name == "qemu") | .pid' "/run/runvm/$sandbox/state.json")" = "$qemu" ]
+	run -0 pm stop --time 1 "$cid"
+	run -0 pm rm "$cid"
+	wait_for_exit "$qemu" 10
+}

@@ -1,0 +1,261 @@
+#!/usr/bin/env bats
+# The warm pool (libcontainer-vm/pool.c, pool-monitor.c; docs/ARCHITECTURE.md
+# "Warm pool"): pre-booted idle VMs under ROOT/.pool, claimed by create for
+# a container of the pool's shape, which then runs in it as a pod member
+# does. A served VM is never reused; create refills in the background;
+# anything amiss boots cold. Every test drains what it filled.
+
+load helpers
+
+ORIG_RUNVM_CONFIG=${RUNVM_CONFIG:-}
+
+setup() {
+	runvm_setup
+	export RUNVM_CONFIG=$BATS_TEST_TMPDIR/runvm.conf
+	{ cat "${ORIG_RUNVM_CONFIG:-/dev/null}" 2>/dev/null; echo "warm_pool = 1"; } >"$RUNVM_CONFIG"
+}
+
+teardown() {
+	__runvm pool drain >/dev/null 2>&1 || true
+	runvm_teardown
+}
+
+# slots: the pool's slot names, one a line.
+slots() {
+	ls "$ROOT/.pool" 2>/dev/null || true
+}
+
+# ready_slot: the one ready slot's name (fails unless exactly one).
+ready_slot() {
+	local s n=0 found=
+	for s in $(slots); do
+		[ -e "$ROOT/.pool/$s/claimed" ] && continue
+		[ "$(jq -r .status "$ROOT/.pool/$s/state.json")" = created ] || continue
+		found=$s
+		n=$((n + 1))
+	done
+	[ "$n" -eq 1 ] || { echo "expected one ready pool VM, found $n: $(slots)"; return 1; }
+	echo "$found"
+}
+
+slot_qemu() { # SLOT -> QEMU's pid
+	jq -r '.processes[] | select(.name == "qemu") | .pid' "$ROOT/.pool/$1/state.json"
+}
+
+sandbox_of() { # ID -> the sandbox its state records ("null": its own VM)
+	jq -r '.sandbox // "null"' "$ROOT/$1/state.json"
+}
+
+fill() {
+	runvm pool fill "$@"
+	[ "$status" -eq 0 ]
+}
+
+# wait_refilled: a ready VM again (create refills without waiting).
+wait_refilled() {
+	local deadline=$((SECONDS + WAIT_TIMEOUT))
+	while [ "$SECONDS" -le "$deadline" ]; do
+		__runvm pool status | grep -q ' 1 ready, 0 booting' && return 0
+		sleep 0.2
+	done
+	__runvm pool status
+	return 1
+}
+
+@test "pool: off by default: nothing boots ahead, nothing stays after run, fill refuses" {
+	: >"$RUNVM_CONFIG"
+	set_args sh -c 'echo cold'
+	runvm run --bundle "$BUNDLE" off
+	[ "$status" -eq 0 ]
+	[ "$output" = cold ]
+	[ ! -e "$ROOT/.pool" ]
+	[ -z "$(leaked_processes)" ]
+	runvm pool fill
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"the warm pool is off (warm_pool = 0"* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	runvm pool status
+	[ "$output" = "depth 0, 0 ready, 0 booting, 0 serving" ]
+}
+
+@test "pool: a claimed VM serves the container: output, exit code, exec, kill, delete; host cgroup" {
+	fill
+	[[ "$output" == *": 1 started, 1 ready" ]]
+	slot=$(ready_slot)
+	qemu=$(slot_qemu "$slot")
+	pid_alive "$qemu"
+
+	set_args sh -c 'echo out; echo err >&2; exit 7'
+	runvm_separate run --bundle "$BUNDLE" fg
+	[ "$status" -eq 7 ]
+	[ "$output" = out ]
+	[ "$stderr" = err ]
+	# Served once: that VM is gone with its container.
+	wait_for_exit "$qemu" 10
+	[ ! -e "$ROOT/.pool/$slot" ]
+
+	wait_refilled
+	slot=$(ready_slot)
+	qemu=$(slot_qemu "$slot")
+	set_args sleep 300
+	update_config '.linux.cgroupsPath = "/pool-bats-'"$BATS_TEST_NUMBER"'"'
+	touch "$BUNDLE/rootfs/pool-marker"
+	run_detached bg
+	[ "$(sandbox_of bg)" = ".pool/$slot" ]
+	# The pool VM's QEMU is the container's VM, in the container's cgroup.
+	grep -q "pool-bats-$BATS_TEST_NUMBER" "/proc/$qemu/cgroup"
+	pid=$(cat "$BATS_TEST_TMPDIR/bg.pid")
+	grep -q "pool-bats-$BATS_TEST_NUMBER" "/proc/$pid/cgroup"
+	# Host tools on the container's pid see the container's files, as
+	# for a cold container (docs/SECURITY.md): its rootfs, not the host's.
+	[ -e "/proc/$pid/root/pool-marker" ]
+	[ ! -e "/proc/$pid/root$BATS_TEST_TMPDIR" ]
+	runvm exec bg sh -c 'echo exec; exit 4'
+	[ "$status" -eq 4 ]
+	[ "$output" = exec ]
+	[ "$(container_status bg)" = running ]
+	runvm kill bg KILL
+	[ "$status" -eq 0 ]
+	wait_for_status bg stopped
+	wait_for_exit "$qemu" 10
+	runvm delete bg
+	[ "$status" -eq 0 ]
+	[ ! -e "$ROOT/bg" ]
+	[ ! -e "$ROOT/.pool/$slot" ]
+}
+
+@test "pool: refilled in the background; the next create is served warm by a new VM, never a served one" {
+	fill
+	boots=()
+	for i in 1 2 3; do
+		wait_refilled
+		slot=$(ready_slot)
+		qemu=$(slot_qemu "$slot")
+		qemu_start=$(awk '{print $22}' "/proc/$qemu/stat")
+		set_args sh -c 'cat /proc/sys/kernel/random/boot_id; sleep 300'
+		run_detached "w$i"
+		# The VM booted before this create: its QEMU is the pool's.
+		[ "$(sandbox_of "w$i")" = ".pool/$slot" ]
+		[ "$(jq -r '.processes[] | select(.name == "qemu") | .pid' "$ROOT/.pool/$slot/state.json")" = "$qemu" ]
+		[ "$(awk '{print $22}' "/proc/$qemu/stat")" = "$qemu_start" ]
+		for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/w$i.out" ] && break; sleep 0.1; done
+		boot=$(head -1 "$BATS_TEST_TMPDIR/w$i.out")
+		[ -n "$boot" ]
+		for b in "${boots[@]}"; do
+			[ "$b" != "$boot" ] || fail "w$i shares a VM: boot id $boot seen before"
+		done
+		boots+=("$boot")
+	done
+	for i in 1 2 3; do
+		runvm delete --force "w$i"
+		[ "$status" -eq 0 ]
+	done
+}
+
+@test "pool: concurrent creates never share a VM" {
+	fill --depth 2
+	set_args sh -c 'cat /proc/sys/kernel/random/boot_id; sleep 300'
+	for i in 1 2 3; do
+		__runvm create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/c$i.pid" "c$i" \
+			>"$BATS_TEST_TMPDIR/c$i.out" 2>&1 &
+		eval "job$i=$!"
+	done
+	for i in 1 2 3; do
+		eval "wait_bg \$job$i"
+		[ "$status" -eq 0 ] || { cat "$BATS_TEST_TMPDIR/c$i.out"; false; }
+		track_pid "$(cat "$BATS_TEST_TMPDIR/c$i.pid")"
+	done
+	warm=$(for i in 1 2 3; do sandbox_of "c$i"; done | grep -v '^null$' | sort)
+	# Two VMs were ready: two creates got one each, the third booted cold.
+	[ "$(echo "$warm" | wc -l)" -eq 2 ]
+	[ "$(echo "$warm" | sort -u | wc -l)" -eq 2 ]
+	for i in 1 2 3; do
+		runvm start "c$i"
+		[ "$status" -eq 0 ]
+	done
+	for i in 1 2 3; do
+		runvm exec "c$i" cat /proc/sys/kernel/random/boot_id
+		echo "$output" >>"$BATS_TEST_TMPDIR/boots"
+	done
+	[ "$(sort -u "$BATS_TEST_TMPDIR/boots" | wc -l)" -eq 3 ]
+	for i in 1 2 3; do
+		runvm delete --force "c$i"
+	done
+}
+
+@test "pool: a pool VM killed from outside is skipped: the create boots cold, right result" {
+	fill
+	slot=$(ready_slot)
+	monitor=$(jq -r .monitor_pid "$ROOT/.pool/$slot/state.json")
+	qemu=$(slot_qemu "$slot")
+	kill -KILL "$monitor"
+	wait_for_exit "$monitor" 10
+	wait_for_exit "$qemu" 10
+	update_config '.process.args = ["sh", "-c", "echo survived; sleep 300"]'
+	run_detached k
+	[ "$(sandbox_of k)" = null ]
+	for _ in $(seq 100); do grep -q survived "$BATS_TEST_TMPDIR/k.out" && break; sleep 0.1; done
+	grep -q survived "$BATS_TEST_TMPDIR/k.out"
+	# The dead slot is gone (its claimer removed it).
+	[ ! -e "$ROOT/.pool/$slot" ]
+	runvm delete --force k
+	[ "$status" -eq 0 ]
+}
+
+@test "pool: a shape mismatch (a memory limit) boots cold and leaves the pool alone" {
+	fill
+	slot=$(ready_slot)
+	set_args sleep 300
+	update_config '.linux.resources.memory.limit = 268435456'
+	run_detached big
+	[ "$(sandbox_of big)" = null ]
+	[ "$(ready_slot)" = "$slot" ]
+	runvm delete --force big
+	[ "$status" -eq 0 ]
+}
+
+@test "pool: drain leaves nothing; a VM serving a container is left to it" {
+	fill --depth 2
+	[[ "$output" == *": 2 started, 2 ready" ]]
+	set_args sleep 300
+	run_detached s
+	[ "$(sandbox_of s)" != null ]
+	runvm pool drain
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"removed, 1 serving a container" ]]
+	runvm pool status
+	[[ "$output" == *" 0 ready, 0 booting, 1 serving" ]]
+	[ "$(container_status s)" = running ]
+	runvm delete --force s
+	[ "$status" -eq 0 ]
+	runvm pool drain
+	[ "$status" -eq 0 ]
+	[ ! -e "$ROOT/.pool" ]
+	[ -z "$(leaked_processes)" ]
+}
+
+@test "pool: runvm check reports the pool" {
+	fill
+	runvm check --format json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c .warm_pool)" = '{"depth":1,"ready":1,"booting":0,"serving":0}' ]
+	runvm check
+	[[ "$output" == *"warm pool"*"depth 1, 1 ready"* ]]
+}
+
+@test "pool: bad input is one line and leaves nothing" {
+	runvm pool fill --depth 65
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"pool fill: --depth 65: at most 64"* ]]
+	runvm pool frob
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'pool: unknown action `frob`: fill, drain or status'* ]]
+	echo "warm_pool = 65" >"$RUNVM_CONFIG"
+	runvm pool status
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *warm_pool* ]]
+	[ ! -e "$ROOT/.pool" ]
+}
