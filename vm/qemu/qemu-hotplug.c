@@ -20,9 +20,10 @@
 /* Far above the cold disks' fdsets (1..VM_MAX_DISKS). */
 #define FDSET_BASE 1000
 
+/* A command's arguments as one JSON object (escaped by the writer). */
 static char *args_json(void (*fill)(struct json_writer *w, const void *data), const void *data)
 {
-        struct json_writer *w = json_writer_new(NULL);
+        _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
         char *text = NULL;
         size_t len;
         struct rv_error *tmp_err = NULL;
@@ -32,7 +33,6 @@ static char *args_json(void (*fill)(struct json_writer *w, const void *data), co
         json_write_object_end(w);
         if (json_writer_finish(w, &text, &len, &tmp_err) < 0)
                 rv_error_release(&tmp_err);
-        json_writer_free(w);
         return text;
 }
 
