@@ -25,6 +25,8 @@ struct pod_member {
         struct container_state *state;  /* its state.json, written here */
         enum container_status before_pause;
         int64_t memory_limit;           /* its spec's, for its oom events; 0: none */
+        char **disk_ids;                /* hot-plugged for it; leave with it */
+        size_t n_disks;
         int start_hooks_ms;             /* its startContainer hooks' bound, added to start's */
         struct monitor_events *events;  /* its `events` clients */
         struct proc_io io;

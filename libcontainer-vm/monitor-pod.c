@@ -67,8 +67,12 @@ static void member_unshare(struct monitor *m, struct pod_member *mb)
                 return;
         /* The guest forgets an ended member (a killed one's answer is
          * EBUSY; monitor_pod_exited asks again when its exit comes). */
+        /* With disks, waited for: the guest unmounts their filesystems
+         * and lets their slots go (vm/agent/blockdev-slot.h) first. */
+        if (mb->n_disks > 0 && monitor_pod_call(mb, PROTO_REMOVE_CONTAINER, NULL, NULL, &tmp_err) < 0)
+                rv_error_release(&tmp_err);
         agent_client_set_target(m->agent, mb->id);
-        if (monitor_send_request(m, PROTO_REMOVE_CONTAINER, NULL, NULL, &tmp_err) < 0)
+        if (mb->n_disks == 0 && monitor_send_request(m, PROTO_REMOVE_CONTAINER, NULL, NULL, &tmp_err) < 0)
                 rv_error_release(&tmp_err);
         agent_client_set_target(m->agent, NULL);
         snprintf(prefix, sizeof(prefix), ".runvm-pods/%s", mb->id);     /* POD_MEMBERS_DIR, pod-member.h */
@@ -76,6 +80,15 @@ static void member_unshare(struct monitor *m, struct pod_member *mb)
                 rv_log(RV_LOG_WARNING, "member `%s`: %s", mb->id, tmp_err->msg);
                 rv_error_release(&tmp_err);
         }
+        /* Its disks leave the VM: the host's devices are free again. */
+        for (size_t i = 0; i < mb->n_disks; i++) {
+                if (vm_remove_disk(m->vm, mb->disk_ids[i], &tmp_err) < 0) {
+                        rv_log(RV_LOG_WARNING, "member `%s`: %s", mb->id, tmp_err->msg);
+                        rv_error_release(&tmp_err);
+                }
+                free(mb->disk_ids[i]);
+        }
+        mb->n_disks = 0;
 }
 
 static void member_free(struct monitor *m, struct pod_member *mb)
@@ -103,6 +116,9 @@ static void member_free(struct monitor *m, struct pod_member *mb)
         if (mb->dirfd >= 0)
                 close(mb->dirfd);
         container_state_free(mb->state);
+        for (size_t i = 0; i < mb->n_disks; i++)
+                free(mb->disk_ids[i]);
+        free(mb->disk_ids);
         free(mb->id);
         free(mb);
 }
@@ -329,7 +345,7 @@ static int add_shares(struct monitor *m, const struct json_value *shares, struct
 {
         size_t n = json_array_size(shares);
 
-        if (!json_is_array(shares) || MEMBER_FD_TREES + n != req->n_fds)
+        if (!json_is_array(shares) || MEMBER_FD_TREES + n > req->n_fds)
                 return rv_error_setx(err, EINVAL, "`shares`: one tree per share expected");
         for (size_t i = 0; i < n; i++) {
                 const struct json_value *s = json_array_get(shares, i);
@@ -348,6 +364,35 @@ static int add_shares(struct monitor *m, const struct json_value *shares, struct
                 req->fds[MEMBER_FD_TREES + i] = -1;
                 if (vm_add_share(m->vm, &sh, tree, err) < 0)
                         return -1;
+        }
+        return 0;
+}
+
+/* The member's disks into the running VM (hot-plug), each remembered
+ * for member_unshare as soon as it is in. Their fds follow the trees. */
+static int add_disks(struct monitor *m, struct pod_member *mb, const struct json_value *disks, size_t first,
+                     struct ctl_request *req, struct rv_error **err)
+{
+        size_t n = disks ? json_array_size(disks) : 0;
+
+        if ((disks && !json_is_array(disks)) || first + n != req->n_fds)
+                return rv_error_setx(err, EINVAL, "`disks`: one fd per disk expected");
+        if (n > 0 && (mb->disk_ids = calloc(n, sizeof(char *))) == NULL)
+                return rv_error_set(err, ENOMEM, "member disks");
+        for (size_t i = 0; i < n; i++) {
+                const struct json_value *j = json_array_get(disks, i);
+                struct vm_disk d = { .fd = req->fds[first + i] };
+                if (json_read_string(json_get(j, "id"), "disks.id", &d.id, err) < 0 ||
+                    json_read_string(json_get(j, "source"), "disks.source", &d.source, err) < 0 ||
+                    json_read_bool(json_get(j, "is_block"), "disks.is_block", &d.is_block, err) < 0 ||
+                    json_read_bool(json_get(j, "readonly"), "disks.readonly", &d.readonly, err) < 0)
+                        return -1;
+                if (vm_add_disk(m->vm, &d, err) < 0)
+                        return rv_error_wrap(err, "`linux.devices`/`mounts`: block device `%s` into the pod's "
+                                             "running VM", d.source);
+                if ((mb->disk_ids[mb->n_disks] = strdup(d.id)) == NULL)
+                        return rv_error_set(err, ENOMEM, "member disks");
+                mb->n_disks++;
         }
         return 0;
 }
@@ -385,6 +430,9 @@ static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_re
             hooks_ms > 0 && hooks_ms < 24 * 3600 * 1000)
                 mb->start_hooks_ms = (int) hooks_ms;
         if (add_shares(m, json_get(v, "shares"), req, err) < 0)
+                return rv_error_wrap(err, "member `%s`", id);
+        if (add_disks(m, mb, json_get(v, "disks"), MEMBER_FD_TREES + json_array_size(json_get(v, "shares")),
+                      req, err) < 0)
                 return rv_error_wrap(err, "member `%s`", id);
         /* A terminal: its input and output end (the third slot is unused). */
         bool terminal = (req->h.flags & CTL_FLAG_TERMINAL) != 0;
@@ -476,10 +524,16 @@ bool monitor_pod_exited(struct monitor *m, const char *id, const struct json_val
                 snprintf(reply, sizeof(reply), "{\"signal\":%d}", mb->state->exit_signal);
         else
                 snprintf(reply, sizeof(reply), "{\"exit_code\":%d}", mb->state->exit_code);
+        /* With disks, its exit is told once they are out of the VM (its
+         * filesystems written back): the host may use them right after. */
+        bool disks = mb->n_disks > 0;
+        if (disks)
+                member_unshare(m, mb);
         if (mb->client_fd >= 0)
                 ctl_send_reply(mb->client_fd, 0, reply, strlen(reply));
         rv_log(RV_LOG_INFO, "member `%s` exited: %s", mb->id, reply);
-        member_unshare(m, mb);
+        if (!disks)
+                member_unshare(m, mb);
         member_free(m, mb);
         return true;
 }

@@ -32,6 +32,7 @@
 #include "libcontainer-vm/monitor-userns.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
+#include "libcontainer-vm/pod-slots.h"
 #include "spec/config.h"
 #include "spec/json.h"
 #include "spec/state.h"
@@ -152,6 +153,8 @@ int monitor_vm_boot(struct monitor *m, struct rv_error **err)
                 .state_dir = m->o->dir->path, .cpus = plan->cpus, .pin_timeout_ms = cfg->boot_timeout_ms,
                 .extra_cmdline = cfg->kernel_params, .debug = m->o->ctx->debug,
                 .tcg_tb_size_mib = cfg->tcg_tb_size_mib,
+                /* A pod's sandbox: for its members' block devices. */
+                .hotplug_slots = pod_hotplug_slots(m->o->guest_spec),
         };
 
         if (access(cfg->kernel, R_OK) < 0)

@@ -110,10 +110,6 @@ static int move_source(char **s, const char *id, struct rv_error **err)
 int pod_member_guest_spec(struct spec_config *guest, struct vm_plan *plan, const char *sandbox,
                           const char *id, unsigned joined, struct rv_error **err)
 {
-        if (plan->n_disks > 0)
-                return rv_error_setx(err, ENOTSUP, "`linux.devices`/`mounts`: block device `%s` cannot reach "
-                                     "the pod's running VM (QEMU microvm cannot hot-plug a disk)",
-                                     plan->disks[0].source);
         for (size_t i = 0; i < plan->n_shares; i++) {
                 char *name;
                 if (asprintf(&name, "%s/%s/%s", POD_MEMBERS_DIR, id, plan->shares[i].name) < 0)
@@ -190,6 +186,19 @@ static char *member_payload(const struct monitor_options *o, struct rv_error **e
                 json_write_object_end(w);
         }
         json_write_array_end(w);
+        /* Hot-plugged into the sandbox's VM; their fds follow the trees'. */
+        json_write_key(w, "disks");
+        json_write_array_begin(w);
+        for (size_t i = 0; i < o->plan->n_disks; i++) {
+                const struct vm_disk *d = &o->plan->disks[i];
+                json_write_object_begin(w);
+                json_write_key(w, "id"); json_write_string(w, d->id);
+                json_write_key(w, "source"); json_write_string(w, d->source);
+                json_write_key(w, "is_block"); json_write_bool(w, d->is_block);
+                json_write_key(w, "readonly"); json_write_bool(w, d->readonly);
+                json_write_object_end(w);
+        }
+        json_write_array_end(w);
         json_write_object_end(w);
         if (json_writer_finish(w, &text, &len, err) < 0)
                 return NULL;
@@ -243,9 +252,10 @@ static int hand_over(const struct monitor_options *o, const char *sandbox, const
         size_t n = 0;
         int conn = -1;
 
-        if (4 + o->plan->n_shares > CTL_MAX_FDS)
-                return rv_error_setx(err, E2BIG, "%zu shares: a pod's member brings at most %d files and "
-                                     "directories", o->plan->n_shares, CTL_MAX_FDS - 4);
+        if (4 + o->plan->n_shares + o->plan->n_disks > CTL_MAX_FDS)
+                return rv_error_setx(err, E2BIG, "%zu shares and %zu block devices: a pod's member brings at "
+                                     "most %d files, directories and block devices", o->plan->n_shares,
+                                     o->plan->n_disks, CTL_MAX_FDS - 4);
         if ((payload = member_payload(o, err)) == NULL)
                 return -1;
         fds[n++] = o->dir->dirfd;
@@ -258,6 +268,14 @@ static int hand_over(const struct monitor_options *o, const char *sandbox, const
                         goto out;
                 }
                 fds[n++] = tree;
+        }
+        for (size_t i = 0; i < o->plan->n_disks; i++) {
+                int fd = fcntl(o->plan->disks[i].fd, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0) {
+                        rv_error_set(err, errno, "disk `%s`", o->plan->disks[i].source);
+                        goto out;
+                }
+                fds[n++] = fd;
         }
         if (state_dir_open(o->ctx->root, sandbox, false, &sdir, err) < 0)
                 goto out;
@@ -278,6 +296,13 @@ static int hand_over(const struct monitor_options *o, const char *sandbox, const
 out:
         for (size_t i = 4; i < n; i++)
                 close(fds[i]);
+        /* The sandbox's VM holds the disks now: this monitor, which lives
+         * as long as the member, must not keep the host's devices open. */
+        for (size_t i = 0; conn >= 0 && i < o->plan->n_disks; i++) {
+                if (o->plan->disks[i].fd >= 0)
+                        close(o->plan->disks[i].fd);
+                o->plan->disks[i].fd = -1;
+        }
         return conn;
 }
 

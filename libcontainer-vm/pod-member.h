@@ -28,8 +28,9 @@ void pod_member_strip_paths(struct spec_config *spec, unsigned joined);
 int pod_member_take_pid(const char *root, const char *sandbox, struct spec_config *spec, unsigned *joined,
                         struct rv_error **err);
 /* After translate: shares and guest sources under POD_MEMBERS_DIR/<id>/;
- * the ipc, uts (and pid) joined name the sandbox's in the guest. A member cannot
- * bring block devices (microvm cannot hot-plug them): refused in words. */
+ * the ipc, uts (and pid) joined name the sandbox's in the guest. Its
+ * block devices are hot-plugged into the sandbox's VM (the sandbox's
+ * monitor does it, monitor-pod.c). */
 int pod_member_guest_spec(struct spec_config *guest, struct vm_plan *plan, const char *sandbox,
                           const char *id, unsigned joined, struct rv_error **err);
 /* The member's limits fit in its sandbox's VM (pod-size.h). */

@@ -29,6 +29,7 @@
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/container.h"
 #include "libcontainer-vm/pod-join.h"
+#include "libcontainer-vm/pod-slots.h"
 #include "libcontainer-vm/pool-monitor.h"
 #include "libcontainer-vm/sizing.h"
 #include "libcontainer-vm/state.h"
@@ -93,7 +94,9 @@ bool pool_eligible(const struct spec_config *guest, const struct vm_plan *plan,
                 for (size_t k = 0; k < sizeof(pod_keys) / sizeof(pod_keys[0]); k++)
                         if (strcmp(guest->annotations[i].key, pod_keys[k]) == 0)
                                 return false;
-        return true;
+        /* podman's infra (no such key): it boots with the hot-plug slots
+         * its members' disks need, which a pool VM has not (pod-slots.h). */
+        return pod_hotplug_slots(guest) == 0;
 }
 
 static uint64_t host_memory_mib(void)

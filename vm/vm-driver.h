@@ -21,6 +21,8 @@ struct vm_driver {
         /* After start: the shares at or below a name prefix go. */
         int (*remove_shares)(struct vm *vm, const char *prefix, struct rv_error **err);
         int (*add_disk)(struct vm *vm, const struct vm_disk *d, struct rv_error **err);
+        /* After start: a disk add_disk hot-plugged goes. */
+        int (*remove_disk)(struct vm *vm, const char *id, struct rv_error **err);
         int (*add_nic)(struct vm *vm, const struct vm_nic *n, struct rv_error **err);
         int (*start)(struct vm *vm, struct rv_error **err);
         int (*take_agent_fd)(struct vm *vm);

@@ -85,6 +85,14 @@ int vm_add_disk(struct vm *vm, const struct vm_disk *d, struct rv_error **err)
         return vm->driver->add_disk ? vm->driver->add_disk(vm, d, err) : unsupported(vm, "disk", err);
 }
 
+int vm_remove_disk(struct vm *vm, const char *id, struct rv_error **err)
+{
+        if (vm->driver->remove_disk == NULL)
+                return rv_error_setx(err, EOPNOTSUPP, "the %s driver cannot take a disk out of a running VM",
+                                     vm->driver->name);
+        return vm->driver->remove_disk(vm, id, err);
+}
+
 int vm_add_nic(struct vm *vm, const struct vm_nic *n, struct rv_error **err)
 {
         return vm->driver->add_nic ? vm->driver->add_nic(vm, n, err) : unsupported(vm, "NIC", err);

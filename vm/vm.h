@@ -85,7 +85,11 @@ struct vm_config {
          * VM_ID_BASE + the caller's pid on the host. */
         uid_t uid;
         gid_t gid;
+        /* PCIe root ports a running VM can take disks in (vm_add_disk
+         * after start); 0: none, and no PCI at all (docs/PERFORMANCE.md). */
+        unsigned hotplug_slots;
 };
+#define VM_MAX_HOTPLUG_SLOTS 8
 
 /* The VMM's uid and gid are VM_ID_BASE + the monitor's (host) pid: one
  * per running VM, never shared by two, no account to create. The range
@@ -148,6 +152,9 @@ int vm_add_share(struct vm *vm, const struct vm_share *sh, int tree, struct rv_e
  * export (a pod member's, when its container ended). */
 int vm_remove_shares(struct vm *vm, const char *prefix, struct rv_error **err);
 int vm_add_disk(struct vm *vm, const struct vm_disk *d, struct rv_error **err);
+/* A disk vm_add_disk hot-plugged into the running VM goes (the guest lets
+ * go first, bounded): the VMM then holds nothing of it. */
+int vm_remove_disk(struct vm *vm, const char *id, struct rv_error **err);
 int vm_add_nic(struct vm *vm, const struct vm_nic *n, struct rv_error **err);
 /* Starts the VM's processes (helpers first); on failure nothing is left
  * running. */

@@ -38,9 +38,15 @@ setup() {
 }
 
 teardown() {
-	local ids id rc=0
+	local ids id rc=0 img dev
 	ids=$(pm ps -a -q --no-trunc --filter "pod=$POD" 2>/dev/null)
 	pm pod rm --force "$POD" >/dev/null 2>&1 || true
+	for img in "$BATS_TEST_TMPDIR"/hotplug-*.img; do
+		[ -e "$img" ] || continue
+		for dev in $(losetup -j "$img" -O NAME -n 2>/dev/null); do
+			losetup -d "$dev" || true
+		done
+	done
 	for id in $ids; do
 		if [ -e "/run/runvm/$id" ]; then
 			echo "LEAK: state dir /run/runvm/$id"
@@ -113,6 +119,30 @@ one_pod() {
 	run -0 pm pod rm -f "$POD"
 	run -0 pm ps -a -q --filter "pod=$POD"
 	assert_output ""
+}
+
+@test "podman run --pod --device /dev/loopN: hot-plugged into the pod's VM, read and written, released when the member ends" {
+	run -0 pm pod create --name "$POD" --network none
+	run -0 pm run -d --pod "$POD" --name "$POD-b" $(ulimit_args) "$IMAGE" sleep 1000
+	local img=$BATS_TEST_TMPDIR/hotplug-podman.img dev infra qemu fd
+	truncate -s 8M "$img"
+	printf hello-host | dd of="$img" conv=notrunc 2>/dev/null
+	dev=$(losetup -f --show "$img")
+	run -0 pm run --rm --pod "$POD" --name "$POD-d" --device "$dev:/dev/xvdb" $(ulimit_args) "$IMAGE" \
+		sh -c 'head -c 10 /dev/xvdb; echo; printf from-pod | dd of=/dev/xvdb bs=1 seek=100 conv=notrunc 2>/dev/null'
+	assert_output hello-host
+	# The pod's QEMU let go of it, and the other member runs on.
+	infra=$(pm pod inspect "$POD" --format '{{.InfraContainerID}}')
+	qemu=$(jq -r '.processes[] | select(.name == "qemu") | .pid' "/run/runvm/$infra/state.json")
+	for fd in /proc/"$qemu"/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" != "$dev" ] || fail "QEMU still holds $dev"
+	done
+	run -0 pm inspect "$POD-b" --format '{{.State.Status}}'
+	assert_output running
+	losetup -d "$dev"
+	run -0 dd if="$img" bs=1 skip=100 count=8 status=none
+	assert_output from-pod
+	run -0 pm pod rm -f "$POD"
 }
 
 @test "podman pod create (CNI bridge): the members see the pod's interface, once" {

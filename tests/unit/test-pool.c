@@ -89,6 +89,13 @@ static void test_eligible(void **state)
         assert_true(pool_eligible(&s, &p, &c, false));
         s.n_annotations = 0;
         assert_true(pool_eligible(&s, &p, &c, false));
+        /* podman's pod infra: a sandbox that needs hot-plug slots. */
+        char *infra[] = { "/catatonit", "-P", NULL };
+        s.has_process = true;
+        s.process.args = infra;
+        assert_false(pool_eligible(&s, &p, &c, false));
+        s.process.args = NULL;
+        assert_true(pool_eligible(&s, &p, &c, false));
 }
 
 int main(void)

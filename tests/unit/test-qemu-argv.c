@@ -119,6 +119,45 @@ static void test_tcg_machine(void **unused)
         assert_null(a.argv);
 }
 
+/* A pod's sandbox: PCIe on microvm, empty root ports with their ids,
+ * PCI enumeration and native hot-plug in the guest; without slots none
+ * of that (test_tcg_machine: pci=off). */
+static void test_hotplug_slots(void **unused)
+{
+        struct vm_config c = config(false);
+        struct qemu_devices d = { 0 };
+        struct qemu_argv a = { 0 };
+        struct rv_error *err = NULL;
+
+        c.hotplug_slots = 3;
+        build(&c, &d, &fds, &a);
+        assert_string_equal(value_of(&a, "-M", 0),
+                            "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem,pcie=on");
+        for (unsigned i = 0; i < 3; i++) {
+                char want[128];
+                snprintf(want, sizeof(want), "pcie-root-port,id=" QEMU_HOTPLUG_PORT "%u,bus=pcie.0,chassis=%u", i, i + 1);
+                assert_true(has_pair(&a, "-device", want));
+        }
+        assert_false(any_arg_contains(&a, QEMU_HOTPLUG_PORT "3"));
+        const char *append = value_of(&a, "-append", 0);
+        assert_null(strstr(append, "pci=off"));
+        assert_non_null(strstr(append, " pcie_ports=native "));
+        /* No fd more: a disk's comes over QMP when it is plugged. */
+        assert_int_equal(a.n_fds, 6);
+        qemu_argv_clear(&a);
+
+        c.hotplug_slots = 0;
+        build(&c, &d, &fds, &a);
+        assert_false(any_arg_contains(&a, "pcie"));
+        assert_non_null(strstr(value_of(&a, "-append", 0), " pci=off "));
+        qemu_argv_clear(&a);
+
+        c.hotplug_slots = VM_MAX_HOTPLUG_SLOTS + 1;
+        assert_int_equal(qemu_argv_build(&c, &d, &fds, &a, &err), -1);
+        assert_int_equal(err->status, E2BIG);
+        rv_error_release(&err);
+}
+
 static void test_kvm_machine_without_virtiofs(void **unused)
 {
         struct vm_config c = config(true);
@@ -246,6 +285,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_tcg_machine),
                 cmocka_unit_test(test_kvm_machine_without_virtiofs),
+                cmocka_unit_test(test_hotplug_slots),
                 cmocka_unit_test(test_tcg_tb_size),
                 cmocka_unit_test(test_nics),
                 cmocka_unit_test(test_disks_readonly_and_writable),

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The QMP client against a fake QEMU on a socketpair. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -113,6 +115,49 @@ static void test_execute_times_out(void **unused)
         close(sv[1]);
 }
 
+/* A command with arguments and an fd reaches QEMU whole, with the fd;
+ * DEVICE_DELETED events are remembered by device id, counted from
+ * `since` so an older one of the same id does not count. */
+static void test_args_fd_and_device_deleted(void **unused)
+{
+        int sv[2];
+        struct qmp q;
+        struct rv_error *err = NULL;
+        const char *replies[] = {
+                "{\"return\": {}, \"id\": %d}\r\n",
+                "{\"return\": {\"fdset-id\": 7, \"fd\": 30}, \"id\": %d}\r\n",
+                "{\"event\": \"DEVICE_DELETED\", \"data\": {\"path\": \"/machine/peripheral/d0/virtio-backend\"}}\r\n"
+                "{\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": \"d0\", \"path\": \"/x\"}}\r\n"
+                "{\"return\": {}, \"id\": %d}\r\n",
+        };
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        pid_t pid = fake_qemu_start(sv[1], replies, 3, false);
+        qmp_init(&q, sv[0]);
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        assert_true(devnull >= 0);
+        assert_int_equal(qmp_execute_args(&q, "add-fd", "{\"fdset-id\":7}", devnull, 2000, NULL, &err), 0);
+        assert_int_equal(q.n_deleted, 0);
+        size_t since = q.n_deleted;
+        assert_int_equal(qmp_execute_args(&q, "device_del", "{\"id\":\"d0\"}", -1, 2000, NULL, &err), 0);
+        assert_int_equal(qmp_wait_device_deleted(&q, "d0", since, 2000, &err), 0);
+        /* Once more from now: that event was before, and no other comes
+         * (the fake is gone: the wait ends on its hang-up). */
+        assert_int_equal(qmp_wait_device_deleted(&q, "d0", q.n_deleted, 100, &err), -1);
+        rv_error_release(&err);
+        assert_int_equal(qmp_wait_device_deleted(&q, "d1", since, 100, &err), -1);
+        rv_error_release(&err);
+        /* A command name that would need escaping is refused. */
+        assert_int_equal(qmp_execute_args(&q, "a\"b", "{}", -1, 100, NULL, &err), -1);
+        assert_int_equal(err->status, EINVAL);
+        rv_error_release(&err);
+        close(devnull);
+        qmp_clear(&q);
+        waitpid(pid, NULL, 0);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -121,6 +166,7 @@ int main(void)
                 cmocka_unit_test(test_execute_success),
                 cmocka_unit_test(test_execute_error_carries_desc),
                 cmocka_unit_test(test_execute_times_out),
+                cmocka_unit_test(test_args_fd_and_device_deleted),
         };
         return cmocka_run_group_tests_name("qmp", tests, NULL, NULL);
 }

@@ -20,13 +20,17 @@
 #include "base/proc.h"
 #include "spec/config.h"
 #include "spec/mount.h"
+#include "vm/agent/blockdev-slot.h"
 #include "vm/agent/mount-opts.h"
 #include "vm/channel/disks.h"
 
-/* virtio-blk probes at boot; a module-loaded driver a little later. */
-#define DISK_WAIT_MS 5000
+/* virtio-blk probes at boot; a module-loaded driver a little later; a
+ * disk hot-plugged for a pod member once the guest's pciehp saw its slot
+ * (about a second after QEMU's device_add, more under a loaded TCG). */
+#define DISK_WAIT_MS 10000
 #define MAX_GUEST_DISKS 64
 #define STAGING_DIR "/run/runvm/blk"
+#define DISKS_FILE "disks"
 
 struct disk {
         unsigned host_major, host_minor;        /* from the serial */
@@ -298,6 +302,41 @@ static int stage_mount(struct spec_mount *m, const char *id, size_t idx, struct 
         return 0;
 }
 
+/* Which disks the container took, for its release: a file beside its
+ * staged mounts, one serial a line. */
+static int record_disks(const struct spec_config *c, const struct disks *ds, const char *id, struct rv_error **err)
+{
+        _cleanup_free_ char *dir = NULL, *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+
+        if (f == NULL || asprintf(&dir, STAGING_DIR "/%s", id) < 0) {
+                if (f)
+                        fclose(f);
+                return rv_error_set(err, ENOMEM, "disks");
+        }
+        for (size_t i = 0; i < c->linux_.n_devices; i++) {
+                const struct spec_device *d = &c->linux_.devices[i];
+                const struct disk *k = NULL;
+                for (size_t j = 0; is_block_device(d) && j < ds->n; j++)
+                        if (ds->d[j].guest == makedev((unsigned) d->major, (unsigned) d->minor))
+                                k = &ds->d[j];
+                if (k)
+                        fprintf(f, "%s\n", k->serial);
+        }
+        for (size_t i = 0; i < c->n_mounts; i++)
+                if (disk_source(&c->mounts[i]))
+                        fprintf(f, "%s\n", disk_source(&c->mounts[i]));
+        if (fclose(f) != 0)
+                return rv_error_set(err, ENOMEM, "disks");
+        if (rv_mkdir_p(dir, 0700, err) < 0)
+                return -1;
+        _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return rv_error_set(err, errno, "open `%s`", dir);
+        return rv_write_file_atomic(dfd, DISKS_FILE, text, len, 0600, err);
+}
+
 int agent_blockdev_map_rules(struct spec_resources *r, struct rv_error **err)
 {
         struct disks ds;
@@ -316,7 +355,7 @@ int agent_blockdev_prepare(struct spec_config *c, const char *id, struct rv_erro
         for (scan(&ds); !all_present(c, &ds) && rv_now_ms() < deadline; scan(&ds))
                 usleep(20 * 1000);
         if (make_nodes(&ds, err) < 0 || map_devices(c, &ds, err) < 0 ||
-            map_rules(&c->linux_.resources, &ds, err) < 0)
+            map_rules(&c->linux_.resources, &ds, err) < 0 || record_disks(c, &ds, id, err) < 0)
                 return -1;
         for (size_t i = 0; i < c->n_mounts; i++) {
                 struct spec_mount *m = &c->mounts[i];
@@ -333,4 +372,38 @@ int agent_blockdev_prepare(struct spec_config *c, const char *id, struct rv_erro
                         return rv_error_setx(err, ENODEV, "`mounts[%zu]`: disk `%s` is not in the VM", i,
                                              disk_source(&c->mounts[i]));
         return 0;
+}
+
+void agent_blockdev_release(const char *id)
+{
+        char dir[PATH_MAX], path[PATH_MAX + 300];
+        struct dirent *e;
+
+        if (snprintf(dir, sizeof(dir), STAGING_DIR "/%s", id) >= (int) sizeof(dir))
+                return;
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        while (d && (e = readdir(d)) != NULL) {
+                if (e->d_name[0] == '.' || strcmp(e->d_name, DISKS_FILE) == 0)
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+                /* A plain unmount writes the filesystem back before its
+                 * disk leaves the VM; one still busy is only detached. */
+                if (umount2(path, 0) < 0 && errno != EINVAL && errno != ENOENT &&
+                    umount2(path, MNT_DETACH) < 0 && errno != EINVAL)
+                        rv_log(RV_LOG_WARNING, "unmount `%s`: %s", path, strerror(errno));
+                rmdir(path);
+        }
+        /* Then its hot-plugged disks go (a pod member's: the host lets no
+         * two containers share one). */
+        snprintf(path, sizeof(path), "%s/" DISKS_FILE, dir);
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        struct rv_error *tmp_err = NULL;
+        if (rv_read_file_at(AT_FDCWD, path, 4096, &text, &len, &tmp_err) == 0) {
+                for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+                        agent_blockdev_slot_power_off(line);
+                unlink(path);
+        }
+        rv_error_release(&tmp_err);
+        rmdir(dir);
 }

@@ -16,3 +16,6 @@ struct spec_resources;
 int agent_blockdev_prepare(struct spec_config *c, const char *id, struct rv_error **err);
 /* The device rules of an update, the same way. */
 int agent_blockdev_map_rules(struct spec_resources *r, struct rv_error **err);
+/* A removed container's filesystems staged from disks are unmounted
+ * (written back: a pod member's disk is about to leave the running VM). */
+void agent_blockdev_release(const char *id);

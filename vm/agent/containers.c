@@ -19,6 +19,7 @@
 #include "vm/agent/container.h"
 #include "vm/agent/container-cgroup.h"
 #include "vm/agent/exec.h"
+#include "vm/agent/blockdev.h"
 #include "vm/agent/pod.h"
 #include "vm/agent/tty.h"
 
@@ -237,6 +238,7 @@ int agent_container_remove(struct agent *a, const struct json_value *params, str
                 }
         }
         agent_pod_unpublish(c->id);
+        agent_blockdev_release(c->id);
         agent_execs_free(a, c);
         agent_container_free(a, c);
         agent_write_empty(w);

@@ -15,7 +15,9 @@ int qemu_kernel_cmdline(const struct vm_config *c, char **ret, struct rv_error *
         _cleanup_free_ char *tsc = NULL, *lapic = NULL;
         char *line = NULL;
 
-        /* Each trim is measured in shared/guest-kernel/README.md. Under TCG
+        /* Each trim is measured in shared/guest-kernel/README.md (with
+         * hot-plug slots, PCI stays, and the root ports' hot-plug is the
+         * kernel's: microvm's ACPI grants no _OSC control). Under TCG
          * microvm needs tsc_early_khz or its TSC calibration can hang, and
          * its CPU model has no TSC-deadline timer: lapic_timer_khz (the
          * guest kernel's patch, vm/image/kernel-patches/) tells the LAPIC
@@ -29,10 +31,11 @@ int qemu_kernel_cmdline(const struct vm_config *c, char **ret, struct rv_error *
          * and 640 KiB at 2 GiB) and written at boot: a container's guest
          * needs far fewer buckets (~2 MiB less touched memory per VM,
          * docs/PERFORMANCE.md). */
-        if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check pci=off "
+        if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check %s"
                      "nokaslr lsm=capability,landlock secretmem.enable=1 8250.nr_uarts=1 random.trust_cpu=on "
                      "dhash_entries=32768 thash_entries=4096%s%s%s%s",
-                     c->debug ? "runvm.debug=1" : "quiet", tsc ? tsc : "", lapic ? lapic : "",
+                     c->debug ? "runvm.debug=1" : "quiet", c->hotplug_slots ? "pcie_ports=native " : "pci=off ",
+                     tsc ? tsc : "", lapic ? lapic : "",
                      c->extra_cmdline && *c->extra_cmdline ? " " : "",
                      c->extra_cmdline ? c->extra_cmdline : "") < 0)
                 return rv_error_set(err, ENOMEM, "kernel command line");
@@ -141,6 +144,17 @@ static void disk_args(struct builder *b, const struct qemu_devices *d)
         }
 }
 
+/* Empty PCIe root ports (native hot-plug) on microvm's PCIe host bridge,
+ * for the disks a pod member brings later (qemu-hotplug.c names them
+ * QEMU_HOTPLUG_PORT N). */
+static void hotplug_slot_args(struct builder *b, const struct vm_config *c)
+{
+        for (unsigned i = 0; i < c->hotplug_slots; i++) {
+                push(b, "-device");
+                push(b, "pcie-root-port,id=" QEMU_HOTPLUG_PORT "%u,bus=pcie.0,chassis=%u", i, i + 1);
+        }
+}
+
 static bool disk_id_ok(const char *id)
 {
         size_t n = id ? strlen(id) : 0;
@@ -160,6 +174,8 @@ int qemu_argv_build(const struct vm_config *c, const struct qemu_devices *d, con
 
         if (d->n_nics > VM_MAX_NICS)
                 return rv_error_setx(err, E2BIG, "more than %d NICs", VM_MAX_NICS);
+        if (c->hotplug_slots > VM_MAX_HOTPLUG_SLOTS)
+                return rv_error_setx(err, E2BIG, "more than %d hot-plug slots", VM_MAX_HOTPLUG_SLOTS);
         if (d->n_disks > VM_MAX_DISKS)
                 return rv_error_setx(err, E2BIG, "more than %d disks", VM_MAX_DISKS);
         for (size_t i = 0; i < d->n_disks; i++)
@@ -171,7 +187,8 @@ int qemu_argv_build(const struct vm_config *c, const struct qemu_devices *d, con
                 return -1;
 
         push(&b, "%s", c->vmm_path);
-        push(&b, "-M"); push(&b, "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem");
+        push(&b, "-M"); push(&b, "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem%s",
+                             c->hotplug_slots ? ",pcie=on" : "");
         /* TCG's translation cache is anonymous memory, touched as code is
          * translated, that the host cgroup counts (QEMU's own cap is
          * 1 GiB): `tcg_tb_size_mib` bounds what a guest keeps, within
@@ -224,6 +241,7 @@ int qemu_argv_build(const struct vm_config *c, const struct qemu_devices *d, con
                 pass_fd(&b, fds->vfs);
         nic_args(&b, d);
         disk_args(&b, d);
+        hotplug_slot_args(&b, c);
         if (b.oom) {
                 qemu_argv_clear(&b.a);
                 return rv_error_set(err, ENOMEM, "qemu arguments");

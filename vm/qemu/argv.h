@@ -23,6 +23,9 @@ struct qemu_devices {
         size_t n_disks;                 /* at most VM_MAX_DISKS */
 };
 
+/* The id of hot-plug slot N (a pcie-root-port) is this, then N. */
+#define QEMU_HOTPLUG_PORT "runvm-hp"
+
 struct qemu_argv {
         char **argv;                    /* NULL-terminated; argv[0] is the binary */
         size_t n;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "vm/qemu/qemu-hotplug.h"
 #include "vm/qemu/qmp.h"
 #include "vm/qemu/virtiofsd.h"
 #include "vm/qemu/vmlog.h"
@@ -22,6 +23,7 @@ struct qemu_vm {
         struct virtiofsd vfs;           /* its shares; runs once started */
         struct vm_disk *disks;          /* fds dup'ed */
         size_t n_disks;
+        struct qemu_hotplug_slot hotplug[VM_MAX_HOTPLUG_SLOTS];        /* cfg.hotplug_slots of them */
         struct vm_nic *nics;            /* fds dup'ed */
         size_t n_nics;
         pid_t qemu_pid;

@@ -134,11 +134,10 @@ static int qemu_add_disk(struct vm *vm, const struct vm_disk *d, struct rv_error
 {
         struct qemu_vm *q = qemu_vm(vm);
 
-        /* Cold-plug only: microvm's virtio-mmio slots are fixed at boot
-         * (a q35 machine would take blockdev-add + device_add over QMP). */
+        /* microvm's virtio-mmio slots are fixed at boot: a running VM
+         * takes a disk in a PCIe root port it was started with. */
         if (vm->started)
-                return rv_error_setx(err, EOPNOTSUPP, "disk `%s`: the VM is running and QEMU microvm "
-                                     "cannot add a device to it", d->source);
+                return qemu_hotplug_add(q, d, err);
         if (q->n_disks == VM_MAX_DISKS)
                 return rv_error_setx(err, E2BIG, "disk `%s`: more than %d disks", d->source, VM_MAX_DISKS);
         struct vm_disk *n = realloc(q->disks, (q->n_disks + 1) * sizeof(*n));
@@ -151,6 +150,15 @@ static int qemu_add_disk(struct vm *vm, const struct vm_disk *d, struct rv_error
         n[q->n_disks] = *d;
         n[q->n_disks++].fd = fd;
         return 0;
+}
+
+static int qemu_remove_disk(struct vm *vm, const char *id, struct rv_error **err)
+{
+        struct qemu_vm *q = qemu_vm(vm);
+
+        if (!vm->started)
+                return rv_error_setx(err, EINVAL, "disk `%s`: the VM is not running", id);
+        return qemu_hotplug_remove(q, id, err);
 }
 
 static int dup_or_none(int fd)
@@ -406,6 +414,7 @@ const struct vm_driver vm_driver_qemu = {
         .add_share = qemu_add_share,
         .remove_shares = qemu_remove_shares,
         .add_disk = qemu_add_disk,
+        .remove_disk = qemu_remove_disk,
         .add_nic = qemu_add_nic,
         .start = qemu_start,
         .take_agent_fd = qemu_take_agent_fd,

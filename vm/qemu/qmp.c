@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -84,6 +86,44 @@ static int send_command(struct qmp *q, const char *command, uint32_t id, struct 
         return r < 0 ? rv_error_set(err, -r, "qmp: send `%s`", command) : 0;
 }
 
+/* With arguments (a JSON object the caller wrote) and an fd for QEMU to
+ * take (SCM_RIGHTS with the command's first byte; -1: none). */
+static int send_command_args(struct qmp *q, const char *command, const char *args, int fd, uint32_t id,
+                             struct rv_error **err)
+{
+        _cleanup_free_ char *buf = NULL;
+        int n;
+
+        if (strpbrk(command, "\"\\") != NULL)
+                return rv_error_setx(err, EINVAL, "qmp: bad command `%s`", command);
+        n = asprintf(&buf, "{\"execute\":\"%s\",\"id\":%u,\"arguments\":%s}\r\n", command, id, args);
+        if (n < 0)
+                return rv_error_set(err, ENOMEM, "qmp");
+        size_t off = 0;
+        if (fd >= 0) {
+                /* The whole command in the message that carries the fd, as
+                 * QEMU takes a command's fds from the read that had them. */
+                union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } u = { 0 };
+                struct iovec iov = { buf, (size_t) n };
+                struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+                                      .msg_controllen = sizeof(u.b) };
+                struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &fd, sizeof(int));
+                ssize_t w;
+                do
+                        w = sendmsg(q->fd, &msg, MSG_NOSIGNAL);
+                while (w < 0 && errno == EINTR);
+                if (w <= 0)
+                        return rv_error_set(err, w < 0 ? errno : EIO, "qmp: send `%s`", command);
+                off = (size_t) w;
+        }
+        int r = rv_write_all(q->fd, buf + off, (size_t) n - off);
+        return r < 0 ? rv_error_set(err, -r, "qmp: send `%s`", command) : 0;
+}
+
 /* An {"error": {"desc": ...}} answer as *err; 0 when v is no error. */
 static int reply_error(const struct json_value *v, struct rv_error **err)
 {
@@ -113,6 +153,14 @@ static void note_event(struct qmp *q, const struct json_value *v)
         for (size_t i = 0; i < ARRAY_SIZE(known); i++)
                 if (strcmp(name, known[i].name) == 0)
                         q->events |= known[i].bit;
+        /* The device ids of the last few, for qmp_wait_device_deleted. */
+        const struct json_value *data = json_get(v, "data"), *dev = data ? json_get(data, "device") : NULL;
+        const char *id = NULL;
+        if (strcmp(name, "DEVICE_DELETED") == 0 && dev && json_is_string(dev) &&
+            json_read_string(dev, "device", &id, NULL) == 0) {
+                snprintf(q->deleted[q->n_deleted % QMP_DELETED_KEPT], sizeof(q->deleted[0]), "%s", id);
+                q->n_deleted++;
+        }
 }
 
 /* One line from QEMU. A reply to `want` (0: none) is handed out in *ret;
@@ -248,6 +296,50 @@ int qmp_execute_return(struct qmp *q, const char *command, int timeout_ms, struc
                 return rv_error_wrap(err, "`%s`", command);
         if (ret)
                 *ret = TAKE_PTR(v);
+        return 0;
+}
+
+int qmp_execute_args(struct qmp *q, const char *command, const char *args, int fd, int timeout_ms,
+                     struct json_value **ret, struct rv_error **err)
+{
+        _cleanup_(json_value_freep) struct json_value *v = NULL;
+        int64_t deadline = rv_now_ms() + timeout_ms;
+
+        if (negotiate(q, deadline, err) < 0)
+                return -1;
+        uint32_t id = ++q->next_id;
+        if (send_command_args(q, command, args, fd, id, err) < 0 || await_reply(q, id, deadline, &v, err) < 0 ||
+            reply_error(v, err) < 0)
+                return rv_error_wrap(err, "`%s`", command);
+        if (ret)
+                *ret = TAKE_PTR(v);
+        return 0;
+}
+
+bool qmp_device_deleted(const struct qmp *q, const char *device, size_t since)
+{
+        if (q->n_deleted - since > QMP_DELETED_KEPT)
+                since = q->n_deleted - QMP_DELETED_KEPT;
+        for (size_t i = since; i < q->n_deleted; i++)
+                if (strcmp(q->deleted[i % QMP_DELETED_KEPT], device) == 0)
+                        return true;
+        return false;
+}
+
+int qmp_wait_device_deleted(struct qmp *q, const char *device, size_t since, int timeout_ms,
+                            struct rv_error **err)
+{
+        struct json_value *none = NULL;
+        int64_t deadline = rv_now_ms() + timeout_ms;
+
+        while (!qmp_device_deleted(q, device, since)) {
+                int64_t left = deadline - rv_now_ms();
+                if (left <= 0)
+                        return rv_error_setx(err, ETIMEDOUT, "qmp: device `%s` was not released by the guest "
+                                             "within %d ms", device, timeout_ms);
+                if (read_some(q, (int) left, 0, &none, err) < 0)
+                        return -1;
+        }
         return 0;
 }
 

@@ -4,6 +4,7 @@
  * CRLF-terminated JSON objects; a line over QMP_LINE_MAX is an error. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,7 @@ enum {
         QMP_EVENT_SHUTDOWN = 1u << 2,
 };
 
+#define QMP_DELETED_KEPT 8
 struct qmp {
         int fd;
         uint32_t next_id;
@@ -41,6 +43,8 @@ struct qmp {
         enum qmp_phase phase;
         uint32_t caps_id;
         unsigned events;                /* QMP_EVENT_* seen so far */
+        char deleted[QMP_DELETED_KEPT][32];     /* DEVICE_DELETED's last device ids */
+        size_t n_deleted;
 };
 
 /* Takes no ownership of fd (the vm owns it). */
@@ -56,5 +60,17 @@ int qmp_execute(struct qmp *q, const char *command, int timeout_ms, struct rv_er
 /* The same, handing out the whole answer ({"return": ...}). */
 int qmp_execute_return(struct qmp *q, const char *command, int timeout_ms, struct json_value **ret,
                        struct rv_error **err);
+/* With arguments: args is a JSON object (the caller escapes), fd (or -1)
+ * goes along for QEMU to take (`add-fd`, `getfd`). */
+int qmp_execute_args(struct qmp *q, const char *command, const char *args, int fd, int timeout_ms,
+                     struct json_value **ret, struct rv_error **err);
+/* QEMU reported DEVICE_DELETED for device among the events after the
+ * first `since` (as far as read: qmp_pump). */
+bool qmp_device_deleted(const struct qmp *q, const char *device, size_t since);
+/* Waits (bounded) until QEMU reported DEVICE_DELETED for device, among
+ * the events after the first `since` (n_deleted before device_del): the
+ * guest let go of what device_del asked it to. */
+int qmp_wait_device_deleted(struct qmp *q, const char *device, size_t since, int timeout_ms,
+                            struct rv_error **err);
 /* `query-status`: "running", "internal-error", "guest-panicked", ... */
 int qmp_query_status(struct qmp *q, int timeout_ms, char **ret, struct rv_error **err);
