@@ -13,6 +13,7 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
+#include "libcontainer-vm/pod-slots.h"
 #include "vm/vm.h"
 
 #define SYSTEM_CONFIG "/etc/runvm/runvm.conf"
@@ -135,6 +136,8 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
         /* Each idle VM costs its QEMU's memory: bounded, and off by default. */
         if (strcmp(key, "warm_pool") == 0)
                 return parse_uint(value, 0, 64, &c->warm_pool);
+        if (strcmp(key, "pod_disk_slots") == 0)
+                return parse_uint(value, 0, VM_MAX_HOTPLUG_SLOTS, &c->pod_disk_slots);
         if (strcmp(key, "tcg_tb_size_mib") == 0)
                 /* Never QEMU's unbounded default: overhead_memory_mib must cover it. */
                 return parse_uint(value, 1, 1024, &c->tcg_tb_size_mib);
@@ -213,6 +216,7 @@ int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
                  * even on a loaded host; the verdict is cached. */
                 .kvm_probe_timeout_ms = 10000,
                 .tcg_tb_size_mib = RUNVM_TCG_TB_SIZE_MIB,
+                .pod_disk_slots = POD_HOTPLUG_SLOTS,
         };
         const char *env = getenv("RUNVM_CONFIG");
 

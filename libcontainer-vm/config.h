@@ -40,6 +40,9 @@ struct runvm_config {
         bool privileged_host_devices;
         /* `warm_pool`: pre-booted idle VMs kept per shape (pool.h); 0: off. */
         unsigned warm_pool;
+        /* `pod_disk_slots`: PCIe hot-plug slots a pod's sandbox VM boots
+         * with, for its members' block devices (pod-slots.h); 0: none. */
+        unsigned pod_disk_slots;
 };
 
 int runvm_config_load(struct runvm_config *ret, struct rv_error **err);

@@ -154,7 +154,7 @@ int monitor_vm_boot(struct monitor *m, struct rv_error **err)
                 .extra_cmdline = cfg->kernel_params, .debug = m->o->ctx->debug,
                 .tcg_tb_size_mib = cfg->tcg_tb_size_mib,
                 /* A pod's sandbox: for its members' block devices. */
-                .hotplug_slots = pod_hotplug_slots(m->o->guest_spec),
+                .hotplug_slots = pod_hotplug_slots(m->o->guest_spec, cfg->pod_disk_slots),
         };
 
         if (access(cfg->kernel, R_OK) < 0)

@@ -23,9 +23,12 @@ static bool is_podman_infra(const struct spec_config *spec)
         return strcmp(base ? base + 1 : a[0], "catatonit") == 0;
 }
 
-unsigned pod_hotplug_slots(const struct spec_config *spec)
+bool pod_is_sandbox(const struct spec_config *spec)
 {
-        if (is_sandbox_type(spec, POD_CRIO_TYPE) || is_sandbox_type(spec, POD_CRI_TYPE) || is_podman_infra(spec))
-                return POD_HOTPLUG_SLOTS;
-        return 0;
+        return is_sandbox_type(spec, POD_CRIO_TYPE) || is_sandbox_type(spec, POD_CRI_TYPE) || is_podman_infra(spec);
+}
+
+unsigned pod_hotplug_slots(const struct spec_config *spec, unsigned configured)
+{
+        return pod_is_sandbox(spec) ? configured : 0;
 }

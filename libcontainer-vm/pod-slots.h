@@ -10,7 +10,12 @@
 
 struct spec_config;
 
+#include <stdbool.h>
+
+/* `pod_disk_slots`' default: a member's disks, one a slot. */
 #define POD_HOTPLUG_SLOTS 4
 
-/* POD_HOTPLUG_SLOTS for a sandbox's spec, else 0. Pure. */
-unsigned pod_hotplug_slots(const struct spec_config *spec);
+/* Whether the spec is a pod's sandbox, known as it boots. Pure. */
+bool pod_is_sandbox(const struct spec_config *spec);
+/* configured (`pod_disk_slots`) for a sandbox's spec, else 0. Pure. */
+unsigned pod_hotplug_slots(const struct spec_config *spec, unsigned configured);

@@ -94,9 +94,9 @@ bool pool_eligible(const struct spec_config *guest, const struct vm_plan *plan,
                 for (size_t k = 0; k < sizeof(pod_keys) / sizeof(pod_keys[0]); k++)
                         if (strcmp(guest->annotations[i].key, pod_keys[k]) == 0)
                                 return false;
-        /* podman's infra (no such key): it boots with the hot-plug slots
-         * its members' disks need, which a pool VM has not (pod-slots.h). */
-        return pod_hotplug_slots(guest) == 0;
+        /* podman's infra (no such key): its VM becomes the pod's, with the
+         * hot-plug slots its members' disks need (pod-slots.h). */
+        return !pod_is_sandbox(guest);
 }
 
 static uint64_t host_memory_mib(void)

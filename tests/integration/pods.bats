@@ -714,6 +714,33 @@ qemu_holds() {
 	assert_output infra
 }
 
+@test "pods: pod_disk_slots = 0: a sandbox boots without PCIe slots and a member's block device is refused" {
+	is_runvm || skip "runvm only: runvm.conf"
+	export RUNVM_CONFIG=$BATS_TEST_TMPDIR/runvm.conf
+	echo "pod_disk_slots = 0" >"$RUNVM_CONFIG"
+	start_sandbox
+	local qemu img dev maj min
+	qemu=$(jq -r '.processes[] | select(.name == "qemu") | .pid' "$ROOT/infra/state.json")
+	run -0 tr '\0' ' ' <"/proc/$qemu/cmdline"
+	refute_output --partial pcie-root-port
+	refute_output --partial pcie=on
+	join_sandbox
+	img=$BATS_TEST_TMPDIR/hotplug-noslots.img
+	truncate -s 16M "$img"
+	dev=$(losetup -f --show "$img")
+	maj=$(stat -c %Hr "$dev")
+	min=$(stat -c %Lr "$dev")
+	update_config '.linux.devices = [{"path": "/dev/hotplugblk", "type": "b", "major": '"$maj"', "minor": '"$min"'}]
+		| .linux.resources.devices += [{"allow": true, "type": "b", "major": '"$maj"', "minor": '"$min"', "access": "rwm"}]' \
+		"$MEMBER_BUNDLE"
+	member_create
+	losetup -d "$dev"
+	assert_output --partial "started without hot-plug slots"
+	assert_output --partial "pod_disk_slots"
+	run -0 jq -r '.[].id' < <(__runvm list --format json)
+	assert_output infra
+}
+
 # member_hooks PHASE=SCRIPT...: the member's hooks, each `SCRIPT PHASE` of $HOOKS.
 member_hooks() {
 	local hooks='{}' spec

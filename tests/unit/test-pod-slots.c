@@ -24,7 +24,10 @@ static unsigned slots_of(const char *args, const char *annotations)
                  "{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"rootfs\"},"
                  " \"process\": {\"args\": %s, \"cwd\": \"/\"}, \"annotations\": %s}", args, annotations);
         assert_int_equal(spec_config_parse(text, strlen(text), &sc, &err), 0);
-        unsigned n = pod_hotplug_slots(sc);
+        unsigned n = pod_hotplug_slots(sc, POD_HOTPLUG_SLOTS);
+        /* Configured off: no sandbox gets any. */
+        assert_int_equal(pod_hotplug_slots(sc, 0), 0);
+        assert_int_equal(pod_is_sandbox(sc), n > 0);
         spec_config_free(sc);
         return n;
 }

@@ -149,7 +149,7 @@ int qemu_hotplug_add(struct qemu_vm *q, const struct vm_disk *d, struct rv_error
         if (q->cfg.hotplug_slots == 0)
                 return rv_error_setx(err, EOPNOTSUPP, "disk `%s`: the VM is running and was started without "
                                      "hot-plug slots (only a VM known as a pod's sandbox when it booted has "
-                                     "them: CRI annotations, podman's infra)", d->source);
+                                     "them: CRI annotations, podman's infra; `pod_disk_slots` > 0)", d->source);
         if (in_vm(q, d->id))
                 return rv_error_setx(err, EBUSY, "disk `%s`: it is in the pod's VM already (another container "
                                      "of the pod has it)", d->source);
