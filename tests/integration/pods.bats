@@ -651,7 +651,11 @@ qemu_holds() {
 	assert_line write-ok
 	assert_line 512
 	# `run` removed it, and its exit was told once the disk was out of the VM.
-	! qemu_holds "$dev" || fail "QEMU still holds $dev"
+	if qemu_holds "$dev"; then
+		local t
+		for t in $(seq 50); do qemu_holds "$dev" || break; sleep 0.1; done
+		fail "QEMU still holds $dev (after ${t}x0.1s: $(qemu_holds "$dev" && echo still || echo released)); $(tail -5 "$ROOT/infra/monitor.log")"
+	fi
 	losetup -d "$dev"
 	run debugfs -R "cat /new" "$img"
 	assert_output --partial from-the-member

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/cleanup.h"
 #include "base/error.h"
@@ -19,6 +20,8 @@
 #define UNPLUG_TIMEOUT_MS 30000
 /* Far above the cold disks' fdsets (1..VM_MAX_DISKS). */
 #define FDSET_BASE 1000
+/* 20 ms apart: 5 s. */
+#define FDSET_CLOSE_TRIES 250
 
 /* A command's arguments as one JSON object (escaped by the writer). */
 static char *args_json(void (*fill)(struct json_writer *w, const void *data), const void *data)
@@ -117,6 +120,29 @@ static int call(struct qemu_vm *q, const char *command, void (*fill)(struct json
         return qmp_execute_args(&q->qmp, command, args, fd, timeout_ms, NULL, err);
 }
 
+/* Whether QEMU still lists the slot's fdset: it does while any fd of it
+ * is open, the block node's own copy included. */
+static bool fdset_listed(struct qemu_vm *q, unsigned slot)
+{
+        _cleanup_(json_value_freep) struct json_value *ret = NULL;
+        struct rv_error *tmp_err = NULL;
+
+        if (qmp_execute_return(&q->qmp, "query-fdsets", QMP_TIMEOUT_MS, &ret, &tmp_err) < 0) {
+                rv_error_release(&tmp_err);
+                return false;
+        }
+        const struct json_value *sets = json_get(ret, "return");
+        for (size_t i = 0; sets && i < json_array_size(sets); i++) {
+                int64_t id = -1;
+                const struct json_value *v = json_get(json_array_get(sets, i), "fdset-id");
+                if (v && json_read_int64(v, "fdset-id", &id, &tmp_err) < 0)
+                        rv_error_release(&tmp_err);
+                if (id == FDSET_BASE + slot)
+                        return true;
+        }
+        return false;
+}
+
 /* What is left of a half-plugged slot goes, best effort. */
 static void undo(struct qemu_vm *q, unsigned slot, bool blockdev)
 {
@@ -129,6 +155,13 @@ static void undo(struct qemu_vm *q, unsigned slot, bool blockdev)
         }
         if (call(q, "remove-fd", fill_fdset, &p, -1, QMP_TIMEOUT_MS, &tmp_err) < 0)
                 rv_error_release(&tmp_err);
+        /* A deleted node can close its file a moment later (the unplugged
+         * device lets go of it after DEVICE_DELETED): the host's device is
+         * free only once the fdset is gone. Bounded. */
+        for (int i = 0; i < FDSET_CLOSE_TRIES && fdset_listed(q, slot); i++) {
+                struct timespec ts = { 0, 20 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
 }
 
 static bool in_vm(const struct qemu_vm *q, const char *id)
