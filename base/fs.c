@@ -50,6 +50,21 @@ ssize_t rv_read_all(int fd, void *buf, size_t len)
         return (ssize_t) done;
 }
 
+int rv_read_line(const char *path, char *buf, size_t size)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        ssize_t n = rv_read_all(fd, buf, size - 1);
+        if (n < 0) {
+                errno = (int) -n;
+                return -1;
+        }
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        return 0;
+}
+
 int rv_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
                          mode_t mode, struct rv_error **err)
 {

@@ -27,3 +27,6 @@ int rv_write_pid_file(const char *path, pid_t pid, struct rv_error **err);
 int rv_write_all(int fd, const void *buf, size_t len);
 /* Returns bytes read (short only at EOF) or -errno. */
 ssize_t rv_read_all(int fd, void *buf, size_t len);
+/* The first line of a small file (sysfs attributes): at most size - 1
+ * bytes, without its newline, NUL-terminated. -1 with errno on failure. */
+int rv_read_line(const char *path, char *buf, size_t size);

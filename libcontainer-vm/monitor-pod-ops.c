@@ -10,11 +10,10 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "base/log.h"
-#include "libcontainer-vm/cgroup-oom.h"
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor-agent.h"
 #include "libcontainer-vm/monitor-events.h"
-#include "libcontainer-vm/monitor-ns.h"
+#include "libcontainer-vm/monitor-oom.h"
 #include "libcontainer-vm/monitor-pod-member.h"
 #include "libcontainer-vm/monitor-pod.h"
 #include "libcontainer-vm/monitor-shared.h"
@@ -111,36 +110,15 @@ bool monitor_pod_oom(struct monitor *m, const struct json_value *data)
         const char *id = NULL;
         struct pod_member *mb;
         _cleanup_free_ char *line = NULL;
-        struct rv_error *tmp_err = NULL;
 
         if (idv == NULL || !json_is_string(idv) || json_read_string(idv, "id", &id, NULL) < 0 ||
             (mb = monitor_pod_find(m, id)) == NULL)
                 return false;
-        _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
-        json_write_object_begin(w);
-        json_write_key(w, "type"); json_write_string(w, "oom");
-        json_write_key(w, "id"); json_write_string(w, mb->id);
-        json_write_key(w, "data");
-        json_write_object_begin(w);
-        json_write_key(w, "memory_limit");
-        if (mb->memory_limit > 0)
-                json_write_int64(w, mb->memory_limit);
-        else
-                json_write_null(w);
-        json_write_key(w, "vm_memory_mib");
-        json_write_uint64(w, m->o->state->memory_mib);
-        json_write_object_end(w);
-        json_write_object_end(w);
-        if (json_writer_finish(w, &line, NULL, &tmp_err) == 0)
+        line = monitor_oom_event(mb->id, mb->memory_limit, m->o->state->memory_mib);
+        if (line)
                 monitor_events_send(m, mb->events, line);
-        rv_error_release(&tmp_err);
         rv_log(RV_LOG_INFO, "member `%s`: out of memory in its guest cgroup", mb->id);
         /* conmon learns it from the member's bundle, as a container's. */
-        if (monitor_ns_to_host(&m->ns, &tmp_err) < 0 || host_cgroup_reflect_oom(mb->state->bundle, &tmp_err) < 0)
-                rv_warn("member `%s`: %s", mb->id, tmp_err->msg);
-        rv_error_release(&tmp_err);
-        if (monitor_ns_to_view(&m->ns, &tmp_err) < 0)
-                rv_warn("%s", tmp_err->msg);
-        rv_error_release(&tmp_err);
+        monitor_oom_tell_bundle(m, mb->state->bundle);
         return true;
 }

@@ -14,19 +14,6 @@
 #include "base/fs.h"
 #include "base/log.h"
 
-static int read_line(const char *path, char *buf, size_t size)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -1;
-        ssize_t n = read(fd, buf, size - 1);
-        if (n < 0)
-                return -1;
-        buf[n] = '\0';
-        buf[strcspn(buf, "\n")] = '\0';
-        return 0;
-}
-
 /* The PCI function a block device hangs off, as DOMAIN:BUS:DEV (the
  * form of /sys/bus/pci/slots/N/address): .../0000:01:00.0/virtioN. */
 static int disk_pci_address(const char *block, char *ret, size_t size)
@@ -60,7 +47,7 @@ static int find_disk(const char *serial, char *ret, size_t size)
                 if (e->d_name[0] == '.')
                         continue;
                 snprintf(path, sizeof(path), "/sys/block/%s/serial", e->d_name);
-                if (read_line(path, got, sizeof(got)) == 0 && strcmp(got, serial) == 0)
+                if (rv_read_line(path, got, sizeof(got)) == 0 && strcmp(got, serial) == 0)
                         return disk_pci_address(e->d_name, ret, size);
         }
         return -1;
@@ -82,7 +69,7 @@ void agent_blockdev_slot_power_off(const char *serial)
                 if (e->d_name[0] == '.')
                         continue;
                 snprintf(path, sizeof(path), "/sys/bus/pci/slots/%s/address", e->d_name);
-                if (read_line(path, got, sizeof(got)) < 0 || strcmp(got, want) != 0)
+                if (rv_read_line(path, got, sizeof(got)) < 0 || strcmp(got, want) != 0)
                         continue;
                 snprintf(path, sizeof(path), "/sys/bus/pci/slots/%s/power", e->d_name);
                 _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);

@@ -43,19 +43,6 @@ struct disks {
         size_t n;
 };
 
-static int read_line(const char *path, char *buf, size_t size)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -1;
-        ssize_t n = read(fd, buf, size - 1);
-        if (n < 0)
-                return -1;
-        buf[n] = '\0';
-        buf[strcspn(buf, "\n")] = '\0';
-        return 0;
-}
-
 static void scan(struct disks *ds)
 {
         _cleanup_closedir_ DIR *dir = opendir("/sys/block");
@@ -68,10 +55,10 @@ static void scan(struct disks *ds)
                 if (e->d_name[0] == '.')
                         continue;
                 snprintf(path, sizeof(path), "/sys/block/%s/serial", e->d_name);
-                if (read_line(path, serial, sizeof(serial)) < 0 || !disk_serial_parse(serial, &maj, &min))
+                if (rv_read_line(path, serial, sizeof(serial)) < 0 || !disk_serial_parse(serial, &maj, &min))
                         continue;
                 snprintf(path, sizeof(path), "/sys/block/%s/dev", e->d_name);
-                if (read_line(path, dev, sizeof(dev)) < 0 || sscanf(dev, "%u:%u", &gmaj, &gmin) != 2)
+                if (rv_read_line(path, dev, sizeof(dev)) < 0 || sscanf(dev, "%u:%u", &gmaj, &gmin) != 2)
                         continue;
                 struct disk *d = &ds->d[ds->n++];
                 *d = (struct disk) { .host_major = maj, .host_minor = min, .guest = makedev(gmaj, gmin) };

@@ -69,13 +69,12 @@ bad:
         return rv_error_setx(err, EINVAL, "invalid cpuset `%s`: expected a list like 0-2,5", list ? list : "");
 }
 
-/* The vCPU index of a QEMU thread named "CPU N/TCG" or "CPU N/KVM". */
 /* The thread's id in the caller's pid namespace (the last NSpid entry:
  * QEMU runs in the monitor's), which is what sched_setaffinity takes;
  * /proc may number it otherwise (the host's /proc). */
 static pid_t caller_tid(pid_t pid, const char *tid)
 {
-        char path[96], line[256];
+        char path[320], line[256];
         pid_t id = (pid_t) atoi(tid);
 
         snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int) pid, tid);
@@ -96,6 +95,7 @@ static pid_t caller_tid(pid_t pid, const char *tid)
         return id;
 }
 
+/* The vCPU index of a QEMU thread named "CPU N/TCG" or "CPU N/KVM". */
 static int vcpu_index(pid_t pid, const char *tid, unsigned *ret)
 {
         char path[320], comm[32];

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -112,7 +111,7 @@ static int unmount_all(const char *prefix, int before, int after, char *msg, siz
 int virtiofsd_remove_running(struct virtiofsd *v, const char *prefix, struct rv_error **err)
 {
         char path[64], msg[512] = "";
-        int pipefd[2], status = 0, before, after;
+        int pipefd[2], before, after;
         pid_t pid;
 
         if (v->pidfd < 0 || v->pid <= 0)
@@ -149,12 +148,7 @@ int virtiofsd_remove_running(struct virtiofsd *v, const char *prefix, struct rv_
                 close(pipefd[0]);
                 return rv_error_set(err, e, "unshare `%s`: fork", prefix);
         }
-        ssize_t n = read(pipefd[0], msg, sizeof(msg) - 1);
-        close(pipefd[0]);
-        msg[n > 0 ? n : 0] = '\0';
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        if (virtiofsd_helper_wait(pid, pipefd[0], msg, sizeof(msg)) == 0)
                 return 0;
         return rv_error_setx(err, EIO, "take `%s` out of the running VM's export: %s", prefix,
                              msg[0] ? msg : "the helper failed");

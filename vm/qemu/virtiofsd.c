@@ -132,11 +132,23 @@ static int place_share(const char *dir, const struct vm_share *sh, int tree, cha
         return 0;
 }
 
+int virtiofsd_helper_wait(pid_t pid, int fd, char *msg, size_t size)
+{
+        int status = 0;
+        ssize_t n = read(fd, msg, size - 1);
+
+        close(fd);
+        msg[n > 0 ? n : 0] = '\0';
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 int virtiofsd_add_running(struct virtiofsd *v, const struct vm_share *sh, int tree, struct rv_error **err)
 {
         _cleanup_close_ int owned = tree;
         char msg[512] = "";
-        int pipefd[2], status = 0;
+        int pipefd[2];
         pid_t pid;
 
         if (v->pidfd < 0)
@@ -168,12 +180,7 @@ int virtiofsd_add_running(struct virtiofsd *v, const struct vm_share *sh, int tr
                 _exit(1);
         }
         close(pipefd[1]);
-        ssize_t n = read(pipefd[0], msg, sizeof(msg) - 1);
-        close(pipefd[0]);
-        msg[n > 0 ? n : 0] = '\0';
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        if (virtiofsd_helper_wait(pid, pipefd[0], msg, sizeof(msg)) == 0)
                 return 0;
         return rv_error_setx(err, EIO, "share `%s` into the running VM: %s", sh->source,
                              msg[0] ? msg : "the helper failed");

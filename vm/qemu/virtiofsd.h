@@ -34,6 +34,10 @@ int virtiofsd_add_running(struct virtiofsd *v, const struct vm_share *sh, int tr
  * ".runvm-pods/<id>") unmounted in its view, and the mount points
  * removed. Nothing to do once it is gone. */
 int virtiofsd_remove_running(struct virtiofsd *v, const char *prefix, struct rv_error **err);
+/* A helper forked to act in virtiofsd's mount namespace reports failure
+ * as text on a pipe: waits for it, reads that (fd is closed here) into
+ * msg; 0 when it succeeded. */
+int virtiofsd_helper_wait(pid_t pid, int fd, char *msg, size_t size);
 /* A listening socket with a kernel-chosen abstract name and a client
  * already connected to it: virtiofsd accepts on the one, the VMM gets the
  * other, and no socket path exists anywhere. */
