@@ -21,12 +21,14 @@
  * meets a container's cgroup. */
 #define WARM_CGROUP AGENT_CGROUP_ROOT "/runvm:warm"
 
-/* In new pid, mount, ipc and uts namespaces, the kernel filesystems a
- * default spec mounts, on a tmpfs over /tmp that only this mount
- * namespace sees: the first pid namespace of its level makes the pid
- * cache the containers' then use, and the first instances of proc,
- * devpts and mqueue set up what later ones reuse. Everything goes with
- * the namespaces. */
+/* In new pid, mount, ipc, uts and network namespaces, the kernel
+ * filesystems a default spec mounts, on a tmpfs over /tmp that only this
+ * mount namespace sees: the first pid namespace of its level makes the pid
+ * cache the containers' then use, the first instances of proc, devpts and
+ * mqueue set up what later ones reuse, and the first network namespace
+ * after the boot costs the container's clone and namespaces steps ~17 ms
+ * more than a later one under TCG (docs/PERFORMANCE.md, "The fixed cost").
+ * Everything goes with the namespaces. */
 static int warm_namespaces_child(void)
 {
         static const char *const dirs[] = { "/tmp/proc", "/tmp/pts", "/tmp/mqueue" };
@@ -45,7 +47,8 @@ static int warm_namespaces_child(void)
 
 static void warm_namespaces(void)
 {
-        struct clone_args args = { .flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS,
+        struct clone_args args = { .flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+                                            CLONE_NEWNET,
                                    .exit_signal = SIGCHLD };
         long pid = syscall(SYS_clone3, &args, sizeof(args));
 

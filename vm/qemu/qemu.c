@@ -330,6 +330,12 @@ static int qemu_start(struct vm *vm, struct rv_error **err)
 
         if (start_all(q, err) == 0)
                 return 0;
+        /* Both killed before either is waited for: their exits (the
+         * guest's memory unmapped in each) overlap instead of adding up. */
+        if (q->qemu_pid > 0)
+                kill(q->qemu_pid, SIGKILL);
+        if (q->vfs.pid > 0)
+                kill(q->vfs.pid, SIGKILL);
         rv_spawn_kill(q->qemu_pid, &q->qemu_pidfd);
         q->qemu_pid = 0;
         virtiofsd_clear(&q->vfs);
@@ -376,6 +382,12 @@ static void qemu_destroy(struct vm *vm)
 {
         struct qemu_vm *q = qemu_vm(vm);
 
+        /* Both killed before either is waited for: their exits (the
+         * guest's memory unmapped in each) overlap instead of adding up. */
+        if (q->qemu_pid > 0)
+                kill(q->qemu_pid, SIGKILL);
+        if (q->vfs.pid > 0)
+                kill(q->vfs.pid, SIGKILL);
         rv_spawn_kill(q->qemu_pid, &q->qemu_pidfd);
         q->qemu_pid = 0;
         virtiofsd_clear(&q->vfs);
