@@ -6,28 +6,15 @@
 # the pod's containers is left.
 
 load ../integration/helpers
-
-IMAGE=localhost/runvm-busybox:test
+load podman
 
 setup_file() {
-	runvm_setup_file
-	command -v podman >/dev/null || return 0
-	PODMAN_DIR=$(mktemp -d /tmp/pods-rvp.XXXXXX)
-	export PODMAN_DIR
-	"$TESTS_TOP/tests/make-bundle.sh" --tar "$PODMAN_DIR/rootfs.tar"
-	pm import "$PODMAN_DIR/rootfs.tar" "$IMAGE" >/dev/null
+	export PM_RUNTIME=$(realpath "$RUNVM")
+	podman_setup_file pods-
 }
 
 teardown_file() {
-	if [ -n "${PODMAN_DIR:-}" ]; then
-		pm pod rm --all --force >/dev/null 2>&1 || true
-		pm rm --all --force --time 0 >/dev/null 2>&1 || true
-		pm rmi --all --force >/dev/null 2>&1 || true
-		grep -F "$PODMAN_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-			xargs -r -d '\n' -n1 umount -l 2>/dev/null
-		rm -rf "$PODMAN_DIR"
-	fi
-	runvm_teardown_file
+	podman_teardown_file
 }
 
 setup() {
@@ -62,18 +49,7 @@ teardown() {
 	return $rc
 }
 
-pm() {
-	timeout -k 5 $((RUNVM_TIMEOUT * 2)) podman \
-		--root "$PODMAN_DIR/storage" --runroot "$PODMAN_DIR/run" --tmpdir "$PODMAN_DIR/tmp" \
-		--cgroup-manager cgroupfs --events-backend file --storage-driver vfs \
-		--runtime "$(realpath "$RUNVM")" "$@" </dev/null 3>&-
-}
 
-ulimit_args() {
-	if ! (ulimit -Hn 1048576) 2>/dev/null; then
-		echo --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
-	fi
-}
 
 # members: two members of $POD, "a" listening on localhost:7777 and
 # exiting 5 once it got a line, "b" idle.

@@ -3,29 +3,14 @@
 # RUNVM=/usr/sbin/runc runs the same tests against runc.
 
 load ../integration/helpers
-
-IMAGE=localhost/runvm-busybox:test
+load podman
 
 setup_file() {
-	runvm_setup_file
-	command -v podman >/dev/null || return 0
-	# Private storage, run and tmp dirs: nothing shared with the host's
-	# podman, nothing left behind. Short paths for conmon's sockets.
-	PODMAN_DIR=$(mktemp -d /tmp/rvp.XXXXXX)
-	export PODMAN_DIR
-	"$TESTS_TOP/tests/make-bundle.sh" --tar "$PODMAN_DIR/rootfs.tar"
-	pm import "$PODMAN_DIR/rootfs.tar" "$IMAGE" >/dev/null
+	podman_setup_file 
 }
 
 teardown_file() {
-	if [ -n "${PODMAN_DIR:-}" ]; then
-		pm rm --all --force --time 0 >/dev/null 2>&1 || true
-		pm rmi --all --force >/dev/null 2>&1 || true
-		grep -F "$PODMAN_DIR" /proc/self/mountinfo | awk '{print $5}' | sort -r |
-			xargs -r -d '\n' -n1 umount -l 2>/dev/null
-		rm -rf "$PODMAN_DIR"
-	fi
-	runvm_teardown_file
+	podman_teardown_file
 }
 
 setup() {
@@ -52,20 +37,7 @@ default_root() {
 }
 
 # pm ARGS...: podman with the private dirs, no systemd, bounded in time.
-pm() {
-	timeout -k 5 $((RUNVM_TIMEOUT * 2)) podman \
-		--root "$PODMAN_DIR/storage" --runroot "$PODMAN_DIR/run" --tmpdir "$PODMAN_DIR/tmp" \
-		--cgroup-manager cgroupfs --events-backend file --storage-driver vfs \
-		"$@" </dev/null 3>&-
-}
 
-# podman sets the container's rlimits from its own defaults; a host that
-# cannot raise its hard limits (no CAP_SYS_RESOURCE) needs them given.
-ulimit_args() {
-	if ! (ulimit -Hn 1048576) 2>/dev/null; then
-		echo --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
-	fi
-}
 
 @test "podman run --rm with the runtime prints hi" {
 	# The test's temp dir in the podman command line makes the leak check
