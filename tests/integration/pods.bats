@@ -622,6 +622,20 @@ member_disk() {
 		| del(.hostname)' "$MEMBER_BUNDLE"
 }
 
+# member_raw_disk NAME: a blank 16 MiB loop device (hotplug-NAME.img, detached
+# by teardown) as the member's /dev/hotplugblk, rwm; prints the device.
+member_raw_disk() {
+	local img=$BATS_TEST_TMPDIR/hotplug-$1.img dev maj min
+	truncate -s 16M "$img"
+	dev=$(losetup -f --show "$img")
+	maj=$(stat -c %Hr "$dev")
+	min=$(stat -c %Lr "$dev")
+	update_config '.linux.devices = [{"path": "/dev/hotplugblk", "type": "b", "major": '"$maj"', "minor": '"$min"'}]
+		| .linux.resources.devices += [{"allow": true, "type": "b", "major": '"$maj"', "minor": '"$min"', "access": "rwm"}]' \
+		"$MEMBER_BUNDLE"
+	echo "$dev"
+}
+
 # qemu_holds DEV: the sandbox's QEMU has an fd open on DEV.
 qemu_holds() {
 	local qemu fd
@@ -701,15 +715,8 @@ qemu_holds() {
 	run_detached infra
 	SANDBOX_PID=$(cat "$BATS_TEST_TMPDIR/infra.pid")
 	join_sandbox
-	local img dev maj min
-	img=$BATS_TEST_TMPDIR/hotplug-slots.img
-	truncate -s 16M "$img"
-	dev=$(losetup -f --show "$img")
-	maj=$(stat -c %Hr "$dev")
-	min=$(stat -c %Lr "$dev")
-	update_config '.linux.devices = [{"path": "/dev/hotplugblk", "type": "b", "major": '"$maj"', "minor": '"$min"'}]
-		| .linux.resources.devices += [{"allow": true, "type": "b", "major": '"$maj"', "minor": '"$min"', "access": "rwm"}]' \
-		"$MEMBER_BUNDLE"
+	local dev
+	dev=$(member_raw_disk slots)
 	member_create
 	assert_output --partial "block device \`$dev\` into the pod's running VM"
 	assert_output --partial "started without hot-plug slots"
@@ -723,24 +730,17 @@ qemu_holds() {
 	export RUNVM_CONFIG=$BATS_TEST_TMPDIR/runvm.conf
 	echo "pod_disk_slots = 0" >"$RUNVM_CONFIG"
 	start_sandbox
-	local qemu img dev maj min
+	local qemu dev
 	qemu=$(jq -r '.processes[] | select(.name == "qemu") | .pid' "$ROOT/infra/state.json")
 	run -0 tr '\0' ' ' <"/proc/$qemu/cmdline"
 	refute_output --partial pcie-root-port
 	refute_output --partial pcie=on
 	join_sandbox
-	img=$BATS_TEST_TMPDIR/hotplug-noslots.img
-	truncate -s 16M "$img"
-	dev=$(losetup -f --show "$img")
-	maj=$(stat -c %Hr "$dev")
-	min=$(stat -c %Lr "$dev")
-	update_config '.linux.devices = [{"path": "/dev/hotplugblk", "type": "b", "major": '"$maj"', "minor": '"$min"'}]
-		| .linux.resources.devices += [{"allow": true, "type": "b", "major": '"$maj"', "minor": '"$min"', "access": "rwm"}]' \
-		"$MEMBER_BUNDLE"
+	dev=$(member_raw_disk noslots)
 	member_create
-	losetup -d "$dev"
 	assert_output --partial "started without hot-plug slots"
 	assert_output --partial "pod_disk_slots"
+	! qemu_holds "$dev" || fail "QEMU holds $dev"
 	run -0 jq -r '.[].id' < <(__runvm list --format json)
 	assert_output infra
 }
