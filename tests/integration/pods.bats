@@ -682,7 +682,11 @@ qemu_holds() {
 	runvm run --bundle "$MEMBER_BUNDLE" hp2
 	assert_success
 	assert_output from-the-member
-	! qemu_holds "$dev" || fail "QEMU still holds $dev"
+	if qemu_holds "$dev"; then
+		local t
+		for t in $(seq 50); do qemu_holds "$dev" || break; sleep 0.1; done
+		fail "QEMU still holds $dev (after ${t}x0.1s: $(qemu_holds "$dev" && echo still || echo released)); $(tail -5 "$ROOT/infra/monitor.log")"
+	fi
 }
 
 @test "pods: a member's read-only block device cannot be written, and the image is unchanged" {
