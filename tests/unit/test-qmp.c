@@ -91,6 +91,29 @@ static void test_execute_error_carries_desc(void **unused)
         qmp_init(&q, sv[0]);
         assert_int_equal(qmp_execute(&q, "quit", 2000, &err), -1);
         assert_non_null(strstr(err->msg, "qmp: nope"));
+        assert_int_equal(err->status, EIO);
+        rv_error_release(&err);
+        qmp_clear(&q);
+        waitpid(pid, NULL, 0);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+/* DeviceNotFound is told apart (a device the guest unplugged is out of
+ * QEMU's tree before its DEVICE_DELETED): ENODEV; other classes EIO. */
+static void test_device_not_found_is_enodev(void **unused)
+{
+        int sv[2];
+        struct qmp q;
+        struct rv_error *err = NULL;
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        pid_t pid = fake_qemu(sv[1], "{\"error\": {\"class\": \"DeviceNotFound\", "
+                                     "\"desc\": \"Device 'd0' not found\"}, \"id\": %d}\r\n");
+        qmp_init(&q, sv[0]);
+        assert_int_equal(qmp_execute_args(&q, "device_del", "{\"id\":\"d0\"}", -1, 2000, NULL, &err), -1);
+        assert_int_equal(err->status, ENODEV);
+        assert_non_null(strstr(err->msg, "Device 'd0' not found"));
         rv_error_release(&err);
         qmp_clear(&q);
         waitpid(pid, NULL, 0);
@@ -165,6 +188,7 @@ int main(void)
                 cmocka_unit_test(test_splitter_bounds_a_line),
                 cmocka_unit_test(test_execute_success),
                 cmocka_unit_test(test_execute_error_carries_desc),
+                cmocka_unit_test(test_device_not_found_is_enodev),
                 cmocka_unit_test(test_execute_times_out),
                 cmocka_unit_test(test_args_fd_and_device_deleted),
         };

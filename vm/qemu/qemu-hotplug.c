@@ -227,9 +227,14 @@ int qemu_hotplug_remove(struct qemu_vm *q, const char *id, struct rv_error **err
         struct rv_error *tmp_err = NULL;
         if (qmp_pump(&q->qmp, &tmp_err) < 0)
                 rv_error_release(&tmp_err);
+        /* A device the guest let go of leaves QEMU's tree at once, but is
+         * freed, and sends DEVICE_DELETED and closes its drive, only once
+         * QEMU's RCU thread drops the last reference to its memory
+         * regions: under TCG on a loaded host that is later. So "not
+         * found" means "on its way out", and the wait below is for it. */
         if (!qmp_device_deleted(&q->qmp, dev, s->since) &&
             call(q, "device_del", fill_dev_id, &slot, -1, QMP_TIMEOUT_MS, &tmp_err) < 0 &&
-            !qmp_device_deleted(&q->qmp, dev, s->since)) {
+            tmp_err->status != ENODEV && !qmp_device_deleted(&q->qmp, dev, s->since)) {
                 *err = tmp_err;
                 return rv_error_wrap(err, "disk `%s`", s->source);
         }

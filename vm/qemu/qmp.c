@@ -132,10 +132,16 @@ static int reply_error(const struct json_value *v, struct rv_error **err)
 
         if (e == NULL)
                 return 0;
-        const struct json_value *d = json_get(e, "desc");
+        const struct json_value *d = json_get(e, "desc"), *c = json_get(e, "class");
+        const char *class = NULL;
         if (d && json_is_string(d))
                 json_read_string(d, "desc", &desc, NULL);
-        return rv_error_setx(err, EIO, "qmp: %s", desc);
+        if (c && json_is_string(c))
+                json_read_string(c, "class", &class, NULL);
+        /* DeviceNotFound is the one class a caller acts on: a device the
+         * guest unplugged is gone from QEMU's tree before it is freed. */
+        int code = class && strcmp(class, "DeviceNotFound") == 0 ? ENODEV : EIO;
+        return rv_error_setx(err, code, "qmp: %s", desc);
 }
 
 static void note_event(struct qmp *q, const struct json_value *v)
