@@ -71,3 +71,37 @@ cgroup_ns() {
 	assert_success
 	assert_output "0::/"
 }
+
+@test "device rules: update -r with the rules the container has keeps them; other rules replace them" {
+	# The guest loads one program per distinct rule set and attaches it
+	# again for the same rules: an update to the same rules must not be
+	# refused as "attached already", and must still enforce them.
+	local rules='[{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]'
+	update_config ".linux.resources.devices = $rules
+		| .process.capabilities.bounding += [\"CAP_MKNOD\"]
+		| .process.capabilities.effective += [\"CAP_MKNOD\"]
+		| .process.capabilities.permitted += [\"CAP_MKNOD\"]"
+	set_args sh -c 'mknod /dev/k c 1 11 && sleep 600'
+	run_detached ct
+	wait_for_status ct running
+	local probe='echo x >/dev/k && echo write-ok'
+	echo "{\"devices\": $rules}" >"$BATS_TEST_TMPDIR/same.json"
+	runvm update -r "$BATS_TEST_TMPDIR/same.json" ct
+	assert_success
+	runvm exec ct sh -c "$probe"
+	assert_success
+	assert_output write-ok
+	echo '{"devices": [{"allow": false, "access": "rwm"}]}' >"$BATS_TEST_TMPDIR/other.json"
+	runvm update -r "$BATS_TEST_TMPDIR/other.json" ct
+	assert_success
+	runvm exec ct sh -c "$probe"
+	assert_failure
+	assert_output --partial "/dev/k: Operation not permitted"
+	# And back to the first rules: their program, attached again.
+	runvm update -r "$BATS_TEST_TMPDIR/same.json" ct
+	assert_success
+	runvm exec ct sh -c "$probe"
+	assert_success
+	assert_output write-ok
+	runvm delete --force ct
+}

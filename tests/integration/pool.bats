@@ -124,6 +124,36 @@ wait_refilled() {
 	[ ! -e "$ROOT/.pool/$slot" ]
 }
 
+@test "pool: the device program a pool VM loaded ahead enforces the default rules; other rules get their own" {
+	# A pool VM loads the default spec's device program before it is
+	# claimed (vm/agent/warm.c); a container with other rules must not
+	# get it.
+	update_config '.process.capabilities.bounding += ["CAP_MKNOD"]
+		| .process.capabilities.effective += ["CAP_MKNOD"]
+		| .process.capabilities.permitted += ["CAP_MKNOD"]'
+	set_args sh -c 'mknod /dev/k c 1 11 && echo x >/dev/k && echo write-ok; echo x >/dev/null && echo null-ok'
+	fill
+	slot=$(ready_slot)
+	qemu=$(slot_qemu "$slot")
+	runvm run --bundle "$BUNDLE" dflt
+	refute_line write-ok
+	assert_line --partial "/dev/k: Operation not permitted"
+	assert_line null-ok
+	# That pool VM served it.
+	wait_for_exit "$qemu" 10
+	[ ! -e "$ROOT/.pool/$slot" ]
+	update_config '.linux.resources.devices += [{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]'
+	fill
+	slot=$(ready_slot)
+	qemu=$(slot_qemu "$slot")
+	runvm run --bundle "$BUNDLE" own
+	assert_success
+	assert_line write-ok
+	assert_line null-ok
+	wait_for_exit "$qemu" 10
+	[ ! -e "$ROOT/.pool/$slot" ]
+}
+
 @test "pool: refilled in the background; the next create is served warm by a new VM, never a served one" {
 	fill
 	boots=()

@@ -38,6 +38,7 @@ struct agent {
         bool debug;
         int64_t ready_ms;               /* uptime when the agent was ready */
         struct agent_container *containers;
+        struct agent_bpf_cache *progs;  /* device programs loaded this boot */
 };
 
 #define agent_container_of(ptr, type, member) \

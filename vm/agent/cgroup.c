@@ -331,7 +331,8 @@ static int apply_hugetlb(struct agent_cgroup *cg, const struct spec_hugepage_lim
         return 0;
 }
 
-int agent_cgroup_apply(struct agent_cgroup *cg, const struct spec_resources *r, struct rv_error **err)
+int agent_cgroup_apply(struct agent_cgroup *cg, const struct spec_resources *r, struct agent_bpf_cache *progs,
+                       struct rv_error **err)
 {
         if (!r->has)
                 return 0;
@@ -364,7 +365,8 @@ int agent_cgroup_apply(struct agent_cgroup *cg, const struct spec_resources *r, 
                 if (cg_write(cg, u->key, u->value != NULL ? u->value : "", err) < 0)
                         return rv_error_wrap(err, "unified");
         }
-        if (r->n_devices > 0 && agent_devices_bpf_apply(cg->fd, r->devices, r->n_devices, &cg->bpf_fd, err) < 0)
+        if (r->n_devices > 0 && agent_devices_bpf_apply(progs, cg->fd, r->devices, r->n_devices, &cg->bpf_fd,
+                                                         err) < 0)
                 return -1;
         return 0;
 }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct agent_bpf_cache;
+
 struct json_writer;
 struct rv_error;
 struct spec_resources;
@@ -37,8 +39,11 @@ void agent_cgroup_destroy(struct agent_cgroup *cg);
 pid_t agent_cgroup_clone(const struct agent_cgroup *cg, uint64_t flags, struct rv_error **err);
 
 /* Writes the resources present in r (runc's v2 conversions); what is
- * absent is left alone, so the same call serves create and update. */
-int agent_cgroup_apply(struct agent_cgroup *cg, const struct spec_resources *r, struct rv_error **err);
+ * absent is left alone, so the same call serves create and update. The
+ * device program comes from progs when it was loaded before (may be
+ * NULL: vm/agent/devices-bpf.h). */
+int agent_cgroup_apply(struct agent_cgroup *cg, const struct spec_resources *r, struct agent_bpf_cache *progs,
+                       struct rv_error **err);
 
 /* Writes cgroup.freeze; agent_cgroup_frozen reads cgroup.events. */
 int agent_cgroup_set_freeze(const struct agent_cgroup *cg, bool frozen, struct rv_error **err);

@@ -157,7 +157,7 @@ int agent_container_update(struct agent *a, const struct json_value *params, str
         if (spec_resources_from_json(v, "resources", &r, err) < 0)
                 return -1;
         r.has = true;
-        ret = agent_blockdev_map_rules(&r, err) < 0 ? -1 : agent_cgroup_apply(&c->cgroup, &r, err);
+        ret = agent_blockdev_map_rules(&r, err) < 0 ? -1 : agent_cgroup_apply(&c->cgroup, &r, a->progs, err);
         spec_resources_clear(&r);
         if (ret < 0)
                 return rv_error_wrap(err, "update");

@@ -208,7 +208,7 @@ static int container_cgroup_setup(struct agent *a, struct agent_container *c, co
         if (agent_cgroup_create(id, &c->cgroup, err) < 0)
                 return -1;
         agent_timer_step(timer, "cgroup mkdir");
-        if (agent_cgroup_apply(&c->cgroup, &spec->linux_.resources, err) < 0)
+        if (agent_cgroup_apply(&c->cgroup, &spec->linux_.resources, a->progs, err) < 0)
                 return rv_error_wrap(err, "linux.resources");
         return 0;
 }

@@ -2,6 +2,7 @@
 #include "vm/agent/devices-bpf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -200,23 +201,17 @@ static int bpf(int cmd, union bpf_attr *attr)
         return (int) syscall(SYS_bpf, cmd, attr, sizeof(*attr));
 }
 
-int agent_devices_bpf_apply(int cgroup_fd, const struct spec_device_rule *rules, size_t n, int *prog_fd,
-                            struct rv_error **err)
+static int prog_load(const struct bpf_insn *insns, size_t count, struct rv_error **err)
 {
-        _cleanup_free_ struct bpf_insn *insns = NULL;
-        _cleanup_close_ int fd = -EBADF;
         static const char license[] = "Apache";
         union bpf_attr attr;
-        size_t count;
 
-        if (agent_devices_bpf_build(rules, n, &insns, &count, err) < 0)
-                return -1;
         memset(&attr, 0, sizeof(attr));
         attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
         attr.insns = (uint64_t) (uintptr_t) insns;
         attr.insn_cnt = (uint32_t) count;
         attr.license = (uint64_t) (uintptr_t) license;
-        fd = bpf(BPF_PROG_LOAD, &attr);
+        int fd = bpf(BPF_PROG_LOAD, &attr);
         if (fd < 0 && errno == EINVAL) {
                 /* Again with the verifier's log, for its reason. */
                 _cleanup_free_ char *log = calloc(1, 65536);
@@ -246,6 +241,69 @@ int agent_devices_bpf_apply(int cgroup_fd, const struct spec_device_rule *rules,
                         return rv_error_setx(err, EOPNOTSUPP, "device rules: the guest kernel has no bpf()");
                 return rv_error_set(err, errno, "device rules: load the cgroup device program");
         }
+        return fd;
+}
+
+/* The program for insns: a copy of the cached fd, or a new load (kept in
+ * the cache while there is room). Takes insns. */
+static int prog_get(struct agent_bpf_cache *cache, struct bpf_insn *insns, size_t count, struct rv_error **err)
+{
+        for (size_t i = 0; cache && i < cache->n; i++)
+                if (cache->progs[i].n == count && memcmp(cache->progs[i].insns, insns, count * sizeof(*insns)) == 0) {
+                        free(insns);
+                        int fd = fcntl(cache->progs[i].fd, F_DUPFD_CLOEXEC, 3);
+                        return fd < 0 ? rv_error_set(err, errno, "device rules: copy the program's fd") : fd;
+                }
+        int fd = prog_load(insns, count, err);
+        if (fd < 0 || cache == NULL || cache->n == AGENT_BPF_CACHE_MAX) {
+                free(insns);
+                return fd;
+        }
+        int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (copy < 0) {
+                free(insns);
+                return fd;
+        }
+        cache->progs[cache->n].insns = insns;
+        cache->progs[cache->n].n = count;
+        cache->progs[cache->n].fd = copy;
+        cache->n++;
+        return fd;
+}
+
+static uint32_t prog_id(int fd)
+{
+        struct bpf_prog_info info;
+        union bpf_attr attr;
+
+        memset(&info, 0, sizeof(info));
+        memset(&attr, 0, sizeof(attr));
+        attr.info.bpf_fd = (uint32_t) fd;
+        attr.info.info_len = sizeof(info);
+        attr.info.info = (uint64_t) (uintptr_t) &info;
+        return bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) < 0 ? 0 : info.id;
+}
+
+int agent_devices_bpf_apply(struct agent_bpf_cache *cache, int cgroup_fd, const struct spec_device_rule *rules,
+                            size_t n, int *prog_fd, struct rv_error **err)
+{
+        _cleanup_close_ int fd = -EBADF;
+        struct bpf_insn *insns = NULL;
+        union bpf_attr attr;
+        size_t count;
+
+        if (agent_devices_bpf_build(rules, n, &insns, &count, err) < 0)
+                return -1;
+        fd = prog_get(cache, insns, count, err);
+        if (fd < 0)
+                return -1;
+        /* An update to the same rules: attached already (attaching the
+         * same program twice is refused). */
+        if (*prog_fd >= 0) {
+                uint32_t id = prog_id(fd);
+                if (id != 0 && id == prog_id(*prog_fd))
+                        return 0;
+        }
         memset(&attr, 0, sizeof(attr));
         attr.target_fd = (uint32_t) cgroup_fd;
         attr.attach_bpf_fd = (uint32_t) fd;
@@ -268,24 +326,17 @@ int agent_devices_bpf_apply(int cgroup_fd, const struct spec_device_rule *rules,
         return 0;
 }
 
-int agent_devices_bpf_warm(void)
+int agent_devices_bpf_preload(struct agent_bpf_cache *cache, const struct spec_device_rule *rules, size_t n,
+                              struct rv_error **err)
 {
-        static const char license[] = "Apache";
-        struct bpf_insn insns[] = {
-                { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
-                { .code = BPF_JMP | BPF_EXIT },
-        };
-        union bpf_attr attr;
-        int fd;
+        struct bpf_insn *insns = NULL;
+        size_t count;
 
-        memset(&attr, 0, sizeof(attr));
-        attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
-        attr.insns = (uint64_t) (uintptr_t) insns;
-        attr.insn_cnt = 2;
-        attr.license = (uint64_t) (uintptr_t) license;
-        fd = bpf(BPF_PROG_LOAD, &attr);
+        if (agent_devices_bpf_build(rules, n, &insns, &count, err) < 0)
+                return -1;
+        int fd = prog_get(cache, insns, count, err);
         if (fd < 0)
-                return -errno;
+                return -1;
         close(fd);
         return 0;
 }

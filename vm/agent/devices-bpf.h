@@ -19,14 +19,31 @@ struct spec_device_rule;
 int agent_devices_bpf_build(const struct spec_device_rule *rules, size_t n, struct bpf_insn **ret_insns,
                             size_t *ret_count, struct rv_error **err);
 
-/* Loads the program for rules and attaches it to the cgroup dirfd
- * (BPF_F_ALLOW_MULTI). *prog_fd is the program attached before (-1 for
- * none): it is detached once the new one is in place and replaced by the
- * new program's fd. */
-int agent_devices_bpf_apply(int cgroup_fd, const struct spec_device_rule *rules, size_t n, int *prog_fd,
-                            struct rv_error **err);
+/* Device programs loaded before, by their instructions: rules that
+ * compile to a program loaded earlier in this boot attach that program
+ * again (one verifier run, ~30 ms under TCG, per distinct rule set: the
+ * default spec's deny-all is every podman and `runvm spec` container's).
+ * Bounded; the kernel frees a program once no fd or cgroup holds it. */
+#define AGENT_BPF_CACHE_MAX 8
+struct agent_bpf_cache {
+        struct {
+                struct bpf_insn *insns;
+                size_t n;
+                int fd;
+        } progs[AGENT_BPF_CACHE_MAX];
+        size_t n;
+};
 
-/* Loads (and closes) the smallest cgroup device program, unattached: the
- * kernel's first BPF_PROG_LOAD of a boot costs ~50 ms under TCG that the
- * next ones do not (vm/agent/warm.h). Best effort; -errno on failure. */
-int agent_devices_bpf_warm(void);
+/* Attaches the program for rules to the cgroup dirfd (BPF_F_ALLOW_MULTI),
+ * loaded or taken from cache (NULL: none). *prog_fd is the program
+ * attached before (-1 for none): it is detached once the new one is in
+ * place and replaced by the new program's fd; the same program again is
+ * left as it is. */
+int agent_devices_bpf_apply(struct agent_bpf_cache *cache, int cgroup_fd, const struct spec_device_rule *rules,
+                            size_t n, int *prog_fd, struct rv_error **err);
+
+/* Loads the program for rules into the cache, unattached: a warm pool VM
+ * pays for the containers it expects (vm/agent/warm.h); it is also the
+ * boot's first BPF_PROG_LOAD, which costs ~50 ms more than later ones. */
+int agent_devices_bpf_preload(struct agent_bpf_cache *cache, const struct spec_device_rule *rules, size_t n,
+                              struct rv_error **err);

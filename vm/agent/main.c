@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "vm/agent/init.h"
+#include "vm/agent/devices-bpf.h"
 #include "vm/agent/modules.h"
 #include "vm/agent/power.h"
 #include "vm/agent/serve.h"
@@ -26,6 +27,7 @@ int main(void)
 {
         _cleanup_error_ struct rv_error *err = NULL;
         struct agent_boot_options opts;
+        struct agent_bpf_cache progs = { .n = 0 };
         int port;
 
         if (getpid() != 1) {
@@ -52,7 +54,7 @@ int main(void)
         }
         /* A pool VM has the time: nobody waits for its hello. */
         if (opts.prewarm && !opts.probe)
-                agent_warm_run();
+                agent_warm_run(&progs);
         /* The KVM probe only needs to hear the agent answer: it has no
          * share to mount and no container to seed entropy for. */
         if (!opts.probe) {
@@ -74,5 +76,5 @@ int main(void)
         rv_debug("boot: ready at %lld ms", (long long) ready);
         if (opts.timing && !opts.debug)
                 rv_log(RV_LOG_INFO, "timing: boot: ready at %lld ms", (long long) ready);
-        agent_serve(port, opts.debug, ready);
+        agent_serve(port, opts.debug, ready, &progs);
 }

@@ -6,7 +6,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct agent_bpf_cache;
+
 /* Serves the channel on port_fd (taken) until `shutdown`, then powers the
- * VM off. ready_ms (uptime when boot finished) is reported by `hello`.
- * Never returns. */
-__attribute__((noreturn)) void agent_serve(int port_fd, bool debug, int64_t ready_ms);
+ * VM off. ready_ms (uptime when boot finished) is reported by `hello`;
+ * progs holds the device programs loaded before (vm/agent/warm.h) and
+ * those the containers load. Never returns. */
+__attribute__((noreturn)) void agent_serve(int port_fd, bool debug, int64_t ready_ms,
+                                           struct agent_bpf_cache *progs);

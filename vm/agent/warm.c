@@ -16,6 +16,7 @@
 #include "vm/agent/cgroup.h"
 #include "vm/agent/devices-bpf.h"
 #include "vm/agent/init.h"
+#include "spec/config.h"
 
 /* Not a valid container id (the host allows [A-Za-z0-9_+.-]), so it never
  * meets a container's cgroup. */
@@ -65,7 +66,6 @@ static void warm_namespaces(void)
 static void warm(void)
 {
         _cleanup_error_ struct rv_error *err = NULL;
-        int r;
 
         /* What create_container does first: the root's subtree_control. */
         if (agent_cgroup_enable_controllers(&err) < 0)
@@ -74,15 +74,20 @@ static void warm(void)
          * what the next ones reuse (~25 ms under TCG). */
         if (mkdir(WARM_CGROUP, 0755) == 0)
                 rmdir(WARM_CGROUP);
-        r = agent_devices_bpf_warm();
-        if (r < 0)
-                rv_debug("warm: load a device program: %s", strerror(-r));
         warm_namespaces();
         rv_debug("warm: done at %lld ms", (long long) agent_uptime_ms());
 }
 
-void agent_warm_run(void)
+void agent_warm_run(struct agent_bpf_cache *progs)
 {
+        /* The device rules of `runvm spec`'s and podman's specs (deny all,
+         * then runc's defaults): in the agent itself, where the cache is. */
+        static char rwm[] = "rwm";
+        const struct spec_device_rule deny_all = { .allow = false, .access = rwm };
+        _cleanup_error_ struct rv_error *err = NULL;
+
+        if (agent_devices_bpf_preload(progs, &deny_all, 1, &err) < 0)
+                rv_debug("warm: %s", err->msg);
         pid_t pid = fork();
 
         if (pid < 0) {

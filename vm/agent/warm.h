@@ -9,6 +9,9 @@
  * "Guest set-up"). */
 #pragma once
 
-/* Pays them in a child (its namespaces go with it) and waits for it.
- * Failures only cost the time they would have saved. */
-void agent_warm_run(void);
+struct agent_bpf_cache;
+
+/* Loads the default spec's device program into progs (kept for the
+ * containers), then pays the rest in a child (its namespaces go with it)
+ * and waits for it. Failures only cost the time they would have saved. */
+void agent_warm_run(struct agent_bpf_cache *progs);
