@@ -270,12 +270,16 @@ static int spawn(struct virtiofsd *v, const char *path, const char *shared_dir, 
          * mount of its own with root "/" (and only once it happened to be
          * looked up twice), where runc's mountinfo shows the source's path
          * in its filesystem, which the share layout gives (translate.c).
-         * cache=auto and no thread pool, measured (docs/PERFORMANCE.md,
-         * "Files and memory"): cache=always won nothing and would keep a
-         * file the host rewrites in a bind mount stale in the guest for a
-         * day; a pool thread adds a hand-off to every request. */
+         * cache=always with cache=auto's 1 s attribute and entry timeout
+         * (docs/PERFORMANCE.md, "Page cache across opens"): the same
+         * coherence with the host as auto (a changed mtime or size, seen
+         * within the timeout, drops the file's pages: FUSE's
+         * auto_inval_data), but a file's pages survive its next open,
+         * where auto drops them at every open: every exec of a binary and
+         * every read of a file read before went to the host again. No
+         * thread pool: a pool thread adds a hand-off to every request. */
         char *argv[] = {
-                (char *) path, fdopt, "-o", src, "-o", "cache=auto",
+                (char *) path, fdopt, "-o", src, "-o", "cache=always", "-o", "timeout=1",
                 "-o", "sandbox=namespace", "-o", "modcaps=-mknod:-setfcap",
                 "-o", "xattrmap=:prefix:all::user.virtiofs.::bad:all:::", "-o",
                 debug ? "log_level=debug" : "log_level=warn", NULL,
