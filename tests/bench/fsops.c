@@ -10,6 +10,8 @@
  *   fsops write BYTES BS [OUT]  write BYTES zeros in BS-byte writes to
  *                               stdout (or OUT, e.g. /dev/null)
  *   fsops drain BS              read stdin to its end
+ *   fsops spawn N               fork and exec this program N times, one
+ *                               after the other (each child: `fsops noop`)
  *
  * Prints one line to stderr: "<op> <count> <unit> <seconds>". */
 #include <dirent.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -156,8 +159,39 @@ static int op_drain(size_t bs)
         return 0;
 }
 
+/* What starting a process costs once its program is in the page cache
+ * (the parent is that program): fork, exec, exit, wait. */
+static int op_spawn(unsigned long long n)
+{
+        double t0 = now();
+
+        for (unsigned long long i = 0; i < n; i++) {
+                pid_t pid = fork();
+                if (pid < 0)
+                        return fail("fork");
+                if (pid == 0) {
+                        execl("/proc/self/exe", "fsops", "noop", (char *) NULL);
+                        _exit(127);
+                }
+                int status;
+                while (waitpid(pid, &status, 0) < 0)
+                        if (errno != EINTR)
+                                return fail("waitpid");
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                        fprintf(stderr, "fsops: the child failed (status %d)\n", status);
+                        return 1;
+                }
+        }
+        fprintf(stderr, "spawn %llu processes %.6f\n", n, now() - t0);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
+        if (argc == 2 && strcmp(argv[1], "noop") == 0)
+                return 0;
+        if (argc == 3 && strcmp(argv[1], "spawn") == 0)
+                return op_spawn(number(argv[2]));
         if (argc >= 4 && strcmp(argv[1], "read") == 0)
                 return op_read(argv[2], number(argv[3]));
         if (argc == 4 && strcmp(argv[1], "create") == 0)
@@ -169,6 +203,6 @@ int main(int argc, char **argv)
         if (argc == 3 && strcmp(argv[1], "drain") == 0)
                 return op_drain(number(argv[2]));
         fprintf(stderr, "usage: fsops read FILE BS | create DIR N | remove DIR | "
-                        "write BYTES BS [OUT] | drain BS\n");
+                        "write BYTES BS [OUT] | drain BS | spawn N\n");
         return 2;
 }

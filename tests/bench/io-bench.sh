@@ -9,7 +9,9 @@
 #     pipe is what a relay can be held to); runc's relay for reference;
 #   - 4 KiB reads of a 64 MiB file (written by the host, so the guest's
 #     cache is cold), file creation and removal (2000 files), each in the
-#     rootfs and in a bind mount, against runc.
+#     rootfs and in a bind mount, against runc;
+#   - starting a process whose program is in the page cache (fork, exec,
+#     exit, wait of fsops itself, 50 times), against runc.
 # Medians over IO_BENCH_RUNS runs (default 3); issue 14's targets printed
 # beside each ratio; written to build/bench-io.json.
 set -euo pipefail
@@ -59,7 +61,7 @@ run() {
 		cat "$work/err" >&2
 		exit 1
 	fi
-	awk '$1 ~ /^(read|create|remove|write|drain)$/ {print $2, $4}' "$work/err"
+	awk '$1 ~ /^(read|create|remove|write|drain|spawn)$/ {print $2, $4}' "$work/err"
 }
 # rate RUNTIME STDIN ARGS...: MiB/s or files/s of one run.
 rate() {
@@ -83,6 +85,8 @@ for n in $(seq "$RUNS"); do
 		into[pipe_guest]+=" $(rate "$rt" /dev/null sh -c "fsops write $STDIO_BYTES 65536 2>/dev/null | fsops drain 65536")"
 		into[read_rootfs]+=" $(rate "$rt" /dev/null fsops read /big 4096)"
 		into[read_bind]+=" $(rate "$rt" /dev/null fsops read /data/big 4096)"
+		unit=procs
+		into[spawn]+=" $(rate "$rt" /dev/null fsops spawn 50)"
 		# One container creates, then removes: a line each.
 		for where in rootfs bind; do
 			dir=/files-$rt
@@ -116,6 +120,7 @@ for where in rootfs bind; do
 	row "create_$where" "file creation, $where, vs runc" files/s "$(med "${vm[create_$where]}")" "$(med "${rc[create_$where]:-}")" ">= 0.33"
 	row "remove_$where" "file removal, $where, vs runc" files/s "$(med "${vm[remove_$where]}")" "$(med "${rc[remove_$where]:-}")" ">= 0.33"
 done
+row spawn "fork+exec of a program run before, vs runc" procs/s "$(med "${vm[spawn]}")" "$(med "${rc[spawn]:-}")" "-"
 mkdir -p "$(dirname "$OUT")"
 jq --argjson runs "$RUNS" '{runs: $runs, measures: .}' <<<"$json" >"$OUT"
 echo
