@@ -8,11 +8,13 @@
 struct rv_error;
 struct vm_driver;
 
-/* `tcg_tb_size_mib`'s default: an idle container's QEMU keeps ~34 MiB of
- * translated code with QEMU's own cap (1 GiB, and a busy one grows towards
- * it); 16 MiB saves ~21 MiB per container for ~10% more CPU in a boot
- * (docs/PERFORMANCE.md, 2026-12-01 "Files and memory"). */
-#define RUNVM_TCG_TB_SIZE_MIB 16
+/* `tcg_tb_size_mib`'s default: a guest's boot and its container's set-up
+ * translate ~37 MiB of code; a smaller cache is flushed and translated
+ * again over and over (16 MiB: a warm run took 1.8x as long, a cold one
+ * 1.2x the CPU), a larger one only bounds a busy container's growth
+ * (QEMU's own cap is 1 GiB). docs/PERFORMANCE.md, "The translation cache
+ * sized for a container guest". */
+#define RUNVM_TCG_TB_SIZE_MIB 64
 
 /* No VM is smaller: the guest kernel and agent need about 60 MiB. */
 #define VM_MIN_MEMORY_MIB 128u
