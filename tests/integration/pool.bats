@@ -113,6 +113,13 @@ wait_refilled() {
 	runvm exec bg sh -c 'echo exec; exit 4'
 	[ "$status" -eq 4 ]
 	[ "$output" = exec ]
+	# The pool VM's warm-up (vm/agent/warm.c: a cgroup made and removed,
+	# a rehearsal container run to its end) left nothing in the guest: the
+	# guest's cgroups (no cgroup namespace in the default spec) are the
+	# container's alone.
+	runvm exec bg sh -c 'for d in /sys/fs/cgroup/*/; do basename "$d"; done'
+	[ "$status" -eq 0 ]
+	[ "$output" = bg ]
 	[ "$(container_status bg)" = running ]
 	runvm kill bg KILL
 	[ "$status" -eq 0 ]

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/proc.h"
 #include "hooks/run.h"
 #include "spec/config.h"
 #include "vm/agent/devices.h"
@@ -105,6 +107,37 @@ static void close_other_fds(const struct agent_child_args *a)
                 from = keep[i] + 1;
         }
         close_range((unsigned) from, ~0u, 0);
+}
+
+int agent_sync_read(int fd, int timeout_ms, struct agent_sync_msg *ret, struct rv_error **err)
+{
+        int64_t deadline = rv_now_ms() + timeout_ms;
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        for (;;) {
+                int64_t left = deadline - rv_now_ms();
+                int r;
+
+                if (left <= 0)
+                        return rv_error_setx(err, ETIMEDOUT, "container init did not report in %d ms",
+                                            timeout_ms);
+                r = poll(&p, 1, (int) left);
+                if (r < 0 && errno != EINTR)
+                        return rv_error_set(err, errno, "poll");
+                if (r > 0)
+                        break;
+        }
+        memset(ret, 0, sizeof(*ret));
+        n = rv_read_all(fd, ret, sizeof(*ret));
+        if (n < 0)
+                return rv_error_set(err, (int) -n, "read the container init's report");
+        if (n == 0)
+                return 0;
+        if ((size_t) n != sizeof(*ret))
+                return rv_error_setx(err, EPROTO, "short report from the container init");
+        ret->msg[sizeof(ret->msg) - 1] = '\0';
+        return 1;
 }
 
 /* runc's console: a pty of the container's own devpts (so `tty` names

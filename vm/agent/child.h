@@ -35,5 +35,9 @@ struct agent_child_args {
         struct agent_timer *timer;      /* the create's (the child's copy), or NULL */
 };
 
+/* Reads one report from the init, waiting at most timeout_ms. Returns 1
+ * with *ret filled, 0 on EOF (the pipe closed: exec'ed or dead). */
+int agent_sync_read(int fd, int timeout_ms, struct agent_sync_msg *ret, struct rv_error **err);
+
 /* Never returns: execs the process or _exits. */
 __attribute__((noreturn)) void agent_child_run(const struct agent_child_args *args);

@@ -122,39 +122,6 @@ static void child_kill(pid_t pid)
         rv_warn("container init %d did not die in time", (int) pid);
 }
 
-/* Reads one report from the init, waiting at most timeout_ms. Returns 1
- * with *ret filled, 0 on EOF (the pipe closed: exec'ed or dead). */
-static int sync_read(int fd, int timeout_ms, struct agent_sync_msg *ret, struct rv_error **err)
-{
-        int64_t deadline = rv_now_ms() + timeout_ms;
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        ssize_t n;
-
-        for (;;) {
-                int64_t left = deadline - rv_now_ms();
-                int r;
-
-                if (left <= 0)
-                        return rv_error_setx(err, ETIMEDOUT, "container init did not report in %d ms",
-                                            timeout_ms);
-                r = poll(&p, 1, (int) left);
-                if (r < 0 && errno != EINTR)
-                        return rv_error_set(err, errno, "poll");
-                if (r > 0)
-                        break;
-        }
-        memset(ret, 0, sizeof(*ret));
-        n = rv_read_all(fd, ret, sizeof(*ret));
-        if (n < 0)
-                return rv_error_set(err, (int) -n, "read the container init's report");
-        if (n == 0)
-                return 0;
-        if ((size_t) n != sizeof(*ret))
-                return rv_error_setx(err, EPROTO, "short report from the container init");
-        ret->msg[sizeof(ret->msg) - 1] = '\0';
-        return 1;
-}
-
 /* The init's message is the whole error, its errno the status. */
 static int error_from_report(const struct agent_sync_msg *msg, struct rv_error **err)
 {
@@ -440,7 +407,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         c->start_fd = start_pipe[1];
         agent_timer_step(&timer, "clone+id maps");
 
-        r = sync_read(c->sync_fd, SETUP_TIMEOUT_MS, &msg, err);
+        r = agent_sync_read(c->sync_fd, SETUP_TIMEOUT_MS, &msg, err);
         /* A terminal: the init made it in the container's devpts, as runc
          * does (`tty` names /dev/pts/N there); take the master. */
         if (r > 0 && msg.kind == AGENT_SYNC_CONSOLE) {
@@ -449,7 +416,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                         container_free(a, c);
                         return -1;
                 }
-                r = sync_read(c->sync_fd, SETUP_TIMEOUT_MS, &msg, err);
+                r = agent_sync_read(c->sync_fd, SETUP_TIMEOUT_MS, &msg, err);
         }
         if (r == 0)
                 rv_error_setx(err, ECHILD, "container init exited during setup");
@@ -526,7 +493,7 @@ int agent_container_start(struct agent *a, const struct json_value *params, stru
         /* The report pipe closes on a successful execve, which comes after
          * the startContainer hooks: their timeouts add to the wait. */
         int timeout_ms = EXEC_TIMEOUT_MS + (int) spec_hooks_max_ms(&c->spec->hooks.start_container);
-        r = sync_read(c->sync_fd, timeout_ms, &msg, err);
+        r = agent_sync_read(c->sync_fd, timeout_ms, &msg, err);
         close(c->sync_fd);
         c->sync_fd = -1;
         if (r < 0)

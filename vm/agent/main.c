@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -23,8 +24,11 @@ static void fatal(struct rv_error **err)
         agent_power_fatal(0, *err != NULL ? (*err)->msg : "unknown error");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+        /* The rehearsal container's program (vm/agent/warm.h). */
+        if (argc == 2 && strcmp(argv[1], AGENT_REHEARSAL_ARG) == 0)
+                return 0;
         _cleanup_error_ struct rv_error *err = NULL;
         struct agent_boot_options opts;
         struct agent_bpf_cache progs = { .n = 0 };

@@ -11,7 +11,14 @@
 
 struct agent_bpf_cache;
 
+/* The program of the rehearsal container (below) is the agent itself,
+ * which exits 0 at once when given this as its only argument. */
+#define AGENT_REHEARSAL_ARG "--rehearsal-noop"
+
 /* Loads the default spec's device program into progs (kept for the
  * containers), then pays the rest in a child (its namespaces go with it)
- * and waits for it. Failures only cost the time they would have saved. */
+ * and waits for it: the first-time costs above, and one throw-away
+ * container of the default spec made, started and ended (its code paths
+ * translated once: docs/PERFORMANCE.md, "A rehearsal container"). Failures
+ * only cost the time they would have saved. */
 void agent_warm_run(struct agent_bpf_cache *progs);
