@@ -9,8 +9,8 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "vm/agent/init.h"
 #include "vm/agent/devices-bpf.h"
+#include "vm/agent/init.h"
 #include "vm/agent/modules.h"
 #include "vm/agent/power.h"
 #include "vm/agent/serve.h"

@@ -3,14 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sched.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,53 +27,11 @@
 
 /* Not a valid container id (the host allows [A-Za-z0-9_+.-]), so it never
  * meets a container's cgroup. */
-#define WARM_CGROUP AGENT_CGROUP_ROOT "/runvm:warm"
 #define REHEARSAL_CGROUP "runvm:rehearsal"
 
-/* In new pid, mount, ipc, uts and network namespaces, the kernel
- * filesystems a default spec mounts, on a tmpfs over /tmp that only this
- * mount namespace sees: the first pid namespace of its level makes the pid
- * cache the containers' then use, the first instances of proc, devpts and
- * mqueue set up what later ones reuse, and the first network namespace
- * after the boot costs the container's clone and namespaces steps ~17 ms
- * more than a later one under TCG (docs/PERFORMANCE.md, "The fixed cost").
- * Everything goes with the namespaces. */
-static int warm_namespaces_child(void)
-{
-        static const char *const dirs[] = { "/tmp/proc", "/tmp/pts", "/tmp/mqueue" };
-
-        if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
-            mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64k") < 0)
-                return 1;
-        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-                if (mkdir(dirs[i], 0755) < 0)
-                        return 1;
-        mount("proc", dirs[0], "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-        mount("devpts", dirs[1], "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666");
-        mount("mqueue", dirs[2], "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-        return 0;
-}
-
-static void warm_namespaces(void)
-{
-        struct clone_args args = { .flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
-                                            CLONE_NEWNET,
-                                   .exit_signal = SIGCHLD };
-        long pid = syscall(SYS_clone3, &args, sizeof(args));
-
-        if (pid < 0) {
-                rv_debug("warm: clone3: %s", strerror(errno));
-                return;
-        }
-        if (pid == 0)
-                _exit(warm_namespaces_child());
-        while (waitpid((pid_t) pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-}
-
 /* The throw-away container's root: a tmpfs in the rehearsal's own mount
- * namespace, with the mount points the default spec needs and the agent's
- * binary bound on its program. */
+ * namespace, with the mount points the default spec needs and a copy of
+ * the agent as its program. */
 #define REHEARSAL_ROOT "/run/runvm-rehearsal"
 #define REHEARSAL_TIMEOUT_MS 10000
 
@@ -184,7 +141,7 @@ static int rehearse(struct agent_bpf_cache *progs, struct rv_error **err)
             rv_write_all(start_pipe[1], &go, 1) == 0 &&
             agent_sync_read(sync_pipe[0], REHEARSAL_TIMEOUT_MS, &msg, err) == 0)
                 r = 0;
-        else if (err != NULL && *err == NULL)
+        else if (*err == NULL)
                 rv_error_setx(err, EPROTO, "the init did not get to its execve: %s",
                               msg.kind == AGENT_SYNC_ERROR ? msg.msg : "no report");
         if (r < 0)
@@ -212,13 +169,19 @@ static void warm(struct agent_bpf_cache *progs)
         /* What create_container does first: the root's subtree_control. */
         if (agent_cgroup_enable_controllers(&err) < 0)
                 rv_debug("warm: %s", err->msg);
-        /* The first cgroup made with every controller enabled allocates
-         * what the next ones reuse (~25 ms under TCG). */
-        if (mkdir(WARM_CGROUP, 0755) == 0)
-                rmdir(WARM_CGROUP);
-        warm_namespaces();
-        if (rehearse(progs, &err) < 0)
+        /* The rehearsal also pays the kernel's once-per-boot costs: the
+         * first cgroup with every controller, the first pid namespace of
+         * its level, the first proc, devpts and mqueue instances. */
+        if (rehearse(progs, &err) < 0) {
                 rv_debug("warm: the rehearsal container: %s", err->msg);
+                rv_error_release(&err);
+        }
+        /* The containers use the VM's network namespace, yet the first one
+         * made after the boot costs their clone and namespaces steps ~17
+         * ms more under TCG (docs/PERFORMANCE.md, "The fixed cost"); this
+         * one goes with this process. */
+        if (unshare(CLONE_NEWNET) < 0)
+                rv_debug("warm: a network namespace: %s", strerror(errno));
         rv_debug("warm: done at %lld ms", (long long) agent_uptime_ms());
 }
 
