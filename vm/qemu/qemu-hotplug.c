@@ -155,9 +155,9 @@ static void undo(struct qemu_vm *q, unsigned slot, bool blockdev)
         }
         if (call(q, "remove-fd", fill_fdset, &p, -1, QMP_TIMEOUT_MS, &tmp_err) < 0)
                 rv_error_release(&tmp_err);
-        /* A deleted node can close its file a moment later (the unplugged
-         * device lets go of it after DEVICE_DELETED): the host's device is
-         * free only once the fdset is gone. Bounded. */
+        /* QEMU keeps an fdset while any copy of its fd is open: the host's
+         * device is known free only once the fdset is gone (after a
+         * failed blockdev-del, the node's copy stays). Bounded. */
         for (int i = 0; i < FDSET_CLOSE_TRIES && fdset_listed(q, slot); i++) {
                 struct timespec ts = { 0, 20 * 1000 * 1000 };
                 nanosleep(&ts, NULL);
