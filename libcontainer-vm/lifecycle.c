@@ -36,6 +36,7 @@
 #include "libcontainer-vm/pod-join.h"
 #include "libcontainer-vm/pod-member.h"
 #include "libcontainer-vm/pool.h"
+#include "libcontainer-vm/pool-nic.h"
 #include "libcontainer-vm/cgroup-limits.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/teardown.h"
@@ -107,6 +108,18 @@ static void pool_try_claim(const char *root, struct prepared *p)
                         !p->shape.kvm && p->plan.vcpus_follow_accel ? 1 : p->plan.vcpus, p->shape.kvm, &mine);
         if (strcmp(mine.key, p->shape.key) != 0)
                 return;                 /* another size: its own VM */
+        size_t nics = 0;
+        if (p->plan.netns_path && pool_nic_count(p->plan.netns_path, &nics, &tmp_err) < 0) {
+                /* The cold monitor's scan says what is wrong with it. */
+                rv_debug("warm pool: %s", tmp_err->msg);
+                rv_error_release(&tmp_err);
+                return;
+        }
+        if (nics > POOL_NICS) {
+                rv_debug("warm pool: %zu interfaces in `%s`: a pool VM has %d NIC", nics, p->plan.netns_path,
+                         POOL_NICS);
+                return;
+        }
         p->pool_shape_ok = true;
         if (pool_claim(root, &p->shape, &p->sandbox, &tmp_err) < 0) {
                 rv_debug("warm pool: %s", tmp_err->msg);

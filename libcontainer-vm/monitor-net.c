@@ -29,20 +29,10 @@
 
 static int record_nics(struct monitor *m, struct rv_error **err)
 {
-        struct netns_record *rec = calloc(1, sizeof(*rec));
+        struct netns_record *rec = netns_record_new(m->o->plan->netns_path, m->nics, m->n_nics);
 
         if (rec == NULL)
                 return rv_error_set(err, ENOMEM, "network state");
-        rec->nics = calloc(m->n_nics, sizeof(*rec->nics));
-        if (rec->nics == NULL || (m->o->plan->netns_path && !(rec->netns_path = strdup(m->o->plan->netns_path)))) {
-                netns_record_free(rec);
-                return rv_error_set(err, ENOMEM, "network state");
-        }
-        for (size_t i = 0; i < m->n_nics; i++) {
-                rec->nics[i] = m->nics[i];
-                rec->nics[i].tap_fd = -1;
-        }
-        rec->n_nics = m->n_nics;
         netns_record_free(m->o->state->network);
         m->o->state->network = rec;
         monitor_save_state(m, m->o->state->status);

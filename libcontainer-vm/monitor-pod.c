@@ -26,6 +26,7 @@
 #include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-userns.h"
 #include "libcontainer-vm/monitor-io.h"
+#include "libcontainer-vm/pool-nic.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/status.h"
 #include "spec/json.h"
@@ -445,6 +446,10 @@ static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_re
                 mb->io.resized = member_resized;
                 mb->io.resized_ctx = mb;
         }
+        /* A warm pool VM's container brings the namespace the engine made. */
+        const struct json_value *network = json_get(v, "network");
+        if (network && pool_nic_configure(m, network, err) < 0)
+                return rv_error_wrap(err, "member `%s`", id);
         struct create_params p = { json_get(v, "spec"), json_get(v, "hook_state"), &mb->io };
         if (monitor_pod_call(mb, PROTO_CREATE_CONTAINER, fill_create, &p, err) < 0)
                 return -1;

@@ -36,6 +36,7 @@
 #include "libcontainer-vm/tty.h"
 #include "spec/config.h"
 #include "spec/json.h"
+#include "vm/channel/netconf.h"
 
 /* The guest paths where the agent publishes a container's namespaces
  * (vm/agent/pod.h). */
@@ -160,7 +161,7 @@ int pod_member_check(const char *root, const char *sandbox, const struct spec_co
 
 /* --- the member's monitor --------------------------------------------------- */
 
-static char *member_payload(const struct monitor_options *o, struct rv_error **err)
+static char *member_payload(const struct monitor_options *o, const struct netconf *network, struct rv_error **err)
 {
         _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
         char *text = NULL;
@@ -199,6 +200,11 @@ static char *member_payload(const struct monitor_options *o, struct rv_error **e
                 json_write_object_end(w);
         }
         json_write_array_end(w);
+        /* A warm pool VM's NIC takes the container's interface (pool-nic.h). */
+        if (network && network->n_ifaces > 0) {
+                json_write_key(w, "network");
+                netconf_write(w, network);
+        }
         json_write_object_end(w);
         if (json_writer_finish(w, &text, &len, err) < 0)
                 return NULL;
@@ -244,7 +250,7 @@ static int member_stdio(const struct monitor_options *o, int fds[3], int *ret_tt
 
 /* CTL_MEMBER to the sandbox; the connection stays open for the exit. */
 static int hand_over(const struct monitor_options *o, const char *sandbox, const int stdio[3],
-                     struct rv_error **err)
+                     const struct netconf *network, struct rv_error **err)
 {
         _cleanup_free_ char *payload = NULL;
         struct state_dir sdir = STATE_DIR_INIT;
@@ -256,7 +262,7 @@ static int hand_over(const struct monitor_options *o, const char *sandbox, const
                 return rv_error_setx(err, E2BIG, "%zu shares and %zu block devices: a pod's member brings at "
                                      "most %d files, directories and block devices", o->plan->n_shares,
                                      o->plan->n_disks, CTL_MAX_FDS - 4);
-        if ((payload = member_payload(o, err)) == NULL)
+        if ((payload = member_payload(o, network, err)) == NULL)
                 return -1;
         fds[n++] = o->dir->dirfd;
         for (int i = 0; i < 3; i++)
@@ -430,11 +436,12 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
         if (err != NULL || (pool && pool_member_prepare(&pm, o, sandbox, &err) < 0) ||
             (pool ? pool_member_join_cgroup(o, &err) : enter_member_cgroup(o, &err)) < 0 ||
             join_pod_namespaces(o, sandbox, &err) < 0 ||
+            (pool && o->plan->netns_path && pool_nic_take(&pm.net, o, &err) < 0) ||
             pod_hooks_save_poststop(o, &err) < 0 ||
             pod_hooks_run(o, &hooks->prestart, "prestart", CONTAINER_CREATING, &err) < 0 ||
             pod_hooks_run(o, &hooks->create_runtime, "createRuntime", CONTAINER_CREATING, &err) < 0 ||
             pod_hooks_run(o, &hooks->create_container, "createContainer", CONTAINER_CREATING, &err) < 0 ||
-            member_stdio(o, stdio, &tty, &err) < 0 || (conn = hand_over(o, sandbox, stdio, &err)) < 0 ||
+            member_stdio(o, stdio, &tty, &err) < 0 || (conn = hand_over(o, sandbox, stdio, pm.net.netconf, &err)) < 0 ||
             pod_hooks_run(o, &hooks->poststart, "poststart", CONTAINER_CREATED, &err) < 0 ||
             (pool && pool_member_enter_view(&pm, o, &err) < 0)) {
                 rv_log(RV_LOG_ERROR, "%s", err->msg);
@@ -447,10 +454,13 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
                 if (hooks_poststop_run_saved(o->dir->dirfd, o->state->bundle, &tmp_err) < 0)
                         rv_log(RV_LOG_WARNING, "%s", tmp_err->msg);
                 rv_error_release(&tmp_err);
+                pool_nic_release(&pm.net, o);
                 _exit(1);
         }
-        if (monitor_sync_report(o->sync_fd, 0, NULL) < 0)
+        if (monitor_sync_report(o->sync_fd, 0, NULL) < 0) {
+                pool_nic_release(&pm.net, o);
                 _exit(1);       /* create is gone: our connection's end kills the member */
+        }
         close(o->sync_fd);
         /* The sandbox's monitor holds the member's stdio now. */
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -496,6 +506,7 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
                 else
                         json_read_int64(json_get(v, "exit_code"), "exit_code", &code, NULL);
                 pool_member_wait_vm(&pm);
+                pool_nic_release(&pm.net, o);
                 rv_exit_like((int) code, (int) sig);
         }
 }

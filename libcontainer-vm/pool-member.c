@@ -61,8 +61,9 @@ int pool_member_enter_view(struct pool_member *pm, const struct monitor_options 
         const char *hostname = o->guest_spec->hostname;
         _cleanup_free_ char *staging = NULL;
 
-        /* Its network, ipc and uts namespaces are the pool monitor's (the
-         * VM's, which nothing else shares); mount and cgroup are its own. */
+        /* Its ipc and uts namespaces are the pool monitor's (the VM's,
+         * which nothing else shares), its network namespace too unless the
+         * engine made one (pool-nic.h); mount and cgroup are its own. */
         if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
                 return rv_error_set(err, errno, "unshare the monitor's namespaces");
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)

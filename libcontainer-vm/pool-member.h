@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "libcontainer-vm/monitor-ns.h"
+#include "libcontainer-vm/pool-nic.h"
 
 struct monitor_options;
 struct rv_error;
@@ -26,6 +27,7 @@ struct pool_member {
         int host_proc;
         pid_t vm_pid;
         uint64_t vm_start_time;
+        struct pool_nic_member net;     /* the container's namespace, when the engine made it */
 };
 
 #define POOL_MEMBER_INIT { .ns = MONITOR_NS_INIT, .host_proc = -1 }

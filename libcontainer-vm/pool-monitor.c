@@ -30,6 +30,7 @@
 #include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-state.h"
 #include "libcontainer-vm/monitor-vm.h"
+#include "libcontainer-vm/pool-nic.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/translate.h"
 #include "spec/config.h"
@@ -99,13 +100,15 @@ _Noreturn void pool_monitor_main(const struct runvm_context *ctx, const struct r
         if (m.agent == NULL || m.ctl == NULL || m.execs == NULL || m.events == NULL || m.pod == NULL)
                 rv_error_set(&err, ENOMEM, "pool monitor");
         /* Namespaces of its own, as a cold container's monitor has: the
-         * member joins them (pod-member.c), so the container's host-side
-         * network namespace is this new one, with only lo. */
+         * member joins them (pod-member.c), so the host-side network
+         * namespace of a container without one of its own is this new
+         * one, with only lo (the NIC's TAP is runvm's: never mirrored). */
         if (err == NULL && unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
                 rv_error_set(&err, errno, "unshare namespaces");
         int64_t t0 = rv_now_ms();
         if (err != NULL || loop_init(&m.loop, &err) < 0 || monitor_net_setup(&m, &err) < 0 ||
-            monitor_vm_boot(&m, &err) < 0 || monitor_net_configure(&m, &err) < 0 ||
+            pool_nic_open(&m, &err) < 0 || monitor_vm_boot(&m, &err) < 0 ||
+            (pool_nic_vm_started(&m), monitor_net_configure(&m, &err)) < 0 ||
             monitor_ctl_listen(&m, &err) < 0 || monitor_record(&m, CONTAINER_CREATED, &err) < 0) {
                 rv_log(RV_LOG_ERROR, "warm pool VM %s: %s", name, err ? err->msg : "failed");
                 pool_end(&m, proot, name, 1);

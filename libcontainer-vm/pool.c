@@ -67,7 +67,7 @@ void pool_shape_make(const struct runvm_config *cfg, unsigned memory_mib, unsign
         h = fnv1a(h, cfg->kernel_params);
         h = fnv1a(h, tb);
         *ret = (struct pool_shape) { .memory_mib = memory_mib, .vcpus = vcpus, .kvm = kvm };
-        snprintf(ret->key, sizeof(ret->key), "m%u-c%u-%s-n0-%08x", memory_mib, vcpus, kvm ? "kvm" : "tcg", h);
+        snprintf(ret->key, sizeof(ret->key), "m%u-c%u-%s-n1-%08x", memory_mib, vcpus, kvm ? "kvm" : "tcg", h);
 }
 
 bool pool_eligible(const struct spec_config *guest, const struct vm_plan *plan,
@@ -84,8 +84,9 @@ bool pool_eligible(const struct spec_config *guest, const struct vm_plan *plan,
          * monitor-userns.c), which a pod member's does not. */
         if (spec_config_namespace(guest, "user") != NULL)
                 return false;
-        if (guest->process.terminal || plan->n_disks > 0 || plan->netns_path != NULL ||
-            plan->ipcns_path != NULL || plan->utsns_path != NULL || (plan->cpus && *plan->cpus))
+        /* A network namespace path is served when its interfaces fit the
+         * pool VM's NIC, which the caller counts (pool_nic_count). */
+        if (guest->process.terminal || plan->n_disks > 0 || plan->ipcns_path != NULL || plan->utsns_path != NULL || (plan->cpus && *plan->cpus))
                 return false;
         /* A CRI sandbox will hold members: its VM is the pod's. (podman
          * puts other io.kubernetes.cri-o.* keys on every container.) */

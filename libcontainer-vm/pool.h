@@ -23,7 +23,7 @@ struct host_cgroup_limits;
 #define POOL_DIR ".pool"
 #define POOL_SANDBOX_PREFIX POOL_DIR "/"
 
-/* What cannot change after boot. key: "m<MiB>-c<vCPUs>-<kvm|tcg>-n0-<hash
+/* What cannot change after boot. key: "m<MiB>-c<vCPUs>-<kvm|tcg>-n1-<hash
  * of kernel, initrd, QEMU, virtiofsd, kernel_params, tb size>". */
 struct pool_shape {
         unsigned memory_mib;
@@ -36,9 +36,11 @@ struct pool_shape {
 void pool_shape_make(const struct runvm_config *cfg, unsigned memory_mib, unsigned vcpus, bool kvm,
                      struct pool_shape *ret);
 /* Pure: whether a container can be served from the pool: no pod, nothing
- * a pod member cannot have yet (hooks, a terminal, block devices), a new
- * network namespace (no NIC to mirror), no cpu.cpus pinning, the default
- * memory and vCPUs (a limit boots cold, at its own size). */
+ * a pod member cannot have yet (hooks, a terminal, block devices), no
+ * cpu.cpus pinning, the default memory and vCPUs (a limit boots cold, at
+ * its own size). A network namespace given by path must also have at
+ * most POOL_NICS interfaces to mirror (pool-nic.h), which the caller
+ * counts: that is no longer pure. */
 bool pool_eligible(const struct spec_config *guest, const struct vm_plan *plan,
                    const struct runvm_config *cfg, bool pod_member);
 /* The default shape (a container without limits) on this host. */

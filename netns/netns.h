@@ -69,10 +69,23 @@ int netns_wire(struct netns_nic *nics, size_t n, struct rv_error **err);
 /* Removes runvm's TAPs, qdiscs and filters in the current namespace.
  * Idempotent: what is gone counts as removed. Closes open tap fds. */
 void netns_unwire(struct netns_nic *nics, size_t n);
+/* As netns_wire, for TAPs that exist here already (moved in from a warm
+ * pool VM's namespace with netns_link_move): their MTU, up, the redirects. */
+int netns_wire_moved(struct netns_nic *nics, size_t n, struct rv_error **err);
+/* A non-persistent TAP `name` in the current namespace, up, with that
+ * MTU: the fd QEMU gets (the TAP goes with its last fd). */
+int netns_tap_open(const char *name, uint32_t mtu, struct rv_error **err);
+/* Moves interface `name` of the current namespace into the namespace
+ * netns_fd names, renamed new_name there (one netlink request: there is
+ * no moment it could clash with a name there). */
+int netns_link_move(const char *name, int netns_fd, const char *new_name, struct rv_error **err);
 void netns_nics_free(struct netns_nic *nics, size_t n);
 
 /* Enters rec->netns_path (when set) and unwires there. A namespace that
  * no longer exists is success: nothing of runvm's can be left in it. */
+/* What is to be recorded of nics (not their fds) in the namespace at
+ * netns_path (NULL: one nobody else holds); NULL when out of memory. */
+struct netns_record *netns_record_new(const char *netns_path, const struct netns_nic *nics, size_t n);
 int netns_record_cleanup(const struct netns_record *rec, struct rv_error **err);
 void netns_record_free(struct netns_record *rec);
 DEFINE_CLEANUP_FUNC(struct netns_record *, netns_record_free)

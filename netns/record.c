@@ -116,6 +116,23 @@ int netns_record_parse(const struct json_value *v, struct netns_record **ret, st
         return 0;
 }
 
+struct netns_record *netns_record_new(const char *netns_path, const struct netns_nic *nics, size_t n)
+{
+        struct netns_record *rec = calloc(1, sizeof(*rec));
+
+        if (rec == NULL || (n > 0 && (rec->nics = calloc(n, sizeof(*rec->nics))) == NULL) ||
+            (netns_path && (rec->netns_path = strdup(netns_path)) == NULL)) {
+                netns_record_free(rec);
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                rec->nics[i] = nics[i];
+                rec->nics[i].tap_fd = -1;
+        }
+        rec->n_nics = n;
+        return rec;
+}
+
 int netns_record_cleanup(const struct netns_record *rec, struct rv_error **err)
 {
         _cleanup_close_ int self = -EBADF, target = -EBADF;

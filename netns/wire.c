@@ -110,7 +110,7 @@ int netns_plan(const struct netconf *c, struct netns_nic **ret, size_t *ret_n, s
 /* A non-persistent TAP: it goes away with its last fd. IFF_VNET_HDR lets
  * QEMU pass checksum and segmentation offloads through, so full-size TCP
  * segments cross without being split. */
-static int tap_open(const char *name, uint32_t mtu, struct rv_error **err)
+int netns_tap_open(const char *name, uint32_t mtu, struct rv_error **err)
 {
         _cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         _cleanup_close_ int sock = -EBADF;
@@ -232,13 +232,11 @@ static void redirect_del(struct nl_sock *sk, int from)
                 rv_debug("network: delete redirect of ifindex %d: %s", from, nl_geterror(r));
 }
 
-static int wire_one(struct nl_sock *sk, struct netns_nic *n, struct rv_error **err)
+/* The TAP exists in this namespace: the redirects both ways. */
+static int redirect_pair(struct nl_sock *sk, struct netns_nic *n, struct rv_error **err)
 {
         int ifindex, tapindex;
 
-        n->tap_fd = tap_open(n->tap, n->mtu, err);
-        if (n->tap_fd < 0)
-                return -1;
         if (ifindex_of(sk, n->name, &ifindex, err) < 0 || ifindex_of(sk, n->tap, &tapindex, err) < 0)
                 return -1;
         if (n->ingress_created && ingress_add(sk, ifindex, n->name, err) < 0)
@@ -251,7 +249,53 @@ static int wire_one(struct nl_sock *sk, struct netns_nic *n, struct rv_error **e
         return 0;
 }
 
-int netns_wire(struct netns_nic *nics, size_t n, struct rv_error **err)
+static int wire_one(struct nl_sock *sk, struct netns_nic *n, struct rv_error **err)
+{
+        n->tap_fd = netns_tap_open(n->tap, n->mtu, err);
+        if (n->tap_fd < 0)
+                return -1;
+        return redirect_pair(sk, n, err);
+}
+
+/* Moved TAPs arrive down, with the MTU they had: the interface's MTU and
+ * up, as netns_tap_open makes them. */
+static int adopt_one(struct nl_sock *sk, struct netns_nic *n, struct rv_error **err)
+{
+        _cleanup_(rtnl_link_putp) struct rtnl_link *tap = NULL, *change = rtnl_link_alloc();
+        int r;
+
+        if (change == NULL)
+                return rv_error_set(err, ENOMEM, "link");
+        if ((r = rtnl_link_get_kernel(sk, 0, n->tap, &tap)) < 0)
+                return netns_nl_error(err, r, "TAP `%s`", n->tap);
+        rtnl_link_set_mtu(change, n->mtu);
+        rtnl_link_set_flags(change, IFF_UP);
+        if ((r = rtnl_link_change(sk, tap, change, 0)) < 0)
+                return netns_nl_error(err, r, "set MTU %u on TAP `%s` and bring it up", n->mtu, n->tap);
+        return redirect_pair(sk, n, err);
+}
+
+int netns_link_move(const char *name, int netns_fd, const char *new_name, struct rv_error **err)
+{
+        _cleanup_(nl_socket_freep) struct nl_sock *sk = netns_nl_open(err);
+        _cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL, *change = rtnl_link_alloc();
+        int r;
+
+        if (sk == NULL)
+                return -1;
+        if (change == NULL)
+                return rv_error_set(err, ENOMEM, "link");
+        if ((r = rtnl_link_get_kernel(sk, 0, name, &l)) < 0)
+                return netns_nl_error(err, r, "interface `%s`", name);
+        rtnl_link_set_ns_fd(change, netns_fd);
+        rtnl_link_set_name(change, new_name);
+        if ((r = rtnl_link_change(sk, l, change, 0)) < 0)
+                return netns_nl_error(err, r, "move `%s` into another network namespace as `%s`", name, new_name);
+        return 0;
+}
+
+static int wire_each(struct netns_nic *nics, size_t n,
+                     int (*one)(struct nl_sock *sk, struct netns_nic *n, struct rv_error **err), struct rv_error **err)
 {
         _cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
 
@@ -260,12 +304,22 @@ int netns_wire(struct netns_nic *nics, size_t n, struct rv_error **err)
         if ((sk = netns_nl_open(err)) == NULL)
                 return -1;
         for (size_t i = 0; i < n; i++) {
-                if (wire_one(sk, &nics[i], err) < 0) {
+                if (one(sk, &nics[i], err) < 0) {
                         netns_unwire(nics, n);
                         return rv_error_wrap(err, "mirror `%s` into the VM", nics[i].name);
                 }
         }
         return 0;
+}
+
+int netns_wire(struct netns_nic *nics, size_t n, struct rv_error **err)
+{
+        return wire_each(nics, n, wire_one, err);
+}
+
+int netns_wire_moved(struct netns_nic *nics, size_t n, struct rv_error **err)
+{
+        return wire_each(nics, n, adopt_one, err);
 }
 
 void netns_unwire(struct netns_nic *nics, size_t n)

@@ -53,7 +53,7 @@ struct vm_nic {
         int tap_fd;
         int vhost_fd;                   /* /dev/vhost-net, or -1: the VMM moves the packets */
         uint8_t mac[6];                 /* the guest NIC's, the mirrored interface's */
-        uint32_t mtu;                   /* told to the guest (VIRTIO_NET_F_MTU) */
+        uint32_t mtu;                   /* told to the guest (VIRTIO_NET_F_MTU); 0: not told */
 };
 
 /* (A vm_vsock, the agent channel of a driver whose VMM has no

@@ -9,6 +9,7 @@
 # RUNVM=/usr/sbin/runc.
 
 load helpers
+load netns-helpers
 
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 
@@ -19,59 +20,15 @@ setup() {
 		.process.capabilities.bounding += ["CAP_NET_RAW"] |
 		.process.capabilities.effective += ["CAP_NET_RAW"] |
 		.process.capabilities.permitted += ["CAP_NET_RAW"]'
-	NETNS_LIST=()
-	HOST_LINKS=()
+	netns_init
 }
 
 teardown() {
-	local rc=0 ns
+	local rc=0
 	stop_httpd
 	runvm_teardown || rc=$?
-	for ns in "${NETNS_LIST[@]}"; do
-		if is_runvm && [ -e "/run/netns/$ns" ]; then
-			if ip -n "$ns" -o link show | grep -q '_runvm'; then
-				echo "LEAK: TAP left in $ns:"
-				ip -n "$ns" -o link show
-				rc=1
-			fi
-			if tc -n "$ns" qdisc show | grep -q ingress; then
-				echo "LEAK: ingress qdisc left in $ns:"
-				tc -n "$ns" qdisc show
-				rc=1
-			fi
-		fi
-		ip netns del "$ns" 2>/dev/null || true
-	done
-	for l in "${HOST_LINKS[@]}"; do
-		ip link del "$l" 2>/dev/null || true
-	done
+	netns_cleanup || rc=1
 	return $rc
-}
-
-# make_netns NAME: a named netns (lo up), deleted by teardown.
-make_netns() {
-	ip netns del "$1" 2>/dev/null || true
-	ip netns add "$1"
-	ip -n "$1" link set lo up
-	NETNS_LIST+=("$1")
-}
-
-# add_veth NS HOST_NAME CTR_NAME HOST_CIDR CTR_CIDR [MTU]: a veth pair, one
-# end in the host's namespace, the other in NS; addresses without DAD.
-add_veth() {
-	local ns=$1 h=$2 c=$3 hip=$4 cip=$5 mtu=${6:-1500}
-	ip link del "$h" 2>/dev/null || true
-	ip link add "$h" mtu "$mtu" type veth peer name "$c" mtu "$mtu" netns "$ns"
-	HOST_LINKS+=("$h")
-	ip addr add "$hip" dev "$h" nodad 2>/dev/null || ip addr add "$hip" dev "$h"
-	ip link set "$h" up
-	ip -n "$ns" addr add "$cip" dev "$c" nodad 2>/dev/null || ip -n "$ns" addr add "$cip" dev "$c"
-	ip -n "$ns" link set "$c" up
-}
-
-# use_netns NS: the container joins /run/netns/NS.
-use_netns() {
-	update_config "(.linux.namespaces[] | select(.type == \"network\")) |= (.path = \"/run/netns/$1\")"
 }
 
 # host_httpd ADDR:PORT TEXT: a web server on the host serving TEXT at /.

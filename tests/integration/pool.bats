@@ -6,6 +6,7 @@
 # anything amiss boots cold. Every test drains what it filled.
 
 load helpers
+load netns-helpers
 
 ORIG_RUNVM_CONFIG=${RUNVM_CONFIG:-}
 
@@ -13,11 +14,22 @@ setup() {
 	runvm_setup
 	export RUNVM_CONFIG=$BATS_TEST_TMPDIR/runvm.conf
 	{ cat "${ORIG_RUNVM_CONFIG:-/dev/null}" 2>/dev/null; echo "warm_pool = 1"; } >"$RUNVM_CONFIG"
+	netns_init
 }
 
 teardown() {
+	local rc=0
 	__runvm pool drain >/dev/null 2>&1 || true
-	runvm_teardown
+	runvm_teardown || rc=$?
+	netns_cleanup || rc=1
+	return $rc
+}
+
+# with_net_raw: ping needs a raw socket.
+with_net_raw() {
+	update_config '.process.capabilities.bounding += ["CAP_NET_RAW"] |
+		.process.capabilities.effective += ["CAP_NET_RAW"] |
+		.process.capabilities.permitted += ["CAP_NET_RAW"]'
 }
 
 # slots: the pool's slot names, one a line.
@@ -248,6 +260,83 @@ wait_refilled() {
 	[ "$(sandbox_of big)" = null ]
 	[ "$(ready_slot)" = "$slot" ]
 	runvm delete --force big
+	[ "$status" -eq 0 ]
+}
+
+@test "pool: a namespace the engine made (a veth, by path) is served warm: its MAC, MTU, address and routes in the guest; ping both ways; nothing left" {
+	make_netns pool-n1
+	add_veth pool-n1 pool-h1 eth0 10.233.1.1/24 10.233.1.2/24 1400
+	# Off the link: reached through the default route only.
+	ip addr add 10.233.9.1/32 dev pool-h1
+	ip -n pool-n1 route add default via 10.233.1.1
+	mac=$(ip netns exec pool-n1 cat /sys/class/net/eth0/address)
+	fill
+	slot=$(ready_slot)
+	qemu=$(slot_qemu "$slot")
+	use_netns pool-n1
+	with_net_raw
+	set_args sh -c 'cat /sys/class/net/eth0/address /sys/class/net/eth0/mtu; echo $(ls /sys/class/net)
+		ping -c1 -W5 10.233.1.1 >/dev/null && echo PING-LINK
+		ping -c1 -W5 10.233.9.1 >/dev/null && echo PING-ROUTE
+		echo READY; exec sleep 300'
+	run_detached n1
+	[ "$(sandbox_of n1)" = ".pool/$slot" ]
+	wait_for_grep READY "$BATS_TEST_TMPDIR/n1.out"
+	run cat "$BATS_TEST_TMPDIR/n1.out"
+	[ "${lines[0]}" = "$mac" ]
+	[ "${lines[1]}" = 1400 ]
+	[ "${lines[2]}" = "eth0 lo" ]
+	[ "${lines[3]}" = PING-LINK ]
+	[ "${lines[4]}" = PING-ROUTE ]
+	ping -c1 -W5 10.233.1.2
+	# The container's pid is in the engine's namespace, as a cold one's
+	# is, and the pool VM's TAP was moved there from the pool's.
+	pid=$(cat "$BATS_TEST_TMPDIR/n1.pid")
+	[ "$(stat -Lc %i "/proc/$pid/ns/net")" = "$(stat -Lc %i /run/netns/pool-n1)" ]
+	ip -n pool-n1 -o link show | grep -q '_runvm'
+	[ "$(jq -r '.network.nics[0].name' "$ROOT/n1/state.json")" = eth0 ]
+	runvm kill n1 KILL
+	[ "$status" -eq 0 ]
+	wait_for_status n1 stopped
+	wait_for_exit "$qemu" 10
+	runvm delete n1
+	[ "$status" -eq 0 ]
+	run ip -n pool-n1 -o link show
+	[[ "$output" != *_runvm* ]]
+	run tc -n pool-n1 qdisc show
+	[[ "$output" != *ingress* ]]
+	[ ! -e "$ROOT/.pool/$slot" ]
+}
+
+@test "pool: a pool VM's NIC stays out of sight without an interface (a new namespace, a path with lo only); two interfaces boot cold" {
+	fill
+	slot=$(ready_slot)
+	set_args sh -c 'echo $(ls /sys/class/net)'
+	runvm run --bundle "$BUNDLE" fresh
+	[ "$status" -eq 0 ]
+	[ "$output" = lo ]
+	[ ! -e "$ROOT/.pool/$slot" ]
+
+	make_netns pool-n0
+	use_netns pool-n0
+	wait_refilled
+	slot=$(ready_slot)
+	runvm run --bundle "$BUNDLE" lo-only
+	[ "$status" -eq 0 ]
+	[ "$output" = lo ]
+	[ ! -e "$ROOT/.pool/$slot" ]
+
+	make_netns pool-n2
+	add_veth pool-n2 pool-h2a eth0 10.233.2.1/24 10.233.2.2/24
+	add_veth pool-n2 pool-h2b eth1 10.233.3.1/24 10.233.3.2/24
+	use_netns pool-n2
+	wait_refilled
+	slot=$(ready_slot)
+	set_args sleep 300
+	run_detached two
+	[ "$(sandbox_of two)" = null ]
+	[ "$(ready_slot)" = "$slot" ]
+	runvm delete --force two
 	[ "$status" -eq 0 ]
 }
 

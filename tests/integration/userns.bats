@@ -9,6 +9,7 @@
 # but root, though inside the namespace they all read alike.
 
 load helpers
+load netns-helpers
 
 MAPS='.linux.namespaces += [{"type": "user"}]
 	| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
@@ -17,29 +18,13 @@ MAPS='.linux.namespaces += [{"type": "user"}]
 setup() {
 	runvm_setup
 	is_runvm || skip "runvm only: the monitor's namespaces"
-	NETNS_LIST=()
-	HOST_LINKS=()
+	netns_init
 }
 
 teardown() {
-	local rc=0 ns l
+	local rc=0
 	runvm_teardown || rc=$?
-	for ns in "${NETNS_LIST[@]}"; do
-		if [ -e "/run/netns/$ns" ] && ip -n "$ns" -o link show | grep -q '_runvm'; then
-			echo "LEAK: TAP left in $ns:"
-			ip -n "$ns" -o link show
-			rc=1
-		fi
-		if [ -e "/run/netns/$ns" ] && tc -n "$ns" qdisc show | grep -q ingress; then
-			echo "LEAK: ingress qdisc left in $ns:"
-			tc -n "$ns" qdisc show
-			rc=1
-		fi
-		ip netns del "$ns" 2>/dev/null || true
-	done
-	for l in "${HOST_LINKS[@]}"; do
-		ip link del "$l" 2>/dev/null || true
-	done
+	netns_cleanup || rc=1
 	return $rc
 }
 
@@ -83,18 +68,17 @@ gone_cgroups() {
 	done
 }
 
-make_netns() {
-	ip netns del "$1" 2>/dev/null || true
-	ip netns add "$1"
-	ip -n "$1" link set lo up
-	NETNS_LIST+=("$1")
+# netns_with_eth0 NS HOST_LINK: NS with a veth's eth0 (10.233.7.2/24),
+# joined by the container.
+netns_with_eth0() {
+	make_netns "$1"
 	ip link del "$2" 2>/dev/null || true
 	ip link add "$2" type veth peer name eth0 netns "$1"
 	HOST_LINKS+=("$2")
 	ip link set "$2" up
 	ip -n "$1" addr add 10.233.7.2/24 dev eth0
 	ip -n "$1" link set eth0 up
-	update_config "(.linux.namespaces[] | select(.type == \"network\")) |= (.path = \"/run/netns/$1\")"
+	use_netns "$1"
 }
 
 @test "userns: the reported pid's uid_map and gid_map are the spec's once started; the host's without a user namespace" {
@@ -137,7 +121,7 @@ make_netns() {
 }
 
 @test "userns: run, exec, ps, pause, kill and delete in a user namespace with a netns leave no TAP, cgroup or process" {
-	make_netns userns-n1 userns-h1
+	netns_with_eth0 userns-n1 userns-h1
 	update_config "$MAPS"
 	set_args sh -c 'trap "exit 7" TERM; while :; do sleep 1; done'
 	run_detached userns-ct
@@ -174,7 +158,7 @@ make_netns() {
 }
 
 @test "userns: delete --force while running, and QEMU killed from outside, leave nothing" {
-	make_netns userns-n2 userns-h2
+	netns_with_eth0 userns-n2 userns-h2
 	update_config "$MAPS"
 	set_args sleep 600
 	run_detached userns-ct
@@ -328,7 +312,7 @@ make_netns() {
 }
 
 @test "userns: a keeper killed from outside: ctl.sock refuses everyone, and the container's end still leaves nothing" {
-	make_netns userns-n3 userns-h3
+	netns_with_eth0 userns-n3 userns-h3
 	update_config "$MAPS"
 	set_args sleep 8
 	run_detached userns-ct

@@ -30,7 +30,7 @@ static void test_shape_key(void **state)
         struct pool_shape a, b;
 
         pool_shape_make(&c, 2048, 1, false, &a);
-        assert_int_equal(strncmp(a.key, "m2048-c1-tcg-n0-", 16), 0);
+        assert_int_equal(strncmp(a.key, "m2048-c1-tcg-n1-", 16), 0);
         pool_shape_make(&c, 2048, 1, false, &b);
         assert_string_equal(a.key, b.key);
         /* Anything a booted VM cannot change makes another shape. */
@@ -69,9 +69,12 @@ static void test_eligible(void **state)
         s.process.terminal = true;
         assert_false(pool_eligible(&s, &p, &c, false));
         s.process.terminal = false;
-        p.netns_path = "/run/netns/x";                           /* NICs to mirror */
-        assert_false(pool_eligible(&s, &p, &c, false));
+        p.netns_path = "/run/netns/x";                           /* its NICs are counted by the caller */
+        assert_true(pool_eligible(&s, &p, &c, false));
         p.netns_path = NULL;
+        p.ipcns_path = "/run/ipc";                                /* a CRI sandbox's pinned namespaces */
+        assert_false(pool_eligible(&s, &p, &c, false));
+        p.ipcns_path = NULL;
         p.cpus = "0";
         assert_false(pool_eligible(&s, &p, &c, false));
         p.cpus = NULL;

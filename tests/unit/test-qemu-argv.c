@@ -221,6 +221,12 @@ static void test_nics(void **unused)
         assert_true(has_pair(&a, "-device", "virtio-net-device,netdev=net1,mac=02:00:00:00:00:0b,host_mtu=9000"));
         assert_true(passes_fd(&a, 20) && passes_fd(&a, 21) && passes_fd(&a, 22));
         qemu_argv_clear(&a);
+        /* A pool VM's NIC: the MTU comes later, the guest is told none. */
+        nics[0].mtu = 0;
+        d.n_nics = 1;
+        build(&c, &d, &fds, &a);
+        assert_true(has_pair(&a, "-device", "virtio-net-device,netdev=net0,mac=02:00:00:00:00:0a"));
+        qemu_argv_clear(&a);
 }
 
 static void test_disks_readonly_and_writable(void **unused)

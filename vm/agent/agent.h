@@ -39,6 +39,7 @@ struct agent {
         int64_t ready_ms;               /* uptime when the agent was ready */
         struct agent_container *containers;
         struct agent_bpf_cache *progs;  /* device programs loaded this boot */
+        struct agent_nic_park *park;    /* a pool VM's NICs (network.h) */
 };
 
 #define agent_container_of(ptr, type, member) \

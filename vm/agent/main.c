@@ -12,6 +12,7 @@
 #include "vm/agent/devices-bpf.h"
 #include "vm/agent/init.h"
 #include "vm/agent/modules.h"
+#include "vm/agent/network.h"
 #include "vm/agent/power.h"
 #include "vm/agent/serve.h"
 #include "vm/agent/timing.h"
@@ -32,6 +33,7 @@ int main(int argc, char **argv)
         _cleanup_error_ struct rv_error *err = NULL;
         struct agent_boot_options opts;
         struct agent_bpf_cache progs = { .n = 0 };
+        struct agent_nic_park park = AGENT_NIC_PARK_INIT;
         int port;
 
         if (getpid() != 1) {
@@ -56,9 +58,18 @@ int main(int argc, char **argv)
                        (long long) agent_uptime_ms());
                 agent_power_off();
         }
-        /* A pool VM has the time: nobody waits for its hello. */
-        if (opts.prewarm && !opts.probe)
+        /* A pool VM has the time: nobody waits for its hello. Its NICs
+         * wait for a container's interface out of sight (this also pays
+         * the boot's first network namespace, which the first container
+         * made after the boot would: docs/PERFORMANCE.md, "The fixed
+         * cost"). */
+        if (opts.prewarm && !opts.probe) {
+                if (agent_network_park(&park, &err) < 0) {
+                        rv_warn("network: %s", err->msg);
+                        rv_error_release(&err);
+                }
                 agent_warm_run(&progs);
+        }
         /* The KVM probe only needs to hear the agent answer: it has no
          * share to mount and no container to seed entropy for. */
         if (!opts.probe) {
@@ -80,5 +91,5 @@ int main(int argc, char **argv)
         rv_debug("boot: ready at %lld ms", (long long) ready);
         if (opts.timing && !opts.debug)
                 rv_log(RV_LOG_INFO, "timing: boot: ready at %lld ms", (long long) ready);
-        agent_serve(port, opts.debug, ready, &progs);
+        agent_serve(port, opts.debug, ready, &progs, &park);
 }

@@ -12,6 +12,7 @@
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -30,6 +31,8 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "spec/json.h"
+#include "vm/agent/agent.h"
+#include "vm/agent/power.h"
 #include "vm/channel/netconf.h"
 
 /* libnl's -NLE_* as an errno, for the host to report. */
@@ -340,6 +343,117 @@ static int add_neighbours(struct nl_sock *sk, const struct netconf *c, const int
         return 0;
 }
 
+static struct rtnl_link *link_by_mac(struct nl_cache *links, const uint8_t mac[6])
+{
+        for (struct nl_object *o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
+                struct nl_addr *a = rtnl_link_get_addr((struct rtnl_link *) o);
+                if (a && nl_addr_get_len(a) == 6 && memcmp(nl_addr_get_binary_addr(a), mac, 6) == 0)
+                        return (struct rtnl_link *) o;
+        }
+        return NULL;
+}
+
+/* Back from the park: its old name cannot clash (nothing here is called
+ * rvpark*), and it takes its interface's MAC before name_nics looks for
+ * that. */
+static int unpark(struct nl_sock *home, const struct agent_nic_park *park, const struct json_value *vm_macs,
+                  const struct netconf *c, struct rv_error **err)
+{
+        _cleanup_(nl_socket_freep) struct nl_sock *parked = NULL;
+        _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
+        size_t n = json_array_size(vm_macs);
+        char tmp[IFNAMSIZ];
+        int r;
+
+        if (!json_is_array(vm_macs) || n > c->n_ifaces)
+                return rv_error_setx(err, EINVAL, "`vm_macs`: one MAC per interface at most");
+        if (park == NULL || park->netns_fd < 0)
+                return rv_error_setx(err, ENODEV, "`vm_macs`: this VM has no parked NIC (not a warm pool VM)");
+        /* A socket opened there talks to that namespace. */
+        if (setns(park->netns_fd, CLONE_NEWNET) < 0)
+                return rv_error_set(err, errno, "join the parked NICs' network namespace");
+        parked = nl_socket_alloc();
+        r = parked ? nl_connect(parked, NETLINK_ROUTE) : -NLE_NOMEM;
+        if (setns(park->home_fd, CLONE_NEWNET) < 0)
+                agent_power_fatal(errno, "return to the VM's network namespace");
+        if (r < 0)
+                return nl_fail(err, r, "connect to rtnetlink in the parked NICs' namespace");
+        if ((r = rtnl_link_alloc_cache(parked, AF_UNSPEC, &links)) < 0)
+                return nl_fail(err, r, "list the parked NICs");
+        for (size_t i = 0; i < n; i++) {
+                const char *s = NULL;
+                uint8_t mac[6];
+                if (json_read_string(json_array_get(vm_macs, i), "vm_macs", &s, err) < 0)
+                        return -1;
+                if (netconf_mac_parse(s, mac) < 0)
+                        return rv_error_setx(err, EINVAL, "`vm_macs`: `%s` is not a MAC", s);
+                struct rtnl_link *l = link_by_mac(links, mac);
+                if (l == NULL)
+                        return rv_error_setx(err, ENODEV, "interface `%s`: no parked NIC has MAC %s",
+                                             c->ifaces[i].name, s);
+                _cleanup_(rtnl_link_putp) struct rtnl_link *move = rtnl_link_alloc(), *back = NULL;
+                _cleanup_(rtnl_link_putp) struct rtnl_link *readdr = rtnl_link_alloc();
+                _cleanup_(nl_addr_putp) struct nl_addr *ll = nl_addr_build(AF_LLC, c->ifaces[i].mac, 6);
+                if (move == NULL || readdr == NULL || ll == NULL)
+                        return rv_error_set(err, ENOMEM, "link");
+                snprintf(tmp, sizeof(tmp), "rvpark%u", (unsigned) (i % 100));
+                rtnl_link_set_ns_fd(move, park->home_fd);
+                rtnl_link_set_name(move, tmp);
+                if ((r = rtnl_link_change(parked, l, move, 0)) < 0)
+                        return nl_fail(err, r, "take the parked NIC back");
+                rtnl_link_set_addr(readdr, ll);
+                if (link_by_name(home, tmp, &back, err) < 0)
+                        return -1;
+                if ((r = rtnl_link_change(home, back, readdr, 0)) < 0)
+                        return nl_fail(err, r, "give the NIC its interface's MAC");
+        }
+        return 0;
+}
+
+int agent_network_park(struct agent_nic_park *park, struct rv_error **err)
+{
+        _cleanup_close_ int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int spare = -EBADF;
+        _cleanup_(nl_socket_freep) struct nl_sock *sk = nl_socket_alloc();
+        _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
+        int r;
+
+        if (home < 0)
+                return rv_error_set(err, errno, "open /proc/self/ns/net");
+        if (sk == NULL)
+                return rv_error_set(err, ENOMEM, "network");
+        if (unshare(CLONE_NEWNET) < 0)
+                return rv_error_set(err, errno, "a network namespace for the NICs");
+        spare = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        int saved = errno;
+        /* The containers are made in the agent's namespace. */
+        if (setns(home, CLONE_NEWNET) < 0)
+                agent_power_fatal(errno, "return to the VM's network namespace");
+        if (spare < 0)
+                return rv_error_set(err, saved, "open the NICs' network namespace");
+        if ((r = nl_connect(sk, NETLINK_ROUTE)) < 0)
+                return nl_fail(err, r, "connect to rtnetlink");
+        if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0)
+                return nl_fail(err, r, "list NICs");
+        unsigned n = 0;
+        for (struct nl_object *o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
+                struct rtnl_link *l = (struct rtnl_link *) o;
+                _cleanup_(rtnl_link_putp) struct rtnl_link *move = rtnl_link_alloc();
+                if (rtnl_link_get_flags(l) & IFF_LOOPBACK)
+                        continue;
+                if (move == NULL)
+                        return rv_error_set(err, ENOMEM, "link");
+                rtnl_link_set_ns_fd(move, spare);
+                if ((r = rtnl_link_change(sk, l, move, 0)) < 0)
+                        return nl_fail(err, r, "park a NIC");
+                n++;
+        }
+        rv_debug("network: %u NICs parked", n);
+        park->netns_fd = TAKE_FD(spare);
+        park->home_fd = TAKE_FD(home);
+        return 0;
+}
+
 static int apply(struct nl_sock *sk, const struct netconf *c, struct rv_error **err)
 {
         int ifindex[NETCONF_MAX_IFACES] = { 0 };
@@ -374,6 +488,9 @@ int agent_network_configure(struct agent *a, const struct json_value *params, st
                 return rv_error_set(err, ENOMEM, "network");
         if ((r = nl_connect(sk, NETLINK_ROUTE)) < 0)
                 return nl_fail(err, r, "network: connect to rtnetlink");
+        const struct json_value *vm_macs = json_get(params, "vm_macs");
+        if (vm_macs && unpark(sk, a->park, vm_macs, c, err) < 0)
+                return rv_error_wrap(err, "network");
         if (apply(sk, c, err) < 0)
                 return rv_error_wrap(err, "network");
         rv_debug("network: %zu interfaces, %zu routes, %zu rules, %zu neighbours", c->n_ifaces, c->n_routes,

@@ -176,12 +176,6 @@ static void warm(struct agent_bpf_cache *progs)
                 rv_debug("warm: the rehearsal container: %s", err->msg);
                 rv_error_release(&err);
         }
-        /* The containers use the VM's network namespace, yet the first one
-         * made after the boot costs their clone and namespaces steps ~17
-         * ms more under TCG (docs/PERFORMANCE.md, "The fixed cost"); this
-         * one goes with this process. */
-        if (unshare(CLONE_NEWNET) < 0)
-                rv_debug("warm: a network namespace: %s", strerror(errno));
         rv_debug("warm: done at %lld ms", (long long) agent_uptime_ms());
 }
 

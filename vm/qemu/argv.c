@@ -118,8 +118,13 @@ static void nic_args(struct builder *b, const struct qemu_devices *d)
                 push(b, "-netdev");
                 push(b, "tap,id=net%zu,fd=%d,%s", i, nic->tap_fd, vhost);
                 push(b, "-device");
-                push(b, "virtio-net-device,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x,host_mtu=%u", i,
-                     nic->mac[0], nic->mac[1], nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5], nic->mtu);
+                char mtu[32] = "";
+                /* Without one the guest may set any MTU (a pool VM's NIC
+                 * gets its container's interface's later). */
+                if (nic->mtu)
+                        snprintf(mtu, sizeof(mtu), ",host_mtu=%u", nic->mtu);
+                push(b, "virtio-net-device,netdev=net%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x%s", i,
+                     nic->mac[0], nic->mac[1], nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5], mtu);
         }
 }
 

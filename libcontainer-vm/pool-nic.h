@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A warm pool VM's NIC (docs/ARCHITECTURE.md, "Warm pool"): booted with
+ * one, its TAP in the pool monitor's network namespace and the guest's
+ * NIC parked out of the VM's namespace (vm/agent/network.h), so that a
+ * container whose namespace the engine made (podman's CNI, a path in
+ * `linux.namespaces`) can be served warm. At the claim the member's
+ * monitor moves the TAP into the container's namespace and wires it to
+ * the interface there as a cold monitor wires the TAP it makes
+ * (netns/netns.h); the guest takes the NIC back, gives it the
+ * interface's MAC, name and MTU, and applies the namespace's addresses
+ * and routes. A container without an interface leaves it parked. */
+#pragma once
+
+#include <stddef.h>
+
+struct json_value;
+struct monitor;
+struct monitor_options;
+struct netconf;
+struct netns_nic;
+struct rv_error;
+
+/* The TAP's name in the pool monitor's namespace. */
+#define POOL_NIC_TAP "tap0_runvm"
+/* How many interfaces a pool VM can take. */
+#define POOL_NICS 1
+
+/* In create, before the claim: how many interfaces of the namespace at
+ * path would be mirrored (its scan, made there and undone). Fails for a
+ * namespace a cold boot could not mirror either. */
+int pool_nic_count(const char *path, size_t *ret, struct rv_error **err);
+
+/* Pool monitor, in its own namespace before the boot: the TAP, and the
+ * NIC for the VM with a random locally administered MAC. */
+int pool_nic_open(struct monitor *m, struct rv_error **err);
+/* After the boot: QEMU holds the TAP; the monitor's fd goes. */
+void pool_nic_vm_started(struct monitor *m);
+/* A member's `network` (the netconf its monitor scanned) into the guest:
+ * configure_network with the parked NIC's MAC. Once per VM. */
+int pool_nic_configure(struct monitor *m, const struct json_value *network, struct rv_error **err);
+
+/* The member's monitor's network. */
+struct pool_nic_member {
+        struct netconf *netconf;        /* the container's namespace as scanned; NULL: the pool's own */
+        struct netns_nic *nics;
+        size_t n_nics;
+};
+
+/* Member's monitor, in the pool monitor's network namespace: joins the
+ * container's (o->plan->netns_path), scans it, records what it wires in
+ * state.json (delete's cleanup after a kill) and moves the TAP in. */
+int pool_nic_take(struct pool_nic_member *pn, struct monitor_options *o, struct rv_error **err);
+/* Once the VM is gone: the redirects (and the TAP if still there)
+ * removed, the record dropped. Idempotent. */
+void pool_nic_release(struct pool_nic_member *pn, struct monitor_options *o);
