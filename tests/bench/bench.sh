@@ -9,7 +9,9 @@
 #   - `runvm run` of /bin/true served from the warm pool (warm_pool = 1:
 #     `pool fill` before, untimed; `pool drain` after, so that the refill's
 #     boot does not weigh on the next figures), and its ratio to the bare
-#     boot (the target: at most 0.3);
+#     boot (the target: at most 0.3); the same in a network namespace given
+#     by path with a veth's eth0 (what podman's bridge and CNI hand over:
+#     the pool VM's NIC moved in and wired);
 #   - `runvm run` with runvm's defaults (accel = auto: the cached KVM
 #     verdict) against the same with `accel = tcg` forced, as a ratio: the
 #     probe must cost nothing once its verdict is cached;
@@ -42,6 +44,8 @@ cleanup() {
 	RUNVM_CONFIG=$work/warm.conf timeout 60 "$RUNVM" --root "$root" pool drain >/dev/null 2>&1 || true
 	timeout 30 "$RUNVM" --root "$root" delete --force "$idle_id" >/dev/null 2>&1 || true
 	[ -n "$RUNC" ] && timeout 30 "$RUNC" --root "$work/runc" delete --force bench-runc >/dev/null 2>&1 || true
+	ip netns del bench-veth-$$ 2>/dev/null || true
+	ip netns del bench-peer-$$ 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -51,6 +55,20 @@ median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {if (NR % 2) pri
 
 RUNVM=$RUNVM "$top/tests/make-bundle.sh" "$work/bundle" /bin/true >/dev/null
 RUNVM=$RUNVM "$top/tests/make-bundle.sh" "$work/idle" sleep 100000 >/dev/null
+# A namespace as podman's bridge or CNI makes one: a veth's eth0, by path.
+for ns in bench-veth-$$ bench-peer-$$; do
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+done
+ip -n bench-veth-$$ link add eth0 type veth peer name eth0 netns bench-peer-$$
+ip -n bench-veth-$$ addr add 10.231.41.2/24 dev eth0
+ip -n bench-peer-$$ addr add 10.231.41.1/24 dev eth0
+ip -n bench-veth-$$ link set eth0 up
+ip -n bench-peer-$$ link set eth0 up
+ip -n bench-veth-$$ route add default via 10.231.41.1
+RUNVM=$RUNVM "$top/tests/make-bundle.sh" "$work/veth" /bin/true >/dev/null
+jq --arg ns "/run/netns/bench-veth-$$" '(.linux.namespaces[] | select(.type == "network")) |= (.path = $ns)' \
+	"$work/veth/config.json" >"$work/veth/config.json.new" && mv "$work/veth/config.json.new" "$work/veth/config.json"
 
 # --- idle container: memory, and the QEMU command line --------------------
 echo "bench: idle container (run -d sleep) for memory and the QEMU command line" >&2
@@ -109,7 +127,7 @@ echo "$(printf '%q ' "${bare[@]}")" >"$work/bare-cmd"
 verdict=$(head -n1 "$work/check.txt")
 echo "bench: $verdict" >&2
 
-boot=() run=() runc_t=() run_tcg=() warm=()
+boot=() run=() runc_t=() run_tcg=() warm=() warm_veth=()
 for n in $(seq "$RUNS"); do
 	echo "bench: run $n/$RUNS" >&2
 	t0=$(now_ms)
@@ -140,6 +158,15 @@ for n in $(seq "$RUNS"); do
 	warm+=($(($(now_ms) - t0)))
 	RUNVM_CONFIG=$work/warm.conf timeout "$T" "$RUNVM" --root "$root" pool drain >/dev/null
 
+	RUNVM_CONFIG=$work/warm.conf timeout "$T" "$RUNVM" --root "$root" pool fill >/dev/null ||
+		{ echo "bench: runvm pool fill failed" >&2; exit 1; }
+	sleep 1
+	t0=$(now_ms)
+	(cd "$work/veth" && RUNVM_CONFIG=$work/warm.conf timeout "$T" "$RUNVM" --root "$root" run "bench-warm-veth-$n" </dev/null >/dev/null) ||
+		{ echo "bench: runvm run (warm pool, veth namespace) failed" >&2; exit 1; }
+	warm_veth+=($(($(now_ms) - t0)))
+	RUNVM_CONFIG=$work/warm.conf timeout "$T" "$RUNVM" --root "$root" pool drain >/dev/null
+
 	if [ -n "$RUNC" ]; then
 		t0=$(now_ms)
 		(cd "$work/bundle" && timeout "$T" "$RUNC" --root "$work/runc" run bench-runc </dev/null >/dev/null) ||
@@ -154,6 +181,8 @@ ratio=$(awk -v a="$run_ms" -v b="$boot_ms" 'BEGIN { printf "%.2f", a / b }')
 run_tcg_ms=$(median "${run_tcg[@]}")
 warm_ms=$(median "${warm[@]}")
 warm_ratio=$(awk -v a="$warm_ms" -v b="$boot_ms" 'BEGIN { printf "%.2f", a / b }')
+warm_veth_ms=$(median "${warm_veth[@]}")
+warm_veth_ratio=$(awk -v a="$warm_veth_ms" -v b="$boot_ms" 'BEGIN { printf "%.2f", a / b }')
 auto_ratio=$(awk -v a="$run_ms" -v b="$run_tcg_ms" 'BEGIN { printf "%.2f", a / b }')
 runc_ms=null
 [ ${#runc_t[@]} -gt 0 ] && runc_ms=$(median "${runc_t[@]}")
@@ -171,6 +200,8 @@ printf '%-44s %7s ms   %s\n' "runvm run /bin/true" "$run_ms" "${run[*]}"
 printf '%-44s %10s\n' "ratio runvm run / bare boot" "$ratio"
 printf '%-44s %7s ms   %s\n' "runvm run /bin/true, warm pool" "$warm_ms" "${warm[*]}"
 printf '%-44s %10s   (target <= 0.30)\n' "ratio warm run / bare boot" "$warm_ratio"
+printf '%-44s %7s ms   %s\n' "same, in a veth namespace by path (CNI's)" "$warm_veth_ms" "${warm_veth[*]}"
+printf '%-44s %10s   (target <= 0.30)\n' "ratio warm veth run / bare boot" "$warm_veth_ratio"
 printf '%-44s %7s ms   %s\n' "runvm run /bin/true, accel = tcg forced" "$run_tcg_ms" "${run_tcg[*]}"
 printf '%-44s %10s   (%s)\n' "ratio defaults (auto) / accel = tcg" "$auto_ratio" "$verdict"
 [ "$runc_ms" != null ] && printf '%-44s %7s ms   %s\n' "runc run /bin/true (reference)" "$runc_ms" "${runc_t[*]}"
@@ -184,6 +215,8 @@ jq -n --argjson runs "$RUNS" --arg accel "$accel" \
 	--argjson pss "$pss_total" \
 	--argjson warm "$warm_ms" --argjson warm_ratio "$warm_ratio" \
 	--argjson warm_all "$(printf '%s\n' "${warm[@]}" | jq -s .)" \
+	--argjson warm_veth "$warm_veth_ms" --argjson warm_veth_ratio "$warm_veth_ratio" \
+	--argjson warm_veth_all "$(printf '%s\n' "${warm_veth[@]}" | jq -s .)" \
 	--argjson boot_all "$(printf '%s\n' "${boot[@]}" | jq -s .)" \
 	--argjson run_all "$(printf '%s\n' "${run[@]}" | jq -s .)" \
 	--argjson runc_all "$(printf '%s\n' "${runc_t[@]}" | jq -s 'map(select(. != null))')" \
@@ -196,6 +229,8 @@ jq -n --argjson runs "$RUNS" --arg accel "$accel" \
 		ratio_run_to_boot: $ratio,
 		runvm_run_true_warm_ms: {median: $warm, all: $warm_all},
 		ratio_warm_run_to_boot: $warm_ratio,
+		runvm_run_true_warm_veth_ms: {median: $warm_veth, all: $warm_veth_all},
+		ratio_warm_veth_run_to_boot: $warm_veth_ratio,
 		runvm_run_true_tcg_forced_ms: {median: $run_tcg, all: $run_tcg_all},
 		ratio_auto_to_tcg_forced: $auto_ratio, kvm_verdict: $verdict,
 		runc_run_true_ms: {median: $runc, all: $runc_all},

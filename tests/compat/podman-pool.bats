@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # podman through conmon with the warm pool on (docs/ARCHITECTURE.md, "Warm
-# pool"): `--network none` containers are served by pre-booted VMs of
+# pool"): `--network none` containers, and those on podman's CNI bridge,
+# are served by pre-booted VMs of
 # runvm's default root; conmon gets the exit status and output as from a
 # cold boot and is never held by the pool's detached monitors. Every test
 # drains the pool it filled.
@@ -81,5 +82,29 @@ ready_qemu() { # the one ready pool VM's QEMU pid
 	[ "$(jq -r '.processes[] | select(.name == "qemu") | .pid' "/run/runvm/$sandbox/state.json")" = "$qemu" ]
 	run -0 pm stop --time 1 "$cid"
 	run -0 pm rm "$cid"
+	wait_for_exit "$qemu" 10
+}
+
+@test "podman run -d -p with podman's CNI bridge from the warm pool: the pool VM's NIC takes eth0, the port is reached" {
+	run -0 timeout 120 "$RUNVM" pool fill
+	qemu=$(ready_qemu)
+	track_pid "$qemu"
+	run -0 pm --runtime "$RT" run -d -p 18081:80 $(ulimit_args) "$IMAGE" \
+		sh -c 'mkdir -p /tmp/www && echo served-warm >/tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www'
+	cid=$output
+	sandbox=$(jq -r .sandbox "/run/runvm/$cid/state.json")
+	[[ $sandbox == .pool/* ]] || fail "booted cold: sandbox $sandbox"
+	local i ok=
+	for i in $(seq 1 20); do
+		output=$(timeout 5 /bin/busybox wget -q -O- http://127.0.0.1:18081/ 2>&1) && ok=1 && break
+		sleep 0.5
+	done
+	echo "$output"
+	[ -n "$ok" ] || fail "nothing answered on the host's port 18081"
+	assert_output served-warm
+	# The bridge's gateway was known before the first packet, as cold.
+	run -0 pm exec "$cid" ip neigh
+	assert_line --regexp '^10\.88\.0\.1 .*lladdr'
+	run -0 pm rm --force --time 0 "$cid"
 	wait_for_exit "$qemu" 10
 }
