@@ -249,8 +249,8 @@ static int member_stdio(const struct monitor_options *o, int fds[3], int *ret_tt
 }
 
 /* CTL_MEMBER to the sandbox; the connection stays open for the exit. */
-static int hand_over(const struct monitor_options *o, const char *sandbox, const int stdio[3],
-                     const struct netconf *network, struct rv_error **err)
+static int hand_over(struct monitor_options *o, const char *sandbox, const int stdio[3],
+                     struct pool_nic_member *net, struct rv_error **err)
 {
         _cleanup_free_ char *payload = NULL;
         struct state_dir sdir = STATE_DIR_INIT;
@@ -262,7 +262,7 @@ static int hand_over(const struct monitor_options *o, const char *sandbox, const
                 return rv_error_setx(err, E2BIG, "%zu shares and %zu block devices: a pod's member brings at "
                                      "most %d files, directories and block devices", o->plan->n_shares,
                                      o->plan->n_disks, CTL_MAX_FDS - 4);
-        if ((payload = member_payload(o, network, err)) == NULL)
+        if ((payload = member_payload(o, net->netconf, err)) == NULL)
                 return -1;
         fds[n++] = o->dir->dirfd;
         for (int i = 0; i < 3; i++)
@@ -293,7 +293,11 @@ static int hand_over(const struct monitor_options *o, const char *sandbox, const
                                 .flags = (o->autostart ? CTL_FLAG_AUTOSTART : 0) |
                                          (o->tty != MONITOR_TTY_NONE ? CTL_FLAG_TERMINAL : 0),
                                 .length = (uint32_t) strlen(payload) };
-        if (ctl_send_request(conn, &h, payload, fds, n, err) < 0 ||
+        /* A pool VM's TAP is wired while the guest works, unless the guest
+         * starts the container too (`run`): its first frames must find
+         * the TAP where they are going. */
+        if ((o->autostart && pool_nic_wire(net, o, err) < 0) ||
+            ctl_send_request(conn, &h, payload, fds, n, err) < 0 || pool_nic_wire(net, o, err) < 0 ||
             ctl_read_reply(conn, 120000, NULL, NULL, err) < 0) {
                 close(conn);
                 conn = -1;
@@ -436,12 +440,12 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
         if (err != NULL || (pool && pool_member_prepare(&pm, o, sandbox, &err) < 0) ||
             (pool ? pool_member_join_cgroup(o, &err) : enter_member_cgroup(o, &err)) < 0 ||
             join_pod_namespaces(o, sandbox, &err) < 0 ||
-            (pool && o->plan->netns_path && pool_nic_take(&pm.net, o, &err) < 0) ||
+            (pool && o->plan->netns_path && pool_nic_scan(&pm.net, o, &err) < 0) ||
             pod_hooks_save_poststop(o, &err) < 0 ||
             pod_hooks_run(o, &hooks->prestart, "prestart", CONTAINER_CREATING, &err) < 0 ||
             pod_hooks_run(o, &hooks->create_runtime, "createRuntime", CONTAINER_CREATING, &err) < 0 ||
             pod_hooks_run(o, &hooks->create_container, "createContainer", CONTAINER_CREATING, &err) < 0 ||
-            member_stdio(o, stdio, &tty, &err) < 0 || (conn = hand_over(o, sandbox, stdio, pm.net.netconf, &err)) < 0 ||
+            member_stdio(o, stdio, &tty, &err) < 0 || (conn = hand_over(o, sandbox, stdio, &pm.net, &err)) < 0 ||
             pod_hooks_run(o, &hooks->poststart, "poststart", CONTAINER_CREATED, &err) < 0 ||
             (pool && pool_member_enter_view(&pm, o, &err) < 0)) {
                 rv_log(RV_LOG_ERROR, "%s", err->msg);

@@ -30,7 +30,7 @@ struct pool_member {
         struct pool_nic_member net;     /* the container's namespace, when the engine made it */
 };
 
-#define POOL_MEMBER_INIT { .ns = MONITOR_NS_INIT, .host_proc = -1 }
+#define POOL_MEMBER_INIT { .ns = MONITOR_NS_INIT, .host_proc = -1, .net = POOL_NIC_MEMBER_INIT }
 
 /* First thing, in the caller's namespaces: the view's trees, the pool
  * monitor's pidfd (checked against its start time). */

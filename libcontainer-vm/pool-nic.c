@@ -47,12 +47,7 @@ static int in_netns(const char *path, int (*fn)(void *data, struct rv_error **er
 
 static int count_here(void *data, struct rv_error **err)
 {
-        _cleanup_(netconf_freep) struct netconf *c = NULL;
-
-        if (netns_scan(&c, err) < 0)
-                return -1;
-        *(size_t *) data = c->n_ifaces;
-        return 0;
+        return netns_count(data, err);
 }
 
 int pool_nic_count(const char *path, size_t *ret, struct rv_error **err)
@@ -148,12 +143,12 @@ static int record(const struct pool_nic_member *pn, struct monitor_options *o, s
         return state_save(o->dir->dirfd, o->state, err);
 }
 
-int pool_nic_take(struct pool_nic_member *pn, struct monitor_options *o, struct rv_error **err)
+int pool_nic_scan(struct pool_nic_member *pn, struct monitor_options *o, struct rv_error **err)
 {
-        _cleanup_close_ int pool_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
         _cleanup_close_ int target = open(o->plan->netns_path, O_RDONLY | O_CLOEXEC);
 
-        if (pool_ns < 0)
+        pn->pool_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (pn->pool_netns < 0)
                 return rv_error_set(err, errno, "open /proc/self/ns/net");
         if (target < 0)
                 return rv_error_set(err, errno, "open network namespace `%s`", o->plan->netns_path);
@@ -166,24 +161,34 @@ int pool_nic_take(struct pool_nic_member *pn, struct monitor_options *o, struct 
         if (pn->n_nics > POOL_NICS)
                 return rv_error_setx(err, E2BIG, "network: %zu interfaces in `%s` since create; a warm pool VM "
                                      "has %d NIC", pn->n_nics, o->plan->netns_path, POOL_NICS);
-        if (pn->n_nics > 0) {
-                if (record(pn, o, err) < 0)
-                        return rv_error_wrap(err, "network");
-                /* Moved from the pool monitor's namespace, where it was
-                 * made: only from there can it be named. */
-                if (setns(pool_ns, CLONE_NEWNET) < 0)
-                        return rv_error_set(err, errno, "join the pool VM's network namespace");
-                int r = netns_link_move(POOL_NIC_TAP, target, pn->nics[0].tap, err);
-                if (setns(target, CLONE_NEWNET) < 0) {
-                        rv_error_release(err);
-                        return rv_error_set(err, errno, "join network namespace `%s`", o->plan->netns_path);
-                }
-                if (r < 0 || netns_wire_moved(pn->nics, pn->n_nics, err) < 0)
-                        return rv_error_wrap(err, "network");
-        }
+        if (pn->n_nics > 0 && record(pn, o, err) < 0)
+                return rv_error_wrap(err, "network");
         /* Joining this container's namespaces is joining its network. */
         if (pod_record_namespaces(o->state, err) < 0 || state_save(o->dir->dirfd, o->state, err) < 0)
                 return -1;
+        return 0;
+}
+
+int pool_nic_wire(struct pool_nic_member *pn, struct monitor_options *o, struct rv_error **err)
+{
+        _cleanup_close_ int target = -EBADF;
+        _cleanup_close_ int pool_netns = TAKE_FD(pn->pool_netns);
+
+        if (pn->n_nics == 0 || pool_netns < 0)
+                return 0;               /* nothing to move, or moved already */
+        if ((target = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+                return rv_error_set(err, errno, "open /proc/self/ns/net");
+        /* Moved from the pool monitor's namespace, where it was made: only
+         * from there can it be named. */
+        if (setns(pool_netns, CLONE_NEWNET) < 0)
+                return rv_error_set(err, errno, "join the pool VM's network namespace");
+        int r = netns_link_move(POOL_NIC_TAP, target, pn->nics[0].tap, err);
+        if (setns(target, CLONE_NEWNET) < 0) {
+                rv_error_release(err);
+                return rv_error_set(err, errno, "join network namespace `%s`", o->plan->netns_path);
+        }
+        if (r < 0 || netns_wire_moved(pn->nics, pn->n_nics, err) < 0)
+                return rv_error_wrap(err, "network");
         return 0;
 }
 
@@ -206,6 +211,9 @@ void pool_nic_release(struct pool_nic_member *pn, struct monitor_options *o)
                 }
                 rv_error_release(&tmp_err);
         }
+        if (pn->pool_netns >= 0)
+                close(pn->pool_netns);
+        pn->pool_netns = -1;
         netns_nics_free(pn->nics, pn->n_nics);
         pn->nics = NULL;
         pn->n_nics = 0;

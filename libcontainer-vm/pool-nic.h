@@ -44,12 +44,20 @@ struct pool_nic_member {
         struct netconf *netconf;        /* the container's namespace as scanned; NULL: the pool's own */
         struct netns_nic *nics;
         size_t n_nics;
+        int pool_netns;                 /* the pool monitor's, until the TAP left it */
 };
 
+#define POOL_NIC_MEMBER_INIT { .pool_netns = -1 }
+
 /* Member's monitor, in the pool monitor's network namespace: joins the
- * container's (o->plan->netns_path), scans it, records what it wires in
- * state.json (delete's cleanup after a kill) and moves the TAP in. */
-int pool_nic_take(struct pool_nic_member *pn, struct monitor_options *o, struct rv_error **err);
+ * container's (o->plan->netns_path), scans it and records what it will
+ * wire in state.json (delete's cleanup after a kill). */
+int pool_nic_scan(struct pool_nic_member *pn, struct monitor_options *o, struct rv_error **err);
+/* Moves the TAP in and wires it (once: again is nothing), while the
+ * guest configures the NIC and makes the container: moving a link
+ * between namespaces waits for the kernel's RCU grace periods, ~20 ms.
+ * Before create returns, and before the container may start. */
+int pool_nic_wire(struct pool_nic_member *pn, struct monitor_options *o, struct rv_error **err);
 /* Once the VM is gone: the redirects (and the TAP if still there)
  * removed, the record dropped. Idempotent. */
 void pool_nic_release(struct pool_nic_member *pn, struct monitor_options *o);

@@ -57,6 +57,10 @@ struct netns_record {
  * every namespace gets) are skipped. */
 int netns_scan(struct netconf **ret, struct rv_error **err);
 
+/* How many interfaces netns_scan would mirror (or its error for one that
+ * cannot be), from the interfaces alone: no gateway is resolved. */
+int netns_count(size_t *ret, struct rv_error **err);
+
 /* tapN_runvm: a TAP runvm made (never mirrored, never reported). */
 bool netns_is_runvm_tap(const char *name);
 

@@ -404,8 +404,9 @@ static int scan_neighbours(struct nl_sock *sk, struct netconf *c, const struct m
                 if (!gw[i].found)
                         poke(&gw[i]);
         int64_t deadline = rv_now_ms() + NEIGH_RESOLVE_MS;
+        /* An answer over a veth takes microseconds: look again soon. */
         while (missing > 0 && rv_now_ms() < deadline) {
-                poll(NULL, 0, 20);
+                poll(NULL, 0, 2);
                 missing = find_gateways(sk, c, gw, n, m, false, err);
                 if (*err)
                         return -1;
@@ -416,6 +417,26 @@ static int scan_neighbours(struct nl_sock *sk, struct netconf *c, const struct m
                         rv_log(RV_LOG_WARNING, "network: gateway %s on `%s` did not answer: its neighbour entry "
                                "is not preseeded", netconf_ip_str(&gw[i].ip, buf, sizeof(buf)), gw[i].dev);
         }
+        return 0;
+}
+
+int netns_count(size_t *ret, struct rv_error **err)
+{
+        _cleanup_(nl_socket_freep) struct nl_sock *sk = netns_nl_open(err);
+        _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
+        _cleanup_(netconf_freep) struct netconf *c = netconf_new();
+        struct mirror_map m = { { 0 } };
+        int r;
+
+        if (sk == NULL)
+                return rv_error_wrap(err, "scan network namespace");
+        if (c == NULL)
+                return rv_error_set(err, ENOMEM, "scan network namespace");
+        if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0)
+                return netns_nl_error(err, r, "list interfaces");
+        if (scan_links(links, c, &m, err) < 0)
+                return -1;
+        *ret = c->n_ifaces;
         return 0;
 }
 

@@ -33,6 +33,8 @@
 #include "spec/json.h"
 #include "vm/agent/agent.h"
 #include "vm/agent/power.h"
+#include "vm/agent/init.h"
+#include "vm/agent/timing.h"
 #include "vm/channel/netconf.h"
 
 /* libnl's -NLE_* as an errno, for the host to report. */
@@ -111,37 +113,51 @@ static int bring_up_lo(struct nl_sock *sk, struct rv_error **err)
         return 0;
 }
 
-/* Each NIC is found by MAC and first given a name no host interface can
- * have, so that swapping eth0 and eth1 cannot collide half-way. */
+static struct rtnl_link *link_by_mac(struct nl_cache *links, const uint8_t mac[6])
+{
+        for (struct nl_object *o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
+                struct nl_addr *a = rtnl_link_get_addr((struct rtnl_link *) o);
+                if (a && nl_addr_get_len(a) == 6 && memcmp(nl_addr_get_binary_addr(a), mac, 6) == 0)
+                        return (struct rtnl_link *) o;
+        }
+        return NULL;
+}
+
+/* Each NIC is found by MAC. Usually it has its name and MTU already (a
+ * cold boot's NICs come in the host's order with its MTUs, a pool VM's
+ * comes back from the park named): nothing is changed, for each change
+ * is milliseconds of the kernel's under TCG. Otherwise each is first
+ * given a name no host interface can have, so that swapping eth0 and
+ * eth1 cannot collide half-way. */
 static int name_nics(struct nl_sock *sk, const struct netconf *c, int *ifindex, struct rv_error **err)
 {
         _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
-        char mac[18], tmp[IFNAMSIZ];
+        struct rtnl_link *found[NETCONF_MAX_IFACES];
+        char mac[18], tmp[IFNAMSIZ], path[128];
+        bool as_wanted = true;
         int r;
 
         if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0)
                 return nl_fail(err, r, "list NICs");
         for (size_t i = 0; i < c->n_ifaces; i++) {
-                struct rtnl_link *found = NULL;
-                for (struct nl_object *o = nl_cache_get_first(links); o && !found; o = nl_cache_get_next(o)) {
-                        struct nl_addr *a = rtnl_link_get_addr((struct rtnl_link *) o);
-                        if (a && nl_addr_get_len(a) == 6 && memcmp(nl_addr_get_binary_addr(a), c->ifaces[i].mac, 6) == 0)
-                                found = (struct rtnl_link *) o;
-                }
-                if (found == NULL)
+                const struct netconf_iface *f = &c->ifaces[i];
+                if ((found[i] = link_by_mac(links, f->mac)) == NULL)
                         return rv_error_setx(err, ENODEV, "interface `%s`: the VM has no NIC with MAC %s",
-                                             c->ifaces[i].name, netconf_mac_str(c->ifaces[i].mac, mac, sizeof(mac)));
-                ifindex[i] = rtnl_link_get_ifindex(found);
+                                             f->name, netconf_mac_str(f->mac, mac, sizeof(mac)));
+                ifindex[i] = rtnl_link_get_ifindex(found[i]);
+                as_wanted &= strcmp(rtnl_link_get_name(found[i]), f->name) == 0 &&
+                             rtnl_link_get_mtu(found[i]) == f->mtu;
+        }
+        for (size_t i = 0; !as_wanted && i < c->n_ifaces; i++) {
                 snprintf(tmp, sizeof(tmp), "rvnic%u", (unsigned) i);
-                if (set_link(sk, found, tmp, 0, false, err) < 0)
+                if (set_link(sk, found[i], tmp, 0, false, err) < 0)
                         return rv_error_wrap(err, "interface `%s`", c->ifaces[i].name);
         }
         for (size_t i = 0; i < c->n_ifaces; i++) {
                 const struct netconf_iface *f = &c->ifaces[i];
                 _cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
-                char path[128];
                 snprintf(tmp, sizeof(tmp), "rvnic%u", (unsigned) i);
-                if (link_by_name(sk, tmp, &l, err) < 0 || set_link(sk, l, f->name, f->mtu, false, err) < 0)
+                if (!as_wanted && (link_by_name(sk, tmp, &l, err) < 0 || set_link(sk, l, f->name, f->mtu, false, err) < 0))
                         return rv_error_wrap(err, "interface `%s`", f->name);
                 /* The host's link-local addresses come with the others:
                  * the kernel must not make its own. */
@@ -343,26 +359,16 @@ static int add_neighbours(struct nl_sock *sk, const struct netconf *c, const int
         return 0;
 }
 
-static struct rtnl_link *link_by_mac(struct nl_cache *links, const uint8_t mac[6])
-{
-        for (struct nl_object *o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
-                struct nl_addr *a = rtnl_link_get_addr((struct rtnl_link *) o);
-                if (a && nl_addr_get_len(a) == 6 && memcmp(nl_addr_get_binary_addr(a), mac, 6) == 0)
-                        return (struct rtnl_link *) o;
-        }
-        return NULL;
-}
-
-/* Back from the park: its old name cannot clash (nothing here is called
- * rvpark*), and it takes its interface's MAC before name_nics looks for
- * that. */
+/* Back from the park, in one request: into the VM's namespace under its
+ * interface's name (a temporary one if a NIC there has it), with its MAC
+ * and MTU, so that name_nics usually has nothing left to change. */
 static int unpark(struct nl_sock *home, const struct agent_nic_park *park, const struct json_value *vm_macs,
                   const struct netconf *c, struct rv_error **err)
 {
         _cleanup_(nl_socket_freep) struct nl_sock *parked = NULL;
         _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
         size_t n = json_array_size(vm_macs);
-        char tmp[IFNAMSIZ];
+        char name[IFNAMSIZ];
         int r;
 
         if (!json_is_array(vm_macs) || n > c->n_ifaces)
@@ -381,31 +387,31 @@ static int unpark(struct nl_sock *home, const struct agent_nic_park *park, const
         if ((r = rtnl_link_alloc_cache(parked, AF_UNSPEC, &links)) < 0)
                 return nl_fail(err, r, "list the parked NICs");
         for (size_t i = 0; i < n; i++) {
+                const struct netconf_iface *f = &c->ifaces[i];
+                _cleanup_(rtnl_link_putp) struct rtnl_link *move = rtnl_link_alloc(), *clash = NULL;
+                _cleanup_(nl_addr_putp) struct nl_addr *ll = nl_addr_build(AF_LLC, f->mac, 6);
                 const char *s = NULL;
                 uint8_t mac[6];
+
                 if (json_read_string(json_array_get(vm_macs, i), "vm_macs", &s, err) < 0)
                         return -1;
                 if (netconf_mac_parse(s, mac) < 0)
                         return rv_error_setx(err, EINVAL, "`vm_macs`: `%s` is not a MAC", s);
                 struct rtnl_link *l = link_by_mac(links, mac);
                 if (l == NULL)
-                        return rv_error_setx(err, ENODEV, "interface `%s`: no parked NIC has MAC %s",
-                                             c->ifaces[i].name, s);
-                _cleanup_(rtnl_link_putp) struct rtnl_link *move = rtnl_link_alloc(), *back = NULL;
-                _cleanup_(rtnl_link_putp) struct rtnl_link *readdr = rtnl_link_alloc();
-                _cleanup_(nl_addr_putp) struct nl_addr *ll = nl_addr_build(AF_LLC, c->ifaces[i].mac, 6);
-                if (move == NULL || readdr == NULL || ll == NULL)
+                        return rv_error_setx(err, ENODEV, "interface `%s`: no parked NIC has MAC %s", f->name, s);
+                if (move == NULL || ll == NULL)
                         return rv_error_set(err, ENOMEM, "link");
-                snprintf(tmp, sizeof(tmp), "rvpark%u", (unsigned) (i % 100));
+                if (rtnl_link_get_kernel(home, 0, f->name, &clash) == 0)
+                        snprintf(name, sizeof(name), "rvpark%u", (unsigned) (i % 100));
+                else
+                        snprintf(name, sizeof(name), "%s", f->name);
                 rtnl_link_set_ns_fd(move, park->home_fd);
-                rtnl_link_set_name(move, tmp);
+                rtnl_link_set_name(move, name);
+                rtnl_link_set_addr(move, ll);
+                rtnl_link_set_mtu(move, f->mtu);
                 if ((r = rtnl_link_change(parked, l, move, 0)) < 0)
                         return nl_fail(err, r, "take the parked NIC back");
-                rtnl_link_set_addr(readdr, ll);
-                if (link_by_name(home, tmp, &back, err) < 0)
-                        return -1;
-                if ((r = rtnl_link_change(home, back, readdr, 0)) < 0)
-                        return nl_fail(err, r, "give the NIC its interface's MAC");
         }
         return 0;
 }
@@ -454,12 +460,16 @@ int agent_network_park(struct agent_nic_park *park, struct rv_error **err)
         return 0;
 }
 
-static int apply(struct nl_sock *sk, const struct netconf *c, struct rv_error **err)
+static int apply(struct nl_sock *sk, const struct netconf *c, struct agent_timer *t, struct rv_error **err)
 {
         int ifindex[NETCONF_MAX_IFACES] = { 0 };
 
-        if (bring_up_lo(sk, err) < 0 || name_nics(sk, c, ifindex, err) < 0)
+        if (bring_up_lo(sk, err) < 0)
                 return -1;
+        agent_timer_step(t, "lo");
+        if (name_nics(sk, c, ifindex, err) < 0)
+                return -1;
+        agent_timer_step(t, "names");
         for (size_t i = 0; i < c->n_ifaces; i++) {
                 const struct netconf_iface *f = &c->ifaces[i];
                 _cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
@@ -469,9 +479,11 @@ static int apply(struct nl_sock *sk, const struct netconf *c, struct rv_error **
                 if (add_addrs(sk, f, ifindex[i], err) < 0)
                         return -1;
         }
+        agent_timer_step(t, "up+addresses");
         if (add_routes(sk, c, ifindex, err) < 0 || add_rules(sk, c, err) < 0 ||
             add_neighbours(sk, c, ifindex, err) < 0)
                 return -1;
+        agent_timer_step(t, "routes+rules+neighbours");
         return 0;
 }
 
@@ -482,6 +494,9 @@ int agent_network_configure(struct agent *a, const struct json_value *params, st
         _cleanup_(nl_socket_freep) struct nl_sock *sk = nl_socket_alloc();
         int r;
 
+        struct agent_timer timer;
+
+        agent_timer_start(&timer);
         if (netconf_parse(json_get(params, "network"), &c, err) < 0)
                 return rv_error_wrap(err, "network");
         if (sk == NULL)
@@ -489,10 +504,18 @@ int agent_network_configure(struct agent *a, const struct json_value *params, st
         if ((r = nl_connect(sk, NETLINK_ROUTE)) < 0)
                 return nl_fail(err, r, "network: connect to rtnetlink");
         const struct json_value *vm_macs = json_get(params, "vm_macs");
+        agent_timer_step(&timer, "parse+connect");
         if (vm_macs && unpark(sk, a->park, vm_macs, c, err) < 0)
                 return rv_error_wrap(err, "network");
-        if (apply(sk, c, err) < 0)
+        agent_timer_step(&timer, "unpark");
+        if (apply(sk, c, &timer, err) < 0)
                 return rv_error_wrap(err, "network");
+        if (timer.on) {
+                char steps[512];
+                agent_timer_format(&timer, steps, sizeof(steps));
+                rv_log(RV_LOG_INFO, "timing: network: %.1f ms (done at %lld ms): %s", agent_timer_total_ms(&timer),
+                       (long long) agent_uptime_ms(), steps);
+        }
         rv_debug("network: %zu interfaces, %zu routes, %zu rules, %zu neighbours", c->n_ifaces, c->n_routes,
                  c->n_rules, c->n_neighs);
         json_write_object_begin(w);
