@@ -248,6 +248,9 @@ static int member_stdio(const struct monitor_options *o, int fds[3], int *ret_tt
         }
 }
 
+/* How long the sandbox may take to start a member it made (no hooks). */
+#define START_TIMEOUT_MS 60000
+
 /* CTL_MEMBER to the sandbox; the connection stays open for the exit. */
 static int hand_over(struct monitor_options *o, const char *sandbox, const int stdio[3],
                      struct pool_nic_member *net, struct rv_error **err)
@@ -289,16 +292,18 @@ static int hand_over(struct monitor_options *o, const char *sandbox, const int s
         state_dir_close(&sdir);
         if (conn < 0)
                 goto out;
+        /* A pool VM's TAP is wired while the guest makes the container.
+         * Its first frames must find the TAP where they are going, so
+         * `run`'s start then waits for both and is asked for apart. */
+        bool start_after = o->autostart && net->n_nics > 0;
         struct ctl_header h = { .command = CTL_MEMBER,
-                                .flags = (o->autostart ? CTL_FLAG_AUTOSTART : 0) |
+                                .flags = (o->autostart && !start_after ? CTL_FLAG_AUTOSTART : 0) |
                                          (o->tty != MONITOR_TTY_NONE ? CTL_FLAG_TERMINAL : 0),
                                 .length = (uint32_t) strlen(payload) };
-        /* A pool VM's TAP is wired while the guest works, unless the guest
-         * starts the container too (`run`): its first frames must find
-         * the TAP where they are going. */
-        if ((o->autostart && pool_nic_wire(net, o, err) < 0) ||
-            ctl_send_request(conn, &h, payload, fds, n, err) < 0 || pool_nic_wire(net, o, err) < 0 ||
-            ctl_read_reply(conn, 120000, NULL, NULL, err) < 0) {
+        struct ctl_header start = { .command = CTL_START };
+        if (ctl_send_request(conn, &h, payload, fds, n, err) < 0 || pool_nic_wire(net, o, err) < 0 ||
+            ctl_read_reply(conn, 120000, NULL, NULL, err) < 0 ||
+            (start_after && ctl_call(o->dir->dirfd, &start, NULL, START_TIMEOUT_MS, NULL, NULL, err) < 0)) {
                 close(conn);
                 conn = -1;
                 rv_error_wrap(err, "the pod's sandbox `%s`", sandbox);
