@@ -136,6 +136,21 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
         /* Each idle VM costs its QEMU's memory: bounded, and off by default. */
         if (strcmp(key, "warm_pool") == 0)
                 return parse_uint(value, 0, 64, &c->warm_pool);
+        /* Each a container's memory limit in MiB: "256 512" or "256,512". */
+        if (strcmp(key, "warm_pool_limits_mib") == 0) {
+                _cleanup_free_ char *copy = strdup(value);
+                char *save = NULL;
+                if (copy == NULL)
+                        return -1;
+                c->n_warm_pool_limits = 0;
+                for (char *t = strtok_r(copy, " ,", &save); t; t = strtok_r(NULL, " ,", &save)) {
+                        if (c->n_warm_pool_limits == RUNVM_POOL_MAX_LIMITS ||
+                            parse_uint(t, 1, 1u << 22, &c->warm_pool_limits_mib[c->n_warm_pool_limits]) < 0)
+                                return -1;
+                        c->n_warm_pool_limits++;
+                }
+                return 0;
+        }
         if (strcmp(key, "pod_disk_slots") == 0)
                 return parse_uint(value, 0, VM_MAX_HOTPLUG_SLOTS, &c->pod_disk_slots);
         if (strcmp(key, "tcg_tb_size_mib") == 0)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct rv_error;
 struct vm_driver;
@@ -20,6 +21,9 @@ struct vm_driver;
 #define VM_MIN_MEMORY_MIB 128u
 
 enum runvm_accel { RUNVM_ACCEL_AUTO, RUNVM_ACCEL_KVM, RUNVM_ACCEL_TCG };
+
+/* How many memory limits the warm pool keeps VMs of, besides the default. */
+#define RUNVM_POOL_MAX_LIMITS 8
 
 struct runvm_config {
         const struct vm_driver *driver; /* `hypervisor`: what runs the VM (vm/vm.h) */
@@ -42,6 +46,10 @@ struct runvm_config {
         bool privileged_host_devices;
         /* `warm_pool`: pre-booted idle VMs kept per shape (pool.h); 0: off. */
         unsigned warm_pool;
+        /* `warm_pool_limits_mib`: container memory limits whose VMs are
+         * kept warm too, besides the default size (pool.h). */
+        unsigned warm_pool_limits_mib[RUNVM_POOL_MAX_LIMITS];
+        size_t n_warm_pool_limits;
         /* `pod_disk_slots`: PCIe hot-plug slots a pod's sandbox VM boots
          * with, for its members' block devices (pod-slots.h); 0: none. */
         unsigned pod_disk_slots;

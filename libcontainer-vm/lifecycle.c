@@ -95,19 +95,24 @@ static void prepared_clear(struct prepared *p)
 static void pool_try_claim(const char *root, struct prepared *p)
 {
         struct rv_error *tmp_err = NULL;
-        struct pool_shape mine;
+        struct pool_shape mine, shapes[POOL_MAX_SHAPES];
+        size_t n_shapes = 0;
 
         if (!pool_eligible(p->spec, &p->plan, &p->cfg, false))
                 return;
-        if (pool_default_shape(&p->cfg, root, &p->shape, &tmp_err) < 0) {
+        if (pool_shapes(&p->cfg, root, shapes, &n_shapes, &tmp_err) < 0) {
                 rv_debug("warm pool: %s", tmp_err->msg);
                 rv_error_release(&tmp_err);
                 return;
         }
         pool_shape_make(&p->cfg, p->plan.memory_mib,
-                        !p->shape.kvm && p->plan.vcpus_follow_accel ? 1 : p->plan.vcpus, p->shape.kvm, &mine);
-        if (strcmp(mine.key, p->shape.key) != 0)
-                return;                 /* another size: its own VM */
+                        !shapes[0].kvm && p->plan.vcpus_follow_accel ? 1 : p->plan.vcpus, shapes[0].kvm, &mine);
+        size_t k = 0;
+        while (k < n_shapes && strcmp(mine.key, shapes[k].key) != 0)
+                k++;
+        if (k == n_shapes)
+                return;                 /* a size nobody keeps warm: its own VM */
+        p->shape = shapes[k];
         size_t nics = 0;
         if (p->plan.netns_path && pool_nic_count(p->plan.netns_path, &nics, &tmp_err) < 0) {
                 /* The cold monitor's scan says what is wrong with it. */

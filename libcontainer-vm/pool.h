@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "libcontainer-vm/config.h"
+
 struct rv_error;
 struct runvm_config;
 struct runvm_context;
@@ -46,6 +48,12 @@ bool pool_eligible(const struct spec_config *guest, const struct vm_plan *plan,
 /* The default shape (a container without limits) on this host. */
 int pool_default_shape(const struct runvm_config *cfg, const char *root, struct pool_shape *ret,
                        struct rv_error **err);
+/* The shapes kept warm: the default one, then one per
+ * `warm_pool_limits_mib` (a container with that memory limit and no other
+ * resource), each once. ret has room for POOL_MAX_SHAPES. */
+#define POOL_MAX_SHAPES (1 + RUNVM_POOL_MAX_LIMITS)
+int pool_shapes(const struct runvm_config *cfg, const char *root, struct pool_shape *ret, size_t *ret_n,
+                struct rv_error **err);
 
 /* Takes a ready VM of the shape (never one another took: the claim file
  * is made O_EXCL), discarding dead ones on the way. *ret_sandbox:

@@ -21,9 +21,10 @@ const struct cli_flag_set cmd_pool_flags = CLI_FLAG_SET(flags);
 static int fill(const struct runvm_context *ctx, const struct cli_flags_result *f, struct runvm_config *cfg,
                 struct rv_error **err)
 {
-        struct pool_shape shape;
+        struct pool_shape shapes[POOL_MAX_SHAPES];
         struct pool_status st;
         unsigned depth = cfg->warm_pool, started;
+        size_t n = 0;
         char line[256];
 
         if (cli_flags_is_set(f, "depth"))
@@ -33,11 +34,19 @@ static int fill(const struct runvm_context *ctx, const struct cli_flags_result *
                                      "runvm.conf, and no --depth)");
         if (depth > 64)
                 return rv_error_setx(err, EINVAL, "pool fill: --depth %u: at most 64", depth);
-        if (pool_default_shape(cfg, ctx->root, &shape, err) < 0 ||
-            pool_fill(ctx, cfg, &shape, depth, true, &started, err) < 0 || pool_status(ctx->root, &st, err) < 0)
+        if (pool_shapes(cfg, ctx->root, shapes, &n, err) < 0)
                 return -1;
-        snprintf(line, sizeof(line), "%s: %u started, %u ready", shape.key, started, st.ready);
-        return cli_print(line, true, err);
+        /* One shape after the other, at normal priority (a background
+         * fill's boots are niced until claimed). */
+        for (size_t i = 0; i < n; i++) {
+                if (pool_fill(ctx, cfg, &shapes[i], depth, true, &started, err) < 0 ||
+                    pool_status(ctx->root, &st, err) < 0)
+                        return -1;
+                snprintf(line, sizeof(line), "%s: %u started, %u ready", shapes[i].key, started, st.ready);
+                if (cli_print(line, true, err) < 0)
+                        return -1;
+        }
+        return 0;
 }
 
 static int pool_verb(const struct runvm_context *ctx, const struct cli_flags_result *f, const char *verb,

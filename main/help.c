@@ -28,13 +28,15 @@ static const struct command_help texts[] = {
         { "pool",
           "fill|drain|status\n"
           "\n"
-          "Where the action is one of: fill (boot warm pool VMs until --depth, or\n"
-          "warm_pool of runvm.conf, are ready, and wait for them), drain (remove every\n"
-          "VM that serves no container) or status.",
-          "runvm keeps warm_pool pre-booted idle VMs per --root (0, the default, is\n"
-          "off): create runs a container of the default size with a new network\n"
-          "namespace in a ready one instead of booting, and refills in the background.\n"
-          "A VM serves one container and goes with it.",
+          "Where the action is one of: fill (boot warm pool VMs of each size kept\n"
+          "warm until --depth, or warm_pool of runvm.conf, are ready, and wait for\n"
+          "them), drain (remove every VM that serves no container) or status.",
+          "runvm keeps warm_pool pre-booted idle VMs per --root and size (0, the\n"
+          "default, is off): the default size, and one per memory limit in\n"
+          "warm_pool_limits_mib. create runs a container of such a size, with a new\n"
+          "network namespace or one with a single interface, in a ready one instead of\n"
+          "booting, and refills in the background. A VM serves one container and goes\n"
+          "with it.",
           NULL },
         { "checkpoint",
           "<container-id>\n"

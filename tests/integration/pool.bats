@@ -342,6 +342,43 @@ wait_refilled() {
 	[ "$status" -eq 0 ]
 }
 
+@test "pool: warm_pool_limits_mib keeps VMs of that memory limit warm too: such a container is served at its size; the refill keeps the shape" {
+	echo "warm_pool_limits_mib = 256" >>"$RUNVM_CONFIG"
+	fill
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[1]}" == *": 1 started, 2 ready" ]]
+	key=${lines[1]%%:*}
+	[ "$key" != "${lines[0]%%:*}" ]
+	mib=${key#m}
+	mib=${mib%%-*}
+	[ "$mib" -lt 2048 ]
+	slot=$(ls "$ROOT/.pool" | grep "^$key-")
+	qemu=$(slot_qemu "$slot")
+	grep -q -- "-m ${mib}M" <(tr '\0' ' ' <"/proc/$qemu/cmdline")
+	set_args sh -c 'echo $(($(sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo) / 1024)); echo READY; exec sleep 300'
+	update_config '.linux.resources.memory.limit = 268435456'
+	run_detached small
+	[ "$(sandbox_of small)" = ".pool/$slot" ]
+	wait_for_grep READY "$BATS_TEST_TMPDIR/small.out"
+	total=$(head -1 "$BATS_TEST_TMPDIR/small.out")
+	[ "$total" -le "$mib" ]
+	# The refill boots that shape again, not the default one.
+	local deadline=$((SECONDS + WAIT_TIMEOUT)) refilled=
+	while [ "$SECONDS" -le "$deadline" ]; do
+		for s in $(slots); do
+			[ "$s" != "$slot" ] && [[ "$s" == "$key-"* ]] &&
+				[ "$(jq -r .status "$ROOT/.pool/$s/state.json" 2>/dev/null)" = created ] && refilled=$s
+		done
+		[ -n "$refilled" ] && break
+		sleep 0.2
+	done
+	[ -n "$refilled" ]
+	[ "$(ls "$ROOT/.pool" | grep -c "^${lines[0]%%:*}-")" -eq 1 ]
+	runvm delete --force small
+	[ "$status" -eq 0 ]
+	wait_for_exit "$qemu" 10
+}
+
 @test "pool: drain leaves nothing; a VM serving a container is left to it" {
 	fill --depth 2
 	[[ "$output" == *": 2 started, 2 ready" ]]
@@ -380,6 +417,11 @@ wait_refilled() {
 	[ "$status" -ne 0 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *'pool: unknown action `frob`: fill, drain or status'* ]]
+	echo "warm_pool_limits_mib = 256 0" >"$RUNVM_CONFIG"
+	runvm pool status
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *warm_pool_limits_mib* ]]
 	echo "warm_pool = 65" >"$RUNVM_CONFIG"
 	runvm pool status
 	[ "$status" -ne 0 ]
