@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "libcontainer-vm/config.h"
+#include "libcontainer-vm/pool-shape.h"
 
 struct rv_error;
 struct runvm_config;
@@ -25,18 +25,6 @@ struct host_cgroup_limits;
 #define POOL_DIR ".pool"
 #define POOL_SANDBOX_PREFIX POOL_DIR "/"
 
-/* What cannot change after boot. key: "m<MiB>-c<vCPUs>-<kvm|tcg>-n1-<hash
- * of kernel, initrd, QEMU, virtiofsd, kernel_params, tb size>". */
-struct pool_shape {
-        unsigned memory_mib;
-        unsigned vcpus;                 /* as booted (1 under TCG when it follows the accel) */
-        bool kvm;
-        char key[96];
-};
-
-/* Pure: the shape of a VM of that size with that configuration. */
-void pool_shape_make(const struct runvm_config *cfg, unsigned memory_mib, unsigned vcpus, bool kvm,
-                     struct pool_shape *ret);
 /* Pure: whether a container can be served from the pool: no pod, nothing
  * a pod member cannot have yet (hooks, a terminal, block devices), no
  * cpu.cpus pinning, the default memory and vCPUs (a limit boots cold, at
@@ -45,16 +33,6 @@ void pool_shape_make(const struct runvm_config *cfg, unsigned memory_mib, unsign
  * counts: that is no longer pure. */
 bool pool_eligible(const struct spec_config *guest, const struct vm_plan *plan,
                    const struct runvm_config *cfg, bool pod_member);
-/* The default shape (a container without limits) on this host. */
-int pool_default_shape(const struct runvm_config *cfg, const char *root, struct pool_shape *ret,
-                       struct rv_error **err);
-/* The shapes kept warm: the default one, then one per
- * `warm_pool_limits_mib` (a container with that memory limit and no other
- * resource), each once. ret has room for POOL_MAX_SHAPES. */
-#define POOL_MAX_SHAPES (1 + RUNVM_POOL_MAX_LIMITS)
-int pool_shapes(const struct runvm_config *cfg, const char *root, struct pool_shape *ret, size_t *ret_n,
-                struct rv_error **err);
-
 /* Takes a ready VM of the shape (never one another took: the claim file
  * is made O_EXCL), discarding dead ones on the way. *ret_sandbox:
  * ".pool/<slot>" (caller frees), or NULL when none is ready. */
