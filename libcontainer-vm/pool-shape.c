@@ -46,44 +46,40 @@ static uint64_t host_memory_mib(void)
 }
 
 /* The shape of a container whose only resource is that memory limit
- * (0: none). */
-static int shape_for_limit(const struct runvm_config *cfg, const char *root, unsigned limit_mib,
+ * (0: none), on a host with that much memory and accelerator. */
+static int shape_for_limit(const struct runvm_config *cfg, uint64_t host_mib, bool kvm, unsigned limit_mib,
                            struct pool_shape *ret, struct rv_error **err)
 {
         struct spec_config spec = { 0 };
-        struct runvm_accel_choice accel;
         unsigned mem, vcpus;
 
         if (limit_mib > 0) {
                 spec.linux_.resources.memory.has = spec.linux_.resources.memory.has_limit = true;
                 spec.linux_.resources.memory.limit = (int64_t) limit_mib * 1024 * 1024;
         }
-        if (vm_size_plan(&spec, cfg, host_memory_mib(), &mem, &vcpus, err) < 0 ||
-            runvm_accel_choose(cfg, root, false, &accel, err) < 0)
+        if (vm_size_plan(&spec, cfg, host_mib, &mem, &vcpus, err) < 0)
                 return -1;
-        if (!accel.kvm && vm_size_vcpus_follow_accel(&spec, cfg))
+        if (!kvm && vm_size_vcpus_follow_accel(&spec, cfg))
                 vcpus = 1;
-        pool_shape_make(cfg, mem, vcpus, accel.kvm, ret);
+        pool_shape_make(cfg, mem, vcpus, kvm, ret);
         return 0;
-}
-
-int pool_default_shape(const struct runvm_config *cfg, const char *root, struct pool_shape *ret,
-                       struct rv_error **err)
-{
-        return shape_for_limit(cfg, root, 0, ret, err);
 }
 
 int pool_shapes(const struct runvm_config *cfg, const char *root, struct pool_shape *ret, size_t *ret_n,
                 struct rv_error **err)
 {
+        struct runvm_accel_choice accel;
+        uint64_t host_mib = host_memory_mib();
         size_t n = 0;
 
-        if (pool_default_shape(cfg, root, &ret[n++], err) < 0)
+        /* Once for all shapes: the cached verdict is files to read. */
+        if (runvm_accel_choose(cfg, root, false, &accel, err) < 0 ||
+            shape_for_limit(cfg, host_mib, accel.kvm, 0, &ret[n++], err) < 0)
                 return -1;
         for (size_t i = 0; i < cfg->n_warm_pool_limits; i++) {
                 struct pool_shape s;
                 bool seen = false;
-                if (shape_for_limit(cfg, root, cfg->warm_pool_limits_mib[i], &s, err) < 0)
+                if (shape_for_limit(cfg, host_mib, accel.kvm, cfg->warm_pool_limits_mib[i], &s, err) < 0)
                         return rv_error_wrap(err, "warm_pool_limits_mib %u", cfg->warm_pool_limits_mib[i]);
                 /* Two limits can make one VM size (the minimum size). */
                 for (size_t k = 0; k < n; k++)
@@ -94,4 +90,3 @@ int pool_shapes(const struct runvm_config *cfg, const char *root, struct pool_sh
         *ret_n = n;
         return 0;
 }
-

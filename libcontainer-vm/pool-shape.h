@@ -22,9 +22,6 @@ struct pool_shape {
 /* Pure: the shape of a VM of that size with that configuration. */
 void pool_shape_make(const struct runvm_config *cfg, unsigned memory_mib, unsigned vcpus, bool kvm,
                      struct pool_shape *ret);
-/* The default shape (a container without limits) on this host. */
-int pool_default_shape(const struct runvm_config *cfg, const char *root, struct pool_shape *ret,
-                       struct rv_error **err);
 /* The shapes kept warm: the default one, then one per
  * `warm_pool_limits_mib` (a container with that memory limit and no other
  * resource), each once. ret has room for POOL_MAX_SHAPES. */
