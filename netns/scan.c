@@ -420,27 +420,9 @@ static int scan_neighbours(struct nl_sock *sk, struct netconf *c, const struct m
         return 0;
 }
 
-int netns_count(size_t *ret, struct rv_error **err)
-{
-        _cleanup_(nl_socket_freep) struct nl_sock *sk = netns_nl_open(err);
-        _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
-        _cleanup_(netconf_freep) struct netconf *c = netconf_new();
-        struct mirror_map m = { { 0 } };
-        int r;
-
-        if (sk == NULL)
-                return rv_error_wrap(err, "scan network namespace");
-        if (c == NULL)
-                return rv_error_set(err, ENOMEM, "scan network namespace");
-        if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0)
-                return netns_nl_error(err, r, "list interfaces");
-        if (scan_links(links, c, &m, err) < 0)
-                return -1;
-        *ret = c->n_ifaces;
-        return 0;
-}
-
-int netns_scan(struct netconf **ret, struct rv_error **err)
+/* The interfaces alone (links_only: no addresses, routes, rules, and no
+ * gateway resolved) or everything netns_scan reports. */
+static int scan(bool links_only, struct netconf **ret, struct rv_error **err)
 {
         _cleanup_(nl_socket_freep) struct nl_sock *sk = netns_nl_open(err);
         _cleanup_(nl_cache_freep) struct nl_cache *links = NULL, *addrs = NULL, *routes = NULL, *rules = NULL;
@@ -456,7 +438,7 @@ int netns_scan(struct netconf **ret, struct rv_error **err)
                 return netns_nl_error(err, r, "list interfaces");
         if (scan_links(links, c, &m, err) < 0)
                 return -1;
-        if (c->n_ifaces > 0) {
+        if (!links_only && c->n_ifaces > 0) {
                 if ((r = rtnl_addr_alloc_cache(sk, &addrs)) < 0)
                         return netns_nl_error(err, r, "list addresses");
                 if ((r = rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &routes)) < 0)
@@ -469,4 +451,19 @@ int netns_scan(struct netconf **ret, struct rv_error **err)
         }
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+int netns_count(size_t *ret, struct rv_error **err)
+{
+        _cleanup_(netconf_freep) struct netconf *c = NULL;
+
+        if (scan(true, &c, err) < 0)
+                return -1;
+        *ret = c->n_ifaces;
+        return 0;
+}
+
+int netns_scan(struct netconf **ret, struct rv_error **err)
+{
+        return scan(false, ret, err);
 }
