@@ -94,13 +94,7 @@ ready_qemu() { # the one ready pool VM's QEMU pid
 	cid=$output
 	sandbox=$(jq -r .sandbox "/run/runvm/$cid/state.json")
 	[[ $sandbox == .pool/* ]] || fail "booted cold: sandbox $sandbox"
-	local i ok=
-	for i in $(seq 1 20); do
-		output=$(timeout 5 /bin/busybox wget -q -O- http://127.0.0.1:18081/ 2>&1) && ok=1 && break
-		sleep 0.5
-	done
-	echo "$output"
-	[ -n "$ok" ] || fail "nothing answered on the host's port 18081"
+	host_port_get 18081
 	assert_output served-warm
 	# The bridge's gateway was known before the first packet, as cold.
 	run -0 pm exec "$cid" ip neigh

@@ -41,3 +41,15 @@ podman_teardown_file() {
 	fi
 	runvm_teardown_file
 }
+
+# host_port_get PORT: what the host's 127.0.0.1:PORT serves at /, into
+# $output; fails the test when nothing answers within ~10 s.
+host_port_get() {
+	local i ok=
+	for i in $(seq 1 20); do
+		output=$(timeout 5 /bin/busybox wget -q -O- "http://127.0.0.1:$1/" 2>&1) && ok=1 && break
+		sleep 0.5
+	done
+	echo "$output"
+	[ -n "$ok" ] || fail "nothing answered on the host's port $1"
+}

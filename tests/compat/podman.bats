@@ -109,13 +109,7 @@ server_stop() {
 		sh -c 'mkdir -p /tmp/www && echo served-from-container >/tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www'
 	echo "$output"
 	assert_success
-	local i ok=
-	for i in $(seq 1 20); do
-		output=$(timeout 5 /bin/busybox wget -q -O- http://127.0.0.1:18080/ 2>&1) && ok=1 && break
-		sleep 0.5
-	done
-	echo "$output"
-	[ -n "$ok" ] || fail "nothing answered on the host's port 18080"
+	host_port_get 18080
 	assert_output served-from-container
 	run -0 pm rm --force --time 0 "$(cat "$BATS_TEST_TMPDIR/cid")"
 }
