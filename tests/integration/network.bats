@@ -111,6 +111,25 @@ retry() {
 	stop_httpd
 }
 
+@test "network: the interface is up and running from the container's first command (operstate up, no NO-CARRIER)" {
+	make_netns net-t9
+	add_veth net-t9 net-h9 eth0 10.231.9.1/24 10.231.9.2/24
+	use_netns net-t9
+	# The first thing the container does: a freshly booted VM's NIC once
+	# read operstate "down" for its first second (guest kernel patch 0002).
+	set_args sh -c 'cat /sys/class/net/eth0/operstate; ip link show eth0 | head -n1'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	[ "${lines[0]}" = up ]
+	[[ "${lines[1]}" == *",UP,LOWER_UP"* ]]
+	[[ "${lines[1]}" != *NO-CARRIER* ]]
+	# lo reads "unknown", as on any host.
+	set_args cat /sys/class/net/lo/operstate
+	runvm run --bundle "$BUNDLE" ct2
+	assert_success
+	assert_output unknown
+}
+
 @test "network: MTU 9000 and 1280 are honoured; full-size frames cross without fragmentation" {
 	make_netns net-t2
 	add_veth net-t2 net-h2 eth0 10.231.2.1/24 10.231.2.2/24 9000

@@ -278,6 +278,7 @@ wait_refilled() {
 	use_netns pool-n1
 	with_net_raw
 	set_args sh -c 'cat /sys/class/net/eth0/address /sys/class/net/eth0/mtu; echo $(ls /sys/class/net)
+		cat /sys/class/net/eth0/operstate
 		ping -c1 -W5 10.233.1.1 >/dev/null && echo PING-LINK
 		ping -c1 -W5 10.233.9.1 >/dev/null && echo PING-ROUTE
 		echo READY; exec sleep 300'
@@ -288,8 +289,9 @@ wait_refilled() {
 	[ "${lines[0]}" = "$mac" ]
 	[ "${lines[1]}" = 1400 ]
 	[ "${lines[2]}" = "eth0 lo" ]
-	[ "${lines[3]}" = PING-LINK ]
-	[ "${lines[4]}" = PING-ROUTE ]
+	[ "${lines[3]}" = up ]
+	[ "${lines[4]}" = PING-LINK ]
+	[ "${lines[5]}" = PING-ROUTE ]
 	ping -c1 -W5 10.233.1.2
 	# The container's pid is in the engine's namespace, as a cold one's
 	# is, and the pool VM's TAP was moved there from the pool's.

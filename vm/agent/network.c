@@ -12,6 +12,7 @@
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <linux/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,9 +90,16 @@ static int set_link(struct nl_sock *sk, struct rtnl_link *l, const char *name, u
                 rtnl_link_set_name(change, name);
         if (mtu)
                 rtnl_link_set_mtu(change, mtu);
-        if (up)
+        if (up) {
                 rtnl_link_set_flags(change, IFF_UP);
-        else
+                /* A NIC whose carrier never changed reads operstate
+                 * "unknown" (the guest kernel's patch 0002): what runc's
+                 * veth says, "up", is what the kernel takes from unknown
+                 * only; a link whose carrier is down stays down. lo keeps
+                 * "unknown", as on any host. */
+                if (!(rtnl_link_get_flags(l) & IFF_LOOPBACK))
+                        rtnl_link_set_operstate(change, IF_OPER_UP);
+        } else
                 rtnl_link_unset_flags(change, IFF_UP);
         if ((r = rtnl_link_change(sk, l, change, 0)) < 0)
                 return nl_fail(err, r, "change link");
