@@ -30,6 +30,11 @@
 #include "vm/channel/netconf.h"
 
 #define INGRESS_HANDLE TC_HANDLE(0xffff, 0)
+/* Where a filter hooks into a device's ingress: ffff:fff2 is the ingress
+ * of both an `ingress` qdisc and a `clsact` one (which eBPF-based network
+ * plugins add), as `tc filter add dev X ingress` says it; ffff:0 names the
+ * ingress qdisc's only. */
+#define INGRESS_FILTER_PARENT TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
 
 void netns_nics_free(struct netns_nic *nics, size_t n)
 {
@@ -168,7 +173,7 @@ static void ingress_del(struct nl_sock *sk, int ifindex)
                 rv_debug("network: delete ingress qdisc of ifindex %d: %s", ifindex, nl_geterror(r));
 }
 
-/* `tc filter add dev FROM parent ffff: prio P protocol all u32 match u32 0 0
+/* `tc filter add dev FROM ingress prio P protocol all u32 match u32 0 0
  *  action mirred egress redirect dev TO`: everything FROM receives leaves
  * through TO. */
 static struct rtnl_cls *redirect_filter(int from, int to, struct rv_error **err)
@@ -182,7 +187,7 @@ static struct rtnl_cls *redirect_filter(int from, int to, struct rv_error **err)
                 return NULL;
         }
         rtnl_tc_set_ifindex(TC_CAST(cls), from);
-        rtnl_tc_set_parent(TC_CAST(cls), INGRESS_HANDLE);
+        rtnl_tc_set_parent(TC_CAST(cls), INGRESS_FILTER_PARENT);
         rtnl_cls_set_prio(cls, NETNS_FILTER_PRIO);
         rtnl_cls_set_protocol(cls, ETH_P_ALL);
         if ((r = rtnl_tc_set_kind(TC_CAST(cls), "u32")) < 0) {

@@ -268,6 +268,23 @@ retry() {
 	tc -n net-t7 qdisc del dev eth0 ingress
 }
 
+@test "network: a clsact qdisc the engine made (eBPF-based plugins) is used as it is and stays" {
+	is_runvm || skip "runvm's redirects"
+	make_netns net-t8
+	add_veth net-t8 net-h8 eth0 10.231.8.1/24 10.231.8.2/24
+	tc -n net-t8 qdisc add dev eth0 clsact
+	use_netns net-t8
+	set_args sh -c 'ping -c1 -W5 10.231.8.1 >/dev/null && echo PING-OK'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_output PING-OK
+	run -0 tc -n net-t8 qdisc show dev eth0
+	assert_output --partial clsact
+	run -0 tc -n net-t8 filter show dev eth0 ingress
+	assert_output ""
+	tc -n net-t8 qdisc del dev eth0 clsact
+}
+
 @test "network: an interface added after start is reported in the log and by events, not half-applied" {
 	is_runvm || skip "runvm reports changes it cannot follow"
 	make_netns net-t8
