@@ -112,9 +112,9 @@ retry() {
 }
 
 @test "network: the interface is up and running from the container's first command (operstate up, no NO-CARRIER)" {
-	make_netns net-t9
-	add_veth net-t9 net-h9 eth0 10.231.9.1/24 10.231.9.2/24
-	use_netns net-t9
+	make_netns net-t12
+	add_veth net-t12 net-h12 eth0 10.231.12.1/24 10.231.12.2/24
+	use_netns net-t12
 	# The first thing the container does: a freshly booted VM's NIC once
 	# read operstate "down" for its first second (guest kernel patch 0002).
 	set_args sh -c 'cat /sys/class/net/eth0/operstate; ip link show eth0 | head -n1'
@@ -270,19 +270,19 @@ retry() {
 
 @test "network: a clsact qdisc the engine made (eBPF-based plugins) is used as it is and stays" {
 	is_runvm || skip "runvm's redirects"
-	make_netns net-t8
-	add_veth net-t8 net-h8 eth0 10.231.8.1/24 10.231.8.2/24
-	tc -n net-t8 qdisc add dev eth0 clsact
-	use_netns net-t8
-	set_args sh -c 'ping -c1 -W5 10.231.8.1 >/dev/null && echo PING-OK'
+	make_netns net-t13
+	add_veth net-t13 net-h13 eth0 10.231.13.1/24 10.231.13.2/24
+	tc -n net-t13 qdisc add dev eth0 clsact
+	use_netns net-t13
+	set_args sh -c 'ping -c1 -W5 10.231.13.1 >/dev/null && echo PING-OK'
 	runvm run --bundle "$BUNDLE" ct
 	assert_success
 	assert_output PING-OK
-	run -0 tc -n net-t8 qdisc show dev eth0
+	run -0 tc -n net-t13 qdisc show dev eth0
 	assert_output --partial clsact
-	run -0 tc -n net-t8 filter show dev eth0 ingress
+	run -0 tc -n net-t13 filter show dev eth0 ingress
 	assert_output ""
-	tc -n net-t8 qdisc del dev eth0 clsact
+	tc -n net-t13 qdisc del dev eth0 clsact
 }
 
 @test "network: an interface added after start is reported in the log and by events, not half-applied" {
