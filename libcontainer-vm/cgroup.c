@@ -211,6 +211,8 @@ static int enter_hierarchy(const char *mountpoint, const char *cgroups_path, con
         /* Before the first task: the monitor is bounded from its start. */
         if (limits != NULL && host_cgroup_apply_dir(dir, limits, found, err) < 0)
                 return -1;
+        if (pid == 0)
+                return 0;
         snprintf(pidbuf, sizeof(pidbuf), "%d", (int) pid);
         int r = write_string(dir, "cgroup.procs", pidbuf);
         if (r < 0)

@@ -14,7 +14,8 @@ struct host_cgroup_limits;
 
 /* Makes the cgroup in every hierarchy (systemd: has systemd make the
  * scope, see below), writes the limits (NULL: none)
- * and moves pid into it. *ret_dirs gets the directories made
+ * and moves pid into it (cgroupfs: 0 moves nothing, for a caller that
+ * moves its processes later). *ret_dirs gets the directories made
  * (NULL-terminated), for removal. An empty path means a cgroup named id,
  * relative to this process's own, as runc makes one for a config without
  * cgroupsPath. */

@@ -347,7 +347,9 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 return -1;
         }
         /* A pool VM's processes join the container's host cgroup, as a
-         * cold VM's start in it; the member's monitor joins it itself. */
+         * cold VM's start in it (moved once the member's monitor runs:
+         * pool.h); the member's monitor joins it itself. */
+        struct pool_procs vm_procs = { .n = 0 };
         if (p.pool) {
                 struct host_cgroup_limits limits;
                 /* The VM's size, as a cold monitor records it (state, update). */
@@ -357,7 +359,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
                 host_cgroup_limits_from(&p.spec->linux_.resources, p.plan.memory_mib, p.cfg.overhead_memory_mib,
                                         p.plan.vcpus, &limits);
                 if (pool_adopt(ctx->root, p.sandbox, p.spec->linux_.cgroups_path, o->id, ctx->systemd_cgroup,
-                               &limits, &st.cgroup_dirs, err) < 0 || state_save(dir.dirfd, &st, err) < 0)
+                               &limits, &st.cgroup_dirs, &vm_procs, err) < 0 || state_save(dir.dirfd, &st, err) < 0)
                         goto out;
         }
         /* Messages both ways: the monitor asks this process to run the
@@ -403,7 +405,7 @@ static int launch(const struct runvm_context *ctx, const struct container_create
         close(go[0]);
         st.monitor_pid = pid;
         if (rv_proc_start_time(pid, &st.monitor_start_time) < 0 || state_save(dir.dirfd, &st, err) < 0 ||
-            rv_write_all(go[1], "g", 1) < 0) {
+            rv_write_all(go[1], "g", 1) < 0 || pool_adopt_procs(&vm_procs, st.cgroup_dirs, err) < 0) {
                 if (*err == NULL)
                         rv_error_setx(err, EIO, "the monitor exited before it started");
                 close(go[1]);

@@ -251,8 +251,10 @@ static int member_stdio(const struct monitor_options *o, int fds[3], int *ret_tt
 /* How long the sandbox may take to start a member it made (no hooks). */
 #define START_TIMEOUT_MS 60000
 
-/* CTL_MEMBER to the sandbox; the connection stays open for the exit. */
-static int hand_over(struct monitor_options *o, const char *sandbox, const int stdio[3],
+/* CTL_MEMBER to the sandbox; the connection stays open for the exit. A
+ * pool VM's member joins its host cgroup and wires its NIC while the
+ * guest makes the container (pool.h, pool-nic.h). */
+static int hand_over(struct monitor_options *o, const char *sandbox, const int stdio[3], bool pool,
                      struct pool_nic_member *net, struct rv_error **err)
 {
         _cleanup_free_ char *payload = NULL;
@@ -301,7 +303,8 @@ static int hand_over(struct monitor_options *o, const char *sandbox, const int s
                                          (o->tty != MONITOR_TTY_NONE ? CTL_FLAG_TERMINAL : 0),
                                 .length = (uint32_t) strlen(payload) };
         struct ctl_header start = { .command = CTL_START };
-        if (ctl_send_request(conn, &h, payload, fds, n, err) < 0 || pool_nic_wire(net, o, err) < 0 ||
+        if (ctl_send_request(conn, &h, payload, fds, n, err) < 0 ||
+            (pool && pool_member_join_cgroup(o, err) < 0) || pool_nic_wire(net, o, err) < 0 ||
             ctl_read_reply(conn, 120000, NULL, NULL, err) < 0 ||
             (start_after && ctl_call(o->dir->dirfd, &start, NULL, START_TIMEOUT_MS, NULL, NULL, err) < 0)) {
                 close(conn);
@@ -438,19 +441,20 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
          * guest runs startContainer. poststop is delete's. */
         const struct spec_hooks *hooks = &o->guest_spec->hooks;
         /* A warm pool VM's container: its stand-in as a cold one's, in the
-         * host cgroup create made for its VM (pool-member.h). */
+         * host cgroup create made for its VM (pool-member.h), which it
+         * joins in hand_over. */
         struct pool_member pm = POOL_MEMBER_INIT;
         bool pool = pool_is_sandbox(sandbox);
         conn = -1;
         if (err != NULL || (pool && pool_member_prepare(&pm, o, sandbox, &err) < 0) ||
-            (pool ? pool_member_join_cgroup(o, &err) : enter_member_cgroup(o, &err)) < 0 ||
+            (!pool && enter_member_cgroup(o, &err) < 0) ||
             join_pod_namespaces(o, sandbox, &err) < 0 ||
             (pool && o->plan->netns_path && pool_nic_scan(&pm.net, o, &err) < 0) ||
             pod_hooks_save_poststop(o, &err) < 0 ||
             pod_hooks_run(o, &hooks->prestart, "prestart", CONTAINER_CREATING, &err) < 0 ||
             pod_hooks_run(o, &hooks->create_runtime, "createRuntime", CONTAINER_CREATING, &err) < 0 ||
             pod_hooks_run(o, &hooks->create_container, "createContainer", CONTAINER_CREATING, &err) < 0 ||
-            member_stdio(o, stdio, &tty, &err) < 0 || (conn = hand_over(o, sandbox, stdio, &pm.net, &err)) < 0 ||
+            member_stdio(o, stdio, &tty, &err) < 0 || (conn = hand_over(o, sandbox, stdio, pool, &pm.net, &err)) < 0 ||
             pod_hooks_run(o, &hooks->poststart, "poststart", CONTAINER_CREATED, &err) < 0 ||
             (pool && pool_member_enter_view(&pm, o, &err) < 0)) {
                 rv_log(RV_LOG_ERROR, "%s", err->msg);

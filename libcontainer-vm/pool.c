@@ -271,11 +271,13 @@ static void renice_all(pid_t pid)
 }
 
 int pool_adopt(const char *root, const char *sandbox, const char *cgroups_path, const char *id, bool systemd,
-               const struct host_cgroup_limits *limits, char ***ret_dirs, struct rv_error **err)
+               const struct host_cgroup_limits *limits, char ***ret_dirs, struct pool_procs *ret,
+               struct rv_error **err)
 {
         _cleanup_(container_state_freep) struct container_state *s = NULL;
-        char **dirs = NULL;
+        size_t first;
 
+        ret->n = 0;
         if (load_slot(root, sandbox, &s, err) < 0)
                 return -1;
         if (s->n_procs == 0)
@@ -284,15 +286,21 @@ int pool_adopt(const char *root, const char *sandbox, const char *cgroups_path, 
         renice_all(s->monitor_pid);
         for (size_t i = 0; i < s->n_procs; i++)
                 renice_all(s->procs[i].pid);
-        if (host_cgroup_enter(cgroups_path, id, systemd, s->procs[0].pid, limits, &dirs, err) < 0)
+        /* systemd makes the scope around a process. */
+        first = systemd ? 1 : 0;
+        if (host_cgroup_enter(cgroups_path, id, systemd, systemd ? s->procs[0].pid : 0, limits, ret_dirs, err) < 0)
                 return -1;
-        for (size_t i = 1; i < s->n_procs; i++)
+        for (size_t i = first; i < s->n_procs; i++)
+                ret->pid[ret->n++] = s->procs[i].pid;
+        return 0;
+}
+
+int pool_adopt_procs(const struct pool_procs *procs, char *const *dirs, struct rv_error **err)
+{
+        for (size_t i = 0; i < procs->n; i++)
                 for (size_t k = 0; dirs && dirs[k]; k++)
-                        if (write_pid(dirs[k], s->procs[i].pid, err) < 0) {
-                                *ret_dirs = dirs;       /* for removal */
+                        if (write_pid(dirs[k], procs->pid[i], err) < 0)
                                 return -1;
-                        }
-        *ret_dirs = dirs;
         return 0;
 }
 

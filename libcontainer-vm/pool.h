@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "libcontainer-vm/pool-shape.h"
+#include "libcontainer-vm/state.h"
 
 struct rv_error;
 struct runvm_config;
@@ -40,10 +41,24 @@ int pool_claim(const char *root, const struct pool_shape *shape, char **ret_sand
 /* A claimed VM that will not serve (the create failed): its processes
  * killed, its dir removed. */
 void pool_discard(const char *root, const char *sandbox);
-/* Moves the claimed VM's QEMU and virtiofsd into the container's host
- * cgroup (made here, with the limits); *ret_dirs as host_cgroup_enter's. */
+/* The claimed VM's processes (QEMU, virtiofsd) still to be moved into
+ * the container's host cgroup. */
+struct pool_procs {
+        pid_t pid[STATE_MAX_PROCS];
+        size_t n;
+};
+
+/* Makes the container's host cgroup with the limits for the claimed VM;
+ * *ret_dirs as host_cgroup_enter's, *ret the processes pool_adopt_procs
+ * moves (the systemd driver's scope takes QEMU at once). The moves are
+ * apart because the first write to a cgroup.procs since a while waits for
+ * an RCU grace period (cgroup_threadgroup_rwsem, 12-28 ms on these
+ * hosts): create lets the member's monitor hand the container over to
+ * the guest meanwhile. */
 int pool_adopt(const char *root, const char *sandbox, const char *cgroups_path, const char *id, bool systemd,
-               const struct host_cgroup_limits *limits, char ***ret_dirs, struct rv_error **err);
+               const struct host_cgroup_limits *limits, char ***ret_dirs, struct pool_procs *ret,
+               struct rv_error **err);
+int pool_adopt_procs(const struct pool_procs *procs, char *const *dirs, struct rv_error **err);
 bool pool_is_sandbox(const char *sandbox);
 
 /* Starts pool monitors until `depth` unclaimed VMs of the shape are there
