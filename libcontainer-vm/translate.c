@@ -293,6 +293,20 @@ static bool mountpoint_is_dir(size_t i, const void *data)
         return k < 0 || d->plan->shares[k].is_dir;
 }
 
+/* Whether path names pid 1's network namespace, the machine's own:
+ * mirroring it would redirect every frame its interfaces receive (the
+ * host's uplink among them) into the VM. A namespace the caller happens
+ * to be in is not refused: an engine may run the runtime in the
+ * container's. Unreadable (a user namespace's view of pid 1) is not the
+ * host's, as far as this can tell. */
+static bool is_host_netns(const char *path)
+{
+        struct stat ns, host;
+
+        return stat(path, &ns) == 0 && stat("/proc/1/ns/net", &host) == 0 && ns.st_dev == host.st_dev &&
+               ns.st_ino == host.st_ino;
+}
+
 static int plan_namespaces(struct spec_config *c, struct vm_plan *p, struct rv_error **err)
 {
         const struct spec_namespace *net = spec_config_namespace(c, "network");
@@ -309,6 +323,10 @@ static int plan_namespaces(struct spec_config *c, struct vm_plan *p, struct rv_e
                         return rv_error_setx(err, ENOTSUP, "`linux.namespaces`: the host %s namespace "
                                             "cannot be shared with a VM; give the container a %s namespace",
                                             own[i], own[i]);
+        if (net->path && *net->path && is_host_netns(net->path))
+                return rv_error_setx(err, ENOTSUP, "`linux.namespaces`: network namespace `%s` is the host's (pid "
+                                    "1's): the host network namespace cannot be shared with a VM; give the "
+                                    "container a network namespace", net->path);
         if (net->path && *net->path) {
                 p->netns_path = strdup(net->path);
                 if (p->netns_path == NULL)

@@ -331,6 +331,25 @@ retry() {
 	refute_output --partial _runvm
 }
 
+@test "network: a path naming the host's network namespace (pid 1's) is refused as the host network is; nothing is mirrored" {
+	is_runvm || skip "runc shares the host's network"
+	# In a pid and network namespace of the test's own, so that "pid 1's"
+	# is a throwaway one with a veth: were the refusal to fail, that veth,
+	# not this machine's uplink, would be the one redirected into a VM.
+	update_config '(.linux.namespaces[] | select(.type == "network")) |= (.path = "/proc/1/ns/net")'
+	run unshare --net --pid --fork --mount-proc sh -c '
+		ip link add rvh0 type veth peer name rvh1 && ip link set rvh0 up && ip link set rvh1 up || exit 99
+		timeout 60 "$0" --root "$1" create --bundle "$2" ct </dev/null 2>&1; echo "rc=$?"
+		echo "taps=$(ip -o link show | grep -c _runvm)"' "$RUNVM" "$ROOT" "$BUNDLE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[0]}" == *'network namespace `/proc/1/ns/net` is the host'"'"'s (pid 1'"'"'s): the host network namespace cannot be shared with a VM'* ]]
+	[ "${lines[1]}" != rc=0 ]
+	[ "${lines[2]}" = taps=0 ]
+	[ ! -e "$ROOT/ct" ]
+}
+
 @test "network: runvm check says whether TAPs and tc mirred work here" {
 	is_runvm || skip "runvm's check"
 	runvm check
