@@ -155,3 +155,13 @@ one_pod() {
 	assert_output --partial "sleep 1002"
 	run -0 pm pod rm -f "$POD"
 }
+
+@test "podman pod: the members share the pod's /dev/shm, a tmpfs of the VM's" {
+	run -0 pm pod create --network none --name "$POD"
+	members
+	run -0 pm exec "$POD-b" sh -c 'echo from-b >/dev/shm/s'
+	run -0 pm exec "$POD-a" sh -c 'cat /dev/shm/s; grep " /dev/shm " /proc/mounts | cut -d" " -f3'
+	assert_line from-b
+	assert_line tmpfs
+}
+

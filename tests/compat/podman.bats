@@ -62,6 +62,21 @@ default_root() {
 	[[ $stderr == *err* ]] || fail "stderr: $stderr"
 }
 
+@test "podman run --shm-size 96m: /dev/shm is a tmpfs of that size in the guest, nothing of it on the host" {
+	local id shm
+	run -0 pm --runtime "$(realpath "$RUNVM")" run -d --network none $(ulimit_args) "$IMAGE" sleep 300
+	id=$output
+	run -0 pm exec "$id" sh -c 'grep " /dev/shm " /proc/mounts; echo data >/dev/shm/f && cat /dev/shm/f'
+	assert_line --partial "/dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,size=64000k"
+	assert_line data
+	shm=$(pm inspect "$id" --format '{{.StaticDir}}')/shm
+	[ -d "$shm" ] && [ -z "$(ls -A "$shm")" ]
+	pm rm -f -t 0 "$id" >/dev/null
+	run -0 pm --runtime "$(realpath "$RUNVM")" run --rm --network none --shm-size 96m $(ulimit_args) "$IMAGE" \
+		sh -c 'df -k /dev/shm | awk "NR == 2 { print \$2 }"'
+	assert_output 98304
+}
+
 # --- networking ----------------------------------------------------------
 
 # server_netns: a web server in a namespace of its own (net-psrv, reached

@@ -80,6 +80,35 @@ hostname; cat /proc/sys/kernel/domainname; cat /proc/sys/kernel/shm_rmid_forced 
 	# has no cgroup.procs at /sys/fs/cgroup.
 }
 
+@test "mounts: an engine's /dev/shm tmpfs becomes the guest's own, of its size and mode, empty on the host; one that holds files stays the host's" {
+	is_runvm || skip "runc binds the host's tmpfs"
+	local shm=$BATS_TEST_TMPDIR/shm
+	mkdir -p "$shm"
+	mount -t tmpfs -o size=8m,mode=1777 shm "$shm"
+	update_config '(.mounts[] | select(.destination == "/dev/shm")) |= {"destination": "/dev/shm", "type": "bind", "source": "'"$shm"'", "options": ["bind", "rprivate", "nosuid", "noexec", "nodev"]}'
+	set_args sh -c 'grep " /dev/shm " /proc/mounts; stat -c %a /dev/shm; echo in-guest >/dev/shm/g && cat /dev/shm/g
+		dd if=/dev/zero of=/dev/shm/big bs=1M count=16 2>/dev/null; df -k /dev/shm | awk "NR == 2 { print \$2 }"'
+	runvm run --bundle "$BUNDLE" ct
+	local rc=$status out=$output left
+	left=$(ls -A "$shm")
+	echo host-file >"$shm/h"
+	set_args sh -c 'grep " /dev/shm " /proc/mounts | cut -d" " -f3; cat /dev/shm/h'
+	runvm run --bundle "$BUNDLE" ct2
+	umount "$shm"
+	[ "$rc" -eq 0 ]
+	local first
+	mapfile -t first <<<"$out"
+	[ "${first[0]}" = "shm /dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,size=8192k 0 0" ]
+	[ "${first[1]}" = 1777 ]
+	[ "${first[2]}" = in-guest ]
+	[ "${first[3]}" = 8192 ]
+	# Guest memory: nothing of it reached the host's tmpfs.
+	[ -z "$left" ]
+	assert_success
+	assert_line virtiofs
+	assert_line host-file
+}
+
 @test "devices: linux.devices char and fifo nodes with mode, uid, gid" {
 	set_args sh -c 'stat -c "%n %F %t:%T %a %u:%g" /dev/mynull /dev/sub/myfifo /dev/null; echo x >/dev/mynull && echo null-ok'
 	update_config '.linux.devices = [

@@ -30,6 +30,7 @@
 #include "vm/agent/child.h"
 #include "vm/agent/init.h"
 #include "vm/agent/rootfs.h"
+#include "vm/agent/shm.h"
 #include "vm/agent/timing.h"
 #include "vm/agent/userns.h"
 #include "vm/channel/channel.h"
@@ -351,7 +352,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 goto fail;
         }
         agent_timer_step(&timer, "spec");
-        if (agent_blockdev_prepare(spec, id, err) < 0)
+        if (agent_blockdev_prepare(spec, id, err) < 0 || agent_shm_prepare(spec, err) < 0)
                 goto fail;
         agent_timer_step(&timer, "block devices");
         if (container_cgroup_setup(a, c, id, spec, &timer, err) < 0)
