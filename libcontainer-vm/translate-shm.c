@@ -93,35 +93,12 @@ static bool bind_only_option(const char *o)
  * dropped, the host tmpfs's size and mode added; everything else as given. */
 static int rewrite(struct spec_mount *m, uint64_t size, mode_t mode)
 {
-        size_t n = 0, k = 0;
         char key[32], size_opt[32], mode_opt[16];
 
-        while (m->options && m->options[n])
-                n++;
         snprintf(key, sizeof(key), GUEST_SHM_PREFIX "%016llx", (unsigned long long) key_of(m->source));
         snprintf(size_opt, sizeof(size_opt), "size=%llu", (unsigned long long) size);
         snprintf(mode_opt, sizeof(mode_opt), "mode=%o", (unsigned) mode);
-        _cleanup_free_ char **options = calloc(n + 3, sizeof(char *));
-        _cleanup_free_ char *source = strdup(key);
-        _cleanup_free_ char *type = strdup("tmpfs");
-        _cleanup_free_ char *sz = strdup(size_opt);
-        _cleanup_free_ char *md = strdup(mode_opt);
-        if (options == NULL || source == NULL || type == NULL || sz == NULL || md == NULL)
-                return -ENOMEM;
-        for (size_t j = 0; j < n; j++)
-                if (!bind_only_option(m->options[j]))
-                        options[k++] = m->options[j];
-                else
-                        free(m->options[j]);
-        options[k++] = TAKE_PTR(sz);
-        options[k++] = TAKE_PTR(md);
-        free(m->options);
-        m->options = TAKE_PTR(options);
-        free(m->source);
-        m->source = TAKE_PTR(source);
-        free(m->type);
-        m->type = TAKE_PTR(type);
-        return 0;
+        return spec_mount_replace(m, "tmpfs", key, bind_only_option, (const char *const[]) { size_opt, mode_opt, NULL });
 }
 
 int translate_shm(struct spec_config *c, struct rv_error **err)

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "spec/mount.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/cleanup.h"
 #include "spec/config.h"
 
 bool spec_mount_is_bind(const struct spec_mount *m)
@@ -26,3 +29,41 @@ bool spec_mount_is_readonly(const struct spec_mount *m)
         }
         return ro;
 }
+
+int spec_mount_replace(struct spec_mount *m, const char *type, const char *source, bool (*drop)(const char *option),
+                       const char *const *add)
+{
+        size_t n = 0, n_add = 0, k = 0;
+
+        while (m->options && m->options[n])
+                n++;
+        while (add && add[n_add])
+                n_add++;
+        _cleanup_free_ char **options = calloc(n + n_add + 1, sizeof(char *));
+        _cleanup_free_ char *new_type = strdup(type);
+        _cleanup_free_ char *new_source = strdup(source);
+        if (options == NULL || new_type == NULL || new_source == NULL)
+                return -ENOMEM;
+        for (size_t j = 0; j < n_add; j++)
+                if ((options[n + j] = strdup(add[j])) == NULL) {
+                        for (size_t i = 0; i < j; i++)
+                                free(options[n + i]);
+                        return -ENOMEM;
+                }
+        /* The kept options first, the added after them. */
+        for (size_t j = 0; j < n; j++)
+                if (drop(m->options[j]))
+                        free(m->options[j]);
+                else
+                        options[k++] = m->options[j];
+        memmove(&options[k], &options[n], n_add * sizeof(char *));
+        options[k + n_add] = NULL;
+        free(m->options);
+        m->options = TAKE_PTR(options);
+        free(m->type);
+        m->type = TAKE_PTR(new_type);
+        free(m->source);
+        m->source = TAKE_PTR(new_source);
+        return 0;
+}
+

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What a spec mount's options say, read runc's way (host and guest). */
+/* What a spec mount's options say, read runc's way, and a mount rewritten
+ * (host and guest). */
 #pragma once
 
 #include <stdbool.h>
@@ -10,3 +11,8 @@ struct spec_mount;
 bool spec_mount_is_bind(const struct spec_mount *m);
 /* ro or rro, not undone by a later rw. */
 bool spec_mount_is_readonly(const struct spec_mount *m);
+/* Makes m a mount of type from source, without the options drop says yes
+ * to, with add's (NULL-terminated) after the rest. -ENOMEM leaves m as it
+ * was. */
+int spec_mount_replace(struct spec_mount *m, const char *type, const char *source, bool (*drop)(const char *option),
+                       const char *const *add);

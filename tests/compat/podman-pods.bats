@@ -163,5 +163,6 @@ one_pod() {
 	run -0 pm exec "$POD-a" sh -c 'cat /dev/shm/s; grep " /dev/shm " /proc/mounts | cut -d" " -f3'
 	assert_line from-b
 	assert_line tmpfs
+	run -0 pm pod rm -f -t 0 "$POD"
 }
 

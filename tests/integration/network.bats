@@ -250,39 +250,26 @@ retry() {
 	assert_output --partial 10.231.6.2/24
 }
 
-@test "network: an ingress qdisc the engine made stays; only runvm's filter goes" {
+@test "network: an ingress or clsact (eBPF-based plugins) qdisc the engine made is used as it is and stays; only runvm's filter goes" {
 	is_runvm || skip "runvm's redirects"
-	make_netns net-t7
-	add_veth net-t7 net-h7 eth0 10.231.7.1/24 10.231.7.2/24
-	tc -n net-t7 qdisc add dev eth0 ingress
-	use_netns net-t7
-	set_args sh -c 'ping -c1 -W5 10.231.7.1 >/dev/null && echo PING-OK'
-	runvm run --bundle "$BUNDLE" ct
-	assert_success
-	assert_output PING-OK
-	run -0 tc -n net-t7 qdisc show dev eth0 ingress
-	assert_output --partial ingress
-	run -0 tc -n net-t7 filter show dev eth0 ingress
-	assert_output ""
-	# Not runvm's: the leak check in teardown must not count it.
-	tc -n net-t7 qdisc del dev eth0 ingress
-}
-
-@test "network: a clsact qdisc the engine made (eBPF-based plugins) is used as it is and stays" {
-	is_runvm || skip "runvm's redirects"
-	make_netns net-t13
-	add_veth net-t13 net-h13 eth0 10.231.13.1/24 10.231.13.2/24
-	tc -n net-t13 qdisc add dev eth0 clsact
-	use_netns net-t13
-	set_args sh -c 'ping -c1 -W5 10.231.13.1 >/dev/null && echo PING-OK'
-	runvm run --bundle "$BUNDLE" ct
-	assert_success
-	assert_output PING-OK
-	run -0 tc -n net-t13 qdisc show dev eth0
-	assert_output --partial clsact
-	run -0 tc -n net-t13 filter show dev eth0 ingress
-	assert_output ""
-	tc -n net-t13 qdisc del dev eth0 clsact
+	local kind n=7
+	for kind in ingress clsact; do
+		make_netns net-t$n
+		add_veth net-t$n net-h$n eth0 10.231.$n.1/24 10.231.$n.2/24
+		tc -n net-t$n qdisc add dev eth0 $kind
+		use_netns net-t$n
+		set_args sh -c "ping -c1 -W5 10.231.$n.1 >/dev/null && echo PING-OK"
+		runvm run --bundle "$BUNDLE" ct-$kind
+		assert_success
+		assert_output PING-OK
+		run -0 tc -n net-t$n qdisc show dev eth0
+		assert_output --partial "qdisc $kind ffff:"
+		run -0 tc -n net-t$n filter show dev eth0 ingress
+		assert_output ""
+		# Not runvm's: the leak check in teardown must not count it.
+		tc -n net-t$n qdisc del dev eth0 $kind
+		n=13
+	done
 }
 
 @test "network: an interface added after start is reported in the log and by events, not half-applied" {

@@ -14,6 +14,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "spec/config.h"
+#include "spec/mount.h"
 #include "vm/agent/mount-opts.h"
 #include "vm/channel/shm.h"
 
@@ -55,33 +56,11 @@ static int ensure_tmpfs(const char *path, char *const *options, struct rv_error 
         return 0;
 }
 
-/* The mount as a bind of path: what made the tmpfs (size=, mode=) goes,
- * the flags stay for the bind. */
-static int as_bind(struct spec_mount *m, const char *path)
+/* What made the tmpfs goes from the mount that becomes its bind; the
+ * flags stay for the bind. */
+static bool tmpfs_only_option(const char *o)
 {
-        size_t n = 0, k = 0;
-
-        while (m->options && m->options[n])
-                n++;
-        _cleanup_free_ char **options = calloc(n + 2, sizeof(char *));
-        _cleanup_free_ char *source = strdup(path);
-        _cleanup_free_ char *type = strdup("bind");
-        _cleanup_free_ char *bind = strdup("bind");
-        if (options == NULL || source == NULL || type == NULL || bind == NULL)
-                return -ENOMEM;
-        options[k++] = TAKE_PTR(bind);
-        for (size_t j = 0; j < n; j++)
-                if (strncmp(m->options[j], "size=", 5) == 0 || strncmp(m->options[j], "mode=", 5) == 0)
-                        free(m->options[j]);
-                else
-                        options[k++] = m->options[j];
-        free(m->options);
-        m->options = TAKE_PTR(options);
-        free(m->source);
-        m->source = TAKE_PTR(source);
-        free(m->type);
-        m->type = TAKE_PTR(type);
-        return 0;
+        return strncmp(o, "size=", 5) == 0 || strncmp(o, "mode=", 5) == 0;
 }
 
 int agent_shm_prepare(struct spec_config *c, struct rv_error **err)
@@ -101,7 +80,7 @@ int agent_shm_prepare(struct spec_config *c, struct rv_error **err)
                 snprintf(path, sizeof(path), GUEST_SHM_DIR "/%s", m->source + prefix);
                 if (ensure_tmpfs(path, m->options, err) < 0)
                         return rv_error_wrap(err, "`mounts[%zu]`", i);
-                if (as_bind(m, path) < 0)
+                if (spec_mount_replace(m, "bind", path, tmpfs_only_option, (const char *const[]) { "bind", NULL }) < 0)
                         return rv_error_set(err, ENOMEM, "`mounts[%zu]`", i);
         }
         return 0;
