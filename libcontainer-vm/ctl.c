@@ -28,6 +28,7 @@ static const char *const command_names[_CTL_COMMAND_MAX] = {
         [CTL_STATS] = "stats",
         [CTL_EVENTS] = "events",
         [CTL_MEMBER] = "member",
+        [CTL_NET_CHANGED] = "net-changed",
 };
 
 struct reply_header {

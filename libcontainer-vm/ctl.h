@@ -42,6 +42,10 @@ enum ctl_command {
                                  * one tree per share; replies when created, then
                                  * {"exit_code"|"signal"}; the member's monitor may
                                  * send CTL_KILL on the open connection */
+        CTL_NET_CHANGED = 12,   /* member's monitor -> sandbox, on that connection:
+                                 * payload "interface\0change\0", a change of the
+                                 * member's network namespace (a warm pool VM's
+                                 * container), reported as a `network` event */
         _CTL_COMMAND_MAX,
 };
 

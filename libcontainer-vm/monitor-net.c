@@ -97,12 +97,39 @@ int monitor_net_configure(struct monitor *m, struct rv_error **err)
         return 0;
 }
 
+char *monitor_net_event(const char *id, const char *interface, const char *change, bool mirrored)
+{
+        _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
+        struct rv_error *tmp_err = NULL;
+        char *line = NULL;
+
+        if (w == NULL)
+                return NULL;
+        json_write_object_begin(w);
+        json_write_key(w, "type");
+        json_write_string(w, "network");
+        json_write_key(w, "id");
+        json_write_string(w, id);
+        json_write_key(w, "data");
+        json_write_object_begin(w);
+        json_write_key(w, "interface");
+        json_write_string(w, interface);
+        json_write_key(w, "change");
+        json_write_string(w, change);
+        json_write_key(w, "mirrored");
+        json_write_bool(w, mirrored);
+        json_write_object_end(w);
+        json_write_object_end(w);
+        if (json_writer_finish(w, &line, NULL, &tmp_err) < 0)
+                line = NULL;
+        rv_error_release(&tmp_err);
+        return line;
+}
+
 static void report_change(void *data, const char *interface, const char *change)
 {
         struct monitor *m = data;
-        _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
         _cleanup_free_ char *line = NULL;
-        struct rv_error *tmp_err = NULL;
         /* Before start nothing has run: the change is followed at start. */
         bool follow = m->o->state->status == CONTAINER_CREATED && !monitor_exec_any(m);
 
@@ -115,24 +142,8 @@ static void report_change(void *data, const char *interface, const char *change)
                        "VM keeps the network it started with (restart the container to pick this up)",
                        interface, change);
         }
-        json_write_object_begin(w);
-        json_write_key(w, "type");
-        json_write_string(w, "network");
-        json_write_key(w, "id");
-        json_write_string(w, m->o->state->id);
-        json_write_key(w, "data");
-        json_write_object_begin(w);
-        json_write_key(w, "interface");
-        json_write_string(w, interface);
-        json_write_key(w, "change");
-        json_write_string(w, change);
-        json_write_key(w, "mirrored");
-        json_write_bool(w, follow);
-        json_write_object_end(w);
-        json_write_object_end(w);
-        if (json_writer_finish(w, &line, NULL, &tmp_err) == 0)
+        if ((line = monitor_net_event(m->o->state->id, interface, change, follow)) != NULL)
                 monitor_events_publish(m, line);
-        rv_error_release(&tmp_err);
 }
 
 int monitor_net_watch_fd(const struct monitor *m)

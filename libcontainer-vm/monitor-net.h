@@ -3,6 +3,8 @@
  * interfaces before boot, configure the guest, watch for changes. */
 #pragma once
 
+#include <stdbool.h>
+
 struct monitor;
 struct rv_error;
 
@@ -19,3 +21,6 @@ void monitor_net_watch_event(struct monitor *m);
 int monitor_net_before_start(struct monitor *m, struct rv_error **err);
 /* Undoes the wiring and forgets the record. Idempotent. */
 void monitor_net_teardown(struct monitor *m);
+/* The `network` event of container id (caller frees; NULL: no memory):
+ * {"type":"network","id":..,"data":{"interface","change","mirrored"}}. */
+char *monitor_net_event(const char *id, const char *interface, const char *change, bool mirrored);

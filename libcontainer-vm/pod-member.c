@@ -36,6 +36,7 @@
 #include "libcontainer-vm/tty.h"
 #include "spec/config.h"
 #include "spec/json.h"
+#include "netns/watch.h"
 #include "vm/channel/netconf.h"
 
 /* The guest paths where the agent publishes a container's namespaces
@@ -411,6 +412,26 @@ _Noreturn static void sandbox_gone(const struct monitor_options *o, const char *
         rv_exit_like(0, SIGKILL);
 }
 
+/* A change of a warm pool VM's container's namespace, which a served VM
+ * cannot follow (no rebuild, no hot-plug): in this log, and to the pool
+ * monitor for the container's `network` event (monitor-pod.c). */
+static void report_net_change(void *data, const char *interface, const char *change)
+{
+        int conn = *(const int *) data;
+        struct ctl_header h = { .command = CTL_NET_CHANGED };
+        char msg[sizeof(h) + 128];
+        int n = snprintf(msg + sizeof(h), sizeof(msg) - sizeof(h), "%s%c%s", interface, '\0', change);
+
+        rv_log(RV_LOG_WARNING, "network: `%s` %s in the container's network namespace after its create: the warm "
+               "VM keeps the network it was served with (restart the container to pick this up)", interface, change);
+        if (n < 0 || (size_t) n + 1 > sizeof(msg) - sizeof(h))
+                return;
+        h.length = (uint32_t) n + 1;
+        memcpy(msg, &h, sizeof(h));
+        if (send(conn, msg, sizeof(h) + h.length, MSG_NOSIGNAL) < 0)
+                rv_debug("network: report the change: %s", strerror(errno));
+}
+
 _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
 {
         struct rv_error *err = NULL;
@@ -481,11 +502,23 @@ _Noreturn void pod_member_main(struct monitor_options *o, const char *sandbox)
                 dup2(null, i);
         if (null > 2)
                 close(null);
+        /* The namespace the engine made, joined by pool_nic_scan. */
+        struct netns_watch *watch = NULL;
+        if (pool && pm.net.netconf != NULL && netns_watch_open(pm.net.netconf, &watch, &err) < 0) {
+                rv_warn("network: watching the namespace failed: %s; later changes go unreported", err->msg);
+                rv_error_release(&err);
+        }
 
         for (;;) {
-                struct pollfd p[2] = { { sigfd, POLLIN, 0 }, { conn, POLLIN, 0 } };
-                if (poll(p, 2, -1) < 0)
+                struct pollfd p[3] = { { sigfd, POLLIN, 0 }, { conn, POLLIN, 0 },
+                                       { watch ? netns_watch_fd(watch) : -1, POLLIN, 0 } };
+                if (poll(p, 3, -1) < 0)
                         continue;
+                if ((p[2].revents & POLLIN) && netns_watch_read(watch, report_net_change, &conn) < 0) {
+                        rv_warn("network: watching the namespace failed; later changes go unreported");
+                        netns_watch_free(watch);
+                        watch = NULL;
+                }
                 if (p[0].revents & POLLIN) {
                         struct signalfd_siginfo si;
                         while (read(sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
