@@ -45,3 +45,6 @@ int monitor_pod_read_limit(const struct json_value *v, const char *obj, const ch
 /* CTL_PS (takes fd), CTL_UPDATE (replies on fd) for the member. */
 void monitor_pod_member_ps(struct pod_member *mb, int fd);
 void monitor_pod_member_update(struct pod_member *mb, int fd, const struct ctl_request *req);
+/* CTL_NET_CHANGED on the member's connection: its header read, length
+ * bytes of payload follow. */
+void monitor_pod_member_net_changed(struct pod_member *mb, uint32_t length);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The commands the sandbox's monitor serves for a pod member beyond its
- * lifecycle (docs/ARCHITECTURE.md, "Pods"): ps, update, its oom events. */
+ * lifecycle (docs/ARCHITECTURE.md, "Pods"): ps, update, its oom and
+ * network events. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -13,6 +15,7 @@
 #include "libcontainer-vm/ctl.h"
 #include "libcontainer-vm/monitor-agent.h"
 #include "libcontainer-vm/monitor-events.h"
+#include "libcontainer-vm/monitor-net.h"
 #include "libcontainer-vm/monitor-oom.h"
 #include "libcontainer-vm/monitor-pod-member.h"
 #include "libcontainer-vm/monitor-pod.h"
@@ -121,4 +124,24 @@ bool monitor_pod_oom(struct monitor *m, const struct json_value *data)
         /* conmon learns it from the member's bundle, as a container's. */
         monitor_oom_tell_bundle(m, mb->state->bundle);
         return true;
+}
+
+/* A warm pool VM's container's namespace changed (pool-member's watch):
+ * reported, not followed, as a cold VM's after start (monitor-net.c). The
+ * payload came with its header. */
+void monitor_pod_member_net_changed(struct pod_member *mb, uint32_t length)
+{
+        char buf[128];
+        _cleanup_free_ char *line = NULL;
+
+        if (length < 4 || length > sizeof(buf) - 1 ||
+            recv(mb->client_fd, buf, length, MSG_DONTWAIT | MSG_WAITALL) != (ssize_t) length)
+                return;
+        buf[length] = '\0';
+        const char *interface = buf, *change = buf + strlen(buf) + 1;
+        if (change >= buf + length)
+                return;
+        rv_debug("member `%s`: network: `%s` %s", mb->id, interface, change);
+        if ((line = monitor_net_event(mb->id, interface, change, false)) != NULL)
+                monitor_events_send(mb->m, mb->events, line);
 }

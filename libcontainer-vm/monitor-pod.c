@@ -26,7 +26,6 @@
 #include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/monitor-userns.h"
 #include "libcontainer-vm/monitor-io.h"
-#include "libcontainer-vm/monitor-net.h"
 #include "libcontainer-vm/pool-nic.h"
 #include "libcontainer-vm/state.h"
 #include "libcontainer-vm/status.h"
@@ -269,26 +268,6 @@ static int on_listen(void *ctx, struct loop_watch *w, uint32_t revents, struct r
         return 0;
 }
 
-/* A warm pool VM's container's namespace changed (pool-member's watch):
- * reported, not followed, as a cold VM's after start (monitor-net.c). The
- * payload came with its header. */
-static void member_net_changed(struct pod_member *mb, uint32_t length)
-{
-        char buf[128];
-        _cleanup_free_ char *line = NULL;
-
-        if (length < 4 || length > sizeof(buf) - 1 ||
-            recv(mb->client_fd, buf, length, MSG_DONTWAIT | MSG_WAITALL) != (ssize_t) length)
-                return;
-        buf[length] = '\0';
-        const char *interface = buf, *change = buf + strlen(buf) + 1;
-        if (change >= buf + length)
-                return;
-        rv_debug("member `%s`: network: `%s` %s", mb->id, interface, change);
-        if ((line = monitor_net_event(mb->id, interface, change, false)) != NULL)
-                monitor_events_send(mb->m, mb->events, line);
-}
-
 /* The member's monitor sends CTL_KILL (signals it received), or goes:
  * then its container goes too, as a process dies with its runc. */
 static int on_client(void *ctx, struct loop_watch *w, uint32_t revents, struct rv_error **err)
@@ -306,7 +285,7 @@ static int on_client(void *ctx, struct loop_watch *w, uint32_t revents, struct r
                 return 0;
         }
         if (n == (ssize_t) sizeof(h) && h.command == CTL_NET_CHANGED) {
-                member_net_changed(mb, h.length);
+                monitor_pod_member_net_changed(mb, h.length);
                 return 0;
         }
         if (n == (ssize_t) sizeof(h) && h.command == CTL_KILL) {

@@ -57,3 +57,28 @@ add_veth() {
 use_netns() {
 	update_config "(.linux.namespaces[] | select(.type == \"network\")) |= (.path = \"/run/netns/$1\")"
 }
+
+# added_interface_reported ID NS HOST_NAME: a veth end added to NS (as
+# eth1) while container ID runs is reported and not applied: a `network`
+# event with "mirrored": false, a line in ID's monitor.log, and the guest
+# keeps eth0 only. Deletes ID.
+added_interface_reported() {
+	local id=$1 ns=$2 h=$3 evpid
+	__runvm events "$id" >"$BATS_TEST_TMPDIR/ev.out" 2>"$BATS_TEST_TMPDIR/ev.err" &
+	evpid=$!
+	track_pid "$evpid"
+	sleep 1
+	ip link del "$h" 2>/dev/null || true
+	ip link add "$h" type veth peer name eth1 netns "$ns"
+	HOST_LINKS+=("$h")
+	wait_for_grep '"type":"network"' "$BATS_TEST_TMPDIR/ev.out" 30
+	run -0 jq -se --arg id "$id" 'map(select(.type == "network")) | .[0] | .id == $id and .data.interface == "eth1" and .data.change == "added" and .data.mirrored == false' "$BATS_TEST_TMPDIR/ev.out"
+	run -0 grep -F '`eth1` added in the container'"'"'s network namespace after' "$ROOT/$id/monitor.log"
+	runvm exec "$id" sh -c 'ip -o link show | cut -d: -f2 | tr -d " "'
+	assert_success
+	assert_line eth0
+	refute_line eth1
+	runvm delete --force "$id"
+	assert_success
+	wait_bg "$evpid" 30
+}

@@ -280,24 +280,7 @@ retry() {
 	set_args sleep 600
 	run_detached ct
 	wait_for_status ct running
-	__runvm events ct >"$BATS_TEST_TMPDIR/ev.out" 2>"$BATS_TEST_TMPDIR/ev.err" &
-	local evpid=$!
-	track_pid "$evpid"
-	sleep 1
-	ip link del net-h9 2>/dev/null || true
-	ip link add net-h9 type veth peer name eth1 netns net-t8
-	HOST_LINKS+=(net-h9)
-	wait_for_grep '"type":"network"' "$BATS_TEST_TMPDIR/ev.out" 30
-	run -0 jq -se 'map(select(.type == "network")) | .[0] | .id == "ct" and .data.interface == "eth1" and .data.change == "added" and .data.mirrored == false' "$BATS_TEST_TMPDIR/ev.out"
-	run -0 grep -F '`eth1` added in the container'"'"'s network namespace after start' "$ROOT/ct/monitor.log"
-	# The guest still has exactly what it started with.
-	runvm exec ct sh -c 'ip -o link show | cut -d: -f2 | tr -d " "'
-	assert_success
-	assert_line eth0
-	refute_line eth1
-	runvm delete --force ct
-	assert_success
-	wait_bg "$evpid" 30
+	added_interface_reported ct net-t8 net-h9
 }
 
 @test "network: an interface that cannot be mirrored is refused with a clear error and nothing is left" {

@@ -322,23 +322,7 @@ wait_refilled() {
 	run_detached n4
 	[ "$(sandbox_of n4)" = ".pool/$slot" ]
 	wait_for_status n4 running
-	__runvm events n4 >"$BATS_TEST_TMPDIR/ev.out" 2>"$BATS_TEST_TMPDIR/ev.err" &
-	local evpid=$!
-	track_pid "$evpid"
-	sleep 1
-	ip link del pool-h5 2>/dev/null || true
-	ip link add pool-h5 type veth peer name eth1 netns pool-n4
-	HOST_LINKS+=(pool-h5)
-	wait_for_grep '"type":"network"' "$BATS_TEST_TMPDIR/ev.out" 30
-	run -0 jq -se 'map(select(.type == "network")) | .[0] | .id == "n4" and .data.interface == "eth1" and .data.change == "added" and .data.mirrored == false' "$BATS_TEST_TMPDIR/ev.out"
-	run -0 grep -F '`eth1` added in the container'"'"'s network namespace after its create' "$ROOT/n4/monitor.log"
-	runvm exec n4 sh -c 'ip -o link show | cut -d: -f2 | tr -d " "'
-	assert_success
-	assert_line eth0
-	refute_line eth1
-	runvm delete --force n4
-	assert_success
-	wait_bg "$evpid" 30
+	added_interface_reported n4 pool-n4 pool-h5
 }
 
 @test "pool: a pool VM's NIC stays out of sight without an interface (a new namespace, a path with lo only); two interfaces boot cold" {
