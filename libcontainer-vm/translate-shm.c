@@ -20,25 +20,6 @@
 #include "spec/mount.h"
 #include "vm/channel/shm.h"
 
-static bool is_dev_shm(const char *destination)
-{
-        const char *p = destination;
-
-        while (*p == '/')
-                p++;
-        if (strncmp(p, "dev", 3) != 0)
-                return false;
-        p += 3;
-        while (*p == '/')
-                p++;
-        if (strncmp(p, "shm", 3) != 0)
-                return false;
-        p += 3;
-        while (*p == '/')
-                p++;
-        return *p == '\0';
-}
-
 /* FNV-1a: a name for the directory, the same for every container that
  * names it. */
 static uint64_t key_of(const char *path)
@@ -98,7 +79,8 @@ static int rewrite(struct spec_mount *m, uint64_t size, mode_t mode)
         snprintf(key, sizeof(key), GUEST_SHM_PREFIX "%016llx", (unsigned long long) key_of(m->source));
         snprintf(size_opt, sizeof(size_opt), "size=%llu", (unsigned long long) size);
         snprintf(mode_opt, sizeof(mode_opt), "mode=%o", (unsigned) mode);
-        return spec_mount_replace(m, "tmpfs", key, bind_only_option, (const char *const[]) { size_opt, mode_opt, NULL });
+        return spec_mount_replace(m, "tmpfs", key, bind_only_option,
+                                  (const char *const[]) { size_opt, mode_opt, NULL });
 }
 
 int translate_shm(struct spec_config *c, struct rv_error **err)
@@ -110,8 +92,8 @@ int translate_shm(struct spec_config *c, struct rv_error **err)
                 uint64_t size;
                 mode_t mode;
 
-                if (!spec_mount_is_bind(m) || m->destination == NULL || !is_dev_shm(m->destination) ||
-                    m->source == NULL || m->source[0] != '/' || !engine_tmpfs(m->source, &size, &mode))
+                if (!spec_mount_is_bind(m) || !spec_mount_destination_is(m, "/dev/shm") || m->source == NULL ||
+                    m->source[0] != '/' || !engine_tmpfs(m->source, &size, &mode))
                         continue;
                 if (rewrite(m, size, mode) < 0)
                         return rv_error_set(err, ENOMEM, "`mounts[%zu]` (/dev/shm)", i);

@@ -390,7 +390,8 @@ int translate_spec(struct spec_config *c, const char *bundle, const struct runvm
          * guest's drivers; block devices are the host's, as disks. */
         if (translate_check_host(c, bundle, err) < 0 || plan_namespaces(c, &p, err) < 0 ||
             plan_sizes(c, cfg, &p, err) < 0 || plan_rootfs(c, bundle, &p, err) < 0 ||
-            translate_shm(c, err) < 0 || plan_mounts(c, bundle, &p, err) < 0 || translate_disks(c, cfg, &p.disks, &p.n_disks, err) < 0 ||
+            translate_shm(c, err) < 0 || plan_mounts(c, bundle, &p, err) < 0 ||
+            translate_disks(c, cfg, &p.disks, &p.n_disks, err) < 0 ||
             translate_check_guest_spec(c, err) < 0 ||
             (c->root.readonly &&
              mountpoints_prepare(p.shares[vm_plan_rootfs_index(&p)].fd, c, mountpoint_is_dir,

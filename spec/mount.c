@@ -30,6 +30,27 @@ bool spec_mount_is_readonly(const struct spec_mount *m)
         return ro;
 }
 
+bool spec_mount_destination_is(const struct spec_mount *m, const char *path)
+{
+        const char *d = m->destination;
+
+        if (d == NULL)
+                return false;
+        for (const char *p = path;;) {
+                while (*d == '/')
+                        d++;
+                while (*p == '/')
+                        p++;
+                if (*p == '\0')
+                        return *d == '\0';
+                size_t n = strcspn(p, "/");
+                if (strncmp(d, p, n) != 0 || (d[n] != '/' && d[n] != '\0'))
+                        return false;
+                d += n;
+                p += n;
+        }
+}
+
 int spec_mount_replace(struct spec_mount *m, const char *type, const char *source, bool (*drop)(const char *option),
                        const char *const *add)
 {

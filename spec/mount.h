@@ -9,6 +9,9 @@ struct spec_mount;
 
 /* type "bind", or a bind/rbind option. */
 bool spec_mount_is_bind(const struct spec_mount *m);
+/* Whether the destination is path (absolute, clean) whatever its repeated
+ * or trailing slashes: "//dev/shm/" is "/dev/shm". */
+bool spec_mount_destination_is(const struct spec_mount *m, const char *path);
 /* ro or rro, not undone by a later rw. */
 bool spec_mount_is_readonly(const struct spec_mount *m);
 /* Makes m a mount of type from source, without the options drop says yes

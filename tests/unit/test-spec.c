@@ -15,6 +15,7 @@
 
 #include "base/error.h"
 #include "spec/config.h"
+#include "spec/mount.h"
 #include "spec/json.h"
 #include "spec/spec-internal.h"
 #include "spec/state.h"
@@ -709,6 +710,26 @@ static void test_state(void **state)
         free(out);
 }
 
+static void test_mount_destination_is(void **state)
+{
+        struct spec_mount m = { 0 };
+        static const char *const yes[] = { "/dev/shm", "//dev/shm/", "/dev//shm", "dev/shm" };
+        static const char *const no[] = { "/dev/shmx", "/dev", "/dev/shm/x", "/devx/shm", "" };
+
+        for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+                m.destination = (char *) yes[i];
+                assert_true(spec_mount_destination_is(&m, "/dev/shm"));
+        }
+        for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+                m.destination = (char *) no[i];
+                assert_false(spec_mount_destination_is(&m, "/dev/shm"));
+        }
+        m.destination = "/dev/";
+        assert_true(spec_mount_destination_is(&m, "/dev"));
+        m.destination = NULL;
+        assert_false(spec_mount_destination_is(&m, "/dev"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -721,6 +742,7 @@ int main(void)
                 cmocka_unit_test(test_validate_seccomp_sets),
                 cmocka_unit_test(test_default_config),
                 cmocka_unit_test(test_state),
+                cmocka_unit_test(test_mount_destination_is),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

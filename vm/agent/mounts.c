@@ -17,6 +17,7 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "spec/config.h"
+#include "spec/mount.h"
 #include "vm/agent/mount-opts.h"
 #include "vm/agent/rootpath.h"
 
@@ -277,20 +278,9 @@ out:
 /* runc mounts every tmpfs, and /dev, read-write first: the devices and
  * submounts under them need it. agent_rootfs_finalize makes them
  * read-only afterwards. */
-static bool is_dev(const char *dest)
-{
-        while (*dest == '/')
-                dest++;
-        if (strncmp(dest, "dev", 3) != 0)
-                return false;
-        for (dest += 3; *dest == '/'; dest++)
-                ;
-        return *dest == '\0';
-}
-
 static bool ro_delayed(const struct spec_mount *m, const char *type)
 {
-        return strcmp(type, "tmpfs") == 0 || (m->destination != NULL && is_dev(m->destination));
+        return strcmp(type, "tmpfs") == 0 || spec_mount_destination_is(m, "/dev");
 }
 
 int agent_mount_remount_delayed_ro(const struct spec_mount *m, struct rv_error **err)
