@@ -22,6 +22,8 @@ struct rv_error;
 #define CTL_PAYLOAD_MAX (4u << 20)
 /* A pod member brings its stdio, state dir and share trees. */
 #define CTL_MAX_FDS 32
+/* CTL_NET_CHANGED's payload, at most (an interface name and a change). */
+#define CTL_NET_CHANGED_MAX 128u
 
 enum ctl_command {
         CTL_START = 1,          /* release the created process */

@@ -131,10 +131,12 @@ bool monitor_pod_oom(struct monitor *m, const struct json_value *data)
  * payload came with its header. */
 void monitor_pod_member_net_changed(struct pod_member *mb, uint32_t length)
 {
-        char buf[128];
+        char buf[CTL_NET_CHANGED_MAX + 1];
         _cleanup_free_ char *line = NULL;
 
-        if (length < 4 || length > sizeof(buf) - 1 ||
+        /* The member's monitor sends no more (pod-member.c); the payload
+         * came in the header's send, so it is here to read. */
+        if (length < 4 || length > CTL_NET_CHANGED_MAX ||
             recv(mb->client_fd, buf, length, MSG_DONTWAIT | MSG_WAITALL) != (ssize_t) length)
                 return;
         buf[length] = '\0';

@@ -419,7 +419,7 @@ static void report_net_change(void *data, const char *interface, const char *cha
 {
         int conn = *(const int *) data;
         struct ctl_header h = { .command = CTL_NET_CHANGED };
-        char msg[sizeof(h) + 128];
+        char msg[sizeof(h) + CTL_NET_CHANGED_MAX];
         int n = snprintf(msg + sizeof(h), sizeof(msg) - sizeof(h), "%s%c%s", interface, '\0', change);
 
         rv_log(RV_LOG_WARNING, "network: `%s` %s in the container's network namespace after its create: the warm "
