@@ -310,7 +310,7 @@ static int hand_over(struct monitor_options *o, const char *sandbox, const int s
             (start_after && ctl_call(o->dir->dirfd, &start, NULL, START_TIMEOUT_MS, NULL, NULL, err) < 0)) {
                 close(conn);
                 conn = -1;
-                rv_error_wrap(err, "the pod's sandbox `%s`", sandbox);
+                rv_error_wrap(err, pool ? "warm pool VM `%s`" : "the pod's sandbox `%s`", sandbox);
         }
 out:
         for (size_t i = 4; i < n; i++)
