@@ -4,6 +4,7 @@
  * those two. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/loop.h"
@@ -31,6 +32,8 @@ struct pod_member {
         struct monitor_events *events;  /* its `events` clients */
         struct proc_io io;
         struct loop_watch w_client, w_listen;
+        int busy;                       /* its requests under way (monitor-pod.c) */
+        bool exit_pending;              /* its exit came, to be finished once not busy */
         struct pod_member *next;
 };
 
@@ -42,6 +45,10 @@ int monitor_pod_call(struct pod_member *mb, enum proto_method method, agent_fill
 void monitor_pod_reply_result(int fd, int r, struct rv_error *err);
 /* A positive integer obj.key of v into *ret (0 otherwise): true when one was there. */
 int monitor_pod_read_limit(const struct json_value *v, const char *obj, const char *key, int64_t *ret);
+/* Its state recorded (state.json in its dir). */
+void monitor_pod_member_record(struct pod_member *mb, enum container_status status);
+/* CTL_START, CTL_KILL, CTL_PAUSE, CTL_RESUME (replies on fd). */
+void monitor_pod_member_command(struct pod_member *mb, int fd, const struct ctl_request *req);
 /* CTL_PS (takes fd), CTL_UPDATE (replies on fd) for the member. */
 void monitor_pod_member_ps(struct pod_member *mb, int fd);
 void monitor_pod_member_update(struct pod_member *mb, int fd, const struct ctl_request *req);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The commands the sandbox's monitor serves for a pod member beyond its
- * lifecycle (docs/ARCHITECTURE.md, "Pods"): ps, update, its oom and
- * network events. */
+ * create (docs/ARCHITECTURE.md, "Pods"): start, kill, pause, resume, ps,
+ * update, its oom and network events. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +21,52 @@
 #include "libcontainer-vm/monitor-pod.h"
 #include "libcontainer-vm/monitor-shared.h"
 #include "libcontainer-vm/state.h"
+#include "libcontainer-vm/status.h"
 #include "spec/json.h"
 #include "vm/channel/protocol.h"
+
+/* Start, kill, pause, resume: answered on fd. */
+void monitor_pod_member_command(struct pod_member *mb, int fd, const struct ctl_request *req)
+{
+        struct rv_error *err = NULL;
+        enum container_op op;
+        int r;
+
+        switch (req->h.command) {
+        case CTL_START: op = CONTAINER_OP_START; break;
+        case CTL_PAUSE: op = CONTAINER_OP_PAUSE; break;
+        case CTL_RESUME: op = CONTAINER_OP_RESUME; break;
+        case CTL_KILL: op = CONTAINER_OP_SIGNAL; break;
+        default:
+                ctl_send_error(fd, -ENOTSUP, "this command is not served for a pod's member container yet");
+                return;
+        }
+        if (container_status_check(mb->state->status, op, &err) < 0) {
+                ctl_send_error(fd, -err->status, err->msg);
+                rv_error_release(&err);
+                return;
+        }
+        if (req->h.command == CTL_KILL) {
+                struct proto_signal s = { .signal = req->h.arg, .all = (req->h.flags & CTL_FLAG_ALL) != 0 };
+                r = monitor_pod_call(mb, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &err);
+        } else if (req->h.command == CTL_START) {
+                r = monitor_pod_call(mb, PROTO_START_CONTAINER, NULL, NULL, &err);
+                if (r == 0 && mb->state->status == CONTAINER_CREATED)
+                        monitor_pod_member_record(mb, CONTAINER_RUNNING);
+        } else if (req->h.command == CTL_PAUSE) {
+                r = monitor_pod_call(mb, PROTO_PAUSE_CONTAINER, NULL, NULL, &err);
+                if (r == 0) {
+                        mb->before_pause = mb->state->status;
+                        monitor_pod_member_record(mb, CONTAINER_PAUSED);
+                }
+        } else {
+                r = monitor_pod_call(mb, PROTO_RESUME_CONTAINER, NULL, NULL, &err);
+                if (r == 0)
+                        monitor_pod_member_record(mb, mb->before_pause);
+        }
+        monitor_pod_reply_result(fd, r, err);
+        rv_error_release(&err);
+}
 
 /* The guest's processes of the member; the host pids are its own. */
 void monitor_pod_member_ps(struct pod_member *mb, int fd)

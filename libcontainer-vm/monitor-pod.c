@@ -45,7 +45,7 @@ struct monitor_pod *monitor_pod_new(void)
         return calloc(1, sizeof(struct monitor_pod));
 }
 
-static void member_record(struct pod_member *mb, enum container_status status)
+void monitor_pod_member_record(struct pod_member *mb, enum container_status status)
 {
         struct rv_error *tmp_err = NULL;
 
@@ -124,6 +124,41 @@ static void member_free(struct monitor *m, struct pod_member *mb)
         free(mb);
 }
 
+/* Its exit (read into its state) recorded and told; the member freed. */
+static void member_ended(struct monitor *m, struct pod_member *mb)
+{
+        char reply[64];
+
+        mb->busy++;     /* its unshare's calls dispatch too */
+        proc_io_drain(&mb->io, DRAIN_TIMEOUT_MS);
+        mb->state->exited = true;
+        monitor_pod_member_record(mb, CONTAINER_STOPPED);
+        if (mb->state->exit_signal)
+                snprintf(reply, sizeof(reply), "{\"signal\":%d}", mb->state->exit_signal);
+        else
+                snprintf(reply, sizeof(reply), "{\"exit_code\":%d}", mb->state->exit_code);
+        /* With disks, its exit is told once they are out of the VM (its
+         * filesystems written back): the host may use them right after. */
+        bool disks = mb->n_disks > 0;
+        if (disks)
+                member_unshare(m, mb);
+        if (mb->client_fd >= 0)
+                ctl_send_reply(mb->client_fd, 0, reply, strlen(reply));
+        rv_log(RV_LOG_INFO, "member `%s` exited: %s", mb->id, reply);
+        if (!disks)
+                member_unshare(m, mb);
+        member_free(m, mb);
+}
+
+/* A synchronous call dispatches whatever else arrives, the member's exit
+ * among them: while one of its requests is handled, its exit waits, and
+ * is finished when the request is. */
+static void member_release(struct monitor *m, struct pod_member *mb)
+{
+        if (--mb->busy == 0 && mb->exit_pending)
+                member_ended(m, mb);
+}
+
 struct pod_member *monitor_pod_find(struct monitor *m, const char *id)
 {
         for (struct pod_member *mb = m->pod->list; mb; mb = mb->next)
@@ -154,8 +189,6 @@ void monitor_pod_reply_result(int fd, int r, struct rv_error *err)
         int e = err->status > 0 ? err->status : EIO;
         ctl_send_error(fd, -e, e == ESRCH ? "container not running" : err->msg);
 }
-
-static void member_command(struct pod_member *mb, int fd, const struct ctl_request *req);
 
 /* Takes fd: replies and closes it, or an exec session (or `events`)
  * keeps it. */
@@ -190,51 +223,10 @@ static void member_request(struct pod_member *mb, int fd, struct ctl_request *re
                 agent_client_set_target(mb->m->agent, NULL);
                 return;
         }
-        member_command(mb, fd, req);
+        monitor_pod_member_command(mb, fd, req);
         close(fd);
 }
 
-static void member_command(struct pod_member *mb, int fd, const struct ctl_request *req)
-{
-        struct rv_error *err = NULL;
-        enum container_op op;
-        int r;
-
-        switch (req->h.command) {
-        case CTL_START: op = CONTAINER_OP_START; break;
-        case CTL_PAUSE: op = CONTAINER_OP_PAUSE; break;
-        case CTL_RESUME: op = CONTAINER_OP_RESUME; break;
-        case CTL_KILL: op = CONTAINER_OP_SIGNAL; break;
-        default:
-                ctl_send_error(fd, -ENOTSUP, "this command is not served for a pod's member container yet");
-                return;
-        }
-        if (container_status_check(mb->state->status, op, &err) < 0) {
-                ctl_send_error(fd, -err->status, err->msg);
-                rv_error_release(&err);
-                return;
-        }
-        if (req->h.command == CTL_KILL) {
-                struct proto_signal s = { .signal = req->h.arg, .all = (req->h.flags & CTL_FLAG_ALL) != 0 };
-                r = monitor_pod_call(mb, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, &err);
-        } else if (req->h.command == CTL_START) {
-                r = monitor_pod_call(mb, PROTO_START_CONTAINER, NULL, NULL, &err);
-                if (r == 0 && mb->state->status == CONTAINER_CREATED)
-                        member_record(mb, CONTAINER_RUNNING);
-        } else if (req->h.command == CTL_PAUSE) {
-                r = monitor_pod_call(mb, PROTO_PAUSE_CONTAINER, NULL, NULL, &err);
-                if (r == 0) {
-                        mb->before_pause = mb->state->status;
-                        member_record(mb, CONTAINER_PAUSED);
-                }
-        } else {
-                r = monitor_pod_call(mb, PROTO_RESUME_CONTAINER, NULL, NULL, &err);
-                if (r == 0)
-                        member_record(mb, mb->before_pause);
-        }
-        monitor_pod_reply_result(fd, r, err);
-        rv_error_release(&err);
-}
 
 /* Requests are small and whole at once: read with a bound, never
  * holding the sandbox longer than that. */
@@ -259,12 +251,14 @@ static int on_listen(void *ctx, struct loop_watch *w, uint32_t revents, struct r
         if (r == 1) {
                 int fd = c->fd;
                 c->fd = -1;
+                mb->busy++;
                 member_request(mb, fd, &c->req);
-        }
-        else if (r < 0)
+        } else if (r < 0)
                 rv_debug("member `%s`: ctl: %s", mb->id, tmp_err->msg);
         rv_error_release(&tmp_err);
         ctl_conn_free(c);
+        if (r == 1)
+                member_release(mb->m, mb);
         return 0;
 }
 
@@ -302,6 +296,7 @@ static int on_client(void *ctx, struct loop_watch *w, uint32_t revents, struct r
         if (monitor_send_request(m, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, err) < 0)
                 rv_error_release(err);
         agent_client_set_target(m->agent, NULL);
+        mb->busy++;     /* freed here, its exit or not */
         member_unshare(m, mb);
         member_free(m, mb);
         return 0;
@@ -457,11 +452,11 @@ static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_re
         struct create_params p = { json_get(v, "spec"), json_get(v, "hook_state"), &mb->io };
         if (monitor_pod_call(mb, PROTO_CREATE_CONTAINER, fill_create, &p, err) < 0)
                 return -1;
-        member_record(mb, CONTAINER_CREATED);
+        monitor_pod_member_record(mb, CONTAINER_CREATED);
         if ((req->h.flags & CTL_FLAG_AUTOSTART) && monitor_pod_call(mb, PROTO_START_CONTAINER, NULL, NULL, err) < 0)
                 return -1;
         if (req->h.flags & CTL_FLAG_AUTOSTART)
-                member_record(mb, CONTAINER_RUNNING);
+                monitor_pod_member_record(mb, CONTAINER_RUNNING);
         mb->listen_fd = ctl_listen(mb->dirfd, err);
         if (mb->listen_fd < 0)
                 return rv_error_wrap(err, "member `%s`", id);
@@ -478,7 +473,8 @@ void monitor_pod_member(struct monitor *m, int fd, struct ctl_request *req)
                 close(fd);
                 return;
         }
-        *mb = (struct pod_member) { .m = m, .client_fd = -1, .dirfd = -1, .listen_fd = -1, .io = PROC_IO_INIT,
+        /* Held until its create is answered (member_release). */
+        *mb = (struct pod_member) { .m = m, .client_fd = -1, .dirfd = -1, .listen_fd = -1, .io = PROC_IO_INIT, .busy = 1,
                                     .events = monitor_events_new(),
                                     .w_client = LOOP_WATCH_INIT(on_client, NULL),
                                     .w_listen = LOOP_WATCH_INIT(on_listen, NULL) };
@@ -504,6 +500,7 @@ void monitor_pod_member(struct monitor *m, int fd, struct ctl_request *req)
         rv_log(RV_LOG_INFO, "member `%s` created in the pod", mb->id);
         mb->client_fd = fd;
         ctl_send_reply(fd, 0, NULL, 0);
+        member_release(m, mb);
 }
 
 /* --- in the loop ------------------------------------------------------------ */
@@ -511,7 +508,6 @@ void monitor_pod_member(struct monitor *m, int fd, struct ctl_request *req)
 bool monitor_pod_exited(struct monitor *m, const char *id, const struct json_value *data)
 {
         struct pod_member *mb = monitor_pod_find(m, id);
-        char reply[64];
 
         if (mb == NULL && id != NULL && strcmp(id, m->o->state->id) != 0) {
                 /* A member whose monitor went before its exit: the guest
@@ -525,25 +521,10 @@ bool monitor_pod_exited(struct monitor *m, const char *id, const struct json_val
         }
         if (mb == NULL)
                 return false;
-        proc_io_drain(&mb->io, DRAIN_TIMEOUT_MS);
-        mb->state->exited = true;
         monitor_read_exit(data, &mb->state->exit_code, &mb->state->exit_signal);
-        member_record(mb, CONTAINER_STOPPED);
-        if (mb->state->exit_signal)
-                snprintf(reply, sizeof(reply), "{\"signal\":%d}", mb->state->exit_signal);
-        else
-                snprintf(reply, sizeof(reply), "{\"exit_code\":%d}", mb->state->exit_code);
-        /* With disks, its exit is told once they are out of the VM (its
-         * filesystems written back): the host may use them right after. */
-        bool disks = mb->n_disks > 0;
-        if (disks)
-                member_unshare(m, mb);
-        if (mb->client_fd >= 0)
-                ctl_send_reply(mb->client_fd, 0, reply, strlen(reply));
-        rv_log(RV_LOG_INFO, "member `%s` exited: %s", mb->id, reply);
-        if (!disks)
-                member_unshare(m, mb);
-        member_free(m, mb);
+        mb->exit_pending = true;
+        if (mb->busy == 0)
+                member_ended(m, mb);
         return true;
 }
 

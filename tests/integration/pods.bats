@@ -93,6 +93,26 @@ start_member() {
 	BUNDLE=$bundle run_detached "$id"
 }
 
+@test "pods: a member's kill and start are answered when its exit comes with the answer: kill KILL and run of true, 8 times each" {
+	start_sandbox
+	local i
+	# The sandbox's monitor reads the answer and the exit together at
+	# times: the member's exit waits until its request is answered.
+	for i in $(seq 8); do
+		start_member "k$i" "$MEMBER_BUNDLE" sleep 1000
+		runvm kill "k$i" KILL
+		assert_success
+		wait_for_status "k$i" stopped
+		runvm delete "k$i"
+		assert_success
+		update_config '.process.args = ["true"]' "$MEMBER_BUNDLE"
+		runvm run --bundle "$MEMBER_BUNDLE" "r$i"
+		assert_success
+		[ ! -e "$ROOT/r$i" ]
+	done
+	[ "$(container_status infra)" = running ]
+}
+
 @test "pods: state.json records the network, ipc and uts namespaces the monitor holds" {
 	start_sandbox
 	local type ino dev
