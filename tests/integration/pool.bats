@@ -293,6 +293,11 @@ wait_refilled() {
 	[ "${lines[4]}" = PING-LINK ]
 	[ "${lines[5]}" = PING-ROUTE ]
 	ping -c1 -W5 10.233.1.2
+	# Its stats count the NIC's traffic (the pings), in the guest.
+	runvm_separate events --stats n1
+	assert_success
+	run -0 jq -e '[.data.network_interfaces[] | select(.name == "eth0" and .rx_packets > 0 and .tx_packets > 0)]
+		| length == 1' <<<"$output"
 	# The container's pid is in the engine's namespace, as a cold one's
 	# is, and the pool VM's TAP was moved there from the pool's.
 	pid=$(cat "$BATS_TEST_TMPDIR/n1.pid")
@@ -355,6 +360,31 @@ wait_refilled() {
 	[ "$(ready_slot)" = "$slot" ]
 	runvm delete --force two
 	[ "$status" -eq 0 ]
+}
+
+@test "pool: a container without an interface is made in the VM's spare namespace, lo up: its execs join it, its stats list no NIC" {
+	fill
+	slot=$(ready_slot)
+	set_args sh -c 'echo $(ls /sys/class/net); cat /sys/class/net/lo/operstate; ping -c1 -W5 127.0.0.1 >/dev/null && echo PING-LO
+		echo READY; exec sleep 300'
+	with_net_raw
+	run_detached s0
+	[ "$(sandbox_of s0)" = ".pool/$slot" ]
+	wait_for_grep READY "$BATS_TEST_TMPDIR/s0.out"
+	run cat "$BATS_TEST_TMPDIR/s0.out"
+	[ "${lines[0]}" = lo ]
+	[ "${lines[1]}" = unknown ]
+	[ "${lines[2]}" = PING-LO ]
+	# /proc/net/dev is the reader's namespace: the exec's is the container's.
+	runvm exec s0 sh -c 'grep : /proc/net/dev | cut -d: -f1 | tr -d " "'
+	assert_success
+	assert_output lo
+	runvm_separate events --stats s0
+	assert_success
+	run -0 jq -e '.data.network_interfaces == []' <<<"$output"
+	runvm delete --force s0
+	assert_success
+	[ ! -e "$ROOT/.pool/$slot" ]
 }
 
 @test "pool: warm_pool_limits_mib keeps VMs of that memory limit warm too: such a container is served at its size; the refill keeps the shape" {

@@ -56,5 +56,6 @@ int agent_cgroup_procs(const struct agent_cgroup *cg, pid_t **ret, size_t *ret_n
 int agent_cgroup_read_key(const struct agent_cgroup *cg, const char *file, const char *key, uint64_t *ret,
                           struct rv_error **err);
 
-/* runc's `events --stats` data object, written as one JSON value. */
-int agent_cgroup_stats(const struct agent_cgroup *cg, struct json_writer *w, struct rv_error **err);
+/* runc's `events --stats` data object, written as one JSON value; the
+ * interfaces are those of init's network namespace. */
+int agent_cgroup_stats(const struct agent_cgroup *cg, pid_t init, struct json_writer *w, struct rv_error **err);

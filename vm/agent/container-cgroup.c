@@ -136,7 +136,7 @@ int agent_container_stats(struct agent *a, const struct json_value *params, stru
                 return -1;
         if (c->cgroup.fd < 0)
                 return rv_error_setx(err, EOPNOTSUPP, "container has no cgroup");
-        return agent_cgroup_stats(&c->cgroup, w, err);
+        return agent_cgroup_stats(&c->cgroup, c->pid, w, err);
 }
 
 int agent_container_update(struct agent *a, const struct json_value *params, struct json_writer *w,

@@ -31,6 +31,7 @@
 #include "vm/agent/init.h"
 #include "vm/agent/rootfs.h"
 #include "vm/agent/shm.h"
+#include "vm/agent/network.h"
 #include "vm/agent/timing.h"
 #include "vm/agent/userns.h"
 #include "vm/channel/channel.h"
@@ -358,7 +359,7 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         if (container_cgroup_setup(a, c, id, spec, &timer, err) < 0)
                 goto fail;
         agent_timer_step(&timer, "cgroup resources");
-        if (agent_ns_clone_flags(spec, &flags, err) < 0 || agent_rootfs_net_sysctls(spec, err) < 0)
+        if (agent_ns_clone_flags(spec, &flags, err) < 0)
                 goto fail;
         log_unenforced(spec);
         if (hook_state_text(json_get(params, "hook_state"), &hook_state, err) < 0)
@@ -371,13 +372,18 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
         /* fork() with namespaces: the child continues here as the
          * container's init (PID 1 of its namespace). */
         agent_timer_step(&timer, "pipes");
-        int restore_pidns;
-        if (agent_pod_pid_enter(spec, &restore_pidns, err) < 0)
+        int restore_pidns, restore_netns;
+        if (agent_network_enter(a, &restore_netns, err) < 0)
                 goto fail;
+        if (agent_rootfs_net_sysctls(spec, err) < 0 || agent_pod_pid_enter(spec, &restore_pidns, err) < 0) {
+                agent_network_leave(restore_netns);
+                goto fail;
+        }
         pid = agent_cgroup_clone(&c->cgroup, flags, err);
-        if (pid != 0)
+        if (pid != 0) {
                 agent_pod_pid_leave(restore_pidns);
-        else if (restore_pidns >= 0)
+                agent_network_leave(restore_netns);
+        } else if (restore_pidns >= 0)
                 close(restore_pidns);
         if (pid < 0)
                 goto fail;

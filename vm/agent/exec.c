@@ -41,10 +41,13 @@ struct exec_report {
         char msg[2048];
 };
 
-/* Joined user first (the others may belong to it), mount last. */
+/* The network namespace first: it is the VM's or a pool VM's spare one
+ * (vm/agent/network.h), owned by the VM's user namespace, which a process
+ * in the container's no longer has the right to join. Then user (the
+ * others may belong to it), mount last. */
 static const struct { const char *name; int type; } ns_order[] = {
-        { "user", CLONE_NEWUSER }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
-        { "net", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP }, { "pid", CLONE_NEWPID },
+        { "net", CLONE_NEWNET }, { "user", CLONE_NEWUSER }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
+        { "cgroup", CLONE_NEWCGROUP }, { "pid", CLONE_NEWPID },
         { "time", CLONE_NEWTIME }, { "mnt", CLONE_NEWNS },
 };
 #define N_NS (sizeof(ns_order) / sizeof(ns_order[0]))

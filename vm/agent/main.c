@@ -33,7 +33,7 @@ int main(int argc, char **argv)
         _cleanup_error_ struct rv_error *err = NULL;
         struct agent_boot_options opts;
         struct agent_bpf_cache progs = { .n = 0 };
-        struct agent_nic_park park = AGENT_NIC_PARK_INIT;
+        struct agent_pool_netns pool_netns = AGENT_POOL_NETNS_INIT;
         int port;
 
         if (getpid() != 1) {
@@ -58,16 +58,16 @@ int main(int argc, char **argv)
                        (long long) agent_uptime_ms());
                 agent_power_off();
         }
-        /* A pool VM has the time: nobody waits for its hello. Its NICs
-         * wait for a container's interface out of sight (this also pays
-         * the boot's first network namespace, which the first container
-         * made after the boot would: docs/PERFORMANCE.md, "The fixed
-         * cost"). */
+        /* A pool VM has the time: nobody waits for its hello. A spare
+         * network namespace waits for a container without an interface,
+         * and both lo are brought up (this also pays the boot's first
+         * network namespace, which the first container made after the
+         * boot would: docs/PERFORMANCE.md, "The fixed cost"). */
         if (opts.prewarm && !opts.probe) {
-                if (agent_network_park(&park, &err) < 0) {
-                        rv_warn("network: %s", err->msg);
-                        rv_error_release(&err);
-                }
+                /* A VM that cannot keep its NICs from a container without
+                 * an interface must not serve: the pool boots another. */
+                if (agent_network_pool_prepare(&pool_netns, &err) < 0)
+                        fatal(&err);
                 agent_warm_run(&progs);
         }
         /* The KVM probe only needs to hear the agent answer: it has no
@@ -91,5 +91,5 @@ int main(int argc, char **argv)
         rv_debug("boot: ready at %lld ms", (long long) ready);
         if (opts.timing && !opts.debug)
                 rv_log(RV_LOG_INFO, "timing: boot: ready at %lld ms", (long long) ready);
-        agent_serve(port, opts.debug, ready, &progs, &park);
+        agent_serve(port, opts.debug, ready, &progs, &pool_netns);
 }

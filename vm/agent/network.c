@@ -133,7 +133,7 @@ static struct rtnl_link *link_by_mac(struct nl_cache *links, const uint8_t mac[6
 
 /* Each NIC is found by MAC. Usually it has its name and MTU already (a
  * cold boot's NICs come in the host's order with its MTUs, a pool VM's
- * comes back from the park named): nothing is changed, for each change
+ * was given its name when taken): nothing is changed, for each change
  * is milliseconds of the kernel's under TCG. Otherwise each is first
  * given a name no host interface can have, so that swapping eth0 and
  * eth1 cannot collide half-way. */
@@ -367,13 +367,13 @@ static int add_neighbours(struct nl_sock *sk, const struct netconf *c, const int
         return 0;
 }
 
-/* Back from the park, in one request: into the VM's namespace under its
- * interface's name (a temporary one if a NIC there has it), with its MAC
- * and MTU, so that name_nics usually has nothing left to change. */
-static int unpark(struct nl_sock *home, const struct agent_nic_park *park, const struct json_value *vm_macs,
-                  const struct netconf *c, struct rv_error **err)
+/* A pool VM's NICs, taken where they wait (down, in the VM's namespace):
+ * each renamed to its interface's name (a temporary one if a NIC has it),
+ * with its MAC and MTU, in one request, so that name_nics usually has
+ * nothing left to change. */
+static int take_pool_nics(struct nl_sock *sk, const struct agent_pool_netns *pn, const struct json_value *vm_macs,
+                          const struct netconf *c, struct rv_error **err)
 {
-        _cleanup_(nl_socket_freep) struct nl_sock *parked = NULL;
         _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
         size_t n = json_array_size(vm_macs);
         char name[IFNAMSIZ];
@@ -381,22 +381,15 @@ static int unpark(struct nl_sock *home, const struct agent_nic_park *park, const
 
         if (!json_is_array(vm_macs) || n > c->n_ifaces)
                 return rv_error_setx(err, EINVAL, "`vm_macs`: one MAC per interface at most");
-        if (park == NULL || park->netns_fd < 0)
-                return rv_error_setx(err, ENODEV, "`vm_macs`: this VM has no parked NIC (not a warm pool VM)");
-        /* A socket opened there talks to that namespace. */
-        if (setns(park->netns_fd, CLONE_NEWNET) < 0)
-                return rv_error_set(err, errno, "join the parked NICs' network namespace");
-        parked = nl_socket_alloc();
-        r = parked ? nl_connect(parked, NETLINK_ROUTE) : -NLE_NOMEM;
-        if (setns(park->home_fd, CLONE_NEWNET) < 0)
-                agent_power_fatal(errno, "return to the VM's network namespace");
-        if (r < 0)
-                return nl_fail(err, r, "connect to rtnetlink in the parked NICs' namespace");
-        if ((r = rtnl_link_alloc_cache(parked, AF_UNSPEC, &links)) < 0)
-                return nl_fail(err, r, "list the parked NICs");
+        if (pn == NULL || pn->spare_fd < 0)
+                return rv_error_setx(err, ENODEV, "`vm_macs`: this VM has no pool NIC (not a warm pool VM)");
+        if (pn->containers_in_spare)
+                return rv_error_setx(err, EBUSY, "`vm_macs`: this VM already has a container, without an interface");
+        if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0)
+                return nl_fail(err, r, "list the pool NICs");
         for (size_t i = 0; i < n; i++) {
                 const struct netconf_iface *f = &c->ifaces[i];
-                _cleanup_(rtnl_link_putp) struct rtnl_link *move = rtnl_link_alloc(), *clash = NULL;
+                _cleanup_(rtnl_link_putp) struct rtnl_link *change = rtnl_link_alloc(), *clash = NULL;
                 _cleanup_(nl_addr_putp) struct nl_addr *ll = nl_addr_build(AF_LLC, f->mac, 6);
                 const char *s = NULL;
                 uint8_t mac[6];
@@ -407,29 +400,74 @@ static int unpark(struct nl_sock *home, const struct agent_nic_park *park, const
                         return rv_error_setx(err, EINVAL, "`vm_macs`: `%s` is not a MAC", s);
                 struct rtnl_link *l = link_by_mac(links, mac);
                 if (l == NULL)
-                        return rv_error_setx(err, ENODEV, "interface `%s`: no parked NIC has MAC %s", f->name, s);
-                if (move == NULL || ll == NULL)
+                        return rv_error_setx(err, ENODEV, "interface `%s`: no pool NIC has MAC %s", f->name, s);
+                if (change == NULL || ll == NULL)
                         return rv_error_set(err, ENOMEM, "link");
-                if (rtnl_link_get_kernel(home, 0, f->name, &clash) == 0)
-                        snprintf(name, sizeof(name), "rvpark%u", (unsigned) (i % 100));
+                if (strcmp(rtnl_link_get_name(l), f->name) != 0 &&
+                    rtnl_link_get_kernel(sk, 0, f->name, &clash) == 0)
+                        snprintf(name, sizeof(name), "rvpool%u", (unsigned) (i % 100));
                 else
                         snprintf(name, sizeof(name), "%s", f->name);
-                rtnl_link_set_ns_fd(move, park->home_fd);
-                rtnl_link_set_name(move, name);
-                rtnl_link_set_addr(move, ll);
-                rtnl_link_set_mtu(move, f->mtu);
-                if ((r = rtnl_link_change(parked, l, move, 0)) < 0)
-                        return nl_fail(err, r, "take the parked NIC back");
+                rtnl_link_set_name(change, name);
+                rtnl_link_set_addr(change, ll);
+                rtnl_link_set_mtu(change, f->mtu);
+                if ((r = rtnl_link_change(sk, l, change, 0)) < 0)
+                        return nl_fail(err, r, "take the pool NIC");
         }
         return 0;
 }
 
-int agent_network_park(struct agent_nic_park *park, struct rv_error **err)
+/* An rtnetlink socket of the namespace netns_fd; the thread returns to
+ * home_fd. */
+static int nl_socket_in(int netns_fd, int home_fd, struct nl_sock **ret, struct rv_error **err)
+{
+        _cleanup_(nl_socket_freep) struct nl_sock *sk = nl_socket_alloc();
+        int r;
+
+        if (sk == NULL)
+                return rv_error_set(err, ENOMEM, "network");
+        /* A socket opened there talks to that namespace. */
+        if (setns(netns_fd, CLONE_NEWNET) < 0)
+                return rv_error_set(err, errno, "join the spare network namespace");
+        r = nl_connect(sk, NETLINK_ROUTE);
+        if (setns(home_fd, CLONE_NEWNET) < 0)
+                agent_power_fatal(errno, "return to the VM's network namespace");
+        if (r < 0)
+                return nl_fail(err, r, "connect to rtnetlink in the spare network namespace");
+        *ret = TAKE_PTR(sk);
+        return 0;
+}
+
+/* Up, without an address of the kernel's own (the host's link-local
+ * addresses come with the container's), so that a container's interface
+ * is up when taken: an up is milliseconds of the guest kernel's. */
+static int bring_up_pool_nics(struct nl_sock *sk, struct rv_error **err)
+{
+        _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
+        char path[128];
+        int r;
+
+        if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0)
+                return nl_fail(err, r, "list NICs");
+        for (struct nl_object *o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
+                struct rtnl_link *l = (struct rtnl_link *) o;
+                if (rtnl_link_get_flags(l) & IFF_LOOPBACK)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/addr_gen_mode", rtnl_link_get_name(l));
+                if ((r = write_sysctl(path, "1")) < 0)
+                        rv_debug("network: %s: %s", path, strerror(-r));
+                if (set_link(sk, l, NULL, 0, true, err) < 0)
+                        return rv_error_wrap(err, "bring up `%s`", rtnl_link_get_name(l));
+        }
+        return 0;
+}
+
+int agent_network_pool_prepare(struct agent_pool_netns *pn, struct rv_error **err)
 {
         _cleanup_close_ int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
         _cleanup_close_ int spare = -EBADF;
         _cleanup_(nl_socket_freep) struct nl_sock *sk = nl_socket_alloc();
-        _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
+        _cleanup_(nl_socket_freep) struct nl_sock *spare_sk = NULL;
         int r;
 
         if (home < 0)
@@ -437,35 +475,46 @@ int agent_network_park(struct agent_nic_park *park, struct rv_error **err)
         if (sk == NULL)
                 return rv_error_set(err, ENOMEM, "network");
         if (unshare(CLONE_NEWNET) < 0)
-                return rv_error_set(err, errno, "a network namespace for the NICs");
+                return rv_error_set(err, errno, "a spare network namespace");
         spare = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
         int saved = errno;
-        /* The containers are made in the agent's namespace. */
+        /* The agent itself stays in the VM's. */
         if (setns(home, CLONE_NEWNET) < 0)
                 agent_power_fatal(errno, "return to the VM's network namespace");
         if (spare < 0)
-                return rv_error_set(err, saved, "open the NICs' network namespace");
+                return rv_error_set(err, saved, "open the spare network namespace");
+        if (nl_socket_in(spare, home, &spare_sk, err) < 0 || bring_up_lo(spare_sk, err) < 0)
+                return rv_error_wrap(err, "spare network namespace");
         if ((r = nl_connect(sk, NETLINK_ROUTE)) < 0)
                 return nl_fail(err, r, "connect to rtnetlink");
-        if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0)
-                return nl_fail(err, r, "list NICs");
-        unsigned n = 0;
-        for (struct nl_object *o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
-                struct rtnl_link *l = (struct rtnl_link *) o;
-                _cleanup_(rtnl_link_putp) struct rtnl_link *move = rtnl_link_alloc();
-                if (rtnl_link_get_flags(l) & IFF_LOOPBACK)
-                        continue;
-                if (move == NULL)
-                        return rv_error_set(err, ENOMEM, "link");
-                rtnl_link_set_ns_fd(move, spare);
-                if ((r = rtnl_link_change(sk, l, move, 0)) < 0)
-                        return nl_fail(err, r, "park a NIC");
-                n++;
-        }
-        rv_debug("network: %u NICs parked", n);
-        park->netns_fd = TAKE_FD(spare);
-        park->home_fd = TAKE_FD(home);
+        if (bring_up_lo(sk, err) < 0)
+                return -1;
+        if (bring_up_pool_nics(sk, err) < 0)
+                return -1;
+        pn->spare_fd = TAKE_FD(spare);
+        pn->home_fd = TAKE_FD(home);
+        rv_debug("network: spare namespace made, lo up in both");
         return 0;
+}
+
+int agent_network_enter(const struct agent *a, int *restore, struct rv_error **err)
+{
+        struct agent_pool_netns *pn = a->pool_netns;
+
+        *restore = -1;
+        if (pn == NULL || pn->spare_fd < 0 || pn->nics_taken)
+                return 0;
+        if (setns(pn->spare_fd, CLONE_NEWNET) < 0)
+                return rv_error_set(err, errno, "join the containers' network namespace");
+        pn->containers_in_spare = true;
+        *restore = pn->home_fd;
+        return 0;
+}
+
+void agent_network_leave(int restore)
+{
+        if (restore >= 0 && setns(restore, CLONE_NEWNET) < 0)
+                agent_power_fatal(errno, "return to the VM's network namespace");
 }
 
 static int apply(struct nl_sock *sk, const struct netconf *c, struct agent_timer *t, struct rv_error **err)
@@ -500,8 +549,8 @@ int agent_network_configure(struct agent *a, const struct json_value *params, st
 {
         _cleanup_(netconf_freep) struct netconf *c = NULL;
         _cleanup_(nl_socket_freep) struct nl_sock *sk = nl_socket_alloc();
+        struct agent_pool_netns *pn = a->pool_netns;
         int r;
-
         struct agent_timer timer;
 
         agent_timer_start(&timer);
@@ -513,9 +562,11 @@ int agent_network_configure(struct agent *a, const struct json_value *params, st
                 return nl_fail(err, r, "network: connect to rtnetlink");
         const struct json_value *vm_macs = json_get(params, "vm_macs");
         agent_timer_step(&timer, "parse+connect");
-        if (vm_macs && unpark(sk, a->park, vm_macs, c, err) < 0)
+        if (vm_macs && take_pool_nics(sk, pn, vm_macs, c, err) < 0)
                 return rv_error_wrap(err, "network");
-        agent_timer_step(&timer, "unpark");
+        if (vm_macs)
+                pn->nics_taken = true;
+        agent_timer_step(&timer, "pool NICs");
         if (apply(sk, c, &timer, err) < 0)
                 return rv_error_wrap(err, "network");
         if (timer.on) {

@@ -7,12 +7,13 @@
 #include <stdint.h>
 
 struct agent_bpf_cache;
-struct agent_nic_park;
+struct agent_pool_netns;
 
 /* Serves the channel on port_fd (taken) until `shutdown`, then powers the
  * VM off. ready_ms (uptime when boot finished) is reported by `hello`;
  * progs holds the device programs loaded before (vm/agent/warm.h) and
- * those the containers load; park a pool VM's NICs (vm/agent/network.h).
+ * those the containers load; pool_netns a pool VM's network namespaces
+ * (vm/agent/network.h).
  * Never returns. */
 __attribute__((noreturn)) void agent_serve(int port_fd, bool debug, int64_t ready_ms,
-                                           struct agent_bpf_cache *progs, struct agent_nic_park *park);
+                                           struct agent_bpf_cache *progs, struct agent_pool_netns *pool_netns);

@@ -231,17 +231,19 @@ static void write_hugetlb(const struct agent_cgroup *cg, struct json_writer *w)
         json_write_object_end(w);
 }
 
-/* The VM is the container's network namespace: its interfaces, from the
- * container's point of view already (runc swaps the host veth's). */
-static void write_network(struct json_writer *w)
+/* The interfaces of init's network namespace (the VM's, or a pool VM's
+ * spare one), from the container's point of view already (runc swaps the
+ * host veth's). */
+static void write_network(pid_t init, struct json_writer *w)
 {
         _cleanup_free_ char *dev = NULL;
-        char *save = NULL;
+        char *save = NULL, path[64];
         int line = 0;
 
+        snprintf(path, sizeof(path), "/proc/%d/net/dev", (int) init);
         json_write_key(w, "network_interfaces");
         json_write_array_begin(w);
-        if (rv_read_file_at(AT_FDCWD, "/proc/net/dev", 1 << 20, &dev, NULL, NULL) == 0) {
+        if (init > 0 && rv_read_file_at(AT_FDCWD, path, 1 << 20, &dev, NULL, NULL) == 0) {
                 for (char *l = strtok_r(dev, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
                         unsigned long long v[16];
                         char *colon;
@@ -274,7 +276,7 @@ static void write_network(struct json_writer *w)
         json_write_array_end(w);
 }
 
-int agent_cgroup_stats(const struct agent_cgroup *cg, struct json_writer *w, struct rv_error **err)
+int agent_cgroup_stats(const struct agent_cgroup *cg, pid_t init, struct json_writer *w, struct rv_error **err)
 {
         if (faccessat(cg->fd, "cgroup.procs", F_OK, 0) < 0)
                 return rv_error_set(err, errno, "cgroup `%s`", cg->name ? cg->name : "");
@@ -284,7 +286,7 @@ int agent_cgroup_stats(const struct agent_cgroup *cg, struct json_writer *w, str
         write_pids(cg, w);
         write_blkio(cg, w);
         write_hugetlb(cg, w);
-        write_network(w);
+        write_network(init, w);
         json_write_object_end(w);
         return 0;
 }
