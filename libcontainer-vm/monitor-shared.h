@@ -63,6 +63,7 @@ struct monitor {
         size_t n_vm_nics;
         struct netns_watch *net_watch;  /* changes after create */
         bool nic_for_member;            /* a pool VM: vm_nics[0] waits for its member's interface (pool-nic.h) */
+        int pool_tap_fd;                /* a pool VM: its TAP, kept while persistent (pool-nic.h); else -1 */
         bool net_changed;               /* before start: the VM's network is out of date */
         struct keeper *keeper;          /* once in the container's user namespace (monitor-userns.c) */
 };

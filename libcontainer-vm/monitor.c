@@ -214,7 +214,7 @@ static void monitor_fail(struct monitor *m, struct rv_error *err)
 _Noreturn void monitor_main(struct monitor_options *o)
 {
         struct monitor m = {
-                .o = o, .vm = NULL, .sigfd = -1, .tty_fd = -1,
+                .o = o, .vm = NULL, .sigfd = -1, .tty_fd = -1, .pool_tap_fd = -1,
                 .init = PROC_IO_INIT,
                 .ns = MONITOR_NS_INIT, .status_before_pause = CONTAINER_RUNNING,
         };

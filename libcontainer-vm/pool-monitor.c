@@ -48,6 +48,7 @@ _Noreturn static void pool_end(struct monitor *m, const char *proot, const char 
 
         monitor_pod_close(m);
         monitor_ctl_close(m);
+        pool_nic_end(m);
         monitor_vm_destroy(m);
         monitor_net_teardown(m);
         state_clear_procs(m->o->state);
@@ -89,7 +90,7 @@ _Noreturn void pool_monitor_main(const struct runvm_context *ctx, const struct r
         };
         struct monitor m = {
                 .o = &o, .sigfd = -1, .tty_fd = -1, .init = PROC_IO_INIT, .ns = MONITOR_NS_INIT,
-                .status_before_pause = CONTAINER_RUNNING,
+                .status_before_pause = CONTAINER_RUNNING, .pool_tap_fd = -1,
         };
         m.ns.host_pid = getpid();
         m.agent = agent_client_new(name, MAX_PENDING, &monitor_agent_ops, &m);

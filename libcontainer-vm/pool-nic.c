@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -75,6 +76,10 @@ int pool_nic_open(struct monitor *m, struct rv_error **err)
         nic.tap_fd = netns_tap_open(POOL_NIC_TAP, 1500, err);
         if (nic.tap_fd < 0)
                 return rv_error_wrap(err, "the pool VM's NIC");
+        if (netns_tap_set_persist(nic.tap_fd, true, err) < 0) {
+                close(nic.tap_fd);
+                return rv_error_wrap(err, "the pool VM's NIC");
+        }
         nic.vhost_fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
         m->vm_nics[0] = nic;
         m->n_vm_nics = 1;
@@ -85,12 +90,31 @@ int pool_nic_open(struct monitor *m, struct rv_error **err)
 void pool_nic_vm_started(struct monitor *m)
 {
         for (size_t i = 0; i < m->n_vm_nics; i++) {
-                if (m->vm_nics[i].tap_fd >= 0)
+                /* Kept: only an fd of it can make it go with its last fd. */
+                if (i == 0 && m->vm_nics[i].tap_fd >= 0 && m->pool_tap_fd < 0)
+                        m->pool_tap_fd = m->vm_nics[i].tap_fd;
+                else if (m->vm_nics[i].tap_fd >= 0)
                         close(m->vm_nics[i].tap_fd);
                 if (m->vm_nics[i].vhost_fd >= 0)
                         close(m->vm_nics[i].vhost_fd);
                 m->vm_nics[i].tap_fd = m->vm_nics[i].vhost_fd = -1;
         }
+}
+
+/* The monitor's fd of the TAP goes; unless keep_persistent, the TAP then
+ * goes with QEMU's. */
+static void tap_release(struct monitor *m, bool keep_persistent)
+{
+        struct rv_error *tmp_err = NULL;
+
+        if (m->pool_tap_fd < 0)
+                return;
+        if (!keep_persistent && netns_tap_set_persist(m->pool_tap_fd, false, &tmp_err) < 0) {
+                rv_log(RV_LOG_WARNING, "the pool VM's NIC: %s", tmp_err->msg);
+                rv_error_release(&tmp_err);
+        }
+        close(m->pool_tap_fd);
+        m->pool_tap_fd = -1;
 }
 
 struct configure_params {
@@ -123,9 +147,18 @@ int pool_nic_configure(struct monitor *m, const struct json_value *network, stru
         struct configure_params p = { network, m->vm_nics[0].mac };
         /* The agent applies the whole namespace; the NIC is taken once. */
         m->nic_for_member = false;
+        /* The member moves the TAP into the container's namespace (now, or
+         * moved it): there it must not outlive the VM. */
+        tap_release(m, false);
         if (monitor_call(m, PROTO_CONFIGURE_NETWORK, fill_configure, &p, REQUEST_TIMEOUT_MS, err) < 0)
                 return rv_error_wrap(err, "configure the guest's network");
         return 0;
+}
+
+void pool_nic_end(struct monitor *m)
+{
+        /* Still in this namespace, it goes with it, after this monitor. */
+        tap_release(m, if_nametoindex(POOL_NIC_TAP) != 0);
 }
 
 /* --- the member's monitor -------------------------------------------------- */

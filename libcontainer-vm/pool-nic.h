@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A warm pool VM's NIC (docs/ARCHITECTURE.md, "Warm pool"): booted with
  * one, its TAP in the pool monitor's network namespace and the guest's
- * NIC parked out of the VM's namespace (vm/agent/network.h), so that a
+ * NIC waiting up in the VM's namespace (vm/agent/network-pool.h), so that a
  * container whose namespace the engine made (podman's CNI, a path in
  * `linux.namespaces`) can be served warm. At the claim the member's
  * monitor moves the TAP into the container's namespace and wires it to
  * the interface there as a cold monitor wires the TAP it makes
  * (netns/netns.h); the guest takes the NIC back, gives it the
  * interface's MAC, name and MTU, and applies the namespace's addresses
- * and routes. A container without an interface leaves it parked. */
+ * and routes. A container without an interface leaves it unused.
+ * The TAP is persistent until a container's namespace may have it: the
+ * VM's end (QEMU's last close) then waits for no RCU barrier, and the
+ * TAP goes with the pool monitor's namespace. */
 #pragma once
 
 #include <stddef.h>
@@ -33,11 +36,16 @@ int pool_nic_count(const char *path, size_t *ret, struct rv_error **err);
 /* Pool monitor, in its own namespace before the boot: the TAP, and the
  * NIC for the VM with a random locally administered MAC. */
 int pool_nic_open(struct monitor *m, struct rv_error **err);
-/* After the boot: QEMU holds the TAP; the monitor's fd goes. */
+/* After the boot: QEMU holds the TAP; the monitor keeps an fd of it
+ * while it is persistent. */
 void pool_nic_vm_started(struct monitor *m);
 /* A member's `network` (the netconf its monitor scanned) into the guest:
- * configure_network with the parked NIC's MAC. Once per VM. */
+ * configure_network with the pool NIC's MAC. Once per VM. The TAP, in
+ * the container's namespace now, goes with QEMU again. */
 int pool_nic_configure(struct monitor *m, const struct json_value *network, struct rv_error **err);
+/* Before the VM is torn down: a TAP that left the pool monitor's
+ * namespace is made to go with QEMU; the monitor's fd goes. */
+void pool_nic_end(struct monitor *m);
 
 /* The member's monitor's network. */
 struct pool_nic_member {

@@ -79,6 +79,11 @@ int netns_wire_moved(struct netns_nic *nics, size_t n, struct rv_error **err);
 /* A non-persistent TAP `name` in the current namespace, up, with that
  * MTU: the fd QEMU gets (the TAP goes with its last fd). */
 int netns_tap_open(const char *name, uint32_t mtu, struct rv_error **err);
+/* Whether the TAP of fd outlives its last fd (TUNSETPERSIST). A persistent
+ * TAP's last close does not unregister it, which waits for an RCU barrier
+ * (tens of ms): one in a namespace about to die goes with the namespace,
+ * in the kernel's own time. */
+int netns_tap_set_persist(int fd, bool persist, struct rv_error **err);
 /* Moves interface `name` of the current namespace into the namespace
  * netns_fd names, renamed new_name there (one netlink request: there is
  * no moment it could clash with a name there). */

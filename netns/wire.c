@@ -141,6 +141,13 @@ int netns_tap_open(const char *name, uint32_t mtu, struct rv_error **err)
         return TAKE_FD(fd);
 }
 
+int netns_tap_set_persist(int fd, bool persist, struct rv_error **err)
+{
+        if (ioctl(fd, TUNSETPERSIST, persist ? 1UL : 0UL) < 0)
+                return rv_error_set(err, errno, "%s the TAP persistent", persist ? "make" : "unmake");
+        return 0;
+}
+
 static int ingress_add(struct nl_sock *sk, int ifindex, const char *name, struct rv_error **err)
 {
         _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *q = rtnl_qdisc_alloc();

@@ -281,6 +281,7 @@ wait_refilled() {
 		cat /sys/class/net/eth0/operstate
 		ping -c1 -W5 10.233.1.1 >/dev/null && echo PING-LINK
 		ping -c1 -W5 10.233.9.1 >/dev/null && echo PING-ROUTE
+		{ ip addr; ip route; ip -6 route; ip neigh; } | grep -q "169\.254\|fe80::2/" && echo LEFTOVER || echo CLEAN
 		echo READY; exec sleep 300'
 	run_detached n1
 	[ "$(sandbox_of n1)" = ".pool/$slot" ]
@@ -292,6 +293,8 @@ wait_refilled() {
 	[ "${lines[3]}" = up ]
 	[ "${lines[4]}" = PING-LINK ]
 	[ "${lines[5]}" = PING-ROUTE ]
+	# Nothing of the pool VM's rehearsal of a claim (network-pool.c).
+	[ "${lines[6]}" = CLEAN ]
 	ping -c1 -W5 10.233.1.2
 	# Its stats count the NIC's traffic (the pings), in the guest.
 	runvm_separate events --stats n1

@@ -39,7 +39,7 @@ struct agent {
         int64_t ready_ms;               /* uptime when the agent was ready */
         struct agent_container *containers;
         struct agent_bpf_cache *progs;  /* device programs loaded this boot */
-        struct agent_pool_netns *pool_netns; /* a pool VM's namespaces (network.h) */
+        struct agent_pool_netns *pool_netns; /* a pool VM's namespaces (network-pool.h) */
 };
 
 #define agent_container_of(ptr, type, member) \

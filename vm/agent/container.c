@@ -31,7 +31,7 @@
 #include "vm/agent/init.h"
 #include "vm/agent/rootfs.h"
 #include "vm/agent/shm.h"
-#include "vm/agent/network.h"
+#include "vm/agent/network-pool.h"
 #include "vm/agent/timing.h"
 #include "vm/agent/userns.h"
 #include "vm/channel/channel.h"

@@ -12,7 +12,7 @@
 #include "vm/agent/devices-bpf.h"
 #include "vm/agent/init.h"
 #include "vm/agent/modules.h"
-#include "vm/agent/network.h"
+#include "vm/agent/network-pool.h"
 #include "vm/agent/power.h"
 #include "vm/agent/serve.h"
 #include "vm/agent/timing.h"

@@ -4,6 +4,8 @@
  * the container's network namespace, so this is what the container sees. */
 #include "base/nl-cleanup.h"
 #include "vm/agent/network.h"
+#include "vm/agent/network-nl.h"
+#include "vm/agent/network-pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,12 +59,12 @@ static int nl_errno(int nlerr)
         }
 }
 
-static int nl_fail(struct rv_error **err, int nlerr, const char *what)
+int net_nl_fail(struct rv_error **err, int nlerr, const char *what)
 {
         return rv_error_setx(err, nl_errno(nlerr), "%s: %s", what, nl_geterror(nlerr));
 }
 
-static struct nl_addr *ip_addr(const struct netconf_ip *ip, unsigned prefixlen)
+struct nl_addr *net_ip_addr(const struct netconf_ip *ip, unsigned prefixlen)
 {
         struct nl_addr *a = nl_addr_build(ip->family, ip->addr, ip->family == AF_INET ? 4 : 16);
         if (a)
@@ -70,7 +72,7 @@ static struct nl_addr *ip_addr(const struct netconf_ip *ip, unsigned prefixlen)
         return a;
 }
 
-static int write_sysctl(const char *path, const char *value)
+int net_write_sysctl(const char *path, const char *value)
 {
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0 || write(fd, value, strlen(value)) < 0)
@@ -78,7 +80,7 @@ static int write_sysctl(const char *path, const char *value)
         return 0;
 }
 
-static int set_link(struct nl_sock *sk, struct rtnl_link *l, const char *name, uint32_t mtu, bool up,
+int net_set_link(struct nl_sock *sk, struct rtnl_link *l, const char *name, uint32_t mtu, bool up,
                     struct rv_error **err)
 {
         _cleanup_(rtnl_link_putp) struct rtnl_link *change = rtnl_link_alloc();
@@ -102,26 +104,26 @@ static int set_link(struct nl_sock *sk, struct rtnl_link *l, const char *name, u
         } else
                 rtnl_link_unset_flags(change, IFF_UP);
         if ((r = rtnl_link_change(sk, l, change, 0)) < 0)
-                return nl_fail(err, r, "change link");
+                return net_nl_fail(err, r, "change link");
         return 0;
 }
 
 static int link_by_name(struct nl_sock *sk, const char *name, struct rtnl_link **ret, struct rv_error **err)
 {
         int r = rtnl_link_get_kernel(sk, 0, name, ret);
-        return r < 0 ? nl_fail(err, r, name) : 0;
+        return r < 0 ? net_nl_fail(err, r, name) : 0;
 }
 
-static int bring_up_lo(struct nl_sock *sk, struct rv_error **err)
+int net_bring_up_lo(struct nl_sock *sk, struct rv_error **err)
 {
         _cleanup_(rtnl_link_putp) struct rtnl_link *lo = NULL;
 
-        if (link_by_name(sk, "lo", &lo, err) < 0 || set_link(sk, lo, NULL, 0, true, err) < 0)
+        if (link_by_name(sk, "lo", &lo, err) < 0 || net_set_link(sk, lo, NULL, 0, true, err) < 0)
                 return rv_error_wrap(err, "bring up `lo`");
         return 0;
 }
 
-static struct rtnl_link *link_by_mac(struct nl_cache *links, const uint8_t mac[6])
+struct rtnl_link *net_link_by_mac(struct nl_cache *links, const uint8_t mac[6])
 {
         for (struct nl_object *o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
                 struct nl_addr *a = rtnl_link_get_addr((struct rtnl_link *) o);
@@ -146,10 +148,10 @@ static int name_nics(struct nl_sock *sk, const struct netconf *c, int *ifindex, 
         int r;
 
         if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0)
-                return nl_fail(err, r, "list NICs");
+                return net_nl_fail(err, r, "list NICs");
         for (size_t i = 0; i < c->n_ifaces; i++) {
                 const struct netconf_iface *f = &c->ifaces[i];
-                if ((found[i] = link_by_mac(links, f->mac)) == NULL)
+                if ((found[i] = net_link_by_mac(links, f->mac)) == NULL)
                         return rv_error_setx(err, ENODEV, "interface `%s`: the VM has no NIC with MAC %s",
                                              f->name, netconf_mac_str(f->mac, mac, sizeof(mac)));
                 ifindex[i] = rtnl_link_get_ifindex(found[i]);
@@ -158,19 +160,19 @@ static int name_nics(struct nl_sock *sk, const struct netconf *c, int *ifindex, 
         }
         for (size_t i = 0; !as_wanted && i < c->n_ifaces; i++) {
                 snprintf(tmp, sizeof(tmp), "rvnic%u", (unsigned) i);
-                if (set_link(sk, found[i], tmp, 0, false, err) < 0)
+                if (net_set_link(sk, found[i], tmp, 0, false, err) < 0)
                         return rv_error_wrap(err, "interface `%s`", c->ifaces[i].name);
         }
         for (size_t i = 0; i < c->n_ifaces; i++) {
                 const struct netconf_iface *f = &c->ifaces[i];
                 _cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
                 snprintf(tmp, sizeof(tmp), "rvnic%u", (unsigned) i);
-                if (!as_wanted && (link_by_name(sk, tmp, &l, err) < 0 || set_link(sk, l, f->name, f->mtu, false, err) < 0))
+                if (!as_wanted && (link_by_name(sk, tmp, &l, err) < 0 || net_set_link(sk, l, f->name, f->mtu, false, err) < 0))
                         return rv_error_wrap(err, "interface `%s`", f->name);
                 /* The host's link-local addresses come with the others:
                  * the kernel must not make its own. */
                 snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/addr_gen_mode", f->name);
-                if ((r = write_sysctl(path, "1")) < 0)
+                if ((r = net_write_sysctl(path, "1")) < 0)
                         rv_debug("network: %s: %s", path, strerror(-r));
         }
         return 0;
@@ -183,7 +185,7 @@ static int add_addrs(struct nl_sock *sk, const struct netconf_iface *f, int ifin
         for (size_t k = 0; k < f->n_addrs; k++) {
                 const struct netconf_addr *na = &f->addrs[k];
                 _cleanup_(rtnl_addr_putp) struct rtnl_addr *a = rtnl_addr_alloc();
-                _cleanup_(nl_addr_putp) struct nl_addr *local = ip_addr(&na->ip, na->prefixlen);
+                _cleanup_(nl_addr_putp) struct nl_addr *local = net_ip_addr(&na->ip, na->prefixlen);
                 int r;
 
                 if (a == NULL || local == NULL)
@@ -198,7 +200,7 @@ static int add_addrs(struct nl_sock *sk, const struct netconf_iface *f, int ifin
                 if ((r = rtnl_addr_add(sk, a, 0)) < 0 && r != -NLE_EXIST) {
                         snprintf(what, sizeof(what), "add address %s/%u to `%s`",
                                  netconf_ip_str(&na->ip, buf, sizeof(buf)), na->prefixlen, f->name);
-                        return nl_fail(err, r, what);
+                        return net_nl_fail(err, r, what);
                 }
         }
         return 0;
@@ -219,7 +221,7 @@ static int add_route(struct nl_sock *sk, const struct netconf *c, const int *ifi
         struct netconf_ip any = { .family = nr->family };
         _cleanup_(nl_addr_putp) struct nl_addr *dst = NULL;
 
-        dst = ip_addr(nr->dst.family ? &nr->dst : &any, nr->dst.family ? nr->dst_len : 0);
+        dst = net_ip_addr(nr->dst.family ? &nr->dst : &any, nr->dst.family ? nr->dst_len : 0);
         if (r == NULL || dst == NULL)
                 return -NLE_NOMEM;
         rtnl_route_set_family(r, (uint8_t) nr->family);
@@ -230,7 +232,7 @@ static int add_route(struct nl_sock *sk, const struct netconf *c, const int *ifi
         rtnl_route_set_priority(r, nr->metric);
         rtnl_route_set_dst(r, dst);
         if (nr->src.family) {
-                _cleanup_(nl_addr_putp) struct nl_addr *src = ip_addr(&nr->src, nr->family == AF_INET ? 32 : 128);
+                _cleanup_(nl_addr_putp) struct nl_addr *src = net_ip_addr(&nr->src, nr->family == AF_INET ? 32 : 128);
                 if (src == NULL)
                         return -NLE_NOMEM;
                 rtnl_route_set_pref_src(r, src);
@@ -244,7 +246,7 @@ static int add_route(struct nl_sock *sk, const struct netconf *c, const int *ifi
                 if (nr->dev[0])
                         rtnl_route_nh_set_ifindex(nh, ifindex_of(c, ifindex, nr->dev));
                 if (nr->gateway.family) {
-                        _cleanup_(nl_addr_putp) struct nl_addr *gw = ip_addr(&nr->gateway, nr->family == AF_INET ? 32 : 128);
+                        _cleanup_(nl_addr_putp) struct nl_addr *gw = net_ip_addr(&nr->gateway, nr->family == AF_INET ? 32 : 128);
                         if (gw == NULL) {
                                 rtnl_route_nh_free(nh);
                                 return -NLE_NOMEM;
@@ -292,7 +294,7 @@ static int add_routes(struct nl_sock *sk, const struct netconf *c, const int *if
                         netconf_ip_str(&r->dst, buf, sizeof(buf));
                 snprintf(what, sizeof(what), "add route to %s/%u (table %u%s%s)", buf, r->dst_len, r->table,
                          r->dev[0] ? ", dev " : "", r->dev);
-                return nl_fail(err, last, what);
+                return net_nl_fail(err, last, what);
         }
         return 0;
 }
@@ -313,12 +315,12 @@ static int add_rules(struct nl_sock *sk, const struct netconf *c, struct rv_erro
                 rtnl_rule_set_table(r, nr->table);
                 rtnl_rule_set_action(r, FR_ACT_TO_TBL);
                 if (nr->src.family) {
-                        _cleanup_(nl_addr_putp) struct nl_addr *a = ip_addr(&nr->src, nr->src_len);
+                        _cleanup_(nl_addr_putp) struct nl_addr *a = net_ip_addr(&nr->src, nr->src_len);
                         if (a == NULL || rtnl_rule_set_src(r, a) < 0)
                                 return rv_error_set(err, ENOMEM, "rule");
                 }
                 if (nr->dst.family) {
-                        _cleanup_(nl_addr_putp) struct nl_addr *a = ip_addr(&nr->dst, nr->dst_len);
+                        _cleanup_(nl_addr_putp) struct nl_addr *a = net_ip_addr(&nr->dst, nr->dst_len);
                         if (a == NULL || rtnl_rule_set_dst(r, a) < 0)
                                 return rv_error_set(err, ENOMEM, "rule");
                 }
@@ -332,7 +334,7 @@ static int add_rules(struct nl_sock *sk, const struct netconf *c, struct rv_erro
                 }
                 if ((ret = rtnl_rule_add(sk, r, NLM_F_EXCL)) < 0 && ret != -NLE_EXIST) {
                         snprintf(what, sizeof(what), "add policy rule %u", nr->priority);
-                        return nl_fail(err, ret, what);
+                        return net_nl_fail(err, ret, what);
                 }
         }
         return 0;
@@ -347,7 +349,7 @@ static int add_neighbours(struct nl_sock *sk, const struct netconf *c, const int
         for (size_t i = 0; i < c->n_neighs; i++) {
                 const struct netconf_neigh *nn = &c->neighs[i];
                 _cleanup_(rtnl_neigh_putp) struct rtnl_neigh *n = rtnl_neigh_alloc();
-                _cleanup_(nl_addr_putp) struct nl_addr *dst = ip_addr(&nn->ip, nn->ip.family == AF_INET ? 32 : 128);
+                _cleanup_(nl_addr_putp) struct nl_addr *dst = net_ip_addr(&nn->ip, nn->ip.family == AF_INET ? 32 : 128);
                 _cleanup_(nl_addr_putp) struct nl_addr *ll = nl_addr_build(AF_LLC, nn->mac, 6);
                 int r;
 
@@ -361,167 +363,17 @@ static int add_neighbours(struct nl_sock *sk, const struct netconf *c, const int
                 if ((r = rtnl_neigh_add(sk, n, NLM_F_CREATE | NLM_F_REPLACE)) < 0) {
                         snprintf(what, sizeof(what), "add neighbour %s on `%s`",
                                  netconf_ip_str(&nn->ip, buf, sizeof(buf)), nn->dev);
-                        return nl_fail(err, r, what);
+                        return net_nl_fail(err, r, what);
                 }
         }
         return 0;
 }
 
-/* A pool VM's NICs, taken where they wait (down, in the VM's namespace):
- * each renamed to its interface's name (a temporary one if a NIC has it),
- * with its MAC and MTU, in one request, so that name_nics usually has
- * nothing left to change. */
-static int take_pool_nics(struct nl_sock *sk, const struct agent_pool_netns *pn, const struct json_value *vm_macs,
-                          const struct netconf *c, struct rv_error **err)
-{
-        _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
-        size_t n = json_array_size(vm_macs);
-        char name[IFNAMSIZ];
-        int r;
-
-        if (!json_is_array(vm_macs) || n > c->n_ifaces)
-                return rv_error_setx(err, EINVAL, "`vm_macs`: one MAC per interface at most");
-        if (pn == NULL || pn->spare_fd < 0)
-                return rv_error_setx(err, ENODEV, "`vm_macs`: this VM has no pool NIC (not a warm pool VM)");
-        if (pn->containers_in_spare)
-                return rv_error_setx(err, EBUSY, "`vm_macs`: this VM already has a container, without an interface");
-        if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0)
-                return nl_fail(err, r, "list the pool NICs");
-        for (size_t i = 0; i < n; i++) {
-                const struct netconf_iface *f = &c->ifaces[i];
-                _cleanup_(rtnl_link_putp) struct rtnl_link *change = rtnl_link_alloc(), *clash = NULL;
-                _cleanup_(nl_addr_putp) struct nl_addr *ll = nl_addr_build(AF_LLC, f->mac, 6);
-                const char *s = NULL;
-                uint8_t mac[6];
-
-                if (json_read_string(json_array_get(vm_macs, i), "vm_macs", &s, err) < 0)
-                        return -1;
-                if (netconf_mac_parse(s, mac) < 0)
-                        return rv_error_setx(err, EINVAL, "`vm_macs`: `%s` is not a MAC", s);
-                struct rtnl_link *l = link_by_mac(links, mac);
-                if (l == NULL)
-                        return rv_error_setx(err, ENODEV, "interface `%s`: no pool NIC has MAC %s", f->name, s);
-                if (change == NULL || ll == NULL)
-                        return rv_error_set(err, ENOMEM, "link");
-                if (strcmp(rtnl_link_get_name(l), f->name) != 0 &&
-                    rtnl_link_get_kernel(sk, 0, f->name, &clash) == 0)
-                        snprintf(name, sizeof(name), "rvpool%u", (unsigned) (i % 100));
-                else
-                        snprintf(name, sizeof(name), "%s", f->name);
-                rtnl_link_set_name(change, name);
-                rtnl_link_set_addr(change, ll);
-                rtnl_link_set_mtu(change, f->mtu);
-                if ((r = rtnl_link_change(sk, l, change, 0)) < 0)
-                        return nl_fail(err, r, "take the pool NIC");
-        }
-        return 0;
-}
-
-/* An rtnetlink socket of the namespace netns_fd; the thread returns to
- * home_fd. */
-static int nl_socket_in(int netns_fd, int home_fd, struct nl_sock **ret, struct rv_error **err)
-{
-        _cleanup_(nl_socket_freep) struct nl_sock *sk = nl_socket_alloc();
-        int r;
-
-        if (sk == NULL)
-                return rv_error_set(err, ENOMEM, "network");
-        /* A socket opened there talks to that namespace. */
-        if (setns(netns_fd, CLONE_NEWNET) < 0)
-                return rv_error_set(err, errno, "join the spare network namespace");
-        r = nl_connect(sk, NETLINK_ROUTE);
-        if (setns(home_fd, CLONE_NEWNET) < 0)
-                agent_power_fatal(errno, "return to the VM's network namespace");
-        if (r < 0)
-                return nl_fail(err, r, "connect to rtnetlink in the spare network namespace");
-        *ret = TAKE_PTR(sk);
-        return 0;
-}
-
-/* Up, without an address of the kernel's own (the host's link-local
- * addresses come with the container's), so that a container's interface
- * is up when taken: an up is milliseconds of the guest kernel's. */
-static int bring_up_pool_nics(struct nl_sock *sk, struct rv_error **err)
-{
-        _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
-        char path[128];
-        int r;
-
-        if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0)
-                return nl_fail(err, r, "list NICs");
-        for (struct nl_object *o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
-                struct rtnl_link *l = (struct rtnl_link *) o;
-                if (rtnl_link_get_flags(l) & IFF_LOOPBACK)
-                        continue;
-                snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/addr_gen_mode", rtnl_link_get_name(l));
-                if ((r = write_sysctl(path, "1")) < 0)
-                        rv_debug("network: %s: %s", path, strerror(-r));
-                if (set_link(sk, l, NULL, 0, true, err) < 0)
-                        return rv_error_wrap(err, "bring up `%s`", rtnl_link_get_name(l));
-        }
-        return 0;
-}
-
-int agent_network_pool_prepare(struct agent_pool_netns *pn, struct rv_error **err)
-{
-        _cleanup_close_ int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        _cleanup_close_ int spare = -EBADF;
-        _cleanup_(nl_socket_freep) struct nl_sock *sk = nl_socket_alloc();
-        _cleanup_(nl_socket_freep) struct nl_sock *spare_sk = NULL;
-        int r;
-
-        if (home < 0)
-                return rv_error_set(err, errno, "open /proc/self/ns/net");
-        if (sk == NULL)
-                return rv_error_set(err, ENOMEM, "network");
-        if (unshare(CLONE_NEWNET) < 0)
-                return rv_error_set(err, errno, "a spare network namespace");
-        spare = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        int saved = errno;
-        /* The agent itself stays in the VM's. */
-        if (setns(home, CLONE_NEWNET) < 0)
-                agent_power_fatal(errno, "return to the VM's network namespace");
-        if (spare < 0)
-                return rv_error_set(err, saved, "open the spare network namespace");
-        if (nl_socket_in(spare, home, &spare_sk, err) < 0 || bring_up_lo(spare_sk, err) < 0)
-                return rv_error_wrap(err, "spare network namespace");
-        if ((r = nl_connect(sk, NETLINK_ROUTE)) < 0)
-                return nl_fail(err, r, "connect to rtnetlink");
-        if (bring_up_lo(sk, err) < 0)
-                return -1;
-        if (bring_up_pool_nics(sk, err) < 0)
-                return -1;
-        pn->spare_fd = TAKE_FD(spare);
-        pn->home_fd = TAKE_FD(home);
-        rv_debug("network: spare namespace made, lo up in both");
-        return 0;
-}
-
-int agent_network_enter(const struct agent *a, int *restore, struct rv_error **err)
-{
-        struct agent_pool_netns *pn = a->pool_netns;
-
-        *restore = -1;
-        if (pn == NULL || pn->spare_fd < 0 || pn->nics_taken)
-                return 0;
-        if (setns(pn->spare_fd, CLONE_NEWNET) < 0)
-                return rv_error_set(err, errno, "join the containers' network namespace");
-        pn->containers_in_spare = true;
-        *restore = pn->home_fd;
-        return 0;
-}
-
-void agent_network_leave(int restore)
-{
-        if (restore >= 0 && setns(restore, CLONE_NEWNET) < 0)
-                agent_power_fatal(errno, "return to the VM's network namespace");
-}
-
-static int apply(struct nl_sock *sk, const struct netconf *c, struct agent_timer *t, struct rv_error **err)
+int net_apply(struct nl_sock *sk, const struct netconf *c, struct agent_timer *t, struct rv_error **err)
 {
         int ifindex[NETCONF_MAX_IFACES] = { 0 };
 
-        if (bring_up_lo(sk, err) < 0)
+        if (net_bring_up_lo(sk, err) < 0)
                 return -1;
         agent_timer_step(t, "lo");
         if (name_nics(sk, c, ifindex, err) < 0)
@@ -531,7 +383,7 @@ static int apply(struct nl_sock *sk, const struct netconf *c, struct agent_timer
                 const struct netconf_iface *f = &c->ifaces[i];
                 _cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
                 /* Down on the host: down here too, with its addresses. */
-                if (f->up && (link_by_name(sk, f->name, &l, err) < 0 || set_link(sk, l, NULL, 0, true, err) < 0))
+                if (f->up && (link_by_name(sk, f->name, &l, err) < 0 || net_set_link(sk, l, NULL, 0, true, err) < 0))
                         return rv_error_wrap(err, "bring up `%s`", f->name);
                 if (add_addrs(sk, f, ifindex[i], err) < 0)
                         return -1;
@@ -559,15 +411,15 @@ int agent_network_configure(struct agent *a, const struct json_value *params, st
         if (sk == NULL)
                 return rv_error_set(err, ENOMEM, "network");
         if ((r = nl_connect(sk, NETLINK_ROUTE)) < 0)
-                return nl_fail(err, r, "network: connect to rtnetlink");
+                return net_nl_fail(err, r, "network: connect to rtnetlink");
         const struct json_value *vm_macs = json_get(params, "vm_macs");
         agent_timer_step(&timer, "parse+connect");
-        if (vm_macs && take_pool_nics(sk, pn, vm_macs, c, err) < 0)
+        if (vm_macs && agent_network_take_pool_nics(sk, pn, vm_macs, c, err) < 0)
                 return rv_error_wrap(err, "network");
         if (vm_macs)
                 pn->nics_taken = true;
         agent_timer_step(&timer, "pool NICs");
-        if (apply(sk, c, &timer, err) < 0)
+        if (net_apply(sk, c, &timer, err) < 0)
                 return rv_error_wrap(err, "network");
         if (timer.on) {
                 char steps[512];
