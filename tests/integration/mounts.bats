@@ -109,6 +109,19 @@ hostname; cat /proc/sys/kernel/domainname; cat /proc/sys/kernel/shm_rmid_forced 
 	assert_line host-file
 }
 
+@test "mounts: a /dev/shm tmpfs the guest cannot mount fails create in one line naming the mount; nothing is left" {
+	is_runvm || skip "runvm's own /dev/shm key"
+	# A key of the guest's /dev/shm tmpfs (vm/agent/shm.c) with an option
+	# tmpfs refuses: the guest's mount fails, before the init is cloned.
+	update_config '(.mounts[] | select(.destination == "/dev/shm")) |= {"destination": "/dev/shm", "type": "tmpfs",
+		"source": "runvm-shm:0123456789abcdef", "options": ["nosuid", "size=lots"]}'
+	runvm run --bundle "$BUNDLE" badshm
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'`mounts['*']`: mount the /dev/shm tmpfs at '*'invalid argument'* ]]
+	[ ! -e "$ROOT/badshm" ]
+}
+
 @test "devices: linux.devices char and fifo nodes with mode, uid, gid" {
 	set_args sh -c 'stat -c "%n %F %t:%T %a %u:%g" /dev/mynull /dev/sub/myfifo /dev/null; echo x >/dev/mynull && echo null-ok'
 	update_config '.linux.devices = [
