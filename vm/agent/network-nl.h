@@ -18,8 +18,9 @@ struct rv_error;
 /* A libnl error (-NLE_*) as "what: libnl's text", with its errno. */
 int net_nl_fail(struct rv_error **err, int nlerr, const char *what);
 struct nl_addr *net_ip_addr(const struct netconf_ip *ip, unsigned prefixlen);
-/* -errno on failure. */
-int net_write_sysctl(const char *path, const char *value);
+/* The kernel makes no IPv6 address of its own on ifname (addr_gen_mode
+ * none): the host's link-local addresses come with the container's. */
+void net_no_kernel_lladdr(const char *ifname);
 /* name, mtu: unchanged when NULL, 0; up: IFF_UP and, but for lo, operstate up. */
 int net_set_link(struct nl_sock *sk, struct rtnl_link *l, const char *name, uint32_t mtu, bool up,
                  struct rv_error **err);

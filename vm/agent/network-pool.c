@@ -181,7 +181,6 @@ static int bring_up_pool_nics(struct nl_sock *sk, struct rv_error **err)
 {
         _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
         bool rehearsed = false;
-        char path[128];
         int r;
 
         if ((r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0)
@@ -190,9 +189,7 @@ static int bring_up_pool_nics(struct nl_sock *sk, struct rv_error **err)
                 struct rtnl_link *l = (struct rtnl_link *) o;
                 if (rtnl_link_get_flags(l) & IFF_LOOPBACK)
                         continue;
-                snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/addr_gen_mode", rtnl_link_get_name(l));
-                if ((r = net_write_sysctl(path, "1")) < 0)
-                        rv_debug("network: %s: %s", path, strerror(-r));
+                net_no_kernel_lladdr(rtnl_link_get_name(l));
                 if (net_set_link(sk, l, NULL, 0, true, err) < 0)
                         return rv_error_wrap(err, "bring up `%s`", rtnl_link_get_name(l));
                 if (!rehearsed && rehearse_claim(sk, l, err) < 0)

@@ -72,12 +72,22 @@ struct nl_addr *net_ip_addr(const struct netconf_ip *ip, unsigned prefixlen)
         return a;
 }
 
-int net_write_sysctl(const char *path, const char *value)
+static int write_sysctl(const char *path, const char *value)
 {
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0 || write(fd, value, strlen(value)) < 0)
                 return -errno;
         return 0;
+}
+
+void net_no_kernel_lladdr(const char *ifname)
+{
+        char path[128];
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/addr_gen_mode", ifname);
+        if ((r = write_sysctl(path, "1")) < 0)
+                rv_debug("network: %s: %s", path, strerror(-r));
 }
 
 int net_set_link(struct nl_sock *sk, struct rtnl_link *l, const char *name, uint32_t mtu, bool up,
@@ -143,7 +153,7 @@ static int name_nics(struct nl_sock *sk, const struct netconf *c, int *ifindex, 
 {
         _cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
         struct rtnl_link *found[NETCONF_MAX_IFACES];
-        char mac[18], tmp[IFNAMSIZ], path[128];
+        char mac[18], tmp[IFNAMSIZ];
         bool as_wanted = true;
         int r;
 
@@ -169,11 +179,8 @@ static int name_nics(struct nl_sock *sk, const struct netconf *c, int *ifindex, 
                 snprintf(tmp, sizeof(tmp), "rvnic%u", (unsigned) i);
                 if (!as_wanted && (link_by_name(sk, tmp, &l, err) < 0 || net_set_link(sk, l, f->name, f->mtu, false, err) < 0))
                         return rv_error_wrap(err, "interface `%s`", f->name);
-                /* The host's link-local addresses come with the others:
-                 * the kernel must not make its own. */
-                snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/addr_gen_mode", f->name);
-                if ((r = net_write_sysctl(path, "1")) < 0)
-                        rv_debug("network: %s: %s", path, strerror(-r));
+                /* The host's link-local addresses come with the others. */
+                net_no_kernel_lladdr(f->name);
         }
         return 0;
 }
