@@ -6,8 +6,8 @@
  * `linux.namespaces`) can be served warm. At the claim the member's
  * monitor moves the TAP into the container's namespace and wires it to
  * the interface there as a cold monitor wires the TAP it makes
- * (netns/netns.h); the guest takes the NIC back, gives it the
- * interface's MAC, name and MTU, and applies the namespace's addresses
+ * (netns/netns.h); the guest gives the waiting NIC the
+ * interface's MAC, name and MTU where it is, and applies the namespace's addresses
  * and routes. A container without an interface leaves it unused.
  * The TAP is persistent until a container's namespace may have it: the
  * VM's end (QEMU's last close) then waits for no RCU barrier, and the
