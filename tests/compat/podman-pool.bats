@@ -99,6 +99,6 @@ ready_qemu() { # the one ready pool VM's QEMU pid
 	# The bridge's gateway was known before the first packet, as cold.
 	run -0 pm exec "$cid" ip neigh
 	assert_line --regexp '^10\.88\.0\.1 .*lladdr'
-	run -0 pm rm --force --time 0 "$cid"
+	pm_rm_force "$cid"
 	wait_for_exit "$qemu" 10
 }

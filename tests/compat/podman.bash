@@ -12,6 +12,20 @@ pm() {
 		${PM_RUNTIME:+--runtime "$PM_RUNTIME"} "$@" </dev/null 3>&-
 }
 
+# pm_rm_force NAME: `podman rm --force --time 0 NAME`, which must succeed.
+# podman 4.3's rm races the cleanup that conmon starts when the container
+# exits (containers/podman#11594: "unlinkat .../userdata/shm: device or
+# resource busy", seen with runc as with runvm, 1 in ~10 with --uidmap):
+# that one error, podman's own, is retried once.
+pm_rm_force() {
+	run pm rm --force --time 0 "$1"
+	if [ "$status" -ne 0 ] && [[ "$output" == *"/userdata/shm: device or resource busy"* ]]; then
+		echo "podman#11594's race, rm again: $output"
+		run pm rm --force --time 0 "$1"
+	fi
+	assert_success
+}
+
 # podman sets the container's rlimits from its own defaults; a host that
 # cannot raise its hard limits (no CAP_SYS_RESOURCE) needs them given.
 ulimit_args() {

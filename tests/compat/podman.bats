@@ -126,7 +126,7 @@ server_stop() {
 	assert_success
 	host_port_get 18080
 	assert_output served-from-container
-	run -0 pm rm --force --time 0 "$(cat "$BATS_TEST_TMPDIR/cid")"
+	pm_rm_force "$(cat "$BATS_TEST_TMPDIR/cid")"
 }
 
 @test "podman run --network slirp4netns reaches a server" {
@@ -162,7 +162,7 @@ server_stop() {
 	[ "${#lines[@]}" -ge 3 ]
 	run grep -cvE '^(COMMAND|runvm-pidns|runvm-monitor|qemu-system-x86|virtiofsd) *$' <<<"$output"
 	assert_output 0
-	run -0 pm rm --force --time 0 sec-cp
+	pm_rm_force sec-cp
 }
 
 # --- block devices ---------------------------------------------------------
@@ -315,5 +315,5 @@ read refused"
 	echo "$output"
 	run grep -cvE '^(COMMAND|runvm-pidns|runvm-monitor|runvm-keeper|qemu-system-x86|virtiofsd) *$' <<<"$output"
 	assert_output 0
-	run -0 pm rm --force --time 0 userns-map
+	pm_rm_force userns-map
 }
