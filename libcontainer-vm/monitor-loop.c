@@ -271,9 +271,12 @@ int monitor_loop_once(struct monitor *m, int timeout_ms, struct rv_error **err)
         if (timeout_ms < 0 && monitor_exec_any(m))
                 timeout_ms = 1000;
         /* So do requests with a deadline. */
-        int next = monitor_ctl_expire(m), next_pending = agent_client_expire(m->agent, rv_now_ms());
+        int next = monitor_ctl_expire(m), next_pending = agent_client_expire(m->agent, rv_now_ms()),
+            next_member = monitor_pod_expire(m);
         if (next < 0 || (next_pending >= 0 && next_pending < next))
                 next = next_pending;
+        if (next < 0 || (next_member >= 0 && next_member < next))
+                next = next_member;
         if (next >= 0 && (timeout_ms < 0 || next < timeout_ms))
                 timeout_ms = next;
         if (loop_run_once(&m->loop, timeout_ms, m, err) < 0)

@@ -12,6 +12,9 @@
 #include "libcontainer-vm/monitor-io.h"
 #include "libcontainer-vm/status.h"
 
+/* fds of CTL_MEMBER, in order; the share trees follow, then the disks. */
+enum { MEMBER_FD_DIR, MEMBER_FD_STDIN, MEMBER_FD_STDOUT, MEMBER_FD_STDERR, MEMBER_FD_TREES };
+
 struct ctl_request;
 struct json_value;
 struct monitor;
@@ -34,6 +37,7 @@ struct pod_member {
         struct loop_watch w_client, w_listen;
         int busy;                       /* its requests under way (monitor-pod.c) */
         bool exit_pending;              /* its exit came, to be finished once not busy */
+        int64_t orphan_deadline;        /* its monitor went: its exit awaited until then (ms); 0: not */
         struct pod_member *next;
 };
 
@@ -55,3 +59,10 @@ void monitor_pod_member_update(struct pod_member *mb, int fd, const struct ctl_r
 /* CTL_NET_CHANGED on the member's connection: its header read, length
  * bytes of payload follow. */
 void monitor_pod_member_net_changed(struct pod_member *mb, uint32_t length);
+/* At its create (monitor-pod-vm.c): its trees (req's fds from
+ * MEMBER_FD_TREES) into the export; its disks (req's fds from first) into
+ * the running VM, each remembered in mb as soon as it is in. */
+int monitor_pod_add_shares(struct monitor *m, const struct json_value *shares, struct ctl_request *req,
+                           struct rv_error **err);
+int monitor_pod_add_disks(struct monitor *m, struct pod_member *mb, const struct json_value *disks, size_t first,
+                          struct ctl_request *req, struct rv_error **err);

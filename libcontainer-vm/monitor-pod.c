@@ -33,8 +33,8 @@
 #include "vm/channel/protocol.h"
 #include "vm/vm.h"
 
-/* fds of CTL_MEMBER, in order; the share trees follow. */
-enum { MEMBER_FD_DIR, MEMBER_FD_STDIN, MEMBER_FD_STDOUT, MEMBER_FD_STDERR, MEMBER_FD_TREES };
+/* How long a member whose monitor went may take to exit once killed. */
+#define ORPHAN_EXIT_TIMEOUT_MS 5000
 
 struct monitor_pod {
         struct pod_member *list;
@@ -296,10 +296,45 @@ static int on_client(void *ctx, struct loop_watch *w, uint32_t revents, struct r
         if (monitor_send_request(m, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, err) < 0)
                 rv_error_release(err);
         agent_client_set_target(m->agent, NULL);
+        /* With disks, its exit is awaited (bounded) before it goes: its
+         * removal then writes their filesystems back and lets their slots
+         * go from inside the guest, where a device_del takes pciehp's 5 s,
+         * holding this monitor, with a filesystem still mounted. */
+        if (mb->n_disks > 0 && !m->vm_gone && !m->channel_hangup) {
+                loop_watch_remove(&m->loop, &mb->w_client);
+                close(mb->client_fd);
+                mb->client_fd = -1;
+                mb->orphan_deadline = rv_now_ms() + ORPHAN_EXIT_TIMEOUT_MS;
+                return 0;
+        }
         mb->busy++;     /* freed here, its exit or not */
         member_unshare(m, mb);
         member_free(m, mb);
         return 0;
+}
+
+int monitor_pod_expire(struct monitor *m)
+{
+        int64_t now = rv_now_ms(), next = -1;
+
+        for (struct pod_member *mb = m->pod ? m->pod->list : NULL, *after; mb; mb = after) {
+                after = mb->next;
+                if (mb->orphan_deadline == 0)
+                        continue;
+                if (mb->orphan_deadline > now || mb->busy > 0) {
+                        int64_t left = mb->orphan_deadline > now ? mb->orphan_deadline - now : 1;
+                        if (next < 0 || left < next)
+                                next = left;
+                        continue;
+                }
+                rv_log(RV_LOG_WARNING, "member `%s`: no exit %d ms after it was killed", mb->id,
+                       ORPHAN_EXIT_TIMEOUT_MS);
+                mb->busy++;
+                member_unshare(m, mb);
+                member_free(m, mb);
+                after = m->pod->list;   /* the unshare's calls dispatch: start again */
+        }
+        return (int) next;
 }
 
 /* --- CTL_MEMBER ------------------------------------------------------------- */
@@ -340,63 +375,6 @@ static void fill_create(struct json_writer *w, const void *data)
         }
 }
 
-static int add_shares(struct monitor *m, const struct json_value *shares, struct ctl_request *req,
-                      struct rv_error **err)
-{
-        size_t n = json_array_size(shares);
-
-        if (!json_is_array(shares) || MEMBER_FD_TREES + n > req->n_fds)
-                return rv_error_setx(err, EINVAL, "`shares`: one tree per share expected");
-        for (size_t i = 0; i < n; i++) {
-                const struct json_value *s = json_array_get(shares, i);
-                const char *name = NULL, *source = NULL;
-                bool is_dir = true;
-                int tree = req->fds[MEMBER_FD_TREES + i];
-
-                if (json_read_string(json_get(s, "name"), "shares.name", &name, err) < 0 ||
-                    json_read_string(json_get(s, "source"), "shares.source", &source, err) < 0 ||
-                    json_read_bool(json_get(s, "is_dir"), "shares.is_dir", &is_dir, err) < 0)
-                        return -1;
-                /* Only below the member's own place in the export. */
-                if (strncmp(name, ".runvm-pods/", 12) != 0 || strstr(name, "..") != NULL)
-                        return rv_error_setx(err, EINVAL, "`shares`: `%s` is outside the pod's members", name);
-                struct vm_share sh = { .source = source, .name = name, .is_dir = is_dir, .fd = -1 };
-                req->fds[MEMBER_FD_TREES + i] = -1;
-                if (vm_add_share(m->vm, &sh, tree, err) < 0)
-                        return -1;
-        }
-        return 0;
-}
-
-/* The member's disks into the running VM (hot-plug), each remembered
- * for member_unshare as soon as it is in. Their fds follow the trees. */
-static int add_disks(struct monitor *m, struct pod_member *mb, const struct json_value *disks, size_t first,
-                     struct ctl_request *req, struct rv_error **err)
-{
-        size_t n = disks ? json_array_size(disks) : 0;
-
-        if ((disks && !json_is_array(disks)) || first + n != req->n_fds)
-                return rv_error_setx(err, EINVAL, "`disks`: one fd per disk expected");
-        if (n > 0 && (mb->disk_ids = calloc(n, sizeof(char *))) == NULL)
-                return rv_error_set(err, ENOMEM, "member disks");
-        for (size_t i = 0; i < n; i++) {
-                const struct json_value *j = json_array_get(disks, i);
-                struct vm_disk d = { .fd = req->fds[first + i] };
-                if (json_read_string(json_get(j, "id"), "disks.id", &d.id, err) < 0 ||
-                    json_read_string(json_get(j, "source"), "disks.source", &d.source, err) < 0 ||
-                    json_read_bool(json_get(j, "is_block"), "disks.is_block", &d.is_block, err) < 0 ||
-                    json_read_bool(json_get(j, "readonly"), "disks.readonly", &d.readonly, err) < 0)
-                        return -1;
-                if (vm_add_disk(m->vm, &d, err) < 0)
-                        return rv_error_wrap(err, "`linux.devices`/`mounts`: block device `%s` into the pod's "
-                                             "running VM", d.source);
-                if ((mb->disk_ids[mb->n_disks] = strdup(d.id)) == NULL)
-                        return rv_error_set(err, ENOMEM, "member disks");
-                mb->n_disks++;
-        }
-        return 0;
-}
-
 static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_request *req, struct rv_error **err)
 {
         _cleanup_(json_value_freep) struct json_value *v = NULL;
@@ -429,9 +407,9 @@ static int member_create(struct monitor *m, struct pod_member *mb, struct ctl_re
         if (hv && json_is_integer(hv) && json_read_int64(hv, "start_hooks_ms", &hooks_ms, NULL) == 0 &&
             hooks_ms > 0 && hooks_ms < 24 * 3600 * 1000)
                 mb->start_hooks_ms = (int) hooks_ms;
-        if (add_shares(m, json_get(v, "shares"), req, err) < 0)
+        if (monitor_pod_add_shares(m, json_get(v, "shares"), req, err) < 0)
                 return rv_error_wrap(err, "member `%s`", id);
-        if (add_disks(m, mb, json_get(v, "disks"), MEMBER_FD_TREES + json_array_size(json_get(v, "shares")),
+        if (monitor_pod_add_disks(m, mb, json_get(v, "disks"), MEMBER_FD_TREES + json_array_size(json_get(v, "shares")),
                       req, err) < 0)
                 return rv_error_wrap(err, "member `%s`", id);
         /* A terminal: its input and output end (the third slot is unused). */

@@ -29,6 +29,9 @@ bool monitor_pod_oom(struct monitor *m, const struct json_value *data);
 int monitor_pod_watch(struct monitor *m, struct rv_error **err);
 int monitor_pod_flush(struct monitor *m, struct rv_error **err);
 struct stdio_sink *monitor_pod_sink(struct monitor *m, uint32_t stream);
+/* Members whose monitor went are waited for (their exit, bounded) and
+ * then go; ms to the next such bound, -1: none. */
+int monitor_pod_expire(struct monitor *m);
 /* Members still there: the VM stays while any is. */
 bool monitor_pod_any(const struct monitor *m);
 /* The VM is going: every member's monitor learns it (its connection

@@ -8,7 +8,10 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-export RESULTS_DIR=${RESULTS_DIR:-$top/build/results}
+# A directory of its own per run unless the caller gives one: two runs in
+# one tree do not overwrite each other's counts.
+mkdir -p "$top/build/results"
+export RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "$top/build/results/check.XXXXXX")}
 mkdir -p "$RESULTS_DIR"
 rm -f "$RESULTS_DIR"/unit.counts "$RESULTS_DIR"/integration.counts "$RESULTS_DIR"/fuzz.counts
 

@@ -13,7 +13,10 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-RESULTS_DIR=${RESULTS_DIR:-$top/build/results}
+# A directory of its own per run unless the caller gives one: two runs in
+# one tree do not overwrite each other's counts.
+mkdir -p "$top/build/results"
+RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "$top/build/results/integration.XXXXXX")}
 INTEGRATION_TIMEOUT=${INTEGRATION_TIMEOUT:-3000}
 mkdir -p "$RESULTS_DIR"
 tap=$RESULTS_DIR/integration.tap
@@ -66,5 +69,6 @@ fi
 [ "$rc" -eq 124 ] && echo "integration: timed out after ${INTEGRATION_TIMEOUT}s"
 
 echo "$pass $fail $skip" >"$counts"
+echo "integration: TAP in $tap"
 echo "integration: $pass passed, $fail failed, $skip skipped in ${elapsed}s"
 [ "$fail" -eq 0 ]

@@ -12,7 +12,10 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-RESULTS_DIR=${RESULTS_DIR:-$top/build/results}
+# A directory of its own per run unless the caller gives one: two runs in
+# one tree do not overwrite each other's counts.
+mkdir -p "$top/build/results"
+RESULTS_DIR=${RESULTS_DIR:-$(mktemp -d "$top/build/results/unit.XXXXXX")}
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 mkdir -p "$RESULTS_DIR"
 log=$RESULTS_DIR/unit.log

@@ -732,6 +732,39 @@ qemu_holds() {
 	[ "$(sha256sum <"$img")" = "$sum" ]
 }
 
+@test "pods: a member whose monitor is killed: its disk's filesystem is written back and its slot let go from the guest" {
+	command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 (e2fsprogs) is not installed"
+	start_sandbox
+	local img dev monitor t
+	img=$(hotplug_image kill)
+	dev=$(losetup -f --show "$img")
+	member_disk "$dev" rwm
+	# Written, not synced: only the guest's unmount at its removal writes it back.
+	update_config '.process.args = ["sh", "-c", "echo left-by-the-member >/data/new; echo written; exec sleep 1000"]' "$MEMBER_BUNDLE"
+	join_sandbox
+	BUNDLE=$MEMBER_BUNDLE run_detached hpk
+	monitor=$(cat "$BATS_TEST_TMPDIR/hpk.pid")
+	for t in $(seq 100); do grep -q written "$BATS_TEST_TMPDIR/hpk.out" && break; sleep 0.1; done
+	grep -q written "$BATS_TEST_TMPDIR/hpk.out" || fail "the member wrote nothing: $(cat "$BATS_TEST_TMPDIR/hpk.err")"
+	kill -KILL "$monitor"
+	for t in $(seq 300); do qemu_holds "$dev" || break; sleep 0.1; done
+	! qemu_holds "$dev" || fail "QEMU still holds $dev after 30 s; $(tail -5 "$ROOT/infra/monitor.log")"
+	run -0 cat "$ROOT/infra/monitor.log"
+	assert_output --partial "member \`hpk\`: its monitor went"
+	# The guest let the slot go: QEMU's attention button was not pressed.
+	refute_output --partial "still in its slot: device_del"
+	run -0 jq -r .status "$ROOT/hpk/state.json"
+	assert_output stopped
+	losetup -d "$dev"
+	run debugfs -R "cat /new" "$img"
+	assert_output --partial left-by-the-member
+	runvm delete hpk
+	assert_success
+	[ ! -e "$ROOT/hpk" ]
+	run -0 jq -r .status < <(__runvm state infra)
+	assert_output running
+}
+
 @test "pods: a block device for a VM started without hot-plug slots is refused in one line; nothing is left" {
 	is_runvm || skip "runvm only: the namespaces a monitor holds"
 	# Joined by its namespaces alone: not known as a sandbox when it booted.

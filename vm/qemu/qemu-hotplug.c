@@ -232,11 +232,14 @@ int qemu_hotplug_remove(struct qemu_vm *q, const char *id, struct rv_error **err
          * QEMU's RCU thread drops the last reference to its memory
          * regions: under TCG on a loaded host that is later. So "not
          * found" means "on its way out", and the wait below is for it. */
-        if (!qmp_device_deleted(&q->qmp, dev, s->since) &&
-            call(q, "device_del", fill_dev_id, &slot, -1, QMP_TIMEOUT_MS, &tmp_err) < 0 &&
-            tmp_err->status != ENODEV && !qmp_device_deleted(&q->qmp, dev, s->since)) {
-                *err = tmp_err;
-                return rv_error_wrap(err, "disk `%s`", s->source);
+        if (!qmp_device_deleted(&q->qmp, dev, s->since)) {
+                /* Said, as it holds the VM's monitor for pciehp's 5 s. */
+                rv_log(RV_LOG_INFO, "disk `%s`: still in its slot: device_del", s->source);
+                if (call(q, "device_del", fill_dev_id, &slot, -1, QMP_TIMEOUT_MS, &tmp_err) < 0 &&
+                    tmp_err->status != ENODEV && !qmp_device_deleted(&q->qmp, dev, s->since)) {
+                        *err = tmp_err;
+                        return rv_error_wrap(err, "disk `%s`", s->source);
+                }
         }
         rv_error_release(&tmp_err);
         if (qmp_wait_device_deleted(&q->qmp, dev, s->since, UNPLUG_TIMEOUT_MS, err) < 0)
