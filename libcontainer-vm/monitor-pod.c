@@ -296,11 +296,13 @@ static int on_client(void *ctx, struct loop_watch *w, uint32_t revents, struct r
         if (monitor_send_request(m, PROTO_SIGNAL_PROCESS, proto_write_signal, &s, err) < 0)
                 rv_error_release(err);
         agent_client_set_target(m->agent, NULL);
-        /* With disks, its exit is awaited (bounded) before it goes: its
-         * removal then writes their filesystems back and lets their slots
-         * go from inside the guest, where a device_del takes pciehp's 5 s,
-         * holding this monitor, with a filesystem still mounted. */
-        if (mb->n_disks > 0 && !m->vm_gone && !m->channel_hangup) {
+        /* Its exit is awaited (bounded) and it goes as any member does
+         * (member_ended): its state says `stopped`, its files leave the
+         * export once its processes are gone, and its disks' filesystems
+         * are written back and their slots let go from inside the guest,
+         * where a device_del takes pciehp's 5 s, holding this monitor,
+         * with a filesystem still mounted. */
+        if (!m->vm_gone && !m->channel_hangup) {
                 loop_watch_remove(&m->loop, &mb->w_client);
                 close(mb->client_fd);
                 mb->client_fd = -1;

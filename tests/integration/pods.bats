@@ -732,7 +732,7 @@ qemu_holds() {
 	[ "$(sha256sum <"$img")" = "$sum" ]
 }
 
-@test "pods: a member whose monitor is killed: its disk's filesystem is written back and its slot let go from the guest" {
+@test "pods: a member whose monitor is killed ends on its exit: its disk's filesystem written back, its slot let go from the guest" {
 	command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 (e2fsprogs) is not installed"
 	start_sandbox
 	local img dev monitor t
@@ -761,6 +761,22 @@ qemu_holds() {
 	runvm delete hpk
 	assert_success
 	[ ! -e "$ROOT/hpk" ]
+	# One without disks ends the same way: its exit recorded, its files out.
+	local plain
+	setup_bundle "$BATS_TEST_TMPDIR/plain"
+	plain=$BUNDLE
+	BUNDLE=$SANDBOX_BUNDLE
+	start_member hpn "$plain" sleep 1000
+	kill -KILL "$(cat "$BATS_TEST_TMPDIR/hpn.pid")"
+	for t in $(seq 100); do grep -q "member \`hpn\` exited" "$ROOT/infra/monitor.log" && break; sleep 0.1; done
+	run -0 cat "$ROOT/infra/monitor.log"
+	assert_output --partial "member \`hpn\`: its monitor went"
+	assert_output --partial "member \`hpn\` exited"
+	run -0 jq -r .status "$ROOT/hpn/state.json"
+	assert_output stopped
+	runvm delete hpn
+	assert_success
+	[ ! -e "$ROOT/hpn" ]
 	run -0 jq -r .status < <(__runvm state infra)
 	assert_output running
 }
