@@ -110,6 +110,8 @@ static int apply_key(struct runvm_config *c, const char *key, const char *value)
         /* memory_mib: the key's name before default_vcpus had a sibling. */
         if (strcmp(key, "default_memory_mib") == 0 || strcmp(key, "memory_mib") == 0)
                 return parse_uint(value, VM_MIN_MEMORY_MIB, 1u << 22, &c->default_memory_mib);
+        if (strcmp(key, "boot_memory_mib") == 0)
+                return parse_uint(value, 0, 1u << 22, &c->boot_memory_mib);
         if (strcmp(key, "base_memory_mib") == 0)
                 return parse_uint(value, 0, 1u << 20, &c->base_memory_mib);
         if (strcmp(key, "overhead_memory_mib") == 0)
@@ -169,6 +171,8 @@ static char *trim(char *s)
                 *--e = '\0';
         return s;
 }
+
+#define BOOT_MEMORY_UNSET UINT_MAX
 
 static int load_file(struct runvm_config *c, const char *path, bool must_exist, struct rv_error **err)
 {
@@ -232,7 +236,9 @@ int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
                 .kvm_probe_timeout_ms = 10000,
                 .tcg_tb_size_mib = RUNVM_TCG_TB_SIZE_MIB,
                 .pod_disk_slots = POD_HOTPLUG_SLOTS,
+                .boot_memory_mib = BOOT_MEMORY_UNSET,
         };
+        _cleanup_free_ char *own_kernel = guest_file("vmlinux-runvm");
         const char *env = getenv("RUNVM_CONFIG");
 
         c.driver = vm_driver_find("qemu");
@@ -249,7 +255,7 @@ int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
                 c.kernel = guest_file("vmlinuz");
                 c.initrd = guest_file("initrd.img");
         }
-        if (!c.qemu_path || !c.virtiofsd_path || !c.kernel || !c.initrd) {
+        if (!c.qemu_path || !c.virtiofsd_path || !c.kernel || !c.initrd || !own_kernel) {
                 runvm_config_clear(&c);
                 return rv_error_set(err, ENOMEM, "load configuration");
         }
@@ -257,6 +263,9 @@ int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
                 runvm_config_clear(&c);
                 return -1;
         }
+        /* Only runvm's kernel is known to add RAM after boot. */
+        if (c.boot_memory_mib == BOOT_MEMORY_UNSET)
+                c.boot_memory_mib = strcmp(c.kernel, own_kernel) == 0 ? RUNVM_BOOT_MEMORY_MIB : 0;
         *ret = c;
         return 0;
 }

@@ -17,6 +17,11 @@ struct vm_driver;
  * sized for a container guest". */
 #define RUNVM_TCG_TB_SIZE_MIB 64
 
+/* `boot_memory_mib`'s default with runvm's own kernel (others may lack
+ * the probe interface: 0 unless set). A VM up to one 128 MiB block larger
+ * boots with all its RAM. docs/RESOURCES.md, "RAM added as used". */
+#define RUNVM_BOOT_MEMORY_MIB 256
+
 /* No VM is smaller: the guest kernel and agent need about 60 MiB. */
 #define VM_MIN_MEMORY_MIB 128u
 
@@ -34,6 +39,9 @@ struct runvm_config {
         enum runvm_accel accel;
         unsigned default_memory_mib;    /* VM memory when the spec sets no limit */
         unsigned base_memory_mib;       /* added to a memory limit for the guest itself */
+        /* `boot_memory_mib`: the RAM a VM's kernel boots with, the rest
+         * added as the guest uses it (vm/agent/ram.h); 0: all at boot. */
+        unsigned boot_memory_mib;
         unsigned overhead_memory_mib;   /* QEMU + virtiofsd + monitor, for the host cgroup */
         unsigned default_vcpus;         /* without a quota or cpuset; 0: max_vcpus */
         unsigned max_vcpus;

@@ -152,7 +152,7 @@ int monitor_vm_boot(struct monitor *m, struct rv_error **err)
                 .memory_mib = plan->memory_mib, .vcpus = plan->vcpus,
                 .state_dir = m->o->dir->path, .cpus = plan->cpus, .pin_timeout_ms = cfg->boot_timeout_ms,
                 .extra_cmdline = cfg->kernel_params, .debug = m->o->ctx->debug,
-                .tcg_tb_size_mib = cfg->tcg_tb_size_mib,
+                .tcg_tb_size_mib = cfg->tcg_tb_size_mib, .boot_memory_mib = cfg->boot_memory_mib,
                 /* A pod's sandbox: for its members' block devices. */
                 .hotplug_slots = pod_hotplug_slots(m->o->guest_spec, cfg->pod_disk_slots),
         };

@@ -23,16 +23,18 @@ static uint32_t fnv1a(uint32_t h, const char *s)
 void pool_shape_make(const struct runvm_config *cfg, unsigned memory_mib, unsigned vcpus, bool kvm,
                      struct pool_shape *ret)
 {
-        char tb[16];
+        char tb[16], boot[16];
         uint32_t h = 2166136261u;
 
         snprintf(tb, sizeof(tb), "%u", cfg->tcg_tb_size_mib);
+        snprintf(boot, sizeof(boot), "%u", cfg->boot_memory_mib);
         h = fnv1a(h, cfg->kernel);
         h = fnv1a(h, cfg->initrd);
         h = fnv1a(h, cfg->qemu_path);
         h = fnv1a(h, cfg->virtiofsd_path);
         h = fnv1a(h, cfg->kernel_params);
         h = fnv1a(h, tb);
+        h = fnv1a(h, boot);
         *ret = (struct pool_shape) { .memory_mib = memory_mib, .vcpus = vcpus, .kvm = kvm };
         snprintf(ret->key, sizeof(ret->key), "m%u-c%u-%s-n1-%08x", memory_mib, vcpus, kvm ? "kvm" : "tcg", h);
 }

@@ -69,6 +69,9 @@ struct vm_config {
         const char *kernel;
         const char *initrd;
         unsigned memory_mib;
+        /* RAM the guest kernel is given at boot (mem=), the rest added by
+         * the agent as it is used (vm/agent/ram.h); 0: all of it. */
+        unsigned boot_memory_mib;
         unsigned vcpus;
         bool kvm;                       /* else TCG */
         uint32_t tsc_khz;               /* TCG only; 0 to omit */

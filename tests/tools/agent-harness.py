@@ -599,7 +599,7 @@ def case_exec(g):
     o = out(g, ids, "stdout")
     print("  exec sh -> %r %s" % (o, json.dumps(ev)))
     expect(ev.get("exit_code") == 7 and ev.get("pid") == r["result"]["pid"], "exit %r" % ev)
-    expect(o.startswith(b"pid=") and b"0::/x1\n" in o and b"runvm\n" in o, "pid ns / cgroup / uts: %r" % o)
+    expect(o.startswith(b"pid=") and b"0::/containers/x1\n" in o and b"runvm\n" in o, "pid ns / cgroup / uts: %r" % o)
     expect(int(o.split(b"\n")[0][4:]) > 1, "pid in the container's namespace")
     r, _ = exec_call(g, "x1", "e2", ["nosuchcmd"])
     expect(r.get("error") == 'exec: "nosuchcmd": executable file not found in $PATH' and r.get("errno") == 2,
@@ -723,7 +723,7 @@ def case_pause(g):
     expect("result" in r, "resume: %r" % r)
     r = g.call("update_resources", {"id": "p1", "resources": {"pids": {"limit": 7}, "memory": {"limit": 100 << 20}}})
     expect("result" in r, "update: %r" % r)
-    r, ids = exec_call(g, "p1", "e3", ["cat", "/sys/fs/cgroup/p1/pids.max", "/sys/fs/cgroup/p1/memory.max"])
+    r, ids = exec_call(g, "p1", "e3", ["cat", "/sys/fs/cgroup/containers/p1/pids.max", "/sys/fs/cgroup/containers/p1/memory.max"])
     exec_event(g, "p1", "e3")
     expect(out(g, ids, "stdout") == b"7\n104857600\n", "update %r" % out(g, ids, "stdout"))
     r = g.call("stats", {"id": "p1"})

@@ -204,6 +204,46 @@ static void test_tcg_tb_size(void **unused)
         qemu_argv_clear(&a);
 }
 
+/* RAM given at boot, up to a block boundary: the rest is whole 128 MiB
+ * blocks the agent adds. A VM less than a block larger than the boot
+ * size, or whose RAM ends inside a block, boots with all of it. */
+static void test_boot_memory(void **unused)
+{
+        static const struct { unsigned vm, boot; const char *mem; } cases[] = {
+                { 2048, 256, " mem=256M memory_hotplug.memmap_on_memory=1 " },
+                { 2048, 512, " mem=512M memory_hotplug.memmap_on_memory=1 " },
+                { 2112, 256, NULL },
+                { 576, 256, NULL },
+                { 640, 512, " mem=512M " },
+                { 512, 512, NULL },
+                { 2048, 0, NULL },
+                { 1024, 100, " mem=128M " },
+                { 8192, 300, " mem=384M " },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct vm_config c = config(false);
+                struct qemu_devices d = { 0 };
+                struct qemu_argv a = { 0 };
+
+                c.memory_mib = cases[i].vm;
+                c.boot_memory_mib = cases[i].boot;
+                build(&c, &d, &fds, &a);
+                const char *append = value_of(&a, "-append", 0);
+                if (cases[i].mem == NULL) {
+                        assert_null(strstr(append, " mem="));
+                        assert_null(strstr(append, "memmap_on_memory"));
+                } else {
+                        assert_non_null(strstr(append, cases[i].mem));
+                }
+                /* QEMU has the whole VM's RAM either way. */
+                char m[32];
+                snprintf(m, sizeof(m), "%uM", cases[i].vm);
+                assert_string_equal(value_of(&a, "-m", 0), m);
+                qemu_argv_clear(&a);
+        }
+}
+
 static void test_nics(void **unused)
 {
         struct vm_config c = config(false);
@@ -293,6 +333,7 @@ int main(void)
                 cmocka_unit_test(test_kvm_machine_without_virtiofs),
                 cmocka_unit_test(test_hotplug_slots),
                 cmocka_unit_test(test_tcg_tb_size),
+                cmocka_unit_test(test_boot_memory),
                 cmocka_unit_test(test_nics),
                 cmocka_unit_test(test_disks_readonly_and_writable),
                 cmocka_unit_test(test_bad_devices_refused),

@@ -40,6 +40,7 @@ struct agent {
         struct agent_container *containers;
         struct agent_bpf_cache *progs;  /* device programs loaded this boot */
         struct agent_pool_netns *pool_netns; /* a pool VM's namespaces (network-pool.h) */
+        struct agent_ram *ram;          /* RAM not added yet (ram.h) */
 };
 
 #define agent_container_of(ptr, type, member) \

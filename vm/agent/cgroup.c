@@ -24,20 +24,23 @@
 
 #define FILE_MAX (1 << 20)              /* cgroup files are small; cgroup.procs may not be */
 
-int agent_cgroup_enable_controllers(struct rv_error **err)
+/* Every controller dir offers, enabled for its children. */
+static int enable_in(const char *dir, struct rv_error **err)
 {
         _cleanup_free_ char *avail = NULL, *enabled = NULL;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
         char *save = NULL;
 
-        if (rv_read_file_at(AT_FDCWD, AGENT_CGROUP_ROOT "/cgroup.controllers", FILE_MAX, &avail, NULL, err) < 0)
-                return rv_error_wrap(err, "cgroup v2 at " AGENT_CGROUP_ROOT);
-        if (rv_read_file_at(AT_FDCWD, AGENT_CGROUP_ROOT "/cgroup.subtree_control", FILE_MAX, &enabled, NULL,
-                            err) < 0)
+        dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return rv_error_set(err, errno, "cgroup v2 at %s", dir);
+        if (rv_read_file_at(dfd, "cgroup.controllers", FILE_MAX, &avail, NULL, err) < 0)
+                return rv_error_wrap(err, "cgroup v2 at %s", dir);
+        if (rv_read_file_at(dfd, "cgroup.subtree_control", FILE_MAX, &enabled, NULL, err) < 0)
                 return -1;
-        fd = open(AGENT_CGROUP_ROOT "/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
+        fd = openat(dfd, "cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
         if (fd < 0)
-                return rv_error_set(err, errno, "open " AGENT_CGROUP_ROOT "/cgroup.subtree_control");
+                return rv_error_set(err, errno, "open %s/cgroup.subtree_control", dir);
         for (char *c = strtok_r(avail, " \n", &save); c != NULL; c = strtok_r(NULL, " \n", &save)) {
                 char op[64];
                 int n = snprintf(op, sizeof(op), "+%s", c);
@@ -46,9 +49,18 @@ int agent_cgroup_enable_controllers(struct rv_error **err)
                         continue;
                 /* One write per controller: a refused one leaves the rest. */
                 if (write(fd, op, (size_t) n) < 0)
-                        rv_warn("cgroup: cannot enable the `%s` controller: %s", c, strerror(errno));
+                        rv_warn("cgroup: cannot enable the `%s` controller in %s: %s", c, dir, strerror(errno));
         }
         return 0;
+}
+
+int agent_cgroup_enable_controllers(struct rv_error **err)
+{
+        if (enable_in(AGENT_CGROUP_ROOT, err) < 0)
+                return -1;
+        if (mkdir(AGENT_CGROUP_CONTAINERS, 0755) < 0 && errno != EEXIST)
+                return rv_error_set(err, errno, "create cgroup " AGENT_CGROUP_CONTAINERS);
+        return enable_in(AGENT_CGROUP_CONTAINERS, err);
 }
 
 int agent_cgroup_create(const char *name, struct agent_cgroup *ret, struct rv_error **err)
@@ -61,9 +73,9 @@ int agent_cgroup_create(const char *name, struct agent_cgroup *ret, struct rv_er
         ret->fd = ret->bpf_fd = -1;
         if (name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
                 return rv_error_setx(err, EINVAL, "cgroup name `%s` is not a single path component", name);
-        root = open(AGENT_CGROUP_ROOT, O_DIRECTORY | O_CLOEXEC);
+        root = open(AGENT_CGROUP_CONTAINERS, O_DIRECTORY | O_CLOEXEC);
         if (root < 0)
-                return rv_error_set(err, errno, "open " AGENT_CGROUP_ROOT);
+                return rv_error_set(err, errno, "open " AGENT_CGROUP_CONTAINERS);
         if (mkdirat(root, name, 0755) < 0 && errno != EEXIST)
                 return rv_error_set(err, errno, "create cgroup `%s`", name);
         fd = openat(root, name, O_DIRECTORY | O_CLOEXEC);
@@ -85,7 +97,7 @@ void agent_cgroup_destroy(struct agent_cgroup *cg)
                 close(cg->fd);
         if (cg->name != NULL) {
                 _cleanup_free_ char *path = NULL;
-                if (asprintf(&path, AGENT_CGROUP_ROOT "/%s", cg->name) >= 0 && rmdir(path) < 0 && errno != ENOENT)
+                if (asprintf(&path, AGENT_CGROUP_CONTAINERS "/%s", cg->name) >= 0 && rmdir(path) < 0 && errno != ENOENT)
                         rv_debug("cgroup `%s` not removed: %s", cg->name, strerror(errno));
         }
         free(cg->name);

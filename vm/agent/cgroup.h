@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cgroup v2 in the guest: one cgroup per container under /sys/fs/cgroup
- * (mounted by init.c), linux.resources written runc's way, the freezer,
+/* cgroup v2 in the guest: one cgroup per container under
+ * /sys/fs/cgroup/containers (cgroup2 mounted by init.c; the parent carries
+ * the mark that adds RAM as it is used, ram.h), linux.resources written runc's way, the freezer,
  * the processes, memory.events for OOM kills and runc's stats. */
 #pragma once
 
@@ -16,6 +17,7 @@ struct rv_error;
 struct spec_resources;
 
 #define AGENT_CGROUP_ROOT "/sys/fs/cgroup"
+#define AGENT_CGROUP_CONTAINERS AGENT_CGROUP_ROOT "/containers"
 
 struct agent_cgroup {
         char *name;                     /* the directory under the root */
@@ -23,11 +25,12 @@ struct agent_cgroup {
         int bpf_fd;                     /* the device program attached; -1: none */
 };
 
-/* Enables every available controller in the root's subtree_control (the
- * ones the kernel refuses are logged and left out). Idempotent. */
+/* Enables every available controller in the root's subtree_control and in
+ * that of the containers' parent, which it creates (the controllers the
+ * kernel refuses are logged and left out). Idempotent. */
 int agent_cgroup_enable_controllers(struct rv_error **err);
 
-/* Creates (or reuses, when empty) /sys/fs/cgroup/<name>. name is a
+/* Creates (or reuses, when empty) /sys/fs/cgroup/containers/<name>. name is a
  * container id: no '/', not "." or "..". */
 int agent_cgroup_create(const char *name, struct agent_cgroup *ret, struct rv_error **err);
 /* Closes the fds and removes the directory when it is empty (best

@@ -32,6 +32,7 @@
 #include "vm/agent/rootfs.h"
 #include "vm/agent/shm.h"
 #include "vm/agent/network-pool.h"
+#include "vm/agent/ram.h"
 #include "vm/agent/timing.h"
 #include "vm/agent/userns.h"
 #include "vm/channel/channel.h"
@@ -172,6 +173,7 @@ static int container_cgroup_setup(struct agent *a, struct agent_container *c, co
                 if (agent_cgroup_enable_controllers(err) < 0)
                         return -1;
                 a->cgroups_ready = true;
+                agent_ram_watch(a, a->ram);
                 agent_timer_step(timer, "cgroup controllers");
         }
         if (agent_cgroup_create(id, &c->cgroup, err) < 0)
@@ -199,7 +201,7 @@ static void oom_watch(struct agent *a, struct agent_container *c)
                 }
                 agent_watch_set(a, &a->inotify, EPOLLIN);
         }
-        snprintf(path, sizeof(path), AGENT_CGROUP_ROOT "/%s/memory.events", c->cgroup.name);
+        snprintf(path, sizeof(path), AGENT_CGROUP_CONTAINERS "/%s/memory.events", c->cgroup.name);
         c->oom_wd = inotify_add_watch(a->inotify.fd, path, IN_MODIFY);
         if (c->oom_wd < 0)
                 rv_warn("container `%s`: watch memory.events: %s: no OOM events", c->id, strerror(errno));
@@ -353,7 +355,8 @@ int agent_container_create(struct agent *a, const struct json_value *params, str
                 goto fail;
         }
         agent_timer_step(&timer, "spec");
-        if (agent_blockdev_prepare(spec, id, err) < 0 || agent_shm_prepare(spec, err) < 0)
+        if (agent_blockdev_prepare(spec, id, err) < 0 || agent_ram_fit_tmpfs(a->ram, spec, err) < 0 ||
+            agent_shm_prepare(spec, err) < 0)
                 goto fail;
         agent_timer_step(&timer, "block devices");
         if (container_cgroup_setup(a, c, id, spec, &timer, err) < 0)

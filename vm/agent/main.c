@@ -14,6 +14,7 @@
 #include "vm/agent/modules.h"
 #include "vm/agent/network-pool.h"
 #include "vm/agent/power.h"
+#include "vm/agent/ram.h"
 #include "vm/agent/serve.h"
 #include "vm/agent/timing.h"
 #include "vm/agent/warm.h"
@@ -34,6 +35,7 @@ int main(int argc, char **argv)
         struct agent_boot_options opts;
         struct agent_bpf_cache progs = { .n = 0 };
         struct agent_pool_netns pool_netns = AGENT_POOL_NETNS_INIT;
+        struct agent_ram ram = AGENT_RAM_INIT;
         int port;
 
         if (getpid() != 1) {
@@ -73,6 +75,11 @@ int main(int argc, char **argv)
         /* The KVM probe only needs to hear the agent answer: it has no
          * share to mount and no container to seed entropy for. */
         if (!opts.probe) {
+                /* RAM left out at boot (mem=) is added as it is used. */
+                if (agent_ram_init(&ram, &err) < 0) {
+                        rv_warn("RAM: %s", err->msg);
+                        rv_error_release(&err);
+                }
                 if (agent_init_entropy(&err) < 0) {
                         rv_warn("entropy: %s", err->msg);
                         rv_error_release(&err);
@@ -91,5 +98,5 @@ int main(int argc, char **argv)
         rv_debug("boot: ready at %lld ms", (long long) ready);
         if (opts.timing && !opts.debug)
                 rv_log(RV_LOG_INFO, "timing: boot: ready at %lld ms", (long long) ready);
-        agent_serve(port, opts.debug, ready, &progs, &pool_netns);
+        agent_serve(port, opts.debug, ready, &progs, &pool_netns, &ram);
 }

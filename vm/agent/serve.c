@@ -330,9 +330,10 @@ static int dispatch(void *ctx, void *ptr, uint32_t revents, struct rv_error **er
 }
 
 void agent_serve(int port_fd, bool debug, int64_t ready_ms, struct agent_bpf_cache *progs,
-                 struct agent_pool_netns *pool_netns)
+                 struct agent_pool_netns *pool_netns, struct agent_ram *ram)
 {
-        struct agent a = { .debug = debug, .ready_ms = ready_ms, .progs = progs, .pool_netns = pool_netns };
+        struct agent a = { .debug = debug, .ready_ms = ready_ms, .progs = progs, .pool_netns = pool_netns,
+                           .ram = ram };
         _cleanup_error_ struct rv_error *err = NULL;
         sigset_t mask;
         int sfd;

@@ -10,10 +10,30 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 
+/* The memory block the guest kernel adds RAM in (x86-64 below 64 GiB). */
+#define GUEST_MEMORY_BLOCK_MIB 128u
+
+/* mem= for a VM that boots with part of its RAM. The kernel adds RAM in
+ * whole blocks at block-aligned addresses: the boot part ends on a block
+ * boundary, and a VM whose RAM does not (a memory limit plus
+ * base_memory_mib, usually) boots with all of it, or its last part block
+ * could never be added. */
+static unsigned boot_mem_mib(const struct vm_config *c)
+{
+        unsigned boot = (c->boot_memory_mib + GUEST_MEMORY_BLOCK_MIB - 1) / GUEST_MEMORY_BLOCK_MIB *
+                        GUEST_MEMORY_BLOCK_MIB;
+
+        if (c->boot_memory_mib == 0 || c->memory_mib % GUEST_MEMORY_BLOCK_MIB != 0 ||
+            c->memory_mib < boot + GUEST_MEMORY_BLOCK_MIB)
+                return 0;
+        return boot;
+}
+
 int qemu_kernel_cmdline(const struct vm_config *c, char **ret, struct rv_error **err)
 {
-        _cleanup_free_ char *tsc = NULL, *lapic = NULL;
+        _cleanup_free_ char *tsc = NULL, *lapic = NULL, *mem = NULL;
         char *line = NULL;
+        unsigned boot_mib = boot_mem_mib(c);
 
         /* Each trim is measured in shared/guest-kernel/README.md (with
          * hot-plug slots, PCI stays, and the root ports' hot-plug is the
@@ -27,15 +47,21 @@ int qemu_kernel_cmdline(const struct vm_config *c, char **ret, struct rv_error *
                 return rv_error_set(err, ENOMEM, "kernel command line");
         if (!c->kvm && asprintf(&lapic, " lapic_timer_khz=%u", QEMU_TCG_LAPIC_TIMER_KHZ) < 0)
                 return rv_error_set(err, ENOMEM, "kernel command line");
+        /* The struct pages of RAM given at boot are written at boot (64
+         * bytes per 4 KiB page): the rest is added by the agent when the
+         * guest uses it, each block's own struct pages placed on it
+         * (vm/agent/ram.h, the kernel's probe patch). */
+        if (boot_mib > 0 && asprintf(&mem, " mem=%uM memory_hotplug.memmap_on_memory=1", boot_mib) < 0)
+                return rv_error_set(err, ENOMEM, "kernel command line");
         /* The dentry and TCP hash tables are sized by the VM's RAM (2 MiB
          * and 640 KiB at 2 GiB) and written at boot: a container's guest
          * needs far fewer buckets (~2 MiB less touched memory per VM,
          * docs/PERFORMANCE.md). */
         if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check %s"
                      "nokaslr lsm=capability,landlock secretmem.enable=1 8250.nr_uarts=1 random.trust_cpu=on "
-                     "dhash_entries=32768 thash_entries=4096%s%s%s%s",
+                     "dhash_entries=32768 thash_entries=4096%s%s%s%s%s",
                      c->debug ? "runvm.debug=1" : "quiet", c->hotplug_slots ? "pcie_ports=native " : "pci=off ",
-                     tsc ? tsc : "", lapic ? lapic : "",
+                     tsc ? tsc : "", lapic ? lapic : "", mem ? mem : "",
                      c->extra_cmdline && *c->extra_cmdline ? " " : "",
                      c->extra_cmdline ? c->extra_cmdline : "") < 0)
                 return rv_error_set(err, ENOMEM, "kernel command line");

@@ -1,0 +1,103 @@
+#!/usr/bin/env bats
+# RAM added as used (docs/RESOURCES.md): a VM of whole 128 MiB blocks
+# boots with boot_memory_mib and the agent adds the rest as the guest
+# uses it; limits the kernel sizes by its RAM are those of the whole VM.
+
+load helpers
+
+meminfo_mib() { echo "\$((\$(sed -n \"s/^$1: *\\([0-9]*\\) kB/\\1/p\" /proc/meminfo) / 1024))"; }
+
+@test "a 2 GiB VM boots with 256 MiB and adds RAM as its container uses it" {
+	is_runvm || skip "runvm's guest"
+	# 1700 MiB in one buffer: seven times the boot RAM, most of the VM.
+	set_args sh -c "echo boot \$(grep -o 'mem=[^ ]*' /proc/cmdline) $(meminfo_mib MemTotal)
+		dd if=/dev/zero of=/dev/null bs=1700M count=1 2>/dev/null; echo dd \$?
+		echo after $(meminfo_mib MemTotal)"
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	[[ ${lines[0]} =~ ^boot\ mem=256M\ ([0-9]+)$ ]]
+	[ "${BASH_REMATCH[1]}" -le 256 ]
+	assert_line --index 1 "dd 0"
+	[[ ${lines[2]} =~ ^after\ ([0-9]+)$ ]]
+	[ "${BASH_REMATCH[1]}" -ge 1750 ]
+	[ "${BASH_REMATCH[1]}" -le 2048 ]
+}
+
+@test "RAM is added to a 4 GiB VM above the 32-bit hole too, for a tmpfs that fills it" {
+	is_runvm || skip "runvm's guest"
+	set_args sh -c 'dd if=/dev/zero of=/mnt/f bs=1M count=3300 2>/dev/null; echo dd $?; ls /sys/devices/system/memory | grep -c "^memory"'
+	update_config '.annotations["org.runvm.vm.memory_mib"] = "4096"
+		| .mounts += [{"destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["size=3500M"]}]'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_line --index 0 "dd 0"
+	# Blocks 32 and up are the RAM above 4 GiB (microvm keeps 3 GiB below).
+	[ "${lines[1]}" -ge 27 ]
+}
+
+@test "a container's memory limit still decides: the kill is the container's, not the VM's" {
+	is_runvm || skip "runvm's guest"
+	set_args sh -c 'dd if=/dev/zero of=/dev/null bs=600M count=1 2>/dev/null; echo "dd exit $?"'
+	# An 896 MiB limit in a 1024 MiB VM (the annotation), booted with 256.
+	update_config '.linux.resources.memory = {"limit": 939524096} | .annotations["org.runvm.vm.memory_mib"] = "1024"'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_output "dd exit 0"
+	set_args sh -c 'dd if=/dev/zero of=/dev/null bs=1000M count=1 2>/dev/null; echo "dd exit $?"'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_output "dd exit 137"
+}
+
+@test "tmpfs sizes and the kernel's RAM-sized limits are those of the whole VM" {
+	is_runvm || skip "runvm's guest"
+	set_args sh -c 'df -k /tmp /mnt | awk "NR > 1 { print \$2 }"; cat /proc/sys/kernel/threads-max /proc/sys/fs/file-max; ulimit -u'
+	update_config '.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]},
+		{"destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["size=25%"]}]
+		| .process.rlimits = []'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	local grown=("${lines[@]}")
+	conf=$BATS_TEST_TMPDIR/runvm.conf
+	echo "boot_memory_mib = 0" >"$conf"
+	RUNVM_CONFIG=$conf runvm run --bundle "$BUNDLE" ct
+	assert_success
+	# Within 3% of a guest booted with all 2 GiB (the boot's reservations differ).
+	for i in 0 1 2 3 4; do
+		[ "${grown[$i]}" -ge "$((lines[i] * 97 / 100))" ]
+		[ "${grown[$i]}" -le "$((lines[i] * 103 / 100))" ]
+	done
+	# A tmpfs without a size is half the VM; 25% is a quarter.
+	[ "${grown[0]}" -ge $((1000 * 1024)) ]
+	[ "${grown[1]}" -ge $((500 * 1024)) ]
+}
+
+@test "boot_memory_mib = 0 boots with all the RAM; a VM that is not whole blocks does too" {
+	is_runvm || skip "runvm's guest"
+	set_args sh -c "grep -c 'mem=' /proc/cmdline; echo $(meminfo_mib MemTotal)"
+	conf=$BATS_TEST_TMPDIR/runvm.conf
+	echo "boot_memory_mib = 0" >"$conf"
+	RUNVM_CONFIG=$conf runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_line --index 0 0
+	[ "${lines[1]}" -ge 1900 ]
+	# 200 MiB + base_memory_mib: its last block would be a part block.
+	update_config '.linux.resources.memory = {"limit": 209715200}'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_line --index 0 0
+	[ "${lines[1]}" -ge 200 ]
+}
+
+@test "boot_memory_mib: a bad value is one error line naming the key" {
+	is_runvm || skip "runvm's configuration"
+	conf=$BATS_TEST_TMPDIR/runvm.conf
+	for bad in abc -1 "256 MiB"; do
+		echo "boot_memory_mib = $bad" >"$conf"
+		RUNVM_CONFIG=$conf runvm check
+		assert_failure
+		[ "${#lines[@]}" -eq 1 ]
+		assert_output --partial "msg=\"\`$conf\` line 1: invalid value for \`boot_memory_mib\`\""
+	done
+	[ -z "$(ls -A "$ROOT" 2>/dev/null | grep -v '^@host$')" ]
+}
