@@ -433,7 +433,7 @@ conmon_create() {
 	assert_output --partial "exceeds the pod's VM"
 	runvm exec a sh -c "$show"
 	assert_output $'104857600\n10'
-	run -0 __runvm exec infra cat /sys/fs/cgroup/infra/pids.max
+	run -0 __runvm exec infra cat /sys/fs/cgroup/containers/infra/pids.max
 	assert_output max
 	# events: the member's oom reaches its stream, not the sandbox's.
 	echo '{"memory": {"limit": 33554432, "swap": 33554432}, "pids": {"limit": 100}}' >"$BATS_TEST_TMPDIR/res.json"
@@ -586,8 +586,9 @@ vfs_mounts() {
 	run -0 __runvm exec infra sh -c 'cat /proc/[0-9]*/mountinfo 2>/dev/null | grep -c "runvm-pods/'"$id"'/" || true'
 	assert_output 0
 	# The guest forgot it: its guest cgroup is gone too.
-	run -0 __runvm exec infra sh -c "test -e /sys/fs/cgroup/$id && echo left || echo gone"
-	assert_output gone
+	run -0 __runvm exec infra sh -c "cd /sys/fs/cgroup/containers && test -e infra && echo infra
+		test -e $id && echo left || echo gone"
+	assert_output $'infra\ngone'
 	# The host's own view never had them.
 	run findmnt -rn -o TARGET
 	refute_output --partial ".runvm-pods/$id"

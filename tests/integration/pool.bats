@@ -128,10 +128,10 @@ wait_refilled() {
 	# The pool VM's warm-up (vm/agent/warm.c: a cgroup made and removed,
 	# a rehearsal container run to its end) left nothing in the guest: the
 	# guest's cgroups (no cgroup namespace in the default spec) are the
-	# container's alone.
-	runvm exec bg sh -c 'for d in /sys/fs/cgroup/*/; do basename "$d"; done'
+	# container's alone (under the containers' parent, docs/GUEST.md).
+	runvm exec bg sh -c 'for d in /sys/fs/cgroup/*/ /sys/fs/cgroup/containers/*/; do basename "$d"; done'
 	[ "$status" -eq 0 ]
-	[ "$output" = bg ]
+	[ "$output" = $'containers\nbg' ]
 	[ "$(container_status bg)" = running ]
 	runvm kill bg KILL
 	[ "$status" -eq 0 ]

@@ -101,3 +101,22 @@ meminfo_mib() { echo "\$((\$(sed -n \"s/^$1: *\\([0-9]*\\) kB/\\1/p\" /proc/memi
 	done
 	[ -z "$(ls -A "$ROOT" 2>/dev/null | grep -v '^@host$')" ]
 }
+
+@test "another kernel file gets all its RAM at boot unless boot_memory_mib is set" {
+	is_runvm || skip "runvm's configuration"
+	# Only runvm's own kernel is known to have the probe interface.
+	local kernel
+	kernel=$(dirname "$(readlink -f "$RUNVM")")/../guest/vmlinux-runvm
+	[ -r "$kernel" ] || skip "runvm's kernel is not built"
+	cp "$kernel" "$BATS_TEST_TMPDIR/vmlinux"
+	conf=$BATS_TEST_TMPDIR/runvm.conf
+	echo "kernel = $BATS_TEST_TMPDIR/vmlinux" >"$conf"
+	set_args sh -c "grep -c ' mem=' /proc/cmdline || true"
+	RUNVM_CONFIG=$conf runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_output 0
+	echo "boot_memory_mib = 256" >>"$conf"
+	RUNVM_CONFIG=$conf runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_output 1
+}

@@ -237,13 +237,16 @@ int agent_ram_fit_tmpfs(const struct agent_ram *r, struct spec_config *spec, str
         for (size_t i = 0; i < spec->n_mounts; i++) {
                 struct spec_mount *m = &spec->mounts[i];
                 size_t size_at = SIZE_MAX, n = 0;
+                bool of_ram;
 
                 if (m->type == NULL || strcmp(m->type, "tmpfs") != 0)
                         continue;
                 for (; m->options != NULL && m->options[n] != NULL; n++)
                         if (strncmp(m->options[n], "size=", 5) == 0)
                                 size_at = n;
-                if (size_at == SIZE_MAX && !has_option(m->options, "nr_blocks=")) {
+                /* Sized by the RAM: no size at all, or a share of it. */
+                of_ram = size_at == SIZE_MAX && !has_option(m->options, "nr_blocks=");
+                if (of_ram) {
                         snprintf(buf, sizeof(buf), "size=%" PRIu64 "k", whole / 2 / 1024);
                         if (set_option(&m->options, n, buf) < 0)
                                 return rv_error_set(err, ENOMEM, "`mounts[%zu]`", i);
@@ -251,13 +254,15 @@ int agent_ram_fit_tmpfs(const struct agent_ram *r, struct spec_config *spec, str
                         const char *v = m->options[size_at] + 5;
                         char *end;
                         unsigned long pct = strtoul(v, &end, 10);
-                        if (end != v && strcmp(end, "%") == 0 && pct > 0 && pct <= 100) {
-                                snprintf(buf, sizeof(buf), "size=%" PRIu64 "k", whole / 100 * pct / 1024);
-                                if (set_option(&m->options, size_at, buf) < 0)
-                                        return rv_error_set(err, ENOMEM, "`mounts[%zu]`", i);
-                        }
+
+                        of_ram = end != v && strcmp(end, "%") == 0 && pct > 0 && pct <= 100;
+                        snprintf(buf, sizeof(buf), "size=%" PRIu64 "k", whole / 100 * pct / 1024);
+                        if (of_ram && set_option(&m->options, size_at, buf) < 0)
+                                return rv_error_set(err, ENOMEM, "`mounts[%zu]`", i);
                 }
-                if (!has_option(m->options, "nr_inodes=")) {
+                /* A tmpfs of a size of its own keeps the kernel's inode
+                 * count; one sized by the RAM gets the whole RAM's. */
+                if (of_ram && !has_option(m->options, "nr_inodes=")) {
                         snprintf(buf, sizeof(buf), "nr_inodes=%" PRIu64, whole / 2 / (uint64_t) getpagesize());
                         if (set_option(&m->options, SIZE_MAX, buf) < 0)
                                 return rv_error_set(err, ENOMEM, "`mounts[%zu]`", i);

@@ -233,10 +233,12 @@ int qemu_hotplug_remove(struct qemu_vm *q, const char *id, struct rv_error **err
          * regions: under TCG on a loaded host that is later. So "not
          * found" means "on its way out", and the wait below is for it. */
         if (!qmp_device_deleted(&q->qmp, dev, s->since)) {
-                /* Said, as it holds the VM's monitor for pciehp's 5 s. */
-                rv_log(RV_LOG_INFO, "disk `%s`: still in its slot: device_del", s->source);
-                if (call(q, "device_del", fill_dev_id, &slot, -1, QMP_TIMEOUT_MS, &tmp_err) < 0 &&
-                    tmp_err->status != ENODEV && !qmp_device_deleted(&q->qmp, dev, s->since)) {
+                if (call(q, "device_del", fill_dev_id, &slot, -1, QMP_TIMEOUT_MS, &tmp_err) == 0) {
+                        /* It was still there: the wait below is pciehp's
+                         * 5 s, holding the VM's monitor. Said, as it is
+                         * the slow way out. */
+                        rv_log(RV_LOG_INFO, "disk `%s`: still in its slot: device_del", s->source);
+                } else if (tmp_err->status != ENODEV && !qmp_device_deleted(&q->qmp, dev, s->since)) {
                         *err = tmp_err;
                         return rv_error_wrap(err, "disk `%s`", s->source);
                 }
