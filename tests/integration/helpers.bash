@@ -27,6 +27,21 @@ WAIT_TIMEOUT=${WAIT_TIMEOUT:-60}
 # assertions (version line, VM processes) depend on it.
 is_runvm() { [ "$RUNVM_NAME" = runvm ]; }
 
+# refuses_config_values KEY VALUE...: each value of KEY in runvm.conf is one
+# error line naming the file, the line and the key, and leaves nothing.
+refuses_config_values() {
+	local key=$1 bad conf=$BATS_TEST_TMPDIR/runvm.conf
+	shift
+	for bad in "$@"; do
+		echo "$key = $bad" >"$conf"
+		RUNVM_CONFIG=$conf runvm check
+		assert_failure
+		[ "${#lines[@]}" -eq 1 ]
+		assert_output --partial "msg=\"\`$conf\` line 1: invalid value for \`$key\`\""
+	done
+	[ -z "$(ls -A "$ROOT" 2>/dev/null | grep -v '^@host$')" ]
+}
+
 # --- the runtime -------------------------------------------------------
 
 # __runvm ARGS...: the runtime with the test file's --root, bounded in time,

@@ -91,15 +91,7 @@ meminfo_mib() { echo "\$((\$(sed -n \"s/^$1: *\\([0-9]*\\) kB/\\1/p\" /proc/memi
 
 @test "boot_memory_mib: a bad value is one error line naming the key" {
 	is_runvm || skip "runvm's configuration"
-	conf=$BATS_TEST_TMPDIR/runvm.conf
-	for bad in abc -1 "256 MiB"; do
-		echo "boot_memory_mib = $bad" >"$conf"
-		RUNVM_CONFIG=$conf runvm check
-		assert_failure
-		[ "${#lines[@]}" -eq 1 ]
-		assert_output --partial "msg=\"\`$conf\` line 1: invalid value for \`boot_memory_mib\`\""
-	done
-	[ -z "$(ls -A "$ROOT" 2>/dev/null | grep -v '^@host$')" ]
+	refuses_config_values boot_memory_mib abc -1 "256 MiB"
 }
 
 @test "another kernel file gets all its RAM at boot unless boot_memory_mib is set" {

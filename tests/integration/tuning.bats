@@ -68,15 +68,7 @@ done'
 
 @test "tcg_tb_size_mib: a bad value is one error line naming the key" {
 	is_runvm || skip "runvm's configuration"
-	conf=$BATS_TEST_TMPDIR/runvm.conf
-	for bad in abc -1 0 1025 "8 MiB"; do
-		echo "tcg_tb_size_mib = $bad" >"$conf"
-		RUNVM_CONFIG=$conf runvm check
-		assert_failure
-		[ "${#lines[@]}" -eq 1 ]
-		assert_output --partial "msg=\"\`$conf\` line 1: invalid value for \`tcg_tb_size_mib\`\""
-	done
-	[ -z "$(ls -A "$ROOT" 2>/dev/null | grep -v '^@host$')" ]
+	refuses_config_values tcg_tb_size_mib abc -1 0 1025 "8 MiB"
 }
 
 @test "tcg_tb_size_mib: QEMU under TCG gets the translation cache size" {
