@@ -113,6 +113,11 @@ static int report_text(const struct runvm_context *ctx, const struct runvm_confi
         fprintf(out, "vhost-vsock: %s\n", h->vhost_vsock ? "available" : "absent (virtio-serial is used)");
         fprintf(out, "vhost-net: %s\n", h->vhost_net ? "available" : "absent");
         fprintf(out, "ksm: %s\n", ksm_text(h->ksm_run));
+        if (cfg->boot_memory_mib > 0)
+                fprintf(out, "guest ram: %u MiB at boot, the rest added as used (boot_memory_mib; VMs of whole "
+                        "128 MiB blocks)\n", cfg->boot_memory_mib);
+        else
+                fprintf(out, "guest ram: all of it at boot (boot_memory_mib = 0)\n");
         if (h->net_ok)
                 fprintf(out, "network: TAP + tc mirred: working (each interface of the container's network "
                         "namespace becomes a virtio-net NIC)\n");
@@ -193,6 +198,8 @@ static int report_json(const struct runvm_context *ctx, const struct runvm_confi
         json_write_key(w, "serving");
         json_write_uint64(w, h->pool.serving);
         json_write_object_end(w);
+        json_write_key(w, "boot_memory_mib");
+        json_write_uint64(w, cfg->boot_memory_mib);
         json_write_key(w, "ksm_run");
         if (h->ksm_run >= 0)
                 json_write_uint64(w, (uint64_t) h->ksm_run);

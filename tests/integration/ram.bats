@@ -112,3 +112,17 @@ meminfo_mib() { echo "\$((\$(sed -n \"s/^$1: *\\([0-9]*\\) kB/\\1/p\" /proc/memi
 	assert_success
 	assert_output 1
 }
+
+@test "runvm check says how the guest gets its RAM" {
+	is_runvm || skip "runvm check"
+	runvm check
+	assert_success
+	assert_line --partial "guest ram: 256 MiB at boot, the rest added as used"
+	run -0 __runvm check --format json
+	[ "$(jq .boot_memory_mib <<<"$output")" = 256 ]
+	conf=$BATS_TEST_TMPDIR/runvm.conf
+	echo "boot_memory_mib = 0" >"$conf"
+	RUNVM_CONFIG=$conf runvm check
+	assert_success
+	assert_line "guest ram: all of it at boot (boot_memory_mib = 0)"
+}
