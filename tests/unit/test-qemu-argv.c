@@ -99,6 +99,8 @@ static void test_tcg_machine(void **unused)
         assert_non_null(strstr(append, " lapic_timer_khz=1000000"));
         /* Hash tables sized for a container, not for the VM's RAM. */
         assert_non_null(strstr(append, " dhash_entries=32768 thash_entries=4096"));
+        /* The agent channel's receive buffers bounded (the kernel's patch). */
+        assert_non_null(strstr(append, " virtio_console.in_bufs=64"));
         assert_non_null(strstr(append, " quiet "));
         /* The extra command line comes last. */
         assert_non_null(strstr(append, " runvm.x=1"));

@@ -53,13 +53,16 @@ int qemu_kernel_cmdline(const struct vm_config *c, char **ret, struct rv_error *
          * (vm/agent/ram.h, the kernel's probe patch). */
         if (boot_mib > 0 && asprintf(&mem, " mem=%uM memory_hotplug.memmap_on_memory=1", boot_mib) < 0)
                 return rv_error_set(err, ENOMEM, "kernel command line");
+        /* The agent channel's receive queues get 64 pages each, not one per
+         * descriptor (1024: 8 MiB written at boot; stdin moved as fast
+         * with 32: the guest kernel's patch, docs/PERFORMANCE.md). */
         /* The dentry and TCP hash tables are sized by the VM's RAM (2 MiB
          * and 640 KiB at 2 GiB) and written at boot: a container's guest
          * needs far fewer buckets (~2 MiB less touched memory per VM,
          * docs/PERFORMANCE.md). */
         if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check %s"
                      "nokaslr lsm=capability,landlock secretmem.enable=1 8250.nr_uarts=1 random.trust_cpu=on "
-                     "dhash_entries=32768 thash_entries=4096%s%s%s%s%s",
+                     "dhash_entries=32768 thash_entries=4096 virtio_console.in_bufs=64%s%s%s%s%s",
                      c->debug ? "runvm.debug=1" : "quiet", c->hotplug_slots ? "pcie_ports=native " : "pci=off ",
                      tsc ? tsc : "", lapic ? lapic : "", mem ? mem : "",
                      c->extra_cmdline && *c->extra_cmdline ? " " : "",
