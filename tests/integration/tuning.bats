@@ -4,8 +4,8 @@
 # host writes is seen at the container's next open within it, what the
 # container writes is on the host when write() returns) while a file's
 # pages stay in the guest across opens (cache=always), the
-# `tcg_tb_size_mib` key (validated, passed to QEMU), and `runvm check`'s
-# KSM line.
+# `tcg_tb_size_mib` key (validated, passed to QEMU), `runvm check`'s
+# KSM line, and the agent channel's bounded receive buffers.
 
 load helpers
 
@@ -100,4 +100,15 @@ done'
 	assert_success
 	want=$(cat /sys/kernel/mm/ksm/run 2>/dev/null || echo null)
 	[ "$(jq -r .ksm_run <<<"$output")" = "$want" ]
+}
+
+@test "the agent channel's receive queues have 64 buffers each, not one per descriptor" {
+	is_runvm || skip "runvm's guest kernel"
+	set_args sh -c 'cat /sys/module/virtio_console/parameters/in_bufs; grep SUnreclaim /proc/meminfo'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_line --index 0 64
+	# 1024 buffers of 4 KiB per queue were 8 MiB of it (docs/PERFORMANCE.md).
+	[[ ${lines[1]} =~ ^SUnreclaim:\ +([0-9]+)\ kB$ ]]
+	[ "${BASH_REMATCH[1]}" -lt 8192 ]
 }
