@@ -19,6 +19,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "spec/config.h"
+#include "spec/mount.h"
 #include "vm/agent/cgroup.h"
 
 #define FIRMWARE_MAP "/sys/firmware/memmap"
@@ -197,37 +198,27 @@ static bool has_option(char *const *options, const char *prefix)
         return false;
 }
 
-/* Replaces options[i] (or appends, i == the count) with the text. */
-static int set_option(char ***options, size_t i, const char *text)
+/* size=N%: N, else 0. */
+static unsigned long size_percent(const char *option)
 {
-        size_t n = 0;
-        char *copy = strdup(text);
+        char *end;
+        unsigned long pct;
 
-        if (copy == NULL)
-                return -1;
-        while (*options != NULL && (*options)[n] != NULL)
-                n++;
-        if (i < n) {
-                free((*options)[i]);
-                (*options)[i] = copy;
+        if (strncmp(option, "size=", 5) != 0)
                 return 0;
-        }
-        char **v = realloc(*options, (n + 2) * sizeof(*v));
-        if (v == NULL) {
-                free(copy);
-                return -1;
-        }
-        v[n] = copy;
-        v[n + 1] = NULL;
-        *options = v;
-        return 0;
+        pct = strtoul(option + 5, &end, 10);
+        return end != option + 5 && strcmp(end, "%") == 0 && pct <= 100 ? pct : 0;
+}
+
+static bool is_size_percent(const char *option)
+{
+        return size_percent(option) > 0;
 }
 
 int agent_ram_fit_tmpfs(const struct agent_ram *r, struct spec_config *spec, struct rv_error **err)
 {
         struct sysinfo si;
         uint64_t whole;
-        char buf[64];
 
         if (agent_ram_pending_bytes(r) == 0)
                 return 0;
@@ -236,37 +227,31 @@ int agent_ram_fit_tmpfs(const struct agent_ram *r, struct spec_config *spec, str
         whole = (uint64_t) si.totalram * si.mem_unit + agent_ram_pending_bytes(r);
         for (size_t i = 0; i < spec->n_mounts; i++) {
                 struct spec_mount *m = &spec->mounts[i];
-                size_t size_at = SIZE_MAX, n = 0;
-                bool of_ram;
+                unsigned long pct = 50;
+                char size[48], inodes[48];
+                const char *add[3] = { NULL };
+                size_t n = 0;
 
                 if (m->type == NULL || strcmp(m->type, "tmpfs") != 0)
                         continue;
-                for (; m->options != NULL && m->options[n] != NULL; n++)
-                        if (strncmp(m->options[n], "size=", 5) == 0)
-                                size_at = n;
-                /* Sized by the RAM: no size at all, or a share of it. */
-                of_ram = size_at == SIZE_MAX && !has_option(m->options, "nr_blocks=");
-                if (of_ram) {
-                        snprintf(buf, sizeof(buf), "size=%" PRIu64 "k", whole / 2 / 1024);
-                        if (set_option(&m->options, n, buf) < 0)
-                                return rv_error_set(err, ENOMEM, "`mounts[%zu]`", i);
-                } else if (size_at != SIZE_MAX) {
-                        const char *v = m->options[size_at] + 5;
-                        char *end;
-                        unsigned long pct = strtoul(v, &end, 10);
-
-                        of_ram = end != v && strcmp(end, "%") == 0 && pct > 0 && pct <= 100;
-                        snprintf(buf, sizeof(buf), "size=%" PRIu64 "k", whole / 100 * pct / 1024);
-                        if (of_ram && set_option(&m->options, size_at, buf) < 0)
-                                return rv_error_set(err, ENOMEM, "`mounts[%zu]`", i);
+                /* Sized by the RAM: no size at all (half), or a share of
+                 * it; a size of its own keeps the kernel's inode count. */
+                if (has_option(m->options, "size=") || has_option(m->options, "nr_blocks=")) {
+                        pct = 0;
+                        for (size_t j = 0; m->options[j] != NULL; j++)
+                                if (size_percent(m->options[j]) > 0)
+                                        pct = size_percent(m->options[j]);
+                        if (pct == 0)
+                                continue;
                 }
-                /* A tmpfs of a size of its own keeps the kernel's inode
-                 * count; one sized by the RAM gets the whole RAM's. */
-                if (of_ram && !has_option(m->options, "nr_inodes=")) {
-                        snprintf(buf, sizeof(buf), "nr_inodes=%" PRIu64, whole / 2 / (uint64_t) getpagesize());
-                        if (set_option(&m->options, SIZE_MAX, buf) < 0)
-                                return rv_error_set(err, ENOMEM, "`mounts[%zu]`", i);
+                snprintf(size, sizeof(size), "size=%" PRIu64 "k", whole / 100 * pct / 1024);
+                add[n++] = size;
+                if (!has_option(m->options, "nr_inodes=")) {
+                        snprintf(inodes, sizeof(inodes), "nr_inodes=%" PRIu64, whole / 2 / (uint64_t) getpagesize());
+                        add[n++] = inodes;
                 }
+                if (spec_mount_replace(m, m->type, m->source ? m->source : "tmpfs", is_size_percent, add) < 0)
+                        return rv_error_set(err, ENOMEM, "`mounts[%zu]`", i);
         }
         return 0;
 }
