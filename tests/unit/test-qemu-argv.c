@@ -101,6 +101,8 @@ static void test_tcg_machine(void **unused)
         assert_non_null(strstr(append, " dhash_entries=32768 thash_entries=4096"));
         /* The agent channel's receive buffers bounded (the kernel's patch). */
         assert_non_null(strstr(append, " virtio_console.in_bufs=64"));
+        /* Per-CPU chunks of pages: a 2 MiB unit's chunk is 4 MiB of maps. */
+        assert_non_null(strstr(append, " percpu_alloc=page"));
         assert_non_null(strstr(append, " quiet "));
         /* The extra command line comes last. */
         assert_non_null(strstr(append, " runvm.x=1"));

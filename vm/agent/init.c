@@ -40,6 +40,24 @@ static int mount_fs(const char *source, const char *target, const char *type,
         return 0;
 }
 
+#define REPORTING_ORDER "page_reporting.page_reporting_order="
+
+/* The kernel takes 0 to MAX_ORDER - 1 and refuses the rest; so does this
+ * (-1: keep the agent's default). */
+static int parse_order(const char *text, size_t len)
+{
+        int order = 0;
+
+        if (len == 0 || len > 2)
+                return -1;
+        for (size_t i = 0; i < len; i++) {
+                if (text[i] < '0' || text[i] > '9')
+                        return -1;
+                order = order * 10 + (text[i] - '0');
+        }
+        return order < 11 ? order : -1;
+}
+
 static void parse_cmdline(const char *cmdline, struct agent_boot_options *opts)
 {
         const char *p = cmdline;
@@ -60,13 +78,15 @@ static void parse_cmdline(const char *cmdline, struct agent_boot_options *opts)
                         opts->timing = true;
                 else if (len == strlen("runvm.prewarm=1") && strncmp(p, "runvm.prewarm=1", len) == 0)
                         opts->prewarm = true;
+                else if (len > strlen(REPORTING_ORDER) && strncmp(p, REPORTING_ORDER, strlen(REPORTING_ORDER)) == 0)
+                        opts->reporting_order = parse_order(p + strlen(REPORTING_ORDER), len - strlen(REPORTING_ORDER));
                 p += len;
         }
 }
 
 int agent_init_early(struct agent_boot_options *ret_opts, struct rv_error **err)
 {
-        struct agent_boot_options opts = { 0 };
+        struct agent_boot_options opts = { .reporting_order = -1 };
         _cleanup_free_ char *cmdline = NULL;
         int fd;
 

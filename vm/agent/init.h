@@ -18,6 +18,7 @@ struct agent_boot_options {
         bool probe;     /* runvm.probe=1: no share, no entropy: answer hello (the KVM probe) */
         bool timing;    /* runvm.timing=1: time each container's set-up (also on with debug) */
         bool prewarm;   /* runvm.prewarm=1: a warm pool VM pays the kernel's first-time costs (warm.h) */
+        int reporting_order;    /* page_reporting.page_reporting_order=N, -1 without (ram.h) */
 };
 
 /* Mounts devtmpfs and proc on the initramfs, points fds 0-2 at the

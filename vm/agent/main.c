@@ -55,6 +55,9 @@ int main(int argc, char **argv)
         if (agent_init_reroot(&err) < 0 || agent_init_mounts(&err) < 0)
                 fatal(&err);
         rv_debug("boot: mounts done at %lld ms", (long long) agent_uptime_ms());
+        /* Before the pool's prewarm and the first container: what they
+         * free, and what the boot freed, goes back to the host. */
+        agent_ram_report_order(opts.reporting_order);
         if (opts.halt) {
                 rv_log(RV_LOG_INFO, "runvm-agent: up at %lld ms, halting (runvm.halt=1)",
                        (long long) agent_uptime_ms());

@@ -161,6 +161,21 @@ static void scale_limits(const struct agent_ram *r)
                 }
 }
 
+#define REPORTING_ORDER_PARAM "/sys/module/page_reporting/parameters/page_reporting_order"
+
+void agent_ram_report_order(int cmdline_order)
+{
+        int order = cmdline_order >= 0 ? cmdline_order : AGENT_RAM_REPORTING_ORDER;
+        _cleanup_close_ int fd = open(REPORTING_ORDER_PARAM, O_WRONLY | O_CLOEXEC);
+        char text[16];
+        int n = snprintf(text, sizeof(text), "%d", order);
+
+        if (fd < 0 && errno == ENOENT)
+                return;         /* no free page reporting in this kernel */
+        if (fd < 0 || write(fd, text, (size_t) n) < 0)
+                rv_warn("RAM: free page reporting order %d not set: %s", order, strerror(errno));
+}
+
 int agent_ram_init(struct agent_ram *r, struct rv_error **err)
 {
         _cleanup_closedir_ DIR *d = NULL;

@@ -37,6 +37,18 @@ struct agent_ram {
  * error. */
 int agent_ram_init(struct agent_ram *r, struct rv_error **err);
 
+/* Free page reporting (virtio-balloon) hands the host back free memory in
+ * pieces of 2^order pages and up. The driver sets 2 MiB (the pageblock
+ * order) when it registers, over a page_reporting.page_reporting_order=
+ * given on the command line (Linux 6.1), and what the boot frees (the
+ * kernel image's gaps and init sections, the initramfs, each just under
+ * 2 MiB or less) would stay on the host. Sets cmdline_order, or the
+ * default below with -1; a kernel without page reporting is left as it
+ * is. The host's guest RAM is a shared memfd, which the host does not
+ * back with huge pages: small pieces split nothing there. */
+#define AGENT_RAM_REPORTING_ORDER 5     /* 128 KiB */
+void agent_ram_report_order(int cmdline_order);
+
 /* RAM not added yet, in bytes. */
 uint64_t agent_ram_pending_bytes(const struct agent_ram *r);
 

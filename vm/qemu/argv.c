@@ -60,9 +60,13 @@ int qemu_kernel_cmdline(const struct vm_config *c, char **ret, struct rv_error *
          * and 640 KiB at 2 GiB) and written at boot: a container's guest
          * needs far fewer buckets (~2 MiB less touched memory per VM,
          * docs/PERFORMANCE.md). */
+        /* Per-CPU memory in 4 KiB pages, not 2 MiB units: each chunk after
+         * the first keeps a memcg pointer per 4 bytes of its unit, zeroed
+         * (4 MiB of a 2 MiB unit's chunk; the boot's cgroups and network
+         * namespace need a second chunk). */
         if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check %s"
                      "nokaslr lsm=capability,landlock secretmem.enable=1 8250.nr_uarts=1 random.trust_cpu=on "
-                     "dhash_entries=32768 thash_entries=4096 virtio_console.in_bufs=64%s%s%s%s%s",
+                     "dhash_entries=32768 thash_entries=4096 virtio_console.in_bufs=64 percpu_alloc=page%s%s%s%s%s",
                      c->debug ? "runvm.debug=1" : "quiet", c->hotplug_slots ? "pcie_ports=native " : "pci=off ",
                      tsc ? tsc : "", lapic ? lapic : "", mem ? mem : "",
                      c->extra_cmdline && *c->extra_cmdline ? " " : "",
