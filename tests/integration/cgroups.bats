@@ -72,6 +72,18 @@ cgroup_ns() {
 	assert_output "0::/"
 }
 
+@test "a container without a cgroup namespace leaves the VM's cgroup2 options as they were" {
+	is_runvm || skip "the guest's hierarchy"
+	# Its cgroup2 mount is made from the VM's own cgroup namespace, which
+	# sets the hierarchy's options: without nsdelegate in it, the VM's
+	# containers would lose the delegation boundary.
+	update_config '.linux.namespaces -= [{"type": "cgroup"}]'
+	set_args sh -c 'grep -c "^cgroup /sys/fs/cgroup cgroup2 .*nsdelegate" /proc/self/mounts'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_output 1
+}
+
 @test "device rules: update -r with the rules the container has keeps them; other rules replace them" {
 	# The guest loads one program per distinct rule set and attaches it
 	# again for the same rules: an update to the same rules must not be

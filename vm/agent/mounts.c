@@ -333,6 +333,23 @@ static int check_ordinary_dir(int rootfd, const char *type, const char *dest, st
         return 0;
 }
 
+/* A cgroup2 mount made from the VM's own cgroup namespace (a container
+ * without one) sets the hierarchy's options: without nsdelegate it would
+ * take the agent's away, for every container of the VM. In a container's
+ * cgroup namespace the kernel ignores them. */
+static int keep_nsdelegate(struct agent_mount_opts *o, struct rv_error **err)
+{
+        char *data;
+
+        if (o->data != NULL && strstr(o->data, "nsdelegate") != NULL)
+                return 0;
+        if (asprintf(&data, "nsdelegate%s%s", o->data ? "," : "", o->data ? o->data : "") < 0)
+                return rv_error_set(err, ENOMEM, "cgroup2 mount options");
+        free(o->data);
+        o->data = data;
+        return 0;
+}
+
 int agent_mount_one(int rootfd, const struct spec_mount *m, struct rv_error **err)
 {
         struct agent_mount_opts o = { 0 };
@@ -349,6 +366,11 @@ int agent_mount_one(int rootfd, const struct spec_mount *m, struct rv_error **er
                 return rv_error_wrap(err, "error mounting \"%s\" to rootfs at \"%s\"", type, m->destination);
         if (agent_mount_opts_parse(m->options, &o, err) < 0)
                 return -1;
+        if ((strcmp(type, "cgroup") == 0 || strcmp(type, "cgroup2") == 0) && !(o.flags & MS_BIND) &&
+            keep_nsdelegate(&o, err) < 0) {
+                agent_mount_opts_clear(&o);
+                return -1;
+        }
         if ((o.flags & MS_BIND) || strcmp(type, "bind") == 0 || strcmp(type, "rbind") == 0) {
                 if (strcmp(type, "rbind") == 0)
                         o.flags |= MS_REC;
