@@ -106,10 +106,13 @@ while read -r rel; do
         esac
         echo "/lib/modules/$name" >> "$root/lib/modules/load.order"
 done < "$stage/order"
-# Debug info is a third of the agent and useless in the guest: strip the
-# copy when binutils is there (the build machine has it with the compiler).
+# Debug info and the symbol table are a third of the agent and useless in
+# the guest (nothing there reads them; build/bin/runvm-agent keeps both
+# for the host), and every byte is guest RAM twice: the initramfs QEMU
+# loads and the agent's copy in the guest's tmpfs. Strip the copy when
+# binutils is there (the build machine has it with the compiler).
 if command -v strip >/dev/null; then
-        strip --strip-debug -o "$root/init" "$agent"
+        strip --strip-all -o "$root/init" "$agent"
 else
         cp "$agent" "$root/init"
 fi
