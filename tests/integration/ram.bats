@@ -133,6 +133,21 @@ meminfo_mib() { echo "\$((\$(sed -n \"s/^$1: *\\([0-9]*\\) kB/\\1/p\" /proc/memi
 	assert_output 1
 }
 
+@test "boot_memory_mib with a kernel that cannot add RAM fails create in one line, leaving nothing" {
+	is_runvm || skip "runvm's configuration"
+	# Debian's kernel has memory hot-plug but not the probe interface.
+	local guest
+	guest=$(dirname "$(readlink -f "$RUNVM")")/../guest
+	[ -r "$guest/vmlinuz" ] && [ -r "$guest/initrd.img" ] || skip "Debian's guest kernel is not installed"
+	conf=$BATS_TEST_TMPDIR/runvm.conf
+	printf 'kernel = %s\ninitrd = %s\nboot_memory_mib = 256\n' "$guest/vmlinuz" "$guest/initrd.img" >"$conf"
+	RUNVM_CONFIG=$conf runvm create --bundle "$BUNDLE" ct
+	assert_failure
+	assert_line --partial "boot_memory_mib: the guest kernel cannot add the 1792 MiB of RAM left out at boot (no /sys/devices/system/memory/probe): set boot_memory_mib = 0 for this kernel"
+	runvm state ct
+	assert_failure
+}
+
 @test "runvm check says how the guest gets its RAM" {
 	is_runvm || skip "runvm check"
 	runvm check

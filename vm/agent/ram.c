@@ -195,9 +195,7 @@ int agent_ram_init(struct agent_ram *r, struct rv_error **err)
                 return 0;
         qsort(r->blocks, r->n_blocks, sizeof(*r->blocks), cmp_u64);
         if (access(MEMORY_SYSFS "/probe", W_OK) < 0) {
-                rv_warn("RAM: %zu MiB of the VM's RAM were not given at boot and this kernel cannot add "
-                        "them (no " MEMORY_SYSFS "/probe): set boot_memory_mib = 0",
-                        (size_t) (r->n_blocks * (r->block_bytes >> 20)));
+                r->unreachable_mib = r->n_blocks * (r->block_bytes >> 20);
                 r->n_blocks = 0;
                 return 0;
         }

@@ -28,13 +28,14 @@ struct agent_ram {
         uint64_t *blocks;               /* physical addresses of the blocks not added yet, ascending */
         size_t n_blocks, next;          /* next: the first one not added */
         struct agent_watch events;      /* the parent cgroup's memory.events; -1: not watched */
+        uint64_t unreachable_mib;       /* left out at boot and this kernel cannot add it */
 };
 
 #define AGENT_RAM_INIT { .events = { .fd = -1 } }
 
 /* Finds the firmware's RAM the kernel was not given at boot. Nothing to
- * add (no mem=, a kernel without the probe interface: logged) is not an
- * error. */
+ * add (no mem=) is not an error; RAM left out that this kernel cannot add
+ * (no probe interface) is unreachable_mib, which hello tells the host. */
 int agent_ram_init(struct agent_ram *r, struct rv_error **err);
 
 /* Free page reporting (virtio-balloon) hands the host back free memory in

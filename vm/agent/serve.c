@@ -24,6 +24,7 @@
 #include "vm/agent/exec.h"
 #include "vm/agent/network.h"
 #include "vm/agent/power.h"
+#include "vm/agent/ram.h"
 #include "vm/channel/channel.h"
 #include "vm/channel/message.h"
 #include "vm/channel/protocol.h"
@@ -123,6 +124,10 @@ static int agent_serve_hello(struct agent *a, const struct json_value *params, s
         json_write_string(w, u.release);
         json_write_key(w, "boot_ms");
         json_write_int64(w, a->ready_ms);
+        if (a->ram != NULL && a->ram->unreachable_mib > 0) {
+                json_write_key(w, "ram_unreachable_mib");
+                json_write_int64(w, (int64_t) a->ram->unreachable_mib);
+        }
         json_write_object_end(w);
         return 0;
 }

@@ -70,7 +70,7 @@ int proto_hello_check(const struct json_value *result, struct rv_error **err)
 {
         const struct json_value *v = json_get(result, "version");
         const struct json_value *caps = json_get(result, "capabilities");
-        int64_t version;
+        int64_t version, unreachable;
 
         if (v == NULL || !json_is_integer(v) || json_read_int64(v, "version", &version, NULL) < 0)
                 return rv_error_setx(err, EPROTO, "hello: the agent's answer has no protocol version");
@@ -86,6 +86,14 @@ int proto_hello_check(const struct json_value *result, struct rv_error **err)
                         return rv_error_setx(err, EPROTONOSUPPORT,
                                              "hello: the agent does not serve `%s`: the guest image does "
                                              "not match this runvm", method_names[i]);
+        /* The VM would run with its boot RAM only: a container given 2 GiB
+         * would meet the OOM killer at 256 MiB. */
+        v = json_get(result, "ram_unreachable_mib");
+        if (v != NULL && json_read_int64(v, "ram_unreachable_mib", &unreachable, NULL) == 0 && unreachable > 0)
+                return rv_error_setx(err, EOPNOTSUPP,
+                                     "boot_memory_mib: the guest kernel cannot add the %lld MiB of RAM left "
+                                     "out at boot (no /sys/devices/system/memory/probe): set "
+                                     "boot_memory_mib = 0 for this kernel", (long long) unreachable);
         return 0;
 }
 
