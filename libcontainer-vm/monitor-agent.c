@@ -88,7 +88,7 @@ void monitor_call_answered(struct monitor_call *c, const struct channel_message 
         else if (msg->error)
                 rv_error_setx(&c->err, msg->error_errno > 0 ? msg->error_errno : EIO, "%s", msg->error);
         else if (c->check)
-                c->check(msg->body, &c->err);
+                c->check(msg->body, c->ctx, &c->err);
 }
 
 /* The channel failed or closed: QEMU is likely on its way out, and its
@@ -151,11 +151,11 @@ static int wait_on_creator(void *ctx, struct loop_watch *w, uint32_t rev, struct
  * (virtiofsd's) and create's (the rule in docs/ARCHITECTURE.md); a
  * console or helper log nobody reads would stall the guest. */
 int monitor_call_checked(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
-                        int timeout_ms, int (*check)(const struct json_value *, struct rv_error **),
-                        struct rv_error **err)
+                        int timeout_ms, int (*check)(const struct json_value *, void *, struct rv_error **),
+                        void *ctx, struct rv_error **err)
 {
         struct call_wait cw = { .m = m, .what = proto_method_name(method) };
-        struct monitor_call c = { .check = check };
+        struct monitor_call c = { .check = check, .ctx = ctx };
         struct agent_request tag = { .kind = PENDING_CALL, .client_fd = -1, .ptr = &c };
         struct loop l = LOOP_INIT;
         struct loop_watch ch = LOOP_WATCH_INIT(wait_on_channel, NULL);
@@ -221,5 +221,5 @@ fail:
 int monitor_call(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
                  int timeout_ms, struct rv_error **err)
 {
-        return monitor_call_checked(m, method, fill, data, timeout_ms, NULL, err);
+        return monitor_call_checked(m, method, fill, data, timeout_ms, NULL, NULL, err);
 }

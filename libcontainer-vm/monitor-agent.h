@@ -56,7 +56,8 @@ void monitor_forward(struct monitor *m, int client_fd, enum pending_kind kind, e
 struct monitor_call {
         bool done;
         struct rv_error *err;
-        int (*check)(const struct json_value *result, struct rv_error **err);
+        int (*check)(const struct json_value *result, void *ctx, struct rv_error **err);
+        void *ctx;
 };
 void monitor_call_answered(struct monitor_call *c, const struct channel_message *msg,
                            const struct rv_error *failure);
@@ -64,10 +65,10 @@ void monitor_call_answered(struct monitor_call *c, const struct channel_message 
  * else the agent sends meanwhile. */
 int monitor_call(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
                  int timeout_ms, struct rv_error **err);
-/* The same, the answer's result also passed through check. */
+/* The same, the answer's result also passed through check (with ctx). */
 int monitor_call_checked(struct monitor *m, enum proto_method method, agent_fill_fn fill, const void *data,
-                         int timeout_ms, int (*check)(const struct json_value *, struct rv_error **),
-                         struct rv_error **err);
+                         int timeout_ms, int (*check)(const struct json_value *, void *, struct rv_error **),
+                         void *ctx, struct rv_error **err);
 
 /* process_exited's data: exit code or signal (255, 0 when unreadable). */
 void monitor_read_exit(const struct json_value *data, int *ret_code, int *ret_signal);

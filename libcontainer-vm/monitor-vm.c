@@ -140,6 +140,24 @@ static void fill_create(struct json_writer *w, const void *data)
         }
 }
 
+/* hello's answer: the protocol's checks, then the boot's initramfs left
+ * in RAM the guest's kernel was not given (vm/agent/ram.h), whose host
+ * pages nobody needs. Keeping them only costs memory. */
+static int hello_answered(const struct json_value *result, void *ctx, struct rv_error **err)
+{
+        struct monitor *m = ctx;
+        struct rv_error *tmp_err = NULL;
+        uint64_t addr;
+
+        if (proto_hello_check(result, err) < 0)
+                return -1;
+        if (proto_hello_initrd_moved_from(result, &addr) && vm_free_moved_initrd(m->vm, addr, &tmp_err) < 0) {
+                rv_debug("guest RAM: the boot's initramfs copy is kept: %s", tmp_err->msg);
+                rv_error_release(&tmp_err);
+        }
+        return 0;
+}
+
 int monitor_vm_boot(struct monitor *m, struct rv_error **err)
 {
         const struct runvm_config *cfg = m->o->cfg;
@@ -207,7 +225,8 @@ int monitor_vm_boot(struct monitor *m, struct rv_error **err)
                 return rv_error_set(err, ENOMEM, "channel");
         agent_fd = -EBADF;              /* the channel owns it now */
         agent_client_set_channel(m->agent, m->ch);
-        if (monitor_call_checked(m, PROTO_HELLO, proto_write_hello, NULL, cfg->boot_timeout_ms, proto_hello_check, err) < 0)
+        if (monitor_call_checked(m, PROTO_HELLO, proto_write_hello, NULL, cfg->boot_timeout_ms, hello_answered, m,
+                                 err) < 0)
                 return wrap_guest_error(m, err);
         return 0;
 }

@@ -25,6 +25,8 @@ struct vm_driver {
         int (*remove_disk)(struct vm *vm, const char *id, struct rv_error **err);
         int (*add_nic)(struct vm *vm, const struct vm_nic *n, struct rv_error **err);
         int (*start)(struct vm *vm, struct rv_error **err);
+        /* After start; optional. */
+        int (*free_moved_initrd)(struct vm *vm, uint64_t addr, struct rv_error **err);
         int (*take_agent_fd)(struct vm *vm);
         size_t (*procs)(const struct vm *vm, struct vm_proc *ret, size_t max);
         int (*exit_fd)(const struct vm *vm);

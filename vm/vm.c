@@ -98,6 +98,15 @@ int vm_add_nic(struct vm *vm, const struct vm_nic *n, struct rv_error **err)
         return vm->driver->add_nic ? vm->driver->add_nic(vm, n, err) : unsupported(vm, "NIC", err);
 }
 
+int vm_free_moved_initrd(struct vm *vm, uint64_t addr, struct rv_error **err)
+{
+        if (vm->driver->free_moved_initrd == NULL)
+                return rv_error_setx(err, EOPNOTSUPP, "the %s driver cannot free guest RAM", vm->driver->name);
+        if (!vm->started)
+                return rv_error_setx(err, EINVAL, "free guest RAM: the VM is not running");
+        return vm->driver->free_moved_initrd(vm, addr, err);
+}
+
 int vm_start(struct vm *vm, struct rv_error **err)
 {
         if (vm->started)

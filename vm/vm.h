@@ -162,6 +162,11 @@ int vm_add_nic(struct vm *vm, const struct vm_nic *n, struct rv_error **err);
 /* Starts the VM's processes (helpers first); on failure nothing is left
  * running. */
 int vm_start(struct vm *vm, struct rv_error **err);
+/* The guest's kernel moved the initramfs away from addr (guest physical),
+ * RAM it was not given at boot: the host frees the VMM's copy there, if
+ * that is what it finds (vm/agent/ram.h). The guest reads zeros there if
+ * it adds that RAM later. EOPNOTSUPP where the driver cannot. */
+int vm_free_moved_initrd(struct vm *vm, uint64_t addr, struct rv_error **err);
 /* The host end of the agent channel (a stream), once: the caller owns it. */
 int vm_take_agent_fd(struct vm *vm);
 /* The VM's processes, at most max, into ret; returns how many. */

@@ -161,6 +161,47 @@ static void scale_limits(const struct agent_ram *r)
                 }
 }
 
+/* Where the boot loader put the initramfs: x86 boot_params, the setup
+ * header's ramdisk_image (0x218) and ramdisk_size (0x21c), their upper
+ * halves at 0x0c0 and 0x0c4 (PVH boot fills them from the start info). */
+static int initramfs_range(uint64_t *addr, uint64_t *bytes)
+{
+        _cleanup_close_ int fd = open("/sys/kernel/boot_params/data", O_RDONLY | O_CLOEXEC);
+        unsigned char bp[0x220];
+        uint32_t lo_addr, lo_size, hi_addr, hi_size;
+
+        if (fd < 0 || rv_read_all(fd, bp, sizeof(bp)) != (ssize_t) sizeof(bp))
+                return -1;
+        memcpy(&lo_addr, bp + 0x218, 4);
+        memcpy(&lo_size, bp + 0x21c, 4);
+        memcpy(&hi_addr, bp + 0x0c0, 4);
+        memcpy(&hi_size, bp + 0x0c4, 4);
+        *addr = (uint64_t) hi_addr << 32 | lo_addr;
+        *bytes = (uint64_t) hi_size << 32 | lo_size;
+        return *bytes > 0 ? 0 : -1;
+}
+
+static bool pending(const struct agent_ram *r, uint64_t start, uint64_t end)
+{
+        for (uint64_t a = start - start % r->block_bytes; a < end; a += r->block_bytes)
+                if (bsearch(&a, r->blocks, r->n_blocks, sizeof(*r->blocks), cmp_u64) == NULL)
+                        return false;
+        return true;
+}
+
+/* Only where no page of it is the kernel's: the host's copy of RAM the
+ * kernel has may be anything the kernel put there since. */
+static void find_moved_initrd(struct agent_ram *r)
+{
+        uint64_t addr, bytes;
+
+        /* Physical addresses have at most 52 bits on x86-64. */
+        if (initramfs_range(&addr, &bytes) < 0 || addr == 0 || addr >> 52 != 0 || bytes >> 52 != 0)
+                return;
+        if (pending(r, addr, addr + bytes))
+                r->initrd_moved_from = addr;
+}
+
 #define REPORTING_ORDER_PARAM "/sys/module/page_reporting/parameters/page_reporting_order"
 
 void agent_ram_report_order(int cmdline_order)
@@ -199,6 +240,7 @@ int agent_ram_init(struct agent_ram *r, struct rv_error **err)
                 r->n_blocks = 0;
                 return 0;
         }
+        find_moved_initrd(r);
         scale_limits(r);
         return 0;
 }

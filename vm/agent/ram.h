@@ -29,6 +29,11 @@ struct agent_ram {
         size_t n_blocks, next;          /* next: the first one not added */
         struct agent_watch events;      /* the parent cgroup's memory.events; -1: not watched */
         uint64_t unreachable_mib;       /* left out at boot and this kernel cannot add it */
+        /* Where the boot loader put the initramfs, when that lies in RAM
+         * left out at boot (QEMU puts it at the top of the low RAM; the
+         * kernel moved it below mem= and never frees the original): the
+         * host may free it (hello's initrd_moved_from). 0: none. */
+        uint64_t initrd_moved_from;
 };
 
 #define AGENT_RAM_INIT { .events = { .fd = -1 } }

@@ -128,6 +128,10 @@ static int agent_serve_hello(struct agent *a, const struct json_value *params, s
                 json_write_key(w, "ram_unreachable_mib");
                 json_write_int64(w, (int64_t) a->ram->unreachable_mib);
         }
+        if (a->ram != NULL && a->ram->initrd_moved_from > 0) {
+                json_write_key(w, "initrd_moved_from");
+                json_write_int64(w, (int64_t) a->ram->initrd_moved_from);
+        }
         json_write_object_end(w);
         return 0;
 }

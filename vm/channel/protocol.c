@@ -97,6 +97,17 @@ int proto_hello_check(const struct json_value *result, struct rv_error **err)
         return 0;
 }
 
+bool proto_hello_initrd_moved_from(const struct json_value *result, uint64_t *ret)
+{
+        const struct json_value *v = json_get(result, "initrd_moved_from");
+        int64_t addr;
+
+        if (v == NULL || json_read_int64(v, "initrd_moved_from", &addr, NULL) < 0 || addr <= 0)
+                return false;
+        *ret = (uint64_t) addr;
+        return true;
+}
+
 void proto_write_signal(struct json_writer *w, const void *params)
 {
         const struct proto_signal *s = params;

@@ -40,6 +40,8 @@ void proto_hello_write_capabilities(struct json_writer *w);
 /* The host's check of that result: the same version, and every method of
  * the table served. One error naming what differs. */
 int proto_hello_check(const struct json_value *result, struct rv_error **err);
+/* hello's initrd_moved_from: true with *ret set when present and valid. */
+bool proto_hello_initrd_moved_from(const struct json_value *result, uint64_t *ret);
 
 /* Parameters the host writes in more than one place, one writer each
  * (shaped like the host's fill functions: params is the struct). They

@@ -23,6 +23,7 @@
 #include "base/spawn.h"
 #include "vm/qemu/affinity.h"
 #include "vm/qemu/argv.h"
+#include "vm/qemu/guest-ram.h"
 #include "vm/qemu/qmp.h"
 
 #define SHARED_DIR "shared"
@@ -419,6 +420,11 @@ static void qemu_destroy(struct vm *vm)
         free(q);
 }
 
+static int qemu_free_moved_initrd(struct vm *vm, uint64_t addr, struct rv_error **err)
+{
+        return qemu_guest_ram_free_initrd(qemu_vm(vm), addr, err);
+}
+
 const struct vm_driver vm_driver_qemu = {
         .name = "qemu",
         .probe = qemu_probe,
@@ -429,6 +435,7 @@ const struct vm_driver vm_driver_qemu = {
         .remove_disk = qemu_remove_disk,
         .add_nic = qemu_add_nic,
         .start = qemu_start,
+        .free_moved_initrd = qemu_free_moved_initrd,
         .take_agent_fd = qemu_take_agent_fd,
         .procs = qemu_procs,
         .exit_fd = qemu_exit_fd,
