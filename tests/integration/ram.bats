@@ -109,6 +109,34 @@ meminfo_mib() { echo "\$((\$(sed -n \"s/^$1: *\\([0-9]*\\) kB/\\1/p\" /proc/memi
 	assert_output 5
 }
 
+# Pages of QEMU's guest RAM (memfd offset = guest address below 4 GiB)
+# present in its page tables: QEMU wrote them and the host keeps them.
+guest_pages_present() { # QEMU-PID GUEST-ADDR PAGES
+	local base
+	base=$(awk '/memory-backend-memfd/ { split($1, r, "-"); print r[1]; exit }' "/proc/$1/maps")
+	dd if="/proc/$1/pagemap" bs=8 skip=$(((0x$base + $2) / 4096)) count="$3" 2>/dev/null |
+		od -An -v -tx8 | awk '{ for (i = 1; i <= NF; i++) if (substr($i, 1, 1) ~ /[89a-f]/) n++ } END { print n + 0 }'
+}
+
+@test "the boot's initramfs copy in RAM left out at boot is freed on the host" {
+	is_runvm || skip "runvm's guest"
+	set_args sleep 600
+	run_detached ct
+	wait_for_status ct running
+	# Where QEMU put it (boot_params' ramdisk_image and ramdisk_size):
+	# the top of the 2 GiB, above the kernel's mem=256M.
+	runvm exec ct od -An -tu4 -j 536 -N 8 /sys/kernel/boot_params/data
+	assert_success
+	read -r addr size <<<"$output"
+	[ "$addr" -ge $((256 << 20)) ]
+	[ "$size" -gt 0 ]
+	local qemu
+	qemu=$(jq '.processes[] | select(.name == "qemu") | .pid' "$ROOT/ct/state.json")
+	[ "$(guest_pages_present "$qemu" "$addr" $(((size + 4095) / 4096)))" = 0 ]
+	# The same look sees the kernel image QEMU loaded at 16 MiB.
+	[ "$(guest_pages_present "$qemu" $((16 << 20)) 256)" -gt 200 ]
+}
+
 @test "boot_memory_mib: a bad value is one error line naming the key" {
 	is_runvm || skip "runvm's configuration"
 	refuses_config_values boot_memory_mib abc -1 "256 MiB"
