@@ -86,6 +86,50 @@ static void test_hello_mismatch(void **state)
                            "does not serve `configure_network`");
 }
 
+/* An agent's own capabilities plus the RAM fields: text spliced in. */
+static struct json_value *hello_with(const char *extra)
+{
+        _cleanup_(json_writer_freep) struct json_writer *w = json_writer_new(NULL);
+        _cleanup_free_ char *text = NULL, *spliced = NULL;
+        struct rv_error *err = NULL;
+
+        json_write_object_begin(w);
+        json_write_key(w, "version");
+        json_write_int64(w, PROTO_VERSION);
+        proto_hello_write_capabilities(w);
+        json_write_object_end(w);
+        assert_int_equal(json_writer_finish(w, &text, NULL, &err), 0);
+        text[strlen(text) - 1] = '\0';        /* the closing brace */
+        assert_true(asprintf(&spliced, "%s%s}", text, extra) > 0);
+        return parse(spliced);
+}
+
+static void test_hello_ram(void **state)
+{
+        struct rv_error *err = NULL;
+        uint64_t addr = 0;
+
+        /* RAM left out at boot that the kernel cannot add fails the boot. */
+        _cleanup_(json_value_freep) struct json_value *a = hello_with(",\"ram_unreachable_mib\":1792");
+        assert_int_equal(proto_hello_check(a, &err), -1);
+        assert_int_equal(err->status, EOPNOTSUPP);
+        assert_non_null(strstr(err->msg, "cannot add the 1792 MiB"));
+        assert_non_null(strstr(err->msg, "set boot_memory_mib = 0"));
+        rv_error_release(&err);
+        _cleanup_(json_value_freep) struct json_value *b = hello_with(",\"ram_unreachable_mib\":0");
+        assert_int_equal(proto_hello_check(b, &err), 0);
+        assert_false(proto_hello_initrd_moved_from(b, &addr));
+        /* Where the initramfs was; nonsense is ignored. */
+        _cleanup_(json_value_freep) struct json_value *c = hello_with(",\"initrd_moved_from\":2145644544");
+        assert_int_equal(proto_hello_check(c, &err), 0);
+        assert_true(proto_hello_initrd_moved_from(c, &addr));
+        assert_int_equal(addr, 2145644544);
+        _cleanup_(json_value_freep) struct json_value *d = hello_with(",\"initrd_moved_from\":-4096");
+        assert_false(proto_hello_initrd_moved_from(d, &addr));
+        _cleanup_(json_value_freep) struct json_value *e = hello_with(",\"initrd_moved_from\":\"x\"");
+        assert_false(proto_hello_initrd_moved_from(e, &addr));
+}
+
 /* Names written **`like_this`** at the start of lines between two
  * headings of docs/PROTOCOL.md. */
 static size_t doc_names(const char *doc, const char *from, const char *to, char names[][64], size_t max)
@@ -190,6 +234,7 @@ int main(void)
                 cmocka_unit_test(test_names_round_trip),
                 cmocka_unit_test(test_hello_own_capabilities),
                 cmocka_unit_test(test_hello_mismatch),
+                cmocka_unit_test(test_hello_ram),
                 cmocka_unit_test(test_doc_lists_the_table),
                 cmocka_unit_test(test_param_writers),
         };
