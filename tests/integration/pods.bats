@@ -667,6 +667,40 @@ qemu_holds() {
 	return 1
 }
 
+@test "pods: a killed member whose exit never comes is let go 5 s later; the pod runs on" {
+	start_sandbox
+	# A lookup sent to a stopped virtiofsd holds the member's process in
+	# an uninterruptible wait, its SIGKILL pending until the answer.
+	start_member hpo "$MEMBER_BUNDLE" sh -c 'echo looping; while :; do stat /bin/sh >/dev/null; sleep 0.2; done'
+	local t vfs
+	for t in $(seq 100); do grep -q looping "$BATS_TEST_TMPDIR/hpo.out" && break; sleep 0.1; done
+	grep -q looping "$BATS_TEST_TMPDIR/hpo.out" || fail "the member did not start: $(cat "$BATS_TEST_TMPDIR/hpo.err")"
+	vfs=$(jq -r '.processes[] | select(.name == "virtiofsd") | .pid' "$ROOT/infra/state.json")
+	vfs="$vfs $(pgrep -P "$vfs" | tr '\n' ' ')"
+	# shellcheck disable=SC2086
+	kill -STOP $vfs
+	sleep 2 # the dentry's 1 s timeout: the next stat asks virtiofsd
+	kill -KILL "$(cat "$BATS_TEST_TMPDIR/hpo.pid")"
+	for t in $(seq 150); do grep -q "member \`hpo\`: no exit" "$ROOT/infra/monitor.log" && break; sleep 0.1; done
+	# shellcheck disable=SC2086
+	kill -CONT $vfs
+	run -0 cat "$ROOT/infra/monitor.log"
+	assert_output --partial "member \`hpo\`: its monitor went"
+	assert_output --partial "member \`hpo\`: no exit 5000 ms after it was killed"
+	refute_output --partial "member \`hpo\` exited"
+	runvm delete --force hpo
+	assert_success
+	[ ! -e "$ROOT/hpo" ]
+	# The late exit, once virtiofsd answers, is nobody's; the pod serves
+	# its next member.
+	start_member hpn "$MEMBER_BUNDLE" sh -c 'echo next'
+	wait_for_status hpn stopped
+	run -0 cat "$BATS_TEST_TMPDIR/hpn.out"
+	assert_output next
+	run -0 jq -r .status < <(__runvm state infra)
+	assert_output running
+}
+
 @test "pods: a member's block device is hot-plugged: read, written, then released with the member; the pod runs on" {
 	command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 (e2fsprogs) is not installed"
 	start_sandbox
