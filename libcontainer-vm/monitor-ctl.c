@@ -92,6 +92,8 @@ static void ctl_start(struct monitor *m, int fd, struct ctl_request *req)
                 return;
         }
         monitor_forward(m, fd, PENDING_START, PROTO_START_CONTAINER, NULL, NULL);
+        /* A VM rebuilt above: while the guest starts the container. */
+        monitor_vm_free_leftovers(m);
 }
 
 static void ctl_kill(struct monitor *m, int fd, struct ctl_request *req)

@@ -55,6 +55,7 @@ struct monitor {
         bool exited;
         int exit_code, exit_signal;
         bool vm_gone;
+        uint64_t initrd_moved_from;     /* hello's, until monitor_vm_free_leftovers (0: none) */
         struct monitor_ns ns;           /* host pid, mount namespaces (monitor-ns.h) */
         struct netconf *netconf;        /* the namespace as scanned, for the guest */
         struct netns_nic *nics;         /* its interfaces, wired to TAPs */

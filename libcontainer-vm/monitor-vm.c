@@ -140,22 +140,30 @@ static void fill_create(struct json_writer *w, const void *data)
         }
 }
 
-/* hello's answer: the protocol's checks, then the boot's initramfs left
- * in RAM the guest's kernel was not given (vm/agent/ram.h), whose host
- * pages nobody needs. Keeping them only costs memory. */
+/* hello's answer: the protocol's checks, then where the boot's
+ * initramfs was left (freed later: monitor_vm_free_leftovers). */
 static int hello_answered(const struct json_value *result, void *ctx, struct rv_error **err)
 {
         struct monitor *m = ctx;
-        struct rv_error *tmp_err = NULL;
-        uint64_t addr;
 
         if (proto_hello_check(result, err) < 0)
                 return -1;
-        if (proto_hello_initrd_moved_from(result, &addr) && vm_free_moved_initrd(m->vm, addr, &tmp_err) < 0) {
+        if (!proto_hello_initrd_moved_from(result, &m->initrd_moved_from))
+                m->initrd_moved_from = 0;
+        return 0;
+}
+
+void monitor_vm_free_leftovers(struct monitor *m)
+{
+        struct rv_error *tmp_err = NULL;
+
+        /* Keeping them only costs memory. */
+        if (m->initrd_moved_from != 0 && m->vm != NULL && !m->vm_gone &&
+            vm_free_moved_initrd(m->vm, m->initrd_moved_from, &tmp_err) < 0) {
                 rv_debug("guest RAM: the boot's initramfs copy is kept: %s", tmp_err->msg);
                 rv_error_release(&tmp_err);
         }
-        return 0;
+        m->initrd_moved_from = 0;
 }
 
 int monitor_vm_boot(struct monitor *m, struct rv_error **err)

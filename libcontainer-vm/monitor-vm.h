@@ -10,6 +10,10 @@ struct rv_error;
 /* A new VM, started, recorded in state.json, its agent answering
  * `hello` (checked: version, capabilities). */
 int monitor_vm_boot(struct monitor *m, struct rv_error **err);
+/* Frees the host's copy of what the boot left in RAM the guest's kernel
+ * was not given (hello's initrd_moved_from): once the container's create
+ * (and a run's start) was answered, off the path a caller waits on. */
+void monitor_vm_free_leftovers(struct monitor *m);
 /* create_container in the guest, with the init's stdio. */
 int monitor_vm_create_container(struct monitor *m, struct rv_error **err);
 /* A new VM for the container, not started yet, with the network as it

@@ -301,6 +301,7 @@ _Noreturn void monitor_main(struct monitor_options *o)
         }
         close(o->sync_fd);
         o->sync_fd = -1;
+        monitor_vm_free_leftovers(&m);
 
         /* A pod's sandbox outlives its own process while members run
          * (docs/ARCHITECTURE.md, "Pods"): its state says stopped then. */

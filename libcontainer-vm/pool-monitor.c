@@ -115,6 +115,7 @@ _Noreturn void pool_monitor_main(const struct runvm_context *ctx, const struct r
                 pool_end(&m, proot, name, 1);
         }
         rv_log(RV_LOG_INFO, "warm pool VM ready in %lld ms", (long long) (rv_now_ms() - t0));
+        monitor_vm_free_leftovers(&m);
 
         bool served = false;
         int64_t claimed_at = -1;

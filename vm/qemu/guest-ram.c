@@ -13,7 +13,6 @@
 
 #include "base/cleanup.h"
 #include "base/error.h"
-#include "base/proc.h"
 #include "vm/qemu/qemu-vm.h"
 
 /* qemu_memfd_create(TYPE_MEMORY_BACKEND_MEMFD): the link reads
@@ -25,16 +24,19 @@
 #define LOW_RAM_MAX ((uint64_t) 3 << 30)
 #define COMPARE_CHUNK (64 * 1024)
 
-static int open_guest_ram(pid_t pid, struct rv_error **err)
+static int open_guest_ram(int procfd, struct rv_error **err)
 {
         _cleanup_closedir_ DIR *d = NULL;
-        char dir[64], link[128];
+        char link[128];
         struct dirent *e;
+        int fd = procfd >= 0 ? openat(procfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 
-        snprintf(dir, sizeof(dir), "/proc/%d/fd", (int) pid);
-        d = opendir(dir);
-        if (d == NULL)
-                return rv_error_set(err, errno, "open `%s`", dir);
+        if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+                int saved = procfd >= 0 ? errno : EBADF;
+                if (fd >= 0)
+                        close(fd);
+                return rv_error_set(err, saved, "open QEMU's fds in /proc");
+        }
         while ((e = readdir(d)) != NULL) {
                 ssize_t n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
 
@@ -43,12 +45,12 @@ static int open_guest_ram(pid_t pid, struct rv_error **err)
                 link[n] = '\0';
                 if (strncmp(link, GUEST_RAM_LINK, strlen(GUEST_RAM_LINK)) != 0)
                         continue;
-                int fd = openat(dirfd(d), e->d_name, O_RDWR | O_CLOEXEC);
+                fd = openat(dirfd(d), e->d_name, O_RDWR | O_CLOEXEC);
                 if (fd < 0)
-                        return rv_error_set(err, errno, "open QEMU's guest RAM (%s/%s)", dir, e->d_name);
+                        return rv_error_set(err, errno, "open QEMU's guest RAM (its fd %s)", e->d_name);
                 return fd;
         }
-        return rv_error_setx(err, ENOENT, "QEMU's guest RAM is not among its fds (%s)", dir);
+        return rv_error_setx(err, ENOENT, "QEMU's guest RAM is not among its fds");
 }
 
 /* Whether the memfd holds the file's bytes at offset, all of them. */
@@ -77,28 +79,21 @@ int qemu_guest_ram_free_initrd(struct qemu_vm *q, uint64_t addr, struct rv_error
 {
         uint64_t ram_size = (uint64_t) q->cfg.memory_mib << 20, low = ram_size < LOW_RAM_MAX ? ram_size : LOW_RAM_MAX;
         long page = sysconf(_SC_PAGESIZE);
-        _cleanup_close_ int file = -EBADF, ram = -EBADF;
+        _cleanup_close_ int ram = -EBADF;
         struct stat st;
         uint64_t bytes;
-        pid_t pid;
         int r;
 
-        if (q->cfg.initrd == NULL)
-                return rv_error_setx(err, EINVAL, "free the boot's initramfs: this VM has none");
-        file = open(q->cfg.initrd, O_RDONLY | O_CLOEXEC);
-        if (file < 0 || fstat(file, &st) < 0)
-                return rv_error_set(err, errno, "open `%s`", q->cfg.initrd);
+        if (q->initrd_fd < 0 || fstat(q->initrd_fd, &st) < 0)
+                return rv_error_setx(err, EBADF, "free the boot's initramfs: the VM kept no initramfs file");
         if (page <= 0 || addr % (uint64_t) page != 0 || st.st_size <= 0 || addr >= low ||
             (uint64_t) st.st_size > low - addr)
                 return rv_error_setx(err, EINVAL, "free the boot's initramfs: 0x%" PRIx64 " (+%lld bytes) "
                                      "is not a page of the low RAM", addr, (long long) st.st_size);
-        pid = rv_pidfd_proc_pid(q->qemu_pidfd);
-        if (pid < 0)
-                return rv_error_set(err, -pid, "find qemu in /proc");
-        ram = open_guest_ram(pid, err);
+        ram = open_guest_ram(q->qemu_procfd, err);
         if (ram < 0)
                 return -1;
-        r = same_bytes(ram, file, addr, (uint64_t) st.st_size, err);
+        r = same_bytes(ram, q->initrd_fd, addr, (uint64_t) st.st_size, err);
         if (r <= 0)
                 return r < 0 ? -1 : rv_error_setx(err, ENOENT, "free the boot's initramfs: guest RAM at 0x%"
                                                    PRIx64 " does not hold `%s`", addr, q->cfg.initrd);

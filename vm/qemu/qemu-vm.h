@@ -28,6 +28,10 @@ struct qemu_vm {
         size_t n_nics;
         pid_t qemu_pid;
         int qemu_pidfd;
+        /* Kept from start for guest-ram.c, which may run in another mount
+         * namespace (the monitor's view): QEMU's /proc/<pid> (the host's)
+         * and the file it loaded as the initramfs; -1 when not open. */
+        int qemu_procfd, initrd_fd;
         int agent_fd;                   /* host end of the agent channel */
         int qmp_fd;                     /* host end of the QMP monitor */
         struct qmp qmp;                 /* on qmp_fd; negotiated while the guest boots */

@@ -41,6 +41,7 @@ void qemu_vm_init(struct qemu_vm *q)
 {
         *q = (struct qemu_vm) {
                 .base = { .driver = &vm_driver_qemu }, .vfs = VIRTIOFSD_INIT, .qemu_pidfd = -1,
+                .qemu_procfd = -1, .initrd_fd = -1,
                 .agent_fd = -1, .qmp_fd = -1, .qmp = { .fd = -1 }, .log_dirfd = -1,
                 .logs = { VMLOG_INIT, VMLOG_INIT, VMLOG_INIT },
         };
@@ -260,6 +261,13 @@ static int start_qemu(struct qemu_vm *q, int vfs_fd, int agent_fd, int qmp_fd, s
         };
         if (rv_spawn_start(&s, &q->qemu_pid, &q->qemu_pidfd, err) < 0)
                 return rv_error_wrap(err, "start qemu");
+        /* The caller has a pid namespace of its own; /proc is the host's. */
+        pid_t host_pid = rv_pidfd_proc_pid(q->qemu_pidfd);
+        char proc[32];
+        snprintf(proc, sizeof(proc), "/proc/%d", (int) host_pid);
+        if (host_pid > 0)
+                q->qemu_procfd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        q->initrd_fd = TAKE_FD(initrd_fd);
         return 0;
 }
 
@@ -339,6 +347,10 @@ static int qemu_start(struct vm *vm, struct rv_error **err)
                 kill(q->vfs.pid, SIGKILL);
         rv_spawn_kill(q->qemu_pid, &q->qemu_pidfd);
         q->qemu_pid = 0;
+        if (q->qemu_procfd >= 0)
+                close(q->qemu_procfd);
+        if (q->initrd_fd >= 0)
+                close(q->initrd_fd);
         virtiofsd_clear(&q->vfs);
         return -1;
 }
@@ -391,6 +403,10 @@ static void qemu_destroy(struct vm *vm)
                 kill(q->vfs.pid, SIGKILL);
         rv_spawn_kill(q->qemu_pid, &q->qemu_pidfd);
         q->qemu_pid = 0;
+        if (q->qemu_procfd >= 0)
+                close(q->qemu_procfd);
+        if (q->initrd_fd >= 0)
+                close(q->initrd_fd);
         virtiofsd_clear(&q->vfs);
         if (q->agent_fd >= 0)
                 close(q->agent_fd);
