@@ -10,6 +10,7 @@
 #include "libcontainer-vm/config.h"
 #include "spec/config.h"
 #include "vm/qemu/affinity.h"
+#include "vm/vm.h"
 
 #define MIB (1024ull * 1024ull)
 
@@ -51,6 +52,16 @@ static int plan_memory(const struct spec_config *c, const struct runvm_config *c
         }
         if (mib < VM_MIN_MEMORY_MIB)
                 mib = VM_MIN_MEMORY_MIB;
+        /* limit + base_memory_mib seldom ends on a block, and such a VM
+         * boots with all its RAM (vm_boot_ram_mib): its guest's headroom
+         * rounded up to a block, it boots with boot_memory_mib like any
+         * other (the container's own limit is unchanged). */
+        if (limit_mib > 0 && cfg->boot_memory_mib > 0) {
+                uint64_t whole = (mib + VM_RAM_BLOCK_MIB - 1) / VM_RAM_BLOCK_MIB * VM_RAM_BLOCK_MIB;
+                if (whole <= max && whole <= UINT32_MAX &&
+                    vm_boot_ram_mib((unsigned) whole, cfg->boot_memory_mib) > 0)
+                        mib = whole;
+        }
         /* A VM at or under the limit would OOM its guest kernel before
          * the container's cgroup limit ever decides. */
         uint64_t min = limit_mib + 1 > VM_MIN_MEMORY_MIB ? limit_mib + 1 : VM_MIN_MEMORY_MIB;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The VM's size from the container's resources (docs/RESOURCES.md):
  * memory = the memory limit + base_memory_mib (never under
- * VM_MIN_MEMORY_MIB), or default_memory_mib without a limit; vCPUs =
+ * VM_MIN_MEMORY_MIB; rounded up to a whole RAM block where that lets the
+ * guest boot with boot_memory_mib), or default_memory_mib without a
+ * limit; vCPUs =
  * ceil(quota / period), else enough for cpu.cpus, else default_vcpus; at
  * least one vCPU for the highest CPU cpu.cpus names, at most max_vcpus.
  * The annotations org.runvm.vm.memory_mib and org.runvm.vm.vcpus replace

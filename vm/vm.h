@@ -62,6 +62,23 @@ struct vm_nic {
 #define VM_MAX_NICS 16
 #define VM_MAX_DISKS 32
 
+/* The memory block the guest kernel adds RAM in (x86-64 below 64 GiB). */
+#define VM_RAM_BLOCK_MIB 128u
+
+/* mem= for a VM of memory_mib whose kernel boots with boot_memory_mib
+ * and adds the rest as used: boot_memory_mib rounded up to a block. 0
+ * (boot with all of it) when the VM is not a block larger, or its RAM
+ * does not end on a block: the kernel adds whole blocks at block-aligned
+ * addresses, so a last part block could never be added. */
+static inline unsigned vm_boot_ram_mib(unsigned memory_mib, unsigned boot_memory_mib)
+{
+        unsigned boot = (boot_memory_mib + VM_RAM_BLOCK_MIB - 1) / VM_RAM_BLOCK_MIB * VM_RAM_BLOCK_MIB;
+
+        if (boot_memory_mib == 0 || memory_mib % VM_RAM_BLOCK_MIB != 0 || memory_mib < boot + VM_RAM_BLOCK_MIB)
+                return 0;
+        return boot;
+}
+
 /* The machine. Devices are added with vm_add_*. */
 struct vm_config {
         const char *vmm_path;           /* the hypervisor's binary (runvm.conf `qemu`) */

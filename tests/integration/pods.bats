@@ -379,8 +379,9 @@ conmon_create() {
 		.linux.resources.memory.limit = 8388608'
 	run_detached infra
 	SANDBOX_PID=$(cat "$BATS_TEST_TMPDIR/infra.pid")
+	# 384 MiB + base_memory_mib, in whole 128 MiB blocks.
 	run -0 jq -r '"\(.memory_mib) \(.vcpus)"' "$ROOT/infra/state.json"
-	assert_output "448 1"
+	assert_output "512 1"
 	# containerd's app container: its own limit, in its own guest cgroup.
 	update_config '.annotations["io.kubernetes.cri.container-type"] = "container" |
 		.annotations["io.kubernetes.cri.sandbox-id"] = "infra" |
@@ -396,7 +397,7 @@ conmon_create() {
 	join_sandbox "$BUNDLE"
 	runvm create --bundle "$BUNDLE" big
 	assert_failure
-	assert_output --partial "\`linux.resources.memory.limit\`: 1073741824 bytes is more than the pod's VM has (448 MiB, sandbox \`infra\`)"
+	assert_output --partial "\`linux.resources.memory.limit\`: 1073741824 bytes is more than the pod's VM has (512 MiB, sandbox \`infra\`)"
 	BUNDLE=$SANDBOX_BUNDLE
 }
 

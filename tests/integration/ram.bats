@@ -72,7 +72,7 @@ meminfo_mib() { echo "\$((\$(sed -n \"s/^$1: *\\([0-9]*\\) kB/\\1/p\" /proc/memi
 	[ "${grown[1]}" -ge $((500 * 1024)) ]
 }
 
-@test "boot_memory_mib = 0 boots with all the RAM; a VM that is not whole blocks does too" {
+@test "boot_memory_mib = 0 boots with all the RAM; a VM that is not whole blocks does too, a limit's VM is rounded up to blocks" {
 	is_runvm || skip "runvm's guest"
 	set_args sh -c "grep -c 'mem=' /proc/cmdline; echo $(meminfo_mib MemTotal)"
 	conf=$BATS_TEST_TMPDIR/runvm.conf
@@ -81,12 +81,19 @@ meminfo_mib() { echo "\$((\$(sed -n \"s/^$1: *\\([0-9]*\\) kB/\\1/p\" /proc/memi
 	assert_success
 	assert_line --index 0 0
 	[ "${lines[1]}" -ge 1900 ]
-	# 200 MiB + base_memory_mib: its last block would be a part block.
+	# 200 MiB + base_memory_mib ends inside a block: rounded up to 384
+	# MiB, booted with 256.
 	update_config '.linux.resources.memory = {"limit": 209715200}'
 	runvm run --bundle "$BUNDLE" ct
 	assert_success
+	assert_line --index 0 1
+	# A size given by annotation is kept: 600 MiB would end in a part
+	# block, which could never be added.
+	update_config '.annotations["org.runvm.vm.memory_mib"] = "600"'
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
 	assert_line --index 0 0
-	[ "${lines[1]}" -ge 200 ]
+	[ "${lines[1]}" -ge 500 ]
 }
 
 @test "free page reporting returns pieces of 128 KiB and up; page_reporting_order on the command line wins" {

@@ -78,12 +78,24 @@ vm_field() { jq -r ".$2" "$ROOT/$1/state.json"; }
 }
 
 @test "a memory limit gives a VM of limit + base_memory_mib, never under 128 MiB" {
-	set_args true
+	set_args cat /proc/cmdline
 	update_config '.linux.resources.memory = {"limit": 268435456}'
+	# With RAM added after boot (runvm's kernel), 256 + 64 is rounded up
+	# to whole 128 MiB blocks, and the guest boots with 256 MiB of it.
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_output --partial ' mem=256M '
 	runvm create --bundle "$BUNDLE" ct
 	assert_success
-	assert_equal "$(vm_field ct memory_mib)" $((256 + 64))
+	assert_equal "$(vm_field ct memory_mib)" 384
 	runvm delete --force ct
+	# Booted with all its RAM, the VM is the sum.
+	local conf=$BATS_TEST_TMPDIR/runvm.conf
+	printf 'boot_memory_mib = 0\n' >"$conf"
+	RUNVM_CONFIG=$conf runvm create --bundle "$BUNDLE" ct
+	assert_success
+	assert_equal "$(vm_field ct memory_mib)" $((256 + 64))
+	RUNVM_CONFIG=$conf runvm delete --force ct
 	update_config '.linux.resources.memory = {"limit": 4194304}'
 	runvm create --bundle "$BUNDLE" ct
 	assert_success

@@ -15,6 +15,7 @@
 #include "libcontainer-vm/config.h"
 #include "libcontainer-vm/sizing.h"
 #include "spec/config.h"
+#include "vm/vm.h"
 
 static const struct runvm_config cfg = {
         .default_memory_mib = 2048, .base_memory_mib = 64, .default_vcpus = 0, .max_vcpus = 4,
@@ -88,6 +89,42 @@ static void test_memory(void **unused)
         /* More than the host has: refused, naming the field. */
         assert_int_equal(size("{\"memory\": {\"limit\": 17179869184}}", "{}", NULL, &mib, &vcpus, &err), -1);
         assert_non_null(strstr(err->msg, "`linux.resources.memory.limit`"));
+        rv_error_release(&err);
+}
+
+/* With RAM added after boot, a limit's VM is rounded up to whole 128 MiB
+ * blocks where that lets it boot with boot_memory_mib, and only there. */
+static void test_memory_whole_blocks(void **unused)
+{
+        struct runvm_config c = cfg;
+        struct rv_error *err = NULL;
+        unsigned mib, vcpus;
+
+        c.boot_memory_mib = 256;
+        /* 512 + 64: 640, booted with 256. */
+        assert_int_equal(size("{\"memory\": {\"limit\": 536870912}}", "{}", &c, &mib, &vcpus, &err), 0);
+        assert_int_equal(mib, 640);
+        assert_int_equal(vm_boot_ram_mib(mib, c.boot_memory_mib), 256);
+        /* 200 + 64: 384, the smallest VM a block above the boot RAM. */
+        assert_int_equal(size("{\"memory\": {\"limit\": 209715200}}", "{}", &c, &mib, &vcpus, &err), 0);
+        assert_int_equal(mib, 384);
+        /* 100 + 64 would need 384: kept, booted with all of it. */
+        assert_int_equal(size("{\"memory\": {\"limit\": 104857600}}", "{}", &c, &mib, &vcpus, &err), 0);
+        assert_int_equal(mib, 164);
+        assert_int_equal(vm_boot_ram_mib(mib, c.boot_memory_mib), 0);
+        /* Already whole: unchanged. */
+        assert_int_equal(size("{\"memory\": {\"limit\": 469762048}}", "{}", &c, &mib, &vcpus, &err), 0);
+        assert_int_equal(mib, 512);
+        /* No limit, or an annotation: as given. */
+        assert_int_equal(size("{}", "{}", &c, &mib, &vcpus, &err), 0);
+        assert_int_equal(mib, 2048);
+        assert_int_equal(size("{\"memory\": {\"limit\": 536870912}}", "{\"org.runvm.vm.memory_mib\": \"600\"}", &c,
+                              &mib, &vcpus, &err), 0);
+        assert_int_equal(mib, 600);
+        /* A kernel booted with all its RAM (boot_memory_mib 0): no rounding. */
+        c.boot_memory_mib = 0;
+        assert_int_equal(size("{\"memory\": {\"limit\": 536870912}}", "{}", &c, &mib, &vcpus, &err), 0);
+        assert_int_equal(mib, 576);
         rv_error_release(&err);
 }
 
@@ -167,6 +204,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_memory),
+                cmocka_unit_test(test_memory_whole_blocks),
                 cmocka_unit_test(test_memory_annotation),
                 cmocka_unit_test(test_vcpus),
                 cmocka_unit_test(test_vcpus_annotation),

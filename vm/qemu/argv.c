@@ -10,30 +10,11 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 
-/* The memory block the guest kernel adds RAM in (x86-64 below 64 GiB). */
-#define GUEST_MEMORY_BLOCK_MIB 128u
-
-/* mem= for a VM that boots with part of its RAM. The kernel adds RAM in
- * whole blocks at block-aligned addresses: the boot part ends on a block
- * boundary, and a VM whose RAM does not (a memory limit plus
- * base_memory_mib, usually) boots with all of it, or its last part block
- * could never be added. */
-static unsigned boot_mem_mib(const struct vm_config *c)
-{
-        unsigned boot = (c->boot_memory_mib + GUEST_MEMORY_BLOCK_MIB - 1) / GUEST_MEMORY_BLOCK_MIB *
-                        GUEST_MEMORY_BLOCK_MIB;
-
-        if (c->boot_memory_mib == 0 || c->memory_mib % GUEST_MEMORY_BLOCK_MIB != 0 ||
-            c->memory_mib < boot + GUEST_MEMORY_BLOCK_MIB)
-                return 0;
-        return boot;
-}
-
 int qemu_kernel_cmdline(const struct vm_config *c, char **ret, struct rv_error **err)
 {
         _cleanup_free_ char *tsc = NULL, *lapic = NULL, *mem = NULL;
         char *line = NULL;
-        unsigned boot_mib = boot_mem_mib(c);
+        unsigned boot_mib = vm_boot_ram_mib(c->memory_mib, c->boot_memory_mib);
 
         /* Each trim is measured in shared/guest-kernel/README.md (with
          * hot-plug slots, PCI stays, and the root ports' hot-plug is the
