@@ -82,7 +82,8 @@ static void test_tcg_machine(void **unused)
 
         build(&c, &d, &fds, &a);
         assert_string_equal(a.argv[0], "/usr/bin/qemu-system-x86_64");
-        assert_string_equal(value_of(&a, "-M", 0), "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem");
+        assert_string_equal(value_of(&a, "-M", 0),
+                            "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem,acpi=off");
         /* The translation cache bounded: overhead_memory_mib counts it. */
         assert_string_equal(value_of(&a, "-accel", 0), "tcg,tb-size=16");
         /* Freed guest pages go back to the host. */
@@ -104,6 +105,8 @@ static void test_tcg_machine(void **unused)
         /* Per-CPU chunks of pages: a 2 MiB unit's chunk is 4 MiB of maps. */
         assert_non_null(strstr(append, " percpu_alloc=page"));
         assert_non_null(strstr(append, " quiet "));
+        /* No ACPI: the way out is a reset (a triple fault). */
+        assert_non_null(strstr(append, " acpi=off reboot=t "));
         /* The extra command line comes last. */
         assert_non_null(strstr(append, " runvm.x=1"));
         assert_string_equal(strstr(append, " runvm.x=1"), " runvm.x=1");
@@ -121,6 +124,35 @@ static void test_tcg_machine(void **unused)
         assert_false(any_arg_contains(&a, "-netdev"));
         qemu_argv_clear(&a);
         assert_null(a.argv);
+}
+
+/* Without ACPI microvm has 8 virtio-mmio transports: the 4 of every VM
+ * (serial, virtio-fs, rng, balloon) and 4 NICs or disks. One more, and
+ * the VM keeps ACPI (24 transports). */
+static void test_acpi_by_device_count(void **unused)
+{
+        struct vm_config c = config(false);
+        struct vm_nic nics[5];
+        struct qemu_devices d = { .nics = nics };
+        struct qemu_argv a = { 0 };
+
+        for (size_t i = 0; i < 5; i++)
+                nics[i] = (struct vm_nic) { .tap_fd = 20 + (int) i, .vhost_fd = -1, .mac = { 2, 0, 0, 0, 0, (uint8_t) i } };
+        d.n_nics = 4;
+        assert_false(qemu_wants_acpi(&c, &d, true));
+        build(&c, &d, &fds, &a);
+        assert_non_null(strstr(value_of(&a, "-M", 0), ",acpi=off"));
+        assert_non_null(strstr(value_of(&a, "-append", 0), " acpi=off "));
+        qemu_argv_clear(&a);
+        d.n_nics = 5;
+        assert_true(qemu_wants_acpi(&c, &d, true));
+        build(&c, &d, &fds, &a);
+        assert_null(strstr(value_of(&a, "-M", 0), "acpi"));
+        assert_null(strstr(value_of(&a, "-append", 0), "acpi=off"));
+        assert_null(strstr(value_of(&a, "-append", 0), "reboot=t"));
+        qemu_argv_clear(&a);
+        /* A probe boot has no virtio-fs: one more for NICs or disks. */
+        assert_false(qemu_wants_acpi(&c, &d, false));
 }
 
 /* A pod's sandbox: PCIe on microvm, empty root ports with their ids,
@@ -146,6 +178,8 @@ static void test_hotplug_slots(void **unused)
         const char *append = value_of(&a, "-append", 0);
         assert_null(strstr(append, "pci=off"));
         assert_non_null(strstr(append, " pcie_ports=native "));
+        /* The root ports are found through ACPI. */
+        assert_null(strstr(append, "acpi=off"));
         /* No fd more: a disk's comes over QMP when it is plugged. */
         assert_int_equal(a.n_fds, 6);
         qemu_argv_clear(&a);
@@ -335,6 +369,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_tcg_machine),
                 cmocka_unit_test(test_kvm_machine_without_virtiofs),
+                cmocka_unit_test(test_acpi_by_device_count),
                 cmocka_unit_test(test_hotplug_slots),
                 cmocka_unit_test(test_tcg_tb_size),
                 cmocka_unit_test(test_boot_memory),

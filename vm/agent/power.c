@@ -32,9 +32,11 @@ void agent_power_off(void)
         sync();
         umount2("/run/runvm/shared", MNT_DETACH);
         /* On microvm the kernel's ACPI power-off (the GED sleep register)
-         * makes QEMU exit at once; RB_AUTOBOOT under -no-reboot is the
-         * fallback (QEMU exits on the reset request). */
-        reboot(RB_POWER_OFF);
+         * makes QEMU exit at once. Without ACPI (acpi=off, vm/qemu/argv.c)
+         * the kernel turns a power-off into a halt that never returns, so
+         * a reset it is: QEMU exits on it (-no-reboot). */
+        if (access("/sys/firmware/acpi", F_OK) == 0)
+                reboot(RB_POWER_OFF);
         reboot(RB_AUTOBOOT);
         /* Unreachable unless both are refused: halting keeps PID 1 alive. */
         for (;;)

@@ -10,7 +10,21 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 
-int qemu_kernel_cmdline(const struct vm_config *c, char **ret, struct rv_error **err)
+/* microvm without ACPI has one IOAPIC and so 8 virtio-mmio transports,
+ * which QEMU then names on the kernel command line itself
+ * (virtio_mmio.device=); with ACPI, 24 in its tables. */
+#define MICROVM_MMIO_WITHOUT_ACPI 8u
+
+bool qemu_wants_acpi(const struct vm_config *c, const struct qemu_devices *d, bool vfs)
+{
+        /* virtio-serial, rng and balloon, then virtio-fs, NICs, disks. */
+        size_t mmio = 3 + (vfs ? 1 : 0) + d->n_nics + d->n_disks;
+
+        /* The root ports' bridge is known to the guest through ACPI only. */
+        return c->hotplug_slots > 0 || mmio > MICROVM_MMIO_WITHOUT_ACPI;
+}
+
+int qemu_kernel_cmdline(const struct vm_config *c, bool acpi, char **ret, struct rv_error **err)
 {
         _cleanup_free_ char *tsc = NULL, *lapic = NULL, *mem = NULL;
         char *line = NULL;
@@ -45,10 +59,15 @@ int qemu_kernel_cmdline(const struct vm_config *c, char **ret, struct rv_error *
          * the first keeps a memcg pointer per 4 bytes of its unit, zeroed
          * (4 MiB of a 2 MiB unit's chunk; the boot's cgroups and network
          * namespace need a second chunk). */
-        if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check %s"
+        /* Without ACPI (the guest kernel's ACPICA parsing microvm's
+         * tables: ~5 MiB of TCG's translated code), reset is the way out:
+         * a triple fault, which -no-reboot makes QEMU's exit; a power-off
+         * would only halt (vm/agent/power.c). */
+        if (asprintf(&line, "console=ttyS0 %s panic=-1 cryptomgr.notests no_timer_check %s%s"
                      "nokaslr lsm=capability,landlock secretmem.enable=1 8250.nr_uarts=1 random.trust_cpu=on "
                      "dhash_entries=32768 thash_entries=4096 virtio_console.in_bufs=64 percpu_alloc=page%s%s%s%s%s",
                      c->debug ? "runvm.debug=1" : "quiet", c->hotplug_slots ? "pcie_ports=native " : "pci=off ",
+                     acpi ? "" : "acpi=off reboot=t ",
                      tsc ? tsc : "", lapic ? lapic : "", mem ? mem : "",
                      c->extra_cmdline && *c->extra_cmdline ? " " : "",
                      c->extra_cmdline ? c->extra_cmdline : "") < 0)
@@ -202,12 +221,13 @@ int qemu_argv_build(const struct vm_config *c, const struct qemu_devices *d, con
                         return rv_error_setx(err, EINVAL, "disk `%s`: its id `%s` is not 1 to %d letters, digits or -",
                                              d->disks[i].source, d->disks[i].id ? d->disks[i].id : "",
                                              VM_DISK_ID_MAX);
-        if (qemu_kernel_cmdline(c, &cmdline, err) < 0)
+        bool acpi = qemu_wants_acpi(c, d, fds->vfs >= 0);
+        if (qemu_kernel_cmdline(c, acpi, &cmdline, err) < 0)
                 return -1;
 
         push(&b, "%s", c->vmm_path);
         push(&b, "-M"); push(&b, "microvm,x-option-roms=off,isa-serial=on,rtc=on,memory-backend=mem%s",
-                             c->hotplug_slots ? ",pcie=on" : "");
+                             c->hotplug_slots ? ",pcie=on" : acpi ? "" : ",acpi=off");
         /* TCG's translation cache is anonymous memory, touched as code is
          * translated, that the host cgroup counts (QEMU's own cap is
          * 1 GiB): `tcg_tb_size_mib` bounds what a guest keeps, within

@@ -3,6 +3,7 @@
  * devices and the fds QEMU gets (tests/unit/test-qemu-argv.c). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "vm/vm.h"
@@ -43,5 +44,9 @@ void qemu_argv_clear(struct qemu_argv *a);
  * TCG's timing noise: docs/PERFORMANCE.md). */
 #define QEMU_TCG_LAPIC_TIMER_KHZ 1000000u
 
+/* Whether the machine needs ACPI: hot-plug slots, or more virtio-mmio
+ * devices than microvm has without it. A VM without boots faster and
+ * keeps less translated code (docs/PERFORMANCE.md). */
+bool qemu_wants_acpi(const struct vm_config *c, const struct qemu_devices *d, bool vfs);
 /* The guest kernel's command line for c. */
-int qemu_kernel_cmdline(const struct vm_config *c, char **ret, struct rv_error **err);
+int qemu_kernel_cmdline(const struct vm_config *c, bool acpi, char **ret, struct rv_error **err);
