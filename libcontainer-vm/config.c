@@ -263,9 +263,10 @@ int runvm_config_load(struct runvm_config *ret, struct rv_error **err)
                 runvm_config_clear(&c);
                 return -1;
         }
+        c.own_kernel = strcmp(c.kernel, own_kernel) == 0;
         /* Only runvm's kernel is known to add RAM after boot. */
         if (c.boot_memory_mib == BOOT_MEMORY_UNSET)
-                c.boot_memory_mib = strcmp(c.kernel, own_kernel) == 0 ? RUNVM_BOOT_MEMORY_MIB : 0;
+                c.boot_memory_mib = c.own_kernel ? RUNVM_BOOT_MEMORY_MIB : 0;
         *ret = c;
         return 0;
 }

@@ -36,6 +36,10 @@ struct runvm_config {
         char *virtiofsd_path;
         char *kernel;
         char *initrd;
+        /* `kernel` is runvm's own (vmlinux-runvm beside the binary): known
+         * to add RAM through the probe interface and to take its
+         * virtio-mmio devices from its command line. Not a key. */
+        bool own_kernel;
         enum runvm_accel accel;
         unsigned default_memory_mib;    /* VM memory when the spec sets no limit */
         unsigned base_memory_mib;       /* added to a memory limit for the guest itself */

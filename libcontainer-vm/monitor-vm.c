@@ -179,6 +179,8 @@ int monitor_vm_boot(struct monitor *m, struct rv_error **err)
                 .state_dir = m->o->dir->path, .cpus = plan->cpus, .pin_timeout_ms = cfg->boot_timeout_ms,
                 .extra_cmdline = cfg->kernel_params, .debug = m->o->ctx->debug,
                 .tcg_tb_size_mib = cfg->tcg_tb_size_mib, .boot_memory_mib = cfg->boot_memory_mib,
+                /* Debian's kernel lacks VIRTIO_MMIO_CMDLINE_DEVICES. */
+                .mmio_cmdline = cfg->own_kernel,
                 /* A pod's sandbox: for its members' block devices. */
                 .hotplug_slots = pod_hotplug_slots(m->o->guest_spec, cfg->pod_disk_slots),
         };

@@ -89,6 +89,9 @@ struct vm_config {
         /* RAM the guest kernel is given at boot (mem=), the rest added by
          * the agent as it is used (vm/agent/ram.h); 0: all of it. */
         unsigned boot_memory_mib;
+        /* The kernel takes virtio-mmio devices from its command line
+         * (VIRTIO_MMIO_CMDLINE_DEVICES): the VM may boot without ACPI. */
+        bool mmio_cmdline;
         unsigned vcpus;
         bool kvm;                       /* else TCG */
         uint32_t tsc_khz;               /* TCG only; 0 to omit */

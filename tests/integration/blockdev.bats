@@ -221,3 +221,33 @@ ro_case() {
 	[[ $stderr == *'`linux.devices[0]`: `/dev/vmdrvblk`: the host has no block device 4093:77'* ]]
 	[ ! -e "$ROOT/ct" ]
 }
+
+# use_disks N: linux.devices /dev/vmdrvN for N loop devices over fresh
+# images, each with a read rule.
+use_disks() {
+	local n=$1 i dev maj min devs='[]' rules='[]'
+	for i in $(seq 0 $((n - 1))); do
+		truncate -s 1M "$BATS_TEST_TMPDIR/vmdrv-$i.img"
+		printf 'disk%s' "$i" | dd of="$BATS_TEST_TMPDIR/vmdrv-$i.img" conv=notrunc status=none
+		dev=$(attach "$BATS_TEST_TMPDIR/vmdrv-$i.img")
+		maj=$(stat -c %Hr "$dev")
+		min=$(stat -c %Lr "$dev")
+		devs=$(jq -c --arg p "/dev/vmdrv$i" --argjson ma "$maj" --argjson mi "$min" \
+			'. + [{"path": $p, "type": "b", "major": $ma, "minor": $mi, "fileMode": 432, "uid": 0, "gid": 0}]' <<<"$devs")
+		rules=$(jq -c --argjson ma "$maj" --argjson mi "$min" \
+			'. + [{"allow": true, "type": "b", "major": $ma, "minor": $mi, "access": "rw"}]' <<<"$rules")
+	done
+	update_config ".linux.devices = $devs | .linux.resources.devices += $rules"
+}
+
+@test "blockdev: a VM of 4 disks boots without ACPI, one of 5 keeps it (microvm's 8 transports); each disk reads back" {
+	set_args sh -c 'grep -o "acpi=off" /proc/cmdline || echo acpi; for d in /dev/vmdrv*; do head -c 5 "$d"; echo; done'
+	use_disks 4
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_output $'acpi=off\ndisk0\ndisk1\ndisk2\ndisk3'
+	use_disks 5
+	runvm run --bundle "$BUNDLE" ct
+	assert_success
+	assert_output $'acpi\ndisk0\ndisk1\ndisk2\ndisk3\ndisk4'
+}

@@ -26,7 +26,7 @@ static struct vm_config config(bool kvm)
                 .vmm_path = "/usr/bin/qemu-system-x86_64", .virtiofsd_path = "/usr/lib/qemu/virtiofsd",
                 .kernel = "/k", .initrd = "/i", .memory_mib = 512, .vcpus = 3, .kvm = kvm,
                 .tsc_khz = 2100000, .state_dir = "/run/x", .extra_cmdline = "runvm.x=1",
-                .tcg_tb_size_mib = 16,
+                .tcg_tb_size_mib = 16, .mmio_cmdline = true,
         };
 }
 
@@ -153,6 +153,14 @@ static void test_acpi_by_device_count(void **unused)
         qemu_argv_clear(&a);
         /* A probe boot has no virtio-fs: one more for NICs or disks. */
         assert_false(qemu_wants_acpi(&c, &d, false));
+        /* A kernel that finds virtio-mmio devices only in ACPI (Debian's). */
+        c.mmio_cmdline = false;
+        d.n_nics = 0;
+        assert_true(qemu_wants_acpi(&c, &d, true));
+        build(&c, &d, &fds, &a);
+        assert_null(strstr(value_of(&a, "-M", 0), "acpi"));
+        assert_null(strstr(value_of(&a, "-append", 0), "acpi=off"));
+        qemu_argv_clear(&a);
 }
 
 /* A pod's sandbox: PCIe on microvm, empty root ports with their ids,

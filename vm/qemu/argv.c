@@ -21,7 +21,7 @@ bool qemu_wants_acpi(const struct vm_config *c, const struct qemu_devices *d, bo
         size_t mmio = 3 + (vfs ? 1 : 0) + d->n_nics + d->n_disks;
 
         /* The root ports' bridge is known to the guest through ACPI only. */
-        return c->hotplug_slots > 0 || mmio > MICROVM_MMIO_WITHOUT_ACPI;
+        return !c->mmio_cmdline || c->hotplug_slots > 0 || mmio > MICROVM_MMIO_WITHOUT_ACPI;
 }
 
 int qemu_kernel_cmdline(const struct vm_config *c, bool acpi, char **ret, struct rv_error **err)

@@ -44,8 +44,9 @@ void qemu_argv_clear(struct qemu_argv *a);
  * TCG's timing noise: docs/PERFORMANCE.md). */
 #define QEMU_TCG_LAPIC_TIMER_KHZ 1000000u
 
-/* Whether the machine needs ACPI: hot-plug slots, or more virtio-mmio
- * devices than microvm has without it. A VM without boots faster and
+/* Whether the machine needs ACPI: a kernel that finds its virtio-mmio
+ * devices only there, hot-plug slots, or more such devices than microvm
+ * has without it. A VM without boots faster and
  * keeps less translated code (docs/PERFORMANCE.md). */
 bool qemu_wants_acpi(const struct vm_config *c, const struct qemu_devices *d, bool vfs);
 /* The guest kernel's command line for c. */
