@@ -18,6 +18,7 @@
 #include "base/proc.h"
 #include "libcontainer-vm/keeper.h"
 #include "libcontainer-vm/monitor-shared.h"
+#include "libcontainer-vm/monitor-vm.h"
 #include "netns/netns.h"
 #include "spec/config.h"
 #include "vm/vm.h"
@@ -170,6 +171,9 @@ int monitor_userns_enter(struct monitor *m, struct rv_error **err)
          * spec names its guest path): the sandbox's monitor holds it. */
         if (user == NULL || (user->path && *user->path) || m->keeper != NULL)
                 return 0;
+        /* Freeing guest RAM opens QEMU's fds, which needs the host's
+         * credentials: done now, whatever the create path left. */
+        monitor_vm_free_leftovers(m);
         if (make_userns(&spec->linux_, &fd, err) < 0)
                 return -1;
         if (keeper_start(&keeper_ops, m, &k, err) < 0)

@@ -125,23 +125,55 @@ guest_pages_present() { # QEMU-PID GUEST-ADDR PAGES
 		od -An -v -tx8 | awk '{ for (i = 1; i <= NF; i++) if (substr($i, 1, 1) ~ /[89a-f]/) n++ } END { print n + 0 }'
 }
 
+# initrd_place ID: where QEMU put ID's initramfs (boot_params'
+# ramdisk_image and ramdisk_size), as "ADDR SIZE".
+initrd_place() {
+	runvm exec "$1" od -An -tu4 -j 536 -N 8 /sys/kernel/boot_params/data
+	assert_success
+	echo "$output" >"$BATS_TEST_TMPDIR/$1.initrd"
+}
+
+# initrd_copy_freed ID ADDR SIZE: no page of the initramfs copy at ADDR is
+# on the host, while the kernel image QEMU loaded at 16 MiB is.
+initrd_copy_freed() {
+	local qemu
+	qemu=$(jq '.processes[] | select(.name == "qemu") | .pid' "$ROOT/$1/state.json")
+	[ "$(guest_pages_present "$qemu" "$2" $((($3 + 4095) / 4096)))" = 0 ]
+	[ "$(guest_pages_present "$qemu" $((16 << 20)) 256)" -gt 200 ]
+}
+
 @test "the boot's initramfs copy in RAM left out at boot is freed on the host" {
 	is_runvm || skip "runvm's guest"
 	set_args sleep 600
 	run_detached ct
 	wait_for_status ct running
-	# Where QEMU put it (boot_params' ramdisk_image and ramdisk_size):
-	# the top of the 2 GiB, above the kernel's mem=256M.
-	runvm exec ct od -An -tu4 -j 536 -N 8 /sys/kernel/boot_params/data
-	assert_success
-	read -r addr size <<<"$output"
+	initrd_place ct
+	read -r addr size <"$BATS_TEST_TMPDIR/ct.initrd"
+	# The top of the 2 GiB, above the kernel's mem=256M.
 	[ "$addr" -ge $((256 << 20)) ]
 	[ "$size" -gt 0 ]
-	local qemu
-	qemu=$(jq '.processes[] | select(.name == "qemu") | .pid' "$ROOT/ct/state.json")
-	[ "$(guest_pages_present "$qemu" "$addr" $(((size + 4095) / 4096)))" = 0 ]
-	# The same look sees the kernel image QEMU loaded at 16 MiB.
-	[ "$(guest_pages_present "$qemu" $((16 << 20)) 256)" -gt 200 ]
+	initrd_copy_freed ct "$addr" "$size"
+}
+
+@test "the initramfs copy is freed for a container with a user namespace too (its monitor enters it at start)" {
+	is_runvm || skip "runvm's guest"
+	set_args sleep 600
+	run_detached plain
+	wait_for_status plain running
+	initrd_place plain
+	read -r addr size <"$BATS_TEST_TMPDIR/plain.initrd"
+	runvm delete --force plain
+	# Its root is not the guest's (boot_params is root's to read), but
+	# its VM is of the same size and initramfs: the copy is where it was.
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	run_detached ct
+	wait_for_status ct running
+	local monitor
+	monitor=$(cat "$BATS_TEST_TMPDIR/ct.pid")
+	[ "$(readlink "/proc/$monitor/ns/user")" != "$(readlink /proc/self/ns/user)" ]
+	initrd_copy_freed ct "$addr" "$size"
 }
 
 @test "boot_memory_mib: a bad value is one error line naming the key" {
