@@ -126,6 +126,26 @@ static void test_tcg_machine(void **unused)
         assert_null(a.argv);
 }
 
+/* Builds c with d and checks the machine and the command line agree on
+ * ACPI: acpi=off (and the reset way out) on both, or on neither. */
+static void assert_acpi(const struct vm_config *c, const struct qemu_devices *d, bool acpi)
+{
+        struct qemu_argv a = { 0 };
+
+        assert_int_equal(qemu_wants_acpi(c, d, true), acpi);
+        build(c, d, &fds, &a);
+        const char *machine = value_of(&a, "-M", 0), *append = value_of(&a, "-append", 0);
+        if (acpi) {
+                assert_null(strstr(machine, "acpi"));
+                assert_null(strstr(append, "acpi=off"));
+                assert_null(strstr(append, "reboot=t"));
+        } else {
+                assert_non_null(strstr(machine, ",acpi=off"));
+                assert_non_null(strstr(append, " acpi=off reboot=t "));
+        }
+        qemu_argv_clear(&a);
+}
+
 /* Without ACPI microvm has 8 virtio-mmio transports: the 4 of every VM
  * (serial, virtio-fs, rng, balloon) and 4 NICs or disks. One more, and
  * the VM keeps ACPI (24 transports). */
@@ -134,33 +154,19 @@ static void test_acpi_by_device_count(void **unused)
         struct vm_config c = config(false);
         struct vm_nic nics[5];
         struct qemu_devices d = { .nics = nics };
-        struct qemu_argv a = { 0 };
 
         for (size_t i = 0; i < 5; i++)
                 nics[i] = (struct vm_nic) { .tap_fd = 20 + (int) i, .vhost_fd = -1, .mac = { 2, 0, 0, 0, 0, (uint8_t) i } };
         d.n_nics = 4;
-        assert_false(qemu_wants_acpi(&c, &d, true));
-        build(&c, &d, &fds, &a);
-        assert_non_null(strstr(value_of(&a, "-M", 0), ",acpi=off"));
-        assert_non_null(strstr(value_of(&a, "-append", 0), " acpi=off "));
-        qemu_argv_clear(&a);
+        assert_acpi(&c, &d, false);
         d.n_nics = 5;
-        assert_true(qemu_wants_acpi(&c, &d, true));
-        build(&c, &d, &fds, &a);
-        assert_null(strstr(value_of(&a, "-M", 0), "acpi"));
-        assert_null(strstr(value_of(&a, "-append", 0), "acpi=off"));
-        assert_null(strstr(value_of(&a, "-append", 0), "reboot=t"));
-        qemu_argv_clear(&a);
+        assert_acpi(&c, &d, true);
         /* A probe boot has no virtio-fs: one more for NICs or disks. */
         assert_false(qemu_wants_acpi(&c, &d, false));
         /* A kernel that finds virtio-mmio devices only in ACPI (Debian's). */
         c.mmio_cmdline = false;
         d.n_nics = 0;
-        assert_true(qemu_wants_acpi(&c, &d, true));
-        build(&c, &d, &fds, &a);
-        assert_null(strstr(value_of(&a, "-M", 0), "acpi"));
-        assert_null(strstr(value_of(&a, "-append", 0), "acpi=off"));
-        qemu_argv_clear(&a);
+        assert_acpi(&c, &d, true);
 }
 
 /* A pod's sandbox: PCIe on microvm, empty root ports with their ids,
