@@ -18,7 +18,6 @@
 #include "base/proc.h"
 #include "libcontainer-vm/keeper.h"
 #include "libcontainer-vm/monitor-shared.h"
-#include "libcontainer-vm/monitor-vm.h"
 #include "netns/netns.h"
 #include "spec/config.h"
 #include "vm/vm.h"
@@ -160,20 +159,23 @@ static int make_userns(const struct spec_linux *l, int *ret_fd, struct rv_error 
         return r;
 }
 
-int monitor_userns_enter(struct monitor *m, struct rv_error **err)
+bool monitor_userns_pending(const struct monitor *m)
 {
-        const struct spec_config *spec = m->o->guest_spec;
-        const struct spec_namespace *user = spec_config_namespace(spec, "user");
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_(keeper_freep) struct keeper *k = NULL;
+        const struct spec_namespace *user = spec_config_namespace(m->o->guest_spec, "user");
 
         /* A namespace joined by path is a pod's, in the guest (the guest
          * spec names its guest path): the sandbox's monitor holds it. */
-        if (user == NULL || (user->path && *user->path) || m->keeper != NULL)
+        return user != NULL && !(user->path && *user->path) && m->keeper == NULL;
+}
+
+int monitor_userns_enter(struct monitor *m, struct rv_error **err)
+{
+        const struct spec_config *spec = m->o->guest_spec;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_(keeper_freep) struct keeper *k = NULL;
+
+        if (!monitor_userns_pending(m))
                 return 0;
-        /* Freeing guest RAM opens QEMU's fds, which needs the host's
-         * credentials: done now, whatever the create path left. */
-        monitor_vm_free_leftovers(m);
         if (make_userns(&spec->linux_, &fd, err) < 0)
                 return -1;
         if (keeper_start(&keeper_ops, m, &k, err) < 0)

@@ -18,6 +18,9 @@ struct rv_error;
  * credentials (after start: a VM rebuilt before start needs them).
  * Fails with nothing changed. */
 int monitor_userns_enter(struct monitor *m, struct rv_error **err);
+/* The spec has a user namespace of the container's own that the monitor
+ * has not entered yet. */
+bool monitor_userns_pending(const struct monitor *m);
 bool monitor_userns_entered(const struct monitor *m);
 /* SIGKILLs the VM's processes through the keeper (after entering, the
  * monitor may not signal QEMU's uid); then vm_destroy only reaps. A

@@ -12,9 +12,9 @@ struct rv_error;
 int monitor_vm_boot(struct monitor *m, struct rv_error **err);
 /* Frees the host's copy of what the boot left in RAM the guest's kernel
  * was not given (hello's initrd_moved_from): once the container's create
- * (and a run's start) was answered, off the path a caller waits on; or
- * before the monitor enters the container's user namespace, where QEMU's
- * fds are not its to open (monitor-userns.c). */
+ * (and a run's start) was answered, off the path a caller waits on; or,
+ * for a run, before the monitor enters the container's user namespace,
+ * where QEMU's fds are not its to open (monitor.c). */
 void monitor_vm_free_leftovers(struct monitor *m);
 /* create_container in the guest, with the init's stdio. */
 int monitor_vm_create_container(struct monitor *m, struct rv_error **err);

@@ -283,7 +283,16 @@ _Noreturn void monitor_main(struct monitor_options *o)
         if (o->autostart) {
                 int timeout_ms = REQUEST_TIMEOUT_MS + (int) spec_hooks_max_ms(&hooks->start_container);
                 if (monitor_call(&m, PROTO_START_CONTAINER, NULL, NULL, timeout_ms, &err) < 0 ||
-                    monitor_record(&m, CONTAINER_RUNNING, &err) < 0 || monitor_userns_enter(&m, &err) < 0) {
+                    monitor_record(&m, CONTAINER_RUNNING, &err) < 0) {
+                        monitor_fail(&m, err);
+                        _exit(1);
+                }
+                /* The user namespace is entered before the verdict, and
+                 * QEMU's fds are not its to open: what the boot left in
+                 * guest RAM is freed first (else after the verdict). */
+                if (monitor_userns_pending(&m))
+                        monitor_vm_free_leftovers(&m);
+                if (monitor_userns_enter(&m, &err) < 0) {
                         monitor_fail(&m, err);
                         _exit(1);
                 }
