@@ -45,6 +45,7 @@ int runvm_accel_choose(const struct runvm_config *cfg, const char *root, bool re
         struct vm_probe p = {
                 .vmm_path = cfg->qemu_path, .kernel = cfg->kernel, .initrd = cfg->initrd,
                 .cache_dir = cache, .timeout_ms = cfg->kvm_probe_timeout_ms, .reprobe = reprobe,
+                .mmio_cmdline = cfg->own_kernel,
         };
         if (vm_probe(cfg->driver, &p, &v, err) < 0)
                 return -1;

@@ -139,6 +139,9 @@ struct vm_probe {
         const char *cache_dir;          /* <root>/@host; NULL: neither read nor write a cache */
         int timeout_ms;                 /* the probe boot's deadline */
         bool reprobe;                   /* ignore a cached verdict */
+        /* vm_config's: the probe boots the firmware path (ACPI or not) a
+         * container's VM of this kernel boots. */
+        bool mmio_cmdline;
 };
 
 struct vm_probe_verdict {

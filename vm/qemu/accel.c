@@ -104,9 +104,9 @@ static int cache_key(const struct vm_probe *p, const struct stat *kvm, char **re
         out = open_memstream(&text, &len);
         if (out == NULL)
                 return -ENOMEM;
-        fprintf(out, "v1 runvm=%s boot=%s kvm=%u:%u:%o:%u:%u", RUNVM_VERSION, boot_id ? boot_id : "unknown",
-                major(kvm->st_rdev), minor(kvm->st_rdev), (unsigned) kvm->st_mode, (unsigned) kvm->st_uid,
-                (unsigned) kvm->st_gid);
+        fprintf(out, "v1 runvm=%s boot=%s kvm=%u:%u:%o:%u:%u acpi=%s", RUNVM_VERSION,
+                boot_id ? boot_id : "unknown", major(kvm->st_rdev), minor(kvm->st_rdev), (unsigned) kvm->st_mode,
+                (unsigned) kvm->st_uid, (unsigned) kvm->st_gid, p->mmio_cmdline ? "optional" : "on");
         const char *paths[][2] = { { "qemu", p->vmm_path }, { "kernel", p->kernel }, { "initrd", p->initrd } };
         for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
                 int r = file_key(out, paths[i][0], paths[i][1]);
@@ -254,7 +254,7 @@ static int probe_boot(const struct vm_probe *p, const char *dir, struct vm_probe
         struct vm_config c = {
                 .vmm_path = p->vmm_path, .kernel = p->kernel, .initrd = p->initrd,
                 .memory_mib = PROBE_MEMORY_MIB, .vcpus = 1, .kvm = true, .state_dir = dir,
-                .extra_cmdline = "runvm.probe=1",
+                .extra_cmdline = "runvm.probe=1", .mmio_cmdline = p->mmio_cmdline,
         };
         _cleanup_(vm_destroy) struct vm *vm = NULL;
         _cleanup_(channel_freep) struct channel *ch = NULL;
