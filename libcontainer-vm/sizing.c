@@ -58,8 +58,7 @@ static int plan_memory(const struct spec_config *c, const struct runvm_config *c
          * other (the container's own limit is unchanged). */
         if (limit_mib > 0 && cfg->boot_memory_mib > 0) {
                 uint64_t whole = (mib + VM_RAM_BLOCK_MIB - 1) / VM_RAM_BLOCK_MIB * VM_RAM_BLOCK_MIB;
-                if (whole <= max && whole <= UINT32_MAX &&
-                    vm_boot_ram_mib((unsigned) whole, cfg->boot_memory_mib) > 0)
+                if (whole <= max && vm_boot_ram_mib((unsigned) whole, cfg->boot_memory_mib) > 0)
                         mib = whole;
         }
         /* A VM at or under the limit would OOM its guest kernel before

@@ -20,7 +20,8 @@ bool qemu_wants_acpi(const struct vm_config *c, const struct qemu_devices *d, bo
         /* virtio-serial, rng and balloon, then virtio-fs, NICs, disks. */
         size_t mmio = 3 + (vfs ? 1 : 0) + d->n_nics + d->n_disks;
 
-        /* The root ports' bridge is known to the guest through ACPI only. */
+        /* Debian's kernel finds virtio-mmio devices only through ACPI, and
+         * every kernel finds the root ports' PCIe bridge only there. */
         return !c->mmio_cmdline || c->hotplug_slots > 0 || mmio > MICROVM_MMIO_WITHOUT_ACPI;
 }
 
